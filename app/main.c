@@ -1,0 +1,52 @@
+/* main.c - the squint program: command-line entry point. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo.h"
+#include "tensor.h"
+
+static const char usage_text[] =
+    "usage: squint [options]\n"
+    "\n"
+    "A quantization workbench: see what int8, int4 and friends do to a tensor.\n"
+    "\n"
+    "options:\n"
+    "  --demo       compare quantization configurations on the built-in demo tensor\n"
+    "  --version    print the version and exit\n"
+    "  --help, -h   print this help and exit\n";
+
+/* Run the demo comparison; returns the process exit status. */
+static int run_demo(void)
+{
+    sq_tensor *t;
+    sq_error err;
+    if (sq_tensor_demo(&t, &err) != SQ_OK) {
+        fprintf(stderr, "squint: %s\n", err.msg);
+        return EXIT_FAILURE;
+    }
+    sq_status st = sq_demo_print_table(stdout, t, "demo", &err);
+    sq_tensor_free(t);
+    if (st != SQ_OK) {
+        fprintf(stderr, "squint: %s\n", err.msg);
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("squint %s\n", PACKAGE_VERSION);
+        return EXIT_SUCCESS;
+    }
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage_text, stdout);
+        return EXIT_SUCCESS;
+    }
+    if (argc == 2 && strcmp(argv[1], "--demo") == 0)
+        return run_demo();
+    fprintf(stderr, "squint: unknown or missing arguments%s%s\n%s", argc > 1 ? ": " : "",
+            argc > 1 ? argv[1] : "", usage_text);
+    return 2;
+}

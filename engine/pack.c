@@ -1,0 +1,142 @@
+/* pack.c - bit-packing of signed codes into an offset-binary bit stream.
+ *
+ * Element i occupies bits [i*b, (i+1)*b) of a little-endian bit stream; eight
+ * consecutive elements starting at a multiple of 8 fill exactly b bytes, which
+ * is the unit the generic paths work in. */
+#include <stdint.h>
+#include <string.h>
+
+#include "quant.h"
+#include "simd.h"
+
+sq_status sq_packed_size(size_t n, int bits, size_t *bytes, sq_error *err)
+{
+    if (bits < 1 || bits > 8)
+        return sq_fail(err, SQ_ERR_ARG, "bit width %d is outside 1..8", bits);
+    /* ceil(n * bits / 8) without overflowing n * bits */
+    size_t whole = n / 8, rest = n % 8;
+    if (whole > SIZE_MAX / (size_t)bits)
+        return sq_fail(err, SQ_ERR_OVERFLOW, "%zu codes of %d bits overflow size_t", n, bits);
+    *bytes = whole * (size_t)bits + (rest * (size_t)bits + 7) / 8;
+    return SQ_OK;
+}
+
+/* Pack 8 codes into b bytes. */
+static void pack8(const int8_t *q, int bits, unsigned bias, uint8_t *dst)
+{
+    uint64_t w = 0, mask = (1u << bits) - 1u;
+    for (int j = 0; j < 8; j++)
+        w |= (uint64_t)(((unsigned)(q[j] + (int)bias)) & mask) << (j * bits);
+    for (int t = 0; t < bits; t++)
+        dst[t] = (uint8_t)(w >> (8 * t));
+}
+
+SQ_HOT
+static void pack_8bit(const int8_t *q, size_t n, uint8_t *dst)
+{
+    SQ_SIMD
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (uint8_t)(q[i] + 128);
+}
+
+SQ_HOT
+static void pack_4bit(const int8_t *q, size_t n, uint8_t *dst)
+{
+    size_t pairs = n / 2;
+    SQ_SIMD
+    for (size_t k = 0; k < pairs; k++)
+        dst[k] = (uint8_t)(((q[2 * k] + 8) & 0xf) | (((q[2 * k + 1] + 8) & 0xf) << 4));
+    if (n & 1)
+        dst[pairs] = (uint8_t)((q[n - 1] + 8) & 0xf);
+}
+
+void sq_pack_codes(const int8_t *codes, size_t n, int bits, uint8_t *dst)
+{
+    unsigned bias = 1u << (bits - 1);
+    size_t groups = n / 8, rest = n % 8;
+    if (bits == 8) {
+        pack_8bit(codes, n, dst);
+        return;
+    }
+    if (bits == 4) {
+        pack_4bit(codes, n, dst);
+        return;
+    }
+    for (size_t g = 0; g < groups; g++)
+        pack8(codes + 8 * g, bits, bias, dst + g * (size_t)bits);
+    if (rest) {
+        int8_t tail[8];
+        uint8_t out[8];
+        memset(tail, 0, sizeof tail);
+        memcpy(tail, codes + 8 * groups, rest);
+        for (size_t j = rest; j < 8; j++)
+            tail[j] = (int8_t)-(int)bias; /* encodes as 0: padding bits stay zero */
+        pack8(tail, bits, bias, out);
+        memcpy(dst + groups * (size_t)bits, out, (rest * (size_t)bits + 7) / 8);
+    }
+}
+
+/* The offset-binary value of element i, read bit by bit. */
+static unsigned read_code(const uint8_t *src, size_t i, int bits)
+{
+    size_t bit = i * (size_t)bits;
+    unsigned v = src[bit / 8] >> (bit % 8);
+    if (bit % 8 + (size_t)bits > 8)
+        v |= (unsigned)src[bit / 8 + 1] << (8 - bit % 8);
+    return v & ((1u << bits) - 1u);
+}
+
+SQ_HOT
+static void unpack_8bit(const uint8_t *src, size_t n, int8_t *out)
+{
+    SQ_SIMD
+    for (size_t i = 0; i < n; i++)
+        out[i] = (int8_t)(src[i] - 128);
+}
+
+SQ_HOT
+static void unpack_4bit(const uint8_t *src, size_t n, int8_t *out)
+{
+    size_t pairs = n / 2;
+    SQ_SIMD
+    for (size_t k = 0; k < pairs; k++) {
+        out[2 * k] = (int8_t)((src[k] & 0xf) - 8);
+        out[2 * k + 1] = (int8_t)((src[k] >> 4) - 8);
+    }
+    if (n & 1)
+        out[n - 1] = (int8_t)((src[pairs] & 0xf) - 8);
+}
+
+/* Unpack whole groups of 8 starting at a multiple of 8. */
+static void unpack_groups(const uint8_t *src, size_t n8, int bits, int8_t *out)
+{
+    int bias = 1 << (bits - 1);
+    uint64_t mask = (1u << bits) - 1u;
+    for (size_t g = 0; g < n8; g++) {
+        uint64_t w = 0;
+        for (int t = 0; t < bits; t++)
+            w |= (uint64_t)src[g * (size_t)bits + (size_t)t] << (8 * t);
+        for (int j = 0; j < 8; j++)
+            out[8 * g + (size_t)j] = (int8_t)((int)((w >> (j * bits)) & mask) - bias);
+    }
+}
+
+void sq_unpack_codes(const uint8_t *src, size_t start, size_t n, int bits, int8_t *out)
+{
+    int bias = 1 << (bits - 1);
+    size_t i = 0;
+    while (i < n && (start + i) % 8 != 0) {
+        out[i] = (int8_t)((int)read_code(src, start + i, bits) - bias);
+        i++;
+    }
+    size_t aligned = (n - i) / 8 * 8;
+    const uint8_t *base = src + (start + i) / 8 * (size_t)bits;
+    if (bits == 8)
+        unpack_8bit(base, aligned, out + i);
+    else if (bits == 4)
+        unpack_4bit(base, aligned, out + i);
+    else
+        unpack_groups(base, aligned / 8, bits, out + i);
+    for (i += aligned; i < n; i++)
+        out[i] = (int8_t)((int)read_code(src, start + i, bits) - bias);
+}

@@ -1,0 +1,656 @@
+/* quant.c - configuration, scale computation, quantize and dequantize.
+ *
+ * Both directions walk the tensor in SQ_CHUNK-element chunks: codes are formed
+ * as int8 in a small buffer by a vectorizable kernel, then bit-packed; the
+ * reverse unpacks a chunk and scales it. All arithmetic on values is double,
+ * as in the seed, and compiled with -ffp-contract=off so that the fast kernels
+ * agree bit for bit with a plain scalar implementation. */
+#include "quant.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "simd.h"
+
+/* ---- configuration -------------------------------------------------------- */
+
+sq_qconfig sq_qconfig_default(void)
+{
+    sq_qconfig c;
+    memset(&c, 0, sizeof c);
+    c.bits = 8;
+    c.mode = SQ_MODE_SYMMETRIC;
+    c.granularity = SQ_GRAN_TENSOR;
+    c.axis = 0;
+    c.group_size = 32;
+    c.rounding = SQ_ROUND_AWAY;
+    c.zero_in_range = false;
+    c.format = SQ_FORMAT_INT;
+    c.calibration = SQ_CALIB_MINMAX;
+    return c;
+}
+
+int sq_qconfig_qmax(const sq_qconfig *cfg)
+{
+    return (1 << (cfg->bits - 1)) - 1;
+}
+
+int sq_qconfig_qmin(const sq_qconfig *cfg)
+{
+    return cfg->mode == SQ_MODE_SYMMETRIC ? -sq_qconfig_qmax(cfg) : -(1 << (cfg->bits - 1));
+}
+
+static sq_status check_enums(const sq_qconfig *cfg, sq_error *err)
+{
+    if (cfg->bits < SQ_BITS_MIN || cfg->bits > SQ_BITS_MAX)
+        return sq_fail(err, SQ_ERR_ARG, "bits = %d is outside %d..%d", cfg->bits, SQ_BITS_MIN,
+                       SQ_BITS_MAX);
+    if (cfg->mode != SQ_MODE_SYMMETRIC && cfg->mode != SQ_MODE_ASYMMETRIC)
+        return sq_fail(err, SQ_ERR_ARG, "unknown mode %d", (int)cfg->mode);
+    if ((unsigned)cfg->granularity > SQ_GRAN_GROUP)
+        return sq_fail(err, SQ_ERR_ARG, "unknown granularity %d", (int)cfg->granularity);
+    if (cfg->rounding != SQ_ROUND_AWAY && cfg->rounding != SQ_ROUND_EVEN)
+        return sq_fail(err, SQ_ERR_ARG, "unknown rounding %d", (int)cfg->rounding);
+    if (cfg->format != SQ_FORMAT_INT)
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "element format %d is not implemented", (int)cfg->format);
+    if (cfg->calibration != SQ_CALIB_MINMAX)
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "calibration %d is not implemented",
+                       (int)cfg->calibration);
+    return SQ_OK;
+}
+
+sq_status sq_qconfig_check(const sq_qconfig *cfg, const size_t *shape, int ndim, sq_error *err)
+{
+    sq_status st = check_enums(cfg, err);
+    if (st != SQ_OK || !shape)
+        return st;
+    if (cfg->granularity == SQ_GRAN_CHANNEL && ndim > 0 && (cfg->axis < 0 || cfg->axis >= ndim))
+        return sq_fail(err, SQ_ERR_ARG, "axis = %d is out of range for a tensor of %d dimension%s (0..%d)",
+                       cfg->axis, ndim, ndim == 1 ? "" : "s", ndim - 1);
+    if (cfg->granularity == SQ_GRAN_GROUP) {
+        if (ndim == 0)
+            return sq_fail(err, SQ_ERR_ARG, "per-group quantization needs at least one dimension");
+        if (cfg->group_size == 0)
+            return sq_fail(err, SQ_ERR_ARG, "group_size must be positive");
+        if (shape[ndim - 1] % cfg->group_size != 0)
+            return sq_fail(err, SQ_ERR_ARG,
+                           "group_size = %zu does not divide the last dimension (%zu)",
+                           cfg->group_size, shape[ndim - 1]);
+    }
+    return SQ_OK;
+}
+
+static const char *const mode_names[] = {"symmetric", "asymmetric"};
+static const char *const gran_names[] = {"tensor", "channel", "group"};
+static const char *const round_names[] = {"away", "even"};
+
+const char *sq_mode_name(sq_mode m)
+{
+    return (unsigned)m < 2 ? mode_names[m] : "?";
+}
+
+const char *sq_granularity_name(sq_granularity g)
+{
+    return (unsigned)g < 3 ? gran_names[g] : "?";
+}
+
+const char *sq_rounding_name(sq_rounding r)
+{
+    return (unsigned)r < 2 ? round_names[r] : "?";
+}
+
+static bool parse_name(const char *s, const char *const *names, int n, int *out)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool sq_mode_parse(const char *s, sq_mode *out)
+{
+    int v;
+    if (!parse_name(s, mode_names, 2, &v))
+        return false;
+    *out = (sq_mode)v;
+    return true;
+}
+
+bool sq_granularity_parse(const char *s, sq_granularity *out)
+{
+    int v;
+    if (!parse_name(s, gran_names, 3, &v))
+        return false;
+    *out = (sq_granularity)v;
+    return true;
+}
+
+bool sq_rounding_parse(const char *s, sq_rounding *out)
+{
+    int v;
+    if (!parse_name(s, round_names, 2, &v))
+        return false;
+    *out = (sq_rounding)v;
+    return true;
+}
+
+char *sq_qconfig_describe(const sq_qconfig *cfg, char *buf, size_t bufsize)
+{
+    char gran[48];
+    if (cfg->granularity == SQ_GRAN_CHANNEL)
+        snprintf(gran, sizeof gran, "per-channel(axis %d)", cfg->axis);
+    else if (cfg->granularity == SQ_GRAN_GROUP)
+        snprintf(gran, sizeof gran, "per-group(%zu)", cfg->group_size);
+    else
+        snprintf(gran, sizeof gran, "per-tensor");
+    snprintf(buf, bufsize, "int%d %s %s%s%s", cfg->bits,
+             cfg->mode == SQ_MODE_SYMMETRIC ? "sym" : "asym", gran,
+             cfg->rounding == SQ_ROUND_EVEN ? " even" : "",
+             cfg->zero_in_range && cfg->mode == SQ_MODE_ASYMMETRIC ? " zir" : "");
+    return buf;
+}
+
+/* ---- layout ------------------------------------------------------------- */
+
+void sq_layout_init(sq_layout *l, const sq_qconfig *cfg, const size_t *shape, int ndim, size_t numel)
+{
+    l->numel = numel;
+    l->cycle = 0;
+    if (cfg->granularity == SQ_GRAN_CHANNEL && ndim > 0) {
+        size_t inner = 1;
+        for (int d = cfg->axis + 1; d < ndim; d++)
+            inner *= shape[d];
+        l->run = inner ? inner : 1;
+        l->cycle = shape[cfg->axis];
+        l->n_index = shape[cfg->axis];
+    } else if (cfg->granularity == SQ_GRAN_GROUP) {
+        l->run = cfg->group_size;
+        l->n_index = numel / cfg->group_size;
+    } else {
+        l->run = numel ? numel : 1;
+        l->n_index = 1;
+    }
+}
+
+void sq_layout_expand(const sq_layout *l, size_t start, size_t n, const double *a, const double *b,
+                      const double *c, double *out_a, double *out_b, double *out_c)
+{
+    size_t j = 0;
+    while (j < n) {
+        size_t left, idx = sq_layout_at(l, start + j, &left);
+        size_t end = j + left < n ? j + left : n;
+        for (; j < end; j++) {
+            out_a[j] = a[idx];
+            out_b[j] = b[idx];
+            if (c)
+                out_c[j] = c[idx];
+        }
+    }
+}
+
+size_t sq_qconfig_scale_count(const sq_qconfig *cfg, const size_t *shape, int ndim)
+{
+    sq_layout l;
+    size_t numel = 1;
+    for (int d = 0; d < ndim; d++)
+        numel *= shape[d];
+    sq_layout_init(&l, cfg, shape, ndim, numel);
+    return l.n_index;
+}
+
+/* ---- scales ------------------------------------------------------------- */
+
+static double round_half(double v, sq_rounding r)
+{
+    if (r == SQ_ROUND_EVEN)
+        return nearbyint(v); /* default rounding mode: half to even */
+    return round(v);
+}
+
+/* The (scale, zero point) of a set whose finite min and max are mn, mx. */
+static void params_from_range(double mn, double mx, size_t n, const sq_qconfig *cfg, double *scale,
+                              double *zp)
+{
+    double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    if (n == 0) {
+        *scale = 1.0;
+        *zp = 0.0;
+        return;
+    }
+    if (cfg->mode == SQ_MODE_SYMMETRIC) {
+        double amax = fabs(mn) > fabs(mx) ? fabs(mn) : fabs(mx);
+        *scale = amax < 1e-30 ? 1.0 : amax / qmax;
+        *zp = 0.0;
+        return;
+    }
+    if (cfg->zero_in_range) {
+        mn = mn < 0.0 ? mn : 0.0;
+        mx = mx > 0.0 ? mx : 0.0;
+    }
+    double range = mx - mn;
+    *scale = range < 1e-30 ? 1.0 : range / (qmax - qmin);
+    if (cfg->zero_in_range) {
+        double z = qmin - round_half(mn / *scale, cfg->rounding);
+        *zp = z < qmin ? qmin : (z > qmax ? qmax : z);
+    } else {
+        *zp = round_half(qmin - mn / *scale, cfg->rounding);
+    }
+}
+
+void sq_compute_scale_zp(const float *x, size_t n, const sq_qconfig *cfg, double *scale,
+                         double *zero_point)
+{
+    float mn = INFINITY, mx = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    params_from_range(mn, mx, n, cfg, scale, zero_point);
+}
+
+/* Min and max of n floats; returns nonzero when any value is not finite. */
+SQ_HOT
+static int range_of(const float *x, size_t n, float *mn_io, float *mx_io)
+{
+    float mn = *mn_io, mx = *mx_io;
+    int bad = 0;
+    SQ_SIMD_WITH(reduction(min : mn) reduction(max : mx) reduction(| : bad))
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        bad |= !(fabsf(v) <= FLT_MAX);
+    }
+    *mn_io = mn;
+    *mx_io = mx;
+    return bad;
+}
+
+/* Per-channel ranges when runs are short: walk rows of cycle*run elements. */
+static int ranges_short_runs(const sq_layout *l, const float *x, float *mn, float *mx)
+{
+    int bad = 0;
+    size_t row = l->cycle * l->run;
+    for (size_t base = 0; base < l->numel; base += row) {
+        for (size_t c = 0; c < l->cycle; c++)
+            bad |= range_of(x + base + c * l->run, l->run, &mn[c], &mx[c]);
+    }
+    return bad;
+}
+
+/* Per-index min/max of x; returns nonzero when x has a non-finite value. */
+static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float *mx)
+{
+    for (size_t k = 0; k < l->n_index; k++) {
+        mn[k] = INFINITY;
+        mx[k] = -INFINITY;
+    }
+    if (l->cycle && l->run < SQ_SHORT_RUN && l->run > 1)
+        return ranges_short_runs(l, x, mn, mx);
+    if (l->cycle && l->run == 1) {
+        int bad = 0;
+        for (size_t base = 0; base < l->numel; base += l->cycle) {
+            const float *r = x + base;
+            SQ_SIMD_WITH(reduction(| : bad))
+            for (size_t c = 0; c < l->cycle; c++) {
+                mn[c] = r[c] < mn[c] ? r[c] : mn[c];
+                mx[c] = r[c] > mx[c] ? r[c] : mx[c];
+                bad |= !(fabsf(r[c]) <= FLT_MAX);
+            }
+        }
+        return bad;
+    }
+    int bad = 0;
+    for (size_t i = 0; i < l->numel;) {
+        size_t left, k = sq_layout_at(l, i, &left);
+        bad |= range_of(x + i, left, &mn[k], &mx[k]);
+        i += left;
+    }
+    return bad;
+}
+
+/* ---- encode / decode kernels ---------------------------------------------- */
+
+/* Codes of n values with one (inv_scale, zp); returns how many were clipped.
+ * Values are clamped to [qmin-1, qmax+1] before rounding, which changes no
+ * result but keeps the integer conversion in range. */
+SQ_HOT
+static size_t encode_uniform(const float *x, size_t n, double inv, double zp, int qmin, int qmax,
+                             sq_rounding rnd, int8_t *q)
+{
+    const double lo = qmin - 1.0, hi = qmax + 1.0;
+    size_t clipped = 0;
+    if (rnd == SQ_ROUND_EVEN) {
+        SQ_SIMD_WITH(reduction(+ : clipped))
+        for (size_t i = 0; i < n; i++) {
+            double v = (double)x[i] * inv + zp;
+            v = v < lo ? lo : (v > hi ? hi : v);
+            int r = (int)((v + 0x1.8p52) - 0x1.8p52);
+            int c = r < qmin ? qmin : (r > qmax ? qmax : r);
+            clipped += (size_t)(r != c);
+            q[i] = (int8_t)c;
+        }
+        return clipped;
+    }
+    SQ_SIMD_WITH(reduction(+ : clipped))
+    for (size_t i = 0; i < n; i++) {
+        double v = (double)x[i] * inv + zp;
+        v = v < lo ? lo : (v > hi ? hi : v);
+        int t = (int)v;
+        double f = v - (double)t;
+        int r = t + (f >= 0.5) - (f <= -0.5);
+        int c = r < qmin ? qmin : (r > qmax ? qmax : r);
+        clipped += (size_t)(r != c);
+        q[i] = (int8_t)c;
+    }
+    return clipped;
+}
+
+/* As encode_uniform with per-element parameters. */
+SQ_HOT
+static size_t encode_varying(const float *x, size_t n, const double *inv, const double *zp, int qmin,
+                             int qmax, sq_rounding rnd, int8_t *q)
+{
+    const double lo = qmin - 1.0, hi = qmax + 1.0;
+    size_t clipped = 0;
+    if (rnd == SQ_ROUND_EVEN) {
+        SQ_SIMD_WITH(reduction(+ : clipped))
+        for (size_t i = 0; i < n; i++) {
+            double v = (double)x[i] * inv[i] + zp[i];
+            v = v < lo ? lo : (v > hi ? hi : v);
+            int r = (int)((v + 0x1.8p52) - 0x1.8p52);
+            int c = r < qmin ? qmin : (r > qmax ? qmax : r);
+            clipped += (size_t)(r != c);
+            q[i] = (int8_t)c;
+        }
+        return clipped;
+    }
+    SQ_SIMD_WITH(reduction(+ : clipped))
+    for (size_t i = 0; i < n; i++) {
+        double v = (double)x[i] * inv[i] + zp[i];
+        v = v < lo ? lo : (v > hi ? hi : v);
+        int t = (int)v;
+        double f = v - (double)t;
+        int r = t + (f >= 0.5) - (f <= -0.5);
+        int c = r < qmin ? qmin : (r > qmax ? qmax : r);
+        clipped += (size_t)(r != c);
+        q[i] = (int8_t)c;
+    }
+    return clipped;
+}
+
+SQ_HOT
+static void decode_uniform(const int8_t *q, size_t n, double scale, double zp, float *out)
+{
+    SQ_SIMD
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(((double)q[i] - zp) * scale);
+}
+
+SQ_HOT
+static void decode_varying(const int8_t *q, size_t n, const double *scale, const double *zp, float *out)
+{
+    SQ_SIMD
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(((double)q[i] - zp[i]) * scale[i]);
+}
+
+/* ---- quantize ------------------------------------------------------------ */
+
+static sq_status qtensor_alloc(const sq_qconfig *cfg, const size_t *shape, int ndim, size_t numel,
+                               sq_dtype dtype, size_t n_scales, sq_qtensor **out, sq_error *err)
+{
+    size_t bytes;
+    sq_status st = sq_packed_size(numel, cfg->bits, &bytes, err);
+    if (st != SQ_OK)
+        return st;
+    if (n_scales > SIZE_MAX / sizeof(double))
+        return sq_fail(err, SQ_ERR_OVERFLOW, "%zu scales overflow size_t", n_scales);
+    sq_qtensor *q = calloc(1, sizeof *q);
+    if (!q)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory allocating a quantized tensor");
+    q->codes = malloc(bytes ? bytes : 1);
+    q->scales = malloc((n_scales ? n_scales : 1) * sizeof(double));
+    q->zero_points = malloc((n_scales ? n_scales : 1) * sizeof(double));
+    if (!q->codes || !q->scales || !q->zero_points) {
+        sq_qtensor_free(q);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory allocating %zu code bytes and %zu scales",
+                       bytes, n_scales);
+    }
+    q->config = *cfg;
+    q->ndim = ndim;
+    for (int d = 0; d < ndim; d++)
+        q->shape[d] = shape[d];
+    q->numel = numel;
+    q->orig_dtype = dtype;
+    q->code_bytes = bytes;
+    q->n_scales = n_scales;
+    *out = q;
+    return SQ_OK;
+}
+
+void sq_qtensor_free(sq_qtensor *q)
+{
+    if (q) {
+        free(q->codes);
+        free(q->scales);
+        free(q->zero_points);
+        free(q);
+    }
+}
+
+/* Scratch buffers for one chunk. */
+typedef struct chunk_buf {
+    int8_t q[SQ_CHUNK];
+    double a[SQ_CHUNK], b[SQ_CHUNK];
+} chunk_buf;
+
+/* Codes of elements [start, start+n) into cb->q; returns the clipped count. */
+static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, size_t n,
+                           const double *inv, const double *zp, const sq_qconfig *cfg, chunk_buf *cb)
+{
+    int qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    size_t clipped = 0;
+    if (l->run < SQ_SHORT_RUN) {
+        sq_layout_expand(l, start, n, inv, zp, NULL, cb->a, cb->b, NULL);
+        return encode_varying(x + start, n, cb->a, cb->b, qmin, qmax, cfg->rounding, cb->q);
+    }
+    for (size_t j = 0; j < n;) {
+        size_t left, k = sq_layout_at(l, start + j, &left);
+        size_t len = left < n - j ? left : n - j;
+        clipped += encode_uniform(x + start + j, len, inv[k], zp[k], qmin, qmax, cfg->rounding, cb->q + j);
+        j += len;
+    }
+    return clipped;
+}
+
+/* Scales and zero points of every index; fails on non-finite input. */
+static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq_qconfig *cfg,
+                                sq_qtensor *q, sq_error *err)
+{
+    float *mn = malloc((l->n_index ? l->n_index : 1) * 2 * sizeof(float));
+    if (!mn)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for %zu ranges", l->n_index);
+    float *mx = mn + l->n_index;
+    int bad = ranges_by_index(l, x->data, mn, mx);
+    if (bad) {
+        free(mn);
+        return sq_tensor_check_finite(x, "tensor", err);
+    }
+    size_t per_index = l->n_index ? l->numel / l->n_index : 0;
+    for (size_t k = 0; k < l->n_index; k++)
+        params_from_range(mn[k], mx[k], per_index, cfg, &q->scales[k], &q->zero_points[k]);
+    free(mn);
+    return SQ_OK;
+}
+
+sq_status sq_quantize(const sq_tensor *x, const sq_qconfig *cfg, sq_qtensor **out, sq_error *err)
+{
+    sq_layout l;
+    sq_status st;
+    *out = NULL;
+    if ((st = sq_qconfig_check(cfg, x->shape, x->ndim, err)) != SQ_OK)
+        return st;
+    sq_qconfig c = *cfg;
+    if (c.granularity == SQ_GRAN_CHANNEL && x->ndim == 0)
+        c.granularity = SQ_GRAN_TENSOR; /* the seed: a scalar has no channels */
+    sq_layout_init(&l, &c, x->shape, x->ndim, x->numel);
+    sq_qtensor *q;
+    if ((st = qtensor_alloc(&c, x->shape, x->ndim, x->numel, x->dtype, l.n_index, &q, err)) != SQ_OK)
+        return st;
+    double *inv = malloc((l.n_index ? l.n_index : 1) * sizeof(double));
+    chunk_buf *cb = malloc(sizeof *cb);
+    if (!inv || !cb) {
+        st = sq_fail(err, SQ_ERR_NOMEM, "out of memory for quantization buffers");
+        goto fail;
+    }
+    if ((st = compute_params(&l, x, &c, q, err)) != SQ_OK)
+        goto fail;
+    for (size_t k = 0; k < l.n_index; k++)
+        inv[k] = fabs(q->scales[k]) < 1e-30 ? 0.0 : 1.0 / q->scales[k];
+    for (size_t start = 0; start < x->numel; start += SQ_CHUNK) {
+        size_t n = x->numel - start < SQ_CHUNK ? x->numel - start : SQ_CHUNK;
+        q->n_clipped += encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
+        sq_pack_codes(cb->q, n, c.bits, q->codes + start / 8 * (size_t)c.bits);
+    }
+    free(inv);
+    free(cb);
+    *out = q;
+    return SQ_OK;
+fail:
+    free(inv);
+    free(cb);
+    sq_qtensor_free(q);
+    return st;
+}
+
+/* ---- dequantize ------------------------------------------------------------ */
+
+void sq_dequantize_into(const sq_qtensor *q, float *out)
+{
+    sq_layout l;
+    chunk_buf *cb = malloc(sizeof *cb);
+    int8_t small[SQ_CHUNK];
+    sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
+    for (size_t start = 0; start < q->numel; start += SQ_CHUNK) {
+        size_t n = q->numel - start < SQ_CHUNK ? q->numel - start : SQ_CHUNK;
+        sq_unpack_codes(q->codes, start, n, q->config.bits, small);
+        if (l.run < SQ_SHORT_RUN && cb) {
+            sq_layout_expand(&l, start, n, q->scales, q->zero_points, NULL, cb->a, cb->b, NULL);
+            decode_varying(small, n, cb->a, cb->b, out + start);
+            continue;
+        }
+        for (size_t j = 0; j < n;) {
+            size_t left, k = sq_layout_at(&l, start + j, &left);
+            size_t len = left < n - j ? left : n - j;
+            decode_uniform(small + j, len, q->scales[k], q->zero_points[k], out + start + j);
+            j += len;
+        }
+    }
+    free(cb);
+}
+
+sq_status sq_dequantize(const sq_qtensor *q, sq_tensor **out, sq_error *err)
+{
+    sq_status st = sq_tensor_new(q->shape, q->ndim, q->orig_dtype, out, err);
+    if (st == SQ_OK)
+        sq_dequantize_into(q, (*out)->data);
+    return st;
+}
+
+/* ---- element access --------------------------------------------------------- */
+
+int sq_qtensor_code(const sq_qtensor *q, size_t i)
+{
+    int8_t v = 0;
+    if (i < q->numel)
+        sq_unpack_codes(q->codes, i, 1, q->config.bits, &v);
+    return v;
+}
+
+void sq_qtensor_codes(const sq_qtensor *q, size_t start, size_t n, int8_t *out)
+{
+    sq_unpack_codes(q->codes, start, n, q->config.bits, out);
+}
+
+size_t sq_qtensor_scale_index(const sq_qtensor *q, size_t i)
+{
+    sq_layout l;
+    size_t left;
+    sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
+    return sq_layout_at(&l, i, &left);
+}
+
+sq_status sq_qtensor_from_parts(const sq_qconfig *cfg, const size_t *shape, int ndim,
+                                sq_dtype orig_dtype, const int8_t *codes, const double *scales,
+                                const double *zero_points, sq_qtensor **out, sq_error *err)
+{
+    size_t numel;
+    sq_layout l;
+    sq_status st;
+    *out = NULL;
+    if ((st = sq_shape_numel(shape, ndim, &numel, err)) != SQ_OK)
+        return st;
+    if ((st = sq_qconfig_check(cfg, shape, ndim, err)) != SQ_OK)
+        return st;
+    sq_qconfig c = *cfg;
+    if (c.granularity == SQ_GRAN_CHANNEL && ndim == 0)
+        c.granularity = SQ_GRAN_TENSOR;
+    sq_layout_init(&l, &c, shape, ndim, numel);
+    int qmin = sq_qconfig_qmin(&c), qmax = sq_qconfig_qmax(&c);
+    for (size_t i = 0; i < numel; i++) {
+        if (codes[i] < qmin || codes[i] > qmax)
+            return sq_fail(err, SQ_ERR_ARG, "code %d at index %zu is outside [%d, %d] for %d bits %s",
+                           codes[i], i, qmin, qmax, c.bits, sq_mode_name(c.mode));
+    }
+    for (size_t k = 0; k < l.n_index; k++) {
+        if (!isfinite(scales[k]) || !isfinite(zero_points[k]))
+            return sq_fail(err, SQ_ERR_NONFINITE, "scale or zero point %zu is not finite", k);
+    }
+    sq_qtensor *q;
+    if ((st = qtensor_alloc(&c, shape, ndim, numel, orig_dtype, l.n_index, &q, err)) != SQ_OK)
+        return st;
+    sq_pack_codes(codes, numel, c.bits, q->codes);
+    if (l.n_index) {
+        memcpy(q->scales, scales, l.n_index * sizeof(double));
+        memcpy(q->zero_points, zero_points, l.n_index * sizeof(double));
+    }
+    *out = q;
+    return SQ_OK;
+}
+
+/* ---- size accounting ------------------------------------------------------ */
+
+size_t sq_qtensor_size_bytes(const sq_qtensor *q)
+{
+    return q->code_bytes;
+}
+
+double sq_qtensor_compression_ratio(const sq_qtensor *q)
+{
+    if (q->code_bytes == 0)
+        return 1.0;
+    return (double)q->numel * 4.0 / (double)q->code_bytes;
+}
+
+size_t sq_qtensor_meta_bytes(const sq_qtensor *q)
+{
+    return q->n_scales * 16;
+}
+
+double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store)
+{
+    if (q->numel == 0)
+        return 0.0;
+    double per_scale = store == SQ_SCALE_F16 ? 16.0 : 32.0;
+    if (q->config.mode == SQ_MODE_ASYMMETRIC)
+        per_scale *= 2.0;
+    return ((double)q->numel * q->config.bits + (double)q->n_scales * per_scale) / (double)q->numel;
+}

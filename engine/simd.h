@@ -1,0 +1,23 @@
+/* simd.h - internal: how hot kernels ask for vector code.
+ *
+ * SQ_HOT marks a kernel that gcc/clang compile twice on x86-64: once for the
+ * baseline ISA and once for x86-64-v3 (AVX2, FMA off by -ffp-contract=off so
+ * results stay bit-identical), chosen at load time by the CPU. configure
+ * defines SQ_HAVE_TARGET_CLONES when the toolchain supports it.
+ * SQ_SIMD_WITH(clauses) lets a loop with floating reductions vectorize (OpenMP
+ * SIMD, enabled by -fopenmp-simd; ignored otherwise). The summation order then
+ * differs from a scalar loop only in how partial sums are grouped. */
+#ifndef SQ_SIMD_H
+#define SQ_SIMD_H
+
+#if defined(SQ_HAVE_TARGET_CLONES) && defined(__x86_64__)
+#define SQ_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SQ_HOT
+#endif
+
+#define SQ_PRAGMA(x) _Pragma(#x)
+#define SQ_SIMD SQ_PRAGMA(omp simd)
+#define SQ_SIMD_WITH(...) SQ_PRAGMA(omp simd __VA_ARGS__)
+
+#endif

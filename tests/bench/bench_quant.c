@@ -1,0 +1,143 @@
+/* bench_quant.c - `make bench`: engine throughput against a scalar
+ * double-precision baseline (tests/refquant.c) measured in the same run.
+ *
+ * For each of int8/int4 x symmetric/asymmetric x per-tensor/per-channel/
+ * per-group(32) on a 4096 x 4096 f32 tensor it times quantize, dequantize and
+ * the analysis pipeline (quantize + dequantize-on-the-fly + stats + 64-bin
+ * error histogram), best of several runs, and prints elements per second with
+ * the speed-up over the baseline doing the same work. The baseline pipeline
+ * is ref_quantize + ref_dequantize + ref_stats_compute with its histogram.
+ * Usage: bench_quant [rows cols] (default 4096 4096). */
+#include <stdio.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "quant.h"
+#include "refquant.h"
+#include "stats.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct timing {
+    double quant, dequant, pipeline;
+} timing;
+
+static int die(const sq_error *err)
+{
+    fprintf(stderr, "bench: %s\n", err->msg);
+    return EXIT_FAILURE;
+}
+
+/* Best-of-reps engine times for one configuration. */
+static int time_engine(const sq_tensor *x, const sq_qconfig *cfg, int reps, timing *t, double *sqnr)
+{
+    sq_error err;
+    sq_tensor *xh;
+    if (sq_tensor_new(x->shape, x->ndim, SQ_DTYPE_F32, &xh, &err) != SQ_OK)
+        return die(&err);
+    t->quant = t->dequant = t->pipeline = 1e30;
+    for (int r = 0; r < reps; r++) {
+        sq_qtensor *q;
+        sq_stats st;
+        sq_hist h;
+        double t0 = now();
+        if (sq_quantize(x, cfg, &q, &err) != SQ_OK)
+            return die(&err);
+        double t1 = now();
+        sq_dequantize_into(q, xh->data);
+        double t2 = now();
+        if (sq_roundtrip_stats(x, q, NULL, &st, &h, &err) != SQ_OK)
+            return die(&err);
+        double t3 = now();
+        t->quant = t1 - t0 < t->quant ? t1 - t0 : t->quant;
+        t->dequant = t2 - t1 < t->dequant ? t2 - t1 : t->dequant;
+        t->pipeline = (t1 - t0) + (t3 - t2) < t->pipeline ? (t1 - t0) + (t3 - t2) : t->pipeline;
+        *sqnr = st.sqnr_db;
+        sq_hist_free(&h);
+        sq_qtensor_free(q);
+    }
+    sq_tensor_free(xh);
+    return 0;
+}
+
+/* One run of the scalar baseline. */
+static int time_baseline(const sq_tensor *x, const sq_qconfig *cfg, float *xh, timing *t)
+{
+    ref_result r;
+    ref_stats rs;
+    uint64_t counts[64] = {0};
+    double t0 = now();
+    if (ref_quantize(x->data, x->shape, x->ndim, cfg, &r) != 0)
+        return EXIT_FAILURE;
+    double t1 = now();
+    ref_dequantize(&r, x->shape, x->ndim, cfg, xh);
+    double t2 = now();
+    ref_stats_compute(x->data, xh, x->numel, &rs, 64, -0.5, 0.5, counts);
+    double t3 = now();
+    t->quant = t1 - t0;
+    t->dequant = t2 - t1;
+    t->pipeline = t3 - t0;
+    ref_free(&r);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t shape[2] = {4096, 4096};
+    sq_error err;
+    sq_tensor *x;
+    if (argc == 3) {
+        shape[0] = strtoul(argv[1], NULL, 10);
+        shape[1] = strtoul(argv[2], NULL, 10);
+    }
+    if (sq_tensor_randn(shape, 2, 7, &x, &err) != SQ_OK)
+        return die(&err);
+    float *xh = malloc(x->numel * sizeof(float));
+    if (!xh)
+        return EXIT_FAILURE;
+    double n = (double)x->numel;
+    printf("squint bench: %zu x %zu f32 (%.0f M elements), single thread, best of 3 (engine) vs 1 (baseline)\n",
+           shape[0], shape[1], n / 1e6);
+    printf("M elem/s          quantize          dequantize      quant+deq+stats+hist64    target\n");
+    printf("%-26s %7s %6s %5s %7s %6s %5s %7s %6s %5s\n", "config", "engine", "base", "x", "engine",
+           "base", "x", "engine", "base", "x");
+    static const int bits[] = {8, 4};
+    int missed = 0;
+    for (int bi = 0; bi < 2; bi++) {
+        for (int mode = 0; mode < 2; mode++) {
+            for (int g = 0; g < 3; g++) {
+                sq_qconfig cfg = sq_qconfig_default();
+                timing e, b;
+                double sqnr;
+                char name[64];
+                cfg.bits = bits[bi];
+                cfg.mode = (sq_mode)mode;
+                cfg.granularity = (sq_granularity)g;
+                cfg.group_size = 32;
+                if (time_engine(x, &cfg, 3, &e, &sqnr) || time_baseline(x, &cfg, xh, &b))
+                    return EXIT_FAILURE;
+                bool targeted = mode == 0 && ((bits[bi] == 8 && g == SQ_GRAN_TENSOR) ||
+                                              (bits[bi] == 4 && g == SQ_GRAN_GROUP));
+                double pipe = n / e.pipeline / 1e6;
+                missed += targeted && pipe < 500.0;
+                printf("%-26s %7.0f %6.0f %5.1f %7.0f %6.0f %5.1f %7.0f %6.0f %5.1f  %s\n",
+                       sq_qconfig_describe(&cfg, name, sizeof name), n / e.quant / 1e6, n / b.quant / 1e6,
+                       b.quant / e.quant, n / e.dequant / 1e6, n / b.dequant / 1e6, b.dequant / e.dequant,
+                       pipe, n / b.pipeline / 1e6, b.pipeline / e.pipeline,
+                       targeted ? (pipe >= 500.0 ? ">=500 ok" : ">=500 MISSED") : "");
+                fflush(stdout);
+            }
+        }
+    }
+    printf("pipeline = quantize + one statistics pass forming x_hat on the fly (+ 64-bin histogram);\n"
+           "baseline = scalar double reference (tests/refquant.c) doing quantize, dequantize, stats, histogram.\n");
+    free(xh);
+    sq_tensor_free(x);
+    return missed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,218 @@
+/* test_props.c - properties over random shapes and every configuration:
+ * the fast engine agrees bit for bit with the scalar reference (codes,
+ * scales, zero points, clipped counts, dequantized values), codes stay in
+ * [qmin, qmax], unclipped errors stay within half a step, statistics match
+ * the reference, and per-group over whole rows equals per-channel on axis 0. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quant.h"
+#include "refquant.h"
+#include "stats.h"
+#include "testutil.h"
+
+static unsigned long long prng = 88172645463325252ull;
+
+static unsigned next_u(unsigned bound)
+{
+    prng ^= prng << 13;
+    prng ^= prng >> 7;
+    prng ^= prng << 17;
+    return (unsigned)(prng % bound);
+}
+
+/* A random tensor: 1..4 dims of 1..9 (last dim a multiple of 1..4 groups),
+ * normal values with an occasional outlier, exact ties and zeros. */
+static sq_tensor *random_tensor(void)
+{
+    size_t shape[4];
+    int nd = 1 + (int)next_u(4);
+    sq_tensor *t;
+    sq_error err;
+    for (int d = 0; d < nd; d++)
+        shape[d] = 1 + next_u(9);
+    shape[nd - 1] = (1 + next_u(4)) * (1 + next_u(8));
+    ck_assert(sq_tensor_randn(shape, nd, prng, &t, &err) == SQ_OK);
+    for (size_t i = 0; i < t->numel; i++) {
+        unsigned r = next_u(40);
+        if (r == 0)
+            t->data[i] *= 30.0f;
+        else if (r == 1)
+            t->data[i] = 0.0f;
+        else if (r == 2)
+            t->data[i] = (float)((int)next_u(11) - 5) + 0.5f;
+    }
+    return t;
+}
+
+static void check_against_reference(const sq_tensor *x, const sq_qconfig *cfg)
+{
+    sq_qtensor *q;
+    sq_error err;
+    ref_result r;
+    char d[64];
+    sq_qconfig_describe(cfg, d, sizeof d);
+    ck_assert_msg(sq_quantize(x, cfg, &q, &err) == SQ_OK, "%s: %s", d, err.msg);
+    ck_assert(ref_quantize(x->data, x->shape, x->ndim, cfg, &r) == 0);
+    ck_assert_uint_eq(q->n_scales, r.n_scales);
+    ck_assert_uint_eq(q->n_clipped, r.clipped);
+    for (size_t k = 0; k < r.n_scales; k++) {
+        ck_assert_msg(q->scales[k] == r.scales[k], "%s scale %zu", d, k);
+        ck_assert_msg(q->zero_points[k] == r.zps[k], "%s zp %zu", d, k);
+    }
+    int8_t *codes = malloc(x->numel ? x->numel : 1);
+    float *xh = malloc((x->numel ? x->numel : 1) * sizeof(float));
+    float *rh = malloc((x->numel ? x->numel : 1) * sizeof(float));
+    ck_assert(codes && xh && rh);
+    sq_qtensor_codes(q, 0, x->numel, codes);
+    sq_dequantize_into(q, xh);
+    ref_dequantize(&r, x->shape, x->ndim, cfg, rh);
+    int qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    for (size_t i = 0; i < x->numel; i++) {
+        ck_assert_msg(codes[i] == r.codes[i], "%s: code %zu engine %d reference %d (x=%.9g)", d, i, codes[i],
+                      r.codes[i], x->data[i]);
+        ck_assert(codes[i] >= qmin && codes[i] <= qmax);
+        ck_assert_msg(memcmp(&xh[i], &rh[i], sizeof(float)) == 0, "%s: x_hat %zu", d, i);
+        size_t k = ref_scale_index(x->shape, x->ndim, cfg, i);
+        ck_assert_uint_eq(sq_qtensor_scale_index(q, i), k);
+        if (codes[i] > qmin && codes[i] < qmax) {
+            /* unclipped: half a step, plus float32 rounding of x_hat */
+            double bound = r.scales[k] * 0.5 + fabs((double)rh[i]) * 0x1p-23;
+            ck_assert_msg(fabs((double)x->data[i] - xh[i]) <= bound, "%s: |err| %zu", d, i);
+        }
+    }
+    /* statistics against the reference, over the step range */
+    sq_stats st;
+    sq_hist h;
+    sq_stats_opts o = sq_stats_opts_default();
+    ref_stats rs;
+    o.hist_bins = 16;
+    ck_assert(sq_roundtrip_stats(x, q, &o, &st, &h, &err) == SQ_OK);
+    uint64_t rc[16] = {0};
+    ref_stats_compute(x->data, rh, x->numel, &rs, 16, h.lo, h.hi, rc);
+    ck_assert(fabs(st.mse - rs.mse) <= 1e-12 * rs.mse);
+    ck_assert(st.max_abs_err == rs.max_abs);
+    ck_assert(fabs(st.mean_abs_err - rs.mean_abs) <= 1e-12 * rs.mean_abs);
+    ck_assert(fabs(st.cosine - rs.cosine) <= 1e-12);
+    ck_assert(st.sqnr_db == rs.sqnr_db || fabs(st.sqnr_db - rs.sqnr_db) <= 1e-9);
+    ck_assert_mem_eq(h.counts, rc, sizeof rc);
+    /* every value lands somewhere; only clipped ones may leave the step range */
+    uint64_t total = h.below + h.above;
+    for (int b = 0; b < 16; b++)
+        total += h.counts[b];
+    ck_assert_uint_eq(total, x->numel);
+    ck_assert(h.below + h.above <= q->n_clipped);
+    sq_hist_free(&h);
+    free(codes);
+    free(xh);
+    free(rh);
+    ref_free(&r);
+    sq_qtensor_free(q);
+}
+
+START_TEST(test_every_config_matches_reference)
+{
+    for (int iter = 0; iter < 15; iter++) {
+        sq_tensor *x = random_tensor();
+        sq_qconfig cfg = sq_qconfig_default();
+        for (int bits = 2; bits <= 8; bits++) {
+            for (int mode = 0; mode < 2; mode++) {
+                for (int rnd = 0; rnd < 2; rnd++) {
+                    for (int zir = 0; zir < 2; zir++) {
+                        cfg.bits = bits;
+                        cfg.mode = (sq_mode)mode;
+                        cfg.rounding = (sq_rounding)rnd;
+                        cfg.zero_in_range = zir;
+                        cfg.granularity = SQ_GRAN_TENSOR;
+                        check_against_reference(x, &cfg);
+                        cfg.granularity = SQ_GRAN_CHANNEL;
+                        for (cfg.axis = 0; cfg.axis < x->ndim; cfg.axis++)
+                            check_against_reference(x, &cfg);
+                        cfg.axis = 0;
+                        cfg.granularity = SQ_GRAN_GROUP;
+                        size_t last = x->shape[x->ndim - 1];
+                        for (size_t g = 1; g <= last; g++) {
+                            if (last % g == 0) {
+                                cfg.group_size = g;
+                                check_against_reference(x, &cfg);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        sq_tensor_free(x);
+    }
+}
+END_TEST
+
+/* Large enough to cross chunk boundaries with long and short runs. */
+START_TEST(test_large_tensors_match_reference)
+{
+    const size_t shapes[][3] = {{3, 1500, 7}, {5000, 3, 1}, {2, 2, 4099}};
+    sq_error err;
+    for (size_t s = 0; s < 3; s++) {
+        sq_tensor *x;
+        ck_assert(sq_tensor_randn(shapes[s], 3, s + 1, &x, &err) == SQ_OK);
+        sq_qconfig cfg = sq_qconfig_default();
+        for (int bits = 3; bits <= 8; bits += 5) {
+            cfg.bits = bits;
+            cfg.mode = bits == 3 ? SQ_MODE_ASYMMETRIC : SQ_MODE_SYMMETRIC;
+            cfg.granularity = SQ_GRAN_TENSOR;
+            check_against_reference(x, &cfg);
+            cfg.granularity = SQ_GRAN_CHANNEL;
+            for (cfg.axis = 0; cfg.axis < 3; cfg.axis++)
+                check_against_reference(x, &cfg);
+            cfg.axis = 0;
+            cfg.granularity = SQ_GRAN_GROUP;
+            cfg.group_size = shapes[s][2];
+            check_against_reference(x, &cfg);
+        }
+        sq_tensor_free(x);
+    }
+}
+END_TEST
+
+START_TEST(test_group_of_whole_rows_equals_channel_axis0)
+{
+    sq_error err;
+    for (int iter = 0; iter < 30; iter++) {
+        size_t shape[2] = {1 + next_u(12), 1 + next_u(70)};
+        sq_tensor *x;
+        sq_qtensor *a, *b;
+        ck_assert(sq_tensor_randn(shape, 2, (uint64_t)iter, &x, &err) == SQ_OK);
+        sq_qconfig cg = sq_qconfig_default(), cc = sq_qconfig_default();
+        cg.bits = cc.bits = 2 + iter % 7;
+        cg.mode = cc.mode = (sq_mode)(iter % 2);
+        cg.granularity = SQ_GRAN_GROUP;
+        cg.group_size = shape[1];
+        cc.granularity = SQ_GRAN_CHANNEL;
+        cc.axis = 0;
+        ck_assert(sq_quantize(x, &cg, &a, &err) == SQ_OK);
+        ck_assert(sq_quantize(x, &cc, &b, &err) == SQ_OK);
+        ck_assert_uint_eq(a->n_scales, b->n_scales);
+        ck_assert_mem_eq(a->scales, b->scales, a->n_scales * sizeof(double));
+        ck_assert_mem_eq(a->zero_points, b->zero_points, a->n_scales * sizeof(double));
+        ck_assert_uint_eq(a->code_bytes, b->code_bytes);
+        ck_assert_mem_eq(a->codes, b->codes, a->code_bytes);
+        sq_qtensor_free(a);
+        sq_qtensor_free(b);
+        sq_tensor_free(x);
+    }
+}
+END_TEST
+
+static Suite *props_suite(void)
+{
+    Suite *s = suite_create("properties");
+    TCase *tc = tcase_create("properties");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_every_config_matches_reference);
+    tcase_add_test(tc, test_large_tensors_match_reference);
+    tcase_add_test(tc, test_group_of_whole_rows_equals_channel_axis0);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TU_MAIN(props_suite)

@@ -1,0 +1,209 @@
+/* test_stats.c - error statistics and histograms on hand-computed cases. */
+#include <math.h>
+#include <string.h>
+
+#include "stats.h"
+#include "testutil.h"
+
+/* x = [127, -127, 2.5, 0] int8 symmetric: scale 1, codes [127, -127, 3, 0],
+ * errors [0, 0, -0.5, 0]. */
+static const float hand[] = {127.0f, -127.0f, 2.5f, 0.0f};
+
+static void quantize_hand(sq_tensor **x, sq_qtensor **q)
+{
+    const size_t shape[] = {4};
+    sq_qconfig cfg = sq_qconfig_default();
+    sq_error err;
+    *x = tu_tensor(shape, 1, hand);
+    ck_assert(sq_quantize(*x, &cfg, q, &err) == SQ_OK);
+}
+
+START_TEST(test_hand_statistics)
+{
+    sq_tensor *x;
+    sq_qtensor *q;
+    sq_stats st;
+    sq_error err;
+    quantize_hand(&x, &q);
+    ck_assert(sq_roundtrip_stats(x, q, NULL, &st, NULL, &err) == SQ_OK);
+    ck_assert_uint_eq(st.numel, 4);
+    ck_assert(st.mse == 0.0625);
+    ck_assert(st.rmse == 0.25);
+    ck_assert(st.max_abs_err == 0.5);
+    ck_assert(st.mean_abs_err == 0.125);
+    ck_assert(st.err_min == -0.5 && st.err_max == 0.0);
+    double sx = 127.0 * 127.0 * 2 + 6.25, sh = 127.0 * 127.0 * 2 + 9.0, sxh = 127.0 * 127.0 * 2 + 7.5;
+    ck_assert(fabs(st.sqnr_db - 10.0 * log10(sx / 0.25)) < 1e-12);
+    ck_assert(fabs(st.cosine - sxh / sqrt(sx * sh)) < 1e-15);
+    ck_assert_uint_eq(st.clipped, 0);
+    ck_assert_uint_eq(st.fp32_bytes, 16);
+    ck_assert_uint_eq(st.size_bytes, 4);
+    ck_assert_uint_eq(st.meta_bytes, 16);
+    ck_assert(st.compression == 4.0);
+    ck_assert(st.bits_per_weight == 16.0);     /* (32 + 32) / 4 */
+    ck_assert(st.bits_per_weight_f16 == 12.0); /* (32 + 16) / 4 */
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+}
+END_TEST
+
+START_TEST(test_histogram_ranges)
+{
+    sq_tensor *x;
+    sq_qtensor *q;
+    sq_stats st;
+    sq_hist h;
+    sq_error err;
+    sq_stats_opts o = sq_stats_opts_default();
+    quantize_hand(&x, &q);
+    /* step range: +-(0.5 + 127 * 2^-23) for scale 1; -0.5 lands in bin 0, zeros in bin 1 */
+    o.hist_bins = 2;
+    ck_assert(sq_roundtrip_stats(x, q, &o, &st, &h, &err) == SQ_OK);
+    ck_assert(h.hi == 0.5 + 127.0 * 0x1p-23 && h.lo == -h.hi);
+    ck_assert(h.counts[0] == 1 && h.counts[1] == 3 && h.below == 0 && h.above == 0);
+    sq_hist_free(&h);
+    o.range = SQ_HIST_RANGE_FIXED;
+    o.lo = -1.0;
+    o.hi = 1.0;
+    o.hist_bins = 4;
+    ck_assert(sq_roundtrip_stats(x, q, &o, &st, &h, &err) == SQ_OK);
+    ck_assert(h.counts[0] == 0 && h.counts[1] == 1 && h.counts[2] == 3 && h.counts[3] == 0);
+    sq_hist_free(&h);
+    o.lo = -0.25;
+    o.hi = 0.25;
+    ck_assert(sq_roundtrip_stats(x, q, &o, &st, &h, &err) == SQ_OK);
+    ck_assert(h.below == 1 && h.above == 0 && h.counts[2] == 3);
+    sq_hist_free(&h);
+    o.range = SQ_HIST_RANGE_DATA;
+    o.hist_bins = 2;
+    ck_assert(sq_roundtrip_stats(x, q, &o, &st, &h, &err) == SQ_OK);
+    ck_assert(h.lo == -0.5 && h.hi == 0.5);
+    ck_assert(h.counts[0] == 1 && h.counts[1] == 3);
+    sq_hist_free(&h);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+}
+END_TEST
+
+START_TEST(test_lossless_and_zero)
+{
+    const float d[] = {127.0f, -3.0f, 0.0f}, z[] = {0.0f, 0.0f};
+    const size_t s3[] = {3}, s2[] = {2};
+    sq_qconfig cfg = sq_qconfig_default();
+    sq_tensor *x = tu_tensor(s3, 1, d), *zx = tu_tensor(s2, 1, z);
+    sq_qtensor *q;
+    sq_stats st;
+    sq_error err;
+    ck_assert(sq_quantize(x, &cfg, &q, &err) == SQ_OK);
+    ck_assert(sq_roundtrip_stats(x, q, NULL, &st, NULL, &err) == SQ_OK);
+    ck_assert(isinf(st.sqnr_db) && st.sqnr_db > 0);
+    ck_assert(st.mse == 0.0 && st.cosine == 1.0 && st.max_abs_err == 0.0);
+    sq_qtensor_free(q);
+    ck_assert(sq_quantize(zx, &cfg, &q, &err) == SQ_OK);
+    ck_assert(sq_roundtrip_stats(zx, q, NULL, &st, NULL, &err) == SQ_OK);
+    ck_assert(isinf(st.sqnr_db) && st.cosine == 1.0);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+    sq_tensor_free(zx);
+}
+END_TEST
+
+START_TEST(test_code_histogram)
+{
+    sq_tensor *x;
+    sq_qtensor *q;
+    uint64_t counts[256];
+    quantize_hand(&x, &q);
+    ck_assert_uint_eq(sq_code_histogram(q, counts), 4);
+    ck_assert(counts[255] == 1 && counts[1] == 1 && counts[131] == 1 && counts[128] == 1);
+    ck_assert(counts[0] == 0);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+}
+END_TEST
+
+START_TEST(test_clipped_fraction)
+{
+    const float d[] = {-1.5f, 253.5f, 0.0f, 1.5f};
+    const size_t shape[] = {4};
+    sq_qconfig cfg = sq_qconfig_default();
+    sq_tensor *x = tu_tensor(shape, 1, d);
+    sq_qtensor *q;
+    sq_stats st;
+    sq_hist h;
+    sq_error err;
+    cfg.mode = SQ_MODE_ASYMMETRIC;
+    ck_assert(sq_quantize(x, &cfg, &q, &err) == SQ_OK);
+    ck_assert(sq_roundtrip_stats(x, q, NULL, &st, &h, &err) == SQ_OK);
+    ck_assert_uint_eq(st.clipped, 1);
+    ck_assert(st.clipped_frac == 0.25);
+    /* errors: -1.5 -> -1 (e -0.5); 253.5 -> 254 (e -0.5); 0 -> 0; 1.5 -> 1 (e 0.5) */
+    ck_assert(st.max_abs_err == 0.5);
+    uint64_t total = h.below + h.above;
+    for (int i = 0; i < h.bins; i++)
+        total += h.counts[i];
+    ck_assert_uint_eq(total, 4);
+    sq_hist_free(&h);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    const size_t other[] = {2, 2};
+    sq_tensor *x, *y;
+    sq_qtensor *q;
+    sq_stats st;
+    sq_hist h;
+    sq_error err;
+    sq_stats_opts o = sq_stats_opts_default();
+    quantize_hand(&x, &q);
+    ck_assert(sq_tensor_new(other, 2, SQ_DTYPE_F32, &y, &err) == SQ_OK);
+    ck_assert_int_eq(sq_roundtrip_stats(y, q, NULL, &st, NULL, &err), SQ_ERR_ARG);
+    ck_assert(strstr(err.msg, "shape mismatch: tensor [2, 2] vs quantized [4]") != NULL);
+    o.hist_bins = 0;
+    ck_assert_int_eq(sq_roundtrip_stats(x, q, &o, &st, &h, &err), SQ_ERR_ARG);
+    ck_assert(strstr(err.msg, "bins = 0") != NULL);
+    o = sq_stats_opts_default();
+    o.range = SQ_HIST_RANGE_FIXED;
+    o.lo = 1.0;
+    o.hi = 1.0;
+    ck_assert_int_eq(sq_roundtrip_stats(x, q, &o, &st, &h, &err), SQ_ERR_ARG);
+    ck_assert_int_eq(sq_histogram_floats(hand, 4, 3, NAN, 1.0, &h, &err), SQ_ERR_ARG);
+    sq_tensor_free(y);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+}
+END_TEST
+
+START_TEST(test_histogram_floats)
+{
+    const float v[] = {-2.0f, -1.0f, 0.0f, 0.49f, 1.0f, 3.0f, NAN};
+    sq_hist h;
+    sq_error err;
+    ck_assert(sq_histogram_floats(v, 7, 4, -1.0, 1.0, &h, &err) == SQ_OK);
+    /* bins [-1,-.5) [-.5,0) [0,.5) [.5,1]; -2 below, 3 above, NaN ignored */
+    ck_assert(h.counts[0] == 1 && h.counts[1] == 0 && h.counts[2] == 2 && h.counts[3] == 1);
+    ck_assert(h.below == 1 && h.above == 1);
+    sq_hist_free(&h);
+    ck_assert_ptr_null(h.counts);
+}
+END_TEST
+
+static Suite *stats_suite(void)
+{
+    Suite *s = suite_create("stats");
+    TCase *tc = tcase_create("stats");
+    tcase_add_test(tc, test_hand_statistics);
+    tcase_add_test(tc, test_histogram_ranges);
+    tcase_add_test(tc, test_lossless_and_zero);
+    tcase_add_test(tc, test_code_histogram);
+    tcase_add_test(tc, test_clipped_fraction);
+    tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_histogram_floats);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TU_MAIN(stats_suite)

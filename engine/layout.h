@@ -38,6 +38,32 @@ static inline size_t sq_layout_at(const sq_layout *l, size_t i, size_t *left)
     return l->cycle ? r % l->cycle : r;
 }
 
+/* A position inside the run structure: the scale index k of the current run
+ * and how many elements of it remain. Walking runs this way costs no
+ * division per run. */
+typedef struct sq_run {
+    size_t k, left;
+} sq_run;
+
+static inline sq_run sq_run_at(const sq_layout *l, size_t i)
+{
+    sq_run r;
+    r.k = sq_layout_at(l, i, &r.left);
+    return r;
+}
+
+/* Consume `used` (<= r->left) elements of the current run. */
+static inline void sq_run_advance(const sq_layout *l, sq_run *r, size_t used)
+{
+    r->left -= used;
+    if (r->left == 0) {
+        r->left = l->run;
+        r->k++;
+        if (l->cycle && r->k == l->cycle)
+            r->k = 0;
+    }
+}
+
 /* Per-element copies of per-index parameters for elements [start, start+n):
  * out_a[j] = a[idx(start+j)], likewise b and c (c may be NULL). */
 void sq_layout_expand(const sq_layout *l, size_t start, size_t n, const double *a, const double *b,

@@ -182,16 +182,17 @@ void sq_layout_init(sq_layout *l, const sq_qconfig *cfg, const size_t *shape, in
 void sq_layout_expand(const sq_layout *l, size_t start, size_t n, const double *a, const double *b,
                       const double *c, double *out_a, double *out_b, double *out_c)
 {
-    size_t j = 0;
-    while (j < n) {
-        size_t left, idx = sq_layout_at(l, start + j, &left);
-        size_t end = j + left < n ? j + left : n;
-        for (; j < end; j++) {
-            out_a[j] = a[idx];
-            out_b[j] = b[idx];
+    sq_run r = sq_run_at(l, start);
+    for (size_t j = 0; j < n;) {
+        size_t len = r.left < n - j ? r.left : n - j;
+        for (size_t t = j; t < j + len; t++) {
+            out_a[t] = a[r.k];
+            out_b[t] = b[r.k];
             if (c)
-                out_c[j] = c[idx];
+                out_c[t] = c[r.k];
         }
+        j += len;
+        sq_run_advance(l, &r, len);
     }
 }
 
@@ -308,80 +309,92 @@ static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float 
         return bad;
     }
     int bad = 0;
-    for (size_t i = 0; i < l->numel;) {
-        size_t left, k = sq_layout_at(l, i, &left);
-        bad |= range_of(x + i, left, &mn[k], &mx[k]);
-        i += left;
-    }
+    sq_run r = sq_run_at(l, 0);
+    for (size_t i = 0; i < l->numel; i += r.left, sq_run_advance(l, &r, r.left))
+        bad |= range_of(x + i, r.left, &mn[r.k], &mx[r.k]);
     return bad;
 }
 
 /* ---- encode / decode kernels ---------------------------------------------- */
 
-/* Codes of n values with one (inv_scale, zp); returns how many were clipped.
- * Values are clamped to [qmin-1, qmax+1] before rounding, which changes no
- * result but keeps the integer conversion in range. */
+/* Rounding of a value v already clamped to [qmin-1, qmax+1], in double,
+ * into r: half to even by the 1.5*2^52 trick (exact for |v| < 2^51); half
+ * away from zero as |v| rounded to even, moved up at an exact tie that went
+ * down (|v| - r is exact, so the tie test is exact), with v's sign put back. */
+#define ROUND_EVEN(v, r) double r = ((v) + 0x1.8p52) - 0x1.8p52;
+#define ROUND_AWAY(v, r)                                                     \
+    double r##_a = fabs(v);                                                  \
+    ROUND_EVEN(r##_a, r##_e)                                                 \
+    double r = copysign(r##_e + (r##_a - r##_e == 0.5 ? 1.0 : 0.0), v);
+
+/* The loop shared by the four encode kernels: code of x[i] with parameters
+ * INV and ZP (scalars or per-element), rounded by ROUND. Values are clamped to
+ * [qmin-1, qmax+1] before rounding, which changes no result but keeps the
+ * arithmetic in a small range; everything stays in double lanes so the loop
+ * vectorizes at full width. Clipping is counted afterwards (count_clipped). */
+#define ENCODE_LOOP(INV, ZP, ROUND)                                        \
+    for (size_t i = 0; i < n; i++) {                                      \
+        double v = (double)x[i] * (INV) + (ZP);                           \
+        v = v < lo ? lo : (v > hi ? hi : v);                              \
+        ROUND(v, r)                                                       \
+        double c = r < qmin ? qmin : (r > qmax ? qmax : r);               \
+        q[i] = (int8_t)(int)c;                                            \
+    }
+
+/* Codes of n values with one (inv_scale, zp). */
 SQ_HOT
-static size_t encode_uniform(const float *x, size_t n, double inv, double zp, int qmin, int qmax,
-                             sq_rounding rnd, int8_t *q)
+static void encode_uniform(const float *x, size_t n, double inv, double zp, double qmin, double qmax,
+                           sq_rounding rnd, int8_t *q)
 {
     const double lo = qmin - 1.0, hi = qmax + 1.0;
-    size_t clipped = 0;
     if (rnd == SQ_ROUND_EVEN) {
-        SQ_SIMD_WITH(reduction(+ : clipped))
-        for (size_t i = 0; i < n; i++) {
-            double v = (double)x[i] * inv + zp;
-            v = v < lo ? lo : (v > hi ? hi : v);
-            int r = (int)((v + 0x1.8p52) - 0x1.8p52);
-            int c = r < qmin ? qmin : (r > qmax ? qmax : r);
-            clipped += (size_t)(r != c);
-            q[i] = (int8_t)c;
-        }
-        return clipped;
+        ENCODE_LOOP(inv, zp, ROUND_EVEN)
+    } else {
+        ENCODE_LOOP(inv, zp, ROUND_AWAY)
     }
-    SQ_SIMD_WITH(reduction(+ : clipped))
-    for (size_t i = 0; i < n; i++) {
-        double v = (double)x[i] * inv + zp;
-        v = v < lo ? lo : (v > hi ? hi : v);
-        int t = (int)v;
-        double f = v - (double)t;
-        int r = t + (f >= 0.5) - (f <= -0.5);
-        int c = r < qmin ? qmin : (r > qmax ? qmax : r);
-        clipped += (size_t)(r != c);
-        q[i] = (int8_t)c;
-    }
-    return clipped;
 }
 
 /* As encode_uniform with per-element parameters. */
 SQ_HOT
-static size_t encode_varying(const float *x, size_t n, const double *inv, const double *zp, int qmin,
-                             int qmax, sq_rounding rnd, int8_t *q)
+static void encode_varying(const float *x, size_t n, const double *inv, const double *zp, double qmin,
+                           double qmax, sq_rounding rnd, int8_t *q)
 {
     const double lo = qmin - 1.0, hi = qmax + 1.0;
-    size_t clipped = 0;
     if (rnd == SQ_ROUND_EVEN) {
-        SQ_SIMD_WITH(reduction(+ : clipped))
-        for (size_t i = 0; i < n; i++) {
-            double v = (double)x[i] * inv[i] + zp[i];
-            v = v < lo ? lo : (v > hi ? hi : v);
-            int r = (int)((v + 0x1.8p52) - 0x1.8p52);
-            int c = r < qmin ? qmin : (r > qmax ? qmax : r);
-            clipped += (size_t)(r != c);
-            q[i] = (int8_t)c;
-        }
-        return clipped;
+        ENCODE_LOOP(inv[i], zp[i], ROUND_EVEN)
+    } else {
+        ENCODE_LOOP(inv[i], zp[i], ROUND_AWAY)
     }
-    SQ_SIMD_WITH(reduction(+ : clipped))
-    for (size_t i = 0; i < n; i++) {
-        double v = (double)x[i] * inv[i] + zp[i];
-        v = v < lo ? lo : (v > hi ? hi : v);
-        int t = (int)v;
-        double f = v - (double)t;
-        int r = t + (f >= 0.5) - (f <= -0.5);
-        int c = r < qmin ? qmin : (r > qmax ? qmax : r);
-        clipped += (size_t)(r != c);
-        q[i] = (int8_t)c;
+}
+
+/* Whether x * inv + zp, rounded as cfg says, falls outside [qmin, qmax]. */
+static bool clips(float x, double inv, double zp, const sq_qconfig *cfg)
+{
+    double v = (double)x * inv + zp;
+    double r = round_half(v, cfg->rounding);
+    return r < sq_qconfig_qmin(cfg) || r > sq_qconfig_qmax(cfg);
+}
+
+/* How many of the n codes just formed were clipped: only a code at qmin or
+ * qmax can be, so those few are recomputed one by one. Symmetric min/max
+ * scaling never clips (|x| <= max|x| maps to at most qmax (1 + 3 ulp)), so
+ * that common case costs nothing. */
+static size_t count_clipped(const sq_layout *l, const float *x, size_t start, size_t n, const int8_t *q,
+                            const double *inv, const double *zp, const sq_qconfig *cfg)
+{
+    const int qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    if (cfg->mode == SQ_MODE_SYMMETRIC && cfg->calibration == SQ_CALIB_MINMAX)
+        return 0;
+    int edges = 0;
+    for (size_t j = 0; j < n; j++)
+        edges += (q[j] == qmin) | (q[j] == qmax);
+    if (edges == 0)
+        return 0;
+    size_t clipped = 0;
+    sq_run r = sq_run_at(l, start);
+    for (size_t j = 0; j < n; j++, sq_run_advance(l, &r, 1)) {
+        if (q[j] == qmin || q[j] == qmax)
+            clipped += clips(x[start + j], inv[r.k], zp[r.k], cfg);
     }
     return clipped;
 }
@@ -456,19 +469,20 @@ typedef struct chunk_buf {
 static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, size_t n,
                            const double *inv, const double *zp, const sq_qconfig *cfg, chunk_buf *cb)
 {
-    int qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
-    size_t clipped = 0;
+    double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
     if (l->run < SQ_SHORT_RUN) {
         sq_layout_expand(l, start, n, inv, zp, NULL, cb->a, cb->b, NULL);
-        return encode_varying(x + start, n, cb->a, cb->b, qmin, qmax, cfg->rounding, cb->q);
+        encode_varying(x + start, n, cb->a, cb->b, qmin, qmax, cfg->rounding, cb->q);
+    } else {
+        sq_run r = sq_run_at(l, start);
+        for (size_t j = 0; j < n;) {
+            size_t len = r.left < n - j ? r.left : n - j;
+            encode_uniform(x + start + j, len, inv[r.k], zp[r.k], qmin, qmax, cfg->rounding, cb->q + j);
+            j += len;
+            sq_run_advance(l, &r, len);
+        }
     }
-    for (size_t j = 0; j < n;) {
-        size_t left, k = sq_layout_at(l, start + j, &left);
-        size_t len = left < n - j ? left : n - j;
-        clipped += encode_uniform(x + start + j, len, inv[k], zp[k], qmin, qmax, cfg->rounding, cb->q + j);
-        j += len;
-    }
-    return clipped;
+    return count_clipped(l, x, start, n, cb->q, inv, zp, cfg);
 }
 
 /* Scales and zero points of every index; fails on non-finite input. */
@@ -547,11 +561,12 @@ void sq_dequantize_into(const sq_qtensor *q, float *out)
             decode_varying(small, n, cb->a, cb->b, out + start);
             continue;
         }
+        sq_run r = sq_run_at(&l, start);
         for (size_t j = 0; j < n;) {
-            size_t left, k = sq_layout_at(&l, start + j, &left);
-            size_t len = left < n - j ? left : n - j;
-            decode_uniform(small + j, len, q->scales[k], q->zero_points[k], out + start + j);
+            size_t len = r.left < n - j ? r.left : n - j;
+            decode_uniform(small + j, len, q->scales[r.k], q->zero_points[r.k], out + start + j);
             j += len;
+            sq_run_advance(&l, &r, len);
         }
     }
     free(cb);

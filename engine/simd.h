@@ -11,7 +11,7 @@
 #define SQ_SIMD_H
 
 #if defined(SQ_HAVE_TARGET_CLONES) && defined(__x86_64__)
-#define SQ_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define SQ_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SQ_HOT
 #endif

@@ -1,13 +1,14 @@
 /* stats.c - round-trip error statistics and histograms in one pass.
  *
- * The pass walks SQ_CHUNK-element chunks: unpack codes, form x_hat exactly as
- * sq_dequantize does (float32 of (q - zp) * scale), then a vectorizable loop
- * accumulates the sums in double and turns each error into a bin index, and
- * a scalar loop adds the indices into four interleaved count arrays (which
+ * The pass walks SQ_CHUNK-element chunks: unpack codes, then one vectorizable
+ * loop forms x_hat exactly as sq_dequantize does (float32 of (q - zp) * scale),
+ * accumulates the sums in double and turns each error into a bin slot; a
+ * scalar loop then adds the slots into four interleaved count arrays (which
  * avoids a store-to-load dependency between neighbouring equal bins). */
 #include "stats.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,46 +46,115 @@ typedef struct binner {
 
 typedef struct chunk_scratch {
     int8_t q[SQ_CHUNK];
-    float xh[SQ_CHUNK];
+    int32_t q32[SQ_CHUNK];
     int32_t bin[SQ_CHUNK];
     double a[SQ_CHUNK], b[SQ_CHUNK];
 } chunk_scratch;
 
-/* Accumulate sums for n pairs (x, xh) and, when bn is set, their bin slots. */
-SQ_HOT
-static void accumulate(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin, acc *a)
+/* The accumulate kernels: x_hat formed from each code exactly as
+ * sq_dequantize forms it (float32 of (q - zp) * scale), the sums in double,
+ * and each error's bin slot (bins = below, bins + 1 = above). The main loop
+ * keeps LANES partial sums per quantity in small arrays, a shape compilers
+ * turn into full-width vector code; the tail runs the same arithmetic. */
+#define LANES 8
+
+typedef struct lane_acc {
+    double e2[LANES], ae[LANES], x2[LANES], xh2[LANES], xxh[LANES], emin[LANES], emax[LANES];
+} lane_acc;
+
+static void lane_acc_init(lane_acc *v)
 {
-    double e2 = 0, ae = 0, x2 = 0, xh2 = 0, xxh = 0, emin = a->emin, emax = a->emax;
-    SQ_SIMD_WITH(reduction(+ : e2, ae, x2, xh2, xxh) reduction(min : emin) reduction(max : emax))
-    for (size_t i = 0; i < n; i++) {
-        double xv = x[i], hv = xh[i], e = xv - hv;
-        e2 += e * e;
-        ae += fabs(e);
-        x2 += xv * xv;
-        xh2 += hv * hv;
-        xxh += xv * hv;
-        emin = e < emin ? e : emin;
-        emax = e > emax ? e : emax;
+    for (int j = 0; j < LANES; j++) {
+        v->e2[j] = v->ae[j] = v->x2[j] = v->xh2[j] = v->xxh[j] = 0.0;
+        v->emin[j] = INFINITY;
+        v->emax[j] = -INFINITY;
     }
-    a->e2 += e2;
-    a->ae += ae;
-    a->x2 += x2;
-    a->xh2 += xh2;
-    a->xxh += xxh;
-    a->emin = emin;
-    a->emax = emax;
-    if (!bn)
-        return;
-    const double lo = bn->lo, hi = bn->hi, iw = bn->inv_w, top = bn->bins - 1;
-    const int below = bn->bins, above = bn->bins + 1;
-    SQ_SIMD
-    for (size_t i = 0; i < n; i++) {
-        double e = (double)x[i] - (double)xh[i];
-        double t = (e - lo) * iw;
-        t = t < 0.0 ? 0.0 : (t > top ? top : t);
-        int k = (int)t;
-        bin[i] = e < lo ? below : (e > hi ? above : k);
+}
+
+static void lane_acc_flush(const lane_acc *v, acc *a)
+{
+    for (int j = 0; j < LANES; j++) {
+        a->e2 += v->e2[j];
+        a->ae += v->ae[j];
+        a->x2 += v->x2[j];
+        a->xh2 += v->xh2[j];
+        a->xxh += v->xxh[j];
+        a->emin = v->emin[j] < a->emin ? v->emin[j] : a->emin;
+        a->emax = v->emax[j] > a->emax ? v->emax[j] : a->emax;
     }
+}
+
+/* Sums and bin slot of one (x, x_hat) pair; the body of every kernel loop. */
+#define ACC_ONE(V, J, XV, HV, BIN)                                   \
+    do {                                                             \
+        double xv_ = (XV), hv_ = (HV), e_ = xv_ - hv_;               \
+        (V)->e2[J] += e_ * e_;                                         \
+        (V)->ae[J] += fabs(e_);                                        \
+        (V)->x2[J] += xv_ * xv_;                                       \
+        (V)->xh2[J] += hv_ * hv_;                                      \
+        (V)->xxh[J] += xv_ * hv_;                                      \
+        (V)->emin[J] = e_ < (V)->emin[J] ? e_ : (V)->emin[J];              \
+        (V)->emax[J] = e_ > (V)->emax[J] ? e_ : (V)->emax[J];              \
+        double t_ = (e_ - lo) * iw;                                  \
+        t_ = t_ > 0.0 ? t_ : 0.0;                                    \
+        t_ = t_ < top ? t_ : top;                                    \
+        int k_ = (int)t_;                                            \
+        k_ = e_ < lo ? below : k_;                                   \
+        (BIN) = e_ > hi ? above : k_;                                \
+    } while (0)
+
+#define ACC_CONSTS(bn)                                                            \
+    const double lo = (bn)->lo, hi = (bn)->hi, iw = (bn)->inv_w, top = (bn)->bins - 1; \
+    const int below = (bn)->bins, above = (bn)->bins + 1;
+
+/* Accumulate n values sharing one (scale, zp) into the lane sums v. */
+static inline __attribute__((always_inline)) void acc_run(lane_acc *vp, const float *x, const int32_t *q, size_t n, double s, double zp,
+                           const binner *bn, int32_t *bin)
+{
+    ACC_CONSTS(bn)
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            ACC_ONE(vp, j, x[i + j], (float)(((double)q[i + j] - zp) * s), bin[i + j]);
+    for (; i < n; i++)
+        ACC_ONE(vp, 0, x[i], (float)(((double)q[i] - zp) * s), bin[i]);
+}
+
+/* Accumulate n values, each with its own scale and zero point. */
+static inline __attribute__((always_inline)) void acc_each(lane_acc *vp, const float *x, const int32_t *q, size_t n, const double *s,
+                            const double *zp, const binner *bn, int32_t *bin)
+{
+    ACC_CONSTS(bn)
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            ACC_ONE(vp, j, x[i + j], (float)(((double)q[i + j] - zp[i + j]) * s[i + j]), bin[i + j]);
+    for (; i < n; i++)
+        ACC_ONE(vp, 0, x[i], (float)(((double)q[i] - zp[i]) * s[i]), bin[i]);
+}
+
+/* The vector part of a chunk: codes in s->q32, parameters per run (long
+ * runs) or per element (short runs, expanded into s->a, s->b). */
+SQ_HOT
+static void acc_codes(const sq_layout *l, const float *x, const sq_qtensor *q, size_t start, size_t n,
+                      const binner *bn, chunk_scratch *s, acc *a)
+{
+    const binner b = *bn; /* a local copy: stores to bin cannot alias it */
+    lane_acc v;
+    lane_acc_init(&v);
+    if (l->run < SQ_SHORT_RUN) {
+        sq_layout_expand(l, start, n, q->scales, q->zero_points, NULL, s->a, s->b, NULL);
+        acc_each(&v, x, s->q32, n, s->a, s->b, &b, s->bin);
+    } else {
+        sq_run r = sq_run_at(l, start);
+        for (size_t j = 0; j < n;) {
+            size_t len = r.left < n - j ? r.left : n - j;
+            acc_run(&v, x + j, s->q32 + j, len, q->scales[r.k], q->zero_points[r.k], &b, s->bin + j);
+            j += len;
+            sq_run_advance(l, &r, len);
+        }
+    }
+    lane_acc_flush(&v, a);
 }
 
 /* Add bin slots into the interleaved arrays. */
@@ -102,29 +172,19 @@ static void count_bins(const int32_t *bin, size_t n, const binner *bn)
         c0[bin[i]]++;
 }
 
-/* Dequantize chunk [start, start+n) of q into s->xh. */
-static void decode_chunk(const sq_layout *l, const sq_qtensor *q, size_t start, size_t n, chunk_scratch *s)
+/* Accumulate chunk [start, start+n) of x against q. */
+static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *q, size_t start, size_t n,
+                      const binner *bn, chunk_scratch *s, acc *a)
 {
     sq_unpack_codes(q->codes, start, n, q->config.bits, s->q);
-    if (l->run < SQ_SHORT_RUN) {
-        sq_layout_expand(l, start, n, q->scales, q->zero_points, NULL, s->a, s->b, NULL);
-        for (size_t j = 0; j < n; j++)
-            s->xh[j] = (float)(((double)s->q[j] - s->b[j]) * s->a[j]);
-        return;
-    }
-    for (size_t j = 0; j < n;) {
-        size_t left, k = sq_layout_at(l, start + j, &left);
-        size_t len = left < n - j ? left : n - j;
-        double sc = q->scales[k], zp = q->zero_points[k];
-        SQ_SIMD
-        for (size_t t = j; t < j + len; t++)
-            s->xh[t] = (float)(((double)s->q[t] - zp) * sc);
-        j += len;
-    }
+    for (size_t j = 0; j < n; j++)
+        s->q32[j] = s->q[j];
+    acc_codes(l, x->data + start, q, start, n, bn, s, a);
 }
 
-/* One pass over x and q. */
-static void stats_pass(const sq_tensor *x, const sq_qtensor *q, const binner *bn, chunk_scratch *s, acc *a)
+/* One pass over x and q; bins counted when count_hist is set. */
+static void stats_pass(const sq_tensor *x, const sq_qtensor *q, const binner *bn, bool count_hist,
+                       chunk_scratch *s, acc *a)
 {
     sq_layout l;
     memset(a, 0, sizeof *a);
@@ -133,9 +193,8 @@ static void stats_pass(const sq_tensor *x, const sq_qtensor *q, const binner *bn
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
     for (size_t start = 0; start < q->numel; start += SQ_CHUNK) {
         size_t n = q->numel - start < SQ_CHUNK ? q->numel - start : SQ_CHUNK;
-        decode_chunk(&l, q, start, n, s);
-        accumulate(x->data + start, s->xh, n, bn, s->bin, a);
-        if (bn)
+        acc_chunk(&l, x, q, start, n, bn, s, a);
+        if (count_hist)
             count_bins(s->bin, n, bn);
     }
 }
@@ -233,7 +292,8 @@ static void hist_range(const sq_tensor *x, const sq_qtensor *q, const sq_stats_o
     }
     if (o->range == SQ_HIST_RANGE_DATA) {
         acc a;
-        stats_pass(x, q, NULL, s, &a);
+        binner dummy = {.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
+        stats_pass(x, q, &dummy, false, s, &a);
         m = q->numel ? (fabs(a.emin) > fabs(a.emax) ? fabs(a.emin) : fabs(a.emax)) : 0.0;
     } else {
         m = step_bound(q);
@@ -254,7 +314,7 @@ sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_s
     chunk_scratch *s = malloc(sizeof *s);
     if (!s)
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
-    binner bn = {0};
+    binner bn = {.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
     acc a;
     if (hist) {
         memset(hist, 0, sizeof *hist);
@@ -270,7 +330,7 @@ sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_s
             return sq_fail(err, SQ_ERR_NOMEM, "out of memory for a %d-bin histogram", bn.bins);
         }
     }
-    stats_pass(x, q, hist ? &bn : NULL, s, &a);
+    stats_pass(x, q, &bn, hist != NULL, s, &a);
     fill_stats(q, &a, out);
     if (hist) {
         size_t stride = (size_t)bn.bins + 2;

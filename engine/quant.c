@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "quant_int.h"
 #include "simd.h"
 
 /* ---- configuration -------------------------------------------------------- */
@@ -507,6 +508,12 @@ static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq
 
 sq_status sq_quantize(const sq_tensor *x, const sq_qconfig *cfg, sq_qtensor **out, sq_error *err)
 {
+    return sq_quantize_visit(x, cfg, NULL, NULL, out, err);
+}
+
+sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_visitor visit, void *ctx,
+                            sq_qtensor **out, sq_error *err)
+{
     sq_layout l;
     sq_status st;
     *out = NULL;
@@ -533,6 +540,8 @@ sq_status sq_quantize(const sq_tensor *x, const sq_qconfig *cfg, sq_qtensor **ou
         size_t n = x->numel - start < SQ_CHUNK ? x->numel - start : SQ_CHUNK;
         q->n_clipped += encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
         sq_pack_codes(cb->q, n, c.bits, q->codes + start / 8 * (size_t)c.bits);
+        if (visit)
+            visit(ctx, q, start, n, cb->q);
     }
     free(inv);
     free(cb);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "quant_int.h"
 #include "simd.h"
 
 void sq_hist_free(sq_hist *h)
@@ -213,6 +214,8 @@ static double step_bound(const sq_qtensor *q)
     return m;
 }
 
+static sq_status check_opts(const sq_stats_opts *o, sq_error *err);
+
 static sq_status check_inputs(const sq_tensor *x, const sq_qtensor *q, const sq_stats_opts *o, sq_error *err)
 {
     if (x->ndim != q->ndim || x->numel != q->numel ||
@@ -222,6 +225,11 @@ static sq_status check_inputs(const sq_tensor *x, const sq_qtensor *q, const sq_
                        sq_shape_format(x->shape, x->ndim, a, sizeof a),
                        sq_shape_format(q->shape, q->ndim, b, sizeof b));
     }
+    return check_opts(o, err);
+}
+
+static sq_status check_opts(const sq_stats_opts *o, sq_error *err)
+{
     if (o->hist_bins < 1 || o->hist_bins > SQ_HIST_BINS_MAX)
         return sq_fail(err, SQ_ERR_ARG, "histogram bins = %d is outside 1..%d", o->hist_bins,
                        SQ_HIST_BINS_MAX);
@@ -304,6 +312,49 @@ static void hist_range(const sq_tensor *x, const sq_qtensor *q, const sq_stats_o
     *hi = m;
 }
 
+/* Allocate the binner's interleaved counts and h's counts for o->hist_bins. */
+static sq_status hist_alloc(binner *bn, sq_hist *h, int bins, sq_error *err)
+{
+    memset(h, 0, sizeof *h);
+    bn->bins = bins;
+    bn->sub = calloc(4 * ((size_t)bins + 2), sizeof(uint64_t));
+    h->counts = calloc((size_t)bins, sizeof(uint64_t));
+    if (!bn->sub || !h->counts) {
+        free(bn->sub);
+        bn->sub = NULL;
+        sq_hist_free(h);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for a %d-bin histogram", bins);
+    }
+    return SQ_OK;
+}
+
+static void binner_set_range(binner *bn, double lo, double hi)
+{
+    bn->lo = lo;
+    bn->hi = hi;
+    bn->inv_w = bn->bins / (hi - lo);
+}
+
+/* Fold the interleaved counts into h and free them. */
+static void hist_finish(binner *bn, sq_hist *h)
+{
+    size_t stride = (size_t)bn->bins + 2;
+    for (size_t k = 0; k < stride; k++) {
+        uint64_t c = bn->sub[k] + bn->sub[k + stride] + bn->sub[k + 2 * stride] + bn->sub[k + 3 * stride];
+        if (k < (size_t)bn->bins)
+            h->counts[k] = c;
+        else if (k == (size_t)bn->bins)
+            h->below = c;
+        else
+            h->above = c;
+    }
+    h->bins = bn->bins;
+    h->lo = bn->lo;
+    h->hi = bn->hi;
+    free(bn->sub);
+    bn->sub = NULL;
+}
+
 sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_stats_opts *opts,
                              sq_stats *out, sq_hist *hist, sq_error *err)
 {
@@ -317,38 +368,96 @@ sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_s
     binner bn = {.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
     acc a;
     if (hist) {
-        memset(hist, 0, sizeof *hist);
-        hist_range(x, q, &o, s, &bn.lo, &bn.hi);
-        bn.bins = o.hist_bins;
-        bn.inv_w = bn.bins / (bn.hi - bn.lo);
-        bn.sub = calloc(4 * ((size_t)bn.bins + 2), sizeof(uint64_t));
-        hist->counts = calloc((size_t)bn.bins, sizeof(uint64_t));
-        if (!bn.sub || !hist->counts) {
-            free(bn.sub);
+        double lo, hi;
+        if ((st = hist_alloc(&bn, hist, o.hist_bins, err)) != SQ_OK) {
             free(s);
-            sq_hist_free(hist);
-            return sq_fail(err, SQ_ERR_NOMEM, "out of memory for a %d-bin histogram", bn.bins);
+            return st;
         }
+        hist_range(x, q, &o, s, &lo, &hi);
+        binner_set_range(&bn, lo, hi);
     }
     stats_pass(x, q, &bn, hist != NULL, s, &a);
     fill_stats(q, &a, out);
-    if (hist) {
-        size_t stride = (size_t)bn.bins + 2;
-        for (size_t k = 0; k < stride; k++) {
-            uint64_t c = bn.sub[k] + bn.sub[k + stride] + bn.sub[k + 2 * stride] + bn.sub[k + 3 * stride];
-            if (k < (size_t)bn.bins)
-                hist->counts[k] = c;
-            else if (k == (size_t)bn.bins)
-                hist->below = c;
-            else
-                hist->above = c;
-        }
-        hist->bins = bn.bins;
-        hist->lo = bn.lo;
-        hist->hi = bn.hi;
-    }
-    free(bn.sub);
+    if (hist)
+        hist_finish(&bn, hist);
     free(s);
+    return SQ_OK;
+}
+
+/* State of sq_quantize_stats while quantization calls back per chunk. */
+typedef struct fused_ctx {
+    const sq_tensor *x;
+    const sq_stats_opts *o;
+    bool with_hist, ready;
+    sq_layout l;
+    binner bn;
+    chunk_scratch *s;
+    acc a;
+} fused_ctx;
+
+/* Chunk visitor: analyse the codes just formed. */
+static void fused_visit(void *vctx, const sq_qtensor *q, size_t start, size_t n, const int8_t *codes)
+{
+    fused_ctx *c = vctx;
+    if (!c->ready) { /* scales are known now: fix the histogram range */
+        sq_layout_init(&c->l, &q->config, q->shape, q->ndim, q->numel);
+        if (c->with_hist) {
+            double m = step_bound(q);
+            if (c->o->range == SQ_HIST_RANGE_FIXED)
+                binner_set_range(&c->bn, c->o->lo, c->o->hi);
+            else
+                binner_set_range(&c->bn, -(m > 0.0 ? m : 1.0), m > 0.0 ? m : 1.0);
+        }
+        c->ready = true;
+    }
+    for (size_t j = 0; j < n; j++)
+        c->s->q32[j] = codes[j];
+    acc_codes(&c->l, c->x->data + start, q, start, n, &c->bn, c->s, &c->a);
+    if (c->with_hist)
+        count_bins(c->s->bin, n, &c->bn);
+}
+
+sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_stats_opts *opts,
+                            sq_qtensor **q_out, sq_stats *out, sq_hist *hist, sq_error *err)
+{
+    sq_stats_opts o = opts ? *opts : sq_stats_opts_default();
+    sq_status st;
+    *q_out = NULL;
+    if (o.range == SQ_HIST_RANGE_DATA && hist) { /* needs the error range first */
+        if ((st = sq_quantize(x, cfg, q_out, err)) != SQ_OK)
+            return st;
+        if ((st = sq_roundtrip_stats(x, *q_out, &o, out, hist, err)) != SQ_OK) {
+            sq_qtensor_free(*q_out);
+            *q_out = NULL;
+        }
+        return st;
+    }
+    fused_ctx c = {.x = x, .o = &o, .with_hist = hist != NULL};
+    c.bn = (binner){.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
+    memset(&c.a, 0, sizeof c.a);
+    c.a.emin = INFINITY;
+    c.a.emax = -INFINITY;
+    if ((st = check_opts(&o, err)) != SQ_OK)
+        return st;
+    if (!(c.s = malloc(sizeof *c.s)))
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    if (hist && (st = hist_alloc(&c.bn, hist, o.hist_bins, err)) != SQ_OK) {
+        free(c.s);
+        return st;
+    }
+    st = sq_quantize_visit(x, cfg, fused_visit, &c, q_out, err);
+    free(c.s);
+    if (st != SQ_OK) {
+        free(c.bn.sub);
+        if (hist)
+            sq_hist_free(hist);
+        return st;
+    }
+    if (!c.ready && hist) /* empty tensor: no chunk was visited */
+        binner_set_range(&c.bn, -1.0, 1.0);
+    fill_stats(*q_out, &c.a, out);
+    if (hist)
+        hist_finish(&c.bn, hist);
     return SQ_OK;
 }
 

@@ -86,6 +86,14 @@ typedef struct sq_stats {
 sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_stats_opts *opts,
                              sq_stats *out, sq_hist *hist, sq_error *err);
 
+/* Quantize x with cfg and compute the statistics of the result in the same
+ * pass over memory (each chunk is analysed while still in cache): the same
+ * *q_out, *out and *hist as sq_quantize followed by sq_roundtrip_stats.
+ * SQ_HIST_RANGE_DATA needs the errors' range first and so takes a second
+ * pass. Caller frees *q_out (and hist). Errors: those of both functions. */
+sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_stats_opts *opts,
+                            sq_qtensor **q_out, sq_stats *out, sq_hist *hist, sq_error *err);
+
 /* Count each of the 2^bits code levels of q into counts[level], level =
  * code - (-2^(bits-1)), i.e. the stored offset-binary value; counts must have
  * 2^bits entries. Returns how many levels are used (count > 0). */

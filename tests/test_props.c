@@ -103,6 +103,20 @@ static void check_against_reference(const sq_tensor *x, const sq_qconfig *cfg)
         total += h.counts[b];
     ck_assert_uint_eq(total, x->numel);
     ck_assert(h.below + h.above <= q->n_clipped);
+    /* the fused single pass gives the same quantized tensor, stats and histogram */
+    sq_qtensor *qf;
+    sq_stats sf;
+    sq_hist hf;
+    ck_assert_msg(sq_quantize_stats(x, cfg, &o, &qf, &sf, &hf, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_uint_eq(qf->code_bytes, q->code_bytes);
+    ck_assert_mem_eq(qf->codes, q->codes, q->code_bytes ? q->code_bytes : 1);
+    ck_assert_uint_eq(qf->n_clipped, q->n_clipped);
+    ck_assert(sf.mse == st.mse && sf.max_abs_err == st.max_abs_err && sf.cosine == st.cosine);
+    ck_assert(sf.err_min == st.err_min && sf.err_max == st.err_max && sf.mean_abs_err == st.mean_abs_err);
+    ck_assert(hf.lo == h.lo && hf.hi == h.hi && hf.below == h.below && hf.above == h.above);
+    ck_assert_mem_eq(hf.counts, h.counts, sizeof rc);
+    sq_hist_free(&hf);
+    sq_qtensor_free(qf);
     sq_hist_free(&h);
     free(codes);
     free(xh);

@@ -191,6 +191,48 @@ START_TEST(test_histogram_floats)
 }
 END_TEST
 
+START_TEST(test_fused_quantize_stats)
+{
+    const size_t shape[] = {4}, empty[] = {0, 3};
+    sq_tensor *x = tu_tensor(shape, 1, hand), *ex;
+    sq_qtensor *q;
+    sq_stats st;
+    sq_hist h;
+    sq_error err;
+    sq_stats_opts o = sq_stats_opts_default();
+    sq_qconfig cfg = sq_qconfig_default();
+    o.hist_bins = 2;
+    ck_assert(sq_quantize_stats(x, &cfg, &o, &q, &st, &h, &err) == SQ_OK);
+    ck_assert(st.mse == 0.0625 && st.max_abs_err == 0.5);
+    ck_assert(h.counts[0] == 1 && h.counts[1] == 3);
+    ck_assert_int_eq(sq_qtensor_code(q, 2), 3);
+    sq_hist_free(&h);
+    sq_qtensor_free(q);
+    o.range = SQ_HIST_RANGE_DATA; /* two passes, same answer */
+    ck_assert(sq_quantize_stats(x, &cfg, &o, &q, &st, &h, &err) == SQ_OK);
+    ck_assert(h.lo == -0.5 && h.hi == 0.5 && h.counts[0] == 1 && h.counts[1] == 3);
+    sq_hist_free(&h);
+    sq_qtensor_free(q);
+    o.hist_bins = -3;
+    ck_assert_int_eq(sq_quantize_stats(x, &cfg, &o, &q, &st, &h, &err), SQ_ERR_ARG);
+    ck_assert_ptr_null(q);
+    o = sq_stats_opts_default();
+    cfg.bits = 11;
+    ck_assert_int_eq(sq_quantize_stats(x, &cfg, &o, &q, &st, &h, &err), SQ_ERR_ARG);
+    ck_assert(strstr(err.msg, "bits = 11") != NULL);
+    ck_assert_ptr_null(h.counts);
+    cfg.bits = 8;
+    ck_assert(sq_tensor_new(empty, 2, SQ_DTYPE_F32, &ex, &err) == SQ_OK);
+    ck_assert(sq_quantize_stats(ex, &cfg, &o, &q, &st, &h, &err) == SQ_OK);
+    ck_assert(st.numel == 0 && isinf(st.sqnr_db) && st.cosine == 1.0);
+    ck_assert(h.lo == -1.0 && h.hi == 1.0 && h.counts[0] == 0);
+    sq_hist_free(&h);
+    sq_qtensor_free(q);
+    sq_tensor_free(ex);
+    sq_tensor_free(x);
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -202,6 +244,7 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_clipped_fraction);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_histogram_floats);
+    tcase_add_test(tc, test_fused_quantize_stats);
     suite_add_tcase(s, tc);
     return s;
 }

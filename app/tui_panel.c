@@ -1,6 +1,7 @@
 /* tui_panel.c - layout of the panel for a terminal size and rendering of the
  * model into a cell grid (pure; see tui_model.h). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,23 @@ void sq_tui_layout_compute(const sq_tui_model *m, int w, int h, sq_tui_layout *l
     lay->stats_h = top;
     lay->strip_y = 1 + top;
     lay->pins_y = lay->strip_y + lay->strip_h;
+}
+
+/* printf into the grid, at most maxw cells. */
+static void put_clip(sq_tui_grid *g, int x, int y, int maxw, sq_tui_role role, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+static void put_clip(sq_tui_grid *g, int x, int y, int maxw, sq_tui_role role, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (maxw > 0)
+        sq_tui_grid_put(g, x, y, buf, role, maxw);
 }
 
 /* Fill row y with blanks of a role. */
@@ -116,7 +134,8 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     double scale = m->q->scales[m->sel], zp = m->q->zero_points[m->sel];
     selection_text(m, sel, sizeof sel);
     sq_tui_grid_printf(g, 0, l->vtitle_y, SQ_ROLE_TITLE, "Values%s", m->log_counts ? " (log)" : "");
-    sq_tui_grid_printf(g, 7 + (m->log_counts ? 6 : 0), l->vtitle_y, SQ_ROLE_LABEL, " %s levels of %s: scale %s zp %s",
+    int tx = 7 + (m->log_counts ? 6 : 0);
+    put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s levels of %s: scale %s zp %s",
                        gl->mark, sel, sq_tui_fmt_si(scale, 1, s, sizeof s), sq_tui_fmt_si(zp, 1, z, sizeof z));
     draw_hist(g, &m->val_hist, l->plot_x, l->vbars_y, l->plot_w, l->vbars_h, m->log_counts, gl,
               SQ_ROLE_BAR_VALUE);
@@ -139,7 +158,8 @@ static void draw_errors(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     char o[32];
     const sq_hist *h = &m->err_hist;
     sq_tui_grid_printf(g, 0, l->etitle_y, SQ_ROLE_TITLE, "Error x-x\u0302%s", m->log_counts ? " (log)" : "");
-    sq_tui_grid_printf(g, 12 + (m->log_counts ? 6 : 0), l->etitle_y, SQ_ROLE_LABEL, " %s counts, outside range %s",
+    int tx = 12 + (m->log_counts ? 6 : 0);
+    put_clip(g, tx, l->etitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s counts, outside range %s",
                        m->log_counts ? "log" : "linear", sq_tui_fmt_count(h->below + h->above, o, sizeof o));
     draw_hist(g, h, l->plot_x, l->ebars_y, l->plot_w, l->ebars_h, m->log_counts, gl, SQ_ROLE_BAR_ERROR);
     draw_range(g, l->plot_x, l->erange_y, l->plot_w, h->lo, h->hi);

@@ -176,17 +176,22 @@ static sq_status tensor_loop(term *T, const sq_tensor *t, const char *name, sq_q
         }
         sq_tui_render(&m, &lay, &g, T->gl);
         term_draw(T, &g);
-        int k = term_key(-1);
-        if (k <= 0)
-            continue;
-        int f = sq_tui_model_key(&m, k);
-        if (f & SQ_TUI_SAVE) {
-            char *text = sq_tui_grid_text(&g);
-            if (sq_tui_save(&m, text, ".", m.msg, sizeof m.msg, &e2) != SQ_OK)
-                snprintf(m.msg, sizeof m.msg, "save failed: %.480s", e2.msg);
-            free(text);
+        /* apply every key already typed before recomputing (keys never queue
+         * up behind slow analyses) */
+        bool quit = false;
+        for (int k = term_key(-1); k >= 0 && !quit; k = term_key(0)) {
+            if (k == 0)
+                continue;
+            int f = sq_tui_model_key(&m, k);
+            if (f & SQ_TUI_SAVE) {
+                char *text = sq_tui_grid_text(&g);
+                if (sq_tui_save(&m, text, ".", m.msg, sizeof m.msg, &e2) != SQ_OK)
+                    snprintf(m.msg, sizeof m.msg, "save failed: %.480s", e2.msg);
+                free(text);
+            }
+            quit = (f & SQ_TUI_QUIT) != 0;
         }
-        if (f & SQ_TUI_QUIT)
+        if (quit)
             break;
     }
     *cfg = m.cfg;

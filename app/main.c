@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "demo.h"
+#include "cmd_view.h"
 #include "tensor.h"
 
 static const char usage_text[] =
@@ -16,22 +16,11 @@ static const char usage_text[] =
     "  --version    print the version and exit\n"
     "  --help, -h   print this help and exit\n";
 
-/* Run the demo comparison; returns the process exit status. */
+/* Run the demo: the panel on a terminal, else the comparison table
+ * (app/cmd_view.c); returns the process exit status. */
 static int run_demo(void)
 {
-    sq_tensor *t;
-    sq_error err;
-    if (sq_tensor_demo(&t, &err) != SQ_OK) {
-        fprintf(stderr, "squint: %s\n", err.msg);
-        return EXIT_FAILURE;
-    }
-    sq_status st = sq_demo_print_table(stdout, t, "demo", &err);
-    sq_tensor_free(t);
-    if (st != SQ_OK) {
-        fprintf(stderr, "squint: %s\n", err.msg);
-        return EXIT_FAILURE;
-    }
-    return EXIT_SUCCESS;
+    return sq_cmd_demo_view();
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,281 @@
+/* tui_curses.c - the only file that talks to the terminal: opens and closes
+ * an ncurses screen, maps colour roles to attributes, copies a rendered grid
+ * to the screen, reads keys, and runs the panel loops (see tui.h). */
+#include <curses.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tui.h"
+#include "tui_model.h"
+
+typedef struct term {
+    SCREEN *scr;
+    char *old_locale;            /* restored on close */
+    bool utf8, colors;
+    const sq_tui_glyphs *gl;
+    attr_t attr[SQ_ROLE_COUNT];
+} term;
+
+/* Colour pair per role (foreground, background; -1 = terminal default) and
+ * the attribute added with colours / used alone in monochrome. */
+static const struct {
+    short fg, bg;
+    attr_t color_attr, mono_attr;
+} role_style[SQ_ROLE_COUNT] = {
+    [SQ_ROLE_NORMAL] = {-1, -1, A_NORMAL, A_NORMAL},
+    [SQ_ROLE_HEADER] = {COLOR_BLACK, COLOR_CYAN, A_NORMAL, A_REVERSE},
+    [SQ_ROLE_TITLE] = {COLOR_YELLOW, -1, A_BOLD, A_BOLD},
+    [SQ_ROLE_LABEL] = {COLOR_CYAN, -1, A_NORMAL, A_NORMAL},
+    [SQ_ROLE_VALUE] = {-1, -1, A_BOLD, A_BOLD},
+    [SQ_ROLE_BAR_VALUE] = {COLOR_BLUE, -1, A_BOLD, A_NORMAL},
+    [SQ_ROLE_BAR_ERROR] = {COLOR_MAGENTA, -1, A_NORMAL, A_NORMAL},
+    [SQ_ROLE_MARKER] = {COLOR_YELLOW, -1, A_BOLD, A_BOLD},
+    [SQ_ROLE_SELECTED] = {COLOR_GREEN, -1, A_BOLD, A_BOLD | A_UNDERLINE},
+    [SQ_ROLE_PIN] = {-1, -1, A_NORMAL, A_NORMAL},
+    [SQ_ROLE_FOOTER] = {COLOR_BLACK, COLOR_WHITE, A_NORMAL, A_REVERSE},
+    [SQ_ROLE_WARN] = {COLOR_RED, -1, A_BOLD, A_BOLD},
+};
+
+bool sq_tui_available(void)
+{
+    return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+}
+
+/* Take the terminal. On failure nothing is left changed. */
+static sq_status term_open(term *T, sq_error *err)
+{
+    memset(T, 0, sizeof *T);
+    if (!sq_tui_available())
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "the panel needs a terminal on stdin and stdout");
+    const char *cur = setlocale(LC_ALL, NULL);
+    T->old_locale = strdup(cur ? cur : "C");
+    if (!T->old_locale)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    setlocale(LC_ALL, "");
+    const char *cs = nl_langinfo(CODESET);
+    T->utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+    T->gl = sq_tui_glyphs_get(T->utf8);
+    fflush(stdout);
+    T->scr = newterm(NULL, stdout, stdin);
+    if (!T->scr) {
+        setlocale(LC_ALL, T->old_locale);
+        free(T->old_locale);
+        T->old_locale = NULL;
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "cannot initialise the terminal (TERM=%s)",
+                       getenv("TERM") ? getenv("TERM") : "");
+    }
+    set_term(T->scr);
+    raw();
+    noecho();
+    keypad(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    T->colors = has_colors();
+    if (T->colors) {
+        start_color();
+        use_default_colors();
+        for (int r = 1; r < SQ_ROLE_COUNT; r++)
+            init_pair((short)r, role_style[r].fg, role_style[r].bg);
+    }
+    for (int r = 0; r < SQ_ROLE_COUNT; r++)
+        T->attr[r] = T->colors && r > 0 ? (attr_t)(COLOR_PAIR(r) | role_style[r].color_attr) : role_style[r].mono_attr;
+    return SQ_OK;
+}
+
+/* Give the terminal back (every exit path goes through here). */
+static void term_close(term *T)
+{
+    if (T->scr) {
+        curs_set(1);
+        endwin();
+        delscreen(T->scr);
+        T->scr = NULL;
+    }
+    if (T->old_locale) {
+        setlocale(LC_ALL, T->old_locale);
+        free(T->old_locale);
+        T->old_locale = NULL;
+    }
+    fflush(stdout);
+}
+
+/* Copy the grid to the screen, one run of same-role cells at a time. */
+static void term_draw(term *T, const sq_tui_grid *g)
+{
+    char run[4096];
+    erase();
+    for (int y = 0; y < g->h && y < LINES; y++) {
+        int x = 0;
+        while (x < g->w && x < COLS) {
+            int role = g->cells[y * g->w + x].role, x0 = x;
+            size_t len = 0;
+            while (x < g->w && x < COLS && g->cells[y * g->w + x].role == role && len + 5 < sizeof run) {
+                if (y == LINES - 1 && x == COLS - 1)
+                    break; /* writing the last cell would scroll */
+                size_t l = strlen(g->cells[y * g->w + x].g);
+                memcpy(run + len, g->cells[y * g->w + x].g, l);
+                len += l;
+                x++;
+            }
+            run[len] = '\0';
+            attrset(T->attr[role < SQ_ROLE_COUNT ? role : 0]);
+            mvaddstr(y, x0, run);
+            if (x == x0)
+                break;
+        }
+    }
+    attrset(A_NORMAL);
+    refresh();
+}
+
+/* Next key as the models expect it; -1 on timeout, 0 for a resize. */
+static int term_key(int timeout_ms)
+{
+    timeout(timeout_ms);
+    int c = getch();
+    switch (c) {
+    case ERR: return -1;
+    case KEY_RESIZE: return 0;
+    case KEY_LEFT: return SQ_TUI_KEY_LEFT;
+    case KEY_RIGHT: return SQ_TUI_KEY_RIGHT;
+    case KEY_UP: return SQ_TUI_KEY_UP;
+    case KEY_DOWN: return SQ_TUI_KEY_DOWN;
+    case KEY_HOME: return SQ_TUI_KEY_HOME;
+    case KEY_END: return SQ_TUI_KEY_END;
+    case KEY_PPAGE: return SQ_TUI_KEY_PGUP;
+    case KEY_NPAGE: return SQ_TUI_KEY_PGDN;
+    case KEY_ENTER: case '\n': case '\r': return SQ_TUI_KEY_ENTER;
+    case 27: return SQ_TUI_KEY_ESC;
+    case 3: return 'q'; /* Ctrl-C in raw mode */
+    default: return c;
+    }
+}
+
+/* The tensor panel on an open terminal; *cfg is the start and receives the
+ * configuration the user left with. */
+static sq_status tensor_loop(term *T, const sq_tensor *t, const char *name, sq_qconfig *cfg, sq_error *err)
+{
+    sq_tui_model m;
+    sq_tui_grid g = {0};
+    sq_tui_layout lay;
+    sq_error e2;
+    sq_status s = sq_tui_model_init(&m, t, name, cfg, err);
+    if (s != SQ_OK)
+        return s;
+    for (;;) {
+        sq_tui_layout_compute(&m, COLS, LINES, &lay);
+        if (!lay.too_small && (!m.have || m.bins != lay.plot_w || memcmp(&m.done_cfg, &m.cfg, sizeof m.cfg) != 0)) {
+            char keep[sizeof m.msg];
+            memcpy(keep, m.msg, sizeof keep);
+            if (sq_tui_model_update(&m, lay.plot_w, &e2) == SQ_OK)
+                memcpy(m.msg, keep, sizeof keep);
+        }
+        sq_tui_render(&m, &lay, &g, T->gl);
+        term_draw(T, &g);
+        /* apply every key already typed before recomputing (keys never queue
+         * up behind slow analyses) */
+        bool quit = false;
+        for (int k = term_key(-1); k >= 0 && !quit; k = term_key(0)) {
+            if (k == 0)
+                continue;
+            int f = sq_tui_model_key(&m, k);
+            if (f & SQ_TUI_SAVE) {
+                char *text = sq_tui_grid_text(&g);
+                if (sq_tui_save(&m, text, ".", m.msg, sizeof m.msg, &e2) != SQ_OK)
+                    snprintf(m.msg, sizeof m.msg, "save failed: %.480s", e2.msg);
+                free(text);
+            }
+            quit = (f & SQ_TUI_QUIT) != 0;
+        }
+        if (quit)
+            break;
+    }
+    *cfg = m.cfg;
+    sq_tui_model_free(&m);
+    sq_tui_grid_free(&g);
+    return SQ_OK;
+}
+
+sq_status sq_tui_view_tensor(const sq_tensor *t, const char *name, const sq_qconfig *initial, sq_error *err)
+{
+    term T;
+    sq_qconfig cfg = initial ? *initial : sq_qconfig_default();
+    sq_status s = sq_qconfig_check(&cfg, t->shape, t->ndim, err);
+    if (s != SQ_OK)
+        return s;
+    s = term_open(&T, err);
+    if (s != SQ_OK)
+        return s;
+    s = tensor_loop(&T, t, name, &cfg, err);
+    term_close(&T);
+    return s;
+}
+
+sq_status sq_tui_view_qtensor(const sq_qtensor *q, const char *name, sq_error *err)
+{
+    sq_tensor *t;
+    sq_status s = sq_dequantize(q, &t, err);
+    if (s != SQ_OK)
+        return s;
+    s = sq_tui_view_tensor(t, name, &q->config, err);
+    sq_tensor_free(t);
+    return s;
+}
+
+sq_status sq_tui_view_source(const sq_tui_source *src, const char *title, const sq_qconfig *initial,
+                             sq_error *err)
+{
+    term T;
+    sq_tui_list l;
+    sq_tui_grid g = {0};
+    sq_status s = sq_tui_list_init(&l, src, title, initial, err);
+    if (s != SQ_OK)
+        return s;
+    s = term_open(&T, err);
+    if (s != SQ_OK) {
+        sq_tui_list_free(&l);
+        return s;
+    }
+    for (;;) {
+        sq_tui_list_render(&l, COLS, LINES, &g);
+        term_draw(&T, &g);
+        bool pending = l.done < src->n;
+        int k = term_key(pending ? 0 : -1);
+        if (k < 0) {
+            if (pending)
+                sq_tui_list_step(&l);
+            continue;
+        }
+        if (k == 0)
+            continue;
+        int f = sq_tui_list_key(&l, k);
+        if (f & SQ_TUI_QUIT)
+            break;
+        if (f & SQ_TUI_OPEN) {
+            size_t i = sq_tui_list_selected(&l);
+            sq_tensor *t = NULL;
+            sq_error e2;
+            if (src->load(src->ctx, i, &t, &e2) != SQ_OK) {
+                snprintf(l.msg, sizeof l.msg, "cannot load: %.200s", e2.msg);
+                continue;
+            }
+            sq_qconfig cfg = l.cfg;
+            sq_tui_config_fit(&cfg, t->shape, t->ndim);
+            if (tensor_loop(&T, t, src->name(src->ctx, i), &cfg, &e2) != SQ_OK)
+                snprintf(l.msg, sizeof l.msg, "%.250s", e2.msg);
+            sq_tensor_free(t);
+            if (memcmp(&cfg, &l.cfg, sizeof cfg) != 0) {
+                l.cfg = cfg; /* the list follows the settings chosen in the panel */
+                sq_tui_list_invalidate(&l);
+            }
+        }
+    }
+    term_close(&T);
+    sq_tui_list_free(&l);
+    sq_tui_grid_free(&g);
+    return SQ_OK;
+}

@@ -1,0 +1,269 @@
+/* tui_list.c - the tensor list of a checkpoint: one row per tensor with
+ * shape, size and SQNR under the current configuration, computed one tensor
+ * per step so the terminal layer can poll keys in between (pure). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats.h"
+#include "tui_model.h"
+
+void sq_tui_config_fit(sq_qconfig *cfg, const size_t *shape, int ndim)
+{
+    if (ndim <= 0) {
+        cfg->granularity = SQ_GRAN_TENSOR;
+        return;
+    }
+    if (cfg->axis < 0 || cfg->axis >= ndim)
+        cfg->axis = 0;
+    size_t last = shape[ndim - 1];
+    if (cfg->group_size == 0)
+        cfg->group_size = 1;
+    if (last > 0) {
+        if (cfg->group_size > last)
+            cfg->group_size = last;
+        while (cfg->group_size > 1 && last % cfg->group_size != 0)
+            cfg->group_size--;
+    }
+}
+
+sq_status sq_tui_list_init(sq_tui_list *l, const sq_tui_source *src, const char *title,
+                           const sq_qconfig *initial, sq_error *err)
+{
+    memset(l, 0, sizeof *l);
+    l->src = src;
+    snprintf(l->title, sizeof l->title, "%s", title ? title : "tensors");
+    l->cfg = initial ? *initial : sq_qconfig_default();
+    sq_status s = sq_qconfig_check(&l->cfg, NULL, 0, err);
+    if (s != SQ_OK)
+        return s;
+    l->e = calloc(src->n ? src->n : 1, sizeof *l->e);
+    l->order = calloc(src->n ? src->n : 1, sizeof *l->order);
+    if (!l->e || !l->order) {
+        sq_tui_list_free(l);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for a list of %zu tensors", src->n);
+    }
+    for (size_t i = 0; i < src->n; i++)
+        l->order[i] = i;
+    return SQ_OK;
+}
+
+void sq_tui_list_free(sq_tui_list *l)
+{
+    free(l->e);
+    free(l->order);
+    l->e = NULL;
+    l->order = NULL;
+}
+
+void sq_tui_list_invalidate(sq_tui_list *l)
+{
+    for (size_t i = 0; i < l->src->n; i++)
+        l->e[i].state = SQ_ENTRY_PENDING;
+    l->done = 0;
+}
+
+bool sq_tui_list_step(sq_tui_list *l)
+{
+    size_t i;
+    for (i = 0; i < l->src->n; i++)
+        if (l->e[l->order[i]].state == SQ_ENTRY_PENDING)
+            break;
+    if (i == l->src->n)
+        return false;
+    sq_tui_entry *e = &l->e[l->order[i]];
+    sq_tensor *t = NULL;
+    sq_qtensor *q = NULL;
+    sq_stats st;
+    sq_error err;
+    sq_error_clear(&err);
+    sq_status s = l->src->load(l->src->ctx, l->order[i], &t, &err);
+    if (s == SQ_OK) {
+        e->loaded = true;
+        e->ndim = t->ndim;
+        memcpy(e->shape, t->shape, sizeof e->shape);
+        e->numel = t->numel;
+        e->dtype = t->dtype;
+        s = sq_quantize(t, &l->cfg, &q, &err);
+    }
+    if (s == SQ_OK)
+        s = sq_roundtrip_stats(t, q, NULL, &st, NULL, &err);
+    if (s == SQ_OK) {
+        e->state = SQ_ENTRY_DONE;
+        e->sqnr_db = st.sqnr_db;
+        e->bits_per_weight = st.bits_per_weight;
+    } else {
+        e->state = SQ_ENTRY_ERROR;
+        snprintf(e->err, sizeof e->err, "%.120s", err.msg);
+    }
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+    l->done++;
+    if (l->sort != SQ_SORT_INDEX && l->done == l->src->n)
+        sq_tui_list_sort(l);
+    return true;
+}
+
+static const sq_tui_list *sort_list; /* qsort context (the panel is single-threaded) */
+
+/* Sort key comparison: SQNR ascending (worst first) or size descending; pending
+ * and failed entries last; ties by index. */
+static int cmp_entries(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    const sq_tui_entry *x = &sort_list->e[a], *y = &sort_list->e[b];
+    if (sort_list->sort == SQ_SORT_SQNR) {
+        bool dx = x->state == SQ_ENTRY_DONE, dy = y->state == SQ_ENTRY_DONE;
+        if (dx != dy)
+            return dx ? -1 : 1;
+        if (dx && x->sqnr_db != y->sqnr_db)
+            return x->sqnr_db < y->sqnr_db ? -1 : 1;
+    } else if (sort_list->sort == SQ_SORT_SIZE) {
+        if (x->loaded != y->loaded)
+            return x->loaded ? -1 : 1;
+        if (x->numel != y->numel)
+            return x->numel > y->numel ? -1 : 1;
+    }
+    return a < b ? -1 : a > b;
+}
+
+void sq_tui_list_sort(sq_tui_list *l)
+{
+    size_t cur = l->src->n ? l->order[l->sel] : 0;
+    sort_list = l;
+    qsort(l->order, l->src->n, sizeof *l->order, cmp_entries);
+    sort_list = NULL;
+    for (size_t i = 0; i < l->src->n; i++)
+        if (l->order[i] == cur)
+            l->sel = i;
+}
+
+size_t sq_tui_list_selected(const sq_tui_list *l)
+{
+    return l->src->n ? l->order[l->sel] : 0;
+}
+
+int sq_tui_list_key(sq_tui_list *l, int key)
+{
+    size_t n = l->src->n;
+    const int moved = SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    sq_qconfig old = l->cfg;
+    l->msg[0] = '\0';
+    switch (key) {
+    case SQ_TUI_KEY_UP:
+    case 'k':
+        if (l->sel > 0)
+            l->sel--;
+        return moved;
+    case SQ_TUI_KEY_DOWN:
+    case 'j':
+        if (l->sel + 1 < n)
+            l->sel++;
+        return moved;
+    case SQ_TUI_KEY_PGUP:
+        l->sel = l->sel > 10 ? l->sel - 10 : 0;
+        return moved;
+    case SQ_TUI_KEY_PGDN:
+        l->sel = l->sel + 10 < n ? l->sel + 10 : (n ? n - 1 : 0);
+        return moved;
+    case SQ_TUI_KEY_HOME:
+        l->sel = 0;
+        return moved;
+    case SQ_TUI_KEY_END:
+        l->sel = n ? n - 1 : 0;
+        return moved;
+    case SQ_TUI_KEY_ENTER:
+        return n ? SQ_TUI_HANDLED | SQ_TUI_OPEN : SQ_TUI_HANDLED;
+    case 'o':
+        l->sort = (sq_tui_sort)((l->sort + 1) % SQ_SORT_COUNT);
+        sq_tui_list_sort(l);
+        return moved;
+    case 'b':
+        if (l->cfg.bits > SQ_BITS_MIN)
+            l->cfg.bits--;
+        break;
+    case 'B':
+        if (l->cfg.bits < SQ_BITS_MAX)
+            l->cfg.bits++;
+        break;
+    case 'm':
+        l->cfg.mode = l->cfg.mode == SQ_MODE_SYMMETRIC ? SQ_MODE_ASYMMETRIC : SQ_MODE_SYMMETRIC;
+        break;
+    case 'g':
+        l->cfg.granularity = (sq_granularity)((l->cfg.granularity + 1) % 3);
+        break;
+    case 'r':
+        l->cfg.rounding = l->cfg.rounding == SQ_ROUND_AWAY ? SQ_ROUND_EVEN : SQ_ROUND_AWAY;
+        break;
+    case '[':
+        if (l->cfg.group_size > 1)
+            l->cfg.group_size /= 2;
+        break;
+    case ']':
+        if (l->cfg.group_size < 65536)
+            l->cfg.group_size *= 2;
+        break;
+    case 'q':
+    case 'Q':
+    case SQ_TUI_KEY_ESC:
+        return SQ_TUI_HANDLED | SQ_TUI_QUIT;
+    default:
+        return SQ_TUI_IGNORED;
+    }
+    if (memcmp(&old, &l->cfg, sizeof old) != 0)
+        sq_tui_list_invalidate(l);
+    return SQ_TUI_HANDLED | SQ_TUI_REDRAW | SQ_TUI_RECOMPUTE;
+}
+
+static const char *sort_names[] = {"file order", "SQNR (worst first)", "size (largest first)"};
+
+void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
+{
+    char desc[96], shape[128], size[32], v[64];
+    size_t n = l->src->n;
+    if (!sq_tui_grid_resize(g, w, h))
+        return;
+    for (int x = 0; x < w; x++)
+        sq_tui_grid_put(g, x, 0, " ", SQ_ROLE_HEADER, 1);
+    sq_tui_grid_printf(g, 0, 0, SQ_ROLE_HEADER, " %s: %zu tensors | %s | sorted by %s", l->title, n,
+                       sq_qconfig_describe(&l->cfg, desc, sizeof desc), sort_names[l->sort]);
+    sq_tui_grid_printf(g, 0, 1, SQ_ROLE_LABEL, "  %-40s %-18s %-5s %10s %9s %7s", "name", "shape", "dtype", "size",
+                       "SQNR dB", "bits/w");
+    int rows = h - 4;
+    if (rows < 1)
+        rows = 1;
+    if (l->sel < l->top)
+        l->top = l->sel;
+    if (l->sel >= l->top + (size_t)rows)
+        l->top = l->sel - (size_t)rows + 1;
+    for (int r = 0; r < rows && l->top + (size_t)r < n; r++) {
+        size_t d = l->top + (size_t)r;
+        const sq_tui_entry *e = &l->e[l->order[d]];
+        const char *name = l->src->name(l->src->ctx, l->order[d]);
+        if (e->loaded) {
+            sq_shape_format(e->shape, e->ndim, shape, sizeof shape);
+            sq_tui_fmt_bytes((double)e->numel * 4.0, size, sizeof size);
+        } else {
+            snprintf(shape, sizeof shape, "?");
+            snprintf(size, sizeof size, "?");
+        }
+        if (e->state == SQ_ENTRY_DONE)
+            snprintf(v, sizeof v, "%9.2f %7.3f", e->sqnr_db, e->bits_per_weight);
+        else if (e->state == SQ_ENTRY_ERROR)
+            snprintf(v, sizeof v, "%.60s", e->err);
+        else
+            snprintf(v, sizeof v, "%9s", "...");
+        sq_tui_grid_printf(g, 0, 2 + r, d == l->sel ? SQ_ROLE_SELECTED : SQ_ROLE_NORMAL, "%s %-40.40s %-18.18s %-5s %10s %s",
+                           d == l->sel ? ">" : " ", name ? name : "?", shape, e->loaded ? sq_dtype_name(e->dtype) : "?",
+                           size, v);
+    }
+    if (l->done < n)
+        sq_tui_grid_printf(g, 0, h - 2, SQ_ROLE_WARN, "quantizing %zu/%zu ... (keys stay live)", l->done, n);
+    else
+        sq_tui_grid_printf(g, 0, h - 2, SQ_ROLE_LABEL, "%s", l->msg[0] ? l->msg : "all tensors analysed");
+    for (int x = 0; x < w; x++)
+        sq_tui_grid_put(g, x, h - 1, " ", SQ_ROLE_FOOTER, 1);
+    sq_tui_grid_put(g, 0, h - 1, "j/k or arrows select  Enter open  o sort  b/B bits m mode g gran r round [/] group  q quit",
+                    SQ_ROLE_FOOTER, -1);
+}

@@ -1,0 +1,419 @@
+/* tui_model.c - panel state, key transitions and the analysis behind the
+ * panel (see tui_model.h). */
+#include "tui_model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+sq_status sq_tui_model_init(sq_tui_model *m, const sq_tensor *t, const char *name,
+                            const sq_qconfig *initial, sq_error *err)
+{
+    memset(m, 0, sizeof *m);
+    m->t = t;
+    snprintf(m->name, sizeof m->name, "%s", name && *name ? name : "tensor");
+    m->cfg = initial ? *initial : sq_qconfig_default();
+    sq_status s = sq_qconfig_check(&m->cfg, t->shape, t->ndim, err);
+    if (s != SQ_OK)
+        return s;
+    sq_tensor_summary(t, &m->sum);
+    return SQ_OK;
+}
+
+/* Drop the analysis results (not the value histogram). */
+static void model_drop_results(sq_tui_model *m)
+{
+    sq_qtensor_free(m->q);
+    m->q = NULL;
+    sq_hist_free(&m->err_hist);
+    free(m->ch_rmse);
+    m->ch_rmse = NULL;
+    m->n_ch = 0;
+    m->have = false;
+}
+
+void sq_tui_model_free(sq_tui_model *m)
+{
+    model_drop_results(m);
+    sq_hist_free(&m->val_hist);
+    free(m->xhat);
+    m->xhat = NULL;
+}
+
+/* Per-scale-group RMSE of x against m->xhat into m->ch_rmse. */
+static void model_channel_rmse(sq_tui_model *m)
+{
+    const sq_tensor *x = m->t;
+    const sq_qtensor *q = m->q;
+    size_t n = q->n_scales;
+    double *acc = m->ch_rmse;
+    size_t *cnt = calloc(n, sizeof *cnt);
+    memset(acc, 0, n * sizeof *acc);
+    if (!cnt)
+        return;
+    if (q->config.granularity == SQ_GRAN_CHANNEL && x->ndim > 0) {
+        size_t outer = 1, inner = 1, c_n = x->shape[q->config.axis];
+        for (int d = 0; d < q->config.axis; d++)
+            outer *= x->shape[d];
+        for (int d = q->config.axis + 1; d < x->ndim; d++)
+            inner *= x->shape[d];
+        size_t i = 0;
+        for (size_t o = 0; o < outer; o++)
+            for (size_t c = 0; c < c_n; c++) {
+                double s = 0;
+                for (size_t k = 0; k < inner; k++, i++) {
+                    double e = (double)x->data[i] - (double)m->xhat[i];
+                    s += e * e;
+                }
+                acc[c] += s;
+                cnt[c] += inner;
+            }
+    } else {
+        size_t run = q->config.granularity == SQ_GRAN_GROUP ? q->config.group_size : x->numel;
+        for (size_t gidx = 0; gidx < n; gidx++) {
+            double s = 0;
+            const float *a = x->data + gidx * run, *b = m->xhat + gidx * run;
+            for (size_t k = 0; k < run; k++) {
+                double e = (double)a[k] - (double)b[k];
+                s += e * e;
+            }
+            acc[gidx] = s;
+            cnt[gidx] = run;
+        }
+    }
+    for (size_t c = 0; c < n; c++)
+        acc[c] = cnt[c] ? sqrt(acc[c] / (double)cnt[c]) : 0;
+    free(cnt);
+}
+
+sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
+{
+    sq_status s;
+    if (bins < 1)
+        bins = 1;
+    if (bins != m->bins || !m->val_hist.counts) {
+        double lo = m->sum.min, hi = m->sum.max;
+        if (!(isfinite(lo) && isfinite(hi)))
+            lo = -1, hi = 1;
+        if (!(hi > lo))
+            lo -= 0.5, hi += 0.5;
+        sq_hist_free(&m->val_hist);
+        s = sq_histogram_floats(m->t->data, m->t->numel, bins, lo, hi, &m->val_hist, err);
+        if (s != SQ_OK)
+            goto fail;
+    }
+    if (m->have && bins == m->bins && memcmp(&m->done_cfg, &m->cfg, sizeof m->cfg) == 0)
+        return SQ_OK;
+    model_drop_results(m);
+    m->bins = bins;
+    s = sq_quantize(m->t, &m->cfg, &m->q, err);
+    if (s != SQ_OK)
+        goto fail;
+    sq_stats_opts o = sq_stats_opts_default();
+    o.hist_bins = bins;
+    s = sq_roundtrip_stats(m->t, m->q, &o, &m->st, &m->err_hist, err);
+    if (s != SQ_OK)
+        goto fail;
+    m->codes_used = sq_code_histogram(m->q, m->codes);
+    m->n_ch = m->q->n_scales;
+    m->ch_rmse = malloc((m->n_ch ? m->n_ch : 1) * sizeof *m->ch_rmse);
+    if (!m->ch_rmse) {
+        s = sq_fail(err, SQ_ERR_NOMEM, "out of memory for per-channel errors");
+        goto fail;
+    }
+    if (m->n_ch == 1) {
+        m->ch_rmse[0] = m->st.rmse;
+    } else {
+        if (!m->xhat)
+            m->xhat = malloc((m->t->numel ? m->t->numel : 1) * sizeof *m->xhat);
+        if (!m->xhat) {
+            s = sq_fail(err, SQ_ERR_NOMEM, "out of memory for the dequantized tensor");
+            goto fail;
+        }
+        sq_dequantize_into(m->q, m->xhat);
+        model_channel_rmse(m);
+    }
+    if (m->sel >= m->n_ch)
+        m->sel = m->n_ch ? m->n_ch - 1 : 0;
+    m->done_cfg = m->cfg;
+    m->have = true;
+    return SQ_OK;
+fail:
+    model_drop_results(m);
+    snprintf(m->msg, sizeof m->msg, "error: %.480s", err ? err->msg : "analysis failed");
+    return s;
+}
+
+/* ---- transitions ----------------------------------------------------------- */
+
+size_t sq_tui_group_step(size_t g, size_t last_dim, int dir)
+{
+    if (last_dim == 0)
+        return g;
+    if (dir > 0) {
+        for (size_t d = 2 * g; d <= last_dim; d++)
+            if (last_dim % d == 0)
+                return d;
+        for (size_t d = g + 1; d <= last_dim; d++)
+            if (last_dim % d == 0)
+                return d;
+        return g;
+    }
+    for (size_t d = g / 2; d >= 1; d--)
+        if (last_dim % d == 0)
+            return d;
+    for (size_t d = g > 1 ? g - 1 : 1; d >= 1 && d < g; d--)
+        if (last_dim % d == 0)
+            return d;
+    return g;
+}
+
+/* A group size dividing last_dim: g itself, else the largest divisor below, else 1. */
+static size_t group_fit(size_t g, size_t last_dim)
+{
+    if (last_dim == 0)
+        return g ? g : 1;
+    if (g == 0)
+        g = 1;
+    if (g > last_dim)
+        g = last_dim;
+    while (g > 1 && last_dim % g != 0)
+        g--;
+    return g;
+}
+
+void sq_tui_cycle_granularity(sq_qconfig *cfg, const size_t *shape, int ndim)
+{
+    if (ndim <= 0) {
+        cfg->granularity = SQ_GRAN_TENSOR;
+        return;
+    }
+    switch (cfg->granularity) {
+    case SQ_GRAN_TENSOR:
+        cfg->granularity = SQ_GRAN_CHANNEL;
+        if (cfg->axis < 0 || cfg->axis >= ndim)
+            cfg->axis = 0;
+        break;
+    case SQ_GRAN_CHANNEL:
+        cfg->granularity = SQ_GRAN_GROUP;
+        cfg->group_size = group_fit(cfg->group_size, shape[ndim - 1]);
+        break;
+    default:
+        cfg->granularity = SQ_GRAN_TENSOR;
+        break;
+    }
+}
+
+/* Move the selection by delta within 0..n-1 (clamped). */
+static int move_sel(sq_tui_model *m, long long delta)
+{
+    size_t n = m->n_ch;
+    if (n == 0)
+        return SQ_TUI_HANDLED;
+    long long s = (long long)m->sel + delta;
+    if (s < 0)
+        s = 0;
+    if (s >= (long long)n)
+        s = (long long)n - 1;
+    m->sel = (size_t)s;
+    return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+}
+
+int sq_tui_model_key(sq_tui_model *m, int key)
+{
+    sq_qconfig *c = &m->cfg;
+    const sq_tensor *t = m->t;
+    const int changed = SQ_TUI_HANDLED | SQ_TUI_REDRAW | SQ_TUI_RECOMPUTE;
+    long long page = m->n_ch > 16 ? (long long)(m->n_ch / 16) : 1;
+    if (m->help && key != '?' && key != 'q' && key != SQ_TUI_KEY_ESC)
+        m->help = false; /* any other key closes the help and then acts */
+    m->msg[0] = key == 's' ? m->msg[0] : '\0';
+    switch (key) {
+    case 'b':
+        if (c->bits <= SQ_BITS_MIN)
+            return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+        c->bits--;
+        return changed;
+    case 'B':
+        if (c->bits >= SQ_BITS_MAX)
+            return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+        c->bits++;
+        return changed;
+    case 'm':
+        c->mode = c->mode == SQ_MODE_SYMMETRIC ? SQ_MODE_ASYMMETRIC : SQ_MODE_SYMMETRIC;
+        return changed;
+    case 'g':
+        sq_tui_cycle_granularity(c, t->shape, t->ndim);
+        m->sel = 0;
+        return changed;
+    case 'a':
+        if (t->ndim <= 1)
+            return SQ_TUI_HANDLED;
+        c->axis = (c->axis + 1) % t->ndim;
+        m->sel = 0;
+        return c->granularity == SQ_GRAN_CHANNEL ? changed : SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case '[':
+    case ']':
+        if (t->ndim <= 0)
+            return SQ_TUI_HANDLED;
+        c->group_size = sq_tui_group_step(group_fit(c->group_size, t->shape[t->ndim - 1]),
+                                          t->shape[t->ndim - 1], key == ']' ? 1 : -1);
+        return c->granularity == SQ_GRAN_GROUP ? changed : SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'r':
+        c->rounding = c->rounding == SQ_ROUND_AWAY ? SQ_ROUND_EVEN : SQ_ROUND_AWAY;
+        return changed;
+    case 'z':
+        c->zero_in_range = !c->zero_in_range;
+        return c->mode == SQ_MODE_ASYMMETRIC ? changed : SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'l':
+        m->log_counts = !m->log_counts;
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case SQ_TUI_KEY_LEFT:
+    case ',':
+        return move_sel(m, -1);
+    case SQ_TUI_KEY_RIGHT:
+    case '.':
+        return move_sel(m, 1);
+    case SQ_TUI_KEY_PGUP:
+    case '<':
+        return move_sel(m, -page);
+    case SQ_TUI_KEY_PGDN:
+    case '>':
+        return move_sel(m, page);
+    case SQ_TUI_KEY_HOME:
+        return move_sel(m, -(long long)m->n_ch);
+    case SQ_TUI_KEY_END:
+        return move_sel(m, (long long)m->n_ch);
+    case 'p':
+        if (!m->have)
+            return SQ_TUI_HANDLED;
+        if (m->n_pins == SQ_TUI_MAX_PINS) {
+            memmove(m->pins, m->pins + 1, (SQ_TUI_MAX_PINS - 1) * sizeof m->pins[0]);
+            m->n_pins--;
+        }
+        m->pins[m->n_pins].cfg = m->done_cfg;
+        m->pins[m->n_pins].st = m->st;
+        m->pins[m->n_pins].codes_used = m->codes_used;
+        m->n_pins++;
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'x':
+        if (m->n_pins > 0)
+            m->n_pins--;
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 's':
+        return SQ_TUI_HANDLED | SQ_TUI_SAVE | SQ_TUI_REDRAW;
+    case '?':
+        m->help = !m->help;
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'q':
+    case 'Q':
+    case SQ_TUI_KEY_ESC:
+        if (m->help) {
+            m->help = false;
+            return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+        }
+        return SQ_TUI_HANDLED | SQ_TUI_QUIT;
+    default:
+        return SQ_TUI_IGNORED;
+    }
+}
+
+/* ---- pure helpers ---------------------------------------------------------- */
+
+size_t sq_tui_levels(const sq_qconfig *cfg, double scale, double zp, double *out)
+{
+    int qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    size_t n = 0;
+    for (int q = qmin; q <= qmax && n < 256; q++)
+        out[n++] = (float)(((double)q - zp) * scale);
+    return n;
+}
+
+void sq_tui_marker_columns(const double *levels, size_t n, double lo, double hi, int cols, bool *mark)
+{
+    for (int c = 0; c < cols; c++)
+        mark[c] = false;
+    if (!(hi > lo) || cols <= 0)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        double v = levels[i];
+        if (v < lo || v > hi)
+            continue;
+        int c = (int)((v - lo) / (hi - lo) * cols);
+        mark[c >= cols ? cols - 1 : c] = true;
+    }
+}
+
+int sq_tui_strip_columns(const double *v, size_t n, int cols, double *out)
+{
+    if (cols <= 0)
+        return 0;
+    for (int c = 0; c < cols; c++)
+        out[c] = 0;
+    if (n <= (size_t)cols) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = v[i];
+        return (int)n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int c = sq_tui_strip_column_of(i, n, cols);
+        if (v[i] > out[c])
+            out[c] = v[i];
+    }
+    return cols;
+}
+
+int sq_tui_strip_column_of(size_t sel, size_t n, int cols)
+{
+    if (n <= (size_t)cols)
+        return (int)sel;
+    return (int)((double)sel * cols / (double)n);
+}
+
+char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, char *buf,
+                     size_t bufsize)
+{
+    char desc[64], rmse[16], maxe[16];
+    if (!cfg) {
+        snprintf(buf, bufsize, "%-28s %8s %8s %8s %7s %7s %6s", "config", "SQNR dB", "RMSE", "max|err|",
+                 "bits/w", "ratio", "codes");
+        return buf;
+    }
+    sq_qconfig_describe(cfg, desc, sizeof desc);
+    snprintf(buf, bufsize, "%-28.28s %8.2f %s %s %7.3f %6.2fx %6zu", desc, st->sqnr_db,
+             sq_tui_fmt_si(st->rmse, 8, rmse, sizeof rmse), sq_tui_fmt_si(st->max_abs_err, 8, maxe, sizeof maxe),
+             st->bits_per_weight, st->compression, codes_used);
+    return buf;
+}
+
+bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_used, size_t n_scales,
+                       int i, const char **label, char *value, size_t vsize)
+{
+    static const char *labels[] = {"SQNR",    "MSE",     "RMSE",     "max |err|", "mean |err|",
+                                   "cosine",  "clipped", "codes",    "fp32",      "packed",
+                                   "metadata", "ratio",  "bits/w",   "scales"};
+    char a[32], b[32];
+    if (i < 0 || i >= (int)(sizeof labels / sizeof labels[0]))
+        return false;
+    *label = labels[i];
+    switch (i) {
+    case 0: snprintf(value, vsize, "%.2f dB", st->sqnr_db); break;
+    case 1: snprintf(value, vsize, "%s", sq_tui_fmt_si(st->mse, 8, a, sizeof a)); break;
+    case 2: snprintf(value, vsize, "%s", sq_tui_fmt_si(st->rmse, 8, a, sizeof a)); break;
+    case 3: snprintf(value, vsize, "%s", sq_tui_fmt_si(st->max_abs_err, 8, a, sizeof a)); break;
+    case 4: snprintf(value, vsize, "%s", sq_tui_fmt_si(st->mean_abs_err, 8, a, sizeof a)); break;
+    case 5: snprintf(value, vsize, "%.6f", st->cosine); break;
+    case 6:
+        snprintf(value, vsize, "%.2f%% (%s)", 100.0 * st->clipped_frac, sq_tui_fmt_count(st->clipped, a, sizeof a));
+        break;
+    case 7: snprintf(value, vsize, "%zu / %d", codes_used, 1 << cfg->bits); break;
+    case 8: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)st->fp32_bytes, a, sizeof a)); break;
+    case 9: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)st->size_bytes, a, sizeof a)); break;
+    case 10: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)st->meta_bytes, a, sizeof a)); break;
+    case 11: snprintf(value, vsize, "%.2fx", st->compression); break;
+    case 12: snprintf(value, vsize, "%.3f (f16 %.3f)", st->bits_per_weight, st->bits_per_weight_f16); break;
+    default: snprintf(value, vsize, "%s", sq_tui_fmt_count(n_scales, b, sizeof b)); break;
+    }
+    return true;
+}

@@ -1,0 +1,226 @@
+/*
+ * tui_model.h - the panel's state and everything computed from it, without
+ * any terminal: the configuration, the selected channel/group, the log-count
+ * toggle, pinned comparison rows; key -> state transitions; the analysis
+ * (quantize + statistics + histograms + per-channel error) for a plot width;
+ * rendering the whole panel into a cell grid for a terminal size; saving the
+ * results to CSV / JSON / text; and the tensor list shown for a checkpoint.
+ *
+ *     sq_tui_model m;
+ *     if (sq_tui_model_init(&m, t, "demo", NULL, &err) != SQ_OK) ...;
+ *     sq_tui_layout lay;  sq_tui_layout_compute(&m, 100, 30, &lay);
+ *     sq_tui_model_update(&m, lay.plot_w, &err);  // after RECOMPUTE or resize
+ *     sq_tui_render(&m, &lay, grid, sq_tui_glyphs_get(true));
+ *     int f = sq_tui_model_key(&m, 'b');           // SQ_TUI_RECOMPUTE | ...
+ *     sq_tui_model_free(&m);
+ *
+ * The model borrows the tensor (it must outlive the model). Not thread-safe.
+ */
+#ifndef SQ_TUI_MODEL_H
+#define SQ_TUI_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "quant.h"
+#include "stats.h"
+#include "tensor.h"
+#include "tui.h"
+#include "tui_render.h"
+
+#define SQ_TUI_MAX_PINS 8
+#define SQ_TUI_MIN_W 60
+#define SQ_TUI_MIN_H 20
+
+/* Keys beyond ASCII, as the terminal layer reports them (terminal-neutral). */
+enum {
+    SQ_TUI_KEY_LEFT = 0x1001,
+    SQ_TUI_KEY_RIGHT,
+    SQ_TUI_KEY_UP,
+    SQ_TUI_KEY_DOWN,
+    SQ_TUI_KEY_HOME,
+    SQ_TUI_KEY_END,
+    SQ_TUI_KEY_PGUP,
+    SQ_TUI_KEY_PGDN,
+    SQ_TUI_KEY_ENTER,
+    SQ_TUI_KEY_ESC
+};
+
+/* What a key did (bit flags), htop-style. */
+enum {
+    SQ_TUI_IGNORED = 0,
+    SQ_TUI_HANDLED = 1,    /* the key meant something */
+    SQ_TUI_REDRAW = 2,     /* the screen must be redrawn */
+    SQ_TUI_RECOMPUTE = 4,  /* the configuration changed: re-run the analysis */
+    SQ_TUI_SAVE = 8,       /* the caller should save (it owns the screen text) */
+    SQ_TUI_QUIT = 16,      /* leave the view */
+    SQ_TUI_OPEN = 32       /* list: open the selected tensor */
+};
+
+/* A pinned comparison row. */
+typedef struct sq_tui_pin {
+    sq_qconfig cfg;
+    sq_stats st;
+    size_t codes_used;
+} sq_tui_pin;
+
+typedef struct sq_tui_model {
+    const sq_tensor *t;          /* borrowed */
+    char name[128];
+    sq_qconfig cfg;
+    size_t sel;                  /* selected scale index (channel or group) */
+    bool log_counts;
+    bool help;
+    sq_tui_pin pins[SQ_TUI_MAX_PINS];
+    int n_pins;
+    char msg[512];               /* footer message (saved paths, errors); "" for none */
+    sq_summary sum;              /* of the tensor, computed once */
+    /* ---- results of the last sq_tui_model_update ---- */
+    bool have;                   /* the fields below are valid */
+    sq_qconfig done_cfg;         /* the configuration they belong to */
+    sq_qtensor *q;
+    sq_stats st;
+    sq_hist err_hist;
+    uint64_t codes[256];
+    size_t codes_used;
+    double *ch_rmse;             /* q->n_scales entries: RMSE of each scale group */
+    size_t n_ch;
+    sq_hist val_hist;            /* original values over [sum.min, sum.max] */
+    int bins;                    /* bins of both histograms */
+    float *xhat;                 /* scratch: numel floats */
+} sq_tui_model;
+
+/* Set up m for tensor t (borrowed) named name, starting at initial (NULL:
+ * int8 symmetric per-tensor). Fails (ARG) when initial is invalid for t's
+ * shape. Nothing is computed yet. */
+sq_status sq_tui_model_init(sq_tui_model *m, const sq_tensor *t, const char *name,
+                            const sq_qconfig *initial, sq_error *err);
+/* Free everything m owns (not the tensor). */
+void sq_tui_model_free(sq_tui_model *m);
+
+/* Analyse with the current configuration, histograms with `bins` bins (the
+ * plot width). Recomputes only what changed (the value histogram only when
+ * bins changes). On failure m->have is false and m->msg holds the error. */
+sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err);
+
+/* Apply one key (ASCII or SQ_TUI_KEY_*); returns SQ_TUI_* flags. */
+int sq_tui_model_key(sq_tui_model *m, int key);
+
+/* ---- pure helpers (tested one by one) ------------------------------------ */
+
+/* Next configuration value for the keys (all keep cfg valid for shape). */
+void sq_tui_cycle_granularity(sq_qconfig *cfg, const size_t *shape, int ndim);
+/* Group size one step down (dir < 0: the largest divisor <= half, else the
+ * next smaller divisor) or up (dir > 0: the smallest divisor >= double, else
+ * the next larger divisor) among the divisors of last_dim. */
+size_t sq_tui_group_step(size_t g, size_t last_dim, int dir);
+
+/* The dequantized level values (q - zp) * scale for q = qmin..qmax of cfg;
+ * out must have 256 entries. Returns how many. */
+size_t sq_tui_levels(const sq_qconfig *cfg, double scale, double zp, double *out);
+/* Mark mark[c] for each of cols columns over [lo, hi] that holds a level. */
+void sq_tui_marker_columns(const double *levels, size_t n, double lo, double hi, int cols, bool *mark);
+/* Reduce n values to cols columns, each the max of its share (n <= cols:
+ * one value per column, the rest 0). Returns the columns used. */
+int sq_tui_strip_columns(const double *v, size_t n, int cols, double *out);
+/* Column of item sel of n in a strip of cols columns (as sq_tui_strip_columns). */
+int sq_tui_strip_column_of(size_t sel, size_t n, int cols);
+
+/* One pinned/comparison row's cell text: config, SQNR, RMSE, max|err|,
+ * bits/weight, ratio, codes used; header when cfg is NULL. Returns buf. */
+char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, char *buf,
+                     size_t bufsize);
+/* The statistics table: label and value text of row i (0 <= i < count);
+ * returns false past the end. */
+bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_used, size_t n_scales,
+                       int i, const char **label, char *value, size_t vsize);
+
+/* ---- layout and rendering ------------------------------------------------ */
+
+typedef struct sq_tui_layout {
+    int w, h;
+    bool too_small;
+    int left_w;                  /* histogram column width */
+    int plot_x, plot_w;          /* histogram bars */
+    int vtitle_y, vbars_y, vbars_h, vmark_y, vrange_y;
+    int etitle_y, ebars_y, ebars_h, erange_y;
+    int stats_x, stats_y, stats_h;
+    int strip_y, strip_h;        /* 0 rows for per-tensor */
+    int pins_y, pins_h, pins_shown;
+    int footer_y;
+} sq_tui_layout;
+
+/* Lay the panel out for a w x h terminal. */
+void sq_tui_layout_compute(const sq_tui_model *m, int w, int h, sq_tui_layout *lay);
+/* Draw the panel into g (resized to the layout's size). */
+void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *lay, sq_tui_grid *g, const sq_tui_glyphs *gl);
+
+/* ---- saving ---------------------------------------------------------------- */
+
+/* Write the statistics, both histograms and the pinned table as CSV
+ * (<base>-stats.csv, <base>-hist.csv, <base>-pins.csv) and JSON
+ * (<base>.json), and screen_text (may be NULL) as <base>-screen.txt, into dir
+ * (NULL: "."), base = "squint-" + the tensor name with unsafe characters
+ * replaced. Each file is written atomically (temporary file in dir, fsync,
+ * rename). On success `written` (may be NULL) receives a short description of
+ * the paths. Requires m->have. */
+sq_status sq_tui_save(const sq_tui_model *m, const char *screen_text, const char *dir, char *written,
+                      size_t wsize, sq_error *err);
+/* Write len bytes to path atomically (see sq_tui_save). */
+sq_status sq_tui_write_atomic(const char *path, const char *data, size_t len, sq_error *err);
+
+/* Adjust cfg to be valid for shape: axis into range, group size to a
+ * divisor of the last dimension, per-tensor for a scalar. */
+void sq_tui_config_fit(sq_qconfig *cfg, const size_t *shape, int ndim);
+
+/* ---- tensor list (a checkpoint) ---------------------------------------- */
+
+typedef enum sq_tui_entry_state { SQ_ENTRY_PENDING = 0, SQ_ENTRY_DONE, SQ_ENTRY_ERROR } sq_tui_entry_state;
+
+typedef struct sq_tui_entry {
+    sq_tui_entry_state state;
+    bool loaded;                 /* shape/dtype known */
+    int ndim;
+    size_t shape[SQ_MAX_DIMS];
+    size_t numel;
+    sq_dtype dtype;
+    double sqnr_db;
+    double bits_per_weight;
+    char err[128];
+} sq_tui_entry;
+
+typedef enum sq_tui_sort { SQ_SORT_INDEX = 0, SQ_SORT_SQNR, SQ_SORT_SIZE, SQ_SORT_COUNT } sq_tui_sort;
+
+typedef struct sq_tui_list {
+    const sq_tui_source *src;    /* borrowed */
+    char title[128];
+    sq_qconfig cfg;
+    sq_tui_entry *e;             /* src->n entries */
+    size_t *order;               /* display order: indices into e */
+    size_t sel, top;             /* selected display row, first shown row */
+    size_t done;                 /* entries not pending */
+    sq_tui_sort sort;
+    char msg[256];
+} sq_tui_list;
+
+sq_status sq_tui_list_init(sq_tui_list *l, const sq_tui_source *src, const char *title,
+                           const sq_qconfig *initial, sq_error *err);
+void sq_tui_list_free(sq_tui_list *l);
+/* Analyse the next pending entry (load, quantize, stats, free). Returns
+ * false when nothing was pending. */
+bool sq_tui_list_step(sq_tui_list *l);
+/* Apply a key: arrows/j/k move, Enter gives SQ_TUI_OPEN, o cycles the sort,
+ * b/B/m/g/r/[/] change the configuration (all entries become pending), q quits. */
+int sq_tui_list_key(sq_tui_list *l, int key);
+/* Source index of the selected row. */
+size_t sq_tui_list_selected(const sq_tui_list *l);
+/* Re-sort (keeps the selected entry selected). */
+void sq_tui_list_sort(sq_tui_list *l);
+/* Mark every entry pending (after a configuration change). */
+void sq_tui_list_invalidate(sq_tui_list *l);
+/* Draw the list into g for a w x h terminal. */
+void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g);
+
+#endif

@@ -1,0 +1,293 @@
+/* tui_panel.c - layout of the panel for a terminal size and rendering of the
+ * model into a cell grid (pure; see tui_model.h). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui_model.h"
+
+/* Fixed rows of the histogram column: two titles, marker row, two range rows. */
+#define HIST_FIXED_ROWS 5
+#define TOP_MIN_ROWS 11
+
+void sq_tui_layout_compute(const sq_tui_model *m, int w, int h, sq_tui_layout *lay)
+{
+    memset(lay, 0, sizeof *lay);
+    lay->w = w;
+    lay->h = h;
+    if (w < SQ_TUI_MIN_W || h < SQ_TUI_MIN_H) {
+        lay->too_small = true;
+        lay->plot_w = w > 2 ? w - 2 : 1;
+        return;
+    }
+    int stats_w = w >= 120 ? 36 : 30;
+    lay->left_w = w - stats_w - 1;
+    lay->plot_x = 1;
+    lay->plot_w = lay->left_w - 2;
+    lay->footer_y = h - 1;
+    int avail = h - 2;
+    lay->strip_h = m->cfg.granularity != SQ_GRAN_TENSOR ? 4 : 0;
+    lay->pins_shown = m->n_pins;
+    lay->pins_h = 3 + lay->pins_shown;
+    int top = avail - lay->strip_h - lay->pins_h;
+    if (top < TOP_MIN_ROWS) {
+        lay->pins_shown -= TOP_MIN_ROWS - top;
+        if (lay->pins_shown < 0)
+            lay->pins_shown = 0;
+        lay->pins_h = 3 + lay->pins_shown;
+        top = avail - lay->strip_h - lay->pins_h;
+    }
+    int bars = top - HIST_FIXED_ROWS;
+    lay->vbars_h = (bars + 1) / 2;
+    lay->ebars_h = bars - lay->vbars_h;
+    lay->vtitle_y = 1;
+    lay->vbars_y = 2;
+    lay->vmark_y = lay->vbars_y + lay->vbars_h;
+    lay->vrange_y = lay->vmark_y + 1;
+    lay->etitle_y = lay->vrange_y + 1;
+    lay->ebars_y = lay->etitle_y + 1;
+    lay->erange_y = lay->ebars_y + lay->ebars_h;
+    lay->stats_x = lay->left_w + 1;
+    lay->stats_y = 1;
+    lay->stats_h = top;
+    lay->strip_y = 1 + top;
+    lay->pins_y = lay->strip_y + lay->strip_h;
+}
+
+/* printf into the grid, at most maxw cells. */
+static void put_clip(sq_tui_grid *g, int x, int y, int maxw, sq_tui_role role, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+static void put_clip(sq_tui_grid *g, int x, int y, int maxw, sq_tui_role role, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (maxw > 0)
+        sq_tui_grid_put(g, x, y, buf, role, maxw);
+}
+
+/* Fill row y with blanks of a role. */
+static void fill_row(sq_tui_grid *g, int y, sq_tui_role role)
+{
+    for (int x = 0; x < g->w; x++)
+        sq_tui_grid_put(g, x, y, " ", role, 1);
+}
+
+/* Draw counts as bars (rebinned to w columns when needed). */
+static void draw_hist(sq_tui_grid *g, const sq_hist *h, int x, int y, int w, int rows, bool log_scale,
+                      const sq_tui_glyphs *gl, sq_tui_role role)
+{
+    if (!h->counts || w <= 0 || rows <= 0)
+        return;
+    uint64_t *cols = malloc((size_t)w * sizeof *cols);
+    int *hts = malloc((size_t)w * sizeof *hts);
+    if (cols && hts) {
+        sq_tui_rebin(h->counts, (size_t)h->bins, cols, (size_t)w);
+        sq_tui_bar_heights(cols, (size_t)w, rows, log_scale, hts);
+        sq_tui_draw_bars(g, x, y, rows, hts, (size_t)w, gl, role);
+    }
+    free(cols);
+    free(hts);
+}
+
+/* A range row: lo at the left, hi at the right, 0 at its column when inside. */
+static void draw_range(sq_tui_grid *g, int x, int y, int w, double lo, double hi)
+{
+    char a[32], b[32];
+    sq_tui_fmt_si(lo, 1, a, sizeof a);
+    sq_tui_fmt_si(hi, 1, b, sizeof b);
+    if (lo < 0 && hi > 0) {
+        int z = x + (int)((0 - lo) / (hi - lo) * w);
+        if (z > x + (int)strlen(a) && z < x + w - (int)strlen(b) - 1)
+            sq_tui_grid_put(g, z, y, "0", SQ_ROLE_LABEL, -1);
+    }
+    sq_tui_grid_put(g, x, y, a, SQ_ROLE_LABEL, -1);
+    sq_tui_grid_put(g, x + w - (int)strlen(b), y, b, SQ_ROLE_LABEL, -1);
+}
+
+/* The "what is selected" text: channel k of n / group k (row r, columns ..). */
+static void selection_text(const sq_tui_model *m, char *buf, size_t size)
+{
+    const sq_qconfig *c = &m->done_cfg;
+    if (c->granularity == SQ_GRAN_CHANNEL)
+        snprintf(buf, size, "channel %zu/%zu (axis %d)", m->sel, m->n_ch, c->axis);
+    else if (c->granularity == SQ_GRAN_GROUP) {
+        size_t last = m->t->ndim > 0 ? m->t->shape[m->t->ndim - 1] : 1;
+        size_t first = m->sel * c->group_size;
+        snprintf(buf, size, "group %zu/%zu (row %zu, cols %zu..%zu)", m->sel, m->n_ch, first / last,
+                 first % last, first % last + c->group_size - 1);
+    } else
+        snprintf(buf, size, "the tensor");
+}
+
+/* Value histogram with the selected scale's level markers. */
+static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
+{
+    char sel[96], s[32], z[32];
+    double scale = m->q->scales[m->sel], zp = m->q->zero_points[m->sel];
+    selection_text(m, sel, sizeof sel);
+    sq_tui_grid_printf(g, 0, l->vtitle_y, SQ_ROLE_TITLE, "Values%s", m->log_counts ? " (log)" : "");
+    int tx = 7 + (m->log_counts ? 6 : 0);
+    put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s levels of %s: scale %s zp %s",
+                       gl->mark, sel, sq_tui_fmt_si(scale, 1, s, sizeof s), sq_tui_fmt_si(zp, 1, z, sizeof z));
+    draw_hist(g, &m->val_hist, l->plot_x, l->vbars_y, l->plot_w, l->vbars_h, m->log_counts, gl,
+              SQ_ROLE_BAR_VALUE);
+    double lv[256];
+    bool *mark = calloc((size_t)l->plot_w, sizeof *mark);
+    if (mark) {
+        size_t n = sq_tui_levels(&m->done_cfg, scale, zp, lv);
+        sq_tui_marker_columns(lv, n, m->val_hist.lo, m->val_hist.hi, l->plot_w, mark);
+        for (int c = 0; c < l->plot_w; c++)
+            if (mark[c])
+                sq_tui_grid_put(g, l->plot_x + c, l->vmark_y, gl->mark, SQ_ROLE_MARKER, 1);
+        free(mark);
+    }
+    draw_range(g, l->plot_x, l->vrange_y, l->plot_w, m->val_hist.lo, m->val_hist.hi);
+}
+
+/* Error histogram. */
+static void draw_errors(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
+{
+    char o[32];
+    const sq_hist *h = &m->err_hist;
+    sq_tui_grid_printf(g, 0, l->etitle_y, SQ_ROLE_TITLE, "Error x-x\u0302%s", m->log_counts ? " (log)" : "");
+    int tx = 12 + (m->log_counts ? 6 : 0);
+    put_clip(g, tx, l->etitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s counts, outside range %s",
+                       m->log_counts ? "log" : "linear", sq_tui_fmt_count(h->below + h->above, o, sizeof o));
+    draw_hist(g, h, l->plot_x, l->ebars_y, l->plot_w, l->ebars_h, m->log_counts, gl, SQ_ROLE_BAR_ERROR);
+    draw_range(g, l->plot_x, l->erange_y, l->plot_w, h->lo, h->hi);
+}
+
+/* The statistics table. */
+static void draw_stats(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g)
+{
+    const char *label;
+    char v[64];
+    sq_tui_grid_put(g, l->stats_x, l->stats_y, "Statistics", SQ_ROLE_TITLE, -1);
+    for (int i = 0; i + 1 < l->stats_h; i++) {
+        if (!sq_tui_stats_cell(&m->st, &m->done_cfg, m->codes_used, m->n_ch, i, &label, v, sizeof v))
+            break;
+        sq_tui_grid_put(g, l->stats_x, l->stats_y + 1 + i, label, SQ_ROLE_LABEL, -1);
+        sq_tui_grid_put(g, l->stats_x + 11, l->stats_y + 1 + i, v, SQ_ROLE_VALUE, g->w - l->stats_x - 11);
+    }
+}
+
+/* The per-channel / per-group strip: scales and errors as sparklines. */
+static void draw_strip(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
+{
+    char sel[96], a[32], b[32];
+    int cols = g->w - 8, x = 7;
+    if (l->strip_h < 4 || cols < 1 || m->n_ch == 0)
+        return;
+    selection_text(m, sel, sizeof sel);
+    sq_tui_grid_printf(g, 0, l->strip_y, SQ_ROLE_TITLE, "%s", m->done_cfg.granularity == SQ_GRAN_CHANNEL ? "Channels" : "Groups");
+    sq_tui_grid_printf(g, 9, l->strip_y, SQ_ROLE_LABEL, "%s: scale %s rmse %s   (,/. move  </> page)", sel,
+                       sq_tui_fmt_si(m->q->scales[m->sel], 1, a, sizeof a),
+                       sq_tui_fmt_si(m->ch_rmse[m->sel], 1, b, sizeof b));
+    double *col = malloc((size_t)cols * sizeof *col);
+    int *hts = malloc((size_t)cols * sizeof *hts);
+    if (col && hts) {
+        int used = sq_tui_strip_columns(m->q->scales, m->n_ch, cols, col);
+        sq_tui_bar_heights_d(col, (size_t)used, 1, hts);
+        sq_tui_grid_put(g, 0, l->strip_y + 1, "scale", SQ_ROLE_LABEL, -1);
+        sq_tui_draw_spark(g, x, l->strip_y + 1, hts, (size_t)used, gl, SQ_ROLE_BAR_VALUE);
+        used = sq_tui_strip_columns(m->ch_rmse, m->n_ch, cols, col);
+        sq_tui_bar_heights_d(col, (size_t)used, 1, hts);
+        sq_tui_grid_put(g, 0, l->strip_y + 2, "rmse", SQ_ROLE_LABEL, -1);
+        sq_tui_draw_spark(g, x, l->strip_y + 2, hts, (size_t)used, gl, SQ_ROLE_BAR_ERROR);
+        sq_tui_grid_put(g, x + sq_tui_strip_column_of(m->sel, m->n_ch, cols), l->strip_y + 3, gl->sel,
+                        SQ_ROLE_SELECTED, 1);
+    }
+    free(col);
+    free(hts);
+}
+
+/* The comparison table: the current configuration and the pinned rows. */
+static void draw_pins(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g)
+{
+    char row[256];
+    int y = l->pins_y;
+    sq_tui_grid_put(g, 0, y, "Comparison", SQ_ROLE_TITLE, -1);
+    sq_tui_grid_printf(g, 11, y++, SQ_ROLE_LABEL, "(p pins the current row, x drops the last; %d pinned)", m->n_pins);
+    sq_tui_grid_printf(g, 0, y++, SQ_ROLE_LABEL, "    %s", sq_tui_pin_row(NULL, NULL, 0, row, sizeof row));
+    sq_tui_grid_printf(g, 0, y++, SQ_ROLE_SELECTED, "now %s",
+                       sq_tui_pin_row(&m->done_cfg, &m->st, m->codes_used, row, sizeof row));
+    for (int i = m->n_pins - l->pins_shown; i < m->n_pins; i++)
+        sq_tui_grid_printf(g, 0, y++, SQ_ROLE_PIN, "#%-2d %s", i + 1,
+                           sq_tui_pin_row(&m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used, row, sizeof row));
+}
+
+static const char *help_lines[] = {
+    "Keys",
+    "b / B      bits down / up (2..8)",
+    "m          symmetric / asymmetric",
+    "g          granularity: tensor, channel, group",
+    "a          per-channel axis",
+    "[ / ]      group size halve / double (divisors)",
+    "r          rounding: half away / half even",
+    "z          zero in range (asymmetric)",
+    "l          log / linear counts",
+    ", / .      selected channel or group (also arrows)",
+    "< / >      selection by pages (also PgUp/PgDn)",
+    "p / x      pin the current row / drop last pin",
+    "s          save stats, histograms, pins, screen",
+    "?          this help",
+    "q / Esc    back",
+};
+
+/* The help box over the middle of the screen. */
+static void draw_help(sq_tui_grid *g)
+{
+    int n = (int)(sizeof help_lines / sizeof help_lines[0]), bw = 52;
+    int x0 = (g->w - bw) / 2 > 0 ? (g->w - bw) / 2 : 0, y0 = (g->h - n - 2) / 2 > 1 ? (g->h - n - 2) / 2 : 1;
+    for (int i = -1; i <= n; i++) {
+        for (int x = 0; x < bw; x++)
+            sq_tui_grid_put(g, x0 + x, y0 + i, " ", SQ_ROLE_HEADER, 1);
+        if (i >= 0 && i < n)
+            sq_tui_grid_put(g, x0 + 2, y0 + i, help_lines[i], SQ_ROLE_HEADER, bw - 3);
+    }
+}
+
+void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
+{
+    char shape[128], desc[96], cnt[32];
+    if (!sq_tui_grid_resize(g, l->w, l->h))
+        return;
+    if (l->too_small) {
+        sq_tui_grid_printf(g, 0, 0, SQ_ROLE_WARN, "terminal %dx%d is too small", l->w, l->h);
+        sq_tui_grid_printf(g, 0, 1, SQ_ROLE_WARN, "need %dx%d; q quits", SQ_TUI_MIN_W, SQ_TUI_MIN_H);
+        return;
+    }
+    fill_row(g, 0, SQ_ROLE_HEADER);
+    sq_tui_grid_printf(g, 0, 0, SQ_ROLE_HEADER, " %s %s %s, %s values %s %s", m->name,
+                       sq_shape_format(m->t->shape, m->t->ndim, shape, sizeof shape), sq_dtype_name(m->t->dtype),
+                       sq_tui_fmt_count(m->t->numel, cnt, sizeof cnt), gl->hline,
+                       sq_qconfig_describe(&m->cfg, desc, sizeof desc));
+    if (m->have) {
+        draw_values(m, l, g, gl);
+        draw_errors(m, l, g, gl);
+        draw_stats(m, l, g);
+        draw_strip(m, l, g, gl);
+        draw_pins(m, l, g);
+    } else {
+        sq_tui_grid_put(g, 1, 2, m->msg[0] ? m->msg : "computing...", SQ_ROLE_WARN, -1);
+    }
+    fill_row(g, l->footer_y, SQ_ROLE_FOOTER);
+    if (m->msg[0] && m->have)
+        sq_tui_grid_put(g, 0, l->footer_y, m->msg, SQ_ROLE_WARN, -1);
+    else
+        sq_tui_grid_put(g, 0, l->footer_y,
+                        g->w >= 100 ? " b/B bits  m mode  g gran  a axis  [/] group  r round  l log  ,/. chan  "
+                                      "p pin  s save  ? help  q quit"
+                                    :  "b/B bits m mode g gran a axis [] grp r rnd l log ,. ch p pin s save ? q quit",
+                        SQ_ROLE_FOOTER, -1);
+    if (m->help)
+        draw_help(g);
+}

@@ -1,0 +1,245 @@
+/* tui_save.c - `s` in the panel: statistics, histograms and pinned rows as
+ * CSV and JSON, the screen as text, each file written atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tui_model.h"
+
+sq_status sq_tui_write_atomic(const char *path, const char *data, size_t len, sq_error *err)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        sq_status s = sq_fail(err, SQ_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        free(tmp);
+        return s;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return sq_fail(err, SQ_ERR_IO, "%s: %s", path, strerror(errno));
+    }
+    fchmod(fd, 0644);
+    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fd) == 0;
+    int e = errno;
+    ok = (fclose(f) == 0) && ok;
+    if (ok && rename(tmp, path) != 0) {
+        e = errno;
+        ok = 0;
+    }
+    if (!ok) {
+        unlink(tmp);
+        free(tmp);
+        return sq_fail(err, SQ_ERR_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    free(tmp);
+    return SQ_OK;
+}
+
+/* A growing string. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+/* Append printf-style text to b (sets b->oom on failure). */
+static void sb_printf(sbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    if (b->oom)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->oom = true;
+        return;
+    }
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = (b->cap ? b->cap * 2 : 1024) + (size_t)n;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* The statistics as a JSON object (new reference). */
+static json_t *stats_json(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used)
+{
+    char desc[96];
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:I, s:I, "
+                     "s:I, s:I, s:f, s:f, s:f}",
+                     "config", sq_qconfig_describe(cfg, desc, sizeof desc), "bits", cfg->bits, "mode",
+                     sq_mode_name(cfg->mode), "granularity", sq_granularity_name(cfg->granularity), "axis", cfg->axis,
+                     "group_size", (json_int_t)cfg->group_size, "rounding", sq_rounding_name(cfg->rounding),
+                     "mse", st->mse, "rmse", st->rmse, "max_abs_err", st->max_abs_err, "mean_abs_err",
+                     st->mean_abs_err, "cosine", st->cosine, "clipped_frac", st->clipped_frac, "clipped", (json_int_t)st->clipped,
+                     "compression", st->compression, "codes_used", (json_int_t)codes_used, "fp32_bytes",
+                     (json_int_t)st->fp32_bytes, "size_bytes", (json_int_t)st->size_bytes, "meta_bytes",
+                     (json_int_t)st->meta_bytes, "bits_per_weight", st->bits_per_weight, "bits_per_weight_f16",
+                     st->bits_per_weight_f16, "numel", (double)st->numel);
+    /* JSON has no infinity: a lossless round trip has sqnr_db null */
+    if (o)
+        json_object_set_new(o, "sqnr_db", isfinite(st->sqnr_db) ? json_real(st->sqnr_db) : json_null());
+    return o;
+}
+
+/* A histogram as a JSON object (new reference). */
+static json_t *hist_json(const sq_hist *h)
+{
+    json_t *c = json_array();
+    for (int i = 0; i < h->bins; i++)
+        json_array_append_new(c, json_integer((json_int_t)h->counts[i]));
+    return json_pack("{s:f, s:f, s:i, s:I, s:I, s:o}", "lo", h->lo, "hi", h->hi, "bins", h->bins, "below",
+                     (json_int_t)h->below, "above", (json_int_t)h->above, "counts", c);
+}
+
+/* Histogram rows of one histogram to CSV. */
+static void hist_csv(sbuf *b, const char *which, const sq_hist *h)
+{
+    double w = (h->hi - h->lo) / (h->bins ? h->bins : 1);
+    for (int i = 0; i < h->bins; i++)
+        sb_printf(b, "%s,%d,%.9g,%.9g,%llu\n", which, i, h->lo + i * w, h->lo + (i + 1) * w,
+                  (unsigned long long)h->counts[i]);
+}
+
+/* One pinned/current row to CSV. */
+static void pin_csv(sbuf *b, const char *label, const sq_qconfig *cfg, const sq_stats *st, size_t used)
+{
+    char desc[96];
+    sb_printf(b, "%s,\"%s\",%.6f,%.9g,%.9g,%.9g,%.6f,%.4f,%.4f,%zu\n", label,
+              sq_qconfig_describe(cfg, desc, sizeof desc), st->sqnr_db, st->mse, st->rmse, st->max_abs_err,
+              st->cosine, st->bits_per_weight, st->compression, used);
+}
+
+/* Write one file dir/base+suffix from a buffer; appends its name to list. */
+static sq_status save_one(const char *dir, const char *base, const char *suffix, const char *data, size_t len,
+                          sbuf *list, sq_error *err)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s%s", dir, base, suffix);
+    sq_status s = sq_tui_write_atomic(path, data ? data : "", data ? len : 0, err);
+    if (s == SQ_OK)
+        sb_printf(list, "%s%s%s", list->len ? " " : "", list->len ? suffix : base, list->len ? "" : suffix);
+    return s;
+}
+
+sq_status sq_tui_save(const sq_tui_model *m, const char *screen_text, const char *dir, char *written,
+                      size_t wsize, sq_error *err)
+{
+    char base[160];
+    sbuf b = {0}, list = {0};
+    sq_status s = SQ_OK;
+    if (!m->have)
+        return sq_fail(err, SQ_ERR_ARG, "nothing to save: no analysis");
+    if (!dir)
+        dir = ".";
+    size_t k = (size_t)snprintf(base, sizeof base, "squint-");
+    for (const char *p = m->name; *p && k + 1 < sizeof base; p++)
+        base[k++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                            *p == '_' || (*p == '.' && p != m->name)
+                        ? *p
+                        : '_';
+    base[k] = '\0';
+
+    /* stats CSV */
+    const char *label;
+    char v[64];
+    sb_printf(&b, "statistic,value\n");
+    char desc[96];
+    sb_printf(&b, "config,\"%s\"\n", sq_qconfig_describe(&m->done_cfg, desc, sizeof desc));
+    sb_printf(&b, "mse,%.9g\nrmse,%.9g\nmax_abs_err,%.9g\nmean_abs_err,%.9g\nsqnr_db,%.6f\ncosine,%.9f\n", m->st.mse,
+              m->st.rmse, m->st.max_abs_err, m->st.mean_abs_err, m->st.sqnr_db, m->st.cosine);
+    sb_printf(&b, "clipped,%zu\nclipped_frac,%.9g\ncodes_used,%zu\ncode_levels,%d\n", m->st.clipped,
+              m->st.clipped_frac, m->codes_used, 1 << m->done_cfg.bits);
+    sb_printf(&b, "fp32_bytes,%zu\nsize_bytes,%zu\nmeta_bytes,%zu\ncompression,%.6f\nbits_per_weight,%.6f\n",
+              m->st.fp32_bytes, m->st.size_bytes, m->st.meta_bytes, m->st.compression, m->st.bits_per_weight);
+    (void)label;
+    (void)v;
+    if (b.oom)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    s = save_one(dir, base, "-stats.csv", b.s, b.len, &list, err);
+    b.len = 0;
+    /* histograms CSV */
+    if (s == SQ_OK) {
+        sb_printf(&b, "histogram,bin,lo,hi,count\n");
+        hist_csv(&b, "value", &m->val_hist);
+        hist_csv(&b, "error", &m->err_hist);
+        s = b.oom ? sq_fail(err, SQ_ERR_NOMEM, "out of memory") : save_one(dir, base, "-hist.csv", b.s, b.len, &list, err);
+        b.len = 0;
+    }
+    /* pinned table CSV */
+    if (s == SQ_OK) {
+        sb_printf(&b, "row,config,sqnr_db,mse,rmse,max_abs_err,cosine,bits_per_weight,compression,codes_used\n");
+        pin_csv(&b, "now", &m->done_cfg, &m->st, m->codes_used);
+        for (int i = 0; i < m->n_pins; i++) {
+            char lab[16];
+            snprintf(lab, sizeof lab, "%d", i + 1);
+            pin_csv(&b, lab, &m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used);
+        }
+        s = b.oom ? sq_fail(err, SQ_ERR_NOMEM, "out of memory") : save_one(dir, base, "-pins.csv", b.s, b.len, &list, err);
+    }
+    free(b.s);
+    /* JSON */
+    if (s == SQ_OK) {
+        char shape[128];
+        json_t *pins = json_array();
+        for (int i = 0; i < m->n_pins; i++)
+            json_array_append_new(pins, stats_json(&m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used));
+        json_t *root = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "tensor", m->name, "shape",
+                                 sq_shape_format(m->t->shape, m->t->ndim, shape, sizeof shape), "dtype",
+                                 sq_dtype_name(m->t->dtype), "stats", stats_json(&m->done_cfg, &m->st, m->codes_used),
+                                 "value_histogram", hist_json(&m->val_hist), "error_histogram",
+                                 hist_json(&m->err_hist), "pinned", pins);
+        char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;
+        json_decref(root);
+        if (!text)
+            s = sq_fail(err, SQ_ERR_NOMEM, "cannot build the JSON document");
+        else {
+            size_t len = strlen(text);
+            text[len - (len && text[len - 1] == '\n')] = '\0';
+            char *t2 = malloc(strlen(text) + 2);
+            if (t2) {
+                sprintf(t2, "%s\n", text);
+                s = save_one(dir, base, ".json", t2, strlen(t2), &list, err);
+                free(t2);
+            } else
+                s = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+            free(text);
+        }
+    }
+    if (s == SQ_OK && screen_text)
+        s = save_one(dir, base, "-screen.txt", screen_text, strlen(screen_text), &list, err);
+    if (s == SQ_OK && written)
+        snprintf(written, wsize, "saved in %s: %s", dir, list.s ? list.s : "");
+    free(list.s);
+    return s;
+}

@@ -1,0 +1,81 @@
+/* bench_tui.c - `make bench-tui`: the panel's update after a key (quantize +
+ * statistics + histograms + per-channel errors + render into a cell grid) on
+ * a 4096 x 4096 tensor, next to a plain sq_quantize of the same tensor in the
+ * same run; best of several runs per configuration. Target: < 100 ms.
+ * Usage: bench_tui [rows cols] (default 4096 4096). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "tui_model.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    size_t shape[2] = {4096, 4096};
+    if (argc == 3) {
+        shape[0] = strtoull(argv[1], NULL, 10);
+        shape[1] = strtoull(argv[2], NULL, 10);
+    }
+    sq_error err;
+    sq_tensor *t;
+    if (sq_tensor_randn(shape, 2, 7, &t, &err) != SQ_OK) {
+        fprintf(stderr, "bench_tui: %s\n", err.msg);
+        return EXIT_FAILURE;
+    }
+    /* key sequence: each step is one key press in the panel */
+    static const struct { int key; const char *what; } keys[] = {
+        {'b', "b (int7 sym per-tensor)"}, {'b', "b (int6)"}, {'b', "b (int5)"}, {'b', "b (int4)"},
+        {'m', "m (asym)"}, {'g', "g (per-channel)"}, {'g', "g (per-group 32)"}, {'m', "m (sym)"},
+        {'g', "g (per-tensor)"},
+    };
+    sq_tui_model m;
+    sq_tui_grid g = {0};
+    sq_tui_layout lay;
+    const int reps = 3;
+    if (sq_tui_model_init(&m, t, "bench", NULL, &err) != SQ_OK)
+        return EXIT_FAILURE;
+    sq_tui_layout_compute(&m, 120, 40, &lay);
+    sq_tui_model_update(&m, lay.plot_w, &err); /* first view (also builds the value histogram) */
+    printf("squint bench-tui: %zu x %zu f32, one key = update (quantize + stats + histograms + per-channel\n"
+           "errors) + layout + render to a %dx%d cell grid; best of %d. Target < 100 ms.\n\n",
+           shape[0], shape[1], lay.w, lay.h, reps);
+    printf("%-28s %12s %12s %8s\n", "key", "panel ms", "quantize ms", "ok");
+    int missed = 0;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        sq_tui_model_key(&m, keys[k].key);
+        double best = 1e30, bestq = 1e30;
+        for (int r = 0; r < reps; r++) {
+            sq_qtensor *q;
+            double t0 = now();
+            if (sq_quantize(t, &m.cfg, &q, &err) != SQ_OK)
+                return EXIT_FAILURE;
+            double t1 = now();
+            sq_qtensor_free(q);
+            m.have = false; /* force the full recompute a key causes */
+            double t2 = now();
+            if (sq_tui_model_update(&m, lay.plot_w, &err) != SQ_OK) {
+                fprintf(stderr, "bench_tui: %s\n", err.msg);
+                return EXIT_FAILURE;
+            }
+            sq_tui_layout_compute(&m, 120, 40, &lay);
+            sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(true));
+            double t3 = now();
+            bestq = t1 - t0 < bestq ? t1 - t0 : bestq;
+            best = t3 - t2 < best ? t3 - t2 : best;
+        }
+        missed += best >= 0.1;
+        printf("%-28s %12.1f %12.1f %8s\n", keys[k].what, best * 1e3, bestq * 1e3, best < 0.1 ? "yes" : "MISSED");
+    }
+    sq_tui_model_free(&m);
+    sq_tui_grid_free(&g);
+    sq_tensor_free(t);
+    printf("\n%s\n", missed ? "some keys missed the 100 ms target" : "all keys within 100 ms");
+    return EXIT_SUCCESS;
+}

@@ -1,0 +1,583 @@
+/* test_tui.c - the panel's pure logic: formatting, bars, glyphs, key
+ * transitions, levels and markers, strip, table cells, layout, rendering,
+ * saving, the tensor list. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+#include "tui_model.h"
+
+START_TEST(test_fmt_si)
+{
+    char b[32];
+    ck_assert_str_eq(sq_tui_fmt_si(0.000123, 8, b, sizeof b), "  123.0u");
+    ck_assert_str_eq(sq_tui_fmt_si(15360, 8, b, sizeof b), "  15.36k");
+    ck_assert_str_eq(sq_tui_fmt_si(-0.5, 8, b, sizeof b), " -500.0m");
+    ck_assert_str_eq(sq_tui_fmt_si(3.14159, 8, b, sizeof b), "   3.142");
+    ck_assert_str_eq(sq_tui_fmt_si(0, 6, b, sizeof b), "     0");
+    ck_assert_str_eq(sq_tui_fmt_si(INFINITY, 6, b, sizeof b), "   inf");
+    ck_assert_str_eq(sq_tui_fmt_si(NAN, 6, b, sizeof b), "   nan");
+    ck_assert_str_eq(sq_tui_fmt_si(999.96, 8, b, sizeof b), "  1.000k");
+    ck_assert_str_eq(sq_tui_fmt_si(0.0199, 1, b, sizeof b), "19.90m");
+    ck_assert_str_eq(sq_tui_fmt_si(1e-15, 10, b, sizeof b), "  1.00e-15");
+}
+END_TEST
+
+START_TEST(test_fmt_bytes_count)
+{
+    char b[32];
+    ck_assert_str_eq(sq_tui_fmt_bytes(512, b, sizeof b), "512 B");
+    ck_assert_str_eq(sq_tui_fmt_bytes(4096, b, sizeof b), "4.00 KiB");
+    ck_assert_str_eq(sq_tui_fmt_bytes(67108864, b, sizeof b), "64.00 MiB");
+    ck_assert_str_eq(sq_tui_fmt_count(9999, b, sizeof b), "9999");
+    ck_assert_str_eq(sq_tui_fmt_count(12345, b, sizeof b), "12.3k");
+    ck_assert_str_eq(sq_tui_fmt_count(131072, b, sizeof b), "131k");
+    ck_assert_str_eq(sq_tui_fmt_count(16777216, b, sizeof b), "16.8M");
+}
+END_TEST
+
+START_TEST(test_bar_heights)
+{
+    uint64_t c[5] = {0, 1, 50, 100, 25};
+    int h[5];
+    sq_tui_bar_heights(c, 5, 2, false, h); /* 16 eighths for the max */
+    ck_assert_int_eq(h[0], 0);
+    ck_assert_int_eq(h[1], 1); /* non-zero is at least one eighth */
+    ck_assert_int_eq(h[2], 8);
+    ck_assert_int_eq(h[3], 16);
+    ck_assert_int_eq(h[4], 4);
+    uint64_t d[3] = {0, 9, 99};
+    sq_tui_bar_heights(d, 3, 1, true, h); /* log(1+c): log 10 / log 100 = 1/2 */
+    ck_assert_int_eq(h[0], 0);
+    ck_assert_int_eq(h[1], 4);
+    ck_assert_int_eq(h[2], 8);
+    double v[3] = {0.5, NAN, 2.0};
+    sq_tui_bar_heights_d(v, 3, 1, h);
+    ck_assert_int_eq(h[0], 2);
+    ck_assert_int_eq(h[1], 0);
+    ck_assert_int_eq(h[2], 8);
+}
+END_TEST
+
+START_TEST(test_draw_bars_glyphs)
+{
+    sq_tui_grid g = {0};
+    char row[128];
+    int h[4] = {0, 3, 8, 13};
+    ck_assert(sq_tui_grid_resize(&g, 4, 2));
+    sq_tui_draw_bars(&g, 0, 0, 2, h, 4, sq_tui_glyphs_get(true), SQ_ROLE_BAR_VALUE);
+    ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "   \u2585");
+    ck_assert_str_eq(sq_tui_grid_row(&g, 1, row, sizeof row), " \u2583\u2588\u2588");
+    ck_assert_int_eq(g.cells[3].role, SQ_ROLE_BAR_VALUE);
+    sq_tui_grid_clear(&g);
+    sq_tui_draw_bars(&g, 0, 0, 2, h, 4, sq_tui_glyphs_get(false), SQ_ROLE_BAR_VALUE);
+    ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "   |");
+    ck_assert_str_eq(sq_tui_grid_row(&g, 1, row, sizeof row), " :##");
+    sq_tui_grid_free(&g);
+}
+END_TEST
+
+START_TEST(test_grid_put_clip)
+{
+    sq_tui_grid g = {0};
+    char row[64];
+    ck_assert(sq_tui_grid_resize(&g, 5, 1));
+    ck_assert_int_eq(sq_tui_grid_put(&g, 2, 0, "a\u2588cdef", SQ_ROLE_NORMAL, -1), 3);
+    ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "  a\u2588c");
+    ck_assert_int_eq(sq_tui_grid_put(&g, -1, 0, "xy", SQ_ROLE_NORMAL, -1), 1);
+    ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "y a\u2588c");
+    ck_assert_int_eq(sq_tui_grid_put(&g, 0, 3, "zz", SQ_ROLE_NORMAL, -1), 0);
+    char *text = sq_tui_grid_text(&g);
+    ck_assert_str_eq(text, "y a\u2588c\n");
+    free(text);
+    sq_tui_grid_free(&g);
+}
+END_TEST
+
+START_TEST(test_rebin)
+{
+    uint64_t in[6] = {1, 2, 3, 4, 5, 6}, out[3], out2[12];
+    sq_tui_rebin(in, 6, out, 3);
+    ck_assert_uint_eq(out[0], 3);
+    ck_assert_uint_eq(out[1], 7);
+    ck_assert_uint_eq(out[2], 11);
+    sq_tui_rebin(in, 6, out2, 12);
+    ck_assert_uint_eq(out2[1], 1);
+    ck_assert_uint_eq(out2[0], 0);
+    ck_assert_uint_eq(out2[11], 6);
+}
+END_TEST
+
+START_TEST(test_group_step)
+{
+    ck_assert_uint_eq(sq_tui_group_step(32, 512, 1), 64);
+    ck_assert_uint_eq(sq_tui_group_step(32, 512, -1), 16);
+    ck_assert_uint_eq(sq_tui_group_step(512, 512, 1), 512);
+    ck_assert_uint_eq(sq_tui_group_step(1, 512, -1), 1);
+    /* 768 = 2^8 * 3: doubling among divisors */
+    ck_assert_uint_eq(sq_tui_group_step(256, 768, 1), 768);
+    ck_assert_uint_eq(sq_tui_group_step(384, 768, -1), 192);
+    ck_assert_uint_eq(sq_tui_group_step(3, 768, 1), 6);
+    /* 100: 25 -> 50 -> 100, 25 -> 10 (largest divisor <= 12) */
+    ck_assert_uint_eq(sq_tui_group_step(25, 100, 1), 50);
+    ck_assert_uint_eq(sq_tui_group_step(25, 100, -1), 10);
+}
+END_TEST
+
+/* A model over a small 2 x 6 tensor. */
+static sq_tensor *small_tensor(void)
+{
+    static const float v[12] = {-1, -0.5f, 0, 0.25f, 0.5f, 1, -4, -2, 0, 1, 2, 4};
+    size_t shape[2] = {2, 6};
+    return tu_tensor(shape, 2, v);
+}
+
+START_TEST(test_keys)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    ck_assert_int_eq(m.cfg.bits, 8);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'b') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_int_eq(m.cfg.bits, 7);
+    for (int i = 0; i < 10; i++)
+        sq_tui_model_key(&m, 'b');
+    ck_assert_int_eq(m.cfg.bits, 2);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'b') & SQ_TUI_RECOMPUTE, 0);
+    for (int i = 0; i < 10; i++)
+        sq_tui_model_key(&m, 'B');
+    ck_assert_int_eq(m.cfg.bits, 8);
+    sq_tui_model_key(&m, 'm');
+    ck_assert_int_eq(m.cfg.mode, SQ_MODE_ASYMMETRIC);
+    sq_tui_model_key(&m, 'm');
+    ck_assert_int_eq(m.cfg.mode, SQ_MODE_SYMMETRIC);
+    /* g: tensor -> channel -> group (32 does not divide 6: 6) -> tensor */
+    sq_tui_model_key(&m, 'g');
+    ck_assert_int_eq(m.cfg.granularity, SQ_GRAN_CHANNEL);
+    sq_tui_model_key(&m, 'g');
+    ck_assert_int_eq(m.cfg.granularity, SQ_GRAN_GROUP);
+    ck_assert_uint_eq(m.cfg.group_size, 6);
+    ck_assert_int_eq(sq_tui_model_key(&m, '[') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_uint_eq(m.cfg.group_size, 3);
+    sq_tui_model_key(&m, '[');
+    ck_assert_uint_eq(m.cfg.group_size, 1);
+    sq_tui_model_key(&m, ']');
+    ck_assert_uint_eq(m.cfg.group_size, 2);
+    ck_assert_int_eq(sq_qconfig_check(&m.cfg, t->shape, t->ndim, &err), SQ_OK);
+    sq_tui_model_key(&m, 'g');
+    ck_assert_int_eq(m.cfg.granularity, SQ_GRAN_TENSOR);
+    sq_tui_model_key(&m, 'a');
+    ck_assert_int_eq(m.cfg.axis, 1);
+    sq_tui_model_key(&m, 'a');
+    ck_assert_int_eq(m.cfg.axis, 0);
+    sq_tui_model_key(&m, 'r');
+    ck_assert_int_eq(m.cfg.rounding, SQ_ROUND_EVEN);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'l'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert(m.log_counts);
+    ck_assert_int_eq(sq_tui_model_key(&m, '?') & SQ_TUI_REDRAW, SQ_TUI_REDRAW);
+    ck_assert(m.help);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'q') & SQ_TUI_QUIT, 0); /* q closes the help first */
+    ck_assert(!m.help);
+    ck_assert_int_eq(sq_tui_model_key(&m, 's') & SQ_TUI_SAVE, SQ_TUI_SAVE);
+    ck_assert_int_eq(sq_tui_model_key(&m, SQ_TUI_KEY_ESC) & SQ_TUI_QUIT, SQ_TUI_QUIT);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'q') & SQ_TUI_QUIT, SQ_TUI_QUIT);
+    ck_assert_int_eq(sq_tui_model_key(&m, '~'), SQ_TUI_IGNORED);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_selection_and_pins)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    sq_qconfig c = sq_qconfig_default();
+    c.granularity = SQ_GRAN_CHANNEL;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", &c, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_uint_eq(m.n_ch, 2);
+    sq_tui_model_key(&m, SQ_TUI_KEY_RIGHT);
+    ck_assert_uint_eq(m.sel, 1);
+    sq_tui_model_key(&m, '.');
+    ck_assert_uint_eq(m.sel, 1); /* clamped */
+    sq_tui_model_key(&m, ',');
+    ck_assert_uint_eq(m.sel, 0);
+    /* per-channel RMSE: channel 1 (scale 4/127) has larger errors than channel 0 */
+    ck_assert(m.ch_rmse[1] >= m.ch_rmse[0]);
+    sq_tui_model_key(&m, 'p');
+    ck_assert_int_eq(m.n_pins, 1);
+    for (int i = 0; i < 12; i++)
+        sq_tui_model_key(&m, 'p');
+    ck_assert_int_eq(m.n_pins, SQ_TUI_MAX_PINS);
+    sq_tui_model_key(&m, 'x');
+    ck_assert_int_eq(m.n_pins, SQ_TUI_MAX_PINS - 1);
+    /* a configuration change is picked up by update; unchanged config is a no-op */
+    sq_tui_model_key(&m, 'b');
+    ck_assert(memcmp(&m.done_cfg, &m.cfg, sizeof m.cfg) != 0);
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_int_eq(m.done_cfg.bits, 7);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_levels_markers)
+{
+    sq_qconfig c = sq_qconfig_default();
+    double lv[256];
+    bool mark[8];
+    c.bits = 2; /* symmetric: -1..1 */
+    ck_assert_uint_eq(sq_tui_levels(&c, 0.5, 0, lv), 3);
+    ck_assert(lv[0] == -0.5 && lv[1] == 0 && lv[2] == 0.5);
+    c.mode = SQ_MODE_ASYMMETRIC; /* -2..1, zp 1: (q - 1) * 0.25 */
+    ck_assert_uint_eq(sq_tui_levels(&c, 0.25, 1, lv), 4);
+    ck_assert(lv[0] == -0.75 && lv[3] == 0);
+    c.bits = 8;
+    ck_assert_uint_eq(sq_tui_levels(&c, 1, 0, lv), 256);
+    /* markers: levels -0.5, 0, 0.5 over [-1, 1] in 8 columns -> columns 2, 4, 6 */
+    double l3[3] = {-0.5, 0, 0.5};
+    sq_tui_marker_columns(l3, 3, -1, 1, 8, mark);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(mark[i], i == 2 || i == 4 || i == 6);
+    double edge[2] = {1.0, 5.0}; /* hi goes to the last column, outside is skipped */
+    sq_tui_marker_columns(edge, 2, -1, 1, 8, mark);
+    ck_assert(mark[7] && !mark[6]);
+}
+END_TEST
+
+START_TEST(test_strip)
+{
+    double v[10] = {1, 2, 3, 9, 1, 1, 1, 1, 1, 7}, out[4];
+    ck_assert_int_eq(sq_tui_strip_columns(v, 10, 4, out), 4);
+    /* items 0-2 -> col 0, 3-4 -> 1, 5-7 -> 2, 8-9 -> 3 (i*4/10) */
+    ck_assert(out[0] == 3 && out[1] == 9 && out[2] == 1 && out[3] == 7);
+    ck_assert_int_eq(sq_tui_strip_column_of(9, 10, 4), 3);
+    ck_assert_int_eq(sq_tui_strip_columns(v, 3, 4, out), 3);
+    ck_assert(out[2] == 3 && out[3] == 0);
+    ck_assert_int_eq(sq_tui_strip_column_of(2, 3, 4), 2);
+}
+END_TEST
+
+START_TEST(test_table_cells)
+{
+    sq_stats st = {0};
+    sq_qconfig c = sq_qconfig_default();
+    char buf[256];
+    const char *label;
+    st.sqnr_db = 41.234;
+    st.rmse = 0.000123;
+    st.max_abs_err = 0.0025;
+    st.bits_per_weight = 8.0;
+    st.compression = 4.0;
+    st.mse = 1.5129e-8;
+    st.cosine = 0.9999;
+    st.clipped = 0;
+    st.fp32_bytes = 524288;
+    st.size_bytes = 131072;
+    st.meta_bytes = 16;
+    ck_assert_str_eq(sq_tui_pin_row(NULL, NULL, 0, buf, sizeof buf),
+                     "config                        SQNR dB     RMSE max|err|  bits/w   ratio  codes");
+    ck_assert_str_eq(sq_tui_pin_row(&c, &st, 200, buf, sizeof buf),
+                     "int8 sym per-tensor             41.23   123.0u   2.500m   8.000   4.00x    200");
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 0, &label, buf, sizeof buf));
+    ck_assert_str_eq(label, "SQNR");
+    ck_assert_str_eq(buf, "41.23 dB");
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 7, &label, buf, sizeof buf));
+    ck_assert_str_eq(label, "codes");
+    ck_assert_str_eq(buf, "200 / 256");
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 8, &label, buf, sizeof buf));
+    ck_assert_str_eq(buf, "512.00 KiB");
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 6, &label, buf, sizeof buf));
+    ck_assert_str_eq(buf, "0.00% (0)");
+    ck_assert(!sq_tui_stats_cell(&st, &c, 200, 1, 14, &label, buf, sizeof buf));
+}
+END_TEST
+
+START_TEST(test_layout)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_tui_layout l;
+    sq_error err;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    sq_tui_layout_compute(&m, 80, 24, &l);
+    ck_assert(!l.too_small);
+    ck_assert_int_eq(l.plot_w, 47);
+    ck_assert_int_eq(l.strip_h, 0);
+    ck_assert_int_eq(l.vbars_h + l.ebars_h, 24 - 2 - 3 - 5);
+    ck_assert_int_eq(l.pins_y + l.pins_h, l.footer_y);
+    ck_assert_int_eq(l.erange_y, l.strip_y - 1);
+    sq_tui_layout_compute(&m, 160, 50, &l);
+    ck_assert_int_eq(l.plot_w, 160 - 36 - 1 - 2);
+    ck_assert_int_eq(l.vbars_h + l.ebars_h, 50 - 2 - 3 - 5);
+    m.cfg.granularity = SQ_GRAN_CHANNEL;
+    m.n_pins = 8;
+    sq_tui_layout_compute(&m, 80, 24, &l); /* not enough room for all pins */
+    ck_assert_int_eq(l.strip_h, 4);
+    ck_assert_int_lt(l.pins_shown, 8);
+    ck_assert_int_ge(l.vbars_h, 3);
+    ck_assert_int_eq(l.pins_y + l.pins_h, l.footer_y);
+    sq_tui_layout_compute(&m, 50, 10, &l);
+    ck_assert(l.too_small);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+/* Find a row of the grid containing needle; -1 if none. */
+static int find_row(const sq_tui_grid *g, const char *needle)
+{
+    char row[2048];
+    for (int y = 0; y < g->h; y++)
+        if (strstr(sq_tui_grid_row(g, y, row, sizeof row), needle))
+            return y;
+    return -1;
+}
+
+START_TEST(test_render)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_tui_layout l;
+    sq_tui_grid g = {0};
+    sq_error err;
+    char row[2048];
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    sq_tui_layout_compute(&m, 80, 24, &l);
+    ck_assert_int_eq(sq_tui_model_update(&m, l.plot_w, &err), SQ_OK);
+    sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(g.w, 80);
+    ck_assert_int_eq(g.h, 24);
+    ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), " small [2, 6] f32, 12 values - int8 sym per-tensor");
+    ck_assert_int_eq(g.cells[0].role, SQ_ROLE_HEADER);
+    ck_assert_int_eq(find_row(&g, "Statistics"), 1);
+    ck_assert_int_ge(find_row(&g, "SQNR"), 2);
+    ck_assert_int_ge(find_row(&g, "Values"), 0);
+    ck_assert_int_ge(find_row(&g, "Error x-x"), 0);
+    ck_assert_int_ge(find_row(&g, "now int8 sym per-tensor"), 0);
+    /* value range row: min -4 at the left, max 4 at the right */
+    sq_tui_grid_row(&g, l.vrange_y, row, sizeof row);
+    ck_assert_msg(strncmp(row, " -4.000", 7) == 0, "%s", row);
+    /* level markers: int8 over [-4, 4] with scale 4/127 marks every column */
+    sq_tui_grid_row(&g, l.vmark_y, row, sizeof row);
+    ck_assert_uint_eq(strspn(row + 1, "^"), (size_t)l.plot_w);
+    /* at 2 bits only 3 levels: -4, 0, 4 -> first, middle and last column */
+    sq_tui_model_key(&m, 'b');
+    for (int i = 0; i < 6; i++)
+        sq_tui_model_key(&m, 'b');
+    ck_assert_int_eq(sq_tui_model_update(&m, l.plot_w, &err), SQ_OK);
+    sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(false));
+    sq_tui_grid_row(&g, l.vmark_y, row, sizeof row);
+    int marks = 0;
+    for (const char *p = row; *p; p++)
+        marks += *p == '^';
+    ck_assert_int_eq(marks, 3);
+    ck_assert_int_eq(row[1], '^');
+    ck_assert_int_eq(row[l.plot_w], '^');
+    /* footer shows the keys */
+    ck_assert(strstr(sq_tui_grid_row(&g, 23, row, sizeof row), "q quit") != NULL);
+    /* per-channel: the strip appears */
+    sq_tui_model_key(&m, 'g');
+    sq_tui_layout_compute(&m, 80, 24, &l);
+    ck_assert_int_eq(sq_tui_model_update(&m, l.plot_w, &err), SQ_OK);
+    sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));
+    ck_assert_int_eq(find_row(&g, "Channels channel 0/2 (axis 0)"), l.strip_y);
+    ck_assert_int_eq(find_row(&g, "scale  \u2582\u2588"), l.strip_y + 1);
+    sq_tui_model_key(&m, '?');
+    sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));
+    ck_assert_int_ge(find_row(&g, "b / B      bits down / up"), 0);
+    sq_tui_layout_compute(&m, 40, 10, &l);
+    sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));
+    ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "terminal 40x10 is too small");
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_nonfinite_shown)
+{
+    float v[4] = {1, NAN, 2, 3};
+    size_t shape[1] = {4};
+    sq_tensor *t = tu_tensor(shape, 1, v);
+    sq_tui_model m;
+    sq_tui_layout l;
+    sq_tui_grid g = {0};
+    sq_error err;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "nan", NULL, &err), SQ_OK);
+    sq_tui_layout_compute(&m, 80, 24, &l);
+    ck_assert_int_eq(sq_tui_model_update(&m, l.plot_w, &err), SQ_ERR_NONFINITE);
+    ck_assert(!m.have);
+    sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "error:"), 2);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'p'), SQ_TUI_HANDLED); /* nothing to pin */
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+/* Read a whole file into a new string. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *s = calloc(1, 1 << 20);
+    size_t n = fread(s, 1, (1 << 20) - 1, f);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+START_TEST(test_save)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    char dir[] = "/tmp/sq_tui_saveXXXXXX", path[512], msg[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "blk.0/attn q", NULL, &err), SQ_OK);
+    ck_assert_int_ne(sq_tui_save(&m, "x", dir, msg, sizeof msg, &err), SQ_OK); /* nothing computed */
+    ck_assert_int_eq(sq_tui_model_update(&m, 4, &err), SQ_OK);
+    sq_tui_model_key(&m, 'p');
+    ck_assert_int_eq(sq_tui_save(&m, "screen\n", dir, msg, sizeof msg, &err), SQ_OK);
+    ck_assert_msg(strstr(msg, "squint-blk.0_attn_q-stats.csv") != NULL, "%s", msg);
+    snprintf(path, sizeof path, "%s/squint-blk.0_attn_q-stats.csv", dir);
+    char *s = slurp(path);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(strncmp(s, "statistic,value\nconfig,\"int8 sym per-tensor\"\nmse,", 49) == 0);
+    free(s);
+    snprintf(path, sizeof path, "%s/squint-blk.0_attn_q-hist.csv", dir);
+    s = slurp(path);
+    ck_assert_ptr_nonnull(s);
+    ck_assert(strncmp(s, "histogram,bin,lo,hi,count\nvalue,0,-4,-2,1\nvalue,1,-2,0,3\n", 56) == 0);
+    free(s);
+    snprintf(path, sizeof path, "%s/squint-blk.0_attn_q-pins.csv", dir);
+    s = slurp(path);
+    ck_assert(strstr(s, "\nnow,\"int8 sym per-tensor\",") && strstr(s, "\n1,\"int8 sym per-tensor\","));
+    free(s);
+    snprintf(path, sizeof path, "%s/squint-blk.0_attn_q.json", dir);
+    s = slurp(path);
+    ck_assert(strstr(s, "\"tensor\": \"blk.0/attn q\"") && strstr(s, "\"value_histogram\"") &&
+              strstr(s, "\"pinned\": ["));
+    free(s);
+    snprintf(path, sizeof path, "%s/squint-blk.0_attn_q-screen.txt", dir);
+    s = slurp(path);
+    ck_assert_str_eq(s, "screen\n");
+    free(s);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_ne(sq_tui_write_atomic("/nonexistent-dir/x", "a", 1, &err), SQ_OK);
+    ck_assert_int_eq(err.code, SQ_ERR_IO);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+/* ---- a fake source for the list ---- */
+static const char *fake_name(void *ctx, size_t i)
+{
+    static const char *n[] = {"big", "fails", "small"};
+    (void)ctx;
+    return n[i];
+}
+static sq_status fake_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
+{
+    size_t big[2] = {16, 64}, small[1] = {8};
+    (*(int *)ctx)++;
+    if (i == 1)
+        return sq_fail(err, SQ_ERR_FORMAT, "bad tensor");
+    return sq_tensor_randn(i == 0 ? big : small, i == 0 ? 2 : 1, 5, out, err);
+}
+
+START_TEST(test_list)
+{
+    int loads = 0;
+    sq_tui_source src = {3, fake_name, fake_load, &loads};
+    sq_tui_list l;
+    sq_tui_grid g = {0};
+    sq_error err;
+    ck_assert_int_eq(sq_tui_list_init(&l, &src, "fake.bin", NULL, &err), SQ_OK);
+    ck_assert(sq_tui_list_step(&l));
+    ck_assert_int_eq(loads, 1);
+    ck_assert_int_eq(l.e[0].state, SQ_ENTRY_DONE);
+    sq_tui_list_render(&l, 100, 10, &g);
+    ck_assert_int_eq(find_row(&g, "quantizing 1/3"), 8);
+    ck_assert(sq_tui_list_step(&l) && sq_tui_list_step(&l));
+    ck_assert(!sq_tui_list_step(&l));
+    ck_assert_int_eq(l.e[1].state, SQ_ENTRY_ERROR);
+    ck_assert_str_eq(l.e[1].err, "bad tensor");
+    /* sort by SQNR: int8 on 8 values vs 1024 values; failed last */
+    sq_tui_list_key(&l, 'o');
+    ck_assert_int_eq(l.sort, SQ_SORT_SQNR);
+    ck_assert_uint_eq(l.order[2], 1);
+    ck_assert(l.e[l.order[0]].sqnr_db <= l.e[l.order[1]].sqnr_db);
+    sq_tui_list_key(&l, 'o');
+    ck_assert_int_eq(l.sort, SQ_SORT_SIZE);
+    ck_assert_uint_eq(l.order[0], 0);
+    ck_assert_uint_eq(l.order[1], 2);
+    /* config change invalidates; Enter opens the selected entry */
+    ck_assert_int_eq(sq_tui_list_key(&l, 'b') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_uint_eq(l.done, 0);
+    ck_assert_int_eq(l.cfg.bits, 7);
+    sq_tui_list_key(&l, 'j');
+    ck_assert_uint_eq(sq_tui_list_selected(&l), 2);
+    ck_assert_int_eq(sq_tui_list_key(&l, SQ_TUI_KEY_ENTER) & SQ_TUI_OPEN, SQ_TUI_OPEN);
+    sq_tui_list_render(&l, 100, 10, &g);
+    ck_assert_int_ge(find_row(&g, "> small"), 2);
+    ck_assert_int_eq(sq_tui_list_key(&l, 'q') & SQ_TUI_QUIT, SQ_TUI_QUIT);
+    sq_tui_grid_free(&g);
+    sq_tui_list_free(&l);
+}
+END_TEST
+
+START_TEST(test_config_fit)
+{
+    sq_qconfig c = sq_qconfig_default();
+    size_t shape[2] = {3, 100};
+    c.granularity = SQ_GRAN_GROUP;
+    c.group_size = 32;
+    c.axis = 5;
+    sq_tui_config_fit(&c, shape, 2);
+    ck_assert_uint_eq(c.group_size, 25);
+    ck_assert_int_eq(c.axis, 0);
+    sq_tui_config_fit(&c, shape, 0);
+    ck_assert_int_eq(c.granularity, SQ_GRAN_TENSOR);
+}
+END_TEST
+
+static Suite *tui_suite(void)
+{
+    Suite *s = suite_create("tui");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_fmt_si);
+    tcase_add_test(tc, test_fmt_bytes_count);
+    tcase_add_test(tc, test_bar_heights);
+    tcase_add_test(tc, test_draw_bars_glyphs);
+    tcase_add_test(tc, test_grid_put_clip);
+    tcase_add_test(tc, test_rebin);
+    tcase_add_test(tc, test_group_step);
+    tcase_add_test(tc, test_keys);
+    tcase_add_test(tc, test_selection_and_pins);
+    tcase_add_test(tc, test_levels_markers);
+    tcase_add_test(tc, test_strip);
+    tcase_add_test(tc, test_table_cells);
+    tcase_add_test(tc, test_layout);
+    tcase_add_test(tc, test_render);
+    tcase_add_test(tc, test_nonfinite_shown);
+    tcase_add_test(tc, test_save);
+    tcase_add_test(tc, test_list);
+    tcase_add_test(tc, test_config_fit);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TU_MAIN(tui_suite)

@@ -37,54 +37,6 @@ void sq_tui_model_free(sq_tui_model *m)
 {
     model_drop_results(m);
     sq_hist_free(&m->val_hist);
-    free(m->xhat);
-    m->xhat = NULL;
-}
-
-/* Per-scale-group RMSE of x against m->xhat into m->ch_rmse. */
-static void model_channel_rmse(sq_tui_model *m)
-{
-    const sq_tensor *x = m->t;
-    const sq_qtensor *q = m->q;
-    size_t n = q->n_scales;
-    double *acc = m->ch_rmse;
-    size_t *cnt = calloc(n, sizeof *cnt);
-    memset(acc, 0, n * sizeof *acc);
-    if (!cnt)
-        return;
-    if (q->config.granularity == SQ_GRAN_CHANNEL && x->ndim > 0) {
-        size_t outer = 1, inner = 1, c_n = x->shape[q->config.axis];
-        for (int d = 0; d < q->config.axis; d++)
-            outer *= x->shape[d];
-        for (int d = q->config.axis + 1; d < x->ndim; d++)
-            inner *= x->shape[d];
-        size_t i = 0;
-        for (size_t o = 0; o < outer; o++)
-            for (size_t c = 0; c < c_n; c++) {
-                double s = 0;
-                for (size_t k = 0; k < inner; k++, i++) {
-                    double e = (double)x->data[i] - (double)m->xhat[i];
-                    s += e * e;
-                }
-                acc[c] += s;
-                cnt[c] += inner;
-            }
-    } else {
-        size_t run = q->config.granularity == SQ_GRAN_GROUP ? q->config.group_size : x->numel;
-        for (size_t gidx = 0; gidx < n; gidx++) {
-            double s = 0;
-            const float *a = x->data + gidx * run, *b = m->xhat + gidx * run;
-            for (size_t k = 0; k < run; k++) {
-                double e = (double)a[k] - (double)b[k];
-                s += e * e;
-            }
-            acc[gidx] = s;
-            cnt[gidx] = run;
-        }
-    }
-    for (size_t c = 0; c < n; c++)
-        acc[c] = cnt[c] ? sqrt(acc[c] / (double)cnt[c]) : 0;
-    free(cnt);
 }
 
 sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
@@ -107,12 +59,9 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
         return SQ_OK;
     model_drop_results(m);
     m->bins = bins;
-    s = sq_quantize(m->t, &m->cfg, &m->q, err);
-    if (s != SQ_OK)
-        goto fail;
     sq_stats_opts o = sq_stats_opts_default();
     o.hist_bins = bins;
-    s = sq_roundtrip_stats(m->t, m->q, &o, &m->st, &m->err_hist, err);
+    s = sq_quantize_stats(m->t, &m->cfg, &o, &m->q, &m->st, &m->err_hist, err);
     if (s != SQ_OK)
         goto fail;
     m->codes_used = sq_code_histogram(m->q, m->codes);
@@ -125,14 +74,10 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
     if (m->n_ch == 1) {
         m->ch_rmse[0] = m->st.rmse;
     } else {
-        if (!m->xhat)
-            m->xhat = malloc((m->t->numel ? m->t->numel : 1) * sizeof *m->xhat);
-        if (!m->xhat) {
-            s = sq_fail(err, SQ_ERR_NOMEM, "out of memory for the dequantized tensor");
+        if ((s = sq_index_mse(m->t, m->q, m->ch_rmse, err)) != SQ_OK)
             goto fail;
-        }
-        sq_dequantize_into(m->q, m->xhat);
-        model_channel_rmse(m);
+        for (size_t c = 0; c < m->n_ch; c++)
+            m->ch_rmse[c] = sqrt(m->ch_rmse[c]);
     }
     if (m->sel >= m->n_ch)
         m->sel = m->n_ch ? m->n_ch - 1 : 0;

@@ -89,7 +89,6 @@ typedef struct sq_tui_model {
     size_t n_ch;
     sq_hist val_hist;            /* original values over [sum.min, sum.max] */
     int bins;                    /* bins of both histograms */
-    float *xhat;                 /* scratch: numel floats */
 } sq_tui_model;
 
 /* Set up m for tensor t (borrowed) named name, starting at initial (NULL:

@@ -461,6 +461,63 @@ sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_
     return SQ_OK;
 }
 
+/* Sum of squared errors of n values sharing one (scale, zp). */
+SQ_HOT
+static double run_sse(const float *x, const int8_t *q, size_t n, double s, double zp)
+{
+    double lane[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            double e = (double)x[i + j] - (double)(float)(((double)q[i + j] - zp) * s);
+            lane[j] += e * e;
+        }
+    for (; i < n; i++) {
+        double e = (double)x[i] - (double)(float)(((double)q[i] - zp) * s);
+        lane[0] += e * e;
+    }
+    double t = 0.0;
+    for (int j = 0; j < LANES; j++)
+        t += lane[j];
+    return t;
+}
+
+sq_status sq_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_error *err)
+{
+    sq_stats_opts o = sq_stats_opts_default();
+    sq_status st = check_inputs(x, q, &o, err);
+    if (st != SQ_OK)
+        return st;
+    int8_t *codes = malloc(SQ_CHUNK);
+    size_t *count = calloc(q->n_scales ? q->n_scales : 1, sizeof(size_t));
+    if (!codes || !count) {
+        free(codes);
+        free(count);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for per-index errors");
+    }
+    sq_layout l;
+    sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
+    for (size_t k = 0; k < q->n_scales; k++)
+        mse[k] = 0.0;
+    for (size_t start = 0; start < q->numel; start += SQ_CHUNK) {
+        size_t n = q->numel - start < SQ_CHUNK ? q->numel - start : SQ_CHUNK;
+        sq_unpack_codes(q->codes, start, n, q->config.bits, codes);
+        sq_run r = sq_run_at(&l, start);
+        for (size_t j = 0; j < n;) {
+            size_t len = r.left < n - j ? r.left : n - j;
+            mse[r.k] += run_sse(x->data + start + j, codes + j, len, q->scales[r.k], q->zero_points[r.k]);
+            count[r.k] += len;
+            j += len;
+            sq_run_advance(&l, &r, len);
+        }
+    }
+    for (size_t k = 0; k < q->n_scales; k++)
+        mse[k] = count[k] ? mse[k] / (double)count[k] : 0.0;
+    free(codes);
+    free(count);
+    return SQ_OK;
+}
+
 size_t sq_code_histogram(const sq_qtensor *q, uint64_t *counts)
 {
     int8_t buf[SQ_CHUNK];

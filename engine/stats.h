@@ -94,6 +94,12 @@ sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_s
 sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_stats_opts *opts,
                             sq_qtensor **q_out, sq_stats *out, sq_hist *hist, sq_error *err);
 
+/* Mean squared error per scale index (per channel or per group): mse[k] over
+ * the elements governed by scale k (0 for an index with no elements). mse
+ * must have q->n_scales entries. One pass over x and the codes. Errors:
+ * shape mismatch (ARG), no memory. */
+sq_status sq_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_error *err);
+
 /* Count each of the 2^bits code levels of q into counts[level], level =
  * code - (-2^(bits-1)), i.e. the stored offset-binary value; counts must have
  * 2^bits entries. Returns how many levels are used (count > 0). */

@@ -233,6 +233,32 @@ START_TEST(test_fused_quantize_stats)
 }
 END_TEST
 
+START_TEST(test_index_mse)
+{
+    /* per-group of 2: groups {127, 1} scale 1 exact; {2.5, -127} scale 1, e = -0.5 at 2.5 */
+    const float d[] = {127.0f, 1.0f, 2.5f, -127.0f, 0.0f, 0.0f};
+    const size_t shape[] = {3, 2};
+    sq_tensor *x = tu_tensor(shape, 2, d);
+    sq_qtensor *q;
+    sq_error err;
+    double mse[3];
+    sq_qconfig cfg = sq_qconfig_default();
+    cfg.granularity = SQ_GRAN_GROUP;
+    cfg.group_size = 2;
+    ck_assert(sq_quantize(x, &cfg, &q, &err) == SQ_OK);
+    ck_assert(sq_index_mse(x, q, mse, &err) == SQ_OK);
+    ck_assert(mse[0] == 0.0 && mse[1] == 0.125 && mse[2] == 0.0);
+    sq_qtensor_free(q);
+    cfg.granularity = SQ_GRAN_CHANNEL;
+    cfg.axis = 1; /* columns {127, 2.5, 0} and {1, -127, 0} */
+    ck_assert(sq_quantize(x, &cfg, &q, &err) == SQ_OK);
+    ck_assert(sq_index_mse(x, q, mse, &err) == SQ_OK);
+    ck_assert(mse[0] == 0.25 / 3.0 && mse[1] == 0.0);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -245,6 +271,7 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_histogram_floats);
     tcase_add_test(tc, test_fused_quantize_stats);
+    tcase_add_test(tc, test_index_mse);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -424,7 +424,7 @@ static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq
     bool ok = json_is_array(js) && json_array_size(js) <= SQ_MAX_DIMS;
     *ndim = ok ? (int)json_array_size(js) : 0;
     for (int d = 0; ok && d < *ndim; d++) {
-        uint64_t v;
+        uint64_t v = 0;
         ok = json_uint(json_array_get(js, (size_t)d), SIZE_MAX, &v);
         shape[d] = (size_t)v;
     }
@@ -440,8 +440,8 @@ static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq
 sq_status sq_st_load_qtensor(const sq_safetensors *f, const char *name, sq_qtensor **out, sq_error *err)
 {
     sq_qconfig cfg;
-    size_t shape[SQ_MAX_DIMS] = {0}, numel, n_clipped, code_bytes;
-    int ndim;
+    size_t shape[SQ_MAX_DIMS] = {0}, numel, n_clipped = 0, code_bytes;
+    int ndim = 0;
     sq_dtype orig;
     sq_status st;
     *out = NULL;

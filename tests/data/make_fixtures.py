@@ -229,14 +229,14 @@ def make_bad():
     bad("gg_bad_magic.gguf", b"GGUX" + g[4:], "bad magic")
     bad("gg_version1.gguf", b"GGUF" + struct.pack("<I", 1) + g[8:], "unsupported GGUF version 1")
     bad("gg_truncated_header.gguf", g[:12], "truncated")
-    bad("gg_key_too_long.gguf", b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 2 ** 40) + b"key",
+    bad("gg_key_too_long.gguf", b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 2 ** 40) + b"key" + b"\0" * 16,
         "longer than the file")
     bad("gg_kv_count_huge.gguf", b"GGUF" + struct.pack("<IQQ", 3, 0, 2 ** 62), "metadata count")
     bad("gg_tensor_count_huge.gguf", b"GGUF" + struct.pack("<IQQ", 3, 2 ** 62, 0), "tensor count")
     bad("gg_five_dims.gguf", gguf([], [("a", [1, 1, 1, 1, 2], GF32, f, None)]), "5 dimensions (at most 4)")
     bad("gg_unknown_type.gguf", gguf([], [("a", [2], 99, f, None)]), "unknown ggml type 99")
     bad("gg_misaligned.gguf", gguf([], [("a", [2], GF32, f, 4)]), "not a multiple of the alignment")
-    bad("gg_data_past_end.gguf", gguf([], [("a", [2], GF32, f, None)])[:-4], "runs past the end of the file")
+    bad("gg_data_past_end.gguf", gguf([], [("a", [2], GF32, f, None)])[:-28], "runs past the end of the file")
     bad("gg_overlap.gguf", gguf([], [("a", [16], GF32, bytes(64), 0), ("b", [2], GF32, f, 32)]), "overlap")
     bad("gg_bad_alignment.gguf", gguf([("general.alignment", U32, 3)], []), "not a power of two")
     bad("gg_alignment_type.gguf", gguf([("general.alignment", STR, "32")], []), "general.alignment is string")

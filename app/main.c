@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd_info.h"
 #include "cmd_view.h"
 #include "tensor.h"
 
@@ -25,6 +26,8 @@ static int run_demo(void)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "info") == 0)
+        return sq_cmd_info(argc - 1, argv + 1);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("squint %s\n", PACKAGE_VERSION);
         return EXIT_SUCCESS;

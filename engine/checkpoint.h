@@ -1,0 +1,56 @@
+/*
+ * checkpoint.h - one handle over a multi-tensor file (safetensors or GGUF,
+ * chosen by the file's first bytes), iterated lazily.
+ *
+ *     sq_checkpoint *ck;
+ *     if (sq_ckpt_open(path, &ck, &err) != SQ_OK) ...;
+ *     for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
+ *         const sq_tinfo *ti = sq_ckpt_info(ck, i);     // no data read
+ *         sq_tensor *t;
+ *         if (sq_ckpt_load(ck, i, &t, &err) != SQ_OK) ...;  // converts this one only
+ *         ...; sq_tensor_free(t);
+ *     }
+ *     sq_ckpt_close(ck);
+ *
+ * The file is mapped read-only; listing touches only the header. Loading a
+ * tensor reads its pages, converts into a new float32 tensor and releases
+ * those pages, so scanning tensor by tensor keeps resident memory near the
+ * largest tensor (float32 copy) plus the pages being read.
+ */
+#ifndef SQ_CHECKPOINT_H
+#define SQ_CHECKPOINT_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "tensor.h"
+#include "tinfo.h"
+
+typedef enum sq_ckpt_format { SQ_CKPT_SAFETENSORS = 0, SQ_CKPT_GGUF } sq_ckpt_format;
+
+typedef struct sq_checkpoint sq_checkpoint;
+
+/* Open path: GGUF when it starts with "GGUF", safetensors otherwise. Caller
+ * closes *out. Errors as sq_st_open / sq_gguf_open (messages name the file). */
+sq_status sq_ckpt_open(const char *path, sq_checkpoint **out, sq_error *err);
+
+/* Close ck. sq_ckpt_close(NULL) is a no-op. */
+void sq_ckpt_close(sq_checkpoint *ck);
+
+sq_ckpt_format sq_ckpt_get_format(const sq_checkpoint *ck);
+size_t sq_ckpt_count(const sq_checkpoint *ck);
+/* Info of tensor i (owned by ck; NULL when out of range). */
+const sq_tinfo *sq_ckpt_info(const sq_checkpoint *ck, size_t i);
+/* Index of a tensor by name; SQ_ERR_NOTFOUND otherwise. */
+sq_status sq_ckpt_find(const sq_checkpoint *ck, const char *name, size_t *index, sq_error *err);
+
+/* Metadata entries (safetensors `__metadata__`, GGUF key-value pairs as
+ * text); *type is "string" for safetensors. Strings owned by ck. Returns
+ * false when i is out of range. */
+size_t sq_ckpt_metadata_count(const sq_checkpoint *ck);
+bool sq_ckpt_metadata(const sq_checkpoint *ck, size_t i, const char **key, const char **type, const char **value);
+
+/* Convert tensor i (caller frees *out). Errors: UNSUPPORTED type, NOMEM, ARG. */
+sq_status sq_ckpt_load(const sq_checkpoint *ck, size_t i, sq_tensor **out, sq_error *err);
+
+#endif

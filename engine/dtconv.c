@@ -1,0 +1,95 @@
+/* dtconv.c - raw element <-> float32 conversion for the file formats. */
+#include "dtconv.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Load an unsigned integer of w bytes at p in the given byte order. */
+static uint64_t load_uint(const uint8_t *p, size_t w, bool big)
+{
+    uint64_t v = 0;
+    for (size_t k = 0; k < w; k++)
+        v |= (uint64_t)p[big ? w - 1 - k : k] << (8 * k);
+    return v;
+}
+
+void sq_decode_elements(sq_dtype dt, bool big, const uint8_t *src, size_t n, float *dst)
+{
+    size_t w = sq_dtype_size(dt);
+    for (size_t i = 0; i < n; i++, src += w) {
+        uint64_t u = load_uint(src, w, big);
+        switch (dt) {
+        case SQ_DTYPE_F32: {
+            uint32_t b = (uint32_t)u;
+            float f;
+            memcpy(&f, &b, 4);
+            dst[i] = f;
+            break;
+        }
+        case SQ_DTYPE_F64: {
+            double d;
+            memcpy(&d, &u, 8);
+            dst[i] = (float)d;
+            break;
+        }
+        case SQ_DTYPE_F16: dst[i] = sq_half_to_float((uint16_t)u); break;
+        case SQ_DTYPE_BF16: dst[i] = sq_bf16_to_float((uint16_t)u); break;
+        case SQ_DTYPE_I8: dst[i] = (float)(int8_t)(uint8_t)u; break;
+        case SQ_DTYPE_U8: dst[i] = (float)(uint8_t)u; break;
+        case SQ_DTYPE_I16: dst[i] = (float)(int16_t)(uint16_t)u; break;
+        case SQ_DTYPE_I32: dst[i] = (float)(int32_t)(uint32_t)u; break;
+        default: dst[i] = NAN; break;
+        }
+    }
+}
+
+/* Store the low w bytes of v little-endian at p. */
+static void store_le(uint8_t *p, uint64_t v, size_t w)
+{
+    for (size_t k = 0; k < w; k++)
+        p[k] = (uint8_t)(v >> (8 * k));
+}
+
+sq_status sq_encode_elements(sq_dtype dt, const float *src, size_t n, uint8_t *dst, sq_error *err)
+{
+    size_t w = sq_dtype_size(dt);
+    double lo = 0, hi = 0;
+    switch (dt) {
+    case SQ_DTYPE_I8: lo = -128; hi = 127; break;
+    case SQ_DTYPE_U8: lo = 0; hi = 255; break;
+    case SQ_DTYPE_I16: lo = -32768; hi = 32767; break;
+    case SQ_DTYPE_I32: lo = -2147483648.0; hi = 2147483647.0; break;
+    default: break;
+    }
+    for (size_t i = 0; i < n; i++, dst += w) {
+        float f = src[i];
+        switch (dt) {
+        case SQ_DTYPE_F32: {
+            uint32_t b;
+            memcpy(&b, &f, 4);
+            store_le(dst, b, 4);
+            break;
+        }
+        case SQ_DTYPE_F64: {
+            double d = f;
+            uint64_t b;
+            memcpy(&b, &d, 8);
+            store_le(dst, b, 8);
+            break;
+        }
+        case SQ_DTYPE_F16: store_le(dst, sq_float_to_half(f), 2); break;
+        case SQ_DTYPE_BF16: store_le(dst, sq_float_to_bf16(f), 2); break;
+        case SQ_DTYPE_I8:
+        case SQ_DTYPE_U8:
+        case SQ_DTYPE_I16:
+        case SQ_DTYPE_I32:
+            if (!(f >= lo && f <= hi) || f != floorf(f))
+                return sq_fail(err, SQ_ERR_ARG, "value %g at index %zu is not representable as %s", (double)f,
+                               i, sq_dtype_name(dt));
+            store_le(dst, (uint64_t)(int64_t)f, w);
+            break;
+        default: return sq_fail(err, SQ_ERR_ARG, "invalid dtype %d", (int)dt);
+        }
+    }
+    return SQ_OK;
+}

@@ -1,0 +1,69 @@
+/*
+ * gguf.h - llama.cpp's GGUF files (versions 2 and 3), read-only.
+ *
+ *     sq_gguf *g;
+ *     if (sq_gguf_open("model.gguf", &g, &err) != SQ_OK) ...;
+ *     for (size_t i = 0; i < sq_gguf_count(g); i++) { const sq_tinfo *ti = sq_gguf_info(g, i); ... }
+ *     sq_tensor *t; sq_gguf_load(g, 0, &t, &err); ...; sq_tensor_free(t);
+ *     sq_gguf_close(g);
+ *
+ * Opening parses the header, every metadata key-value pair (all 13 value
+ * types, arrays nested at most 8 deep; each value kept as text: numbers,
+ * strings, arrays as "[a, b, ...]" shortened after 8 elements) and the
+ * tensor infos, honouring general.alignment (a power of two, default 32).
+ * Validated: magic, version, counts and string lengths against the bytes
+ * left, at most 4 dimensions with a row length divisible by the type's
+ * block size, sizes that do not overflow, offsets aligned, inside the file
+ * and not overlapping. Shapes are reported row-major (GGUF's ne[] reversed,
+ * so shape[ndim-1] = ne[0]). Loading converts F32, F16, BF16, F64, I8, I16,
+ * I32 and dequantizes Q8_0 and Q4_0 per ggml's block layout (value =
+ * float(d) * q, in float32; the loaded tensor's dtype label is I8 for these
+ * two); other ggml types are listed with their type name and refused
+ * (SQ_ERR_UNSUPPORTED) when loaded; an unknown type number is a FORMAT
+ * error. Messages start with the file name.
+ */
+#ifndef SQ_GGUF_H
+#define SQ_GGUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "tensor.h"
+#include "tinfo.h"
+
+typedef struct sq_gguf sq_gguf;
+
+/* Open path (mapped read-only, never modified). Caller closes *out with
+ * sq_gguf_close. Errors: IO, FORMAT, UNSUPPORTED (version), NOMEM. */
+sq_status sq_gguf_open(const char *path, sq_gguf **out, sq_error *err);
+
+/* Same over a borrowed memory image (must outlive the handle). */
+sq_status sq_gguf_open_mem(const uint8_t *buf, size_t len, const char *name, sq_gguf **out, sq_error *err);
+
+/* Close g. sq_gguf_close(NULL) is a no-op. */
+void sq_gguf_close(sq_gguf *g);
+
+/* Format version (2 or 3) and alignment in use. */
+uint32_t sq_gguf_version(const sq_gguf *g);
+size_t sq_gguf_alignment(const sq_gguf *g);
+
+/* Tensors in file order; info owned by g (NULL when i is out of range). */
+size_t sq_gguf_count(const sq_gguf *g);
+const sq_tinfo *sq_gguf_info(const sq_gguf *g, size_t i);
+sq_status sq_gguf_find(const sq_gguf *g, const char *name, size_t *index, sq_error *err);
+
+/* Metadata in file order: key, type name ("u32", "string", "array[f32]"...)
+ * and value as text; strings owned by g. */
+size_t sq_gguf_metadata_count(const sq_gguf *g);
+const char *sq_gguf_metadata_key(const sq_gguf *g, size_t i);
+const char *sq_gguf_metadata_type(const sq_gguf *g, size_t i);
+const char *sq_gguf_metadata_value(const sq_gguf *g, size_t i);
+const char *sq_gguf_metadata_get(const sq_gguf *g, const char *key);
+
+/* Convert (or dequantize) tensor i into a new float32 tensor (caller frees).
+ * Only that tensor's bytes are read; its pages are released afterwards.
+ * Errors: UNSUPPORTED type, NOMEM. */
+sq_status sq_gguf_load(const sq_gguf *g, size_t i, sq_tensor **out, sq_error *err);
+
+#endif

@@ -1,0 +1,745 @@
+/* safetensors.c - safetensors reader (jansson header, mmap'ed data) and writer. */
+#include "safetensors.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtconv.h"
+#include "fileio.h"
+
+/* The safetensors dtypes squint knows; dt < SQ_DTYPE_COUNT when loadable. */
+static const struct {
+    const char *name;
+    size_t size;
+    sq_dtype dt;
+} st_dtypes[] = {
+    {"F32", 4, SQ_DTYPE_F32}, {"F16", 2, SQ_DTYPE_F16},   {"BF16", 2, SQ_DTYPE_BF16},
+    {"F64", 8, SQ_DTYPE_F64}, {"I8", 1, SQ_DTYPE_I8},     {"U8", 1, SQ_DTYPE_U8},
+    {"I16", 2, SQ_DTYPE_I16}, {"I32", 4, SQ_DTYPE_I32},   {"BOOL", 1, SQ_DTYPE_COUNT},
+    {"U16", 2, SQ_DTYPE_COUNT}, {"U32", 4, SQ_DTYPE_COUNT}, {"I64", 8, SQ_DTYPE_COUNT},
+    {"U64", 8, SQ_DTYPE_COUNT}, {"F8_E4M3", 1, SQ_DTYPE_COUNT}, {"F8_E5M2", 1, SQ_DTYPE_COUNT},
+};
+
+/* The safetensors name of a loadable dtype. */
+static const char *st_dtype_name(sq_dtype dt)
+{
+    for (size_t i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++)
+        if (st_dtypes[i].dt == dt)
+            return st_dtypes[i].name;
+    return NULL;
+}
+
+struct sq_safetensors {
+    char *fname;
+    sq_mapped map;      /* owned mapping (map.data NULL for a borrowed image) */
+    const uint8_t *buf; /* the whole file */
+    size_t len;
+    size_t n;
+    sq_tinfo *t;
+    size_t n_meta;
+    char **meta_key, **meta_val;
+};
+
+/* Duplicate a string (NULL on allocation failure). */
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+void sq_st_close(sq_safetensors *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n; i++)
+        free((char *)f->t[i].name);
+    for (size_t i = 0; i < f->n_meta; i++) {
+        free(f->meta_key[i]);
+        free(f->meta_val[i]);
+    }
+    free(f->t);
+    free(f->meta_key);
+    free(f->meta_val);
+    free(f->fname);
+    sq_unmap_file(&f->map);
+    free(f);
+}
+
+/* Read `__metadata__`: a flat object of strings. */
+static sq_status parse_metadata(sq_safetensors *f, json_t *obj, sq_error *err)
+{
+    if (!json_is_object(obj))
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: __metadata__ is not an object", f->fname);
+    size_t n = json_object_size(obj);
+    f->meta_key = calloc(n ? n : 1, sizeof(char *));
+    f->meta_val = calloc(n ? n : 1, sizeof(char *));
+    if (!f->meta_key || !f->meta_val)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", f->fname);
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v) {
+        if (!json_is_string(v))
+            return sq_fail(err, SQ_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a string", f->fname, k);
+        f->meta_key[f->n_meta] = dupstr(k);
+        f->meta_val[f->n_meta] = dupstr(json_string_value(v));
+        f->n_meta++;
+        if (!f->meta_key[f->n_meta - 1] || !f->meta_val[f->n_meta - 1])
+            return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", f->fname);
+    }
+    return SQ_OK;
+}
+
+/* A JSON integer in [0, max] into *out. */
+static bool json_uint(json_t *j, uint64_t max, uint64_t *out)
+{
+    if (!json_is_integer(j) || json_integer_value(j) < 0 || (uint64_t)json_integer_value(j) > max)
+        return false;
+    *out = (uint64_t)json_integer_value(j);
+    return true;
+}
+
+/* Parse one tensor entry into ti (name already set); data_size bounds the span. */
+static sq_status parse_entry(const sq_safetensors *f, const char *name, json_t *e, size_t data_size,
+                             size_t data_start, sq_tinfo *ti, sq_error *err)
+{
+    const char *fn = f->fname;
+    if (!json_is_object(e))
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': entry is not an object", fn, name);
+    json_t *dt = json_object_get(e, "dtype"), *shape = json_object_get(e, "shape"),
+           *offs = json_object_get(e, "data_offsets");
+    if (!json_is_string(dt))
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': missing or non-string dtype", fn, name);
+    size_t k, size = 0;
+    for (k = 0; k < sizeof st_dtypes / sizeof st_dtypes[0]; k++)
+        if (strcmp(json_string_value(dt), st_dtypes[k].name) == 0)
+            break;
+    if (k == sizeof st_dtypes / sizeof st_dtypes[0])
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': unknown dtype '%.32s'", fn, name,
+                       json_string_value(dt));
+    snprintf(ti->type_name, sizeof ti->type_name, "%s", st_dtypes[k].name);
+    size = st_dtypes[k].size;
+    ti->loadable = st_dtypes[k].dt != SQ_DTYPE_COUNT;
+    ti->dtype = ti->loadable ? st_dtypes[k].dt : SQ_DTYPE_F32;
+    if (!json_is_array(shape))
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': missing or non-list shape", fn, name);
+    if (json_array_size(shape) > SQ_MAX_DIMS)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': %zu dimensions (at most %d)", fn, name,
+                       json_array_size(shape), SQ_MAX_DIMS);
+    ti->ndim = (int)json_array_size(shape);
+    for (int d = 0; d < ti->ndim; d++) {
+        uint64_t v;
+        if (!json_uint(json_array_get(shape, (size_t)d), SIZE_MAX, &v))
+            return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': dimension %d is not a non-negative integer", fn,
+                           name, d);
+        ti->shape[d] = (size_t)v;
+    }
+    if (sq_shape_numel(ti->shape, ti->ndim, &ti->numel, NULL) != SQ_OK || ti->numel > SIZE_MAX / size)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': shape's size overflows", fn, name);
+    uint64_t b, en;
+    if (!json_is_array(offs) || json_array_size(offs) != 2)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': data_offsets is not a [begin, end] pair", fn, name);
+    if (!json_uint(json_array_get(offs, 0), UINT64_MAX, &b) || !json_uint(json_array_get(offs, 1), UINT64_MAX, &en) ||
+        b > en)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': bad data_offsets", fn, name);
+    if (en > data_size)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] past the end of the data (%zu bytes)",
+                       fn, name, (unsigned long long)b, (unsigned long long)en, data_size);
+    if (en - b != ti->numel * size)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': span of %llu bytes does not match shape x dtype (%zu bytes)",
+                       fn, name, (unsigned long long)(en - b), ti->numel * size);
+    ti->offset = data_start + (size_t)b;
+    ti->nbytes = (size_t)(en - b);
+    return SQ_OK;
+}
+
+/* Order entries by offset (then size, so empty tensors come first). */
+static int cmp_offset(const void *a, const void *b)
+{
+    const sq_tinfo *x = a, *y = b;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
+    if (x->nbytes != y->nbytes)
+        return x->nbytes < y->nbytes ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Parse the header of f->buf and fill the tables. */
+static sq_status st_parse(sq_safetensors *f, sq_error *err)
+{
+    const char *fn = f->fname;
+    if (f->len < 8)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: truncated: %zu bytes, no header length", fn, f->len);
+    uint64_t hl = 0;
+    for (int i = 0; i < 8; i++)
+        hl |= (uint64_t)f->buf[i] << (8 * i);
+    if (hl > SQ_ST_MAX_HEADER)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: header length %llu exceeds the 100 MB limit", fn,
+                       (unsigned long long)hl);
+    if (hl > f->len - 8)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: header length %llu runs past the end of the file (%zu bytes)", fn,
+                       (unsigned long long)hl, f->len);
+    if (hl < 2 || f->buf[8] != '{')
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: header is not a JSON object", fn);
+    json_error_t je;
+    json_t *root = json_loadb((const char *)f->buf + 8, (size_t)hl, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: header is not valid JSON: %s", fn, je.text);
+    sq_status st = SQ_OK;
+    if (!json_is_object(root)) {
+        st = sq_fail(err, SQ_ERR_FORMAT, "%s: header is not a JSON object", fn);
+        goto out;
+    }
+    size_t data_start = 8 + (size_t)hl, data_size = f->len - data_start;
+    size_t cap = json_object_size(root);
+    f->t = calloc(cap ? cap : 1, sizeof *f->t);
+    if (!f->t) {
+        st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", fn);
+        goto out;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v) {
+        if (strcmp(k, "__metadata__") == 0) {
+            if ((st = parse_metadata(f, v, err)) != SQ_OK)
+                goto out;
+            continue;
+        }
+        sq_tinfo *ti = &f->t[f->n];
+        if (!(ti->name = dupstr(k))) {
+            st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", fn);
+            goto out;
+        }
+        f->n++;
+        if ((st = parse_entry(f, k, v, data_size, data_start, ti, err)) != SQ_OK)
+            goto out;
+    }
+    qsort(f->t, f->n, sizeof *f->t, cmp_offset);
+    size_t pos = data_start;
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->t[i].offset != pos) {
+            st = sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': data at offset %zu %s (expected %zu)", fn,
+                         f->t[i].name, f->t[i].offset - data_start,
+                         f->t[i].offset < pos ? "overlaps the previous tensor" : "leaves a gap", pos - data_start);
+            goto out;
+        }
+        pos += f->t[i].nbytes;
+    }
+    if (pos != f->len)
+        st = sq_fail(err, SQ_ERR_FORMAT, "%s: %zu bytes of the data buffer belong to no tensor", fn, f->len - pos);
+out:
+    json_decref(root);
+    return st;
+}
+
+/* Shared open: f->buf/len/fname already set. */
+static sq_status st_open(sq_safetensors *f, sq_safetensors **out, sq_error *err)
+{
+    sq_status st = st_parse(f, err);
+    if (st != SQ_OK) {
+        sq_st_close(f);
+        return st;
+    }
+    *out = f;
+    return SQ_OK;
+}
+
+/* Allocate a handle labelled name. */
+static sq_safetensors *st_alloc(const char *name)
+{
+    sq_safetensors *f = calloc(1, sizeof *f);
+    if (f && !(f->fname = dupstr(name))) {
+        free(f);
+        f = NULL;
+    }
+    return f;
+}
+
+sq_status sq_st_open_mem(const uint8_t *buf, size_t len, const char *name, sq_safetensors **out, sq_error *err)
+{
+    *out = NULL;
+    sq_safetensors *f = st_alloc(name);
+    if (!f)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", name);
+    f->buf = buf;
+    f->len = len;
+    return st_open(f, out, err);
+}
+
+sq_status sq_st_open(const char *path, sq_safetensors **out, sq_error *err)
+{
+    *out = NULL;
+    sq_safetensors *f = st_alloc(path);
+    if (!f)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    sq_status st = sq_map_file(path, &f->map, err);
+    if (st != SQ_OK) {
+        sq_st_close(f);
+        return st;
+    }
+    f->buf = f->map.data;
+    f->len = f->map.size;
+    return st_open(f, out, err);
+}
+
+size_t sq_st_count(const sq_safetensors *f) { return f->n; }
+const sq_tinfo *sq_st_info(const sq_safetensors *f, size_t i) { return i < f->n ? &f->t[i] : NULL; }
+size_t sq_st_metadata_count(const sq_safetensors *f) { return f->n_meta; }
+const char *sq_st_metadata_key(const sq_safetensors *f, size_t i) { return i < f->n_meta ? f->meta_key[i] : NULL; }
+const char *sq_st_metadata_value(const sq_safetensors *f, size_t i) { return i < f->n_meta ? f->meta_val[i] : NULL; }
+
+const char *sq_st_metadata_get(const sq_safetensors *f, const char *key)
+{
+    for (size_t i = 0; i < f->n_meta; i++)
+        if (strcmp(f->meta_key[i], key) == 0)
+            return f->meta_val[i];
+    return NULL;
+}
+
+sq_status sq_st_find(const sq_safetensors *f, const char *name, size_t *index, sq_error *err)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->t[i].name, name) == 0) {
+            *index = i;
+            return SQ_OK;
+        }
+    }
+    return sq_fail(err, SQ_ERR_NOTFOUND, "%s: no tensor named '%s'", f->fname, name);
+}
+
+sq_status sq_st_load(const sq_safetensors *f, size_t i, sq_tensor **out, sq_error *err)
+{
+    *out = NULL;
+    if (i >= f->n)
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", f->fname, i);
+    const sq_tinfo *ti = &f->t[i];
+    if (!ti->loadable)
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': dtype %s cannot be loaded as float32", f->fname,
+                       ti->name, ti->type_name);
+    sq_tensor *t;
+    if (sq_tensor_new(ti->shape, ti->ndim, ti->dtype, &t, err) != SQ_OK)
+        return sq_error_prefix(err, f->fname);
+    sq_decode_elements(ti->dtype, false, f->buf + ti->offset, ti->numel, t->data);
+    sq_mapped_release(&f->map, ti->offset, ti->nbytes);
+    *out = t;
+    return SQ_OK;
+}
+
+/* ---- quantized tensors ---------------------------------------------------- */
+
+/* Metadata value squint.<name>.<field>, or NULL. */
+static const char *qmeta(const sq_safetensors *f, const char *name, const char *field)
+{
+    char key[512];
+    if ((size_t)snprintf(key, sizeof key, "squint.%s.%s", name, field) >= sizeof key)
+        return NULL;
+    return sq_st_metadata_get(f, key);
+}
+
+bool sq_st_has_qtensor(const sq_safetensors *f, const char *name)
+{
+    return qmeta(f, name, "bits") != NULL;
+}
+
+/* Parse a whole decimal integer in [lo, hi]. */
+static bool parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    if (!s || !*s)
+        return false;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The part tensor <name>.<part> with the given dtype and element count. */
+static sq_status qpart(const sq_safetensors *f, const char *name, const char *part, const char *dtype,
+                       size_t numel, const sq_tinfo **out, sq_error *err)
+{
+    char key[512];
+    size_t i;
+    snprintf(key, sizeof key, "%s.%s", name, part);
+    if (sq_st_find(f, key, &i, err) != SQ_OK)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s' lacks its tensor '%s'", f->fname, name, key);
+    if (strcmp(f->t[i].type_name, dtype) != 0 || f->t[i].numel != numel)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: '%s' should be %s with %zu elements (is %s with %zu)", f->fname, key,
+                       dtype, numel, f->t[i].type_name, f->t[i].numel);
+    *out = &f->t[i];
+    return SQ_OK;
+}
+
+/* Read n little-endian doubles from unaligned bytes. */
+static void read_f64(const uint8_t *p, size_t n, double *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u = 0;
+        for (int b = 0; b < 8; b++)
+            u |= (uint64_t)p[8 * i + (size_t)b] << (8 * b);
+        memcpy(&out[i], &u, 8);
+    }
+}
+
+/* Parse the quantization config and shape from the metadata. */
+static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq_qconfig *cfg, size_t *shape,
+                                   int *ndim, sq_dtype *orig, size_t *n_clipped, sq_error *err)
+{
+    long long bits, axis, gs, clipped;
+    const char *bad = NULL;
+    *cfg = sq_qconfig_default();
+    const char *zir = qmeta(f, name, "zero_in_range"), *shp = qmeta(f, name, "shape");
+    if (!parse_int(qmeta(f, name, "bits"), SQ_BITS_MIN, SQ_BITS_MAX, &bits))
+        bad = "bits";
+    else if (!qmeta(f, name, "mode") || !sq_mode_parse(qmeta(f, name, "mode"), &cfg->mode))
+        bad = "mode";
+    else if (!qmeta(f, name, "granularity") || !sq_granularity_parse(qmeta(f, name, "granularity"), &cfg->granularity))
+        bad = "granularity";
+    else if (!parse_int(qmeta(f, name, "axis"), 0, SQ_MAX_DIMS - 1, &axis))
+        bad = "axis";
+    else if (!parse_int(qmeta(f, name, "group_size"), 1, LLONG_MAX, &gs))
+        bad = "group_size";
+    else if (!qmeta(f, name, "rounding") || !sq_rounding_parse(qmeta(f, name, "rounding"), &cfg->rounding))
+        bad = "rounding";
+    else if (!zir || (strcmp(zir, "true") != 0 && strcmp(zir, "false") != 0))
+        bad = "zero_in_range";
+    else if (!qmeta(f, name, "orig_dtype") || !sq_dtype_parse(qmeta(f, name, "orig_dtype"), orig))
+        bad = "orig_dtype";
+    else if (!parse_int(qmeta(f, name, "n_clipped"), 0, LLONG_MAX, &clipped))
+        bad = "n_clipped";
+    if (bad)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': missing or bad metadata squint.%s.%s", f->fname,
+                       name, name, bad);
+    cfg->bits = (int)bits;
+    cfg->axis = (int)axis;
+    cfg->group_size = (size_t)gs;
+    cfg->zero_in_range = strcmp(zir, "true") == 0;
+    *n_clipped = (size_t)clipped;
+    json_t *js = shp ? json_loads(shp, 0, NULL) : NULL;
+    bool ok = json_is_array(js) && json_array_size(js) <= SQ_MAX_DIMS;
+    *ndim = ok ? (int)json_array_size(js) : 0;
+    for (int d = 0; ok && d < *ndim; d++) {
+        uint64_t v = 0;
+        ok = json_uint(json_array_get(js, (size_t)d), SIZE_MAX, &v);
+        shape[d] = (size_t)v;
+    }
+    json_decref(js);
+    if (!ok)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': missing or bad metadata squint.%s.shape",
+                       f->fname, name, name);
+    if (sq_qconfig_check(cfg, shape, *ndim, err) != SQ_OK)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, err ? err->msg : "");
+    return SQ_OK;
+}
+
+sq_status sq_st_load_qtensor(const sq_safetensors *f, const char *name, sq_qtensor **out, sq_error *err)
+{
+    sq_qconfig cfg;
+    size_t shape[SQ_MAX_DIMS] = {0}, numel, n_clipped = 0, code_bytes;
+    int ndim = 0;
+    sq_dtype orig;
+    sq_status st;
+    *out = NULL;
+    if (!sq_st_has_qtensor(f, name))
+        return sq_fail(err, SQ_ERR_NOTFOUND, "%s: no quantized tensor named '%s'", f->fname, name);
+    if ((st = qconfig_from_meta(f, name, &cfg, shape, &ndim, &orig, &n_clipped, err)) != SQ_OK)
+        return st;
+    if (sq_shape_numel(shape, ndim, &numel, NULL) != SQ_OK || sq_packed_size(numel, cfg.bits, &code_bytes, NULL) != SQ_OK)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': shape overflows", f->fname, name);
+    size_t n_scales = sq_qconfig_scale_count(&cfg, shape, ndim);
+    const sq_tinfo *tc, *ts, *tz;
+    if ((st = qpart(f, name, "codes", cfg.bits == 8 ? "I8" : "U8", cfg.bits == 8 ? numel : code_bytes, &tc, err)) ||
+        (st = qpart(f, name, "scales", "F64", n_scales, &ts, err)) ||
+        (st = qpart(f, name, "zero_points", "F64", n_scales, &tz, err)))
+        return st;
+    int8_t *codes = malloc(numel ? numel : 1);
+    double *sc = malloc((n_scales ? n_scales : 1) * sizeof(double));
+    double *zp = malloc((n_scales ? n_scales : 1) * sizeof(double));
+    if (!codes || !sc || !zp) {
+        st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", f->fname);
+        goto done;
+    }
+    if (cfg.bits == 8)
+        memcpy(codes, f->buf + tc->offset, numel);
+    else
+        sq_unpack_codes(f->buf + tc->offset, 0, numel, cfg.bits, codes);
+    read_f64(f->buf + ts->offset, n_scales, sc);
+    read_f64(f->buf + tz->offset, n_scales, zp);
+    st = sq_qtensor_from_parts(&cfg, shape, ndim, orig, codes, sc, zp, out, err);
+    if (st != SQ_OK)
+        st = sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, err ? err->msg : "invalid");
+    else
+        (*out)->n_clipped = n_clipped;
+done:
+    free(codes);
+    free(sc);
+    free(zp);
+    return st;
+}
+
+/* ---- writer ------------------------------------------------------------------ */
+
+typedef struct st_item {
+    char *name;
+    const char *dtype;
+    int ndim;
+    size_t shape[SQ_MAX_DIMS];
+    uint8_t *bytes;
+    size_t nbytes;
+} st_item;
+
+struct sq_st_writer {
+    st_item *items;
+    size_t n, cap;
+    json_t *meta;
+};
+
+sq_status sq_st_writer_new(sq_st_writer **out, sq_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out || !((*out)->meta = json_object())) {
+        free(*out);
+        *out = NULL;
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    return SQ_OK;
+}
+
+void sq_st_writer_free(sq_st_writer *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->items[i].name);
+        free(w->items[i].bytes);
+    }
+    free(w->items);
+    json_decref(w->meta);
+    free(w);
+}
+
+/* Append an item taking ownership of bytes (freed on failure too). */
+static sq_status writer_push(sq_st_writer *w, const char *name, const char *dtype, const size_t *shape, int ndim,
+                             uint8_t *bytes, size_t nbytes, sq_error *err)
+{
+    if (!*name || strcmp(name, "__metadata__") == 0) {
+        free(bytes);
+        return sq_fail(err, SQ_ERR_ARG, "invalid tensor name '%s'", name);
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        if (strcmp(w->items[i].name, name) == 0) {
+            free(bytes);
+            return sq_fail(err, SQ_ERR_ARG, "duplicate tensor name '%s'", name);
+        }
+    }
+    if (w->n == w->cap) {
+        size_t nc = w->cap ? 2 * w->cap : 8;
+        st_item *ni = realloc(w->items, nc * sizeof *ni);
+        if (!ni) {
+            free(bytes);
+            return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+        }
+        w->items = ni;
+        w->cap = nc;
+    }
+    st_item *it = &w->items[w->n];
+    memset(it, 0, sizeof *it);
+    if (!(it->name = dupstr(name))) {
+        free(bytes);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    it->dtype = dtype;
+    it->ndim = ndim;
+    memcpy(it->shape, shape, (size_t)ndim * sizeof(size_t));
+    it->bytes = bytes;
+    it->nbytes = nbytes;
+    w->n++;
+    return SQ_OK;
+}
+
+sq_status sq_st_writer_add_tensor(sq_st_writer *w, const char *name, const sq_tensor *t, sq_dtype store,
+                                  sq_error *err)
+{
+    const char *dn = (unsigned)store < SQ_DTYPE_COUNT ? st_dtype_name(store) : NULL;
+    if (!dn)
+        return sq_fail(err, SQ_ERR_ARG, "tensor '%s': invalid store dtype", name);
+    size_t n = t->numel * sq_dtype_size(store);
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b)
+        return sq_fail(err, SQ_ERR_NOMEM, "tensor '%s': out of memory", name);
+    if (sq_encode_elements(store, t->data, t->numel, b, err) != SQ_OK) {
+        free(b);
+        return sq_error_prefix(err, name);
+    }
+    return writer_push(w, name, dn, t->shape, t->ndim, b, n, err);
+}
+
+/* Copy n bytes into a new buffer (NULL on failure). */
+static uint8_t *dupbytes(const void *p, size_t n)
+{
+    uint8_t *b = malloc(n ? n : 1);
+    if (b && n)
+        memcpy(b, p, n);
+    return b;
+}
+
+/* Little-endian bytes of n doubles. */
+static uint8_t *f64_bytes(const double *v, size_t n)
+{
+    uint8_t *b = malloc(n ? 8 * n : 1);
+    for (size_t i = 0; b && i < n; i++) {
+        uint64_t u;
+        memcpy(&u, &v[i], 8);
+        for (int k = 0; k < 8; k++)
+            b[8 * i + (size_t)k] = (uint8_t)(u >> (8 * k));
+    }
+    return b;
+}
+
+sq_status sq_st_writer_add_qtensor(sq_st_writer *w, const char *name, const sq_qtensor *q, sq_error *err)
+{
+    char key[512], val[512];
+    sq_status st;
+    const sq_qconfig *c = &q->config;
+    size_t ns = q->n_scales, shp1[1];
+    if (strlen(name) > 400)
+        return sq_fail(err, SQ_ERR_ARG, "quantized tensor name too long");
+    snprintf(key, sizeof key, "squint.%s.bits", name);
+    if (json_object_get(w->meta, key))
+        return sq_fail(err, SQ_ERR_ARG, "duplicate quantized tensor '%s'", name);
+    /* codes */
+    snprintf(key, sizeof key, "%s.codes", name);
+    uint8_t *cb = dupbytes(q->codes, q->code_bytes);
+    if (!cb)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    if (c->bits == 8) {
+        for (size_t i = 0; i < q->code_bytes; i++)
+            cb[i] ^= 0x80; /* offset binary -> two's complement */
+        st = writer_push(w, key, "I8", q->shape, q->ndim, cb, q->code_bytes, err);
+    } else {
+        shp1[0] = q->code_bytes;
+        st = writer_push(w, key, "U8", shp1, 1, cb, q->code_bytes, err);
+    }
+    if (st != SQ_OK)
+        return st;
+    shp1[0] = ns;
+    snprintf(key, sizeof key, "%s.scales", name);
+    uint8_t *sb = f64_bytes(q->scales, ns);
+    if (!sb)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    if ((st = writer_push(w, key, "F64", shp1, 1, sb, 8 * ns, err)) != SQ_OK)
+        return st;
+    snprintf(key, sizeof key, "%s.zero_points", name);
+    uint8_t *zb = f64_bytes(q->zero_points, ns);
+    if (!zb)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    if ((st = writer_push(w, key, "F64", shp1, 1, zb, 8 * ns, err)) != SQ_OK)
+        return st;
+    /* configuration */
+    char shape_txt[256];
+    int k = snprintf(shape_txt, sizeof shape_txt, "[");
+    for (int d = 0; d < q->ndim; d++)
+        k += snprintf(shape_txt + k, sizeof shape_txt - (size_t)k, "%s%zu", d ? ", " : "", q->shape[d]);
+    snprintf(shape_txt + k, sizeof shape_txt - (size_t)k, "]");
+    struct {
+        const char *field;
+        char value[256];
+    } kv[10];
+    int n = 0;
+#define KV(F, ...) (kv[n].field = (F), snprintf(kv[n].value, sizeof kv[n].value, __VA_ARGS__), n++)
+    KV("bits", "%d", c->bits);
+    KV("mode", "%s", sq_mode_name(c->mode));
+    KV("granularity", "%s", sq_granularity_name(c->granularity));
+    KV("axis", "%d", c->axis);
+    KV("group_size", "%zu", c->group_size);
+    KV("rounding", "%s", sq_rounding_name(c->rounding));
+    KV("zero_in_range", "%s", c->zero_in_range ? "true" : "false");
+    KV("shape", "%s", shape_txt);
+    KV("orig_dtype", "%s", sq_dtype_name(q->orig_dtype));
+    KV("n_clipped", "%zu", q->n_clipped);
+#undef KV
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "squint.%s.%s", name, kv[i].field);
+        snprintf(val, sizeof val, "%s", kv[i].value);
+        if ((st = sq_st_writer_add_metadata(w, key, val, err)) != SQ_OK)
+            return st;
+    }
+    return SQ_OK;
+}
+
+sq_status sq_st_writer_add_metadata(sq_st_writer *w, const char *key, const char *value, sq_error *err)
+{
+    if (json_object_get(w->meta, key))
+        return sq_fail(err, SQ_ERR_ARG, "duplicate metadata key '%s'", key);
+    json_t *s = json_string(value);
+    if (!s || json_object_set_new(w->meta, key, s) != 0)
+        return sq_fail(err, SQ_ERR_ARG, "metadata '%s': not valid UTF-8 or out of memory", key);
+    return SQ_OK;
+}
+
+/* Build the header JSON text (caller frees). */
+static char *writer_header(const sq_st_writer *w)
+{
+    json_t *root = json_object();
+    size_t off = 0;
+    bool ok = root != NULL;
+    if (ok && json_object_size(w->meta))
+        ok = json_object_set(root, "__metadata__", w->meta) == 0;
+    for (size_t i = 0; ok && i < w->n; i++) {
+        const st_item *it = &w->items[i];
+        json_t *e = json_object(), *shape = json_array(),
+               *offs = json_pack("[II]", (json_int_t)off, (json_int_t)(off + it->nbytes));
+        ok = e && shape && offs;
+        for (int d = 0; ok && d < it->ndim; d++)
+            ok = json_array_append_new(shape, json_integer((json_int_t)it->shape[d])) == 0;
+        if (ok)
+            ok = json_object_set_new(e, "dtype", json_string(it->dtype)) == 0 &&
+                 json_object_set_new(e, "shape", shape) == 0 && json_object_set_new(e, "data_offsets", offs) == 0;
+        else {
+            json_decref(shape);
+            json_decref(offs);
+        }
+        if (ok)
+            ok = json_object_set_new(root, it->name, e) == 0;
+        else
+            json_decref(e);
+        off += it->nbytes;
+    }
+    char *txt = ok ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    return txt;
+}
+
+sq_status sq_st_writer_write(const sq_st_writer *w, const char *path, sq_error *err)
+{
+    char *hdr = writer_header(w);
+    if (!hdr)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory building the header", path);
+    size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8;
+    uint8_t pre[8];
+    for (int i = 0; i < 8; i++)
+        pre[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    static const char spaces[8] = "        ";
+    sq_afile *af;
+    sq_status st = sq_afile_open(path, &af, err);
+    if (st == SQ_OK) {
+        st = sq_afile_write(af, pre, 8, err);
+        if (st == SQ_OK)
+            st = sq_afile_write(af, hdr, hl, err);
+        if (st == SQ_OK)
+            st = sq_afile_write(af, spaces, padded - hl, err);
+        for (size_t i = 0; st == SQ_OK && i < w->n; i++)
+            st = sq_afile_write(af, w->items[i].bytes, w->items[i].nbytes, err);
+        if (st == SQ_OK)
+            st = sq_afile_commit(af, err);
+        else
+            sq_afile_abort(af);
+    }
+    free(hdr);
+    return st;
+}

@@ -1,0 +1,207 @@
+/* test_gguf.c - the generated GGUF fixtures (metadata of every type, F32,
+ * F16, BF16, Q8_0 and Q4_0 tensors with values recomputed here from the
+ * generator's formulas) and every malformed file in tests/data/bad. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gguf.h"
+#include "npy.h"
+#include "safetensors.h"
+#include "testutil.h"
+
+#define GOOD SQ_TEST_DATA "/good.gguf"
+
+static sq_tensor *load_name(const sq_gguf *g, const char *name)
+{
+    size_t i;
+    sq_tensor *t = NULL;
+    sq_error err;
+    ck_assert_msg(sq_gguf_find(g, name, &i, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_msg(sq_gguf_load(g, i, &t, &err) == SQ_OK, "%s", err.msg);
+    return t;
+}
+
+static sq_gguf *open_ok(const char *path)
+{
+    sq_gguf *g = NULL;
+    sq_error err;
+    ck_assert_msg(sq_gguf_open(path, &g, &err) == SQ_OK, "%s", err.msg);
+    return g;
+}
+
+START_TEST(test_metadata_every_type)
+{
+    sq_gguf *g = open_ok(GOOD);
+    ck_assert_uint_eq(sq_gguf_version(g), 3);
+    ck_assert_uint_eq(sq_gguf_alignment(g), 32);
+    ck_assert_uint_eq(sq_gguf_metadata_count(g), 17);
+    static const char *const kv[][3] = {
+        {"general.architecture", "string", "llama"}, {"test.u8", "u8", "200"}, {"test.i8", "i8", "-5"},
+        {"test.u16", "u16", "60000"}, {"test.i16", "i16", "-30000"}, {"test.u32", "u32", "4000000000"},
+        {"test.i32", "i32", "-2000000000"}, {"test.f32", "f32", "1.5"}, {"test.bool", "bool", "true"},
+        {"test.u64", "u64", "9223372036854775808"}, {"test.i64", "i64", "-4611686018427387904"},
+        {"test.f64", "f64", "0.125"}, {"test.arr_i32", "array[i32]", "[1, 2, 3]"},
+        {"test.arr_str", "array[string]", "[a, bc]"}, {"test.nested", "array[array]", "[[1, 2], [3]]"},
+        {"test.long", "array[u16]", "[0, 1, 2, 3, 4, 5, 6, 7, ... (20 elements)]"}};
+    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++) {
+        size_t i;
+        for (i = 0; i < sq_gguf_metadata_count(g); i++)
+            if (strcmp(sq_gguf_metadata_key(g, i), kv[k][0]) == 0)
+                break;
+        ck_assert_msg(i < sq_gguf_metadata_count(g), "missing %s", kv[k][0]);
+        ck_assert_str_eq(sq_gguf_metadata_type(g, i), kv[k][1]);
+        ck_assert_str_eq(sq_gguf_metadata_value(g, i), kv[k][2]);
+    }
+    sq_gguf_close(g);
+}
+END_TEST
+
+START_TEST(test_plain_tensors)
+{
+    sq_gguf *g = open_ok(GOOD);
+    ck_assert_uint_eq(sq_gguf_count(g), 6);
+    sq_tensor *t = load_name(g, "f32"); /* ne = [3, 2] -> row-major [2, 3] */
+    ck_assert(t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 3 && t->dtype == SQ_DTYPE_F32);
+    for (size_t i = 0; i < 6; i++)
+        ck_assert(t->data[i] == (float)i * 0.5f - 1);
+    sq_tensor_free(t);
+    t = load_name(g, "f16");
+    for (size_t i = 0; i < 4; i++)
+        ck_assert(t->data[i] == (float)i * 0.25f);
+    sq_tensor_free(t);
+    t = load_name(g, "bf16");
+    ck_assert(t->dtype == SQ_DTYPE_BF16 && t->data[0] == 1.5f && t->data[1] == -2.0f);
+    sq_tensor_free(t);
+    sq_gguf_close(g);
+    g = open_ok(SQ_TEST_DATA "/v2_align64.gguf");
+    ck_assert_uint_eq(sq_gguf_version(g), 2);
+    ck_assert_uint_eq(sq_gguf_alignment(g), 64);
+    ck_assert_uint_eq(sq_gguf_info(g, 1)->offset % 64, 0);
+    t = load_name(g, "b");
+    ck_assert(t->data[0] == 4 && t->data[1] == 5);
+    sq_tensor_free(t);
+    sq_gguf_close(g);
+}
+END_TEST
+
+START_TEST(test_q8_0_dequantized)
+{
+    sq_gguf *g = open_ok(GOOD);
+    sq_tensor *t = load_name(g, "q8");
+    ck_assert(t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 64);
+    ck_assert_str_eq(sq_gguf_info(g, 3)->type_name, "Q8_0");
+    ck_assert_uint_eq(sq_gguf_info(g, 3)->nbytes, 4 * 34);
+    for (int b = 0; b < 4; b++) {
+        float d = sq_half_to_float(sq_float_to_half(0.5f + 0.25f * (float)b));
+        for (int j = 0; j < 32; j++) {
+            int q = (j * 7 + b * 13) % 255 - 127;
+            ck_assert_msg(t->data[32 * b + j] == d * (float)q, "q8[%d]", 32 * b + j);
+        }
+    }
+    sq_tensor_free(t);
+    sq_gguf_close(g);
+}
+END_TEST
+
+START_TEST(test_q4_0_dequantized)
+{
+    sq_gguf *g = open_ok(GOOD);
+    sq_tensor *t = load_name(g, "q4");
+    ck_assert(t->ndim == 2 && t->shape[0] == 3 && t->shape[1] == 32);
+    for (int b = 0; b < 3; b++) {
+        float d = 0.125f * (float)(b + 1);
+        for (int j = 0; j < 16; j++) {
+            int lo = (j * 5 + b * 3) & 15, hi = (j * 11 + b) & 15;
+            ck_assert(t->data[32 * b + j] == d * (float)(lo - 8));
+            ck_assert(t->data[32 * b + j + 16] == d * (float)(hi - 8));
+        }
+    }
+    sq_tensor_free(t);
+    /* Q4_K is listed with its size and refused by name */
+    size_t i;
+    sq_error err;
+    ck_assert(sq_gguf_find(g, "q4k", &i, &err) == SQ_OK);
+    ck_assert(!sq_gguf_info(g, i)->loadable && sq_gguf_info(g, i)->nbytes == 144);
+    ck_assert_int_eq(sq_gguf_load(g, i, &t, &err), SQ_ERR_UNSUPPORTED);
+    ck_assert_msg(strstr(err.msg, "Q4_K") && strstr(err.msg, "good.gguf"), "%s", err.msg);
+    sq_gguf_close(g);
+}
+END_TEST
+
+/* Open (and load every tensor of) a file with the reader its extension names. */
+static sq_status try_file(const char *path, sq_error *err)
+{
+    size_t n = strlen(path);
+    sq_status st;
+    if (n > 4 && strcmp(path + n - 4, ".npy") == 0) {
+        sq_tensor *t = NULL;
+        st = sq_npy_read(path, &t, err);
+        sq_tensor_free(t);
+        return st;
+    }
+    if (n > 5 && strcmp(path + n - 5, ".gguf") == 0) {
+        sq_gguf *g;
+        if ((st = sq_gguf_open(path, &g, err)) != SQ_OK)
+            return st;
+        for (size_t i = 0; st == SQ_OK && i < sq_gguf_count(g); i++) {
+            sq_tensor *t = NULL;
+            st = sq_gguf_load(g, i, &t, err);
+            sq_tensor_free(t);
+        }
+        sq_gguf_close(g);
+        return st;
+    }
+    sq_safetensors *f;
+    if ((st = sq_st_open(path, &f, err)) != SQ_OK)
+        return st;
+    for (size_t i = 0; st == SQ_OK && i < sq_st_count(f); i++) {
+        sq_tensor *t = NULL;
+        st = sq_st_load(f, i, &t, err);
+        sq_tensor_free(t);
+    }
+    sq_st_close(f);
+    return st;
+}
+
+START_TEST(test_every_bad_file)
+{
+    FILE *m = fopen(SQ_TEST_DATA "/bad/EXPECTED", "r");
+    char line[512];
+    int n = 0;
+    ck_assert_ptr_nonnull(m);
+    while (fgets(line, sizeof line, m)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        char *tab = strchr(line, '\t');
+        ck_assert_ptr_nonnull(tab);
+        *tab = '\0';
+        char path[600];
+        sq_error err;
+        snprintf(path, sizeof path, "%s/bad/%s", SQ_TEST_DATA, line);
+        sq_error_clear(&err);
+        sq_status st = try_file(path, &err);
+        ck_assert_msg(st != SQ_OK, "%s: accepted", line);
+        ck_assert_msg(strstr(err.msg, line) != NULL, "%s: message does not name the file: %s", line, err.msg);
+        ck_assert_msg(strstr(err.msg, tab + 1) != NULL, "%s: message '%s' lacks '%s'", line, err.msg, tab + 1);
+        n++;
+    }
+    fclose(m);
+    ck_assert_int_ge(n, 25);
+}
+END_TEST
+
+static Suite *gguf_suite(void)
+{
+    Suite *s = suite_create("gguf");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_metadata_every_type);
+    tcase_add_test(tc, test_plain_tensors);
+    tcase_add_test(tc, test_q8_0_dequantized);
+    tcase_add_test(tc, test_q4_0_dequantized);
+    tcase_add_test(tc, test_every_bad_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TU_MAIN(gguf_suite)

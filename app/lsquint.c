@@ -146,6 +146,7 @@ static int lsq_nested_shape(lua_State *L, int arg, size_t *shape)
 static void lsq_nested_fill(lua_State *L, int arg, int idx, int d, const size_t *shape, int nd,
                             float **dst)
 {
+    luaL_checkstack(L, 4, "nesting too deep");
     if (lua_type(L, idx) != LUA_TTABLE || lua_rawlen(L, idx) != shape[d])
         luaL_argerror(L, arg, lua_pushfstring(L, "ragged nested table: expected %d elements at depth %d",
                                               (int)shape[d], d + 1));
@@ -297,6 +298,7 @@ static int lsq_tensor_std(lua_State *L) { return lsq_tensor_summary_field(L, 3);
 /* Push the nested table of dimension d onward, consuming values from *src (stack: +1). */
 static void lsq_push_nested(lua_State *L, const sq_tensor *t, int d, const float **src)
 {
+    luaL_checkstack(L, 3, "nesting too deep");
     lua_createtable(L, (int)t->shape[d], 0);
     for (size_t i = 1; i <= t->shape[d]; i++) {
         if (d + 1 < t->ndim)
@@ -1428,6 +1430,7 @@ static json_t *lsq_to_json(lua_State *L, int idx, int depth, const char **why)
         *why = "nesting too deep (a cycle?)";
         return NULL;
     }
+    luaL_checkstack(L, 6, "nesting too deep");
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         return json_null();

@@ -39,17 +39,6 @@ static int info_npy(const char *path, const char *name)
 }
 
 /* True when path starts with numpy's magic. */
-static int is_npy(const char *path)
-{
-    unsigned char m[6] = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    size_t n = fread(m, 1, 6, f);
-    fclose(f);
-    return n == 6 && memcmp(m, "\x93NUMPY", 6) == 0;
-}
-
 int sq_cmd_info(int argc, char **argv)
 {
     if (argc < 2 || argc > 3) {
@@ -57,7 +46,7 @@ int sq_cmd_info(int argc, char **argv)
         return 2;
     }
     const char *path = argv[1], *name = argc == 3 ? argv[2] : NULL;
-    if (is_npy(path))
+    if (sq_file_is_npy(path))
         return info_npy(path, name);
     sq_checkpoint *ck;
     sq_error err;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
 #include "demo.h"
 #include "tensor.h"
 #include "tui.h"
@@ -70,19 +71,66 @@ static sq_status demo_set_load(void *ctx, size_t i, sq_tensor **out, sq_error *e
     }
 }
 
+/* ---- a checkpoint as a panel source --------------------------------------- */
+
+/* Name of tensor i of the checkpoint ctx. */
+static const char *ckpt_name(void *ctx, size_t i)
+{
+    return sq_ckpt_info(ctx, i)->name;
+}
+
+/* Load tensor i of the checkpoint ctx. */
+static sq_status ckpt_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
+{
+    return sq_ckpt_load(ctx, i, out, err);
+}
+
+/* The panel on one tensor of path (TENSOR given, or a .npy file). */
+static int view_file_tensor(const char *path, const char *name)
+{
+    sq_tensor *t;
+    sq_error err;
+    if (sq_load_tensor_file(path, name, &t, &err) != SQ_OK)
+        return fail(&err);
+    sq_status s = sq_tui_view_tensor(t, name ? name : path, NULL, &err);
+    sq_tensor_free(t);
+    return s == SQ_OK ? EXIT_SUCCESS : fail(&err);
+}
+
+/* The list of a checkpoint's tensors. */
+static int view_checkpoint(const char *path)
+{
+    sq_checkpoint *ck;
+    sq_error err;
+    if (sq_ckpt_open(path, &ck, &err) != SQ_OK)
+        return fail(&err);
+    sq_tui_source src = {sq_ckpt_count(ck), ckpt_name, ckpt_load, ck};
+    sq_status s = sq_tui_view_source(&src, path, NULL, &err);
+    sq_ckpt_close(ck);
+    return s == SQ_OK ? EXIT_SUCCESS : fail(&err);
+}
+
 int sq_cmd_view(int argc, char **argv)
 {
     sq_error err;
-    if (argc >= 1 && strcmp(argv[0], "demo") == 0)
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "squint: usage: squint --view FILE [TENSOR]   (FILE may be 'demo' or 'demo-set')\n");
+        return 2;
+    }
+    const char *what = argv[1], *name = argc == 3 ? argv[2] : NULL;
+    if (strcmp(what, "demo") == 0)
         return view_demo(false);
-    if (argc >= 1 && strcmp(argv[0], "demo-set") == 0) {
+    if (!sq_tui_available()) {
+        fprintf(stderr, "squint: --view needs a terminal (use 'squint info %s' for a listing)\n", what);
+        return EXIT_FAILURE;
+    }
+    if (strcmp(what, "demo-set") == 0) {
         sq_tui_source src = {sizeof demo_set_names / sizeof demo_set_names[0], demo_set_name, demo_set_load, NULL};
         if (sq_tui_view_source(&src, "demo-set", NULL, &err) != SQ_OK)
             return fail(&err);
         return EXIT_SUCCESS;
     }
-    /* INTEGRATOR: open argv[0] with the file-format module here. */
-    fprintf(stderr, "squint: --view %s: loading files is not in this build (only 'demo' and 'demo-set')\n",
-            argc >= 1 ? argv[0] : "");
-    return 2;
+    if (name || sq_file_is_npy(what))
+        return view_file_tensor(what, name);
+    return view_checkpoint(what);
 }

@@ -7,12 +7,10 @@
  * process exit status. */
 int sq_cmd_demo_view(void);
 
-/* `squint --view FILE [TENSOR]` (argv[0] is FILE). For now only the special
- * names `demo` (the demo tensor) and `demo-set` (a small built-in set of
- * tensors, opening the tensor list) are handled; files need the file-format
- * module. INTEGRATOR: load FILE through the format layer, wrap it in an
- * sq_tui_source and call sq_tui_view_source (or sq_tui_view_tensor when
- * TENSOR is given). Returns the process exit status. */
+/* `squint --view FILE [TENSOR]` (argv[0] is "--view"): the panel on TENSOR
+ * of FILE, on a .npy file, or the tensor list of a safetensors/GGUF
+ * checkpoint (Enter opens one). The special names `demo` and `demo-set` are
+ * built in. Needs a terminal. Returns the process exit status (2: usage). */
 int sq_cmd_view(int argc, char **argv);
 
 #endif

@@ -11,43 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "tui_model.h"
 
 sq_status sq_tui_write_atomic(const char *path, const char *data, size_t len, sq_error *err)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
-    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        sq_status s = sq_fail(err, SQ_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(tmp);
-        return s;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return sq_fail(err, SQ_ERR_IO, "%s: %s", path, strerror(errno));
-    }
-    fchmod(fd, 0644);
-    int ok = fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fd) == 0;
-    int e = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (ok && rename(tmp, path) != 0) {
-        e = errno;
-        ok = 0;
-    }
-    if (!ok) {
-        unlink(tmp);
-        free(tmp);
-        return sq_fail(err, SQ_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    }
-    free(tmp);
-    return SQ_OK;
+    return sq_write_file_atomic(path, data, len, err);
 }
 
 /* A growing string. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "gguf.h"
+#include "npy.h"
 #include "safetensors.h"
 
 struct sq_checkpoint {
@@ -17,15 +18,96 @@ struct sq_checkpoint {
 
 /* True when the file starts with "GGUF" (false on any read problem: the
  * safetensors reader then reports it). */
-static bool looks_gguf(const char *path)
+/* Whether the file at path starts with the len bytes of magic. */
+static bool starts_with(const char *path, const char *magic, size_t len)
 {
-    char m[4];
+    char m[8];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return false;
-    bool yes = read(fd, m, 4) == 4 && memcmp(m, "GGUF", 4) == 0;
+    bool yes = read(fd, m, len) == (ssize_t)len && memcmp(m, magic, len) == 0;
     close(fd);
     return yes;
+}
+
+static bool looks_gguf(const char *path)
+{
+    return starts_with(path, "GGUF", 4);
+}
+
+bool sq_file_is_npy(const char *path)
+{
+    return starts_with(path, "\x93NUMPY", 6);
+}
+
+bool sq_ckpt_has_qtensor(const sq_checkpoint *ck, const char *name)
+{
+    return ck->fmt == SQ_CKPT_SAFETENSORS && sq_st_has_qtensor(ck->st, name);
+}
+
+sq_status sq_ckpt_load_qtensor(const sq_checkpoint *ck, const char *name, sq_qtensor **out, sq_error *err)
+{
+    *out = NULL;
+    if (ck->fmt != SQ_CKPT_SAFETENSORS)
+        return sq_fail(err, SQ_ERR_NOTFOUND, "%s: GGUF files hold no squint-quantized tensors", name);
+    return sq_st_load_qtensor(ck->st, name, out, err);
+}
+
+/* Whether name ends with suffix. */
+static bool ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+sq_status sq_load_tensor_file(const char *path, const char *name, sq_tensor **out, sq_error *err)
+{
+    sq_checkpoint *ck;
+    size_t index = 0;
+    sq_status st;
+    *out = NULL;
+    if (sq_file_is_npy(path))
+        return sq_npy_read(path, out, err);
+    if ((st = sq_ckpt_open(path, &ck, err)) != SQ_OK)
+        return st;
+    if (name)
+        st = sq_ckpt_find(ck, name, &index, err);
+    else if (sq_ckpt_count(ck) != 1)
+        st = sq_fail(err, SQ_ERR_ARG, "%s holds %zu tensors: name the one to load", path, sq_ckpt_count(ck));
+    if (st == SQ_OK)
+        st = sq_ckpt_load(ck, index, out, err);
+    sq_ckpt_close(ck);
+    return st;
+}
+
+sq_status sq_save_tensor_file(const char *path, const char *name, const sq_tensor *t, sq_error *err)
+{
+    if (ends_with(path, ".npy"))
+        return sq_npy_write(path, t, SQ_DTYPE_F32, err);
+    if (!ends_with(path, ".safetensors"))
+        return sq_fail(err, SQ_ERR_ARG, "%s: unknown extension (use .npy or .safetensors)", path);
+    sq_st_writer *w;
+    sq_status st = sq_st_writer_new(&w, err);
+    if (st != SQ_OK)
+        return st;
+    if ((st = sq_st_writer_add_tensor(w, name ? name : "tensor", t, SQ_DTYPE_F32, err)) == SQ_OK)
+        st = sq_st_writer_write(w, path, err);
+    sq_st_writer_free(w);
+    return st;
+}
+
+sq_status sq_save_qtensor_file(const char *path, const char *name, const sq_qtensor *q, sq_error *err)
+{
+    if (!ends_with(path, ".safetensors"))
+        return sq_fail(err, SQ_ERR_ARG, "%s: a quantized tensor is saved as .safetensors", path);
+    sq_st_writer *w;
+    sq_status st = sq_st_writer_new(&w, err);
+    if (st != SQ_OK)
+        return st;
+    if ((st = sq_st_writer_add_qtensor(w, name ? name : "tensor", q, err)) == SQ_OK)
+        st = sq_st_writer_write(w, path, err);
+    sq_st_writer_free(w);
+    return st;
 }
 
 sq_status sq_ckpt_open(const char *path, sq_checkpoint **out, sq_error *err)

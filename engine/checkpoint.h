@@ -24,6 +24,7 @@
 
 #include "error.h"
 #include "tensor.h"
+#include "quant.h"
 #include "tinfo.h"
 
 typedef enum sq_ckpt_format { SQ_CKPT_SAFETENSORS = 0, SQ_CKPT_GGUF } sq_ckpt_format;
@@ -52,5 +53,33 @@ bool sq_ckpt_metadata(const sq_checkpoint *ck, size_t i, const char **key, const
 
 /* Convert tensor i (caller frees *out). Errors: UNSUPPORTED type, NOMEM, ARG. */
 sq_status sq_ckpt_load(const sq_checkpoint *ck, size_t i, sq_tensor **out, sq_error *err);
+
+/* Whether the checkpoint holds a squint-quantized tensor called name (its
+ * .codes/.scales/.zero_points parts and squint.NAME.* metadata, as written by
+ * sq_st_writer_add_qtensor). */
+bool sq_ckpt_has_qtensor(const sq_checkpoint *ck, const char *name);
+
+/* Rebuild that quantized tensor (caller frees). Errors: NOTFOUND (also for
+ * GGUF files), FORMAT, NOMEM. */
+sq_status sq_ckpt_load_qtensor(const sq_checkpoint *ck, const char *name, sq_qtensor **out, sq_error *err);
+
+/* ---- whole files ------------------------------------------------------------ */
+
+/* Whether path is a .npy file (by its magic bytes). */
+bool sq_file_is_npy(const char *path);
+
+/* Load one tensor from any supported file: a .npy file (name ignored), or
+ * tensor `name` of a safetensors or GGUF file (name may be NULL when the
+ * file holds exactly one tensor). Caller frees *out. Errors: those of the
+ * readers, NOTFOUND for an unknown name, ARG when the name is needed. */
+sq_status sq_load_tensor_file(const char *path, const char *name, sq_tensor **out, sq_error *err);
+
+/* Save t as float32 to path, the format chosen by the extension: .npy, or
+ * .safetensors (one tensor called name, "tensor" when NULL). Atomic. */
+sq_status sq_save_tensor_file(const char *path, const char *name, const sq_tensor *t, sq_error *err);
+
+/* Save a quantized tensor to a .safetensors file (codes, scales, zero points
+ * and its configuration in __metadata__) under name ("tensor" when NULL). */
+sq_status sq_save_qtensor_file(const char *path, const char *name, const sq_qtensor *q, sq_error *err);
 
 #endif

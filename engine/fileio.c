@@ -180,3 +180,16 @@ void sq_afile_abort(sq_afile *f)
     if (f)
         afile_discard(f);
 }
+
+sq_status sq_write_file_atomic(const char *path, const void *data, size_t len, sq_error *err)
+{
+    sq_afile *f;
+    sq_status st = sq_afile_open(path, &f, err);
+    if (st != SQ_OK)
+        return st;
+    if ((st = sq_afile_write(f, data, len, err)) != SQ_OK) {
+        sq_afile_abort(f);
+        return st;
+    }
+    return sq_afile_commit(f, err);
+}

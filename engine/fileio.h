@@ -68,4 +68,9 @@ sq_status sq_afile_commit(sq_afile *f, sq_error *err);
 /* Discard the temporary file and free f. sq_afile_abort(NULL) is a no-op. */
 void sq_afile_abort(sq_afile *f);
 
+/* Replace path's contents with len bytes of data atomically (sq_afile_open,
+ * write, commit). On failure path is untouched and err names path and the
+ * system's reason. */
+sq_status sq_write_file_atomic(const char *path, const void *data, size_t len, sq_error *err);
+
 #endif

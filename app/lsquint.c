@@ -1,0 +1,1582 @@
+/* lsquint.c - the squint Lua module (see lsquint.h for the error channels).
+ *
+ * Userdata types follow liolib.c: each is a small box holding one engine
+ * pointer, created "closed" (NULL) before the engine call that fills it, so a
+ * Lua memory error can never leak an engine object; each has one __gc, a
+ * method table and a metamethod table. A quantized tensor keeps its source
+ * tensor as user value 1, which q:stats() and q:histogram() need. */
+#include "lsquint.h"
+#include "lsquint_int.h"
+
+#include <jansson.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fileio.h"
+#include "error.h"
+#include "model.h"
+#include "quant.h"
+#include "stats.h"
+#include "tensor.h"
+
+typedef struct lsq_linear { sq_linear *l; } lsq_linear;
+typedef struct lsq_qlinear { sq_qlinear *ql; } lsq_qlinear;
+
+#define LSQ_NAMED_GUARD "squint.namedguard"
+#define LSQ_JSON_MAX_DEPTH 64
+
+/* ======================================================================
+ * Shared helpers
+ * ==================================================================== */
+
+/* Raise the engine error err: as an argument error on argument arg for
+ * invalid input (arg > 0), else as a plain error. Never returns. */
+int lsq_engine_error(lua_State *L, int arg, const sq_error *err)
+{
+    if (arg > 0 && (err->code == SQ_ERR_ARG || err->code == SQ_ERR_NONFINITE ||
+                    err->code == SQ_ERR_NOTFOUND || err->code == SQ_ERR_OVERFLOW))
+        return luaL_argerror(L, arg, err->msg);
+    return luaL_error(L, "%s", err->msg);
+}
+
+/* Push a new userdata box of size sz with metatable tname and nuv user values,
+ * zero-filled ("closed"); returns it (stack: +1). */
+void *lsq_newbox(lua_State *L, size_t sz, const char *tname, int nuv)
+{
+    void *p = lua_newuserdatauv(L, sz, nuv);
+    memset(p, 0, sz);
+    luaL_setmetatable(L, tname);
+    return p;
+}
+
+/* Push a shape as a Lua array of sizes (stack: +1). */
+void lsq_push_shape(lua_State *L, const size_t *shape, int ndim)
+{
+    lua_createtable(L, ndim, 0);
+    for (int d = 0; d < ndim; d++) {
+        lua_pushinteger(L, (lua_Integer)shape[d]);
+        lua_rawseti(L, -2, d + 1);
+    }
+}
+
+/* Read a shape argument: a table of non-negative integer sizes, or a single
+ * integer for a vector. Raises an argument error on anything else (stack: 0). */
+static int lsq_check_shape(lua_State *L, int arg, size_t *shape)
+{
+    if (lua_isinteger(L, arg)) {
+        lua_Integer n = lua_tointeger(L, arg);
+        luaL_argcheck(L, n >= 0, arg, "sizes must be non-negative");
+        shape[0] = (size_t)n;
+        return 1;
+    }
+    luaL_argexpected(L, lua_type(L, arg) == LUA_TTABLE, arg, "shape table");
+    lua_Integer nd = luaL_len(L, arg);
+    luaL_argcheck(L, nd <= SQ_MAX_DIMS, arg, "too many dimensions (at most 8)");
+    for (int d = 0; d < (int)nd; d++) {
+        lua_geti(L, arg, d + 1);
+        int isint;
+        lua_Integer v = lua_tointegerx(L, -1, &isint);
+        lua_pop(L, 1);
+        if (!isint || v < 0)
+            luaL_argerror(L, arg, lua_pushfstring(L, "size %d must be a non-negative integer", d + 1));
+        shape[d] = (size_t)v;
+    }
+    return (int)nd;
+}
+
+/* Push "[2, 3]" for a shape (stack: +1). */
+static void lsq_push_shape_string(lua_State *L, const size_t *shape, int ndim)
+{
+    char buf[8 * 24 + 4];
+    lua_pushstring(L, sq_shape_format(shape, ndim, buf, sizeof buf));
+}
+
+/* ======================================================================
+ * Tensors
+ * ==================================================================== */
+
+/* The tensor at arg (raises unless it is an open squint.tensor). */
+sq_tensor *lsq_check_tensor(lua_State *L, int arg)
+{
+    lsq_tensor *b = luaL_checkudata(L, arg, SQ_LUA_TENSOR);
+    luaL_argcheck(L, b->t != NULL, arg, "tensor has been freed");
+    return b->t;
+}
+
+/* Push a closed tensor box (stack: +1). */
+lsq_tensor *lsq_new_tensor(lua_State *L)
+{
+    return lsq_newbox(L, sizeof(lsq_tensor), SQ_LUA_TENSOR, 0);
+}
+
+/* Push a tensor box owning a deep copy of t (stack: +1). */
+static void lsq_push_tensor_copy(lua_State *L, const sq_tensor *t)
+{
+    sq_error err;
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_tensor_clone(t, &b->t, &err) != SQ_OK)
+        lsq_engine_error(L, 0, &err);
+}
+
+/* Walk a nested table's first elements to find its shape (stack: 0). */
+static int lsq_nested_shape(lua_State *L, int arg, size_t *shape)
+{
+    int nd = 0;
+    lua_pushvalue(L, arg);
+    while (lua_type(L, -1) == LUA_TTABLE) {
+        if (nd == SQ_MAX_DIMS)
+            luaL_argerror(L, arg, "too deeply nested (at most 8 dimensions)");
+        shape[nd++] = (size_t)lua_rawlen(L, -1);
+        if (shape[nd - 1] == 0)
+            break;
+        lua_rawgeti(L, -1, 1);
+        lua_remove(L, -2);
+    }
+    lua_pop(L, 1);
+    return nd;
+}
+
+/* Copy the nested table at stack index idx (depth d of shape) into *dst,
+ * checking that it is rectangular with numeric leaves (stack: 0). */
+static void lsq_nested_fill(lua_State *L, int arg, int idx, int d, const size_t *shape, int nd,
+                            float **dst)
+{
+    luaL_checkstack(L, 4, "nesting too deep");
+    if (lua_type(L, idx) != LUA_TTABLE || lua_rawlen(L, idx) != shape[d])
+        luaL_argerror(L, arg, lua_pushfstring(L, "ragged nested table: expected %d elements at depth %d",
+                                              (int)shape[d], d + 1));
+    for (size_t i = 1; i <= shape[d]; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i);
+        if (d + 1 < nd) {
+            lsq_nested_fill(L, arg, lua_gettop(L), d + 1, shape, nd, dst);
+        } else {
+            if (lua_type(L, -1) != LUA_TNUMBER)
+                luaL_argerror(L, arg, lua_pushfstring(L, "expected a number at depth %d, got %s", d + 1,
+                                                      luaL_typename(L, -1)));
+            *(*dst)++ = (float)lua_tonumber(L, -1);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* sq.tensor(nested_table | number) -> tensor (stack: +1). */
+static int lsq_tensor_new(lua_State *L)
+{
+    size_t shape[SQ_MAX_DIMS] = {0};
+    sq_error err;
+    int nd = 0;
+    if (lua_type(L, 1) == LUA_TNUMBER) {
+        lsq_tensor *b = lsq_new_tensor(L);
+        if (sq_tensor_new(shape, 0, SQ_DTYPE_F32, &b->t, &err) != SQ_OK)
+            return lsq_engine_error(L, 1, &err);
+        b->t->data[0] = (float)lua_tonumber(L, 1);
+        return 1;
+    }
+    luaL_argexpected(L, lua_type(L, 1) == LUA_TTABLE, 1, "table or number");
+    nd = lsq_nested_shape(L, 1, shape);
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_tensor_new(shape, nd, SQ_DTYPE_F32, &b->t, &err) != SQ_OK)
+        return lsq_engine_error(L, 1, &err);
+    float *dst = b->t->data;
+    if (b->t->numel > 0)
+        lsq_nested_fill(L, 1, 1, 0, shape, nd, &dst);
+    return 1;
+}
+
+/* sq.randn(shape [, seed]) -> tensor of N(0, 1) values (stack: +1). */
+static int lsq_randn(lua_State *L)
+{
+    size_t shape[SQ_MAX_DIMS];
+    sq_error err;
+    int nd = lsq_check_shape(L, 1, shape);
+    lua_Integer seed = luaL_optinteger(L, 2, 0);
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_tensor_randn(shape, nd, (uint64_t)seed, &b->t, &err) != SQ_OK)
+        return lsq_engine_error(L, 1, &err);
+    return 1;
+}
+
+/* sq.zeros(shape) -> tensor of zeros (stack: +1). */
+static int lsq_zeros(lua_State *L)
+{
+    size_t shape[SQ_MAX_DIMS];
+    sq_error err;
+    int nd = lsq_check_shape(L, 1, shape);
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_tensor_new(shape, nd, SQ_DTYPE_F32, &b->t, &err) != SQ_OK)
+        return lsq_engine_error(L, 1, &err);
+    return 1;
+}
+
+/* sq.demo() -> the built-in 256 x 512 demo tensor (stack: +1). */
+static int lsq_demo(lua_State *L)
+{
+    sq_error err;
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_tensor_demo(&b->t, &err) != SQ_OK)
+        return lsq_engine_error(L, 0, &err);
+    return 1;
+}
+
+/* t:numel() -> element count (stack: +1). */
+static int lsq_tensor_numel(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)lsq_check_tensor(L, 1)->numel);
+    return 1;
+}
+
+/* t:get(i, j, ...) -> the element at 1-based indices (stack: +1). */
+static int lsq_tensor_get(lua_State *L)
+{
+    sq_tensor *t = lsq_check_tensor(L, 1);
+    int nargs = lua_gettop(L) - 1;
+    if (nargs != t->ndim)
+        return luaL_error(L, "get: expected %d index%s for a tensor of shape %s, got %d", t->ndim,
+                          t->ndim == 1 ? "" : "es",
+                          (lsq_push_shape_string(L, t->shape, t->ndim), lua_tostring(L, -1)), nargs);
+    size_t flat = 0;
+    for (int d = 0; d < t->ndim; d++) {
+        lua_Integer i = luaL_checkinteger(L, d + 2);
+        if (i < 1 || (size_t)i > t->shape[d])
+            luaL_argerror(L, d + 2, lua_pushfstring(L, "index %I out of range 1..%I", i,
+                                                    (lua_Integer)t->shape[d]));
+        flat = flat * t->shape[d] + (size_t)(i - 1);
+    }
+    lua_pushnumber(L, t->data[flat]);
+    return 1;
+}
+
+/* Push one field of the value summary of the tensor at 1 (stack: +1). */
+static int lsq_tensor_summary_field(lua_State *L, int which)
+{
+    sq_summary s;
+    sq_tensor_summary(lsq_check_tensor(L, 1), &s);
+    double v[4] = {s.min, s.max, s.mean, s.std};
+    lua_pushnumber(L, v[which]);
+    return 1;
+}
+
+/* t:min(), t:max(), t:mean(), t:std() over the finite values (stack: +1). */
+static int lsq_tensor_min(lua_State *L) { return lsq_tensor_summary_field(L, 0); }
+static int lsq_tensor_max(lua_State *L) { return lsq_tensor_summary_field(L, 1); }
+static int lsq_tensor_mean(lua_State *L) { return lsq_tensor_summary_field(L, 2); }
+static int lsq_tensor_std(lua_State *L) { return lsq_tensor_summary_field(L, 3); }
+
+/* Push the nested table of dimension d onward, consuming values from *src (stack: +1). */
+static void lsq_push_nested(lua_State *L, const sq_tensor *t, int d, const float **src)
+{
+    luaL_checkstack(L, 3, "nesting too deep");
+    lua_createtable(L, (int)t->shape[d], 0);
+    for (size_t i = 1; i <= t->shape[d]; i++) {
+        if (d + 1 < t->ndim)
+            lsq_push_nested(L, t, d + 1, src);
+        else
+            lua_pushnumber(L, *(*src)++);
+        lua_rawseti(L, -2, (lua_Integer)i);
+    }
+}
+
+/* t:totable() -> nested Lua tables (a number for a scalar) (stack: +1). */
+static int lsq_tensor_totable(lua_State *L)
+{
+    sq_tensor *t = lsq_check_tensor(L, 1);
+    const float *src = t->data;
+    if (t->ndim == 0)
+        lua_pushnumber(L, t->data[0]);
+    else
+        lsq_push_nested(L, t, 0, &src);
+    return 1;
+}
+
+/* #t: size of the first dimension, 1 for a scalar (stack: +1). */
+static int lsq_tensor_len(lua_State *L)
+{
+    sq_tensor *t = lsq_check_tensor(L, 1);
+    lua_pushinteger(L, (lua_Integer)(t->ndim ? t->shape[0] : 1));
+    return 1;
+}
+
+/* tostring(t): "tensor[256, 512] f32 min .. max .. mean .. std .." and the
+ * values themselves for tiny tensors (stack: +1). */
+static int lsq_tensor_tostring(lua_State *L)
+{
+    lsq_tensor *b = luaL_checkudata(L, 1, SQ_LUA_TENSOR);
+    if (!b->t) {
+        lua_pushliteral(L, "tensor (freed)");
+        return 1;
+    }
+    sq_summary s;
+    char shape[8 * 24 + 4];
+    sq_tensor_summary(b->t, &s);
+    luaL_Buffer B;
+    luaL_buffinit(L, &B);
+    lua_pushfstring(L, "tensor%s %s", sq_shape_format(b->t->shape, b->t->ndim, shape, sizeof shape),
+                    sq_dtype_name(b->t->dtype));
+    luaL_addvalue(&B);
+    if (b->t->numel > 0 && b->t->numel <= 8) {
+        luaL_addstring(&B, " {");
+        for (size_t i = 0; i < b->t->numel; i++) {
+            char num[40];
+            snprintf(num, sizeof num, "%s%.6g", i ? ", " : "", (double)b->t->data[i]);
+            luaL_addstring(&B, num);
+        }
+        luaL_addstring(&B, "}");
+    } else if (b->t->numel > 0) {
+        char num[160];
+        snprintf(num, sizeof num, " min %.4g max %.4g mean %.4g std %.4g", s.min, s.max, s.mean, s.std);
+        luaL_addstring(&B, num);
+    }
+    luaL_pushresult(&B);
+    return 1;
+}
+
+/* __gc / __close: free the tensor (stack: 0). */
+static int lsq_tensor_gc(lua_State *L)
+{
+    lsq_tensor *b = luaL_checkudata(L, 1, SQ_LUA_TENSOR);
+    sq_tensor_free(b->t);
+    b->t = NULL;
+    return 0;
+}
+
+/* Fields of a tensor: shape, dtype, ndim; pushes nil for others (stack: +1). */
+static void lsq_tensor_field(lua_State *L, const sq_tensor *t, const char *k)
+{
+    if (strcmp(k, "shape") == 0)
+        lsq_push_shape(L, t->shape, t->ndim);
+    else if (strcmp(k, "dtype") == 0)
+        lua_pushstring(L, sq_dtype_name(t->dtype));
+    else if (strcmp(k, "ndim") == 0)
+        lua_pushinteger(L, t->ndim);
+    else
+        lua_pushnil(L);
+}
+
+/* __index of a tensor: a method from upvalue 1, else a field (stack: +1). */
+static int lsq_tensor_index(lua_State *L)
+{
+    sq_tensor *t = lsq_check_tensor(L, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL || lua_type(L, 2) != LUA_TSTRING)
+        return 1;
+    lsq_tensor_field(L, t, lua_tostring(L, 2));
+    return 1;
+}
+
+/* ======================================================================
+ * Quantization configuration
+ * ==================================================================== */
+
+/* Raise "bad argument #arg to 'f' (<prefix>msg)" (msg is a format). */
+static int lsq_cfg_error(lua_State *L, int arg, const char *prefix, const char *msg)
+{
+    return luaL_argerror(L, arg, lua_pushfstring(L, "%s%s", prefix, msg));
+}
+
+/* Text of the value at the top of the stack for messages (stack: +1). */
+static const char *lsq_value_text(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TSTRING)
+        return lua_pushfstring(L, "'%s'", lua_tostring(L, idx));
+    return luaL_tolstring(L, idx, NULL);
+}
+
+/* Read an integer cfg value at the top of the stack within [lo, hi]. */
+static int lsq_cfg_int(lua_State *L, int arg, const char *prefix, const char *key, lua_Integer lo,
+                       lua_Integer hi, const char *range)
+{
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    if (lua_type(L, -1) != LUA_TNUMBER || !isint || v < lo || v > hi)
+        lsq_cfg_error(L, arg, prefix,
+                      lua_pushfstring(L, "%s must be %s, got %s", key, range, lsq_value_text(L, -1)));
+    return (int)v;
+}
+
+/* Parse one configuration key (value at the top of the stack) into cfg. */
+static void lsq_cfg_key(lua_State *L, int arg, const char *prefix, const char *k, sq_qconfig *cfg,
+                        int *axis_given)
+{
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    if (strcmp(k, "bits") == 0) {
+        cfg->bits = lsq_cfg_int(L, arg, prefix, k, SQ_BITS_MIN, SQ_BITS_MAX, "an integer in 2..8");
+    } else if (strcmp(k, "mode") == 0) {
+        if (!sq_mode_parse(s, &cfg->mode))
+            lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "mode must be 'symmetric' or 'asymmetric', got %s",
+                                                          lsq_value_text(L, -1)));
+    } else if (strcmp(k, "granularity") == 0) {
+        if (!sq_granularity_parse(s, &cfg->granularity))
+            lsq_cfg_error(L, arg, prefix,
+                          lua_pushfstring(L, "granularity must be 'tensor', 'channel' or 'group', got %s",
+                                          lsq_value_text(L, -1)));
+    } else if (strcmp(k, "axis") == 0) {
+        cfg->axis = lsq_cfg_int(L, arg, prefix, k, 1, SQ_MAX_DIMS, "an integer in 1..8 (1 = first dimension)") - 1;
+        *axis_given = 1;
+    } else if (strcmp(k, "group_size") == 0) {
+        cfg->group_size = (size_t)lsq_cfg_int(L, arg, prefix, k, 1, INT32_MAX, "a positive integer");
+    } else if (strcmp(k, "rounding") == 0) {
+        if (!sq_rounding_parse(s, &cfg->rounding))
+            lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "rounding must be 'away' or 'even', got %s",
+                                                          lsq_value_text(L, -1)));
+    } else if (strcmp(k, "zero_in_range") == 0) {
+        if (!lua_isboolean(L, -1))
+            lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "zero_in_range must be a boolean, got %s",
+                                                          lsq_value_text(L, -1)));
+        cfg->zero_in_range = lua_toboolean(L, -1);
+    } else {
+        lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "unknown key '%s'", k));
+    }
+}
+
+/* Read the configuration table at stack index idx (nil: the defaults) into
+ * cfg; errors are reported against argument arg with prefix. When shape is
+ * given, also check cfg against it (axis 1-based in messages) (stack: 0). */
+void lsq_parse_qconfig(lua_State *L, int idx, int arg, const char *prefix, const size_t *shape,
+                              int ndim, sq_qconfig *cfg)
+{
+    int axis_given = 0;
+    *cfg = sq_qconfig_default();
+    idx = lua_absindex(L, idx);
+    if (lua_isnoneornil(L, idx))
+        return;
+    if (lua_type(L, idx) != LUA_TTABLE)
+        lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "configuration table expected, got %s",
+                                                      luaL_typename(L, idx)));
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "unknown key %s", lsq_value_text(L, -2)));
+        lsq_cfg_key(L, arg, prefix, lua_tostring(L, -2), cfg, &axis_given);
+        lua_pop(L, 1);
+    }
+    if (!shape)
+        return;
+    if (cfg->granularity == SQ_GRAN_CHANNEL && cfg->axis >= ndim)
+        lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "axis = %d is out of range for a tensor of %d dimension%s",
+                                                      cfg->axis + 1, ndim, ndim == 1 ? "" : "s"));
+    sq_error err;
+    if (sq_qconfig_check(cfg, shape, ndim, &err) != SQ_OK)
+        lsq_cfg_error(L, arg, prefix, err.msg);
+}
+
+/* Describe cfg as the engine does, but with the 1-based axis Lua uses:
+ * "int8 sym per-channel(axis 1)". Returns buf. */
+char *lsq_describe(const sq_qconfig *cfg, char *buf, size_t size)
+{
+    sq_qconfig_describe(cfg, buf, size);
+    char *p = strstr(buf, "(axis ");
+    if (p && cfg->granularity == SQ_GRAN_CHANNEL) {
+        char rest[96];
+        char *close = strchr(p, ')');
+        snprintf(rest, sizeof rest, "%s", close ? close : ")");
+        snprintf(p, size - (size_t)(p - buf), "(axis %d%s", cfg->axis + 1, rest);
+    }
+    return buf;
+}
+
+/* Push a configuration as a table sq.quantize accepts back (stack: +1). */
+static void lsq_push_qconfig(lua_State *L, const sq_qconfig *cfg)
+{
+    lua_createtable(L, 0, 7);
+    lua_pushinteger(L, cfg->bits);
+    lua_setfield(L, -2, "bits");
+    lua_pushstring(L, sq_mode_name(cfg->mode));
+    lua_setfield(L, -2, "mode");
+    lua_pushstring(L, sq_granularity_name(cfg->granularity));
+    lua_setfield(L, -2, "granularity");
+    lua_pushinteger(L, cfg->axis + 1);
+    lua_setfield(L, -2, "axis");
+    lua_pushinteger(L, (lua_Integer)cfg->group_size);
+    lua_setfield(L, -2, "group_size");
+    lua_pushstring(L, sq_rounding_name(cfg->rounding));
+    lua_setfield(L, -2, "rounding");
+    lua_pushboolean(L, cfg->zero_in_range);
+    lua_setfield(L, -2, "zero_in_range");
+}
+
+/* ======================================================================
+ * Quantized tensors
+ * ==================================================================== */
+
+/* The quantized tensor at arg. */
+sq_qtensor *lsq_check_qtensor(lua_State *L, int arg)
+{
+    lsq_qtensor *b = luaL_checkudata(L, arg, SQ_LUA_QTENSOR);
+    luaL_argcheck(L, b->q != NULL, arg, "quantized tensor has been freed");
+    return b->q;
+}
+
+/* The source tensor of the quantized tensor at 1 (its user value). */
+static sq_tensor *lsq_qtensor_source(lua_State *L)
+{
+    lua_getiuservalue(L, 1, 1);
+    lsq_tensor *b = luaL_testudata(L, -1, SQ_LUA_TENSOR);
+    lua_pop(L, 1); /* still referenced by the user value */
+    if (!b || !b->t)
+        luaL_error(L, "this quantized tensor has no source tensor to compare with");
+    return b->t;
+}
+
+/* Quantize the tensor at stack index tidx with cfg into a new qtensor box
+ * remembering the source (stack: +1). Engine errors name argument arg. */
+static void lsq_push_quantized(lua_State *L, int tidx, const sq_qconfig *cfg, int arg)
+{
+    sq_error err;
+    tidx = lua_absindex(L, tidx);
+    sq_tensor *t = lsq_check_tensor(L, tidx);
+    lsq_qtensor *b = lsq_newbox(L, sizeof(lsq_qtensor), SQ_LUA_QTENSOR, 1);
+    if (sq_quantize(t, cfg, &b->q, &err) != SQ_OK)
+        lsq_engine_error(L, err.code == SQ_ERR_NONFINITE ? 1 : arg, &err);
+    lua_pushvalue(L, tidx);
+    lua_setiuservalue(L, -2, 1);
+}
+
+/* sq.quantize(t [, cfg]) -> quantized tensor (stack: +1). */
+static int lsq_quantize(lua_State *L)
+{
+    sq_qconfig cfg;
+    sq_tensor *t = lsq_check_tensor(L, 1);
+    lsq_parse_qconfig(L, 2, 2, "", t->shape, t->ndim, &cfg);
+    lsq_push_quantized(L, 1, &cfg, 2);
+    return 1;
+}
+
+/* q:dequantize() -> tensor (stack: +1). */
+static int lsq_q_dequantize(lua_State *L)
+{
+    sq_error err;
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_dequantize(q, &b->t, &err) != SQ_OK)
+        return lsq_engine_error(L, 0, &err);
+    return 1;
+}
+
+/* q:codes() -> tensor of the signed integer codes (dtype i8) (stack: +1). */
+static int lsq_q_codes(lua_State *L)
+{
+    sq_error err;
+    int8_t buf[4096];
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_tensor_new(q->shape, q->ndim, SQ_DTYPE_I8, &b->t, &err) != SQ_OK)
+        return lsq_engine_error(L, 0, &err);
+    for (size_t i = 0; i < q->numel; i += sizeof buf) {
+        size_t n = q->numel - i < sizeof buf ? q->numel - i : sizeof buf;
+        sq_qtensor_codes(q, i, n, buf);
+        for (size_t j = 0; j < n; j++)
+            b->t->data[i + j] = buf[j];
+    }
+    return 1;
+}
+
+/* Push n doubles as a Lua array (stack: +1). */
+static void lsq_push_doubles(lua_State *L, const double *v, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushnumber(L, v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* q:scales() -> array of the scales, exact doubles (stack: +1). */
+static int lsq_q_scales(lua_State *L)
+{
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    lsq_push_doubles(L, q->scales, q->n_scales);
+    return 1;
+}
+
+/* q:zero_points() -> array of the zero points (stack: +1). */
+static int lsq_q_zero_points(lua_State *L)
+{
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    lsq_push_doubles(L, q->zero_points, q->n_scales);
+    return 1;
+}
+
+/* q:size_bytes() -> packed code bytes (stack: +1). */
+static int lsq_q_size_bytes(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)sq_qtensor_size_bytes(lsq_check_qtensor(L, 1)));
+    return 1;
+}
+
+/* q:compression_ratio() -> 4 * numel / size_bytes (stack: +1). */
+static int lsq_q_compression_ratio(lua_State *L)
+{
+    lua_pushnumber(L, sq_qtensor_compression_ratio(lsq_check_qtensor(L, 1)));
+    return 1;
+}
+
+/* q:numel() (stack: +1). */
+static int lsq_q_numel(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)lsq_check_qtensor(L, 1)->numel);
+    return 1;
+}
+
+/* Set t[k] = v for a number / integer field of the table on top. */
+void lsq_setnum(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+void lsq_setint(lua_State *L, const char *k, size_t v)
+{
+    lua_pushinteger(L, (lua_Integer)v);
+    lua_setfield(L, -2, k);
+}
+
+/* Push round-trip statistics as a table (stack: +1). */
+static void lsq_push_stats(lua_State *L, const sq_stats *st)
+{
+    lua_createtable(L, 0, 17);
+    lsq_setnum(L, "mse", st->mse);
+    lsq_setnum(L, "rmse", st->rmse);
+    lsq_setnum(L, "max_abs_err", st->max_abs_err);
+    lsq_setnum(L, "mean_abs_err", st->mean_abs_err);
+    lsq_setnum(L, "sqnr_db", st->sqnr_db);
+    lsq_setnum(L, "cosine", st->cosine);
+    lsq_setnum(L, "err_min", st->err_min);
+    lsq_setnum(L, "err_max", st->err_max);
+    lsq_setint(L, "clipped", st->clipped);
+    lsq_setnum(L, "clipped_frac", st->clipped_frac);
+    lsq_setint(L, "numel", st->numel);
+    lsq_setint(L, "fp32_bytes", st->fp32_bytes);
+    lsq_setint(L, "size_bytes", st->size_bytes);
+    lsq_setint(L, "meta_bytes", st->meta_bytes);
+    lsq_setnum(L, "compression", st->compression);
+    lsq_setnum(L, "bits_per_weight", st->bits_per_weight);
+    lsq_setnum(L, "bits_per_weight_f16", st->bits_per_weight_f16);
+}
+
+/* q:stats() -> table of round-trip error statistics against the source (stack: +1). */
+static int lsq_q_stats(lua_State *L)
+{
+    sq_error err;
+    sq_stats st;
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    if (sq_roundtrip_stats(lsq_qtensor_source(L), q, NULL, &st, NULL, &err) != SQ_OK)
+        return lsq_engine_error(L, 0, &err);
+    lsq_push_stats(L, &st);
+    return 1;
+}
+
+/* q:histogram([bins [, range]]) -> {edges, counts, below, above} of the
+ * round-trip error; range "data" (default: +-max|err|) or "step" (+-S/2) (stack: +1). */
+static int lsq_q_histogram(lua_State *L)
+{
+    static const char *const ranges[] = {"step", "data", NULL};
+    sq_error err;
+    sq_stats st;
+    sq_hist h = {0};
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    lua_Integer bins = luaL_optinteger(L, 2, 64);
+    luaL_argcheck(L, bins >= 1 && bins <= SQ_HIST_BINS_MAX, 2, "bins must be in 1..65536");
+    sq_stats_opts o = sq_stats_opts_default();
+    o.hist_bins = (int)bins;
+    o.range = (sq_hist_range)luaL_checkoption(L, 3, "data", ranges);
+    sq_tensor *x = lsq_qtensor_source(L);
+    lua_createtable(L, 0, 4);
+    lua_createtable(L, (int)bins + 1, 0);
+    lua_createtable(L, (int)bins, 0);
+    if (sq_roundtrip_stats(x, q, &o, &st, &h, &err) != SQ_OK)
+        return lsq_engine_error(L, 0, &err);
+    for (int i = 0; i <= h.bins; i++) {
+        lua_pushnumber(L, i == h.bins ? h.hi : h.lo + (h.hi - h.lo) * i / h.bins);
+        lua_rawseti(L, -3, i + 1);
+    }
+    for (int i = 0; i < h.bins; i++) {
+        lua_pushinteger(L, (lua_Integer)h.counts[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -3, "counts");
+    lua_setfield(L, -2, "edges");
+    lsq_setint(L, "below", h.below);
+    lsq_setint(L, "above", h.above);
+    sq_hist_free(&h);
+    return 1;
+}
+
+/* q:code_histogram() -> {[code] = count} for every code level
+ * -2^(bits-1) .. 2^(bits-1)-1 (stack: +1). */
+static int lsq_q_code_histogram(lua_State *L)
+{
+    uint64_t counts[256];
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    int levels = 1 << q->config.bits, lo = -(levels / 2);
+    sq_code_histogram(q, counts);
+    lua_createtable(L, 0, levels);
+    for (int i = 0; i < levels; i++) {
+        lua_pushinteger(L, (lua_Integer)counts[i]);
+        lua_rawseti(L, -2, lo + i);
+    }
+    return 1;
+}
+
+/* #q: size of the first dimension (1 for a scalar) (stack: +1). */
+static int lsq_q_len(lua_State *L)
+{
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    lua_pushinteger(L, (lua_Integer)(q->ndim ? q->shape[0] : 1));
+    return 1;
+}
+
+/* tostring(q): "qtensor[256, 512] int8 sym per-tensor, 131072 B (4.00x)" (stack: +1). */
+static int lsq_q_tostring(lua_State *L)
+{
+    lsq_qtensor *b = luaL_checkudata(L, 1, SQ_LUA_QTENSOR);
+    if (!b->q) {
+        lua_pushliteral(L, "qtensor (freed)");
+        return 1;
+    }
+    char shape[8 * 24 + 4], desc[96], line[400];
+    snprintf(line, sizeof line, "qtensor%s %s, %zu B (%.2fx)",
+             sq_shape_format(b->q->shape, b->q->ndim, shape, sizeof shape),
+             lsq_describe(&b->q->config, desc, sizeof desc), sq_qtensor_size_bytes(b->q),
+             sq_qtensor_compression_ratio(b->q));
+    lua_pushstring(L, line);
+    return 1;
+}
+
+/* __gc: free the quantized tensor (stack: 0). */
+static int lsq_q_gc(lua_State *L)
+{
+    lsq_qtensor *b = luaL_checkudata(L, 1, SQ_LUA_QTENSOR);
+    sq_qtensor_free(b->q);
+    b->q = NULL;
+    return 0;
+}
+
+/* __index of a qtensor: a method, else config / shape / ndim / dtype / bits (stack: +1). */
+static int lsq_q_index(lua_State *L)
+{
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL || lua_type(L, 2) != LUA_TSTRING)
+        return 1;
+    const char *k = lua_tostring(L, 2);
+    if (strcmp(k, "config") == 0)
+        lsq_push_qconfig(L, &q->config);
+    else if (strcmp(k, "shape") == 0)
+        lsq_push_shape(L, q->shape, q->ndim);
+    else if (strcmp(k, "ndim") == 0)
+        lua_pushinteger(L, q->ndim);
+    else if (strcmp(k, "dtype") == 0)
+        lua_pushstring(L, sq_dtype_name(q->orig_dtype));
+    else if (strcmp(k, "bits") == 0)
+        lua_pushinteger(L, q->config.bits);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* ======================================================================
+ * sq.compare and result rows
+ * ==================================================================== */
+
+static const char *const lsq_row_columns[] = {
+    "config", "bits", "mode", "granularity", "sqnr_db", "rmse", "max_abs_err", "mean_abs_err",
+    "cosine", "clipped", "size_bytes", "meta_bytes", "compression", "bits_per_weight", NULL};
+
+/* sq.compare(t, {cfg, ...}) -> rows of statistics, one per configuration,
+ * printing as an aligned table (stack: +1). */
+static int lsq_compare(lua_State *L)
+{
+    sq_tensor *t = lsq_check_tensor(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 2);
+    lua_createtable(L, (int)n, 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        sq_qconfig cfg;
+        sq_stats st;
+        sq_error err;
+        char prefix[48], desc[96];
+        snprintf(prefix, sizeof prefix, "config %lld: ", (long long)i);
+        lua_geti(L, 2, i);
+        lsq_parse_qconfig(L, -1, 2, prefix, t->shape, t->ndim, &cfg);
+        lua_pop(L, 1);
+        lsq_push_quantized(L, 1, &cfg, 2);
+        lsq_qtensor *b = lua_touserdata(L, -1);
+        if (sq_roundtrip_stats(t, b->q, NULL, &st, NULL, &err) != SQ_OK)
+            return lsq_engine_error(L, 0, &err);
+        lua_pop(L, 1);
+        lsq_push_stats(L, &st);
+        lua_pushstring(L, lsq_describe(&cfg, desc, sizeof desc));
+        lua_setfield(L, -2, "config");
+        lsq_setint(L, "bits", (size_t)cfg.bits);
+        lua_pushstring(L, sq_mode_name(cfg.mode));
+        lua_setfield(L, -2, "mode");
+        lua_pushstring(L, sq_granularity_name(cfg.granularity));
+        lua_setfield(L, -2, "granularity");
+        lua_rawseti(L, -2, i);
+    }
+    luaL_setmetatable(L, SQ_LUA_ROWS);
+    return 1;
+}
+
+/* Push the column list for the rows table at idx: its metatable's `columns`,
+ * else the sorted union of the rows' string keys (stack: +1). */
+static void lsq_rows_columns(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (luaL_getmetafield(L, idx, "columns") == LUA_TTABLE)
+        return;
+    lua_newtable(L); /* set of keys */
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_geti(L, idx, i) == LUA_TTABLE) {
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                lua_pop(L, 1);
+                if (lua_type(L, -1) == LUA_TSTRING) {
+                    lua_pushvalue(L, -1);
+                    lua_pushboolean(L, 1);
+                    lua_rawset(L, -5);
+                }
+            }
+        }
+        lua_pop(L, 1);
+    }
+    /* sort the keys with table.sort-free insertion into an array */
+    lua_newtable(L);
+    int m = 0;
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+        lua_pop(L, 1);
+        const char *k = lua_tostring(L, -1);
+        int j = m;
+        while (j > 0) {
+            lua_rawgeti(L, -2, j);
+            int gt = strcmp(lua_tostring(L, -1), k) > 0;
+            if (!gt) {
+                lua_pop(L, 1);
+                break;
+            }
+            lua_rawseti(L, -3, j + 1);
+            j--;
+        }
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, j + 1);
+        m++;
+    }
+    lua_remove(L, -2);
+}
+
+/* Push the display text of a cell value at idx ("" for nil) (stack: +1). */
+static const char *lsq_cell_text(lua_State *L, int idx, int for_csv)
+{
+    char buf[64];
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        lua_pushliteral(L, "");
+        break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            lua_pushfstring(L, "%I", lua_tointeger(L, idx));
+        else {
+            snprintf(buf, sizeof buf, for_csv ? "%.17g" : "%.6g", lua_tonumber(L, idx));
+            lua_pushstring(L, buf);
+        }
+        break;
+    default:
+        luaL_tolstring(L, idx, NULL);
+    }
+    return lua_tostring(L, -1);
+}
+
+/* tostring(rows): an aligned text table, strings left-aligned, numbers right (stack: +1). */
+static int lsq_rows_tostring(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lsq_rows_columns(L, 1); /* 2: columns */
+    int nc = (int)luaL_len(L, 2);
+    lua_Integer nr = luaL_len(L, 1);
+    lua_createtable(L, (int)((nr + 1) * nc), 0); /* 3: cell texts */
+    size_t ncells = (size_t)(nr + 1) * (size_t)nc;
+    size_t *w = lua_newuserdatauv(L, sizeof(size_t) * (size_t)(nc + 1), 0); /* 4: widths */
+    char *isnum = lua_newuserdatauv(L, ncells + 1, 0);                      /* 5: numeric cells */
+    memset(w, 0, sizeof(size_t) * (size_t)(nc + 1));
+    for (lua_Integer r = 0; r <= nr; r++) {
+        if (r > 0)
+            lua_geti(L, 1, r); /* row */
+        for (int c = 0; c < nc; c++) {
+            size_t k = (size_t)r * (size_t)nc + (size_t)c;
+            lua_rawgeti(L, 2, c + 1);
+            if (r == 0) {
+                isnum[k] = 0;
+                luaL_tolstring(L, -1, NULL);
+            } else {
+                lua_gettable(L, -2);
+                isnum[k] = lua_type(L, -1) == LUA_TNUMBER;
+                lsq_cell_text(L, -1, 0);
+            }
+            lua_remove(L, -2);
+            size_t len = lua_rawlen(L, -1);
+            if (len > w[c])
+                w[c] = len;
+            lua_rawseti(L, 3, (lua_Integer)k + 1);
+        }
+        if (r > 0)
+            lua_pop(L, 1);
+    }
+    luaL_Buffer B;
+    luaL_buffinit(L, &B);
+    for (size_t k = 0; k < ncells; k++) {
+        int c = (int)(k % (size_t)nc);
+        char cell[300];
+        lua_rawgeti(L, 3, (lua_Integer)k + 1);
+        const char *text = lua_tostring(L, -1);
+        int pad = (int)(w[c] < 256 ? w[c] : 256);
+        snprintf(cell, sizeof cell, isnum[k] ? "%*s%s" : "%-*s%s", pad, text, c + 1 < nc ? "  " : "\n");
+        lua_pop(L, 1);
+        luaL_addstring(&B, cell);
+    }
+    luaL_pushresult(&B);
+    return 1;
+}
+
+/* ======================================================================
+ * Linear layers
+ * ==================================================================== */
+
+/* The linear layer at arg. */
+static sq_linear *lsq_check_linear(lua_State *L, int arg)
+{
+    lsq_linear *b = luaL_checkudata(L, arg, SQ_LUA_LINEAR);
+    luaL_argcheck(L, b->l != NULL, arg, "linear layer has been freed");
+    return b->l;
+}
+
+/* The quantized linear layer at arg. */
+static sq_qlinear *lsq_check_qlinear(lua_State *L, int arg)
+{
+    lsq_qlinear *b = luaL_checkudata(L, arg, SQ_LUA_QLINEAR);
+    luaL_argcheck(L, b->ql != NULL, arg, "quantized linear layer has been freed");
+    return b->ql;
+}
+
+/* sq.linear(W [, b]) from a weight [out, in] and optional bias, or
+ * sq.linear(in, out [, seed [, with_bias]]) with PyTorch's initialisation (stack: +1). */
+static int lsq_linear_new(lua_State *L)
+{
+    sq_error err;
+    if (lua_type(L, 1) == LUA_TNUMBER) {
+        lua_Integer in = luaL_checkinteger(L, 1), out = luaL_checkinteger(L, 2);
+        luaL_argcheck(L, in > 0, 1, "in_features must be positive");
+        luaL_argcheck(L, out > 0, 2, "out_features must be positive");
+        lua_Integer seed = luaL_optinteger(L, 3, 0);
+        int with_bias = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
+        lsq_linear *b = lsq_newbox(L, sizeof(lsq_linear), SQ_LUA_LINEAR, 0);
+        if (sq_linear_new((size_t)in, (size_t)out, with_bias, (uint64_t)seed, &b->l, &err) != SQ_OK)
+            return lsq_engine_error(L, 1, &err);
+        return 1;
+    }
+    sq_tensor *w = lsq_check_tensor(L, 1);
+    sq_tensor *bias = lua_isnoneornil(L, 2) ? NULL : lsq_check_tensor(L, 2);
+    luaL_argcheck(L, w->ndim == 2, 1, "weight must be a matrix [out, in]");
+    if (bias && bias->numel != w->shape[0])
+        luaL_argerror(L, 2, lua_pushfstring(L, "bias must have %I elements (out_features), got %I",
+                                            (lua_Integer)w->shape[0], (lua_Integer)bias->numel));
+    lsq_linear *b = lsq_newbox(L, sizeof(lsq_linear), SQ_LUA_LINEAR, 0);
+    if (sq_linear_from(w, bias, &b->l, &err) != SQ_OK)
+        return lsq_engine_error(L, 1, &err);
+    return 1;
+}
+
+/* lin:forward(x) -> x W^T + b (stack: +1). */
+static int lsq_linear_forward(lua_State *L)
+{
+    sq_error err;
+    sq_linear *l = lsq_check_linear(L, 1);
+    sq_tensor *x = lsq_check_tensor(L, 2);
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_linear_forward(l, x, &b->t, &err) != SQ_OK)
+        return lsq_engine_error(L, 2, &err);
+    return 1;
+}
+
+/* lin:parameters() -> {weight = tensor, bias = tensor} (copies) (stack: +1). */
+static int lsq_linear_parameters(lua_State *L)
+{
+    sq_named_tensor p[2];
+    size_t n = sq_linear_named_parameters(lsq_check_linear(L, 1), p);
+    lua_createtable(L, 0, 2);
+    for (size_t i = 0; i < n; i++) {
+        lsq_push_tensor_copy(L, p[i].tensor);
+        lua_setfield(L, -2, p[i].name);
+    }
+    return 1;
+}
+
+/* tostring(lin) (stack: +1). */
+static int lsq_linear_tostring(lua_State *L)
+{
+    lsq_linear *b = luaL_checkudata(L, 1, SQ_LUA_LINEAR);
+    if (!b->l)
+        lua_pushliteral(L, "linear (freed)");
+    else
+        lua_pushfstring(L, "linear(in=%I, out=%I, bias=%s)", (lua_Integer)b->l->in_features,
+                        (lua_Integer)b->l->out_features, b->l->bias ? "true" : "false");
+    return 1;
+}
+
+/* __gc of a linear layer (stack: 0). */
+static int lsq_linear_gc(lua_State *L)
+{
+    lsq_linear *b = luaL_checkudata(L, 1, SQ_LUA_LINEAR);
+    sq_linear_free(b->l);
+    b->l = NULL;
+    return 0;
+}
+
+/* __index of a linear layer: methods, then in_features, out_features,
+ * weight, bias (tensor copies) (stack: +1). */
+static int lsq_linear_index(lua_State *L)
+{
+    sq_linear *l = lsq_check_linear(L, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL || lua_type(L, 2) != LUA_TSTRING)
+        return 1;
+    const char *k = lua_tostring(L, 2);
+    if (strcmp(k, "in_features") == 0)
+        lua_pushinteger(L, (lua_Integer)l->in_features);
+    else if (strcmp(k, "out_features") == 0)
+        lua_pushinteger(L, (lua_Integer)l->out_features);
+    else if (strcmp(k, "weight") == 0)
+        lsq_push_tensor_copy(L, l->weight);
+    else if (strcmp(k, "bias") == 0 && l->bias)
+        lsq_push_tensor_copy(L, l->bias);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* sq.quantize_linear(lin [, cfg]) -> quantized layer (stack: +1). */
+static int lsq_quantize_linear(lua_State *L)
+{
+    sq_error err;
+    sq_qconfig cfg;
+    sq_linear *l = lsq_check_linear(L, 1);
+    lsq_parse_qconfig(L, 2, 2, "", l->weight->shape, l->weight->ndim, &cfg);
+    lsq_qlinear *b = lsq_newbox(L, sizeof(lsq_qlinear), SQ_LUA_QLINEAR, 0);
+    if (sq_qlinear_from_linear(l, &cfg, &b->ql, &err) != SQ_OK)
+        return lsq_engine_error(L, 2, &err);
+    return 1;
+}
+
+/* ql:forward(x) on the dequantized weight (stack: +1). */
+static int lsq_qlinear_forward(lua_State *L)
+{
+    sq_error err;
+    sq_qlinear *ql = lsq_check_qlinear(L, 1);
+    sq_tensor *x = lsq_check_tensor(L, 2);
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_qlinear_forward(ql, x, &b->t, &err) != SQ_OK)
+        return lsq_engine_error(L, 2, &err);
+    return 1;
+}
+
+/* ql:memory_savings_bytes() (stack: +1). */
+static int lsq_qlinear_savings(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)sq_qlinear_memory_savings(lsq_check_qlinear(L, 1)));
+    return 1;
+}
+
+/* ql:parameters() -> {} (a quantized layer has no trainable parameters) (stack: +1). */
+static int lsq_qlinear_parameters(lua_State *L)
+{
+    lsq_check_qlinear(L, 1);
+    lua_newtable(L);
+    return 1;
+}
+
+/* tostring(ql) (stack: +1). */
+static int lsq_qlinear_tostring(lua_State *L)
+{
+    lsq_qlinear *b = luaL_checkudata(L, 1, SQ_LUA_QLINEAR);
+    char desc[96];
+    if (!b->ql)
+        lua_pushliteral(L, "qlinear (freed)");
+    else
+        lua_pushfstring(L, "qlinear(in=%I, out=%I, bias=%s, %s)", (lua_Integer)b->ql->in_features,
+                        (lua_Integer)b->ql->out_features, b->ql->bias ? "true" : "false",
+                        lsq_describe(&b->ql->weight_q->config, desc, sizeof desc));
+    return 1;
+}
+
+/* __gc of a quantized linear layer (stack: 0). */
+static int lsq_qlinear_gc(lua_State *L)
+{
+    lsq_qlinear *b = luaL_checkudata(L, 1, SQ_LUA_QLINEAR);
+    sq_qlinear_free(b->ql);
+    b->ql = NULL;
+    return 0;
+}
+
+/* __index of a quantized layer: methods, in_features, out_features, config (stack: +1). */
+static int lsq_qlinear_index(lua_State *L)
+{
+    sq_qlinear *ql = lsq_check_qlinear(L, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL || lua_type(L, 2) != LUA_TSTRING)
+        return 1;
+    const char *k = lua_tostring(L, 2);
+    if (strcmp(k, "in_features") == 0)
+        lua_pushinteger(L, (lua_Integer)ql->in_features);
+    else if (strcmp(k, "out_features") == 0)
+        lua_pushinteger(L, (lua_Integer)ql->out_features);
+    else if (strcmp(k, "config") == 0)
+        lsq_push_qconfig(L, &ql->weight_q->config);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* ======================================================================
+ * Named tensor sets
+ * ==================================================================== */
+
+/* Ordering of named tensors by name (qsort). */
+static int lsq_named_cmp(const void *a, const void *b)
+{
+    return strcmp(((const sq_named_tensor *)a)->name, ((const sq_named_tensor *)b)->name);
+}
+
+/* Collect the {name = tensor} table at arg into a scratch array sorted by
+ * name (a userdata left on the stack keeps it alive) (stack: +1). */
+static sq_named_tensor *lsq_collect_named(lua_State *L, int arg, size_t *n_out)
+{
+    luaL_checktype(L, arg, LUA_TTABLE);
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, arg)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    sq_named_tensor *set = lua_newuserdatauv(L, (n ? n : 1) * sizeof *set, 0);
+    size_t i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, arg)) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_argerror(L, arg, "tensor names must be strings");
+        lsq_tensor *b = luaL_testudata(L, -1, SQ_LUA_TENSOR);
+        if (!b || !b->t)
+            luaL_argerror(L, arg, lua_pushfstring(L, "value for '%s' is not a tensor", lua_tostring(L, -2)));
+        set[i].name = lua_tostring(L, -2); /* anchored by the table */
+        set[i].tensor = b->t;
+        i++;
+        lua_pop(L, 1);
+    }
+    qsort(set, n, sizeof *set, lsq_named_cmp);
+    *n_out = n;
+    return set;
+}
+
+/* A guard userdata owning a result array of sq_quantize_named until its
+ * entries are moved into Lua boxes. */
+typedef struct lsq_named_guard {
+    sq_named_qtensor *arr;
+    size_t n;
+} lsq_named_guard;
+
+/* __gc of the guard: free whatever was not moved out (stack: 0). */
+static int lsq_named_guard_gc(lua_State *L)
+{
+    lsq_named_guard *g = luaL_checkudata(L, 1, LSQ_NAMED_GUARD);
+    sq_named_qtensors_free(g->arr, g->n);
+    g->arr = NULL;
+    g->n = 0;
+    return 0;
+}
+
+/* sq.quantize_named({name = tensor, ...} [, cfg]) -> {name = qtensor} for every
+ * tensor of rank >= 2; others are skipped (stack: +1). */
+static int lsq_quantize_named(lua_State *L)
+{
+    sq_error err;
+    sq_qconfig cfg;
+    size_t n, n_out;
+    lua_settop(L, 2);
+    lsq_parse_qconfig(L, 2, 2, "", NULL, 0, &cfg);
+    if (lsq_test_checkpoint(L, 1))
+        return lsq_ckpt_quantize_named(L, &cfg);
+    sq_named_tensor *set = lsq_collect_named(L, 1, &n); /* 3 */
+    lsq_named_guard *g = lsq_newbox(L, sizeof *g, LSQ_NAMED_GUARD, 0); /* 4 */
+    if (sq_quantize_named(set, n, &cfg, &g->arr, &n_out, &err) != SQ_OK)
+        return lsq_engine_error(L, err.code == SQ_ERR_NONFINITE ? 1 : 2, &err);
+    g->n = n_out;
+    lua_createtable(L, 0, (int)n_out); /* 5 */
+    for (size_t i = 0; i < n_out; i++) {
+        lsq_qtensor *b = lsq_newbox(L, sizeof(lsq_qtensor), SQ_LUA_QTENSOR, 1);
+        b->q = g->arr[i].qtensor;
+        g->arr[i].qtensor = NULL;
+        lua_getfield(L, 1, g->arr[i].name);
+        lua_setiuservalue(L, -2, 1);
+        lua_setfield(L, 5, g->arr[i].name);
+    }
+    return 1;
+}
+
+/* sq.model_stats({name = tensor, ...} [, cfg]) -> {num_quantized, num_fp32,
+ * fp32_bytes, quantized_bytes, compression_ratio} (stack: +1). */
+static int lsq_model_stats(lua_State *L)
+{
+    sq_error err;
+    sq_qconfig cfg;
+    sq_model_stats ms;
+    size_t n;
+    lua_settop(L, 2);
+    lsq_parse_qconfig(L, 2, 2, "", NULL, 0, &cfg);
+    if (lsq_test_checkpoint(L, 1))
+        return lsq_ckpt_model_stats(L, &cfg);
+    sq_named_tensor *set = lsq_collect_named(L, 1, &n);
+    if (sq_model_stats_compute(set, n, &cfg, &ms, &err) != SQ_OK)
+        return lsq_engine_error(L, 2, &err);
+    lua_createtable(L, 0, 5);
+    lsq_setint(L, "num_quantized", ms.num_quantized);
+    lsq_setint(L, "num_fp32", ms.num_fp32);
+    lsq_setint(L, "fp32_bytes", ms.fp32_bytes);
+    lsq_setint(L, "quantized_bytes", ms.quantized_bytes);
+    lsq_setnum(L, "compression_ratio", ms.compression_ratio);
+    return 1;
+}
+
+/* ======================================================================
+ * Clock and result files
+ * ==================================================================== */
+
+/* sq.now() -> seconds of CLOCK_MONOTONIC as a float (stack: +1). */
+static int lsq_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
+    return 1;
+}
+
+/* Write the string at the top of the stack to path atomically; return
+ * true, or nil + message (stack: replaces the string by the results). */
+static int lsq_write_result(lua_State *L, const char *path)
+{
+    size_t len;
+    sq_error err;
+    const char *data = lua_tolstring(L, -1, &len);
+    if (sq_write_file_atomic(path, data, len, &err) != SQ_OK) {
+        luaL_pushfail(L);
+        lua_pushstring(L, err.msg);
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* Replace the string at the top of the stack by its CSV form: quoted (with
+ * doubled quotes) when it holds a comma, quote, CR or LF (stack: 0). */
+static void lsq_csv_quote(lua_State *L)
+{
+    const char *s = lua_tostring(L, -1);
+    if (strpbrk(s, ",\"\r\n") == NULL)
+        return;
+    luaL_gsub(L, s, "\"", "\"\"");
+    lua_pushfstring(L, "\"%s\"", lua_tostring(L, -1));
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+}
+
+/* sq.write_csv(rows, path [, columns]) -> true | nil, msg. Columns: the
+ * argument, else the rows' metatable `columns`, else the sorted keys of all
+ * rows. Numbers are written with 17 significant digits (stack: +1|2). */
+static int lsq_write_csv(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    const char *path = luaL_checkstring(L, 2);
+    if (lua_isnoneornil(L, 3)) {
+        lua_settop(L, 2);
+        lsq_rows_columns(L, 1);
+    } else {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_settop(L, 3);
+    }
+    int nc = (int)luaL_len(L, 3);
+    lua_Integer nr = luaL_len(L, 1);
+    for (int c = 1; c <= nc; c++) {
+        if (lua_rawgeti(L, 3, c) != LUA_TSTRING)
+            luaL_argerror(L, 3, "column names must be strings");
+        lua_pop(L, 1);
+    }
+    for (lua_Integer r = 1; r <= nr; r++) {
+        if (lua_geti(L, 1, r) != LUA_TTABLE)
+            luaL_argerror(L, 1, lua_pushfstring(L, "row %I is not a table", r));
+        lua_pop(L, 1);
+    }
+    luaL_Buffer B;
+    luaL_buffinit(L, &B);
+    for (lua_Integer r = 0; r <= nr; r++) {
+        for (int c = 0; c < nc; c++) {
+            if (c > 0)
+                luaL_addchar(&B, ',');
+            if (r == 0) {
+                lua_rawgeti(L, 3, c + 1);
+            } else {
+                lua_geti(L, 1, r);
+                lua_rawgeti(L, 3, c + 1);
+                lua_gettable(L, -2);
+                lsq_cell_text(L, -1, 1);
+                lua_replace(L, -3);
+                lua_pop(L, 1);
+            }
+            lsq_csv_quote(L);
+            luaL_addvalue(&B);
+        }
+        luaL_addchar(&B, '\n');
+    }
+    luaL_pushresult(&B);
+    return lsq_write_result(L, path);
+}
+
+static json_t *lsq_to_json(lua_State *L, int idx, int depth, const char **why);
+
+/* Convert the table at idx to a JSON array (keys exactly 1..n, n > 0) or an
+ * object (keys converted with tostring) (stack: 0). */
+static json_t *lsq_table_to_json(lua_State *L, int idx, int depth, const char **why)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    if (n > 0 && count == n) {
+        json_t *arr = json_array();
+        for (lua_Integer i = 1; arr && i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            json_t *v = lsq_to_json(L, lua_gettop(L), depth + 1, why);
+            lua_pop(L, 1);
+            if (!v || json_array_append_new(arr, v) != 0) {
+                json_decref(arr);
+                return NULL;
+            }
+        }
+        return arr;
+    }
+    json_t *obj = json_object();
+    if (!obj)
+        return NULL;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        json_t *v = lsq_to_json(L, lua_gettop(L), depth + 1, why);
+        lua_pushvalue(L, -2);
+        const char *k = luaL_tolstring(L, -1, NULL);
+        int rc = v ? json_object_set_new(obj, k, v) : -1;
+        lua_pop(L, 3); /* key copy, its string, value */
+        if (rc != 0) {
+            lua_pop(L, 1);
+            json_decref(obj);
+            if (!*why)
+                *why = "a key is not valid UTF-8";
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+/* Convert the Lua value at idx to a new JSON value; NULL with *why set on
+ * an unconvertible value (stack: 0). Non-finite numbers become null. */
+static json_t *lsq_to_json(lua_State *L, int idx, int depth, const char **why)
+{
+    if (depth > LSQ_JSON_MAX_DEPTH) {
+        *why = "nesting too deep (a cycle?)";
+        return NULL;
+    }
+    luaL_checkstack(L, 6, "nesting too deep");
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        return json_null();
+    case LUA_TBOOLEAN:
+        return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return json_integer((json_int_t)lua_tointeger(L, idx));
+        return isfinite(lua_tonumber(L, idx)) ? json_real(lua_tonumber(L, idx)) : json_null();
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        json_t *v = json_stringn(s, len);
+        if (!v)
+            *why = "a string is not valid UTF-8";
+        return v;
+    }
+    case LUA_TTABLE:
+        return lsq_table_to_json(L, idx, depth, why);
+    default:
+        *why = "holds a function, userdata or thread, which JSON cannot represent";
+        return NULL;
+    }
+}
+
+/* sq.write_json(value, path) -> true | nil, msg (indented, sorted keys) (stack: +1|2). */
+static int lsq_write_json(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    const char *why = NULL;
+    lua_settop(L, 2);
+    json_t *j = lsq_to_json(L, 1, 0, &why);
+    if (!j)
+        return luaL_argerror(L, 1, why ? why : "cannot convert to JSON");
+    char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (!text)
+        return luaL_error(L, "write_json: cannot encode the value");
+    lua_pushstring(L, text);
+    lua_pushliteral(L, "\n");
+    lua_concat(L, 2);
+    free(text);
+    return lsq_write_result(L, path);
+}
+
+/* ======================================================================
+ * Registration
+ * ==================================================================== */
+
+static const luaL_Reg lsq_functions[] = {
+    {"tensor", lsq_tensor_new},
+    {"randn", lsq_randn},
+    {"zeros", lsq_zeros},
+    {"demo", lsq_demo},
+    {"load", lsq_load},
+    {"open", lsq_open},
+    {"quantize", lsq_quantize},
+    {"compare", lsq_compare},
+    {"linear", lsq_linear_new},
+    {"quantize_linear", lsq_quantize_linear},
+    {"quantize_named", lsq_quantize_named},
+    {"model_stats", lsq_model_stats},
+    {"now", lsq_now},
+    {"write_csv", lsq_write_csv},
+    {"write_json", lsq_write_json},
+    {"view", lsq_view},
+    {NULL, NULL},
+};
+
+static const luaL_Reg lsq_tensor_methods[] = {
+    {"numel", lsq_tensor_numel}, {"get", lsq_tensor_get},   {"min", lsq_tensor_min},
+    {"max", lsq_tensor_max},     {"mean", lsq_tensor_mean}, {"std", lsq_tensor_std},
+    {"totable", lsq_tensor_totable}, {"save", lsq_tensor_save}, {NULL, NULL},
+};
+static const luaL_Reg lsq_tensor_meta[] = {
+    {"__gc", lsq_tensor_gc}, {"__close", lsq_tensor_gc}, {"__tostring", lsq_tensor_tostring},
+    {"__len", lsq_tensor_len}, {"__index", NULL}, {NULL, NULL},
+};
+static const char *const lsq_tensor_fields[] = {"shape", "dtype", "ndim", NULL};
+
+static const luaL_Reg lsq_qtensor_methods[] = {
+    {"dequantize", lsq_q_dequantize},
+    {"codes", lsq_q_codes},
+    {"scales", lsq_q_scales},
+    {"zero_points", lsq_q_zero_points},
+    {"size_bytes", lsq_q_size_bytes},
+    {"compression_ratio", lsq_q_compression_ratio},
+    {"numel", lsq_q_numel},
+    {"stats", lsq_q_stats},
+    {"histogram", lsq_q_histogram},
+    {"code_histogram", lsq_q_code_histogram},
+    {"save", lsq_q_save},
+    {NULL, NULL},
+};
+static const luaL_Reg lsq_qtensor_meta[] = {
+    {"__gc", lsq_q_gc}, {"__close", lsq_q_gc}, {"__tostring", lsq_q_tostring},
+    {"__len", lsq_q_len}, {"__index", NULL}, {NULL, NULL},
+};
+static const char *const lsq_qtensor_fields[] = {"config", "shape", "ndim", "dtype", "bits", NULL};
+
+static const luaL_Reg lsq_linear_methods[] = {
+    {"forward", lsq_linear_forward}, {"parameters", lsq_linear_parameters}, {NULL, NULL},
+};
+static const luaL_Reg lsq_linear_meta[] = {
+    {"__gc", lsq_linear_gc}, {"__close", lsq_linear_gc}, {"__tostring", lsq_linear_tostring},
+    {"__index", NULL}, {NULL, NULL},
+};
+static const char *const lsq_linear_fields[] = {"in_features", "out_features", "weight", "bias", NULL};
+
+static const luaL_Reg lsq_qlinear_methods[] = {
+    {"forward", lsq_qlinear_forward},
+    {"memory_savings_bytes", lsq_qlinear_savings},
+    {"parameters", lsq_qlinear_parameters},
+    {NULL, NULL},
+};
+static const luaL_Reg lsq_qlinear_meta[] = {
+    {"__gc", lsq_qlinear_gc}, {"__close", lsq_qlinear_gc}, {"__tostring", lsq_qlinear_tostring},
+    {"__index", NULL}, {NULL, NULL},
+};
+static const char *const lsq_qlinear_fields[] = {"in_features", "out_features", "config", NULL};
+
+/* Create metatable tname with metamethods meta, __index = index (a closure
+ * over the methods table); also record __methods and __fields for the REPL's
+ * completion (stack: 0). */
+void lsq_register_type(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods,
+                              lua_CFunction index, const char *const *fields)
+{
+    luaL_newmetatable(L, tname);
+    luaL_setfuncs(L, meta, 0);
+    lua_newtable(L);
+    luaL_setfuncs(L, methods, 0);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "__methods");
+    lua_pushcclosure(L, index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_newtable(L);
+    for (int i = 0; fields[i]; i++) {
+        lua_pushstring(L, fields[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "__fields");
+    lua_pop(L, 1);
+}
+
+/* The metatable of result rows: __tostring and the column order (stack: 0). */
+static void lsq_register_rows(lua_State *L)
+{
+    luaL_newmetatable(L, SQ_LUA_ROWS);
+    lua_pushcfunction(L, lsq_rows_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_newtable(L);
+    for (int i = 0; lsq_row_columns[i]; i++) {
+        lua_pushstring(L, lsq_row_columns[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "columns");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, LSQ_NAMED_GUARD);
+    lua_pushcfunction(L, lsq_named_guard_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+}
+
+int luaopen_squint(lua_State *L)
+{
+    luaL_checkversion(L);
+    lsq_register_type(L, SQ_LUA_TENSOR, lsq_tensor_meta, lsq_tensor_methods, lsq_tensor_index,
+                      lsq_tensor_fields);
+    lsq_register_type(L, SQ_LUA_QTENSOR, lsq_qtensor_meta, lsq_qtensor_methods, lsq_q_index,
+                      lsq_qtensor_fields);
+    lsq_register_type(L, SQ_LUA_LINEAR, lsq_linear_meta, lsq_linear_methods, lsq_linear_index,
+                      lsq_linear_fields);
+    lsq_register_type(L, SQ_LUA_QLINEAR, lsq_qlinear_meta, lsq_qlinear_methods, lsq_qlinear_index,
+                      lsq_qlinear_fields);
+    lsq_io_register(L);
+    lsq_register_rows(L);
+    luaL_newlib(L, lsq_functions);
+    lua_pushstring(L, PACKAGE_VERSION);
+    lua_setfield(L, -2, "version");
+    return 1;
+}

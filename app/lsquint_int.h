@@ -1,0 +1,60 @@
+/* lsquint_int.h - internal: helpers shared by the binding files
+ * (lsquint.c: tensors, quantization, statistics, model pieces; lsquint_io.c:
+ * files, checkpoints and the panel). Not part of the module's API. */
+#ifndef SQ_APP_LSQUINT_INT_H
+#define SQ_APP_LSQUINT_INT_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "error.h"
+#include "quant.h"
+#include "tensor.h"
+
+#define SQ_LUA_CHECKPOINT "squint.checkpoint"
+
+typedef struct lsq_tensor { sq_tensor *t; } lsq_tensor;
+typedef struct lsq_qtensor { sq_qtensor *q; } lsq_qtensor;
+
+/* Raise err: an argument error on arg for invalid input (arg > 0), else a
+ * plain error. Never returns. */
+int lsq_engine_error(lua_State *L, int arg, const sq_error *err);
+/* Push a zero-filled userdata box with metatable tname and nuv user values (stack: +1). */
+void *lsq_newbox(lua_State *L, size_t sz, const char *tname, int nuv);
+/* Push a shape as a Lua array (stack: +1). */
+void lsq_push_shape(lua_State *L, const size_t *shape, int ndim);
+/* The open tensor at arg (raises otherwise). */
+sq_tensor *lsq_check_tensor(lua_State *L, int arg);
+/* Push a closed tensor box (stack: +1). */
+lsq_tensor *lsq_new_tensor(lua_State *L);
+/* The open quantized tensor at arg (raises otherwise). */
+sq_qtensor *lsq_check_qtensor(lua_State *L, int arg);
+/* Read the configuration table at idx (absent = defaults) into cfg, checked
+ * against shape when not NULL; errors name argument arg (stack: 0). */
+void lsq_parse_qconfig(lua_State *L, int idx, int arg, const char *prefix, const size_t *shape, int ndim,
+                       sq_qconfig *cfg);
+/* Set a number / integer field of the table on top (stack: 0). */
+void lsq_setnum(lua_State *L, const char *k, double v);
+void lsq_setint(lua_State *L, const char *k, size_t v);
+/* Register a userdata type: metamethods, methods, __index closure and the
+ * field names the REPL completes (stack: 0). */
+void lsq_register_type(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods,
+                       lua_CFunction index, const char *const *fields);
+
+/* ---- lsquint_io.c -------------------------------------------------------- */
+
+/* Register the checkpoint type (stack: 0). */
+void lsq_io_register(lua_State *L);
+/* sq.load, sq.open, sq.view; t:save and q:save. */
+int lsq_load(lua_State *L);
+int lsq_open(lua_State *L);
+int lsq_view(lua_State *L);
+int lsq_tensor_save(lua_State *L);
+int lsq_q_save(lua_State *L);
+/* The open checkpoint at arg, or NULL when arg is not a checkpoint. */
+struct sq_checkpoint *lsq_test_checkpoint(lua_State *L, int arg);
+/* sq.quantize_named / sq.model_stats over the checkpoint at 1 with cfg (stack: +1). */
+int lsq_ckpt_quantize_named(lua_State *L, const sq_qconfig *cfg);
+int lsq_ckpt_model_stats(lua_State *L, const sq_qconfig *cfg);
+
+#endif

@@ -1,0 +1,392 @@
+/* lsquint_io.c - the file side of the Lua module: sq.load, sq.open and the
+ * checkpoint type, t:save / q:save, and sq.view (the panel).
+ *
+ * Error channels (lsquint.h): misuse raises; an expected failure of the file
+ * system or of a file's contents (missing file, malformed header,
+ * unsupported dtype) returns nil, message, as io.open does. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "lsquint.h"
+#include "lsquint_int.h"
+#include "model.h"
+#include "tui.h"
+
+typedef struct lsq_ckpt {
+    sq_checkpoint *ck;
+} lsq_ckpt;
+
+/* Push nil, err->msg (stack: +2); returns 2. */
+static int lsq_fail(lua_State *L, const sq_error *err)
+{
+    luaL_pushfail(L);
+    lua_pushstring(L, err->msg);
+    return 2;
+}
+
+/* sq.load(path [, name]) -> tensor, or nil + message (stack: +1 or +2). */
+int lsq_load(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    const char *name = luaL_optstring(L, 2, NULL);
+    sq_error err;
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_load_tensor_file(path, name, &b->t, &err) != SQ_OK)
+        return lsq_fail(L, &err);
+    return 1;
+}
+
+/* t:save(path) -> true, or nil + message; format from the extension (stack: +1/+2). */
+int lsq_tensor_save(lua_State *L)
+{
+    sq_tensor *t = lsq_check_tensor(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    const char *name = luaL_optstring(L, 3, NULL);
+    sq_error err;
+    if (sq_save_tensor_file(path, name, t, &err) != SQ_OK)
+        return err.code == SQ_ERR_ARG ? luaL_argerror(L, 2, err.msg) : lsq_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* q:save(path [, name]) -> true, or nil + message (.safetensors) (stack: +1/+2). */
+int lsq_q_save(lua_State *L)
+{
+    sq_qtensor *q = lsq_check_qtensor(L, 1);
+    const char *path = luaL_checkstring(L, 2);
+    const char *name = luaL_optstring(L, 3, NULL);
+    sq_error err;
+    if (sq_save_qtensor_file(path, name, q, &err) != SQ_OK)
+        return err.code == SQ_ERR_ARG ? luaL_argerror(L, 2, err.msg) : lsq_fail(L, &err);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* ---- checkpoints ---------------------------------------------------------- */
+
+struct sq_checkpoint *lsq_test_checkpoint(lua_State *L, int arg)
+{
+    lsq_ckpt *b = luaL_testudata(L, arg, SQ_LUA_CHECKPOINT);
+    if (b && !b->ck)
+        luaL_argerror(L, arg, "checkpoint has been closed");
+    return b ? b->ck : NULL;
+}
+
+/* The open checkpoint at arg (raises otherwise). */
+static sq_checkpoint *lsq_check_ckpt(lua_State *L, int arg)
+{
+    lsq_ckpt *b = luaL_checkudata(L, arg, SQ_LUA_CHECKPOINT);
+    luaL_argcheck(L, b->ck != NULL, arg, "checkpoint has been closed");
+    return b->ck;
+}
+
+/* Index of the tensor named at arg (raises for an unknown name). */
+static size_t lsq_ckpt_index(lua_State *L, sq_checkpoint *ck, int arg)
+{
+    size_t i;
+    sq_error err;
+    if (sq_ckpt_find(ck, luaL_checkstring(L, arg), &i, &err) != SQ_OK)
+        luaL_argerror(L, arg, err.msg);
+    return i;
+}
+
+/* sq.open(path) -> checkpoint, or nil + message (stack: +1/+2). */
+int lsq_open(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    sq_error err;
+    lsq_ckpt *b = lsq_newbox(L, sizeof *b, SQ_LUA_CHECKPOINT, 1);
+    if (sq_ckpt_open(path, &b->ck, &err) != SQ_OK)
+        return lsq_fail(L, &err);
+    lua_pushvalue(L, 1);
+    lua_setiuservalue(L, -2, 1); /* the path, for __tostring */
+    return 1;
+}
+
+/* ck:names() -> array of tensor names in file order (stack: +1). */
+static int lsq_ckpt_names(lua_State *L)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    size_t n = sq_ckpt_count(ck);
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, sq_ckpt_info(ck, i)->name);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    return 1;
+}
+
+/* Push the info table of tensor i (stack: +1). */
+static void lsq_push_tinfo(lua_State *L, const sq_tinfo *ti)
+{
+    lua_createtable(L, 0, 7);
+    lua_pushstring(L, ti->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, ti->type_name);
+    lua_setfield(L, -2, "dtype");
+    lsq_push_shape(L, ti->shape, ti->ndim);
+    lua_setfield(L, -2, "shape");
+    lsq_setint(L, "numel", ti->numel);
+    lsq_setint(L, "nbytes", ti->nbytes);
+    lua_pushboolean(L, ti->loadable);
+    lua_setfield(L, -2, "loadable");
+}
+
+/* ck:info(name) -> {name, dtype, shape, numel, nbytes, loadable} (stack: +1). */
+static int lsq_ckpt_info(lua_State *L)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    lsq_push_tinfo(L, sq_ckpt_info(ck, lsq_ckpt_index(L, ck, 2)));
+    return 1;
+}
+
+/* ck:tensor(name) -> tensor, or nil + message when it cannot be converted (stack: +1/+2). */
+static int lsq_ckpt_tensor(lua_State *L)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    size_t i = lsq_ckpt_index(L, ck, 2);
+    sq_error err;
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_ckpt_load(ck, i, &b->t, &err) != SQ_OK)
+        return lsq_fail(L, &err);
+    return 1;
+}
+
+/* ck:qtensor(name) -> the squint-quantized tensor stored under name (its
+ * .codes/.scales/.zero_points parts), or nil + message (stack: +1/+2). */
+static int lsq_ckpt_qtensor(lua_State *L)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    sq_error err;
+    lsq_qtensor *b = lsq_newbox(L, sizeof *b, SQ_LUA_QTENSOR, 1);
+    if (sq_ckpt_load_qtensor(ck, name, &b->q, &err) != SQ_OK)
+        return lsq_fail(L, &err);
+    return 1;
+}
+
+/* ck:quantized() -> array of the names of squint-quantized tensors (stack: +1). */
+static int lsq_ckpt_quantized(lua_State *L)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    static const char suffix[] = ".codes";
+    lua_Integer k = 0;
+    lua_newtable(L);
+    for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
+        const char *name = sq_ckpt_info(ck, i)->name;
+        size_t n = strlen(name);
+        if (n <= sizeof suffix - 1 || strcmp(name + n - (sizeof suffix - 1), suffix) != 0)
+            continue;
+        lua_pushlstring(L, name, n - (sizeof suffix - 1));
+        if (!sq_ckpt_has_qtensor(ck, lua_tostring(L, -1))) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_rawseti(L, -2, ++k);
+    }
+    return 1;
+}
+
+/* Iterator step of ck:tensors(): upvalue 1 the checkpoint, upvalue 2 the next
+ * index. Returns name, tensor (or name, nil, message) (stack: +2/+3). */
+static int lsq_ckpt_iter(lua_State *L)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, lua_upvalueindex(1));
+    lua_Integer i = lua_tointeger(L, lua_upvalueindex(2));
+    if ((size_t)i >= sq_ckpt_count(ck))
+        return 0;
+    lua_pushinteger(L, i + 1);
+    lua_replace(L, lua_upvalueindex(2));
+    sq_error err;
+    lua_pushstring(L, sq_ckpt_info(ck, (size_t)i)->name);
+    lsq_tensor *b = lsq_new_tensor(L);
+    if (sq_ckpt_load(ck, (size_t)i, &b->t, &err) != SQ_OK) {
+        lua_pop(L, 1);
+        luaL_pushfail(L);
+        lua_pushstring(L, err.msg);
+        return 3;
+    }
+    return 2;
+}
+
+/* ck:tensors() -> iterator over name, tensor, loading one at a time (stack: +1). */
+static int lsq_ckpt_tensors(lua_State *L)
+{
+    lsq_check_ckpt(L, 1);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, lsq_ckpt_iter, 2);
+    return 1;
+}
+
+/* ck:metadata() -> {key = value text} (stack: +1). */
+static int lsq_ckpt_metadata(lua_State *L)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    size_t n = sq_ckpt_metadata_count(ck);
+    const char *k, *type, *v;
+    lua_createtable(L, 0, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        if (sq_ckpt_metadata(ck, i, &k, &type, &v)) {
+            lua_pushstring(L, v);
+            lua_setfield(L, -2, k);
+        }
+    }
+    return 1;
+}
+
+/* ck:close() and __gc / __close (stack: 0). */
+static int lsq_ckpt_close(lua_State *L)
+{
+    lsq_ckpt *b = luaL_checkudata(L, 1, SQ_LUA_CHECKPOINT);
+    sq_ckpt_close(b->ck);
+    b->ck = NULL;
+    return 0;
+}
+
+/* #ck: the number of tensors (stack: +1). */
+static int lsq_ckpt_len(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)sq_ckpt_count(lsq_check_ckpt(L, 1)));
+    return 1;
+}
+
+/* tostring(ck): "checkpoint(model.safetensors: 12 tensors, safetensors)" (stack: +1). */
+static int lsq_ckpt_tostring(lua_State *L)
+{
+    lsq_ckpt *b = luaL_checkudata(L, 1, SQ_LUA_CHECKPOINT);
+    lua_getiuservalue(L, 1, 1);
+    if (!b->ck) {
+        lua_pushfstring(L, "checkpoint(%s: closed)", lua_tostring(L, -1));
+        return 1;
+    }
+    lua_pushfstring(L, "checkpoint(%s: %I tensors, %s)", lua_tostring(L, -1), (lua_Integer)sq_ckpt_count(b->ck),
+                    sq_ckpt_get_format(b->ck) == SQ_CKPT_GGUF ? "gguf" : "safetensors");
+    return 1;
+}
+
+/* __index of a checkpoint: a method, else the field `format` or `path` (stack: +1). */
+static int lsq_ckpt_index_mm(lua_State *L)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL || lua_type(L, 2) != LUA_TSTRING)
+        return 1;
+    const char *k = lua_tostring(L, 2);
+    if (strcmp(k, "format") == 0)
+        lua_pushstring(L, sq_ckpt_get_format(ck) == SQ_CKPT_GGUF ? "gguf" : "safetensors");
+    else if (strcmp(k, "path") == 0)
+        lua_getiuservalue(L, 1, 1);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
+/* sq.quantize_named(ck, cfg): every rank >= 2 tensor, loaded one at a time
+ * (stack: +1). */
+int lsq_ckpt_quantize_named(lua_State *L, const sq_qconfig *cfg)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    int out = lua_gettop(L) + 1;
+    lua_newtable(L);
+    for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        sq_error err;
+        if (ti->ndim < 2)
+            continue;
+        lsq_tensor *src = lsq_new_tensor(L);
+        if (sq_ckpt_load(ck, i, &src->t, &err) != SQ_OK)
+            return luaL_error(L, "%s", err.msg);
+        lsq_qtensor *b = lsq_newbox(L, sizeof *b, SQ_LUA_QTENSOR, 1);
+        if (sq_quantize(src->t, cfg, &b->q, &err) != SQ_OK) {
+            sq_error_prefix(&err, ti->name);
+            return lsq_engine_error(L, 2, &err);
+        }
+        lua_rotate(L, -2, 1); /* qtensor, source */
+        lua_setiuservalue(L, -2, 1);
+        lua_setfield(L, out, ti->name);
+    }
+    return 1;
+}
+
+/* sq.model_stats(ck, cfg): from the shapes alone, no tensor is read (stack: +1). */
+int lsq_ckpt_model_stats(lua_State *L, const sq_qconfig *cfg)
+{
+    sq_checkpoint *ck = lsq_check_ckpt(L, 1);
+    sq_model_stats ms;
+    sq_error err;
+    sq_model_stats_init(&ms);
+    for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        if (sq_model_stats_add(&ms, ti->shape, ti->ndim, cfg, &err) != SQ_OK) {
+            sq_error_prefix(&err, ti->name);
+            return lsq_engine_error(L, 2, &err);
+        }
+    }
+    lua_createtable(L, 0, 5);
+    lsq_setint(L, "num_quantized", ms.num_quantized);
+    lsq_setint(L, "num_fp32", ms.num_fp32);
+    lsq_setint(L, "fp32_bytes", ms.fp32_bytes);
+    lsq_setint(L, "quantized_bytes", ms.quantized_bytes);
+    lsq_setnum(L, "compression_ratio", ms.compression_ratio);
+    return 1;
+}
+
+/* ---- the panel -------------------------------------------------------------- */
+
+/* Name of tensor i of the checkpoint ctx (panel source). */
+static const char *lsq_src_name(void *ctx, size_t i)
+{
+    return sq_ckpt_info(ctx, i)->name;
+}
+
+/* Load tensor i of the checkpoint ctx (panel source). */
+static sq_status lsq_src_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
+{
+    return sq_ckpt_load(ctx, i, out, err);
+}
+
+/* sq.view(x [, cfg]): the panel on a tensor, a quantized tensor or a
+ * checkpoint; returns when the user leaves it with q (stack: 0). */
+int lsq_view(lua_State *L)
+{
+    sq_error err;
+    sq_status st;
+    sq_qconfig cfg;
+    sq_checkpoint *ck;
+    if (!sq_tui_available())
+        return luaL_error(L, "sq.view needs a terminal on standard input and output");
+    if (luaL_testudata(L, 1, SQ_LUA_QTENSOR)) {
+        st = sq_tui_view_qtensor(lsq_check_qtensor(L, 1), "qtensor", &err);
+    } else if ((ck = lsq_test_checkpoint(L, 1)) != NULL) {
+        lsq_parse_qconfig(L, 2, 2, "", NULL, 0, &cfg);
+        sq_tui_source src = {sq_ckpt_count(ck), lsq_src_name, lsq_src_load, ck};
+        lua_getiuservalue(L, 1, 1);
+        st = sq_tui_view_source(&src, lua_tostring(L, -1), &cfg, &err);
+    } else {
+        sq_tensor *t = lsq_check_tensor(L, 1);
+        lsq_parse_qconfig(L, 2, 2, "", t->shape, t->ndim, &cfg);
+        st = sq_tui_view_tensor(t, "tensor", &cfg, &err);
+    }
+    if (st != SQ_OK)
+        return lsq_engine_error(L, 2, &err);
+    return 0;
+}
+
+static const luaL_Reg lsq_ckpt_methods[] = {
+    {"names", lsq_ckpt_names},       {"info", lsq_ckpt_info},         {"tensor", lsq_ckpt_tensor},
+    {"tensors", lsq_ckpt_tensors},   {"metadata", lsq_ckpt_metadata}, {"close", lsq_ckpt_close},
+    {"qtensor", lsq_ckpt_qtensor},   {"quantized", lsq_ckpt_quantized},
+    {NULL, NULL},
+};
+static const luaL_Reg lsq_ckpt_meta[] = {
+    {"__gc", lsq_ckpt_close}, {"__close", lsq_ckpt_close}, {"__tostring", lsq_ckpt_tostring},
+    {"__len", lsq_ckpt_len},  {"__index", NULL},           {NULL, NULL},
+};
+static const char *const lsq_ckpt_fields[] = {"format", "path", NULL};
+
+void lsq_io_register(lua_State *L)
+{
+    lsq_register_type(L, SQ_LUA_CHECKPOINT, lsq_ckpt_meta, lsq_ckpt_methods, lsq_ckpt_index_mm, lsq_ckpt_fields);
+}

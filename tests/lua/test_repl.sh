@@ -1,0 +1,84 @@
+#!/bin/sh
+# The REPL through a real terminal (tmux): completion, continuation lines,
+# errors that keep the session alive, Ctrl-C, history, Ctrl-D.
+set -u
+SQUINT=${SQUINT:-./app/squint}
+command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not found"; exit 77; }
+tmp=${TMPDIR:-/tmp}/sq_repl.$$
+mkdir -p "$tmp/state"
+sock=sqrepl$$
+tm() { tmux -L "$sock" "$@"; }
+trap 'tm kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+fail=0
+keys() { tm send-keys -t repl -l "$1"; }
+key() { tm send-keys -t repl "$@"; }
+# wait_for DESC PATTERN: poll the screen (5 s) for a line matching PATTERN
+wait_for() {
+    i=0
+    while [ $i -lt 50 ]; do
+        if tm capture-pane -p -t repl 2>/dev/null | grep -q -- "$2"; then echo "ok: $1"; return 0; fi
+        sleep 0.1; i=$((i + 1))
+    done
+    echo "FAIL: $1 (no '$2' on screen)"; tm capture-pane -p -t repl 2>/dev/null | grep -v '^$'; fail=1
+}
+# wait_prompt: wait (5 s) until the last screen line is an empty prompt, so
+# that typed keys are not echoed by the terminal before readline runs
+wait_prompt() {
+    i=0
+    while [ $i -lt 50 ]; do
+        [ "$(tm capture-pane -p -t repl 2>/dev/null | grep -v '^$' | tail -n 1)" = "squint>" ] && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    echo "FAIL: no fresh prompt"; fail=1
+}
+tm new-session -d -s repl -x 160 -y 50 "env XDG_STATE_HOME=$tmp/state TERM=xterm $SQUINT"
+wait_for "banner and prompt" '^squint>$'
+
+keys 'sq.qu'; key Tab
+wait_for "sq.qu<TAB> completes the common prefix sq.quantize" '^squint> sq\.quantize$'
+keys '(sq.tensor{1}).bits'; key Enter
+wait_for "completed line runs" '^8$'
+
+keys 'q = sq.quantize(sq.demo(), {bits = 4})'; key Enter
+wait_prompt
+keys 'q:code_h'; key Tab
+wait_for "method completion after ':'" '^squint> q:code_histogram$'
+key C-u
+keys 'q.conf'; key Tab
+wait_for "field completion after '.'" '^squint> q\.config$'
+keys '.bits'; key Enter
+wait_for "field value printed" '^4$'
+
+wait_prompt; keys 'for i = 1, 2 do'; key Enter
+wait_for "continuation prompt for an incomplete chunk" '^   \.\.\.>$'
+keys 'print("line", i * 10)'; key Enter
+keys 'end'; key Enter
+wait_for "multi-line chunk ran" '^line  *20$'
+
+wait_prompt; keys 'error("boom")'; key Enter
+wait_for "error message printed" '^squint: stdin:1: boom$'
+wait_prompt; keys '6 * 7'; key Enter
+wait_for "session alive after an error" '^42$'
+
+wait_prompt; keys 'sq.quantize(sq.demo(), {bitz = 1})'; key Enter
+wait_for "argument error from the module" "bad argument #2 to 'quantize' (unknown key 'bitz')"
+
+wait_prompt; keys 'sq.demo()'; key Enter
+wait_for "a tensor prints a one-line summary" '^tensor\[256, 512\] f32 min '
+
+wait_prompt; keys 'while true do end'; key Enter
+sleep 0.3; key C-c
+wait_for "Ctrl-C interrupts a running loop" 'interrupted!'
+wait_prompt; keys '"after" .. "interrupt"'; key Enter
+wait_for "session alive after Ctrl-C" '^afterinterrupt$'
+
+wait_prompt; keys 'half typed'; key C-c
+keys '1 + 1'; key Enter
+wait_for "Ctrl-C at the prompt drops the line" '^squint> 1 + 1$'
+
+wait_prompt; key C-d
+i=0; while tm has-session -t repl 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if tm has-session -t repl 2>/dev/null; then echo "FAIL: Ctrl-D leaves the REPL"; fail=1; else echo "ok: Ctrl-D leaves the REPL"; fi
+if grep -q '^6 \* 7$' "$tmp/state/squint/history" 2>/dev/null; then echo "ok: history saved in XDG_STATE_HOME"
+else echo "FAIL: history not saved"; cat "$tmp/state/squint/history" 2>/dev/null; fail=1; fi
+exit $fail

@@ -72,6 +72,16 @@ wait_for "Ctrl-C interrupts a running loop" 'interrupted!'
 wait_prompt; keys '"after" .. "interrupt"'; key Enter
 wait_for "session alive after Ctrl-C" '^afterinterrupt$'
 
+wait_prompt; keys 'sq.view(sq.demo())'; key Enter
+wait_for "sq.view opens the panel" 'tensor \[256, 512\] f32'
+wait_for "the panel shows statistics" 'SQNR'
+key b
+wait_for "a key changes the configuration" 'int7 sym per-tensor'
+key q
+wait_prompt
+keys '"back" .. "in the REPL"'; key Enter
+wait_for "q returns to a working REPL" '^backin the REPL$'
+
 wait_prompt; keys 'half typed'; key C-c
 keys '1 + 1'; key Enter
 wait_for "Ctrl-C at the prompt drops the line" '^squint> 1 + 1$'

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel.h"
 #include "layout.h"
 #include "quant_int.h"
 #include "simd.h"
@@ -318,27 +319,12 @@ static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float 
 
 /* ---- encode / decode kernels ---------------------------------------------- */
 
-/* Rounding of a value v already clamped to [qmin-1, qmax+1], in double,
- * into r: half to even by the 1.5*2^52 trick (exact for |v| < 2^51); half
- * away from zero as |v| rounded to even, moved up at an exact tie that went
- * down (|v| - r is exact, so the tie test is exact), with v's sign put back. */
-#define ROUND_EVEN(v, r) double r = ((v) + 0x1.8p52) - 0x1.8p52;
-#define ROUND_AWAY(v, r)                                                     \
-    double r##_a = fabs(v);                                                  \
-    ROUND_EVEN(r##_a, r##_e)                                                 \
-    double r = copysign(r##_e + (r##_a - r##_e == 0.5 ? 1.0 : 0.0), v);
-
-/* The loop shared by the four encode kernels: code of x[i] with parameters
- * INV and ZP (scalars or per-element), rounded by ROUND. Values are clamped to
- * [qmin-1, qmax+1] before rounding, which changes no result but keeps the
- * arithmetic in a small range; everything stays in double lanes so the loop
- * vectorizes at full width. Clipping is counted afterwards (count_clipped). */
+/* The loop shared by the four encode kernels: codes of x[i] with INV and ZP
+ * (scalars or per-element) rounded by ROUND (kernel.h). Clipping is counted
+ * afterwards (count_clipped). */
 #define ENCODE_LOOP(INV, ZP, ROUND)                                        \
     for (size_t i = 0; i < n; i++) {                                      \
-        double v = (double)x[i] * (INV) + (ZP);                           \
-        v = v < lo ? lo : (v > hi ? hi : v);                              \
-        ROUND(v, r)                                                       \
-        double c = r < qmin ? qmin : (r > qmax ? qmax : r);               \
+        SQ_ENCODE(x[i], INV, ZP, qmin, qmax, ROUND, c)                    \
         q[i] = (int8_t)(int)c;                                            \
     }
 
@@ -347,11 +333,10 @@ SQ_HOT
 static void encode_uniform(const float *x, size_t n, double inv, double zp, double qmin, double qmax,
                            sq_rounding rnd, int8_t *q)
 {
-    const double lo = qmin - 1.0, hi = qmax + 1.0;
     if (rnd == SQ_ROUND_EVEN) {
-        ENCODE_LOOP(inv, zp, ROUND_EVEN)
+        ENCODE_LOOP(inv, zp, SQ_ROUND_EVEN)
     } else {
-        ENCODE_LOOP(inv, zp, ROUND_AWAY)
+        ENCODE_LOOP(inv, zp, SQ_ROUND_AWAY)
     }
 }
 
@@ -360,11 +345,10 @@ SQ_HOT
 static void encode_varying(const float *x, size_t n, const double *inv, const double *zp, double qmin,
                            double qmax, sq_rounding rnd, int8_t *q)
 {
-    const double lo = qmin - 1.0, hi = qmax + 1.0;
     if (rnd == SQ_ROUND_EVEN) {
-        ENCODE_LOOP(inv[i], zp[i], ROUND_EVEN)
+        ENCODE_LOOP(inv[i], zp[i], SQ_ROUND_EVEN)
     } else {
-        ENCODE_LOOP(inv[i], zp[i], ROUND_AWAY)
+        ENCODE_LOOP(inv[i], zp[i], SQ_ROUND_AWAY)
     }
 }
 
@@ -466,8 +450,8 @@ typedef struct chunk_buf {
     double a[SQ_CHUNK], b[SQ_CHUNK];
 } chunk_buf;
 
-/* Codes of elements [start, start+n) into cb->q; returns the clipped count. */
-static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, size_t n,
+/* Codes of elements [start, start+n) into cb->q. */
+static void encode_chunk(const sq_layout *l, const float *x, size_t start, size_t n,
                            const double *inv, const double *zp, const sq_qconfig *cfg, chunk_buf *cb)
 {
     double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
@@ -483,7 +467,6 @@ static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, siz
             sq_run_advance(l, &r, len);
         }
     }
-    return count_clipped(l, x, start, n, cb->q, inv, zp, cfg);
 }
 
 /* Scales and zero points of every index; fails on non-finite input. */
@@ -538,7 +521,8 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_
         inv[k] = fabs(q->scales[k]) < 1e-30 ? 0.0 : 1.0 / q->scales[k];
     for (size_t start = 0; start < x->numel; start += SQ_CHUNK) {
         size_t n = x->numel - start < SQ_CHUNK ? x->numel - start : SQ_CHUNK;
-        q->n_clipped += encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
+        encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
+        q->n_clipped += count_clipped(&l, x->data, start, n, cb->q, inv, q->zero_points, &c);
         sq_pack_codes(cb->q, n, c.bits, q->codes + start / 8 * (size_t)c.bits);
         if (visit)
             visit(ctx, q, start, n, cb->q);

@@ -33,7 +33,7 @@ static sq_status print_row(FILE *out, const sq_tensor *t, const sq_qconfig *cfg,
     s = sq_roundtrip_stats(t, q, NULL, &st, NULL, err);
     if (s == SQ_OK)
         fprintf(out, "%-28s %8.2f %10.3e %10.3e %9.6f %9zu %9zu %6.2fx %6.2f\n",
-                sq_qconfig_describe(cfg, name, sizeof name), st.sqnr_db, st.rmse, st.max_abs_err,
+                sq_qconfig_describe_from(cfg, 1, name, sizeof name), st.sqnr_db, st.rmse, st.max_abs_err,
                 st.cosine, st.size_bytes, st.meta_bytes, st.compression, st.bits_per_weight);
     sq_qtensor_free(q);
     return s;

@@ -467,15 +467,7 @@ void lsq_parse_qconfig(lua_State *L, int idx, int arg, const char *prefix, const
  * "int8 sym per-channel(axis 1)". Returns buf. */
 char *lsq_describe(const sq_qconfig *cfg, char *buf, size_t size)
 {
-    sq_qconfig_describe(cfg, buf, size);
-    char *p = strstr(buf, "(axis ");
-    if (p && cfg->granularity == SQ_GRAN_CHANNEL) {
-        char rest[96];
-        char *close = strchr(p, ')');
-        snprintf(rest, sizeof rest, "%s", close ? close : ")");
-        snprintf(p, size - (size_t)(p - buf), "(axis %d%s", cfg->axis + 1, rest);
-    }
-    return buf;
+    return sq_qconfig_describe_from(cfg, 1, buf, size);
 }
 
 /* Push a configuration as a table sq.quantize accepts back (stack: +1). */

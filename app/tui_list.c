@@ -227,7 +227,7 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
     for (int x = 0; x < w; x++)
         sq_tui_grid_put(g, x, 0, " ", SQ_ROLE_HEADER, 1);
     sq_tui_grid_printf(g, 0, 0, SQ_ROLE_HEADER, " %s: %zu tensors | %s | sorted by %s", l->title, n,
-                       sq_qconfig_describe(&l->cfg, desc, sizeof desc), sort_names[l->sort]);
+                       sq_qconfig_describe_from(&l->cfg, 1, desc, sizeof desc), sort_names[l->sort]);
     sq_tui_grid_printf(g, 0, 1, SQ_ROLE_LABEL, "  %-40s %-18s %-5s %10s %9s %7s", "name", "shape", "dtype", "size",
                        "SQNR dB", "bits/w");
     int rows = h - 4;

@@ -325,7 +325,7 @@ char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_use
                  "bits/w", "ratio", "codes");
         return buf;
     }
-    sq_qconfig_describe(cfg, desc, sizeof desc);
+    sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
     snprintf(buf, bufsize, "%-28.28s %8.2f %s %s %7.3f %6.2fx %6zu", desc, st->sqnr_db,
              sq_tui_fmt_si(st->rmse, 8, rmse, sizeof rmse), sq_tui_fmt_si(st->max_abs_err, 8, maxe, sizeof maxe),
              st->bits_per_weight, st->compression, codes_used);

@@ -117,7 +117,7 @@ static void selection_text(const sq_tui_model *m, char *buf, size_t size)
 {
     const sq_qconfig *c = &m->done_cfg;
     if (c->granularity == SQ_GRAN_CHANNEL)
-        snprintf(buf, size, "channel %zu/%zu (axis %d)", m->sel, m->n_ch, c->axis);
+        snprintf(buf, size, "channel %zu/%zu (axis %d)", m->sel + 1, m->n_ch, c->axis + 1);
     else if (c->granularity == SQ_GRAN_GROUP) {
         size_t last = m->t->ndim > 0 ? m->t->shape[m->t->ndim - 1] : 1;
         size_t first = m->sel * c->group_size;
@@ -269,7 +269,7 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
     sq_tui_grid_printf(g, 0, 0, SQ_ROLE_HEADER, " %s %s %s, %s values %s %s", m->name,
                        sq_shape_format(m->t->shape, m->t->ndim, shape, sizeof shape), sq_dtype_name(m->t->dtype),
                        sq_tui_fmt_count(m->t->numel, cnt, sizeof cnt), gl->hline,
-                       sq_qconfig_describe(&m->cfg, desc, sizeof desc));
+                       sq_qconfig_describe_from(&m->cfg, 1, desc, sizeof desc));
     if (m->have) {
         draw_values(m, l, g, gl);
         draw_errors(m, l, g, gl);

@@ -66,8 +66,8 @@ static json_t *stats_json(const sq_qconfig *cfg, const sq_stats *st, size_t code
     char desc[96];
     json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:I, s:I, "
                      "s:I, s:I, s:f, s:f, s:f}",
-                     "config", sq_qconfig_describe(cfg, desc, sizeof desc), "bits", cfg->bits, "mode",
-                     sq_mode_name(cfg->mode), "granularity", sq_granularity_name(cfg->granularity), "axis", cfg->axis,
+                     "config", sq_qconfig_describe_from(cfg, 1, desc, sizeof desc), "bits", cfg->bits, "mode",
+                     sq_mode_name(cfg->mode), "granularity", sq_granularity_name(cfg->granularity), "axis", cfg->axis + 1,
                      "group_size", (json_int_t)cfg->group_size, "rounding", sq_rounding_name(cfg->rounding),
                      "mse", st->mse, "rmse", st->rmse, "max_abs_err", st->max_abs_err, "mean_abs_err",
                      st->mean_abs_err, "cosine", st->cosine, "clipped_frac", st->clipped_frac, "clipped", (json_int_t)st->clipped,
@@ -105,7 +105,7 @@ static void pin_csv(sbuf *b, const char *label, const sq_qconfig *cfg, const sq_
 {
     char desc[96];
     sb_printf(b, "%s,\"%s\",%.6f,%.9g,%.9g,%.9g,%.6f,%.4f,%.4f,%zu\n", label,
-              sq_qconfig_describe(cfg, desc, sizeof desc), st->sqnr_db, st->mse, st->rmse, st->max_abs_err,
+              sq_qconfig_describe_from(cfg, 1, desc, sizeof desc), st->sqnr_db, st->mse, st->rmse, st->max_abs_err,
               st->cosine, st->bits_per_weight, st->compression, used);
 }
 
@@ -144,7 +144,7 @@ sq_status sq_tui_save(const sq_tui_model *m, const char *screen_text, const char
     char v[64];
     sb_printf(&b, "statistic,value\n");
     char desc[96];
-    sb_printf(&b, "config,\"%s\"\n", sq_qconfig_describe(&m->done_cfg, desc, sizeof desc));
+    sb_printf(&b, "config,\"%s\"\n", sq_qconfig_describe_from(&m->done_cfg, 1, desc, sizeof desc));
     sb_printf(&b, "mse,%.9g\nrmse,%.9g\nmax_abs_err,%.9g\nmean_abs_err,%.9g\nsqnr_db,%.6f\ncosine,%.9f\n", m->st.mse,
               m->st.rmse, m->st.max_abs_err, m->st.mean_abs_err, m->st.sqnr_db, m->st.cosine);
     sb_printf(&b, "clipped,%zu\nclipped_frac,%.9g\ncodes_used,%zu\ncode_levels,%d\n", m->st.clipped,

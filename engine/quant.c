@@ -145,9 +145,14 @@ bool sq_rounding_parse(const char *s, sq_rounding *out)
 
 char *sq_qconfig_describe(const sq_qconfig *cfg, char *buf, size_t bufsize)
 {
+    return sq_qconfig_describe_from(cfg, 0, buf, bufsize);
+}
+
+char *sq_qconfig_describe_from(const sq_qconfig *cfg, int first_axis, char *buf, size_t bufsize)
+{
     char gran[48];
     if (cfg->granularity == SQ_GRAN_CHANNEL)
-        snprintf(gran, sizeof gran, "per-channel(axis %d)", cfg->axis);
+        snprintf(gran, sizeof gran, "per-channel(axis %d)", cfg->axis + first_axis);
     else if (cfg->granularity == SQ_GRAN_GROUP)
         snprintf(gran, sizeof gran, "per-group(%zu)", cfg->group_size);
     else

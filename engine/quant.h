@@ -86,6 +86,10 @@ int sq_qconfig_qmax(const sq_qconfig *cfg);
  * " zir" when those options are set. Returns buf (always NUL-terminated). */
 char *sq_qconfig_describe(const sq_qconfig *cfg, char *buf, size_t bufsize);
 
+/* The same with the axis numbered from first_axis (1 for user-facing text,
+ * as in Lua: "per-channel(axis 1)" is the first dimension). */
+char *sq_qconfig_describe_from(const sq_qconfig *cfg, int first_axis, char *buf, size_t bufsize);
+
 /* Names used by the Lua layer and files ("symmetric", "channel", "even", ...)
  * and their parsers (return false on an unknown name). */
 const char *sq_mode_name(sq_mode m);

@@ -387,7 +387,7 @@ START_TEST(test_render)
     sq_tui_layout_compute(&m, 80, 24, &l);
     ck_assert_int_eq(sq_tui_model_update(&m, l.plot_w, &err), SQ_OK);
     sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));
-    ck_assert_int_eq(find_row(&g, "Channels channel 0/2 (axis 0)"), l.strip_y);
+    ck_assert_int_eq(find_row(&g, "Channels channel 1/2 (axis 1)"), l.strip_y);
     ck_assert_int_eq(find_row(&g, "scale  \u2582\u2588"), l.strip_y + 1);
     sq_tui_model_key(&m, '?');
     sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));

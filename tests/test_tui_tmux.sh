@@ -44,11 +44,11 @@ if lt "$s4" "$s8"; then ok "int4 SQNR $s4 < int8 SQNR $s8"; else echo "FAIL: int
 
 T send-keys -t sq g
 sc=
-wait_for 'now int4 sym per-channel\(axis 0\)' && sc=$(sqnr)
+wait_for 'now int4 sym per-channel\(axis 1\)' && sc=$(sqnr)
 if lt "$s4" "$sc"; then ok "per-channel SQNR $sc > per-tensor $s4"; else echo "FAIL: per-channel $sc not above $s4"; fail=1; fi
-wait_for '^Channels channel 0/256' && ok "channel strip shown"
+wait_for '^Channels channel 1/256' && ok "channel strip shown"
 T send-keys -t sq .
-wait_for 'channel 1/256' && ok ". selects the next channel"
+wait_for 'channel 2/256' && ok ". selects the next channel"
 
 T send-keys -t sq l
 wait_for '^Values \(log\)' && ok "l: log counts"

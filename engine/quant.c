@@ -293,6 +293,48 @@ static int ranges_short_runs(const sq_layout *l, const float *x, float *mn, floa
     return bad;
 }
 
+/* Min and max of each of count consecutive groups of g floats (one call for
+ * many small groups: eight running minima/maxima per group, a shape compilers
+ * vectorize); returns nonzero when any value is not finite. */
+SQ_HOT
+static int ranges_groups(const float *x, size_t g, size_t count, float *mn, float *mx)
+{
+    int bad = 0;
+    for (size_t k = 0; k < count; k++) {
+        const float *p = x + k * g;
+        float lo[8], hi[8];
+        int b8[8];
+        for (int j = 0; j < 8; j++) {
+            lo[j] = INFINITY;
+            hi[j] = -INFINITY;
+            b8[j] = 0;
+        }
+        size_t i = 0;
+        for (; i + 8 <= g; i += 8) {
+            for (int j = 0; j < 8; j++) {
+                float v = p[i + (size_t)j];
+                lo[j] = v < lo[j] ? v : lo[j];
+                hi[j] = v > hi[j] ? v : hi[j];
+                b8[j] |= !(fabsf(v) <= FLT_MAX);
+            }
+        }
+        for (; i < g; i++) {
+            lo[0] = p[i] < lo[0] ? p[i] : lo[0];
+            hi[0] = p[i] > hi[0] ? p[i] : hi[0];
+            b8[0] |= !(fabsf(p[i]) <= FLT_MAX);
+        }
+        for (int j = 1; j < 8; j++) {
+            lo[0] = lo[j] < lo[0] ? lo[j] : lo[0];
+            hi[0] = hi[j] > hi[0] ? hi[j] : hi[0];
+            b8[0] |= b8[j];
+        }
+        mn[k] = lo[0];
+        mx[k] = hi[0];
+        bad |= b8[0];
+    }
+    return bad;
+}
+
 /* Per-index min/max of x; returns nonzero when x has a non-finite value. */
 static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float *mx)
 {
@@ -315,6 +357,8 @@ static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float 
         }
         return bad;
     }
+    if (!l->cycle && l->n_index > 1) /* per-group */
+        return ranges_groups(x, l->run, l->n_index, mn, mx);
     int bad = 0;
     sq_run r = sq_run_at(l, 0);
     for (size_t i = 0; i < l->numel; i += r.left, sq_run_advance(l, &r, r.left))

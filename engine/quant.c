@@ -401,12 +401,16 @@ static void encode_varying(const float *x, size_t n, const double *inv, const do
     }
 }
 
-/* Whether x * inv + zp, rounded as cfg says, falls outside [qmin, qmax]. */
-static bool clips(float x, double inv, double zp, const sq_qconfig *cfg)
+/* Whether x * inv + zp, rounded as cfg says, falls outside [qmin, qmax]:
+ * the same arithmetic as the kernels (kernel.h), before the clamp. */
+static bool clips(float x, double inv, double zp, double qmin, double qmax, sq_rounding rnd)
 {
-    double v = (double)x * inv + zp;
-    double r = round_half(v, cfg->rounding);
-    return r < sq_qconfig_qmin(cfg) || r > sq_qconfig_qmax(cfg);
+    if (rnd == SQ_ROUND_EVEN) {
+        SQ_ENCODE(x, inv, zp, qmin, qmax, SQ_ROUND_EVEN, c)
+        return c_r != c;
+    }
+    SQ_ENCODE(x, inv, zp, qmin, qmax, SQ_ROUND_AWAY, c)
+    return c_r != c;
 }
 
 /* How many of the n codes just formed were clipped: only a code at qmin or
@@ -419,16 +423,16 @@ static size_t count_clipped(const sq_layout *l, const float *x, size_t start, si
     const int qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
     if (cfg->mode == SQ_MODE_SYMMETRIC && cfg->calibration == SQ_CALIB_MINMAX)
         return 0;
-    int edges = 0;
-    for (size_t j = 0; j < n; j++)
-        edges += (q[j] == qmin) | (q[j] == qmax);
-    if (edges == 0)
-        return 0;
     size_t clipped = 0;
     sq_run r = sq_run_at(l, start);
-    for (size_t j = 0; j < n; j++, sq_run_advance(l, &r, 1)) {
-        if (q[j] == qmin || q[j] == qmax)
-            clipped += clips(x[start + j], inv[r.k], zp[r.k], cfg);
+    for (size_t j = 0; j < n;) {
+        size_t len = r.left < n - j ? r.left : n - j;
+        for (size_t t = j; t < j + len; t++) {
+            if (q[t] == qmin || q[t] == qmax)
+                clipped += clips(x[start + t], inv[r.k], zp[r.k], qmin, qmax, cfg->rounding);
+        }
+        j += len;
+        sq_run_advance(l, &r, len);
     }
     return clipped;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cmd_info.h"
+#include "cmd_quantize.h"
+#include "cmd_report.h"
 #include "cmd_view.h"
 #include "repl.h"
 
@@ -29,6 +31,8 @@ static const sq_subcommand subcommands[] = {
     {"--demo", cmd_demo, "the panel on the built-in demo tensor (a comparison table without a terminal)"},
     {"--view", sq_cmd_view, "FILE [TENSOR]: the panel on a tensor or a whole checkpoint"},
     {"info", sq_cmd_info, "FILE [NAME]: list a file's tensors (NAME: with statistics)"},
+    {"report", sq_cmd_report, "FILE [CONFIG]... [--include RE] [--exclude RE] [--csv OUT] [--json OUT]"},
+    {"quantize", sq_cmd_quantize, "FILE OUT.safetensors [CONFIG]: export every rank >= 2 tensor quantized"},
     {"--version", cmd_version, "print the version and exit"},
     {"--help", cmd_help, "print this help and exit"},
     {"-h", cmd_help, NULL},
@@ -59,7 +63,7 @@ static int cmd_help(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    fputs("usage: squint [--demo | --view FILE [TENSOR] | info FILE [NAME] | --version | --help]\n"
+    fputs("usage: squint [--demo | --view FILE [TENSOR] | info | report | quantize ... | --version | --help]\n"
           "       squint [options] [script [args]]\n"
           "\n"
           "A quantization workbench: see what int8, int4 and friends do to a tensor.\n"
@@ -68,6 +72,11 @@ static int cmd_help(int argc, char **argv)
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         if (subcommands[i].help)
             printf("  %-34s %s\n", subcommands[i].name, subcommands[i].help);
+    fputs("\nCONFIG: --bits N [--mode symmetric|asymmetric] [--granularity tensor|channel|group]\n"
+          "  [--group-size N] [--axis N (1-based)] [--rounding away|even] [--zero-in-range];\n"
+          "  each further --bits starts a new configuration (report: one column group each).\n"
+          "  Rank >= 2 tensors are quantized, the others kept as fp32. RE: POSIX extended regex.\n\n",
+          stdout);
     sq_repl_usage(stdout);
     return EXIT_SUCCESS;
 }

@@ -1,0 +1,57 @@
+/* cmd_quantize.c - `squint quantize FILE OUT.safetensors [config options]
+ * [--include RE] [--exclude RE]`: the quantized export of a checkpoint. */
+#include "cmd_quantize.h"
+
+#include <stdio.h>
+
+#include "checkpoint.h"
+#include "cmd_report.h"
+#include "report.h"
+
+/* sq_export_warn_fn: a tensor kept in float or skipped. */
+static void warn_cb(const char *name, const char *why, void *user)
+{
+    sq_cmd_progress *p = user;
+    sq_cmd_progress_end(p);
+    fprintf(stderr, "squint quantize: %s: %s\n", name, why);
+}
+
+int sq_cmd_quantize(int argc, char **argv)
+{
+    sq_cmd_args a;
+    int rc = sq_cmd_parse_args(argc, argv, 2, 0, &a);
+    if (rc)
+        return rc;
+    if (a.n_cfg != 1) {
+        fprintf(stderr, "squint quantize: one configuration only (--bits given more than once)\n");
+        return 2;
+    }
+    sq_error err;
+    sq_checkpoint *ck;
+    if (sq_ckpt_open(a.pos[0], &ck, &err) != SQ_OK) {
+        fprintf(stderr, "squint quantize: %s\n", err.msg);
+        return 1;
+    }
+    sq_cmd_progress prog;
+    sq_cmd_progress_init(&prog);
+    sq_report_opts o = sq_report_opts_default();
+    o.include = a.include;
+    o.exclude = a.exclude;
+    o.progress = sq_cmd_progress_cb;
+    o.progress_user = &prog;
+    o.cancel = &sq_cmd_interrupted;
+    sq_export_summary sum;
+    sq_cmd_sigint_install();
+    sq_status st = sq_report_export(ck, a.pos[0], &a.cfg[0], &o, a.pos[1], warn_cb, &prog, &sum, &err);
+    sq_cmd_sigint_restore();
+    sq_cmd_progress_end(&prog);
+    sq_ckpt_close(ck);
+    if (st != SQ_OK) {
+        fprintf(stderr, "squint quantize: %s\n", err.msg);
+        return st == SQ_ERR_INTERRUPTED ? 130 : st == SQ_ERR_ARG ? 2 : 1;
+    }
+    char d[96];
+    printf("wrote %s (%s): %zu quantized, %zu kept, %zu skipped, %zu excluded\n", a.pos[1],
+           sq_qconfig_describe(&a.cfg[0], d, sizeof d), sum.quantized, sum.kept, sum.skipped, sum.excluded);
+    return 0;
+}

@@ -1,0 +1,359 @@
+/* cmd_report.c - `squint report FILE [config]... [--include RE] [--exclude RE]
+ * [--csv OUT] [--json OUT]`: a per-tensor table of what each configuration
+ * does to a checkpoint, with a total row per configuration. */
+#include "cmd_report.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+
+volatile sig_atomic_t sq_cmd_interrupted = 0;
+static struct sigaction old_sigint;
+
+/* SIGINT: only set the flag; the run stops between tensors. */
+static void on_sigint(int sig)
+{
+    (void)sig;
+    sq_cmd_interrupted = 1;
+}
+
+void sq_cmd_sigint_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sq_cmd_interrupted = 0;
+    sigaction(SIGINT, &sa, &old_sigint);
+}
+
+void sq_cmd_sigint_restore(void)
+{
+    sigaction(SIGINT, &old_sigint, NULL);
+}
+
+/* ---- argument parsing ------------------------------------------------------- */
+
+/* Strict integer in [lo, hi]; false otherwise. */
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* Usage error: message naming the argument, status 2. */
+static int usage_err(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "squint %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see `squint --help`)\n");
+    return 2;
+}
+
+/* The configuration options modify; starts the first one when needed. */
+static sq_qconfig *cur_cfg(sq_cmd_args *a, int *has_bits)
+{
+    if (a->n_cfg == 0) {
+        a->cfg[0] = sq_qconfig_default();
+        a->n_cfg = 1;
+        *has_bits = 0;
+    }
+    return &a->cfg[a->n_cfg - 1];
+}
+
+int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq_cmd_args *a)
+{
+    const char *cmd = argv[0];
+    memset(a, 0, sizeof *a);
+    int has_bits = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0 || strcmp(arg, "--") == 0) {
+            if (a->n_pos >= want_pos)
+                return usage_err(cmd, "unexpected argument '%s'", arg);
+            a->pos[a->n_pos++] = arg;
+            continue;
+        }
+        if (strcmp(arg, "--zero-in-range") == 0) {
+            cur_cfg(a, &has_bits)->zero_in_range = true;
+            continue;
+        }
+        static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
+                                             "--rounding", "--include", "--exclude", "--csv", "--json"};
+        int k = -1;
+        for (int j = 0; j < (int)(sizeof valued / sizeof valued[0]); j++)
+            if (strcmp(arg, valued[j]) == 0)
+                k = j;
+        if (k < 0 || (k >= 8 && !allow_outputs))
+            return usage_err(cmd, "unknown option '%s'", arg);
+        if (i + 1 >= argc)
+            return usage_err(cmd, "option '%s' needs a value", arg);
+        const char *v = argv[++i];
+        long n;
+        sq_qconfig *c;
+        switch (k) {
+        case 0:
+            if (!parse_int(v, SQ_BITS_MIN, SQ_BITS_MAX, &n))
+                return usage_err(cmd, "--bits wants an integer from 2 to 8, not '%s'", v);
+            if (a->n_cfg > 0 && has_bits) {
+                if (a->n_cfg >= SQ_CMD_MAX_CONFIGS)
+                    return usage_err(cmd, "too many configurations (at most 16) at --bits %s", v);
+                a->cfg[a->n_cfg++] = sq_qconfig_default();
+            }
+            c = cur_cfg(a, &has_bits);
+            c->bits = (int)n;
+            has_bits = 1;
+            break;
+        case 1:
+            if (!sq_mode_parse(v, &cur_cfg(a, &has_bits)->mode))
+                return usage_err(cmd, "--mode wants symmetric or asymmetric, not '%s'", v);
+            break;
+        case 2:
+            if (!sq_granularity_parse(v, &cur_cfg(a, &has_bits)->granularity))
+                return usage_err(cmd, "--granularity wants tensor, channel or group, not '%s'", v);
+            break;
+        case 3:
+            if (!parse_int(v, 1, LONG_MAX, &n))
+                return usage_err(cmd, "--group-size wants a positive integer, not '%s'", v);
+            cur_cfg(a, &has_bits)->group_size = (size_t)n;
+            break;
+        case 4:
+            if (!parse_int(v, 1, SQ_MAX_DIMS, &n))
+                return usage_err(cmd, "--axis wants a 1-based axis from 1 to 8, not '%s'", v);
+            cur_cfg(a, &has_bits)->axis = (int)n - 1;
+            break;
+        case 5:
+            if (!sq_rounding_parse(v, &cur_cfg(a, &has_bits)->rounding))
+                return usage_err(cmd, "--rounding wants away or even, not '%s'", v);
+            break;
+        case 6: a->include = v; break;
+        case 7: a->exclude = v; break;
+        case 8: a->csv = v; break;
+        default: a->json = v; break;
+        }
+    }
+    if (a->n_pos != want_pos)
+        return usage_err(cmd, "%s", want_pos == 1 ? "missing FILE argument" : "missing FILE or OUT argument");
+    if (a->n_cfg == 0) {
+        a->cfg[0] = sq_qconfig_default();
+        a->n_cfg = 1;
+    }
+    return 0;
+}
+
+/* ---- progress -------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void sq_cmd_progress_init(sq_cmd_progress *p)
+{
+    p->enabled = isatty(STDERR_FILENO);
+    p->t0 = p->last = now_s();
+    p->drawn = 0;
+}
+
+/* Bytes as "12.3 MB". */
+static char *human(double b, char *buf, size_t n)
+{
+    static const char *const u[] = {"B", "kB", "MB", "GB", "TB"};
+    int i = 0;
+    while (b >= 1000.0 && i < 4) {
+        b /= 1000.0;
+        i++;
+    }
+    snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+    return buf;
+}
+
+void sq_cmd_progress_cb(const sq_report_progress *pr, void *user)
+{
+    sq_cmd_progress *p = user;
+    double t = now_s();
+    if (!p->enabled || (t - p->last < 0.1 && pr->tensors_done < pr->tensors_total))
+        return;
+    p->last = t;
+    char b1[32], b2[32], eta[32] = "--:--";
+    if (pr->bytes_done > 0 && pr->bytes_total >= pr->bytes_done) {
+        double rem = (t - p->t0) * (double)(pr->bytes_total - pr->bytes_done) / (double)pr->bytes_done;
+        snprintf(eta, sizeof eta, "%d:%02d", (int)(rem / 60), (int)fmod(rem, 60.0));
+    }
+    fprintf(stderr, "\r%zu/%zu tensors  %s / %s  ETA %s\033[K", pr->tensors_done, pr->tensors_total,
+            human((double)pr->bytes_done, b1, sizeof b1), human((double)pr->bytes_total, b2, sizeof b2), eta);
+    fflush(stderr);
+    p->drawn = 1;
+}
+
+void sq_cmd_progress_end(sq_cmd_progress *p)
+{
+    if (p->drawn) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    p->drawn = 0;
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+/* A figure in `w` columns: "-" when NaN, "inf" when infinite. */
+static void put_num(const char *fmt, double v, int w)
+{
+    char b[40];
+    if (isnan(v))
+        snprintf(b, sizeof b, "-");
+    else if (isinf(v))
+        snprintf(b, sizeof b, v > 0 ? "inf" : "-inf");
+    else
+        snprintf(b, sizeof b, fmt, v);
+    printf(" %*s", w, b);
+}
+
+#define GROUP_W 60 /* width of one configuration's column group */
+
+/* One configuration's columns of a row. */
+static void put_group(double sqnr, double rmse, double maxe, double p50, double p95, size_t after, double bpw)
+{
+    char b[32];
+    put_num("%.2f", sqnr, 7);
+    put_num("%.2e", rmse, 8);
+    put_num("%.2e", maxe, 8);
+    put_num("%.2e", p50, 8);
+    put_num("%.2e", p95, 8);
+    printf(" %9s", human((double)after, b, sizeof b));
+    put_num("%.2f", bpw, 5);
+}
+
+/* Print the aligned table of rep on stdout. */
+static void print_table(const sq_report *rep)
+{
+    int nw = 24, sw = 5;
+    char shp[200], b1[32], b2[32];
+    for (size_t r = 0; r < rep->n_rows; r++) {
+        int l = (int)strlen(rep->rows[r].name);
+        nw = l > nw ? l : nw;
+        l = (int)strlen(sq_shape_format(rep->rows[r].shape, rep->rows[r].ndim, shp, sizeof shp));
+        sw = l > sw ? l : sw;
+    }
+    nw = nw > 60 ? 60 : nw; /* at least "TOTAL (N tensors)" wide */
+    int lead = nw + 1 + sw + 1 + 6 + 1 + 5 + 1 + 9 + 1 + 9;
+    printf("%*s", lead, "");
+    for (size_t c = 0; c < rep->n_configs; c++) {
+        char d[96];
+        sq_qconfig_describe(&rep->configs[c], d, sizeof d);
+        printf(" | %-*.*s", GROUP_W - 3, GROUP_W - 3, d);
+    }
+    printf("\n%-*s %-*s %-6s %-5s %9s %9s", nw, "name", sw, "shape", "type", "kind", "fp32", "file");
+    for (size_t c = 0; c < rep->n_configs; c++)
+        printf(" %7s %8s %8s %8s %8s %9s %5s", "SQNR dB", "RMSE", "max|e|", "p50|e|", "p95|e|", "after", "bpw");
+    putchar('\n');
+    for (size_t r = 0; r < rep->n_rows; r++) {
+        const sq_report_row *row = &rep->rows[r];
+        printf("%-*s %-*s %-6s %-5s %9s %9s", nw, row->name, sw, sq_shape_format(row->shape, row->ndim, shp, sizeof shp),
+               row->type_name, row->quantized ? "quant" : "kept", human((double)row->fp32_bytes, b1, sizeof b1),
+               human((double)row->file_bytes, b2, sizeof b2));
+        for (size_t c = 0; c < rep->n_configs; c++) {
+            const sq_report_cell *x = &row->cells[c];
+            put_group(x->sqnr_db, x->rmse, x->max_abs_err, x->median_abs_err, x->p95_abs_err, x->after_bytes,
+                      x->bits_per_weight);
+        }
+        putchar('\n');
+    }
+    if (rep->n_configs == 0)
+        return;
+    const sq_report_total *t0 = &rep->totals[0];
+    char cnt[64];
+    snprintf(cnt, sizeof cnt, "TOTAL (%zu tensors)", t0->num_tensors);
+    printf("%-*s %-*s %-6s %-5s %9s %9s", nw, cnt, sw, "", "", "", human((double)t0->fp32_bytes, b1, sizeof b1),
+           human((double)t0->file_bytes, b2, sizeof b2));
+    for (size_t c = 0; c < rep->n_configs; c++) {
+        const sq_report_total *t = &rep->totals[c];
+        put_group(t->sqnr_db, t->rmse, t->max_abs_err, NAN, NAN, t->quantized_bytes, t->bits_per_weight);
+    }
+    putchar('\n');
+    for (size_t c = 0; c < rep->n_configs; c++) {
+        const sq_report_total *t = &rep->totals[c];
+        char d[96];
+        sq_qconfig_describe(&rep->configs[c], d, sizeof d);
+        printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (codes + 16 B per scale), "
+               "compression %.3fx, %.3f bits/weight (f16 scales %.3f)\n",
+               d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes, t->compression_ratio,
+               t->bits_per_weight, t->bits_per_weight_f16);
+    }
+}
+
+/* Notes of cells that were not measured, on stderr (each once per tensor and text). */
+static void print_notes(const sq_report *rep)
+{
+    for (size_t r = 0; r < rep->n_rows; r++)
+        for (size_t c = 0; c < rep->n_configs; c++) {
+            const char *n = rep->rows[r].cells[c].note;
+            if (n && (c == 0 || !rep->rows[r].cells[c - 1].note || strcmp(n, rep->rows[r].cells[c - 1].note)))
+                fprintf(stderr, "squint report: %s (config %zu): %s\n", rep->rows[r].name, c + 1, n);
+        }
+}
+
+int sq_cmd_report(int argc, char **argv)
+{
+    sq_cmd_args a;
+    int rc = sq_cmd_parse_args(argc, argv, 1, 1, &a);
+    if (rc)
+        return rc;
+    sq_error err;
+    sq_checkpoint *ck;
+    if (sq_ckpt_open(a.pos[0], &ck, &err) != SQ_OK) {
+        fprintf(stderr, "squint report: %s\n", err.msg);
+        return 1;
+    }
+    sq_cmd_progress prog;
+    sq_cmd_progress_init(&prog);
+    sq_report_opts o = sq_report_opts_default();
+    o.include = a.include;
+    o.exclude = a.exclude;
+    o.progress = sq_cmd_progress_cb;
+    o.progress_user = &prog;
+    o.cancel = &sq_cmd_interrupted;
+    sq_report *rep;
+    sq_cmd_sigint_install();
+    sq_status st = sq_report_run(ck, a.pos[0], a.cfg, a.n_cfg, &o, &rep, &err);
+    sq_cmd_sigint_restore();
+    sq_cmd_progress_end(&prog);
+    sq_ckpt_close(ck);
+    if (st != SQ_OK) {
+        fprintf(stderr, "squint report: %s\n", err.msg);
+        return st == SQ_ERR_ARG ? 2 : 1;
+    }
+    print_table(rep);
+    fflush(stdout);
+    print_notes(rep);
+    rc = 0;
+    if (a.csv && sq_report_write_csv(rep, a.csv, &err) != SQ_OK) {
+        fprintf(stderr, "squint report: %s\n", err.msg);
+        rc = 1;
+    }
+    if (a.json && sq_report_write_json(rep, a.json, &err) != SQ_OK) {
+        fprintf(stderr, "squint report: %s\n", err.msg);
+        rc = 1;
+    }
+    if (rep->cancelled) {
+        fprintf(stderr, "squint report: interrupted after %zu of the selected tensors\n", rep->n_rows);
+        rc = 130;
+    }
+    sq_report_free(rep);
+    return rc;
+}

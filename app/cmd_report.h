@@ -1,0 +1,60 @@
+/* cmd_report.h - `squint report` and the command-line parsing it shares with
+ * `squint quantize` (configuration options, filters, progress, Ctrl-C). */
+#ifndef SQ_CMD_REPORT_H
+#define SQ_CMD_REPORT_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "quant.h"
+#include "report.h"
+
+#define SQ_CMD_MAX_CONFIGS 16
+
+/* Parsed arguments of report/quantize. Strings point into argv. */
+typedef struct sq_cmd_args {
+    const char *pos[2];         /* positional arguments */
+    int n_pos;
+    sq_qconfig cfg[SQ_CMD_MAX_CONFIGS];
+    size_t n_cfg;               /* 0 when no configuration option was given */
+    const char *include, *exclude, *csv, *json;
+} sq_cmd_args;
+
+/* Parse argv[1..argc) (argv[0] is the command name): want_pos positional
+ * arguments, configuration options (`--bits` starts a new configuration once
+ * the current one has bits; `--axis` is 1-based), --include/--exclude, and
+ * --csv/--json when allow_outputs. Prints a message naming the bad argument
+ * on stderr and returns 2 on a usage error, 0 otherwise. With no
+ * configuration option, one default configuration (int8 symmetric
+ * per-tensor) is set. */
+int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq_cmd_args *a);
+
+/* Progress display state: stderr line with done/total, bytes and ETA, drawn
+ * only when stderr is a terminal. */
+typedef struct sq_cmd_progress {
+    int enabled;
+    double t0, last;
+    int drawn;
+} sq_cmd_progress;
+
+/* Start a progress display (enabled when isatty(2)). */
+void sq_cmd_progress_init(sq_cmd_progress *p);
+/* A sq_report_progress_fn; user is a sq_cmd_progress. */
+void sq_cmd_progress_cb(const sq_report_progress *pr, void *user);
+/* Erase the progress line, if one was drawn. */
+void sq_cmd_progress_end(sq_cmd_progress *p);
+
+/* The flag the SIGINT handler sets while sq_cmd_sigint_install is in effect. */
+extern volatile sig_atomic_t sq_cmd_interrupted;
+/* Install / remove (restore the previous) SIGINT handler. */
+void sq_cmd_sigint_install(void);
+void sq_cmd_sigint_restore(void);
+
+/* Run `squint report FILE [config options]... [--include RE] [--exclude RE]
+ * [--csv OUT] [--json OUT]`; argv[0] is "report". Prints the table on stdout,
+ * progress on stderr (terminal only), errors on stderr. Returns the exit
+ * status: 0 ok, 1 unreadable file or failed write, 2 usage, 130 interrupted
+ * (the rows done so far are printed and written). */
+int sq_cmd_report(int argc, char **argv);
+
+#endif

@@ -1,0 +1,826 @@
+/* report.c - per-tensor quantization reports over a checkpoint (tensor by
+ * tensor, bounded memory), their CSV/JSON output, and the quantized export. */
+#include "report.h"
+
+#include <math.h>
+#include <regex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "fileio.h"
+#include "safetensors.h"
+#include "stats.h"
+
+sq_report_opts sq_report_opts_default(void)
+{
+    sq_report_opts o = {NULL, NULL, NULL, NULL, NULL};
+    return o;
+}
+
+const char *sq_report_status_name(sq_report_status s)
+{
+    switch (s) {
+    case SQ_REPORT_QUANTIZED: return "quantized";
+    case SQ_REPORT_KEPT: return "kept";
+    case SQ_REPORT_INCOMPATIBLE: return "incompatible";
+    case SQ_REPORT_FAILED: return "failed";
+    }
+    return "?";
+}
+
+/* ---- exact percentiles by selection --------------------------------------- */
+
+/* xorshift64*: the pivot choice (deterministic, so runs are reproducible). */
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+/* Rearrange v[lo..hi] so that v[k] holds the value it has in sorted order,
+ * with v[lo..k) <= v[k] <= v(k..hi] (Hoare/Wirth partition, random pivot). */
+static void select_k(float *v, ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t k, uint64_t *seed)
+{
+    while (lo < hi) {
+        float x = v[lo + (ptrdiff_t)(next_rand(seed) % (uint64_t)(hi - lo + 1))];
+        ptrdiff_t i = lo, j = hi;
+        do {
+            while (v[i] < x)
+                i++;
+            while (x < v[j])
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                j--;
+            }
+        } while (i <= j);
+        if (j < k)
+            lo = i;
+        if (k < i)
+            hi = j;
+    }
+}
+
+/* Smallest of v[a..b). */
+static float min_range(const float *v, size_t a, size_t b)
+{
+    float m = v[a];
+    for (size_t i = a + 1; i < b; i++)
+        m = v[i] < m ? v[i] : m;
+    return m;
+}
+
+/* Percentile p of n values whose m smallest are in v[0..m) (m <= n); `after`
+ * is the m-th order statistic (0-based) when m < n. Reorders v[0..m). */
+static double percentile_prefix(float *v, size_t m, size_t n, double p, double after, uint64_t *seed)
+{
+    double pos = p * (double)(n - 1);
+    size_t lo = (size_t)pos;
+    if (lo >= n)
+        lo = n - 1;
+    double frac = pos - (double)lo;
+    if (lo >= m)
+        lo = m - 1; /* not reached when m covers pos */
+    select_k(v, 0, (ptrdiff_t)m - 1, (ptrdiff_t)lo, seed);
+    double a = v[lo];
+    if (frac <= 0.0 || lo + 1 >= n)
+        return a;
+    double b = lo + 1 < m ? (double)min_range(v, lo + 1, m) : after;
+    return a + (b - a) * frac;
+}
+
+double sq_percentile_select(float *v, size_t n, double p)
+{
+    if (n == 0)
+        return NAN;
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    return percentile_prefix(v, n, n, p, NAN, &seed);
+}
+
+/* p95 then the median of |e| in v (reordered): the median works on the
+ * prefix the first selection left below the 95th order statistic. */
+static void median_p95(float *v, size_t n, double *median, double *p95)
+{
+    if (n == 0) {
+        *median = *p95 = 0.0;
+        return;
+    }
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    *p95 = percentile_prefix(v, n, n, 0.95, NAN, &seed);
+    size_t lo95 = (size_t)(0.95 * (double)(n - 1));
+    size_t m = lo95 + 1;
+    double after = m < n ? (double)min_range(v, m, n) : NAN;
+    *median = percentile_prefix(v, m, n, 0.5, after, &seed);
+}
+
+/* ---- building a report ------------------------------------------------------ */
+
+/* Compiled include/exclude patterns. */
+typedef struct filter {
+    regex_t inc, exc;
+    bool has_inc, has_exc;
+} filter;
+
+static void filter_free(filter *f)
+{
+    if (f->has_inc)
+        regfree(&f->inc);
+    if (f->has_exc)
+        regfree(&f->exc);
+    f->has_inc = f->has_exc = false;
+}
+
+/* Compile one pattern; message names the option and the pattern. */
+static sq_status compile_one(regex_t *re, const char *pat, const char *what, sq_error *err)
+{
+    int rc = regcomp(re, pat, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char buf[200];
+        regerror(rc, re, buf, sizeof buf);
+        return sq_fail(err, SQ_ERR_ARG, "bad %s pattern '%s': %s", what, pat, buf);
+    }
+    return SQ_OK;
+}
+
+static sq_status filter_init(filter *f, const sq_report_opts *o, sq_error *err)
+{
+    f->has_inc = f->has_exc = false;
+    if (o->include) {
+        sq_status st = compile_one(&f->inc, o->include, "include", err);
+        if (st != SQ_OK)
+            return st;
+        f->has_inc = true;
+    }
+    if (o->exclude) {
+        sq_status st = compile_one(&f->exc, o->exclude, "exclude", err);
+        if (st != SQ_OK) {
+            filter_free(f);
+            return st;
+        }
+        f->has_exc = true;
+    }
+    return SQ_OK;
+}
+
+static bool filter_match(const filter *f, const char *name)
+{
+    if (f->has_inc && regexec(&f->inc, name, 0, NULL, 0) != 0)
+        return false;
+    if (f->has_exc && regexec(&f->exc, name, 0, NULL, 0) == 0)
+        return false;
+    return true;
+}
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void cell_clear_figures(sq_report_cell *c)
+{
+    c->sqnr_db = c->rmse = c->max_abs_err = c->median_abs_err = c->p95_abs_err = NAN;
+    c->sum_x2 = c->sum_e2 = 0.0;
+}
+
+/* Sizes of a cell from the shape alone; status INCOMPATIBLE when cfg does not
+ * fit the shape. Fails only on NOMEM/OVERFLOW. */
+static sq_status cell_sizes(sq_report_row *r, const sq_qconfig *cfg, sq_report_cell *c, sq_error *err)
+{
+    cell_clear_figures(c);
+    if (!r->quantized) {
+        c->status = SQ_REPORT_KEPT;
+        c->after_bytes = r->fp32_bytes;
+        c->bits_per_weight = c->bits_per_weight_f16 = r->numel ? 32.0 : 0.0;
+        return SQ_OK;
+    }
+    sq_error e;
+    if (sq_qconfig_check(cfg, r->shape, r->ndim, &e) != SQ_OK) {
+        c->status = SQ_REPORT_INCOMPATIBLE;
+        c->after_bytes = r->fp32_bytes;
+        c->bits_per_weight = c->bits_per_weight_f16 = r->numel ? 32.0 : 0.0;
+        if (!(c->note = dupstr(e.msg)))
+            return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+        return SQ_OK;
+    }
+    sq_status st = sq_packed_size(r->numel, cfg->bits, &c->code_bytes, err);
+    if (st != SQ_OK)
+        return st;
+    c->status = SQ_REPORT_QUANTIZED;
+    c->n_scales = sq_qconfig_scale_count(cfg, r->shape, r->ndim);
+    if (c->n_scales > SIZE_MAX / 16 || c->code_bytes > SIZE_MAX - c->n_scales * 16)
+        return sq_fail(err, SQ_ERR_OVERFLOW, "%s: size overflow", r->name);
+    c->meta_bytes = c->n_scales * 16;
+    c->after_bytes = c->code_bytes + c->meta_bytes;
+    if (r->numel) {
+        double asym = cfg->mode == SQ_MODE_ASYMMETRIC ? 2.0 : 1.0;
+        double n = (double)r->numel, code = n * cfg->bits;
+        c->bits_per_weight = (code + (double)c->n_scales * 32.0 * asym) / n;
+        c->bits_per_weight_f16 = (code + (double)c->n_scales * 16.0 * asym) / n;
+    }
+    return SQ_OK;
+}
+
+/* Mark a cell FAILED with a copy of msg. */
+static sq_status cell_fail(sq_report_cell *c, const char *msg, sq_error *err)
+{
+    c->status = SQ_REPORT_FAILED;
+    free(c->note);
+    if (!(c->note = dupstr(msg)))
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    return SQ_OK;
+}
+
+/* Quantize x with cfg and fill the error figures of c; buf holds numel
+ * floats of scratch. Per-tensor failures become FAILED cells; only NOMEM
+ * is returned. */
+static sq_status cell_measure(const sq_tensor *x, const sq_qconfig *cfg, float *buf, sq_report_cell *c,
+                              sq_error *err)
+{
+    sq_qtensor *q;
+    sq_stats st;
+    sq_error e;
+    sq_status s = sq_quantize_stats(x, cfg, NULL, &q, &st, NULL, &e);
+    if (s == SQ_ERR_NOMEM)
+        return sq_fail(err, s, "%s", e.msg);
+    if (s != SQ_OK)
+        return cell_fail(c, e.msg, err);
+    sq_dequantize_into(q, buf);
+    double sx = 0.0, se = 0.0;
+    for (size_t i = 0; i < x->numel; i++) {
+        double d = (double)x->data[i] - (double)buf[i];
+        sx += (double)x->data[i] * (double)x->data[i];
+        se += d * d;
+        buf[i] = (float)fabs(d);
+    }
+    c->sum_x2 = sx;
+    c->sum_e2 = se;
+    c->sqnr_db = st.sqnr_db;
+    c->rmse = st.rmse;
+    c->max_abs_err = st.max_abs_err;
+    c->clipped = st.clipped;
+    median_p95(buf, x->numel, &c->median_abs_err, &c->p95_abs_err);
+    sq_qtensor_free(q);
+    return SQ_OK;
+}
+
+/* Fill row r from tensor info ti: sizes per config, then (rank >= 2) load
+ * and measure. */
+static sq_status report_row(const sq_checkpoint *ck, size_t idx, const sq_tinfo *ti, const sq_qconfig *cfgs,
+                            size_t nc, sq_report_row *r, sq_error *err)
+{
+    if (!(r->name = dupstr(ti->name)) || !(r->cells = calloc(nc, sizeof *r->cells)))
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    r->ndim = ti->ndim;
+    memcpy(r->shape, ti->shape, sizeof r->shape);
+    r->numel = ti->numel;
+    snprintf(r->type_name, sizeof r->type_name, "%s", ti->type_name);
+    r->quantized = ti->ndim >= 2;
+    if (ti->numel > SIZE_MAX / 4)
+        return sq_fail(err, SQ_ERR_OVERFLOW, "%s: size overflow", ti->name);
+    r->fp32_bytes = ti->numel * 4;
+    r->file_bytes = ti->nbytes;
+    bool any = false;
+    for (size_t c = 0; c < nc; c++) {
+        sq_status st = cell_sizes(r, &cfgs[c], &r->cells[c], err);
+        if (st != SQ_OK)
+            return sq_error_prefix(err, ti->name);
+        any = any || r->cells[c].status == SQ_REPORT_QUANTIZED;
+    }
+    if (!any)
+        return SQ_OK;
+    sq_tensor *x;
+    sq_error e;
+    sq_status st = sq_ckpt_load(ck, idx, &x, &e);
+    if (st == SQ_ERR_NOMEM)
+        return sq_fail(err, st, "%s", e.msg);
+    if (st != SQ_OK) {
+        for (size_t c = 0; c < nc; c++)
+            if (r->cells[c].status == SQ_REPORT_QUANTIZED && cell_fail(&r->cells[c], e.msg, err) != SQ_OK)
+                return SQ_ERR_NOMEM;
+        return SQ_OK;
+    }
+    float *buf = malloc(x->numel ? x->numel * sizeof *buf : 1);
+    if (!buf) {
+        sq_tensor_free(x);
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", ti->name);
+    }
+    st = SQ_OK;
+    for (size_t c = 0; c < nc && st == SQ_OK; c++)
+        if (r->cells[c].status == SQ_REPORT_QUANTIZED)
+            st = cell_measure(x, &cfgs[c], buf, &r->cells[c], err);
+    free(buf);
+    sq_tensor_free(x);
+    return st;
+}
+
+/* Accumulate row r into the totals of each config. */
+static sq_status totals_add(sq_report *rep, const sq_report_row *r, sq_error *err)
+{
+    for (size_t c = 0; c < rep->n_configs; c++) {
+        sq_report_total *t = &rep->totals[c];
+        const sq_report_cell *cell = &r->cells[c];
+        t->num_tensors++;
+        if (cell->status == SQ_REPORT_KEPT || cell->status == SQ_REPORT_INCOMPATIBLE)
+            t->num_fp32++;
+        else
+            t->num_quantized++;
+        if (cell->status == SQ_REPORT_FAILED)
+            t->num_failed++;
+        if (t->numel > SIZE_MAX - r->numel || t->fp32_bytes > SIZE_MAX - r->fp32_bytes ||
+            t->file_bytes > SIZE_MAX - r->file_bytes || t->quantized_bytes > SIZE_MAX - cell->after_bytes)
+            return sq_fail(err, SQ_ERR_OVERFLOW, "report totals overflow");
+        t->numel += r->numel;
+        t->fp32_bytes += r->fp32_bytes;
+        t->file_bytes += r->file_bytes;
+        t->code_bytes += cell->code_bytes;
+        t->meta_bytes += cell->meta_bytes;
+        t->quantized_bytes += cell->after_bytes;
+        t->compression_ratio = t->quantized_bytes ? (double)t->fp32_bytes / (double)t->quantized_bytes : 1.0;
+        /* bits_per_weight holds total bits until finished */
+        t->bits_per_weight += cell->bits_per_weight * (double)r->numel;
+        t->bits_per_weight_f16 += cell->bits_per_weight_f16 * (double)r->numel;
+        if (cell->status == SQ_REPORT_QUANTIZED) {
+            t->sqnr_db += cell->sum_x2; /* sums until finished */
+            t->rmse += cell->sum_e2;
+            if (!(cell->max_abs_err <= t->max_abs_err))
+                t->max_abs_err = cell->max_abs_err;
+        }
+    }
+    return SQ_OK;
+}
+
+/* Turn the running sums of the totals into figures. */
+static void totals_finish(sq_report *rep)
+{
+    for (size_t c = 0; c < rep->n_configs; c++) {
+        sq_report_total *t = &rep->totals[c];
+        size_t measured = 0;
+        for (size_t r = 0; r < rep->n_rows; r++)
+            if (rep->rows[r].cells[c].status == SQ_REPORT_QUANTIZED)
+                measured += rep->rows[r].numel;
+        double sx = t->sqnr_db, se = t->rmse;
+        t->sqnr_db = se > 0 ? 10.0 * log10(sx / se) : (measured ? INFINITY : NAN);
+        t->rmse = measured ? sqrt(se / (double)measured) : NAN;
+        if (!measured)
+            t->max_abs_err = NAN;
+        t->bits_per_weight = t->numel ? t->bits_per_weight / (double)t->numel : 0.0;
+        t->bits_per_weight_f16 = t->numel ? t->bits_per_weight_f16 / (double)t->numel : 0.0;
+    }
+}
+
+void sq_report_free(sq_report *rep)
+{
+    if (!rep)
+        return;
+    for (size_t r = 0; r < rep->n_rows; r++) {
+        free(rep->rows[r].name);
+        if (rep->rows[r].cells)
+            for (size_t c = 0; c < rep->n_configs; c++)
+                free(rep->rows[r].cells[c].note);
+        free(rep->rows[r].cells);
+    }
+    free(rep->rows);
+    free(rep->totals);
+    free(rep->configs);
+    free(rep->source);
+    free(rep);
+}
+
+sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qconfig *configs,
+                        size_t n_configs, const sq_report_opts *opts, sq_report **out, sq_error *err)
+{
+    *out = NULL;
+    sq_report_opts o = opts ? *opts : sq_report_opts_default();
+    if (!ck || !configs || n_configs == 0)
+        return sq_fail(err, SQ_ERR_ARG, "a report needs a checkpoint and at least one configuration");
+    for (size_t c = 0; c < n_configs; c++) {
+        sq_status st = sq_qconfig_check(&configs[c], NULL, 0, err);
+        if (st != SQ_OK) {
+            char pre[40];
+            snprintf(pre, sizeof pre, "configuration %zu", c + 1);
+            return sq_error_prefix(err, pre);
+        }
+    }
+    filter f;
+    sq_status st = filter_init(&f, &o, err);
+    if (st != SQ_OK)
+        return st;
+    size_t n = sq_ckpt_count(ck);
+    sq_report *rep = calloc(1, sizeof *rep);
+    if (!rep || !(rep->configs = malloc(n_configs * sizeof *rep->configs)) ||
+        !(rep->totals = calloc(n_configs, sizeof *rep->totals)) || !(rep->rows = calloc(n ? n : 1, sizeof *rep->rows)) ||
+        !(rep->source = dupstr(source ? source : ""))) {
+        filter_free(&f);
+        sq_report_free(rep);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    memcpy(rep->configs, configs, n_configs * sizeof *configs);
+    rep->n_configs = n_configs;
+    rep->tensors_in_file = n;
+    for (size_t c = 0; c < n_configs; c++)
+        rep->totals[c].compression_ratio = 1.0;
+    sq_report_progress pr = {0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        if (filter_match(&f, ti->name)) {
+            pr.tensors_total++;
+            pr.bytes_total += ti->nbytes;
+        }
+    }
+    if (o.progress)
+        o.progress(&pr, o.progress_user);
+    for (size_t i = 0; i < n && st == SQ_OK; i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        if (!filter_match(&f, ti->name))
+            continue;
+        if (o.cancel && *o.cancel) {
+            rep->cancelled = true;
+            break;
+        }
+        sq_report_row *r = &rep->rows[rep->n_rows++];
+        st = report_row(ck, i, ti, configs, n_configs, r, err);
+        if (st == SQ_OK)
+            st = totals_add(rep, r, err);
+        pr.tensors_done++;
+        pr.bytes_done += ti->nbytes;
+        if (st == SQ_OK && o.progress)
+            o.progress(&pr, o.progress_user);
+    }
+    filter_free(&f);
+    if (st != SQ_OK) {
+        sq_report_free(rep);
+        return st;
+    }
+    totals_finish(rep);
+    *out = rep;
+    return SQ_OK;
+}
+
+/* ---- CSV -------------------------------------------------------------------------- */
+
+/* A field, quoted when it holds a comma, quote or line break. */
+static void csv_str(FILE *f, const char *s)
+{
+    if (!s)
+        s = "";
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_num(FILE *f, double v)
+{
+    if (isnan(v))
+        fputs(",nan", f);
+    else if (isinf(v))
+        fputs(v > 0 ? ",inf" : ",-inf", f);
+    else
+        fprintf(f, ",%.9g", v);
+}
+
+/* Write a memory buffer to path atomically. */
+static sq_status write_atomic(const char *path, const char *buf, size_t n, sq_error *err)
+{
+    sq_afile *af;
+    sq_status st = sq_afile_open(path, &af, err);
+    if (st != SQ_OK)
+        return st;
+    if ((st = sq_afile_write(af, buf, n, err)) != SQ_OK) {
+        sq_afile_abort(af);
+        return st;
+    }
+    return sq_afile_commit(af, err);
+}
+
+/* The common leading columns of a line. */
+static void csv_lead(FILE *f, const char *kind, const char *name, const char *shape, const char *type,
+                     size_t numel, size_t fp32, size_t file, const char *desc, size_t ci, const char *status)
+{
+    fputs(kind, f);
+    fputc(',', f);
+    csv_str(f, name);
+    fputc(',', f);
+    csv_str(f, shape);
+    fputc(',', f);
+    csv_str(f, type);
+    fprintf(f, ",%zu,%zu,%zu,", numel, fp32, file);
+    csv_str(f, desc);
+    fprintf(f, ",%zu,%s", ci, status);
+}
+
+sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    fputs("kind,name,shape,file_type,numel,fp32_bytes,file_bytes,config,config_index,status,sqnr_db,rmse,"
+          "max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,after_bytes,bits_per_weight,"
+          "bits_per_weight_f16,note\n",
+          f);
+    for (size_t r = 0; r < rep->n_rows; r++) {
+        const sq_report_row *row = &rep->rows[r];
+        char shp[200];
+        sq_shape_format(row->shape, row->ndim, shp, sizeof shp);
+        for (size_t c = 0; c < rep->n_configs; c++) {
+            const sq_report_cell *x = &row->cells[c];
+            char desc[96];
+            sq_qconfig_describe(&rep->configs[c], desc, sizeof desc);
+            csv_lead(f, "tensor", row->name, shp, row->type_name, row->numel, row->fp32_bytes, row->file_bytes, desc,
+                     c, sq_report_status_name(x->status));
+            csv_num(f, x->sqnr_db);
+            csv_num(f, x->rmse);
+            csv_num(f, x->max_abs_err);
+            csv_num(f, x->median_abs_err);
+            csv_num(f, x->p95_abs_err);
+            fprintf(f, ",%zu,%zu,%zu,%zu", x->n_scales, x->code_bytes, x->meta_bytes, x->after_bytes);
+            csv_num(f, x->bits_per_weight);
+            csv_num(f, x->bits_per_weight_f16);
+            fputc(',', f);
+            csv_str(f, x->note);
+            fputc('\n', f);
+        }
+    }
+    for (size_t c = 0; c < rep->n_configs; c++) {
+        const sq_report_total *t = &rep->totals[c];
+        char desc[96];
+        sq_qconfig_describe(&rep->configs[c], desc, sizeof desc);
+        csv_lead(f, "total", "", "", "", t->numel, t->fp32_bytes, t->file_bytes, desc, c,
+                 rep->cancelled ? "cancelled" : "complete");
+        csv_num(f, t->sqnr_db);
+        csv_num(f, t->rmse);
+        csv_num(f, t->max_abs_err);
+        fputs(",nan,nan", f);
+        fprintf(f, ",,%zu,%zu,%zu", t->code_bytes, t->meta_bytes, t->quantized_bytes);
+        csv_num(f, t->bits_per_weight);
+        csv_num(f, t->bits_per_weight_f16);
+        fputs(",\n", f);
+    }
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    }
+    sq_status st = write_atomic(path, buf, len, err);
+    free(buf);
+    return st;
+}
+
+/* ---- JSON --------------------------------------------------------------------------- */
+
+/* A number, or null when not finite. */
+static json_t *jnum(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* Set key to value (stolen); false when either allocation failed. */
+static bool jset(json_t *o, const char *key, json_t *v)
+{
+    return v && json_object_set_new(o, key, v) == 0;
+}
+
+static json_t *json_config(const sq_qconfig *cfg)
+{
+    char desc[96];
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    sq_qconfig_describe(cfg, desc, sizeof desc);
+    if (jset(o, "describe", json_string(desc)) && jset(o, "bits", json_integer(cfg->bits)) &&
+        jset(o, "mode", json_string(sq_mode_name(cfg->mode))) &&
+        jset(o, "granularity", json_string(sq_granularity_name(cfg->granularity))) &&
+        jset(o, "axis", json_integer(cfg->axis)) && jset(o, "group_size", json_integer((json_int_t)cfg->group_size)) &&
+        jset(o, "rounding", json_string(sq_rounding_name(cfg->rounding))) &&
+        jset(o, "zero_in_range", json_boolean(cfg->zero_in_range)))
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *json_cell(const sq_report_cell *x)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if (jset(o, "status", json_string(sq_report_status_name(x->status))) && jset(o, "sqnr_db", jnum(x->sqnr_db)) &&
+        jset(o, "rmse", jnum(x->rmse)) && jset(o, "max_abs_err", jnum(x->max_abs_err)) &&
+        jset(o, "median_abs_err", jnum(x->median_abs_err)) && jset(o, "p95_abs_err", jnum(x->p95_abs_err)) &&
+        jset(o, "clipped", json_integer((json_int_t)x->clipped)) &&
+        jset(o, "n_scales", json_integer((json_int_t)x->n_scales)) &&
+        jset(o, "code_bytes", json_integer((json_int_t)x->code_bytes)) &&
+        jset(o, "meta_bytes", json_integer((json_int_t)x->meta_bytes)) &&
+        jset(o, "after_bytes", json_integer((json_int_t)x->after_bytes)) &&
+        jset(o, "bits_per_weight", jnum(x->bits_per_weight)) &&
+        jset(o, "bits_per_weight_f16", jnum(x->bits_per_weight_f16)) &&
+        jset(o, "note", x->note ? json_string(x->note) : json_null()))
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *json_row(const sq_report_row *r, size_t nc)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_t *shape = json_array(), *res = json_array();
+    bool ok = jset(o, "name", json_string(r->name));
+    /* each set steals its array, also when it fails */
+    ok = jset(o, "shape", shape) && ok;
+    ok = ok && jset(o, "file_type", json_string(r->type_name)) && jset(o, "quantized", json_boolean(r->quantized)) &&
+         jset(o, "numel", json_integer((json_int_t)r->numel)) &&
+         jset(o, "fp32_bytes", json_integer((json_int_t)r->fp32_bytes)) &&
+         jset(o, "file_bytes", json_integer((json_int_t)r->file_bytes));
+    ok = jset(o, "results", res) && ok;
+    for (int d = 0; ok && d < r->ndim; d++)
+        ok = json_array_append_new(shape, json_integer((json_int_t)r->shape[d])) == 0;
+    for (size_t c = 0; ok && c < nc; c++)
+        ok = json_array_append_new(res, json_cell(&r->cells[c])) == 0;
+    if (ok)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *json_total(const sq_report_total *t)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    if (jset(o, "num_tensors", json_integer((json_int_t)t->num_tensors)) &&
+        jset(o, "num_quantized", json_integer((json_int_t)t->num_quantized)) &&
+        jset(o, "num_fp32", json_integer((json_int_t)t->num_fp32)) &&
+        jset(o, "num_failed", json_integer((json_int_t)t->num_failed)) &&
+        jset(o, "numel", json_integer((json_int_t)t->numel)) &&
+        jset(o, "fp32_bytes", json_integer((json_int_t)t->fp32_bytes)) &&
+        jset(o, "file_bytes", json_integer((json_int_t)t->file_bytes)) &&
+        jset(o, "code_bytes", json_integer((json_int_t)t->code_bytes)) &&
+        jset(o, "meta_bytes", json_integer((json_int_t)t->meta_bytes)) &&
+        jset(o, "quantized_bytes", json_integer((json_int_t)t->quantized_bytes)) &&
+        jset(o, "compression_ratio", jnum(t->compression_ratio)) &&
+        jset(o, "bits_per_weight", jnum(t->bits_per_weight)) &&
+        jset(o, "bits_per_weight_f16", jnum(t->bits_per_weight_f16)) && jset(o, "sqnr_db", jnum(t->sqnr_db)) &&
+        jset(o, "rmse", jnum(t->rmse)) && jset(o, "max_abs_err", jnum(t->max_abs_err)))
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+/* The whole report as a JSON object (NULL on allocation failure). */
+static json_t *json_report(const sq_report *rep)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    json_t *cfgs = json_array(), *rows = json_array(), *tots = json_array();
+    bool ok = jset(o, "source", json_string(rep->source)) && jset(o, "cancelled", json_boolean(rep->cancelled)) &&
+              jset(o, "tensors_in_file", json_integer((json_int_t)rep->tensors_in_file));
+    /* each set steals its array, also when it fails */
+    ok = jset(o, "configs", cfgs) && ok;
+    ok = jset(o, "rows", rows) && ok;
+    ok = jset(o, "totals", tots) && ok;
+    for (size_t c = 0; ok && c < rep->n_configs; c++)
+        ok = json_array_append_new(cfgs, json_config(&rep->configs[c])) == 0 &&
+             json_array_append_new(tots, json_total(&rep->totals[c])) == 0;
+    for (size_t r = 0; ok && r < rep->n_rows; r++)
+        ok = json_array_append_new(rows, json_row(&rep->rows[r], rep->n_configs)) == 0;
+    if (ok)
+        return o;
+    json_decref(o);
+    return NULL;
+}
+
+sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error *err)
+{
+    json_t *o = json_report(rep);
+    char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(o);
+    if (!s)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    size_t n = strlen(s);
+    sq_status st = SQ_OK;
+    sq_afile *af;
+    if ((st = sq_afile_open(path, &af, err)) == SQ_OK) {
+        if ((st = sq_afile_write(af, s, n, err)) != SQ_OK || (st = sq_afile_write(af, "\n", 1, err)) != SQ_OK)
+            sq_afile_abort(af);
+        else
+            st = sq_afile_commit(af, err);
+    }
+    free(s);
+    return st;
+}
+
+/* ---- quantized export ----------------------------------------------------------- */
+
+sq_status sq_report_export(const sq_checkpoint *ck, const char *source, const sq_qconfig *cfg,
+                           const sq_report_opts *opts, const char *path, sq_export_warn_fn warn,
+                           void *warn_user, sq_export_summary *summary, sq_error *err)
+{
+    sq_export_summary sum = {0, 0, 0, 0};
+    sq_report_opts o = opts ? *opts : sq_report_opts_default();
+    sq_status st = sq_qconfig_check(cfg, NULL, 0, err);
+    if (st != SQ_OK)
+        return st;
+    filter f;
+    if ((st = filter_init(&f, &o, err)) != SQ_OK)
+        return st;
+    sq_st_writer *w;
+    if ((st = sq_st_writer_new(&w, err)) != SQ_OK) {
+        filter_free(&f);
+        return st;
+    }
+    char desc[96];
+    sq_qconfig_describe(cfg, desc, sizeof desc);
+    st = sq_st_writer_add_metadata(w, "squint.config", desc, err);
+    if (st == SQ_OK && source)
+        st = sq_st_writer_add_metadata(w, "squint.source", source, err);
+    size_t n = sq_ckpt_count(ck);
+    sq_report_progress pr = {0, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        if (filter_match(&f, ti->name)) {
+            pr.tensors_total++;
+            pr.bytes_total += ti->nbytes;
+        } else {
+            sum.excluded++;
+        }
+    }
+    if (st == SQ_OK && o.progress)
+        o.progress(&pr, o.progress_user);
+    for (size_t i = 0; i < n && st == SQ_OK; i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        if (!filter_match(&f, ti->name))
+            continue;
+        if (o.cancel && *o.cancel) {
+            st = sq_fail(err, SQ_ERR_INTERRUPTED, "%s: interrupted, nothing written", path);
+            break;
+        }
+        sq_tensor *x;
+        sq_error e;
+        st = sq_ckpt_load(ck, i, &x, &e);
+        if (st == SQ_ERR_NOMEM) {
+            sq_fail(err, st, "%s", e.msg);
+            break;
+        }
+        if (st != SQ_OK) {
+            st = SQ_OK;
+            sum.skipped++;
+            if (warn)
+                warn(ti->name, e.msg, warn_user);
+        } else {
+            bool quant = x->ndim >= 2;
+            if (quant && sq_qconfig_check(cfg, x->shape, x->ndim, &e) != SQ_OK) {
+                quant = false;
+                if (warn)
+                    warn(ti->name, e.msg, warn_user);
+            }
+            if (quant) {
+                sq_qtensor *q;
+                if ((st = sq_quantize(x, cfg, &q, err)) == SQ_OK) {
+                    st = sq_st_writer_add_qtensor(w, ti->name, q, err);
+                    sq_qtensor_free(q);
+                    sum.quantized++;
+                }
+            } else {
+                st = sq_st_writer_add_tensor(w, ti->name, x, x->dtype, err);
+                sum.kept++;
+            }
+            if (st != SQ_OK)
+                sq_error_prefix(err, ti->name);
+            sq_tensor_free(x);
+        }
+        pr.tensors_done++;
+        pr.bytes_done += ti->nbytes;
+        if (st == SQ_OK && o.progress)
+            o.progress(&pr, o.progress_user);
+    }
+    filter_free(&f);
+    if (st == SQ_OK)
+        st = sq_st_writer_write(w, path, err);
+    sq_st_writer_free(w);
+    if (st == SQ_OK && summary)
+        *summary = sum;
+    return st;
+}

@@ -1,0 +1,215 @@
+/*
+ * report.h - what one or more quantization configurations do to every tensor
+ * of a checkpoint, tensor by tensor, and the quantized export of a checkpoint.
+ *
+ *     sq_checkpoint *ck;  sq_report *rep;
+ *     sq_qconfig cfg[2] = {sq_qconfig_default(), sq_qconfig_default()};
+ *     cfg[1].bits = 4; cfg[1].granularity = SQ_GRAN_GROUP; cfg[1].group_size = 32;
+ *     sq_report_opts o = sq_report_opts_default();
+ *     o.include = "\\.weight$";                  // POSIX extended regex
+ *     if (sq_ckpt_open(path, &ck, &err) != SQ_OK) ...;
+ *     if (sq_report_run(ck, cfg, 2, &o, &rep, &err) != SQ_OK) ...;
+ *     for (size_t r = 0; r < rep->n_rows; r++) ... rep->rows[r].cells[c].sqnr_db ...
+ *     ... rep->totals[c].quantized_bytes ...
+ *     sq_report_write_csv(rep, "r.csv", &err);  sq_report_write_json(rep, "r.json", &err);
+ *     sq_report_free(rep); sq_ckpt_close(ck);
+ *
+ * Rows. One per selected tensor, in file order. A tensor is selected when its
+ * name matches `include` (if given) and does not match `exclude` (if given).
+ * As in the seed's model statistics, tensors of rank >= 2 are quantized and
+ * the others kept as fp32.
+ *
+ * Per (tensor, config) cell, with e = x - dequant(quant(x)) in float32:
+ *   sqnr_db, rmse, max_abs_err   as sq_quantize_stats computes them;
+ *   median_abs_err, p95_abs_err  exact percentiles of |e| over the tensor,
+ *       linear interpolation between order statistics as numpy's default:
+ *       with a = sorted |e| (n values), pos = p (n - 1), value =
+ *       a[floor(pos)] + (a[floor(pos)+1] - a[floor(pos)]) * frac(pos).
+ *       Computed by selection (quickselect with a pseudo-random pivot and a
+ *       Hoare partition, O(n) expected, duplicates harmless) on a float
+ *       buffer holding |e|, not by sorting and not from a histogram;
+ *   code_bytes  packed codes ceil(numel * bits / 8), meta_bytes 16 per scale
+ *       (the seed's accounting), after_bytes = code_bytes + meta_bytes;
+ *   bits per weight with scales (and asymmetric zero points) stored as f32 or
+ *       f16, as sq_qtensor_bits_per_weight.
+ * A kept tensor (rank < 2) has after_bytes = fp32_bytes, 32 bits per weight
+ * and no error figures (NaN). Sizes depend on the shape only, so they are
+ * filled even when the data cannot be loaded or quantized (status FAILED,
+ * error figures NaN, `note` says why). A config that is invalid for a rank >= 2
+ * shape (e.g. a group size not dividing the last dimension) gives status
+ * INCOMPATIBLE and the tensor is counted as kept fp32 for that config.
+ *
+ * Totals. totals[c] sums the rows for config c. num_quantized, num_fp32,
+ * fp32_bytes, quantized_bytes and compression_ratio are exactly what
+ * sq_model_stats_add gives for the same shapes and config (when no cell is
+ * INCOMPATIBLE, for which sq_model_stats_add would fail). sqnr_db and rmse of
+ * the total are over all quantized elements (sum x^2 / sum e^2 pooled),
+ * max_abs_err the largest of the rows.
+ *
+ * Memory. One tensor is loaded at a time (sq_ckpt_load, then freed): peak
+ * memory is about twice the largest tensor as float32 (the values and the
+ * |e| buffer) plus its packed codes, whatever the checkpoint's size.
+ *
+ * Cancellation. When opts->cancel is not NULL it is read before each tensor;
+ * once it is non-zero the run stops, and returns SQ_OK with the rows done so
+ * far, rep->cancelled set, and totals over those rows. A signal handler may
+ * set it (it is a volatile sig_atomic_t).
+ *
+ * Thread-safety: a run only reads the checkpoint; a report is plain data.
+ */
+#ifndef SQ_REPORT_H
+#define SQ_REPORT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "checkpoint.h"
+#include "error.h"
+#include "quant.h"
+#include "tensor.h"
+
+/* Progress after each tensor: counts over the selected tensors; bytes are
+ * the tensors' bytes in the file. */
+typedef struct sq_report_progress {
+    size_t tensors_done, tensors_total;
+    size_t bytes_done, bytes_total;
+} sq_report_progress;
+
+typedef void (*sq_report_progress_fn)(const sq_report_progress *p, void *user);
+
+typedef struct sq_report_opts {
+    const char *include;                 /* POSIX ERE; NULL selects every tensor */
+    const char *exclude;                 /* POSIX ERE; NULL excludes none */
+    sq_report_progress_fn progress;      /* NULL for none; called after each tensor */
+    void *progress_user;
+    volatile sig_atomic_t *cancel;       /* NULL, or checked between tensors */
+} sq_report_opts;
+
+/* No filters, no progress, no cancel flag. */
+sq_report_opts sq_report_opts_default(void);
+
+typedef enum sq_report_status {
+    SQ_REPORT_QUANTIZED = 0,   /* rank >= 2, quantized and measured */
+    SQ_REPORT_KEPT,            /* rank < 2, kept as fp32 */
+    SQ_REPORT_INCOMPATIBLE,    /* config invalid for this shape: counted as kept fp32 */
+    SQ_REPORT_FAILED           /* data not loadable or not quantizable (see note) */
+} sq_report_status;
+
+/* "quantized", "kept", "incompatible", "failed". */
+const char *sq_report_status_name(sq_report_status s);
+
+typedef struct sq_report_cell {
+    sq_report_status status;
+    double sqnr_db, rmse, max_abs_err, median_abs_err, p95_abs_err;   /* NaN when not measured */
+    size_t clipped;
+    size_t n_scales;              /* 0 when not quantized */
+    size_t code_bytes;            /* packed codes (0 when kept) */
+    size_t meta_bytes;            /* 16 per scale (0 when kept) */
+    size_t after_bytes;           /* code_bytes + meta_bytes, or fp32_bytes when kept */
+    double bits_per_weight;       /* scales as f32; 32 when kept; 0 when empty */
+    double bits_per_weight_f16;   /* scales as f16 */
+    double sum_x2, sum_e2;        /* sums over the tensor (double), 0 when not measured */
+    char *note;                   /* why INCOMPATIBLE/FAILED (owned), else NULL */
+} sq_report_cell;
+
+typedef struct sq_report_row {
+    char *name;                   /* owned */
+    int ndim;
+    size_t shape[SQ_MAX_DIMS];
+    size_t numel;
+    char type_name[16];           /* the file's type name ("F32", "Q8_0", ...) */
+    bool quantized;               /* rank >= 2 */
+    size_t fp32_bytes;            /* numel * 4 */
+    size_t file_bytes;            /* bytes of the tensor in the source file */
+    sq_report_cell *cells;        /* n_configs cells, owned */
+} sq_report_row;
+
+typedef struct sq_report_total {
+    size_t num_tensors;
+    size_t num_quantized, num_fp32;   /* as sq_model_stats (INCOMPATIBLE counts as fp32) */
+    size_t num_failed;
+    size_t numel;
+    size_t fp32_bytes, file_bytes;
+    size_t code_bytes, meta_bytes;
+    size_t quantized_bytes;           /* after: as sq_model_stats.quantized_bytes */
+    double compression_ratio;         /* fp32_bytes / quantized_bytes (1 when empty) */
+    double bits_per_weight, bits_per_weight_f16;   /* total after bits / numel */
+    double sqnr_db, rmse, max_abs_err;              /* pooled over measured cells */
+} sq_report_total;
+
+typedef struct sq_report {
+    char *source;                 /* path or label given to sq_report_run (owned) */
+    size_t n_configs;
+    sq_qconfig *configs;          /* owned copies */
+    size_t tensors_in_file;
+    size_t n_rows;
+    sq_report_row *rows;          /* owned */
+    sq_report_total *totals;      /* n_configs, owned */
+    bool cancelled;               /* stopped early through opts->cancel */
+} sq_report;
+
+/* Build a report over ck for n_configs (>= 1) configurations. source labels
+ * the report (usually the path; may be NULL). opts may be NULL. On success
+ * *out is a new report the caller frees with sq_report_free (also when the
+ * run was cancelled: see above). On failure *out is NULL. Errors: no
+ * config, a config invalid on its own, a regex that does not compile (ARG,
+ * naming the pattern); no memory; size overflow. A tensor that cannot be
+ * loaded or quantized is not an error (status FAILED). */
+sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qconfig *configs,
+                        size_t n_configs, const sq_report_opts *opts, sq_report **out, sq_error *err);
+
+/* Free rep and everything it owns. sq_report_free(NULL) is a no-op. */
+void sq_report_free(sq_report *rep);
+
+/* Exact percentile p (0..1) of v[0..n) by the rule above, reordering v.
+ * Returns NaN for n == 0. Exposed for tests. */
+double sq_percentile_select(float *v, size_t n, double p);
+
+/* Write rep as CSV, atomically (fileio.h). One line per (tensor, config) and
+ * one "total" line per config; columns: kind,name,shape,file_type,numel,
+ * fp32_bytes,file_bytes,config,config_index,status,sqnr_db,rmse,
+ * max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,
+ * after_bytes,bits_per_weight,bits_per_weight_f16,note. Numbers as %.9g
+ * ("inf", "nan" for non-finite, as Python reads them); names quoted when
+ * needed (RFC 4180). Errors: IO naming the path, NOMEM. */
+sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *err);
+
+/* Write rep as JSON (jansson), atomically: {"source", "cancelled",
+ * "tensors_in_file", "configs": [{describe, bits, mode, granularity, axis
+ * (0-based), group_size, rounding, zero_in_range}], "rows": [{name, shape,
+ * file_type, quantized, numel, fp32_bytes, file_bytes, "results": [cell per
+ * config]}], "totals": [one per config]}. Non-finite numbers (an SQNR of
+ * +inf for a lossless tensor, NaN for an unmeasured one) are written as
+ * null. Errors: IO naming the path, NOMEM. */
+sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error *err);
+
+/* ---- quantized export ----------------------------------------------------- */
+
+typedef struct sq_export_summary {
+    size_t quantized;     /* tensors written quantized */
+    size_t kept;          /* float tensors written as they were (rank < 2 or incompatible config) */
+    size_t skipped;       /* selected tensors not written: data not loadable */
+    size_t excluded;      /* tensors not selected by include/exclude */
+} sq_export_summary;
+
+/* Per-tensor notice during an export (a tensor kept or skipped and why). */
+typedef void (*sq_export_warn_fn)(const char *name, const char *why, void *user);
+
+/* Write every selected tensor of ck to a safetensors file at path,
+ * atomically: rank >= 2 tensors quantized with cfg (sq_st_writer_add_qtensor:
+ * NAME.codes, NAME.scales, NAME.zero_points and squint.NAME.* metadata), the
+ * others in their source dtype (lossless), plus metadata squint.config
+ * (sq_qconfig_describe) and squint.source (source, when not NULL). A rank >= 2
+ * tensor for which cfg is invalid is kept in float; a tensor that cannot be
+ * loaded is skipped; both are reported through warn (may be NULL). The
+ * quantized output is held in memory until written (codes + scales, not the
+ * floats). opts->progress and opts->cancel work as for sq_report_run; a
+ * cancelled export writes nothing and returns SQ_ERR_INTERRUPTED. summary may
+ * be NULL. Errors: bad cfg or regex (ARG), a non-finite value in a tensor
+ * (NONFINITE, naming it), IO, NOMEM, INTERRUPTED. */
+sq_status sq_report_export(const sq_checkpoint *ck, const char *source, const sq_qconfig *cfg,
+                           const sq_report_opts *opts, const char *path, sq_export_warn_fn warn,
+                           void *warn_user, sq_export_summary *summary, sq_error *err);
+
+#endif

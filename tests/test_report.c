@@ -1,0 +1,565 @@
+/* test_report.c - checkpoint reports: exact figures on a hand-computable
+ * tensor, totals = sum of rows = sq_model_stats, filters, exact percentiles
+ * against a sort, cancellation, CSV/JSON read back, quantized export reloaded
+ * bit for bit. The fixture (mixed ranks and dtypes) is written by the
+ * engine's safetensors writer into a temporary directory. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "checkpoint.h"
+#include "model.h"
+#include "quant.h"
+#include "report.h"
+#include "safetensors.h"
+#include "stats.h"
+#include "testutil.h"
+
+static char dir[64];
+static char fixture[128];
+
+/* Seven tensors: one int8-lossless matrix, F32/F16/BF16 matrices, a rank-3
+ * tensor, rank-1 and rank-0 tensors (kept), a [5, 7] matrix no group size
+ * > 1 divides. */
+static void make_fixture(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/sq_report_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(fixture, sizeof fixture, "%s/fix.safetensors", dir);
+    sq_error err;
+    sq_st_writer *w;
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    /* max |x| = 63.5 -> scale 0.5 exactly, every value a multiple of 0.5 */
+    static const float ex[8] = {-63.5f, -32, 0, 0.5f, 1, 63.5f, 2.5f, -1.5f};
+    size_t s24[2] = {2, 4};
+    sq_tensor *t = tu_tensor(s24, 2, ex);
+    ck_assert(sq_st_writer_add_tensor(w, "exact.weight", t, SQ_DTYPE_F32, &err) == SQ_OK);
+    sq_tensor_free(t);
+    static const struct {
+        const char *name;
+        int ndim;
+        size_t shape[3];
+        sq_dtype store;
+    } sp[] = {{"layer.0.weight", 2, {16, 64, 0}, SQ_DTYPE_F32}, {"layer.0.bias", 1, {16, 0, 0}, SQ_DTYPE_F32},
+              {"layer.1.weight", 2, {8, 32, 0}, SQ_DTYPE_F16},  {"layer.1.norm", 1, {32, 0, 0}, SQ_DTYPE_BF16},
+              {"emb", 3, {4, 6, 8}, SQ_DTYPE_BF16},             {"odd.weight", 2, {5, 7, 0}, SQ_DTYPE_F32},
+              {"scalar", 0, {0, 0, 0}, SQ_DTYPE_F32}};
+    for (size_t k = 0; k < sizeof sp / sizeof sp[0]; k++) {
+        ck_assert(sq_tensor_randn(sp[k].shape, sp[k].ndim, 100 + k, &t, &err) == SQ_OK);
+        ck_assert_msg(sq_st_writer_add_tensor(w, sp[k].name, t, sp[k].store, &err) == SQ_OK, "%s", err.msg);
+        sq_tensor_free(t);
+    }
+    ck_assert(sq_st_writer_add_metadata(w, "format", "pt", &err) == SQ_OK);
+    ck_assert_msg(sq_st_writer_write(w, fixture, &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+}
+
+static void remove_dir(void)
+{
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static sq_checkpoint *open_fixture(void)
+{
+    sq_checkpoint *ck;
+    sq_error err;
+    ck_assert_msg(sq_ckpt_open(fixture, &ck, &err) == SQ_OK, "%s", err.msg);
+    return ck;
+}
+
+static sq_report *run(const sq_checkpoint *ck, const sq_qconfig *cfg, size_t n, const sq_report_opts *o)
+{
+    sq_report *rep = NULL;
+    sq_error err;
+    ck_assert_msg(sq_report_run(ck, fixture, cfg, n, o, &rep, &err) == SQ_OK, "%s", err.msg);
+    return rep;
+}
+
+static const sq_report_row *find_row(const sq_report *rep, const char *name)
+{
+    for (size_t r = 0; r < rep->n_rows; r++)
+        if (strcmp(rep->rows[r].name, name) == 0)
+            return &rep->rows[r];
+    ck_abort_msg("no row %s", name);
+    return NULL;
+}
+
+static sq_qconfig cfg_group(int bits, size_t g, sq_mode m)
+{
+    sq_qconfig c = sq_qconfig_default();
+    c.bits = bits;
+    c.mode = m;
+    c.granularity = SQ_GRAN_GROUP;
+    c.group_size = g;
+    return c;
+}
+
+/* Brute-force percentile: sort and interpolate as report.h defines. */
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double brute_percentile(const float *v, size_t n, double p)
+{
+    float *s = malloc(n * sizeof *s);
+    memcpy(s, v, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_float);
+    double pos = p * (double)(n - 1);
+    size_t lo = (size_t)pos;
+    double frac = pos - (double)lo, a = s[lo];
+    double r = frac > 0 && lo + 1 < n ? a + ((double)s[lo + 1] - a) * frac : a;
+    free(s);
+    return r;
+}
+
+START_TEST(test_exact_tensor)
+{
+    sq_checkpoint *ck = open_fixture();
+    sq_qconfig c = sq_qconfig_default();
+    sq_report *rep = run(ck, &c, 1, NULL);
+    ck_assert_uint_eq(rep->n_rows, 8);
+    ck_assert_uint_eq(rep->tensors_in_file, 8);
+    ck_assert(!rep->cancelled);
+    const sq_report_row *r = find_row(rep, "exact.weight");
+    const sq_report_cell *x = &r->cells[0];
+    ck_assert_int_eq(x->status, SQ_REPORT_QUANTIZED);
+    ck_assert(isinf(x->sqnr_db) && x->sqnr_db > 0);
+    ck_assert(x->max_abs_err == 0 && x->rmse == 0 && x->median_abs_err == 0 && x->p95_abs_err == 0);
+    ck_assert_uint_eq(r->numel, 8);
+    ck_assert_uint_eq(r->fp32_bytes, 32);
+    ck_assert_uint_eq(r->file_bytes, 32);
+    ck_assert_uint_eq(x->code_bytes, 8);
+    ck_assert_uint_eq(x->meta_bytes, 16);
+    ck_assert_uint_eq(x->after_bytes, 24);
+    ck_assert_uint_eq(x->n_scales, 1);
+    ck_assert(x->bits_per_weight == (8.0 * 8 + 32) / 8 && x->bits_per_weight_f16 == (8.0 * 8 + 16) / 8);
+    ck_assert_ptr_null(x->note);
+    const sq_report_row *b = find_row(rep, "layer.0.bias");
+    ck_assert(!b->quantized && b->cells[0].status == SQ_REPORT_KEPT);
+    ck_assert_uint_eq(b->cells[0].after_bytes, 64);
+    ck_assert(isnan(b->cells[0].sqnr_db) && b->cells[0].bits_per_weight == 32.0);
+    const sq_report_row *h = find_row(rep, "layer.1.weight");
+    ck_assert_str_eq(h->type_name, "F16");
+    ck_assert_uint_eq(h->file_bytes, 8 * 32 * 2);
+    ck_assert(h->cells[0].sqnr_db > 30 && h->cells[0].sqnr_db < 50);
+    ck_assert(find_row(rep, "emb")->quantized && !find_row(rep, "scalar")->quantized);
+    sq_report_free(rep);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+/* Rows of rep sum to its totals, and the totals are sq_model_stats. */
+static void check_totals(const sq_checkpoint *ck, const sq_report *rep, int expect_model_equal)
+{
+    for (size_t c = 0; c < rep->n_configs; c++) {
+        size_t fp32 = 0, file = 0, after = 0, codes = 0, meta = 0, nq = 0, nk = 0, numel = 0;
+        double bits = 0, sx = 0, se = 0, mx = 0;
+        sq_model_stats ms;
+        sq_model_stats_init(&ms);
+        for (size_t r = 0; r < rep->n_rows; r++) {
+            const sq_report_row *row = &rep->rows[r];
+            const sq_report_cell *x = &row->cells[c];
+            fp32 += row->fp32_bytes;
+            file += row->file_bytes;
+            after += x->after_bytes;
+            codes += x->code_bytes;
+            meta += x->meta_bytes;
+            numel += row->numel;
+            bits += x->bits_per_weight * (double)row->numel;
+            if (x->status == SQ_REPORT_QUANTIZED || x->status == SQ_REPORT_FAILED)
+                nq++;
+            else
+                nk++;
+            if (x->status == SQ_REPORT_QUANTIZED) {
+                sx += x->sum_x2;
+                se += x->sum_e2;
+                mx = x->max_abs_err > mx ? x->max_abs_err : mx;
+                /* the row's sums agree with its figures */
+                ck_assert(fabs(sqrt(x->sum_e2 / (double)row->numel) - x->rmse) <= 1e-12 * (1 + x->rmse));
+            }
+            size_t idx;
+            sq_error err;
+            ck_assert(sq_ckpt_find(ck, row->name, &idx, &err) == SQ_OK);
+            const sq_tinfo *ti = sq_ckpt_info(ck, idx);
+            if (expect_model_equal)
+                ck_assert_msg(sq_model_stats_add(&ms, ti->shape, ti->ndim, &rep->configs[c], &err) == SQ_OK, "%s",
+                              err.msg);
+        }
+        const sq_report_total *t = &rep->totals[c];
+        ck_assert_uint_eq(t->num_tensors, rep->n_rows);
+        ck_assert_uint_eq(t->fp32_bytes, fp32);
+        ck_assert_uint_eq(t->file_bytes, file);
+        ck_assert_uint_eq(t->quantized_bytes, after);
+        ck_assert_uint_eq(t->code_bytes, codes);
+        ck_assert_uint_eq(t->meta_bytes, meta);
+        ck_assert_uint_eq(t->num_quantized, nq);
+        ck_assert_uint_eq(t->num_fp32, nk);
+        ck_assert_uint_eq(t->numel, numel);
+        ck_assert(fabs(t->bits_per_weight - bits / (double)numel) < 1e-12);
+        ck_assert(t->max_abs_err == mx);
+        ck_assert(fabs(t->sqnr_db - 10 * log10(sx / se)) < 1e-9);
+        if (expect_model_equal) {
+            ck_assert_uint_eq(t->num_quantized, ms.num_quantized);
+            ck_assert_uint_eq(t->num_fp32, ms.num_fp32);
+            ck_assert_uint_eq(t->fp32_bytes, ms.fp32_bytes);
+            ck_assert_uint_eq(t->quantized_bytes, ms.quantized_bytes);
+            ck_assert(t->compression_ratio == ms.compression_ratio);
+        }
+    }
+}
+
+START_TEST(test_totals_equal_rows_and_model_stats)
+{
+    sq_checkpoint *ck = open_fixture();
+    sq_qconfig c[4] = {sq_qconfig_default(), sq_qconfig_default(), cfg_group(4, 4, SQ_MODE_ASYMMETRIC),
+                       cfg_group(3, 2, SQ_MODE_SYMMETRIC)};
+    c[1].bits = 4;
+    c[1].mode = SQ_MODE_ASYMMETRIC;
+    c[1].granularity = SQ_GRAN_CHANNEL;
+    /* every config fits every shape once odd.weight is excluded */
+    sq_report_opts o = sq_report_opts_default();
+    o.exclude = "^odd";
+    sq_report *rep = run(ck, c, 4, &o);
+    ck_assert_uint_eq(rep->n_rows, 7);
+    check_totals(ck, rep, 1);
+    /* the per-row bits per weight is the engine's */
+    for (size_t k = 0; k < 4; k++) {
+        const sq_report_row *r = find_row(rep, "layer.0.weight");
+        sq_tensor *x;
+        sq_qtensor *q;
+        sq_error err;
+        size_t i;
+        ck_assert(sq_ckpt_find(ck, r->name, &i, &err) == SQ_OK && sq_ckpt_load(ck, i, &x, &err) == SQ_OK);
+        ck_assert(sq_quantize(x, &c[k], &q, &err) == SQ_OK);
+        ck_assert(r->cells[k].bits_per_weight == sq_qtensor_bits_per_weight(q, SQ_SCALE_F32));
+        ck_assert(r->cells[k].bits_per_weight_f16 == sq_qtensor_bits_per_weight(q, SQ_SCALE_F16));
+        ck_assert_uint_eq(r->cells[k].code_bytes, sq_qtensor_size_bytes(q));
+        ck_assert_uint_eq(r->cells[k].meta_bytes, sq_qtensor_meta_bytes(q));
+        sq_qtensor_free(q);
+        sq_tensor_free(x);
+    }
+    sq_report_free(rep);
+    /* with odd.weight, the group configs are incompatible with it: kept fp32 */
+    rep = run(ck, c, 4, NULL);
+    const sq_report_row *odd = find_row(rep, "odd.weight");
+    ck_assert_int_eq(odd->cells[0].status, SQ_REPORT_QUANTIZED);
+    ck_assert_int_eq(odd->cells[2].status, SQ_REPORT_INCOMPATIBLE);
+    ck_assert_ptr_nonnull(strstr(odd->cells[2].note, "group"));
+    ck_assert_uint_eq(odd->cells[2].after_bytes, 35 * 4);
+    check_totals(ck, rep, 0);
+    ck_assert_uint_eq(rep->totals[2].num_fp32, rep->totals[0].num_fp32 + 1);
+    sq_report_free(rep);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+START_TEST(test_filters)
+{
+    sq_checkpoint *ck = open_fixture();
+    sq_qconfig c = sq_qconfig_default();
+    sq_report_opts o = sq_report_opts_default();
+    o.include = "weight$";
+    sq_report *rep = run(ck, &c, 1, &o);
+    ck_assert_uint_eq(rep->n_rows, 4);
+    for (size_t r = 0; r < rep->n_rows; r++)
+        ck_assert_ptr_nonnull(strstr(rep->rows[r].name, "weight"));
+    sq_report_free(rep);
+    o.exclude = "^layer\\.[01]\\.";
+    rep = run(ck, &c, 1, &o);
+    ck_assert_uint_eq(rep->n_rows, 2);
+    ck_assert_str_eq(rep->rows[0].name, "exact.weight");
+    ck_assert_str_eq(rep->rows[1].name, "odd.weight");
+    ck_assert_uint_eq(rep->totals[0].num_tensors, 2);
+    sq_report_free(rep);
+    o.include = "nothing-matches";
+    o.exclude = NULL;
+    rep = run(ck, &c, 1, &o);
+    ck_assert_uint_eq(rep->n_rows, 0);
+    ck_assert(rep->totals[0].compression_ratio == 1.0 && rep->totals[0].quantized_bytes == 0);
+    sq_report_free(rep);
+    sq_error err;
+    o.include = "(unclosed";
+    ck_assert_int_eq(sq_report_run(ck, NULL, &c, 1, &o, &rep, &err), SQ_ERR_ARG);
+    ck_assert_ptr_null(rep);
+    ck_assert_ptr_nonnull(strstr(err.msg, "(unclosed"));
+    o.include = NULL;
+    o.exclude = "[";
+    ck_assert_int_eq(sq_report_run(ck, NULL, &c, 1, &o, &rep, &err), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "exclude"));
+    c.bits = 9;
+    ck_assert_int_eq(sq_report_run(ck, NULL, &c, 1, NULL, &rep, &err), SQ_ERR_ARG);
+    ck_assert_int_eq(sq_report_run(ck, NULL, &c, 0, NULL, &rep, &err), SQ_ERR_ARG);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+START_TEST(test_percentiles_against_sort)
+{
+    uint64_t s = 12345;
+    for (size_t n = 1; n < 600; n += (n < 20 ? 1 : 37)) {
+        float *v = malloc(n * sizeof *v), *w = malloc(n * sizeof *w);
+        for (size_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            /* few distinct values in some sizes: duplicates */
+            v[i] = n % 3 == 0 ? (float)((s >> 40) % 5) : (float)((s >> 11) * 0x1.0p-53);
+        }
+        static const double ps[] = {0, 0.5, 0.95, 0.999, 1};
+        for (size_t k = 0; k < 5; k++) {
+            memcpy(w, v, n * sizeof *w);
+            double got = sq_percentile_select(w, n, ps[k]);
+            ck_assert_msg(got == brute_percentile(v, n, ps[k]), "n=%zu p=%g", n, ps[k]);
+        }
+        free(v);
+        free(w);
+    }
+    float one = 0;
+    ck_assert(isnan(sq_percentile_select(&one, 0, 0.5)));
+    /* a row's median and p95 equal the sort of its |e| */
+    sq_checkpoint *ck = open_fixture();
+    sq_qconfig c[2] = {sq_qconfig_default(), cfg_group(4, 8, SQ_MODE_SYMMETRIC)};
+    sq_report_opts o = sq_report_opts_default();
+    o.exclude = "^odd";
+    sq_report *rep = run(ck, c, 2, &o);
+    size_t checked = 0;
+    for (size_t r = 0; r < rep->n_rows; r++) {
+        if (!rep->rows[r].quantized || rep->rows[r].numel == 0)
+            continue;
+        size_t i;
+        sq_tensor *x, *xh;
+        sq_qtensor *q;
+        sq_error err;
+        ck_assert(sq_ckpt_find(ck, rep->rows[r].name, &i, &err) == SQ_OK && sq_ckpt_load(ck, i, &x, &err) == SQ_OK);
+        for (size_t k = 0; k < 2; k++) {
+            if (rep->rows[r].cells[k].status != SQ_REPORT_QUANTIZED)
+                continue;
+            checked++;
+            ck_assert(sq_quantize(x, &c[k], &q, &err) == SQ_OK && sq_dequantize(q, &xh, &err) == SQ_OK);
+            float *e = malloc(x->numel * sizeof *e);
+            for (size_t j = 0; j < x->numel; j++)
+                e[j] = (float)fabs((double)x->data[j] - (double)xh->data[j]);
+            ck_assert(rep->rows[r].cells[k].median_abs_err == brute_percentile(e, x->numel, 0.5));
+            ck_assert(rep->rows[r].cells[k].p95_abs_err == brute_percentile(e, x->numel, 0.95));
+            free(e);
+            sq_tensor_free(xh);
+            sq_qtensor_free(q);
+        }
+        sq_tensor_free(x);
+    }
+    ck_assert_uint_eq(checked, 7);
+    sq_report_free(rep);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+/* Progress callback that sets the cancel flag after two tensors. */
+static volatile sig_atomic_t cancel_flag;
+static size_t progress_calls;
+static void cancel_after_two(const sq_report_progress *p, void *user)
+{
+    (void)user;
+    progress_calls++;
+    ck_assert_uint_eq(p->tensors_total, 8);
+    ck_assert(p->bytes_done <= p->bytes_total);
+    if (p->tensors_done == 2)
+        cancel_flag = 1;
+}
+
+START_TEST(test_cancel)
+{
+    sq_checkpoint *ck = open_fixture();
+    sq_qconfig c = sq_qconfig_default();
+    sq_report_opts o = sq_report_opts_default();
+    o.cancel = &cancel_flag;
+    cancel_flag = 1;
+    sq_report *rep = run(ck, &c, 1, &o);
+    ck_assert(rep->cancelled && rep->n_rows == 0);
+    sq_report_free(rep);
+    cancel_flag = 0;
+    progress_calls = 0;
+    o.progress = cancel_after_two;
+    rep = run(ck, &c, 1, &o);
+    ck_assert(rep->cancelled);
+    ck_assert_uint_eq(rep->n_rows, 2);
+    ck_assert_uint_eq(progress_calls, 3); /* start, then after each tensor */
+    ck_assert_uint_eq(rep->totals[0].num_tensors, 2);
+    check_totals(ck, rep, 1);
+    sq_report_free(rep);
+    /* export: cancelled writes nothing */
+    char out[200];
+    snprintf(out, sizeof out, "%s/cancelled.safetensors", dir);
+    cancel_flag = 0;
+    sq_error err;
+    ck_assert_int_eq(sq_report_export(ck, NULL, &c, &o, out, NULL, NULL, NULL, &err), SQ_ERR_INTERRUPTED);
+    ck_assert_int_ne(access(out, F_OK), 0);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+/* Read a whole file into a new string. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+START_TEST(test_csv_json_parse_back)
+{
+    sq_checkpoint *ck = open_fixture();
+    sq_qconfig c[2] = {sq_qconfig_default(), cfg_group(4, 8, SQ_MODE_ASYMMETRIC)};
+    sq_report *rep = run(ck, c, 2, NULL);
+    char csv[200], js[200];
+    snprintf(csv, sizeof csv, "%s/r.csv", dir);
+    snprintf(js, sizeof js, "%s/r.json", dir);
+    sq_error err;
+    ck_assert_msg(sq_report_write_csv(rep, csv, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_msg(sq_report_write_json(rep, js, &err) == SQ_OK, "%s", err.msg);
+    /* CSV: header + rows x configs + one total per config; 22 fields a line
+     * (quoted shapes hold commas) */
+    char *s = slurp(csv);
+    size_t lines = 0;
+    for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n"), lines++) {
+        size_t fields = 1;
+        int q = 0;
+        for (char *p = line; *p; p++) {
+            if (*p == '"')
+                q = !q;
+            else if (*p == ',' && !q)
+                fields++;
+        }
+        ck_assert_msg(fields == 22, "line %zu has %zu fields: %s", lines, fields, line);
+        if (lines == 0)
+            ck_assert(strncmp(line, "kind,name,shape,", 16) == 0);
+        if (lines == 1)
+            ck_assert_msg(strncmp(line, "tensor,exact.weight,\"[2, 4]\",F32,8,32,32,int8 sym per-tensor,0,quantized,inf,0,0,0,0,1,8,16,24,", 91) == 0, "%s", line);
+    }
+    ck_assert_uint_eq(lines, 1 + rep->n_rows * 2 + 2);
+    free(s);
+    /* JSON, read with jansson */
+    json_error_t je;
+    json_t *o = json_load_file(js, 0, &je);
+    ck_assert_msg(o != NULL, "%s", je.text);
+    ck_assert_str_eq(json_string_value(json_object_get(o, "source")), fixture);
+    ck_assert(json_is_false(json_object_get(o, "cancelled")));
+    json_t *rows = json_object_get(o, "rows"), *tots = json_object_get(o, "totals");
+    ck_assert_uint_eq(json_array_size(rows), rep->n_rows);
+    ck_assert_uint_eq(json_array_size(json_object_get(o, "configs")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(json_object_get(o, "configs"), 1), "group_size")), 8);
+    for (size_t r = 0; r < rep->n_rows; r++) {
+        json_t *row = json_array_get(rows, r);
+        ck_assert_str_eq(json_string_value(json_object_get(row, "name")), rep->rows[r].name);
+        ck_assert_uint_eq(json_array_size(json_object_get(row, "shape")), (size_t)rep->rows[r].ndim);
+        for (size_t k = 0; k < 2; k++) {
+            json_t *cell = json_array_get(json_object_get(row, "results"), k);
+            const sq_report_cell *x = &rep->rows[r].cells[k];
+            ck_assert_str_eq(json_string_value(json_object_get(cell, "status")), sq_report_status_name(x->status));
+            ck_assert_int_eq(json_integer_value(json_object_get(cell, "after_bytes")), (json_int_t)x->after_bytes);
+            json_t *sq = json_object_get(cell, "sqnr_db");
+            if (isfinite(x->sqnr_db))
+                ck_assert(fabs(json_real_value(sq) - x->sqnr_db) <= 1e-7 * fabs(x->sqnr_db));
+            else
+                ck_assert(json_is_null(sq));
+        }
+    }
+    for (size_t k = 0; k < 2; k++) {
+        json_t *t = json_array_get(tots, k);
+        ck_assert_int_eq(json_integer_value(json_object_get(t, "quantized_bytes")),
+                         (json_int_t)rep->totals[k].quantized_bytes);
+        ck_assert_int_eq(json_integer_value(json_object_get(t, "num_quantized")), (json_int_t)rep->totals[k].num_quantized);
+    }
+    json_decref(o);
+    /* an unwritable path is an IO error naming it */
+    ck_assert_int_eq(sq_report_write_csv(rep, "/nonexistent-dir/r.csv", &err), SQ_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent-dir/r.csv"));
+    ck_assert_int_eq(sq_report_write_json(rep, "/nonexistent-dir/r.json", &err), SQ_ERR_IO);
+    sq_report_free(rep);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+START_TEST(test_export_reload_bitwise)
+{
+    sq_checkpoint *ck = open_fixture();
+    sq_qconfig cfgs[3] = {cfg_group(4, 4, SQ_MODE_SYMMETRIC), cfg_group(3, 2, SQ_MODE_ASYMMETRIC),
+                          sq_qconfig_default()};
+    cfgs[2].mode = SQ_MODE_ASYMMETRIC;
+    cfgs[2].granularity = SQ_GRAN_CHANNEL;
+    cfgs[2].axis = 1;
+    for (size_t k = 0; k < 3; k++) {
+        char out[200];
+        snprintf(out, sizeof out, "%s/q%zu.safetensors", dir, k);
+        sq_error err;
+        sq_export_summary sum;
+        ck_assert_msg(sq_report_export(ck, "fix", &cfgs[k], NULL, out, NULL, NULL, &sum, &err) == SQ_OK, "%s", err.msg);
+        /* per-group configs do not fit odd.weight [5, 7]: kept in float */
+        ck_assert_uint_eq(sum.quantized + sum.kept, 8);
+        ck_assert_uint_eq(sum.kept, k == 2 ? 3 : 4);
+        sq_safetensors *f;
+        ck_assert_msg(sq_st_open(out, &f, &err) == SQ_OK, "%s", err.msg);
+        char desc[96];
+        ck_assert_str_eq(sq_st_metadata_get(f, "squint.config"), sq_qconfig_describe(&cfgs[k], desc, sizeof desc));
+        ck_assert_str_eq(sq_st_metadata_get(f, "squint.source"), "fix");
+        for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
+            const sq_tinfo *ti = sq_ckpt_info(ck, i);
+            sq_tensor *x, *a, *b;
+            ck_assert(sq_ckpt_load(ck, i, &x, &err) == SQ_OK);
+            if (sq_st_has_qtensor(f, ti->name)) {
+                sq_qtensor *q, *r;
+                ck_assert(sq_quantize(x, &cfgs[k], &q, &err) == SQ_OK);
+                ck_assert_msg(sq_st_load_qtensor(f, ti->name, &r, &err) == SQ_OK, "%s", err.msg);
+                ck_assert(sq_dequantize(q, &a, &err) == SQ_OK && sq_dequantize(r, &b, &err) == SQ_OK);
+                ck_assert_int_eq(r->orig_dtype, x->dtype);
+                ck_assert_uint_eq(a->numel, b->numel);
+                ck_assert_msg(memcmp(a->data, b->data, a->numel * sizeof(float)) == 0, "%s differs", ti->name);
+                sq_qtensor_free(q);
+                sq_qtensor_free(r);
+            } else {
+                size_t j;
+                ck_assert(ti->ndim < 2 || (k < 2 && strcmp(ti->name, "odd.weight") == 0));
+                ck_assert(sq_st_find(f, ti->name, &j, &err) == SQ_OK && sq_st_load(f, j, &b, &err) == SQ_OK);
+                ck_assert_str_eq(sq_st_info(f, j)->type_name, ti->type_name);
+                ck_assert(b->numel == x->numel && memcmp(b->data, x->data, x->numel * sizeof(float)) == 0);
+                a = NULL;
+            }
+            sq_tensor_free(a);
+            sq_tensor_free(b);
+            sq_tensor_free(x);
+        }
+        sq_st_close(f);
+    }
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+static Suite *report_suite(void)
+{
+    Suite *s = suite_create("report");
+    TCase *tc = tcase_create("report");
+    tcase_add_unchecked_fixture(tc, make_fixture, remove_dir);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_exact_tensor);
+    tcase_add_test(tc, test_totals_equal_rows_and_model_stats);
+    tcase_add_test(tc, test_filters);
+    tcase_add_test(tc, test_percentiles_against_sort);
+    tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_csv_json_parse_back);
+    tcase_add_test(tc, test_export_reload_bitwise);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TU_MAIN(report_suite)

@@ -1,0 +1,80 @@
+#!/bin/sh
+# `squint report` and `squint quantize`: arguments, outputs, the export listed by `squint info`.
+set -u
+SQUINT=${SQUINT:-./app/squint}
+DATA=$(dirname "$0")/data
+tmp=$(mktemp -d /tmp/sq_report_sh.XXXXXX)
+out=$tmp/out
+err=$tmp/err
+fail=0
+# run: description, expected exit status, command...
+run() {
+    desc=$1; want=$2; shift 2
+    "$@" >"$out" 2>"$err"; got=$?
+    if [ "$got" -ne "$want" ]; then echo "FAIL: $desc (exit $got, wanted $want)"; cat "$out" "$err"; fail=1
+    else echo "ok: $desc"; fi
+}
+has() { # file, fixed string
+    grep -qF -- "$2" "$1" || { echo "FAIL: '$2' not in $1"; cat "$1"; fail=1; }
+}
+G=$DATA/good.safetensors
+run "report default config" 0 "$SQUINT" report "$G"
+has "$out" "int8 sym per-tensor"
+has "$out" "TOTAL (11 tensors)"
+grep -qE '^a_f32 +\[2, 3\] +F32 +quant ' "$out" || { echo "FAIL: a_f32 row"; cat "$out"; fail=1; }
+grep -qE '^i_i64 +\[3\] +I64 +kept ' "$out" || { echo "FAIL: i_i64 row"; fail=1; }
+[ -s "$err" ] && { echo "FAIL: progress or notes on a non-terminal stderr"; cat "$err"; fail=1; }
+run "two configs, filters, csv and json" 0 "$SQUINT" report "$G" --bits 8 --bits 4 --granularity channel --axis 2 \
+    --include '^[a-h]_' --exclude 'bf16' --csv "$tmp/r.csv" --json "$tmp/r.json"
+has "$out" "int4 sym per-channel(axis 1)"
+has "$out" "TOTAL (7 tensors)"
+grep -q c_bf16 "$out" && { echo "FAIL: excluded tensor listed"; fail=1; }
+[ "$(wc -l <"$tmp/r.csv")" -eq $((1 + 7 * 2 + 2)) ] || { echo "FAIL: csv line count"; cat "$tmp/r.csv"; fail=1; }
+has "$tmp/r.csv" "kind,name,shape,file_type"
+has "$tmp/r.json" '"tensors_in_file": 11'
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["rows"])==7 and len(d["totals"])==2' \
+        "$tmp/r.json" || { echo "FAIL: json does not parse"; fail=1; }
+fi
+for bad in "--bits 9" "--bits x" "--mode sideways" "--granularity row" "--group-size 0" "--axis 0" \
+           "--rounding up" "--frobnicate 1"; do
+    # shellcheck disable=SC2086
+    run "bad argument $bad" 2 "$SQUINT" report "$G" $bad
+    has "$err" "${bad% *}"
+done
+run "missing value" 2 "$SQUINT" report "$G" --bits
+has "$err" "--bits"
+run "bad regex" 2 "$SQUINT" report "$G" --include '(oops'
+has "$err" "(oops"
+run "missing FILE" 2 "$SQUINT" report
+has "$err" "FILE"
+run "extra argument" 2 "$SQUINT" report "$G" extra
+has "$err" "extra"
+run "missing file" 1 "$SQUINT" report "$tmp/nope.safetensors"
+has "$err" "nope.safetensors"
+run "unwritable csv" 1 "$SQUINT" report "$G" --csv "$tmp/no/dir/r.csv"
+has "$err" "$tmp/no/dir/r.csv"
+run "gguf report" 0 "$SQUINT" report "$DATA/good.gguf"
+grep -qE '^q4 +\[3, 32\] +Q4_0 +quant ' "$out" || { echo "FAIL: q4 row"; cat "$out"; fail=1; }
+grep -qE '^q4k +\[256\] +Q4_K +kept ' "$out" || { echo "FAIL: q4k row"; cat "$out"; fail=1; }
+run "gguf quantize: unloadable tensor skipped with a warning" 0 "$SQUINT" quantize "$DATA/good.gguf" "$tmp/g.safetensors"
+has "$out" "3 quantized, 2 kept, 1 skipped"
+has "$err" "Q4_K"
+run "quantize" 0 "$SQUINT" quantize "$G" "$tmp/q.safetensors" --bits 4 --granularity channel
+has "$out" "9 quantized, 1 kept, 1 skipped"
+has "$err" "i_i64"
+run "info on the export" 0 "$SQUINT" info "$tmp/q.safetensors"
+has "$out" "a_f32.codes"
+has "$out" "a_f32.scales"
+has "$out" "a_f32.zero_points"
+has "$out" "meta squint.config (string) = int4 sym per-channel(axis 0)"
+has "$out" "meta squint.a_f32.bits (string) = 4"
+grep -qE '^j_scalar +F32 ' "$out" || { echo "FAIL: kept scalar not listed"; fail=1; }
+run "report on the export keeps going" 0 "$SQUINT" report "$tmp/q.safetensors"
+run "quantize: one config only" 2 "$SQUINT" quantize "$G" "$tmp/q2.safetensors" --bits 4 --bits 8
+run "quantize: csv not an option" 2 "$SQUINT" quantize "$G" "$tmp/q2.safetensors" --csv x
+has "$err" "--csv"
+run "quantize: missing OUT" 2 "$SQUINT" quantize "$G"
+[ -e "$tmp/q2.safetensors" ] && { echo "FAIL: q2 written"; fail=1; }
+rm -rf "$tmp"
+exit $fail

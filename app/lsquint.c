@@ -1457,6 +1457,7 @@ static const luaL_Reg lsq_functions[] = {
     {"write_csv", lsq_write_csv},
     {"write_json", lsq_write_json},
     {"view", lsq_view},
+    {"report", lsq_report},
     {NULL, NULL},
 };
 

@@ -49,6 +49,7 @@ void lsq_io_register(lua_State *L);
 int lsq_load(lua_State *L);
 int lsq_open(lua_State *L);
 int lsq_view(lua_State *L);
+int lsq_report(lua_State *L);
 int lsq_tensor_save(lua_State *L);
 int lsq_q_save(lua_State *L);
 /* The open checkpoint at arg, or NULL when arg is not a checkpoint. */

@@ -11,6 +11,7 @@
 #include "lsquint.h"
 #include "lsquint_int.h"
 #include "model.h"
+#include "report.h"
 #include "tui.h"
 
 typedef struct lsq_ckpt {
@@ -330,6 +331,155 @@ int lsq_ckpt_model_stats(lua_State *L, const sq_qconfig *cfg)
     lsq_setint(L, "fp32_bytes", ms.fp32_bytes);
     lsq_setint(L, "quantized_bytes", ms.quantized_bytes);
     lsq_setnum(L, "compression_ratio", ms.compression_ratio);
+    return 1;
+}
+
+/* ---- reports ----------------------------------------------------------------- */
+
+/* Set field k of the table on top to v, or to nil when v is NaN (stack: 0). */
+static void lsq_setnum_or_nil(lua_State *L, const char *k, double v)
+{
+    if (v != v)
+        return;
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* Push one (tensor, config) row of a report (stack: +1). */
+static void lsq_push_report_row(lua_State *L, const sq_report *rep, const sq_report_row *row, size_t c)
+{
+    const sq_report_cell *cell = &row->cells[c];
+    char desc[96];
+    lua_createtable(L, 0, 20);
+    lua_pushstring(L, row->name);
+    lua_setfield(L, -2, "name");
+    lsq_push_shape(L, row->shape, row->ndim);
+    lua_setfield(L, -2, "shape");
+    lua_pushstring(L, row->type_name);
+    lua_setfield(L, -2, "dtype");
+    lua_pushboolean(L, row->quantized);
+    lua_setfield(L, -2, "quantized");
+    lua_pushstring(L, sq_qconfig_describe_from(&rep->configs[c], 1, desc, sizeof desc));
+    lua_setfield(L, -2, "config");
+    lsq_setint(L, "config_index", c + 1);
+    lua_pushstring(L, sq_report_status_name(cell->status));
+    lua_setfield(L, -2, "status");
+    lsq_setint(L, "numel", row->numel);
+    lsq_setint(L, "fp32_bytes", row->fp32_bytes);
+    lsq_setint(L, "file_bytes", row->file_bytes);
+    lsq_setint(L, "size_bytes", cell->after_bytes);
+    lsq_setint(L, "code_bytes", cell->code_bytes);
+    lsq_setint(L, "meta_bytes", cell->meta_bytes);
+    lsq_setnum(L, "bits_per_weight", cell->bits_per_weight);
+    lsq_setnum_or_nil(L, "sqnr_db", cell->sqnr_db);
+    lsq_setnum_or_nil(L, "rmse", cell->rmse);
+    lsq_setnum_or_nil(L, "max_abs_err", cell->max_abs_err);
+    lsq_setnum_or_nil(L, "median_abs_err", cell->median_abs_err);
+    lsq_setnum_or_nil(L, "p95_abs_err", cell->p95_abs_err);
+    if (cell->note) {
+        lua_pushstring(L, cell->note);
+        lua_setfield(L, -2, "note");
+    }
+}
+
+/* Push the total of config c (stack: +1). */
+static void lsq_push_report_total(lua_State *L, const sq_report *rep, size_t c)
+{
+    const sq_report_total *t = &rep->totals[c];
+    char desc[96];
+    lua_createtable(L, 0, 12);
+    lua_pushstring(L, sq_qconfig_describe_from(&rep->configs[c], 1, desc, sizeof desc));
+    lua_setfield(L, -2, "config");
+    lsq_setint(L, "num_quantized", t->num_quantized);
+    lsq_setint(L, "num_fp32", t->num_fp32);
+    lsq_setint(L, "num_failed", t->num_failed);
+    lsq_setint(L, "fp32_bytes", t->fp32_bytes);
+    lsq_setint(L, "quantized_bytes", t->quantized_bytes);
+    lsq_setnum(L, "compression_ratio", t->compression_ratio);
+    lsq_setnum(L, "bits_per_weight", t->bits_per_weight);
+    lsq_setnum_or_nil(L, "sqnr_db", t->sqnr_db);
+    lsq_setnum_or_nil(L, "rmse", t->rmse);
+    lsq_setnum_or_nil(L, "max_abs_err", t->max_abs_err);
+}
+
+/* Read opts.key as an optional string (raises on another type) (stack: 0). */
+static const char *lsq_opt_string(lua_State *L, int idx, const char *key)
+{
+    if (lua_isnoneornil(L, idx))
+        return NULL;
+    lua_getfield(L, idx, key);
+    const char *v = lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
+    if (!v && !lua_isnil(L, -1))
+        luaL_argerror(L, idx, lua_pushfstring(L, "'%s' must be a string", key));
+    lua_pop(L, 1); /* the string stays referenced by the options table */
+    return v;
+}
+
+/* sq.report(ck_or_path, cfgs [, opts]) -> rows: one per (tensor, config), in
+ * file order, with rows.totals[config] matching sq.model_stats and
+ * rows.cancelled. cfgs is one configuration or an array of them; opts:
+ * include, exclude (POSIX regexes), csv, json (paths written atomically).
+ * A path that cannot be opened returns nil, message (stack: +1/+2). */
+int lsq_report(lua_State *L)
+{
+    sq_error err;
+    sq_checkpoint *ck = lsq_test_checkpoint(L, 1), *owned = NULL;
+    if (!ck) {
+        if (sq_ckpt_open(luaL_checkstring(L, 1), &owned, &err) != SQ_OK)
+            return lsq_fail(L, &err);
+        ck = owned;
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 3);
+    if (!lua_isnil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    bool many = lua_geti(L, 2, 1) == LUA_TTABLE;
+    lua_pop(L, 1);
+    size_t n = many ? (size_t)luaL_len(L, 2) : 1;
+    sq_qconfig *cfgs = lua_newuserdatauv(L, n * sizeof *cfgs, 0); /* 4 */
+    for (size_t i = 0; i < n; i++) {
+        if (many)
+            lua_geti(L, 2, (lua_Integer)i + 1);
+        else
+            lua_pushvalue(L, 2);
+        lsq_parse_qconfig(L, lua_gettop(L), 2, "", NULL, 0, &cfgs[i]);
+        lua_pop(L, 1);
+    }
+    sq_report_opts o = sq_report_opts_default();
+    o.include = lsq_opt_string(L, 3, "include");
+    o.exclude = lsq_opt_string(L, 3, "exclude");
+    const char *csv = lsq_opt_string(L, 3, "csv"), *json = lsq_opt_string(L, 3, "json");
+    sq_report *rep;
+    if (owned)
+        lua_pushvalue(L, 1);
+    else
+        lua_getiuservalue(L, 1, 1); /* the checkpoint's path */
+    const char *source = lua_tostring(L, -1);
+    sq_status st = sq_report_run(ck, source, cfgs, n, &o, &rep, &err);
+    sq_ckpt_close(owned);
+    if (st != SQ_OK)
+        return lsq_engine_error(L, err.code == SQ_ERR_ARG ? 3 : 0, &err);
+    if ((csv && sq_report_write_csv(rep, csv, &err) != SQ_OK) ||
+        (json && sq_report_write_json(rep, json, &err) != SQ_OK)) {
+        sq_report_free(rep);
+        return lsq_fail(L, &err);
+    }
+    lua_createtable(L, (int)(rep->n_rows * n), 2);
+    lua_Integer k = 0;
+    for (size_t r = 0; r < rep->n_rows; r++)
+        for (size_t c = 0; c < n; c++) {
+            lsq_push_report_row(L, rep, &rep->rows[r], c);
+            lua_rawseti(L, -2, ++k);
+        }
+    lua_createtable(L, (int)n, 0);
+    for (size_t c = 0; c < n; c++) {
+        lsq_push_report_total(L, rep, c);
+        lua_rawseti(L, -2, (lua_Integer)c + 1);
+    }
+    lua_setfield(L, -2, "totals");
+    lua_pushboolean(L, rep->cancelled);
+    lua_setfield(L, -2, "cancelled");
+    sq_report_free(rep);
     return 1;
 }
 

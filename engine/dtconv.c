@@ -13,9 +13,55 @@ static uint64_t load_uint(const uint8_t *p, size_t w, bool big)
     return v;
 }
 
+/* Whether this machine stores integers little-endian. */
+static bool host_little_endian(void)
+{
+    const uint16_t one = 1;
+    uint8_t b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* Fast paths for little-endian data on a little-endian host: whole-buffer
+ * copies or simple loops the compiler vectorizes. Returns false when dt has
+ * none. */
+static bool decode_native(sq_dtype dt, const uint8_t *src, size_t n, float *dst)
+{
+    switch (dt) {
+    case SQ_DTYPE_F32:
+        memcpy(dst, src, n * sizeof(float));
+        return true;
+    case SQ_DTYPE_BF16:
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, src + 2 * i, 2);
+            dst[i] = sq_bf16_to_float(h);
+        }
+        return true;
+    case SQ_DTYPE_F16:
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, src + 2 * i, 2);
+            dst[i] = sq_half_to_float(h);
+        }
+        return true;
+    case SQ_DTYPE_F64:
+        for (size_t i = 0; i < n; i++) {
+            double d;
+            memcpy(&d, src + 8 * i, 8);
+            dst[i] = (float)d;
+        }
+        return true;
+    default:
+        return false;
+    }
+}
+
 void sq_decode_elements(sq_dtype dt, bool big, const uint8_t *src, size_t n, float *dst)
 {
     size_t w = sq_dtype_size(dt);
+    if (!big && host_little_endian() && decode_native(dt, src, n, dst))
+        return;
     for (size_t i = 0; i < n; i++, src += w) {
         uint64_t u = load_uint(src, w, big);
         switch (dt) {

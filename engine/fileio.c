@@ -56,6 +56,18 @@ void sq_unmap_file(sq_mapped *m)
     m->size = 0;
 }
 
+void sq_mapped_prefetch(const sq_mapped *m, size_t off, size_t len)
+{
+    if (!m->data || off >= m->size)
+        return;
+    if (len > m->size - off)
+        len = m->size - off;
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t page = pg > 0 ? (size_t)pg : 4096;
+    uintptr_t start = (uintptr_t)(m->data + off) / page * page, end = (uintptr_t)(m->data + off) + len;
+    posix_madvise((void *)start, end - start, POSIX_MADV_WILLNEED);
+}
+
 void sq_mapped_release(const sq_mapped *m, size_t off, size_t len)
 {
     if (!m->data || off >= m->size)

@@ -42,6 +42,10 @@ sq_status sq_map_file(const char *path, sq_mapped *m, sq_error *err);
 /* Unmap m (no-op for an empty or already released mapping) and reset it. */
 void sq_unmap_file(sq_mapped *m);
 
+/* Ask the kernel to start reading bytes [off, off+len) of m now (one large
+ * read-ahead instead of a page fault per page). Never fails. */
+void sq_mapped_prefetch(const sq_mapped *m, size_t off, size_t len);
+
 /* Tell the kernel that bytes [off, off+len) of m are no longer needed, so
  * their pages stop counting toward resident memory (they are re-read from
  * the file if touched again). Never fails; out-of-range parts are ignored. */

@@ -560,6 +560,7 @@ sq_status sq_gguf_load(const sq_gguf *g, size_t i, sq_tensor **out, sq_error *er
     if (sq_tensor_new(ti->shape, ti->ndim, ti->dtype, &t, err) != SQ_OK)
         return sq_error_prefix(err, g->fname);
     const uint8_t *src = g->buf + ti->offset;
+    sq_mapped_prefetch(&g->map, ti->offset, ti->nbytes);
     if (g->kind[i] == 2)
         deq_q8_0(src, ti->numel, t->data);
     else if (g->kind[i] == 3)

@@ -106,12 +106,120 @@ double sq_percentile_select(float *v, size_t n, double p)
     return percentile_prefix(v, n, n, p, NAN, &seed);
 }
 
-/* p95 then the median of |e| in v (reordered): the median works on the
- * prefix the first selection left below the 95th order statistic. */
+/* ---- exact percentiles by a two-level radix select ----------------------- */
+
+/* Order-preserving map of a float's bits to an unsigned key, and back. */
+static uint32_t float_key(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+static float key_float(uint32_t k)
+{
+    uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Find the bucket of rank r in counts[0..65536) and r's rank inside it. */
+static uint32_t bucket_of(const size_t *counts, size_t r, size_t *within)
+{
+    size_t acc = 0;
+    for (uint32_t b = 0; b < 65536; b++) {
+        if (r < acc + counts[b]) {
+            *within = r - acc;
+            return b;
+        }
+        acc += counts[b];
+    }
+    *within = 0;
+    return 65535; /* not reached for r < n */
+}
+
+/* The order statistics of v[0..n) at ranks[0..m) (each < n, m <= 4), exactly:
+ * a histogram of the top 16 bits of each value's key finds the bucket of each
+ * rank, a second pass over the values in those buckets the low 16 bits.
+ * Two passes, no reordering. Returns false when out of memory. */
+static bool order_stats(const float *v, size_t n, const size_t *ranks, int m, float *out)
+{
+    size_t *hi = calloc(65536, sizeof *hi), *lo = calloc(4 * (size_t)65536, sizeof *lo);
+    uint32_t bucket[4], nb = 0, which[4];
+    size_t within[4];
+    if (!hi || !lo) {
+        free(hi);
+        free(lo);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        hi[float_key(v[i]) >> 16]++;
+    for (int r = 0; r < m; r++) {
+        uint32_t b = bucket_of(hi, ranks[r], &within[r]);
+        uint32_t k = 0;
+        while (k < nb && bucket[k] != b)
+            k++;
+        if (k == nb)
+            bucket[nb++] = b;
+        which[r] = k;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t key = float_key(v[i]), top = key >> 16;
+        for (uint32_t k = 0; k < nb; k++)
+            if (top == bucket[k])
+                lo[(size_t)k * 65536 + (key & 0xffffu)]++;
+    }
+    for (int r = 0; r < m; r++) {
+        size_t dummy;
+        uint32_t low = bucket_of(lo + (size_t)which[r] * 65536, within[r], &dummy);
+        out[r] = key_float((bucket[which[r]] << 16) | low);
+    }
+    free(hi);
+    free(lo);
+    return true;
+}
+
+/* Percentiles p[0], p[1] of v[0..n) by the interpolation rule (report.h),
+ * exactly; false when out of memory. */
+static bool percentiles2(const float *v, size_t n, const double *p, double *out)
+{
+    size_t ranks[4];
+    double frac[2];
+    float os[4];
+    for (int j = 0; j < 2; j++) {
+        double pos = p[j] * (double)(n - 1);
+        size_t k = (size_t)pos;
+        if (k >= n)
+            k = n - 1;
+        frac[j] = pos - (double)k;
+        ranks[2 * j] = k;
+        ranks[2 * j + 1] = k + 1 < n ? k + 1 : k;
+    }
+    if (!order_stats(v, n, ranks, 4, os))
+        return false;
+    for (int j = 0; j < 2; j++) {
+        double a = os[2 * j], b = os[2 * j + 1];
+        out[j] = frac[j] <= 0.0 ? a : a + (b - a) * frac[j];
+    }
+    return true;
+}
+
+/* p95 then the median of |e| in v: by radix select (two passes, v kept as
+ * it is); should memory for its counts be short, by selection (v reordered:
+ * the median works on the prefix the first selection left below the 95th
+ * order statistic). */
 static void median_p95(float *v, size_t n, double *median, double *p95)
 {
     if (n == 0) {
         *median = *p95 = 0.0;
+        return;
+    }
+    const double p[2] = {0.5, 0.95};
+    double out[2];
+    if (percentiles2(v, n, p, out)) {
+        *median = out[0];
+        *p95 = out[1];
         return;
     }
     uint64_t seed = 0x9E3779B97F4A7C15ULL;
@@ -258,15 +366,10 @@ static sq_status cell_measure(const sq_tensor *x, const sq_qconfig *cfg, float *
     if (s != SQ_OK)
         return cell_fail(c, e.msg, err);
     sq_dequantize_into(q, buf);
-    double sx = 0.0, se = 0.0;
-    for (size_t i = 0; i < x->numel; i++) {
-        double d = (double)x->data[i] - (double)buf[i];
-        sx += (double)x->data[i] * (double)x->data[i];
-        se += d * d;
-        buf[i] = (float)fabs(d);
-    }
-    c->sum_x2 = sx;
-    c->sum_e2 = se;
+    for (size_t i = 0; i < x->numel; i++) /* |e| exactly: the difference in double, then rounded once */
+        buf[i] = (float)fabs((double)x->data[i] - (double)buf[i]);
+    c->sum_x2 = st.sum_x2;
+    c->sum_e2 = st.sum_e2;
     c->sqnr_db = st.sqnr_db;
     c->rmse = st.rmse;
     c->max_abs_err = st.max_abs_err;

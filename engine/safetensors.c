@@ -324,6 +324,7 @@ sq_status sq_st_load(const sq_safetensors *f, size_t i, sq_tensor **out, sq_erro
     sq_tensor *t;
     if (sq_tensor_new(ti->shape, ti->ndim, ti->dtype, &t, err) != SQ_OK)
         return sq_error_prefix(err, f->fname);
+    sq_mapped_prefetch(&f->map, ti->offset, ti->nbytes);
     sq_decode_elements(ti->dtype, false, f->buf + ti->offset, ti->numel, t->data);
     sq_mapped_release(&f->map, ti->offset, ti->nbytes);
     *out = t;

@@ -267,6 +267,8 @@ static void fill_stats(const sq_qtensor *q, const acc *a, sq_stats *out)
         out->cosine = 1.0;
         return;
     }
+    out->sum_x2 = a->x2;
+    out->sum_e2 = a->e2;
     out->mse = a->e2 / (double)n;
     out->rmse = sqrt(out->mse);
     out->mean_abs_err = a->ae / (double)n;

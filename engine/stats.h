@@ -70,6 +70,7 @@ typedef struct sq_stats {
     size_t numel;
     double mse, rmse, max_abs_err, mean_abs_err, sqnr_db, cosine;
     double err_min, err_max;      /* signed extremes of e (0 when empty) */
+    double sum_x2, sum_e2;        /* sum x^2 and sum e^2 (for pooling over tensors) */
     size_t clipped;               /* count of clipped values */
     double clipped_frac;          /* clipped / numel (0 when empty) */
     size_t fp32_bytes;            /* numel * 4 */

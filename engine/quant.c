@@ -544,11 +544,11 @@ static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq
 
 sq_status sq_quantize(const sq_tensor *x, const sq_qconfig *cfg, sq_qtensor **out, sq_error *err)
 {
-    return sq_quantize_visit(x, cfg, NULL, NULL, out, err);
+    return sq_quantize_visit(x, cfg, NULL, NULL, NULL, out, err);
 }
 
-sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_visitor visit, void *ctx,
-                            sq_qtensor **out, sq_error *err)
+sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_encoder enc, sq_chunk_visitor visit,
+                            void *ctx, sq_qtensor **out, sq_error *err)
 {
     sq_layout l;
     sq_status st;
@@ -574,10 +574,12 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_
         inv[k] = fabs(q->scales[k]) < 1e-30 ? 0.0 : 1.0 / q->scales[k];
     for (size_t start = 0; start < x->numel; start += SQ_CHUNK) {
         size_t n = x->numel - start < SQ_CHUNK ? x->numel - start : SQ_CHUNK;
-        encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
+        bool done = enc && enc(ctx, q, x->data, start, n, inv, cb->q);
+        if (!done)
+            encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
         q->n_clipped += count_clipped(&l, x->data, start, n, cb->q, inv, q->zero_points, &c);
         sq_pack_codes(cb->q, n, c.bits, q->codes + start / 8 * (size_t)c.bits);
-        if (visit)
+        if (!done && visit)
             visit(ctx, q, start, n, cb->q);
     }
     free(inv);

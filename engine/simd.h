@@ -16,6 +16,26 @@
 #define SQ_HOT
 #endif
 
+/* Hand-written x86 kernels (intrinsics, compiled for their ISA with a target
+ * attribute and chosen at run time) exist for the hottest loops; each has a
+ * portable twin with bit-identical results. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SQ_X86_KERNELS 1
+#include <immintrin.h>
+#else
+#define SQ_X86_KERNELS 0
+#endif
+
+#include <stdbool.h>
+
+/* Whether the AVX-512 kernels run: the CPU has AVX-512 F/DQ/VL and they were
+ * not disabled (sq_simd_force_portable). */
+bool sq_use_avx512(void);
+
+/* Make every kernel take its portable path (true) or the fastest the CPU
+ * supports (false). For tests and benchmarks; not thread-safe. */
+void sq_simd_force_portable(bool portable);
+
 #define SQ_PRAGMA(x) _Pragma(#x)
 #define SQ_SIMD SQ_PRAGMA(omp simd)
 #define SQ_SIMD_WITH(...) SQ_PRAGMA(omp simd __VA_ARGS__)

@@ -9,6 +9,7 @@
 
 #include "quant.h"
 #include "refquant.h"
+#include "simd.h"
 #include "stats.h"
 #include "testutil.h"
 
@@ -115,6 +116,18 @@ static void check_against_reference(const sq_tensor *x, const sq_qconfig *cfg)
     ck_assert(sf.err_min == st.err_min && sf.err_max == st.err_max && sf.mean_abs_err == st.mean_abs_err);
     ck_assert(hf.lo == h.lo && hf.hi == h.hi && hf.below == h.below && hf.above == h.above);
     ck_assert_mem_eq(hf.counts, h.counts, sizeof rc);
+    /* the portable kernels give the same bits as the hand-written x86 ones */
+    sq_qtensor *qp;
+    sq_stats sp;
+    sq_hist hp;
+    sq_simd_force_portable(true);
+    ck_assert(sq_quantize_stats(x, cfg, &o, &qp, &sp, &hp, &err) == SQ_OK);
+    sq_simd_force_portable(false);
+    ck_assert_mem_eq(qp->codes, qf->codes, q->code_bytes ? q->code_bytes : 1);
+    ck_assert(memcmp(&sp, &sf, sizeof sp) == 0);
+    ck_assert_mem_eq(hp.counts, hf.counts, sizeof rc);
+    sq_hist_free(&hp);
+    sq_qtensor_free(qp);
     sq_hist_free(&hf);
     sq_qtensor_free(qf);
     sq_hist_free(&h);

@@ -496,18 +496,20 @@ static void encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv, d
     acc_run(v, x, q, n, s, zp, bn, bin);
 }
 
-/* Encode n values sharing (inv, zp, s) and account their errors in one pass:
- * the arithmetic of kernel.h's SQ_ENCODE followed by acc_run's, lane for
- * lane (no fused multiply-add), so codes and sums are bit-identical to the
- * portable path. The tail goes through the portable macros. */
+/* Encode the n values of a chunk starting at element `start` and account
+ * their errors in one pass, run by run (each run shares 1/scale, zero point
+ * and scale): the arithmetic of kernel.h's SQ_ENCODE followed by acc_run's,
+ * lane for lane (no fused multiply-add), so codes and sums are bit-identical
+ * to the portable path. Accumulators stay in registers across runs; the tail
+ * of each run goes through the portable code. */
 __attribute__((target("avx512f,avx512dq,avx512vl")))
-static void encode_acc_avx512(lane_acc *v, const float *x, size_t n, double inv, double zp, double s, double qmin,
-                              double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
+static void encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, size_t start, size_t n,
+                              const double *invs, const double *zps, const double *scales, double qmin, double qmax,
+                              bool even, const binner *bn, int8_t *codes, int32_t *bin)
 {
     __m512d e2 = _mm512_loadu_pd(v->e2), ae = _mm512_loadu_pd(v->ae), x2 = _mm512_loadu_pd(v->x2);
     __m512d xh2 = _mm512_loadu_pd(v->xh2), xxh = _mm512_loadu_pd(v->xxh);
     __m512d emin = _mm512_loadu_pd(v->emin), emax = _mm512_loadu_pd(v->emax);
-    const __m512d vinv = _mm512_set1_pd(inv), vz = _mm512_set1_pd(zp), vs = _mm512_set1_pd(s);
     const __m512d qlo = _mm512_set1_pd(qmin - 1.0), qhi = _mm512_set1_pd(qmax + 1.0);
     const __m512d vqmin = _mm512_set1_pd(qmin), vqmax = _mm512_set1_pd(qmax);
     const __m512d magic = _mm512_set1_pd(0x1.8p52), half = _mm512_set1_pd(0.5), one = _mm512_set1_pd(1.0);
@@ -516,37 +518,63 @@ static void encode_acc_avx512(lane_acc *v, const float *x, size_t n, double inv,
     const __m512d absmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MAX));
     const __m512d signmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MIN));
     const __m256i below = _mm256_set1_epi32(bn->bins), above = _mm256_set1_epi32(bn->bins + 1);
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-        __m512d val = _mm512_add_pd(_mm512_mul_pd(xv, vinv), vz);
-        val = _mm512_min_pd(_mm512_max_pd(val, qlo), qhi);
-        __m512d r;
-        if (even) {
-            r = _mm512_sub_pd(_mm512_add_pd(val, magic), magic);
-        } else {
-            __m512d a = _mm512_and_pd(val, absmask);
-            __m512d re = _mm512_sub_pd(_mm512_add_pd(a, magic), magic);
-            __mmask8 tie = _mm512_cmp_pd_mask(_mm512_sub_pd(a, re), half, _CMP_EQ_OQ);
-            re = _mm512_mask_add_pd(re, tie, re, one);
-            r = _mm512_or_pd(re, _mm512_and_pd(val, signmask));
+    sq_run run = sq_run_at(l, start);
+    size_t j = 0;
+    while (j < n) {
+        size_t len = run.left < n - j ? run.left : n - j, i = j, end = j + len / LANES * LANES;
+        const __m512d vinv = _mm512_set1_pd(invs[run.k]), vz = _mm512_set1_pd(zps[run.k]);
+        const __m512d vs = _mm512_set1_pd(scales[run.k]);
+        for (; i < end; i += LANES) {
+            __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+            __m512d val = _mm512_add_pd(_mm512_mul_pd(xv, vinv), vz);
+            val = _mm512_min_pd(_mm512_max_pd(val, qlo), qhi);
+            __m512d r;
+            if (even) {
+                r = _mm512_sub_pd(_mm512_add_pd(val, magic), magic);
+            } else {
+                __m512d a = _mm512_and_pd(val, absmask);
+                __m512d re = _mm512_sub_pd(_mm512_add_pd(a, magic), magic);
+                __mmask8 tie = _mm512_cmp_pd_mask(_mm512_sub_pd(a, re), half, _CMP_EQ_OQ);
+                re = _mm512_mask_add_pd(re, tie, re, one);
+                r = _mm512_or_pd(re, _mm512_and_pd(val, signmask));
+            }
+            __m512d c = _mm512_min_pd(_mm512_max_pd(r, vqmin), vqmax);
+            _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(_mm512_cvttpd_epi32(c)));
+            __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, vz), vs)));
+            __m512d e = _mm512_sub_pd(xv, hv);
+            e2 = _mm512_add_pd(e2, _mm512_mul_pd(e, e));
+            ae = _mm512_add_pd(ae, _mm512_and_pd(e, absmask));
+            x2 = _mm512_add_pd(x2, _mm512_mul_pd(xv, xv));
+            xh2 = _mm512_add_pd(xh2, _mm512_mul_pd(hv, hv));
+            xxh = _mm512_add_pd(xxh, _mm512_mul_pd(xv, hv));
+            emin = _mm512_min_pd(e, emin);
+            emax = _mm512_max_pd(e, emax);
+            __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(e, lo), iw), zero), top);
+            __m256i k = _mm512_cvttpd_epi32(t);
+            k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, lo, _CMP_LT_OQ), below);
+            k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, hi, _CMP_GT_OQ), above);
+            _mm256_storeu_si256((__m256i *)(bin + i), k);
         }
-        __m512d c = _mm512_min_pd(_mm512_max_pd(r, vqmin), vqmax);
-        _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(_mm512_cvttpd_epi32(c)));
-        __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, vz), vs)));
-        __m512d e = _mm512_sub_pd(xv, hv);
-        e2 = _mm512_add_pd(e2, _mm512_mul_pd(e, e));
-        ae = _mm512_add_pd(ae, _mm512_and_pd(e, absmask));
-        x2 = _mm512_add_pd(x2, _mm512_mul_pd(xv, xv));
-        xh2 = _mm512_add_pd(xh2, _mm512_mul_pd(hv, hv));
-        xxh = _mm512_add_pd(xxh, _mm512_mul_pd(xv, hv));
-        emin = _mm512_min_pd(e, emin);
-        emax = _mm512_max_pd(e, emax);
-        __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(e, lo), iw), zero), top);
-        __m256i k = _mm512_cvttpd_epi32(t);
-        k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, lo, _CMP_LT_OQ), below);
-        k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, hi, _CMP_GT_OQ), above);
-        _mm256_storeu_si256((__m256i *)(bin + i), k);
+        if (end < j + len) { /* the run's tail: portable, after the vector sums are stored */
+            _mm512_storeu_pd(v->e2, e2);
+            _mm512_storeu_pd(v->ae, ae);
+            _mm512_storeu_pd(v->x2, x2);
+            _mm512_storeu_pd(v->xh2, xh2);
+            _mm512_storeu_pd(v->xxh, xxh);
+            _mm512_storeu_pd(v->emin, emin);
+            _mm512_storeu_pd(v->emax, emax);
+            encode_acc_tail(v, x + end, j + len - end, invs[run.k], zps[run.k], scales[run.k], qmin, qmax, even, bn,
+                            codes + end, bin + end);
+            e2 = _mm512_loadu_pd(v->e2);
+            ae = _mm512_loadu_pd(v->ae);
+            x2 = _mm512_loadu_pd(v->x2);
+            xh2 = _mm512_loadu_pd(v->xh2);
+            xxh = _mm512_loadu_pd(v->xxh);
+            emin = _mm512_loadu_pd(v->emin);
+            emax = _mm512_loadu_pd(v->emax);
+        }
+        j += len;
+        sq_run_advance(l, &run, len);
     }
     _mm512_storeu_pd(v->e2, e2);
     _mm512_storeu_pd(v->ae, ae);
@@ -555,7 +583,6 @@ static void encode_acc_avx512(lane_acc *v, const float *x, size_t n, double inv,
     _mm512_storeu_pd(v->xxh, xxh);
     _mm512_storeu_pd(v->emin, emin);
     _mm512_storeu_pd(v->emax, emax);
-    encode_acc_tail(v, x + i, n - i, inv, zp, s, qmin, qmax, even, bn, codes + i, bin + i);
 }
 
 /* Chunk encoder of sq_quantize_stats on AVX-512 machines, for layouts with
@@ -575,14 +602,8 @@ static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t
     const bool even = q->config.rounding == SQ_ROUND_EVEN;
     lane_acc v;
     lane_acc_init(&v);
-    sq_run r = sq_run_at(&c->l, start);
-    for (size_t j = 0; j < n;) {
-        size_t len = r.left < n - j ? r.left : n - j;
-        encode_acc_avx512(&v, x + start + j, len, inv[r.k], q->zero_points[r.k], q->scales[r.k], qmin, qmax, even,
-                          &b, codes + j, c->s->bin + j);
-        j += len;
-        sq_run_advance(&c->l, &r, len);
-    }
+    encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even, &b, codes,
+                      c->s->bin);
     lane_acc_flush(&v, &c->a);
     if (c->with_hist)
         count_bins(c->s->bin, n, &c->bn);

@@ -104,7 +104,7 @@ int main(int argc, char **argv)
     if (!xh)
         return EXIT_FAILURE;
     double n = (double)x->numel;
-    printf("squint bench: %zu x %zu f32 (%.0f M elements), single thread, best of 3 (engine) vs 1 (baseline)\n",
+    printf("squint bench: %zu x %zu f32 (%.0f M elements), single thread, best of 7 (engine) vs 1 (baseline)\n",
            shape[0], shape[1], n / 1e6);
     printf("M elem/s          quantize          dequantize      quant+deq+stats+hist64    target\n");
     printf("%-26s %7s %6s %5s %7s %6s %5s %7s %6s %5s\n", "config", "engine", "base", "x", "engine",
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
                 cfg.mode = (sq_mode)mode;
                 cfg.granularity = (sq_granularity)g;
                 cfg.group_size = 32;
-                if (time_engine(x, &cfg, 3, &e, &sqnr) || time_baseline(x, &cfg, xh, &b))
+                if (time_engine(x, &cfg, 7, &e, &sqnr) || time_baseline(x, &cfg, xh, &b))
                     return EXIT_FAILURE;
                 bool targeted = mode == 0 && ((bits[bi] == 8 && g == SQ_GRAN_TENSOR) ||
                                               (bits[bi] == 4 && g == SQ_GRAN_GROUP));

@@ -423,6 +423,11 @@ static size_t count_clipped(const sq_layout *l, const float *x, size_t start, si
     const int qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
     if (cfg->mode == SQ_MODE_SYMMETRIC && cfg->calibration == SQ_CALIB_MINMAX)
         return 0;
+    int edges = 0; /* a vectorized look first: most chunks have no code at an end */
+    for (size_t j = 0; j < n; j++)
+        edges += (q[j] == qmin) | (q[j] == qmax);
+    if (edges == 0)
+        return 0;
     size_t clipped = 0;
     sq_run r = sq_run_at(l, start);
     for (size_t j = 0; j < n;) {

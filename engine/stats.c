@@ -54,7 +54,8 @@ typedef struct chunk_scratch {
 } chunk_scratch;
 
 /* The accumulate kernels: x_hat formed from each code exactly as
- * sq_dequantize forms it (float32 of (q - zp) * scale), the sums in double,
+ * sq_dequantize forms it (float32 of (q - zp) * scale), the sums in double
+ * (squares and products with fused multiply-adds, one rounding each),
  * and each error's bin slot (bins = below, bins + 1 = above). The main loop
  * keeps LANES partial sums per quantity in small arrays, a shape compilers
  * turn into full-width vector code; the tail runs the same arithmetic. */
@@ -90,11 +91,11 @@ static void lane_acc_flush(const lane_acc *v, acc *a)
 #define ACC_ONE(V, J, XV, HV, BIN)                                   \
     do {                                                             \
         double xv_ = (XV), hv_ = (HV), e_ = xv_ - hv_;               \
-        (V)->e2[J] += e_ * e_;                                         \
+        (V)->e2[J] = fma(e_, e_, (V)->e2[J]);                         \
         (V)->ae[J] += fabs(e_);                                        \
-        (V)->x2[J] += xv_ * xv_;                                       \
-        (V)->xh2[J] += hv_ * hv_;                                      \
-        (V)->xxh[J] += xv_ * hv_;                                      \
+        (V)->x2[J] = fma(xv_, xv_, (V)->x2[J]);                       \
+        (V)->xh2[J] = fma(hv_, hv_, (V)->xh2[J]);                     \
+        (V)->xxh[J] = fma(xv_, hv_, (V)->xxh[J]);                     \
         (V)->emin[J] = e_ < (V)->emin[J] ? e_ : (V)->emin[J];              \
         (V)->emax[J] = e_ > (V)->emax[J] ? e_ : (V)->emax[J];              \
         double t_ = (e_ - lo) * iw;                                  \
@@ -144,11 +145,11 @@ static void acc_run_avx512(lane_acc *v, const float *x, const int32_t *q, size_t
         __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(qd, vz), vs)));
         __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
         __m512d e = _mm512_sub_pd(xv, hv);
-        e2 = _mm512_add_pd(e2, _mm512_mul_pd(e, e));
+        e2 = _mm512_fmadd_pd(e, e, e2);
         ae = _mm512_add_pd(ae, _mm512_and_pd(e, absmask));
-        x2 = _mm512_add_pd(x2, _mm512_mul_pd(xv, xv));
-        xh2 = _mm512_add_pd(xh2, _mm512_mul_pd(hv, hv));
-        xxh = _mm512_add_pd(xxh, _mm512_mul_pd(xv, hv));
+        x2 = _mm512_fmadd_pd(xv, xv, x2);
+        xh2 = _mm512_fmadd_pd(hv, hv, xh2);
+        xxh = _mm512_fmadd_pd(xv, hv, xxh);
         emin = _mm512_min_pd(e, emin);
         emax = _mm512_max_pd(e, emax);
         __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(e, lo), iw), zero), top);
@@ -478,6 +479,10 @@ static void fused_visit(void *vctx, const sq_qtensor *q, size_t start, size_t n,
 }
 
 #if SQ_X86_KERNELS
+#ifndef SQ_PREFETCH_AHEAD
+#define SQ_PREFETCH_AHEAD 1024 /* floats ahead of the fused kernel's reads (4 KiB) */
+#endif
+
 /* The scalar tail of encode_acc_avx512: kernel.h's encoding, then acc_run. */
 static void encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv, double zp, double s, double qmin,
                             double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
@@ -512,7 +517,7 @@ static void encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, s
     __m512d emin = _mm512_loadu_pd(v->emin), emax = _mm512_loadu_pd(v->emax);
     const __m512d qlo = _mm512_set1_pd(qmin - 1.0), qhi = _mm512_set1_pd(qmax + 1.0);
     const __m512d vqmin = _mm512_set1_pd(qmin), vqmax = _mm512_set1_pd(qmax);
-    const __m512d magic = _mm512_set1_pd(0x1.8p52), half = _mm512_set1_pd(0.5), one = _mm512_set1_pd(1.0);
+    const __m512d magic = _mm512_set1_pd(0x1.8p52), below_half = _mm512_set1_pd(0x1.fffffffffffffp-2);
     const __m512d lo = _mm512_set1_pd(bn->lo), hi = _mm512_set1_pd(bn->hi), iw = _mm512_set1_pd(bn->inv_w);
     const __m512d zero = _mm512_setzero_pd(), top = _mm512_set1_pd((double)(bn->bins - 1));
     const __m512d absmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MAX));
@@ -525,28 +530,26 @@ static void encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, s
         const __m512d vinv = _mm512_set1_pd(invs[run.k]), vz = _mm512_set1_pd(zps[run.k]);
         const __m512d vs = _mm512_set1_pd(scales[run.k]);
         for (; i < end; i += LANES) {
+            _mm_prefetch((const char *)(x + i + SQ_PREFETCH_AHEAD), _MM_HINT_T0);
             __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
             __m512d val = _mm512_add_pd(_mm512_mul_pd(xv, vinv), vz);
             val = _mm512_min_pd(_mm512_max_pd(val, qlo), qhi);
             __m512d r;
             if (even) {
                 r = _mm512_sub_pd(_mm512_add_pd(val, magic), magic);
-            } else {
-                __m512d a = _mm512_and_pd(val, absmask);
-                __m512d re = _mm512_sub_pd(_mm512_add_pd(a, magic), magic);
-                __mmask8 tie = _mm512_cmp_pd_mask(_mm512_sub_pd(a, re), half, _CMP_EQ_OQ);
-                re = _mm512_mask_add_pd(re, tie, re, one);
-                r = _mm512_or_pd(re, _mm512_and_pd(val, signmask));
+            } else { /* trunc(v + copysign(0.5 - 2^-54, v)): exact half-away rounding for |v| < 2^52 */
+                __m512d h = _mm512_or_pd(_mm512_and_pd(val, signmask), below_half);
+                r = _mm512_roundscale_pd(_mm512_add_pd(val, h), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             }
             __m512d c = _mm512_min_pd(_mm512_max_pd(r, vqmin), vqmax);
             _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(_mm512_cvttpd_epi32(c)));
             __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, vz), vs)));
             __m512d e = _mm512_sub_pd(xv, hv);
-            e2 = _mm512_add_pd(e2, _mm512_mul_pd(e, e));
+            e2 = _mm512_fmadd_pd(e, e, e2);
             ae = _mm512_add_pd(ae, _mm512_and_pd(e, absmask));
-            x2 = _mm512_add_pd(x2, _mm512_mul_pd(xv, xv));
-            xh2 = _mm512_add_pd(xh2, _mm512_mul_pd(hv, hv));
-            xxh = _mm512_add_pd(xxh, _mm512_mul_pd(xv, hv));
+            x2 = _mm512_fmadd_pd(xv, xv, x2);
+            xh2 = _mm512_fmadd_pd(hv, hv, xh2);
+            xxh = _mm512_fmadd_pd(xv, hv, xxh);
             emin = _mm512_min_pd(e, emin);
             emax = _mm512_max_pd(e, emax);
             __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(e, lo), iw), zero), top);

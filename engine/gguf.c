@@ -30,10 +30,15 @@ static const ggml_type_info ggml_types[] = {
     [10] = {"Q2_K", 256, 84, 0, SQ_DTYPE_F32}, [11] = {"Q3_K", 256, 110, 0, SQ_DTYPE_F32},
     [12] = {"Q4_K", 256, 144, 0, SQ_DTYPE_F32}, [13] = {"Q5_K", 256, 176, 0, SQ_DTYPE_F32},
     [14] = {"Q6_K", 256, 210, 0, SQ_DTYPE_F32}, [15] = {"Q8_K", 256, 292, 0, SQ_DTYPE_F32},
-    [20] = {"IQ4_NL", 32, 18, 0, SQ_DTYPE_F32}, [23] = {"IQ4_XS", 256, 136, 0, SQ_DTYPE_F32},
+    [16] = {"IQ2_XXS", 256, 66, 0, SQ_DTYPE_F32}, [17] = {"IQ2_XS", 256, 74, 0, SQ_DTYPE_F32},
+    [18] = {"IQ3_XXS", 256, 98, 0, SQ_DTYPE_F32}, [19] = {"IQ1_S", 256, 50, 0, SQ_DTYPE_F32},
+    [20] = {"IQ4_NL", 32, 18, 0, SQ_DTYPE_F32}, [21] = {"IQ3_S", 256, 110, 0, SQ_DTYPE_F32},
+    [22] = {"IQ2_S", 256, 82, 0, SQ_DTYPE_F32}, [23] = {"IQ4_XS", 256, 136, 0, SQ_DTYPE_F32},
     [24] = {"I8", 1, 1, 1, SQ_DTYPE_I8},     [25] = {"I16", 1, 2, 1, SQ_DTYPE_I16},
     [26] = {"I32", 1, 4, 1, SQ_DTYPE_I32},   [27] = {"I64", 1, 8, 0, SQ_DTYPE_F32},
-    [28] = {"F64", 1, 8, 1, SQ_DTYPE_F64},   [30] = {"BF16", 1, 2, 1, SQ_DTYPE_BF16},
+    [28] = {"F64", 1, 8, 1, SQ_DTYPE_F64},   [29] = {"IQ1_M", 256, 56, 0, SQ_DTYPE_F32},
+    [30] = {"BF16", 1, 2, 1, SQ_DTYPE_BF16},  [34] = {"TQ1_0", 256, 54, 0, SQ_DTYPE_F32},
+    [35] = {"TQ2_0", 256, 66, 0, SQ_DTYPE_F32},
 };
 #define N_GGML_TYPES (sizeof ggml_types / sizeof ggml_types[0])
 

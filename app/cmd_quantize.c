@@ -33,15 +33,8 @@ int sq_cmd_quantize(int argc, char **argv)
         return 1;
     }
     sq_cmd_progress prog;
-    sq_cmd_progress_init(&prog);
-    sq_report_opts o = sq_report_opts_default();
-    o.include = a.include;
-    o.exclude = a.exclude;
-    o.progress = sq_cmd_progress_cb;
-    o.progress_user = &prog;
-    o.cancel = &sq_cmd_interrupted;
+    sq_report_opts o = sq_cmd_run_opts(&a, &prog);
     sq_export_summary sum;
-    sq_cmd_sigint_install();
     sq_status st = sq_report_export(ck, a.pos[0], &a.cfg[0], &o, a.pos[1], warn_cb, &prog, &sum, &err);
     sq_cmd_sigint_restore();
     sq_cmd_progress_end(&prog);

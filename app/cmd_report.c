@@ -162,6 +162,19 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+sq_report_opts sq_cmd_run_opts(const sq_cmd_args *a, sq_cmd_progress *prog)
+{
+    sq_report_opts o = sq_report_opts_default();
+    sq_cmd_progress_init(prog);
+    o.include = a->include;
+    o.exclude = a->exclude;
+    o.progress = sq_cmd_progress_cb;
+    o.progress_user = prog;
+    o.cancel = &sq_cmd_interrupted;
+    sq_cmd_sigint_install();
+    return o;
+}
+
 void sq_cmd_progress_init(sq_cmd_progress *p)
 {
     p->enabled = isatty(STDERR_FILENO);
@@ -321,15 +334,8 @@ int sq_cmd_report(int argc, char **argv)
         return 1;
     }
     sq_cmd_progress prog;
-    sq_cmd_progress_init(&prog);
-    sq_report_opts o = sq_report_opts_default();
-    o.include = a.include;
-    o.exclude = a.exclude;
-    o.progress = sq_cmd_progress_cb;
-    o.progress_user = &prog;
-    o.cancel = &sq_cmd_interrupted;
+    sq_report_opts o = sq_cmd_run_opts(&a, &prog);
     sq_report *rep;
-    sq_cmd_sigint_install();
     sq_status st = sq_report_run(ck, a.pos[0], a.cfg, a.n_cfg, &o, &rep, &err);
     sq_cmd_sigint_restore();
     sq_cmd_progress_end(&prog);

@@ -39,6 +39,10 @@ typedef struct sq_cmd_progress {
 
 /* Start a progress display (enabled when isatty(2)). */
 void sq_cmd_progress_init(sq_cmd_progress *p);
+/* Start a command's run: install the SIGINT handler, initialise prog and
+ * return report options with a's include/exclude, prog as the progress
+ * display and the interrupt flag as the cancel flag. */
+sq_report_opts sq_cmd_run_opts(const sq_cmd_args *a, sq_cmd_progress *prog);
 /* A sq_report_progress_fn; user is a sq_cmd_progress. */
 void sq_cmd_progress_cb(const sq_report_progress *pr, void *user);
 /* Erase the progress line, if one was drawn. */

@@ -45,6 +45,6 @@ int sq_cmd_quantize(int argc, char **argv)
     }
     char d[96];
     printf("wrote %s (%s): %zu quantized, %zu kept, %zu skipped, %zu excluded\n", a.pos[1],
-           sq_qconfig_describe(&a.cfg[0], d, sizeof d), sum.quantized, sum.kept, sum.skipped, sum.excluded);
+           sq_qconfig_describe_from(&a.cfg[0], 1, d, sizeof d), sum.quantized, sum.kept, sum.skipped, sum.excluded);
     return 0;
 }

@@ -268,7 +268,7 @@ static void print_table(const sq_report *rep)
     printf("%*s", lead, "");
     for (size_t c = 0; c < rep->n_configs; c++) {
         char d[96];
-        sq_qconfig_describe(&rep->configs[c], d, sizeof d);
+        sq_qconfig_describe_from(&rep->configs[c], 1, d, sizeof d);
         printf(" | %-*.*s", GROUP_W - 3, GROUP_W - 3, d);
     }
     printf("\n%-*s %-*s %-6s %-5s %9s %9s", nw, "name", sw, "shape", "type", "kind", "fp32", "file");
@@ -302,7 +302,7 @@ static void print_table(const sq_report *rep)
     for (size_t c = 0; c < rep->n_configs; c++) {
         const sq_report_total *t = &rep->totals[c];
         char d[96];
-        sq_qconfig_describe(&rep->configs[c], d, sizeof d);
+        sq_qconfig_describe_from(&rep->configs[c], 1, d, sizeof d);
         printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (codes + 16 B per scale), "
                "compression %.3fx, %.3f bits/weight (f16 scales %.3f)\n",
                d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes, t->compression_ratio,

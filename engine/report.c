@@ -650,7 +650,7 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
         for (size_t c = 0; c < rep->n_configs; c++) {
             const sq_report_cell *x = &row->cells[c];
             char desc[96];
-            sq_qconfig_describe(&rep->configs[c], desc, sizeof desc);
+            sq_qconfig_describe_from(&rep->configs[c], 1, desc, sizeof desc);
             csv_lead(f, "tensor", row->name, shp, row->type_name, row->numel, row->fp32_bytes, row->file_bytes, desc,
                      c, sq_report_status_name(x->status));
             csv_num(f, x->sqnr_db);
@@ -669,7 +669,7 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
     for (size_t c = 0; c < rep->n_configs; c++) {
         const sq_report_total *t = &rep->totals[c];
         char desc[96];
-        sq_qconfig_describe(&rep->configs[c], desc, sizeof desc);
+        sq_qconfig_describe_from(&rep->configs[c], 1, desc, sizeof desc);
         csv_lead(f, "total", "", "", "", t->numel, t->fp32_bytes, t->file_bytes, desc, c,
                  rep->cancelled ? "cancelled" : "complete");
         csv_num(f, t->sqnr_db);
@@ -710,11 +710,11 @@ static json_t *json_config(const sq_qconfig *cfg)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    sq_qconfig_describe(cfg, desc, sizeof desc);
+    sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
     if (jset(o, "describe", json_string(desc)) && jset(o, "bits", json_integer(cfg->bits)) &&
         jset(o, "mode", json_string(sq_mode_name(cfg->mode))) &&
         jset(o, "granularity", json_string(sq_granularity_name(cfg->granularity))) &&
-        jset(o, "axis", json_integer(cfg->axis)) && jset(o, "group_size", json_integer((json_int_t)cfg->group_size)) &&
+        jset(o, "axis", json_integer(cfg->axis + 1)) && jset(o, "group_size", json_integer((json_int_t)cfg->group_size)) &&
         jset(o, "rounding", json_string(sq_rounding_name(cfg->rounding))) &&
         jset(o, "zero_in_range", json_boolean(cfg->zero_in_range)))
         return o;
@@ -855,7 +855,7 @@ sq_status sq_report_export(const sq_checkpoint *ck, const char *source, const sq
         return st;
     }
     char desc[96];
-    sq_qconfig_describe(cfg, desc, sizeof desc);
+    sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
     st = sq_st_writer_add_metadata(w, "squint.config", desc, err);
     if (st == SQ_OK && source)
         st = sq_st_writer_add_metadata(w, "squint.source", source, err);

@@ -177,7 +177,7 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
 
 /* Write rep as JSON (jansson), atomically: {"source", "cancelled",
  * "tensors_in_file", "configs": [{describe, bits, mode, granularity, axis
- * (0-based), group_size, rounding, zero_in_range}], "rows": [{name, shape,
+ * (1-based, as on the command line), group_size, rounding, zero_in_range}], "rows": [{name, shape,
  * file_type, quantized, numel, fp32_bytes, file_bytes, "results": [cell per
  * config]}], "totals": [one per config]}. Non-finite numbers (an SQNR of
  * +inf for a lossless tensor, NaN for an unmeasured one) are written as

@@ -511,7 +511,7 @@ START_TEST(test_export_reload_bitwise)
         sq_safetensors *f;
         ck_assert_msg(sq_st_open(out, &f, &err) == SQ_OK, "%s", err.msg);
         char desc[96];
-        ck_assert_str_eq(sq_st_metadata_get(f, "squint.config"), sq_qconfig_describe(&cfgs[k], desc, sizeof desc));
+        ck_assert_str_eq(sq_st_metadata_get(f, "squint.config"), sq_qconfig_describe_from(&cfgs[k], 1, desc, sizeof desc));
         ck_assert_str_eq(sq_st_metadata_get(f, "squint.source"), "fix");
         for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
             const sq_tinfo *ti = sq_ckpt_info(ck, i);

@@ -26,7 +26,7 @@ grep -qE '^i_i64 +\[3\] +I64 +kept ' "$out" || { echo "FAIL: i_i64 row"; fail=1;
 [ -s "$err" ] && { echo "FAIL: progress or notes on a non-terminal stderr"; cat "$err"; fail=1; }
 run "two configs, filters, csv and json" 0 "$SQUINT" report "$G" --bits 8 --bits 4 --granularity channel --axis 2 \
     --include '^[a-h]_' --exclude 'bf16' --csv "$tmp/r.csv" --json "$tmp/r.json"
-has "$out" "int4 sym per-channel(axis 1)"
+has "$out" "int4 sym per-channel(axis 2)"
 has "$out" "TOTAL (7 tensors)"
 grep -q c_bf16 "$out" && { echo "FAIL: excluded tensor listed"; fail=1; }
 [ "$(wc -l <"$tmp/r.csv")" -eq $((1 + 7 * 2 + 2)) ] || { echo "FAIL: csv line count"; cat "$tmp/r.csv"; fail=1; }
@@ -67,7 +67,7 @@ run "info on the export" 0 "$SQUINT" info "$tmp/q.safetensors"
 has "$out" "a_f32.codes"
 has "$out" "a_f32.scales"
 has "$out" "a_f32.zero_points"
-has "$out" "meta squint.config (string) = int4 sym per-channel(axis 0)"
+has "$out" "meta squint.config (string) = int4 sym per-channel(axis 1)"
 has "$out" "meta squint.a_f32.bits (string) = 4"
 grep -qE '^j_scalar +F32 ' "$out" || { echo "FAIL: kept scalar not listed"; fail=1; }
 run "report on the export keeps going" 0 "$SQUINT" report "$tmp/q.safetensors"

@@ -22,6 +22,12 @@
 #define SQ_LUA_QLINEAR "squint.qlinear"
 #define SQ_LUA_ROWS "squint.rows"
 
+#include <signal.h>
+
+/* Set by the interpreter's SIGINT handler; long-running module functions
+ * (sq.report) check it between tensors and stop early. */
+extern volatile sig_atomic_t sq_lua_interrupt;
+
 /* Create the module table, register the metatables and push the table
  * (stack: +1). The Lua C module entry point. */
 int luaopen_squint(lua_State *L);

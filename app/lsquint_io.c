@@ -14,6 +14,8 @@
 #include "report.h"
 #include "tui.h"
 
+volatile sig_atomic_t sq_lua_interrupt;
+
 typedef struct lsq_ckpt {
     sq_checkpoint *ck;
 } lsq_ckpt;
@@ -446,6 +448,8 @@ int lsq_report(lua_State *L)
         lua_pop(L, 1);
     }
     sq_report_opts o = sq_report_opts_default();
+    sq_lua_interrupt = 0;
+    o.cancel = &sq_lua_interrupt; /* Ctrl-C in the REPL stops the scan between tensors */
     o.include = lsq_opt_string(L, 3, "include");
     o.exclude = lsq_opt_string(L, 3, "exclude");
     const char *csv = lsq_opt_string(L, 3, "csv"), *json = lsq_opt_string(L, 3, "json");

@@ -83,6 +83,7 @@ static void repl_on_sigint(int sig)
 {
     if (repl_in_lua) {
         signal(sig, SIG_DFL);
+        sq_lua_interrupt = 1; /* long engine loops (sq.report) poll it */
         lua_sethook(repl_L, repl_stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
     } else {
         repl_sigint_pending = 1;

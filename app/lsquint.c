@@ -53,6 +53,22 @@ void *lsq_newbox(lua_State *L, size_t sz, const char *tname, int nuv)
     return p;
 }
 
+/* Bytes of tensor data created since the last full collection. */
+static size_t lsq_external_bytes;
+
+void lsq_gc_account(lua_State *L, size_t bytes)
+{
+    /* Lua's own heap stays small while tensors are large, so the collector
+     * would hardly ever run: after every 64 MiB of tensor data, run a full
+     * collection (cheap over a small heap), which frees the tensors no
+     * longer reachable. */
+    lsq_external_bytes += bytes;
+    if (lsq_external_bytes >= (size_t)64 << 20) {
+        lsq_external_bytes = 0;
+        lua_gc(L, LUA_GCCOLLECT);
+    }
+}
+
 /* Push a shape as a Lua array of sizes (stack: +1). */
 void lsq_push_shape(lua_State *L, const size_t *shape, int ndim)
 {
@@ -120,6 +136,7 @@ static void lsq_push_tensor_copy(lua_State *L, const sq_tensor *t)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_tensor_clone(t, &b->t, &err) != SQ_OK)
         lsq_engine_error(L, 0, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
 }
 
 /* Walk a nested table's first elements to find its shape (stack: 0). */
@@ -173,6 +190,7 @@ static int lsq_tensor_new(lua_State *L)
         lsq_tensor *b = lsq_new_tensor(L);
         if (sq_tensor_new(shape, 0, SQ_DTYPE_F32, &b->t, &err) != SQ_OK)
             return lsq_engine_error(L, 1, &err);
+        lsq_gc_account(L, b->t->numel * sizeof(float));
         b->t->data[0] = (float)lua_tonumber(L, 1);
         return 1;
     }
@@ -181,6 +199,7 @@ static int lsq_tensor_new(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_tensor_new(shape, nd, SQ_DTYPE_F32, &b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 1, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     float *dst = b->t->data;
     if (b->t->numel > 0)
         lsq_nested_fill(L, 1, 1, 0, shape, nd, &dst);
@@ -197,6 +216,7 @@ static int lsq_randn(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_tensor_randn(shape, nd, (uint64_t)seed, &b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 1, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
 }
 
@@ -209,6 +229,7 @@ static int lsq_zeros(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_tensor_new(shape, nd, SQ_DTYPE_F32, &b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 1, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
 }
 
@@ -219,6 +240,7 @@ static int lsq_demo(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_tensor_demo(&b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 0, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
 }
 
@@ -523,6 +545,7 @@ static void lsq_push_quantized(lua_State *L, int tidx, const sq_qconfig *cfg, in
     lsq_qtensor *b = lsq_newbox(L, sizeof(lsq_qtensor), SQ_LUA_QTENSOR, 1);
     if (sq_quantize(t, cfg, &b->q, &err) != SQ_OK)
         lsq_engine_error(L, err.code == SQ_ERR_NONFINITE ? 1 : arg, &err);
+    lsq_gc_account(L, b->q->code_bytes + b->q->n_scales * 2 * sizeof(double));
     lua_pushvalue(L, tidx);
     lua_setiuservalue(L, -2, 1);
 }
@@ -545,6 +568,7 @@ static int lsq_q_dequantize(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_dequantize(q, &b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 0, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
 }
 
@@ -557,6 +581,7 @@ static int lsq_q_codes(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_tensor_new(q->shape, q->ndim, SQ_DTYPE_I8, &b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 0, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     for (size_t i = 0; i < q->numel; i += sizeof buf) {
         size_t n = q->numel - i < sizeof buf ? q->numel - i : sizeof buf;
         sq_qtensor_codes(q, i, n, buf);
@@ -992,6 +1017,7 @@ static int lsq_linear_forward(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_linear_forward(l, x, &b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 2, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
 }
 
@@ -1073,6 +1099,7 @@ static int lsq_qlinear_forward(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_qlinear_forward(ql, x, &b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 2, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
 }
 

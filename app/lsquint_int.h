@@ -21,6 +21,11 @@ typedef struct lsq_qtensor { sq_qtensor *q; } lsq_qtensor;
 int lsq_engine_error(lua_State *L, int arg, const sq_error *err);
 /* Push a zero-filled userdata box with metatable tname and nuv user values (stack: +1). */
 void *lsq_newbox(lua_State *L, size_t sz, const char *tname, int nuv);
+/* Account `bytes` outside Lua's heap now hanging on the object just made (a
+ * tensor's values), so that unreachable tensors are collected at the pace
+ * big ones are created rather than only as Lua's own heap grows: a loop over
+ * a checkpoint's tensors keeps a few alive, not all (stack: 0). */
+void lsq_gc_account(lua_State *L, size_t bytes);
 /* Push a shape as a Lua array (stack: +1). */
 void lsq_push_shape(lua_State *L, const size_t *shape, int ndim);
 /* The open tensor at arg (raises otherwise). */

@@ -37,6 +37,7 @@ int lsq_load(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_load_tensor_file(path, name, &b->t, &err) != SQ_OK)
         return lsq_fail(L, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
 }
 
@@ -153,6 +154,7 @@ static int lsq_ckpt_tensor(lua_State *L)
     lsq_tensor *b = lsq_new_tensor(L);
     if (sq_ckpt_load(ck, i, &b->t, &err) != SQ_OK)
         return lsq_fail(L, &err);
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
 }
 
@@ -166,6 +168,7 @@ static int lsq_ckpt_qtensor(lua_State *L)
     lsq_qtensor *b = lsq_newbox(L, sizeof *b, SQ_LUA_QTENSOR, 1);
     if (sq_ckpt_load_qtensor(ck, name, &b->q, &err) != SQ_OK)
         return lsq_fail(L, &err);
+    lsq_gc_account(L, b->q->code_bytes + b->q->n_scales * 2 * sizeof(double));
     return 1;
 }
 
@@ -210,6 +213,7 @@ static int lsq_ckpt_iter(lua_State *L)
         lua_pushstring(L, err.msg);
         return 3;
     }
+    lsq_gc_account(L, b->t->numel * sizeof(float));
     return 2;
 }
 
@@ -301,11 +305,13 @@ int lsq_ckpt_quantize_named(lua_State *L, const sq_qconfig *cfg)
         lsq_tensor *src = lsq_new_tensor(L);
         if (sq_ckpt_load(ck, i, &src->t, &err) != SQ_OK)
             return luaL_error(L, "%s", err.msg);
+        lsq_gc_account(L, src->t->numel * sizeof(float));
         lsq_qtensor *b = lsq_newbox(L, sizeof *b, SQ_LUA_QTENSOR, 1);
         if (sq_quantize(src->t, cfg, &b->q, &err) != SQ_OK) {
             sq_error_prefix(&err, ti->name);
             return lsq_engine_error(L, 2, &err);
         }
+        lsq_gc_account(L, b->q->code_bytes);
         lua_rotate(L, -2, 1); /* qtensor, source */
         lua_setiuservalue(L, -2, 1);
         lua_setfield(L, out, ti->name);

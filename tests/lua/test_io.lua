@@ -115,4 +115,22 @@ T.test("sq.report over a checkpoint: rows per tensor and config, totals as sq.mo
   for _, f in ipairs{path, csv, json} do os.remove(f) end
 end)
 
+T.test("dead tensors are collected as big ones are made (bounded memory in loops)", function()
+  local function hwm_kb()
+    local f = io.open("/proc/self/status")
+    if not f then return nil end
+    local text = f:read("a"); f:close()
+    return tonumber(text:match("VmHWM:%s*(%d+)"))
+  end
+  local before = hwm_kb()
+  if not before then print("  (no /proc: skipped)"); return end
+  for i = 1, 48 do  -- 48 x (8 MiB tensor + 8 MiB dequantized copy) = 768 MiB if nothing were freed
+    local t = sq.randn({2048, 1024}, i)
+    local d = sq.quantize(t, {bits = 4}):dequantize()
+    assert(d:numel() == 2048 * 1024)
+  end
+  local grown = hwm_kb() - before
+  T.truthy(grown < 200 * 1024, "peak grew by " .. grown .. " KiB, under 200 MiB")
+end)
+
 T.done()

@@ -28,4 +28,19 @@
     ROUND(C##_v, C##_r)                                                      \
     double C = C##_r < (QMIN) ? (QMIN) : (C##_r > (QMAX) ? (QMAX) : C##_r);
 
+/* Round one double half to even (even != 0) or half away from zero, with
+ * the arithmetic above (no libm call); values of magnitude >= 2^52 are
+ * integers already. */
+static inline double sq_round_scalar(double v, int even)
+{
+    if (!(fabs(v) < 0x1p52))
+        return v;
+    if (even) {
+        SQ_ROUND_EVEN(v, r)
+        return r;
+    }
+    SQ_ROUND_AWAY(v, r)
+    return r;
+}
+
 #endif

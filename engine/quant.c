@@ -217,9 +217,7 @@ size_t sq_qconfig_scale_count(const sq_qconfig *cfg, const size_t *shape, int nd
 
 static double round_half(double v, sq_rounding r)
 {
-    if (r == SQ_ROUND_EVEN)
-        return nearbyint(v); /* default rounding mode: half to even */
-    return round(v);
+    return sq_round_scalar(v, r == SQ_ROUND_EVEN);
 }
 
 /* The (scale, zero point) of a set whose finite min and max are mn, mx. */
@@ -375,69 +373,34 @@ static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float 
     for (size_t i = 0; i < n; i++) {                                      \
         SQ_ENCODE(x[i], INV, ZP, qmin, qmax, ROUND, c)                    \
         q[i] = (int8_t)(int)c;                                            \
+        clipped += c_r != c;                                              \
     }
 
-/* Codes of n values with one (inv_scale, zp). */
+/* Codes of n (<= SQ_CHUNK) values with one (inv_scale, zp); returns how
+ * many were clipped. */
 SQ_HOT
-static void encode_uniform(const float *x, size_t n, double inv, double zp, double qmin, double qmax,
-                           sq_rounding rnd, int8_t *q)
+static int encode_uniform(const float *x, size_t n, double inv, double zp, double qmin, double qmax,
+                          sq_rounding rnd, int8_t *q)
 {
+    int clipped = 0;
     if (rnd == SQ_ROUND_EVEN) {
         ENCODE_LOOP(inv, zp, SQ_ROUND_EVEN)
     } else {
         ENCODE_LOOP(inv, zp, SQ_ROUND_AWAY)
     }
+    return clipped;
 }
 
 /* As encode_uniform with per-element parameters. */
 SQ_HOT
-static void encode_varying(const float *x, size_t n, const double *inv, const double *zp, double qmin,
-                           double qmax, sq_rounding rnd, int8_t *q)
+static int encode_varying(const float *x, size_t n, const double *inv, const double *zp, double qmin,
+                          double qmax, sq_rounding rnd, int8_t *q)
 {
+    int clipped = 0;
     if (rnd == SQ_ROUND_EVEN) {
         ENCODE_LOOP(inv[i], zp[i], SQ_ROUND_EVEN)
     } else {
         ENCODE_LOOP(inv[i], zp[i], SQ_ROUND_AWAY)
-    }
-}
-
-/* Whether x * inv + zp, rounded as cfg says, falls outside [qmin, qmax]:
- * the same arithmetic as the kernels (kernel.h), before the clamp. */
-static bool clips(float x, double inv, double zp, double qmin, double qmax, sq_rounding rnd)
-{
-    if (rnd == SQ_ROUND_EVEN) {
-        SQ_ENCODE(x, inv, zp, qmin, qmax, SQ_ROUND_EVEN, c)
-        return c_r != c;
-    }
-    SQ_ENCODE(x, inv, zp, qmin, qmax, SQ_ROUND_AWAY, c)
-    return c_r != c;
-}
-
-/* How many of the n codes just formed were clipped: only a code at qmin or
- * qmax can be, so those few are recomputed one by one. Symmetric min/max
- * scaling never clips (|x| <= max|x| maps to at most qmax (1 + 3 ulp)), so
- * that common case costs nothing. */
-static size_t count_clipped(const sq_layout *l, const float *x, size_t start, size_t n, const int8_t *q,
-                            const double *inv, const double *zp, const sq_qconfig *cfg)
-{
-    const int qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
-    if (cfg->mode == SQ_MODE_SYMMETRIC && cfg->calibration == SQ_CALIB_MINMAX)
-        return 0;
-    int edges = 0; /* a vectorized look first: most chunks have no code at an end */
-    for (size_t j = 0; j < n; j++)
-        edges += (q[j] == qmin) | (q[j] == qmax);
-    if (edges == 0)
-        return 0;
-    size_t clipped = 0;
-    sq_run r = sq_run_at(l, start);
-    for (size_t j = 0; j < n;) {
-        size_t len = r.left < n - j ? r.left : n - j;
-        for (size_t t = j; t < j + len; t++) {
-            if (q[t] == qmin || q[t] == qmax)
-                clipped += clips(x[start + t], inv[r.k], zp[r.k], qmin, qmax, cfg->rounding);
-        }
-        j += len;
-        sq_run_advance(l, &r, len);
     }
     return clipped;
 }
@@ -508,23 +471,24 @@ typedef struct chunk_buf {
     double a[SQ_CHUNK], b[SQ_CHUNK];
 } chunk_buf;
 
-/* Codes of elements [start, start+n) into cb->q. */
-static void encode_chunk(const sq_layout *l, const float *x, size_t start, size_t n,
+/* Codes of elements [start, start+n) into cb->q; returns how many were clipped. */
+static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, size_t n,
                            const double *inv, const double *zp, const sq_qconfig *cfg, chunk_buf *cb)
 {
     double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    size_t clipped = 0;
     if (l->run < SQ_SHORT_RUN) {
         sq_layout_expand(l, start, n, inv, zp, NULL, cb->a, cb->b, NULL);
-        encode_varying(x + start, n, cb->a, cb->b, qmin, qmax, cfg->rounding, cb->q);
-    } else {
-        sq_run r = sq_run_at(l, start);
-        for (size_t j = 0; j < n;) {
-            size_t len = r.left < n - j ? r.left : n - j;
-            encode_uniform(x + start + j, len, inv[r.k], zp[r.k], qmin, qmax, cfg->rounding, cb->q + j);
-            j += len;
-            sq_run_advance(l, &r, len);
-        }
+        return (size_t)encode_varying(x + start, n, cb->a, cb->b, qmin, qmax, cfg->rounding, cb->q);
     }
+    sq_run r = sq_run_at(l, start);
+    for (size_t j = 0; j < n;) {
+        size_t len = r.left < n - j ? r.left : n - j;
+        clipped += (size_t)encode_uniform(x + start + j, len, inv[r.k], zp[r.k], qmin, qmax, cfg->rounding, cb->q + j);
+        j += len;
+        sq_run_advance(l, &r, len);
+    }
+    return clipped;
 }
 
 /* Scales and zero points of every index; fails on non-finite input. */
@@ -579,10 +543,11 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_
         inv[k] = fabs(q->scales[k]) < 1e-30 ? 0.0 : 1.0 / q->scales[k];
     for (size_t start = 0; start < x->numel; start += SQ_CHUNK) {
         size_t n = x->numel - start < SQ_CHUNK ? x->numel - start : SQ_CHUNK;
-        bool done = enc && enc(ctx, q, x->data, start, n, inv, cb->q);
+        size_t clipped = 0;
+        bool done = enc && enc(ctx, q, x->data, start, n, inv, cb->q, &clipped);
         if (!done)
-            encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
-        q->n_clipped += count_clipped(&l, x->data, start, n, cb->q, inv, q->zero_points, &c);
+            clipped = encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
+        q->n_clipped += clipped;
         sq_pack_codes(cb->q, n, c.bits, q->codes + start / 8 * (size_t)c.bits);
         if (!done && visit)
             visit(ctx, q, start, n, cb->q);

@@ -12,11 +12,12 @@ typedef void (*sq_chunk_visitor)(void *ctx, const sq_qtensor *q, size_t start, s
                                  const int8_t *codes);
 
 /* Optionally encodes elements [start, start+n) itself, into codes, exactly
- * as the built-in kernels would (kernel.h), returning true; returning false
- * lets the built-in kernels encode and then visit the chunk. inv holds
- * 1/scale per index; q has its scales and zero points already. */
+ * as the built-in kernels would (kernel.h), adding the count of clipped
+ * values to *clipped and returning true; returning false lets the built-in
+ * kernels encode and then visit the chunk. inv holds 1/scale per index; q has
+ * its scales and zero points already. */
 typedef bool (*sq_chunk_encoder)(void *ctx, const sq_qtensor *q, const float *x, size_t start, size_t n,
-                                 const double *inv, int8_t *codes);
+                                 const double *inv, int8_t *codes, size_t *clipped);
 
 /* sq_quantize, offering every chunk in order to enc (if not NULL) and
  * otherwise calling visit (if not NULL) after the built-in encoding. */

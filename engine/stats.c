@@ -484,21 +484,25 @@ static void fused_visit(void *vctx, const sq_qtensor *q, size_t start, size_t n,
 #endif
 
 /* The scalar tail of encode_acc_avx512: kernel.h's encoding, then acc_run. */
-static void encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv, double zp, double s, double qmin,
-                            double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
+static size_t encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv, double zp, double s, double qmin,
+                              double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
 {
     int32_t q[LANES];
+    size_t clipped = 0;
     for (size_t i = 0; i < n; i++) {
         if (even) {
             SQ_ENCODE(x[i], inv, zp, qmin, qmax, SQ_ROUND_EVEN, c)
             codes[i] = (int8_t)(int)c;
+            clipped += c_r != c;
         } else {
             SQ_ENCODE(x[i], inv, zp, qmin, qmax, SQ_ROUND_AWAY, c)
             codes[i] = (int8_t)(int)c;
+            clipped += c_r != c;
         }
         q[i] = codes[i];
     }
     acc_run(v, x, q, n, s, zp, bn, bin);
+    return clipped;
 }
 
 /* Encode the n values of a chunk starting at element `start` and account
@@ -508,10 +512,11 @@ static void encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv, d
  * to the portable path. Accumulators stay in registers across runs; the tail
  * of each run goes through the portable code. */
 __attribute__((target("avx512f,avx512dq,avx512vl")))
-static void encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, size_t start, size_t n,
-                              const double *invs, const double *zps, const double *scales, double qmin, double qmax,
-                              bool even, const binner *bn, int8_t *codes, int32_t *bin)
+static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, size_t start, size_t n,
+                                const double *invs, const double *zps, const double *scales, double qmin,
+                                double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
 {
+    size_t clipped = 0;
     __m512d e2 = _mm512_loadu_pd(v->e2), ae = _mm512_loadu_pd(v->ae), x2 = _mm512_loadu_pd(v->x2);
     __m512d xh2 = _mm512_loadu_pd(v->xh2), xxh = _mm512_loadu_pd(v->xxh);
     __m512d emin = _mm512_loadu_pd(v->emin), emax = _mm512_loadu_pd(v->emax);
@@ -542,6 +547,7 @@ static void encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, s
                 r = _mm512_roundscale_pd(_mm512_add_pd(val, h), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             }
             __m512d c = _mm512_min_pd(_mm512_max_pd(r, vqmin), vqmax);
+            clipped += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(r, c, _CMP_NEQ_OQ));
             _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(_mm512_cvttpd_epi32(c)));
             __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, vz), vs)));
             __m512d e = _mm512_sub_pd(xv, hv);
@@ -566,8 +572,8 @@ static void encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, s
             _mm512_storeu_pd(v->xxh, xxh);
             _mm512_storeu_pd(v->emin, emin);
             _mm512_storeu_pd(v->emax, emax);
-            encode_acc_tail(v, x + end, j + len - end, invs[run.k], zps[run.k], scales[run.k], qmin, qmax, even, bn,
-                            codes + end, bin + end);
+            clipped += encode_acc_tail(v, x + end, j + len - end, invs[run.k], zps[run.k], scales[run.k], qmin,
+                                       qmax, even, bn, codes + end, bin + end);
             e2 = _mm512_loadu_pd(v->e2);
             ae = _mm512_loadu_pd(v->ae);
             x2 = _mm512_loadu_pd(v->x2);
@@ -586,13 +592,14 @@ static void encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, s
     _mm512_storeu_pd(v->xxh, xxh);
     _mm512_storeu_pd(v->emin, emin);
     _mm512_storeu_pd(v->emax, emax);
+    return clipped;
 }
 
 /* Chunk encoder of sq_quantize_stats on AVX-512 machines, for layouts with
  * long runs: codes and statistics together. Returns false (the built-in
  * encoder and the visitor then run) otherwise. */
 static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t start, size_t n,
-                         const double *inv, int8_t *codes)
+                         const double *inv, int8_t *codes, size_t *clipped)
 {
     fused_ctx *c = vctx;
     if (!sq_use_avx512())
@@ -605,8 +612,8 @@ static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t
     const bool even = q->config.rounding == SQ_ROUND_EVEN;
     lane_acc v;
     lane_acc_init(&v);
-    encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even, &b, codes,
-                      c->s->bin);
+    *clipped += encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
+                                  &b, codes, c->s->bin);
     lane_acc_flush(&v, &c->a);
     if (c->with_hist)
         count_bins(c->s->bin, n, &c->bn);

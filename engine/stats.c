@@ -124,47 +124,90 @@ static inline __attribute__((always_inline)) void acc_run(lane_acc *vp, const fl
 }
 
 #if SQ_X86_KERNELS
-/* acc_run for AVX-512 (a lane of lane_acc per element of a 512-bit register):
- * the same operations in the same order as the portable loop, so the sums are
- * bit-identical, in a third of the instructions the compiler generates for it. */
-__attribute__((target("avx512f,avx512dq,avx512vl")))
+#define SQ_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
+
+/* The lane sums of lane_acc held in AVX-512 registers (one lane each). */
+typedef struct acc512 {
+    __m512d e2, ae, x2, xh2, xxh, emin, emax;
+} acc512;
+
+/* The binner's constants broadcast to registers. */
+typedef struct bin512 {
+    __m512d lo, hi, iw, zero, top, absmask;
+    __m256i below, above;
+} bin512;
+
+static inline SQ_AVX512 __attribute__((always_inline)) void acc512_load(acc512 *a, const lane_acc *v)
+{
+    a->e2 = _mm512_loadu_pd(v->e2);
+    a->ae = _mm512_loadu_pd(v->ae);
+    a->x2 = _mm512_loadu_pd(v->x2);
+    a->xh2 = _mm512_loadu_pd(v->xh2);
+    a->xxh = _mm512_loadu_pd(v->xxh);
+    a->emin = _mm512_loadu_pd(v->emin);
+    a->emax = _mm512_loadu_pd(v->emax);
+}
+
+static inline SQ_AVX512 __attribute__((always_inline)) void acc512_store(const acc512 *a, lane_acc *v)
+{
+    _mm512_storeu_pd(v->e2, a->e2);
+    _mm512_storeu_pd(v->ae, a->ae);
+    _mm512_storeu_pd(v->x2, a->x2);
+    _mm512_storeu_pd(v->xh2, a->xh2);
+    _mm512_storeu_pd(v->xxh, a->xxh);
+    _mm512_storeu_pd(v->emin, a->emin);
+    _mm512_storeu_pd(v->emax, a->emax);
+}
+
+static inline SQ_AVX512 __attribute__((always_inline)) void bin512_init(bin512 *b, const binner *bn)
+{
+    b->lo = _mm512_set1_pd(bn->lo);
+    b->hi = _mm512_set1_pd(bn->hi);
+    b->iw = _mm512_set1_pd(bn->inv_w);
+    b->zero = _mm512_setzero_pd();
+    b->top = _mm512_set1_pd((double)(bn->bins - 1));
+    b->absmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MAX));
+    b->below = _mm256_set1_epi32(bn->bins);
+    b->above = _mm256_set1_epi32(bn->bins + 1);
+}
+
+/* ACC_ONE for eight lanes: the same operations in the same order, so the
+ * sums are bit-identical to the portable loop's. */
+static inline SQ_AVX512 __attribute__((always_inline)) void acc512_step(acc512 *a, const bin512 *b, __m512d xv,
+                                                                       __m512d hv, int32_t *bin)
+{
+    __m512d e = _mm512_sub_pd(xv, hv);
+    a->e2 = _mm512_fmadd_pd(e, e, a->e2);
+    a->ae = _mm512_add_pd(a->ae, _mm512_and_pd(e, b->absmask));
+    a->x2 = _mm512_fmadd_pd(xv, xv, a->x2);
+    a->xh2 = _mm512_fmadd_pd(hv, hv, a->xh2);
+    a->xxh = _mm512_fmadd_pd(xv, hv, a->xxh);
+    a->emin = _mm512_min_pd(e, a->emin);
+    a->emax = _mm512_max_pd(e, a->emax);
+    __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(e, b->lo), b->iw), b->zero), b->top);
+    __m256i k = _mm512_cvttpd_epi32(t);
+    k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->lo, _CMP_LT_OQ), b->below);
+    k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->hi, _CMP_GT_OQ), b->above);
+    _mm256_storeu_si256((__m256i *)bin, k);
+}
+
+/* acc_run for AVX-512: x_hat as sq_dequantize forms it, then acc512_step. */
+SQ_AVX512
 static void acc_run_avx512(lane_acc *v, const float *x, const int32_t *q, size_t n, double s, double zp,
                            const binner *bn, int32_t *bin)
 {
-    __m512d e2 = _mm512_loadu_pd(v->e2), ae = _mm512_loadu_pd(v->ae), x2 = _mm512_loadu_pd(v->x2);
-    __m512d xh2 = _mm512_loadu_pd(v->xh2), xxh = _mm512_loadu_pd(v->xxh);
-    __m512d emin = _mm512_loadu_pd(v->emin), emax = _mm512_loadu_pd(v->emax);
-    const __m512d vs = _mm512_set1_pd(s), vz = _mm512_set1_pd(zp), lo = _mm512_set1_pd(bn->lo);
-    const __m512d hi = _mm512_set1_pd(bn->hi), iw = _mm512_set1_pd(bn->inv_w), zero = _mm512_setzero_pd();
-    const __m512d top = _mm512_set1_pd((double)(bn->bins - 1));
-    const __m512d absmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MAX));
-    const __m256i below = _mm256_set1_epi32(bn->bins), above = _mm256_set1_epi32(bn->bins + 1);
+    acc512 a;
+    bin512 b;
+    acc512_load(&a, v);
+    bin512_init(&b, bn);
+    const __m512d vs = _mm512_set1_pd(s), vz = _mm512_set1_pd(zp);
     size_t i = 0;
     for (; i + LANES <= n; i += LANES) {
         __m512d qd = _mm512_cvtepi32_pd(_mm256_loadu_si256((const __m256i *)(q + i)));
         __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(qd, vz), vs)));
-        __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-        __m512d e = _mm512_sub_pd(xv, hv);
-        e2 = _mm512_fmadd_pd(e, e, e2);
-        ae = _mm512_add_pd(ae, _mm512_and_pd(e, absmask));
-        x2 = _mm512_fmadd_pd(xv, xv, x2);
-        xh2 = _mm512_fmadd_pd(hv, hv, xh2);
-        xxh = _mm512_fmadd_pd(xv, hv, xxh);
-        emin = _mm512_min_pd(e, emin);
-        emax = _mm512_max_pd(e, emax);
-        __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(e, lo), iw), zero), top);
-        __m256i k = _mm512_cvttpd_epi32(t);
-        k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, lo, _CMP_LT_OQ), below);
-        k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, hi, _CMP_GT_OQ), above);
-        _mm256_storeu_si256((__m256i *)(bin + i), k);
+        acc512_step(&a, &b, _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), hv, bin + i);
     }
-    _mm512_storeu_pd(v->e2, e2);
-    _mm512_storeu_pd(v->ae, ae);
-    _mm512_storeu_pd(v->x2, x2);
-    _mm512_storeu_pd(v->xh2, xh2);
-    _mm512_storeu_pd(v->xxh, xxh);
-    _mm512_storeu_pd(v->emin, emin);
-    _mm512_storeu_pd(v->emax, emax);
+    acc512_store(&a, v);
     acc_run(v, x + i, q + i, n - i, s, zp, bn, bin + i); /* the tail, portably */
 }
 #endif
@@ -511,23 +554,20 @@ static size_t encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv,
  * lane for lane (no fused multiply-add), so codes and sums are bit-identical
  * to the portable path. Accumulators stay in registers across runs; the tail
  * of each run goes through the portable code. */
-__attribute__((target("avx512f,avx512dq,avx512vl")))
+SQ_AVX512
 static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, size_t start, size_t n,
                                 const double *invs, const double *zps, const double *scales, double qmin,
                                 double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
 {
     size_t clipped = 0;
-    __m512d e2 = _mm512_loadu_pd(v->e2), ae = _mm512_loadu_pd(v->ae), x2 = _mm512_loadu_pd(v->x2);
-    __m512d xh2 = _mm512_loadu_pd(v->xh2), xxh = _mm512_loadu_pd(v->xxh);
-    __m512d emin = _mm512_loadu_pd(v->emin), emax = _mm512_loadu_pd(v->emax);
+    acc512 a;
+    bin512 b;
+    acc512_load(&a, v);
+    bin512_init(&b, bn);
     const __m512d qlo = _mm512_set1_pd(qmin - 1.0), qhi = _mm512_set1_pd(qmax + 1.0);
     const __m512d vqmin = _mm512_set1_pd(qmin), vqmax = _mm512_set1_pd(qmax);
     const __m512d magic = _mm512_set1_pd(0x1.8p52), below_half = _mm512_set1_pd(0x1.fffffffffffffp-2);
-    const __m512d lo = _mm512_set1_pd(bn->lo), hi = _mm512_set1_pd(bn->hi), iw = _mm512_set1_pd(bn->inv_w);
-    const __m512d zero = _mm512_setzero_pd(), top = _mm512_set1_pd((double)(bn->bins - 1));
-    const __m512d absmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MAX));
     const __m512d signmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MIN));
-    const __m256i below = _mm256_set1_epi32(bn->bins), above = _mm256_set1_epi32(bn->bins + 1);
     sq_run run = sq_run_at(l, start);
     size_t j = 0;
     while (j < n) {
@@ -550,48 +590,18 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
             clipped += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(r, c, _CMP_NEQ_OQ));
             _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(_mm512_cvttpd_epi32(c)));
             __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, vz), vs)));
-            __m512d e = _mm512_sub_pd(xv, hv);
-            e2 = _mm512_fmadd_pd(e, e, e2);
-            ae = _mm512_add_pd(ae, _mm512_and_pd(e, absmask));
-            x2 = _mm512_fmadd_pd(xv, xv, x2);
-            xh2 = _mm512_fmadd_pd(hv, hv, xh2);
-            xxh = _mm512_fmadd_pd(xv, hv, xxh);
-            emin = _mm512_min_pd(e, emin);
-            emax = _mm512_max_pd(e, emax);
-            __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(e, lo), iw), zero), top);
-            __m256i k = _mm512_cvttpd_epi32(t);
-            k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, lo, _CMP_LT_OQ), below);
-            k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, hi, _CMP_GT_OQ), above);
-            _mm256_storeu_si256((__m256i *)(bin + i), k);
+            acc512_step(&a, &b, xv, hv, bin + i);
         }
-        if (end < j + len) { /* the run's tail: portable, after the vector sums are stored */
-            _mm512_storeu_pd(v->e2, e2);
-            _mm512_storeu_pd(v->ae, ae);
-            _mm512_storeu_pd(v->x2, x2);
-            _mm512_storeu_pd(v->xh2, xh2);
-            _mm512_storeu_pd(v->xxh, xxh);
-            _mm512_storeu_pd(v->emin, emin);
-            _mm512_storeu_pd(v->emax, emax);
+        if (end < j + len) { /* the run's tail: portable, with the sums in memory */
+            acc512_store(&a, v);
             clipped += encode_acc_tail(v, x + end, j + len - end, invs[run.k], zps[run.k], scales[run.k], qmin,
                                        qmax, even, bn, codes + end, bin + end);
-            e2 = _mm512_loadu_pd(v->e2);
-            ae = _mm512_loadu_pd(v->ae);
-            x2 = _mm512_loadu_pd(v->x2);
-            xh2 = _mm512_loadu_pd(v->xh2);
-            xxh = _mm512_loadu_pd(v->xxh);
-            emin = _mm512_loadu_pd(v->emin);
-            emax = _mm512_loadu_pd(v->emax);
+            acc512_load(&a, v);
         }
         j += len;
         sq_run_advance(l, &run, len);
     }
-    _mm512_storeu_pd(v->e2, e2);
-    _mm512_storeu_pd(v->ae, ae);
-    _mm512_storeu_pd(v->x2, x2);
-    _mm512_storeu_pd(v->xh2, xh2);
-    _mm512_storeu_pd(v->xxh, xxh);
-    _mm512_storeu_pd(v->emin, emin);
-    _mm512_storeu_pd(v->emax, emax);
+    acc512_store(&a, v);
     return clipped;
 }
 

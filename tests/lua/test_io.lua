@@ -116,21 +116,18 @@ T.test("sq.report over a checkpoint: rows per tensor and config, totals as sq.mo
 end)
 
 T.test("dead tensors are collected as big ones are made (bounded memory in loops)", function()
-  local function hwm_kb()
-    local f = io.open("/proc/self/status")
-    if not f then return nil end
-    local text = f:read("a"); f:close()
-    return tonumber(text:match("VmHWM:%s*(%d+)"))
-  end
-  local before = hwm_kb()
-  if not before then print("  (no /proc: skipped)"); return end
-  for i = 1, 48 do  -- 48 x (8 MiB tensor + 8 MiB dequantized copy) = 768 MiB if nothing were freed
+  -- 48 tensors of 8 MiB made in a loop and dropped: the collector, told of
+  -- their size, runs during the loop, so few are still alive at its end (all
+  -- 48 would be, were only Lua's own small heap counted). A weak table sees
+  -- which are alive without forcing a collection.
+  local alive = setmetatable({}, {__mode = "k"})
+  for i = 1, 48 do
     local t = sq.randn({2048, 1024}, i)
-    local d = sq.quantize(t, {bits = 4}):dequantize()
-    assert(d:numel() == 2048 * 1024)
+    alive[t] = true
   end
-  local grown = hwm_kb() - before
-  T.truthy(grown < 200 * 1024, "peak grew by " .. grown .. " KiB, under 200 MiB")
+  local n = 0
+  for _ in pairs(alive) do n = n + 1 end
+  T.truthy(n <= 16, n .. " of 48 dropped tensors still alive (at most 16 expected)")
 end)
 
 T.done()

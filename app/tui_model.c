@@ -61,24 +61,25 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
     m->bins = bins;
     sq_stats_opts o = sq_stats_opts_default();
     o.hist_bins = bins;
-    s = sq_quantize_stats(m->t, &m->cfg, &o, &m->q, &m->st, &m->err_hist, err);
-    if (s != SQ_OK)
+    if ((s = sq_qconfig_check(&m->cfg, m->t->shape, m->t->ndim, err)) != SQ_OK)
         goto fail;
-    m->codes_used = sq_code_histogram(m->q, m->codes);
-    m->n_ch = m->q->n_scales;
+    m->n_ch = sq_qconfig_scale_count(&m->cfg, m->t->shape, m->t->ndim);
     m->ch_rmse = malloc((m->n_ch ? m->n_ch : 1) * sizeof *m->ch_rmse);
     if (!m->ch_rmse) {
         s = sq_fail(err, SQ_ERR_NOMEM, "out of memory for per-channel errors");
         goto fail;
     }
-    if (m->n_ch == 1) {
-        m->ch_rmse[0] = m->st.rmse;
-    } else {
-        if ((s = sq_index_mse(m->t, m->q, m->ch_rmse, err)) != SQ_OK)
-            goto fail;
-        for (size_t c = 0; c < m->n_ch; c++)
-            m->ch_rmse[c] = sqrt(m->ch_rmse[c]);
-    }
+    o.index_mse = m->ch_rmse; /* per-channel / per-group errors and the code */
+    o.code_counts = m->codes; /* histogram in the same pass */
+    s = sq_quantize_stats(m->t, &m->cfg, &o, &m->q, &m->st, &m->err_hist, err);
+    if (s != SQ_OK)
+        goto fail;
+    m->codes_used = 0;
+    for (size_t k = 0; k < ((size_t)1 << m->cfg.bits); k++)
+        m->codes_used += m->codes[k] != 0;
+    m->n_ch = m->q->n_scales;
+    for (size_t c = 0; c < m->n_ch; c++)
+        m->ch_rmse[c] = sqrt(m->ch_rmse[c]);
     if (m->sel >= m->n_ch)
         m->sel = m->n_ch ? m->n_ch - 1 : 0;
     m->done_cfg = m->cfg;

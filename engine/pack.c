@@ -22,13 +22,35 @@ sq_status sq_packed_size(size_t n, int bits, size_t *bytes, sq_error *err)
 }
 
 /* Pack 8 codes into b bytes. */
-static void pack8(const int8_t *q, int bits, unsigned bias, uint8_t *dst)
+static inline __attribute__((always_inline)) void pack8(const int8_t *q, int bits, unsigned bias, uint8_t *dst)
 {
     uint64_t w = 0, mask = (1u << bits) - 1u;
     for (int j = 0; j < 8; j++)
         w |= (uint64_t)(((unsigned)(q[j] + (int)bias)) & mask) << (j * bits);
     for (int t = 0; t < bits; t++)
         dst[t] = (uint8_t)(w >> (8 * t));
+}
+
+/* Whole groups of 8 codes, with the width a constant in each loop so that
+ * the shifts and masks unroll. */
+#define PACK_GROUPS_AS(B)                                       \
+    for (size_t g = 0; g < groups; g++)                         \
+        pack8(codes + 8 * g, B, 1u << (B - 1), dst + g * (size_t)(B));
+
+SQ_HOT
+static void pack_groups(const int8_t *codes, size_t groups, int bits, uint8_t *dst)
+{
+    switch (bits) {
+    case 1: PACK_GROUPS_AS(1) break;
+    case 2: PACK_GROUPS_AS(2) break;
+    case 3: PACK_GROUPS_AS(3) break;
+    case 5: PACK_GROUPS_AS(5) break;
+    case 6: PACK_GROUPS_AS(6) break;
+    case 7: PACK_GROUPS_AS(7) break;
+    default:
+        for (size_t g = 0; g < groups; g++)
+            pack8(codes + 8 * g, bits, 1u << (bits - 1), dst + g * (size_t)bits);
+    }
 }
 
 SQ_HOT
@@ -62,8 +84,7 @@ void sq_pack_codes(const int8_t *codes, size_t n, int bits, uint8_t *dst)
         pack_4bit(codes, n, dst);
         return;
     }
-    for (size_t g = 0; g < groups; g++)
-        pack8(codes + 8 * g, bits, bias, dst + g * (size_t)bits);
+    pack_groups(codes, groups, bits, dst);
     if (rest) {
         int8_t tail[8];
         uint8_t out[8];
@@ -107,9 +128,35 @@ static void unpack_4bit(const uint8_t *src, size_t n, int8_t *out)
         out[n - 1] = (int8_t)((src[pairs] & 0xf) - 8);
 }
 
-/* Unpack whole groups of 8 starting at a multiple of 8. */
+/* Unpack one group of 8 codes from b bytes. */
+static inline __attribute__((always_inline)) void unpack8(const uint8_t *src, int bits, int8_t *out)
+{
+    int bias = 1 << (bits - 1);
+    uint64_t mask = (1u << bits) - 1u, w = 0;
+    for (int t = 0; t < bits; t++)
+        w |= (uint64_t)src[t] << (8 * t);
+    for (int j = 0; j < 8; j++)
+        out[j] = (int8_t)((int)((w >> (j * bits)) & mask) - bias);
+}
+
+#define UNPACK_GROUPS_AS(B)                                     \
+    for (size_t g = 0; g < n8; g++)                             \
+        unpack8(src + g * (size_t)(B), B, out + 8 * g);
+
+/* Unpack whole groups of 8 starting at a multiple of 8 (constant widths, as
+ * pack_groups). */
+SQ_HOT
 static void unpack_groups(const uint8_t *src, size_t n8, int bits, int8_t *out)
 {
+    switch (bits) {
+    case 1: UNPACK_GROUPS_AS(1) return;
+    case 2: UNPACK_GROUPS_AS(2) return;
+    case 3: UNPACK_GROUPS_AS(3) return;
+    case 5: UNPACK_GROUPS_AS(5) return;
+    case 6: UNPACK_GROUPS_AS(6) return;
+    case 7: UNPACK_GROUPS_AS(7) return;
+    default: break;
+    }
     int bias = 1 << (bits - 1);
     uint64_t mask = (1u << bits) - 1u;
     for (size_t g = 0; g < n8; g++) {

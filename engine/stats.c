@@ -47,6 +47,7 @@ typedef struct binner {
 } binner;
 
 typedef struct chunk_scratch {
+    uint64_t cc[4][256];   /* interleaved code counts (sq_quantize_stats) */
     int8_t q[SQ_CHUNK];
     int32_t q32[SQ_CHUNK];
     int32_t bin[SQ_CHUNK];
@@ -172,9 +173,9 @@ static inline SQ_AVX512 __attribute__((always_inline)) void bin512_init(bin512 *
 }
 
 /* ACC_ONE for eight lanes: the same operations in the same order, so the
- * sums are bit-identical to the portable loop's. */
-static inline SQ_AVX512 __attribute__((always_inline)) void acc512_step(acc512 *a, const bin512 *b, __m512d xv,
-                                                                       __m512d hv, int32_t *bin)
+ * sums are bit-identical to the portable loop's. Returns the errors. */
+static inline SQ_AVX512 __attribute__((always_inline)) __m512d acc512_step(acc512 *a, const bin512 *b, __m512d xv,
+                                                                          __m512d hv, int32_t *bin)
 {
     __m512d e = _mm512_sub_pd(xv, hv);
     a->e2 = _mm512_fmadd_pd(e, e, a->e2);
@@ -189,6 +190,7 @@ static inline SQ_AVX512 __attribute__((always_inline)) void acc512_step(acc512 *
     k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->lo, _CMP_LT_OQ), b->below);
     k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->hi, _CMP_GT_OQ), b->above);
     _mm256_storeu_si256((__m256i *)bin, k);
+    return e;
 }
 
 /* acc_run for AVX-512: x_hat as sq_dequantize forms it, then acc512_step. */
@@ -482,6 +484,54 @@ sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_s
     return SQ_OK;
 }
 
+/* Sum of squared errors of n values sharing one (scale, zp). */
+SQ_HOT
+static double run_sse(const float *x, const int8_t *q, size_t n, double s, double zp)
+{
+    double lane[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            double e = (double)x[i + j] - (double)(float)(((double)q[i + j] - zp) * s);
+            lane[j] += e * e;
+        }
+    for (; i < n; i++) {
+        double e = (double)x[i] - (double)(float)(((double)q[i] - zp) * s);
+        lane[0] += e * e;
+    }
+    double t = 0.0;
+    for (int j = 0; j < LANES; j++)
+        t += lane[j];
+    return t;
+}
+
+/* Add each run's sum of squared errors in chunk [start, start+n) to sse. */
+static void index_sse_chunk(const sq_layout *l, const sq_qtensor *q, const float *x, size_t start, size_t n,
+                            const int8_t *codes, double *sse)
+{
+    sq_run r = sq_run_at(l, start);
+    for (size_t j = 0; j < n;) {
+        size_t len = r.left < n - j ? r.left : n - j;
+        sse[r.k] += run_sse(x + start + j, codes + j, len, q->scales[r.k], q->zero_points[r.k]);
+        j += len;
+        sq_run_advance(l, &r, len);
+    }
+}
+
+/* Count n codes (offset by 128 into 0..255) into the interleaved arrays. */
+static void count_codes(const int8_t *codes, size_t n, uint64_t (*cc)[256])
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        cc[0][codes[i] + 128]++;
+        cc[1][codes[i + 1] + 128]++;
+        cc[2][codes[i + 2] + 128]++;
+        cc[3][codes[i + 3] + 128]++;
+    }
+    for (; i < n; i++)
+        cc[0][codes[i] + 128]++;
+}
+
 /* State of sq_quantize_stats while quantization calls back per chunk. */
 typedef struct fused_ctx {
     const sq_tensor *x;
@@ -517,6 +567,10 @@ static void fused_visit(void *vctx, const sq_qtensor *q, size_t start, size_t n,
     for (size_t j = 0; j < n; j++)
         c->s->q32[j] = codes[j];
     acc_codes(&c->l, c->x->data + start, q, start, n, &c->bn, c->s, &c->a);
+    if (c->o->code_counts)
+        count_codes(codes, n, c->s->cc);
+    if (c->o->index_mse)
+        index_sse_chunk(&c->l, q, c->x->data, start, n, codes, c->o->index_mse);
     if (c->with_hist)
         count_bins(c->s->bin, n, &c->bn);
 }
@@ -557,7 +611,8 @@ static size_t encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv,
 SQ_AVX512
 static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, size_t start, size_t n,
                                 const double *invs, const double *zps, const double *scales, double qmin,
-                                double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
+                                double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin,
+                                double *index_sse)
 {
     size_t clipped = 0;
     acc512 a;
@@ -574,6 +629,7 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
         size_t len = run.left < n - j ? run.left : n - j, i = j, end = j + len / LANES * LANES;
         const __m512d vinv = _mm512_set1_pd(invs[run.k]), vz = _mm512_set1_pd(zps[run.k]);
         const __m512d vs = _mm512_set1_pd(scales[run.k]);
+        __m512d run_e2 = _mm512_setzero_pd(); /* this run's sum of squared errors */
         for (; i < end; i += LANES) {
             _mm_prefetch((const char *)(x + i + SQ_PREFETCH_AHEAD), _MM_HINT_T0);
             __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
@@ -590,7 +646,8 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
             clipped += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(r, c, _CMP_NEQ_OQ));
             _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(_mm512_cvttpd_epi32(c)));
             __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, vz), vs)));
-            acc512_step(&a, &b, xv, hv, bin + i);
+            __m512d e = acc512_step(&a, &b, xv, hv, bin + i);
+            run_e2 = _mm512_fmadd_pd(e, e, run_e2);
         }
         if (end < j + len) { /* the run's tail: portable, with the sums in memory */
             acc512_store(&a, v);
@@ -598,6 +655,9 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
                                        qmax, even, bn, codes + end, bin + end);
             acc512_load(&a, v);
         }
+        if (index_sse)
+            index_sse[run.k] += _mm512_reduce_add_pd(run_e2) +
+                                run_sse(x + end, codes + end, j + len - end, scales[run.k], zps[run.k]);
         j += len;
         sq_run_advance(l, &run, len);
     }
@@ -623,10 +683,12 @@ static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t
     lane_acc v;
     lane_acc_init(&v);
     *clipped += encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
-                                  &b, codes, c->s->bin);
+                                  &b, codes, c->s->bin, c->o->index_mse);
     lane_acc_flush(&v, &c->a);
     if (c->with_hist)
         count_bins(c->s->bin, n, &c->bn);
+    if (c->o->code_counts)
+        count_codes(codes, n, c->s->cc);
     return true;
 }
 #else
@@ -657,13 +719,25 @@ sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_
         return st;
     if (!(c.s = malloc(sizeof *c.s)))
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    memset(c.s->cc, 0, sizeof c.s->cc);
     if (hist && (st = hist_alloc(&c.bn, hist, o.hist_bins, err)) != SQ_OK) {
         free(c.s);
         return st;
     }
+    if (o.index_mse) {
+        if ((st = sq_qconfig_check(cfg, x->shape, x->ndim, err)) != SQ_OK) {
+            free(c.s);
+            free(c.bn.sub);
+            if (hist)
+                sq_hist_free(hist);
+            return st;
+        }
+        size_t ns = sq_qconfig_scale_count(cfg, x->shape, x->ndim);
+        memset(o.index_mse, 0, (ns ? ns : 1) * sizeof(double));
+    }
     st = sq_quantize_visit(x, cfg, fused_encode, fused_visit, &c, q_out, err);
-    free(c.s);
     if (st != SQ_OK) {
+        free(c.s);
         free(c.bn.sub);
         if (hist)
             sq_hist_free(hist);
@@ -671,32 +745,23 @@ sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_
     }
     if (!c.ready && hist) /* empty tensor: no chunk was visited */
         binner_set_range(&c.bn, -1.0, 1.0);
+    if (o.code_counts) { /* level = code + 2^(bits-1) = (code + 128) - (128 - 2^(bits-1)) */
+        size_t levels = (size_t)1 << (*q_out)->config.bits, off = 128 - levels / 2;
+        for (size_t k = 0; k < levels; k++)
+            o.code_counts[k] = c.s->cc[0][k + off] + c.s->cc[1][k + off] + c.s->cc[2][k + off] + c.s->cc[3][k + off];
+    }
+    free(c.s);
+    if (o.index_mse && (*q_out)->n_scales) { /* every index governs numel / n_scales elements */
+        double per = (double)((*q_out)->numel / (*q_out)->n_scales);
+        for (size_t k = 0; k < (*q_out)->n_scales; k++)
+            o.index_mse[k] = per > 0 ? o.index_mse[k] / per : 0.0;
+    }
     fill_stats(*q_out, &c.a, out);
     if (hist)
         hist_finish(&c.bn, hist);
     return SQ_OK;
 }
 
-/* Sum of squared errors of n values sharing one (scale, zp). */
-SQ_HOT
-static double run_sse(const float *x, const int8_t *q, size_t n, double s, double zp)
-{
-    double lane[LANES] = {0};
-    size_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            double e = (double)x[i + j] - (double)(float)(((double)q[i + j] - zp) * s);
-            lane[j] += e * e;
-        }
-    for (; i < n; i++) {
-        double e = (double)x[i] - (double)(float)(((double)q[i] - zp) * s);
-        lane[0] += e * e;
-    }
-    double t = 0.0;
-    for (int j = 0; j < LANES; j++)
-        t += lane[j];
-    return t;
-}
 
 sq_status sq_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_error *err)
 {

@@ -61,6 +61,14 @@ typedef struct sq_stats_opts {
     int hist_bins;            /* 1..SQ_HIST_BINS_MAX */
     sq_hist_range range;
     double lo, hi;            /* SQ_HIST_RANGE_FIXED only; lo < hi, finite */
+    /* sq_quantize_stats only: when not NULL, receives the mean squared error
+     * per scale index (sq_qconfig_scale_count entries, caller-owned), as
+     * sq_index_mse computes it but from each chunk while it is in cache. */
+    double *index_mse;
+    /* sq_quantize_stats only: when not NULL, receives the code histogram as
+     * sq_code_histogram gives it (2^bits entries, caller-owned), counted from
+     * each chunk's codes as they are formed. */
+    uint64_t *code_counts;
 } sq_stats_opts;
 
 /* 64 bins, SQ_HIST_RANGE_STEP. */

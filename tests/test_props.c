@@ -108,7 +108,24 @@ static void check_against_reference(const sq_tensor *x, const sq_qconfig *cfg)
     sq_qtensor *qf;
     sq_stats sf;
     sq_hist hf;
+    double *im = malloc((q->n_scales ? q->n_scales : 1) * sizeof(double));
+    double *im_ref = malloc((q->n_scales ? q->n_scales : 1) * sizeof(double));
+    ck_assert(im && im_ref);
+    uint64_t cc[256], cc_ref[256];
+    o.index_mse = im;
+    o.code_counts = cc;
     ck_assert_msg(sq_quantize_stats(x, cfg, &o, &qf, &sf, &hf, &err) == SQ_OK, "%s", err.msg);
+    o.index_mse = NULL;
+    o.code_counts = NULL;
+    size_t used = sq_code_histogram(q, cc_ref);
+    ck_assert_mem_eq(cc, cc_ref, ((size_t)1 << cfg->bits) * sizeof(uint64_t));
+    ck_assert_uint_gt(used, 0);
+    ck_assert(sq_index_mse(x, q, im_ref, &err) == SQ_OK);
+    for (size_t k = 0; k < q->n_scales; k++)
+        ck_assert_msg(fabs(im[k] - im_ref[k]) <= 1e-12 * im_ref[k], "%s: index mse %zu: %g vs %g", d, k, im[k],
+                      im_ref[k]);
+    free(im);
+    free(im_ref);
     ck_assert_uint_eq(qf->code_bytes, q->code_bytes);
     ck_assert_mem_eq(qf->codes, q->codes, q->code_bytes ? q->code_bytes : 1);
     ck_assert_uint_eq(qf->n_clipped, q->n_clipped);

@@ -491,6 +491,41 @@ static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, siz
     return clipped;
 }
 
+/* params_from_range for n indices of a symmetric configuration (no empty
+ * sets), as one loop the compiler vectorizes: the same operations, so the
+ * same results. */
+SQ_HOT
+static void params_symmetric(const float *mn, const float *mx, size_t n, double qmax, double *scale, double *zp)
+{
+    for (size_t k = 0; k < n; k++) {
+        double lo = fabs((double)mn[k]), hi = fabs((double)mx[k]);
+        double amax = lo > hi ? lo : hi;
+        scale[k] = amax < 1e-30 ? 1.0 : amax / qmax;
+        zp[k] = 0.0;
+    }
+}
+
+/* The same for an asymmetric configuration without zero_in_range. */
+SQ_HOT
+static void params_asymmetric(const float *mn, const float *mx, size_t n, double qmin, double qmax, bool even,
+                              double *scale, double *zp)
+{
+    for (size_t k = 0; k < n; k++) {
+        double range = (double)mx[k] - (double)mn[k];
+        double s = range < 1e-30 ? 1.0 : range / (qmax - qmin);
+        double v = qmin - (double)mn[k] / s, r;
+        if (even) {
+            SQ_ROUND_EVEN(v, re)
+            r = re;
+        } else {
+            SQ_ROUND_AWAY(v, ra)
+            r = ra;
+        }
+        scale[k] = s;
+        zp[k] = fabs(v) < 0x1p52 ? r : v; /* as sq_round_scalar */
+    }
+}
+
 /* Scales and zero points of every index; fails on non-finite input. */
 static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq_qconfig *cfg,
                                 sq_qtensor *q, sq_error *err)
@@ -505,8 +540,15 @@ static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq
         return sq_tensor_check_finite(x, "tensor", err);
     }
     size_t per_index = l->n_index ? l->numel / l->n_index : 0;
-    for (size_t k = 0; k < l->n_index; k++)
-        params_from_range(mn[k], mx[k], per_index, cfg, &q->scales[k], &q->zero_points[k]);
+    double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    if (per_index && cfg->mode == SQ_MODE_SYMMETRIC)
+        params_symmetric(mn, mx, l->n_index, qmax, q->scales, q->zero_points);
+    else if (per_index && !cfg->zero_in_range)
+        params_asymmetric(mn, mx, l->n_index, qmin, qmax, cfg->rounding == SQ_ROUND_EVEN, q->scales,
+                          q->zero_points);
+    else
+        for (size_t k = 0; k < l->n_index; k++)
+            params_from_range(mn[k], mx[k], per_index, cfg, &q->scales[k], &q->zero_points[k]);
     free(mn);
     return SQ_OK;
 }

@@ -5,6 +5,8 @@
 #include "fileio.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,35 +58,40 @@ void sq_unmap_file(sq_mapped *m)
     m->size = 0;
 }
 
-void sq_mapped_prefetch(const sq_mapped *m, size_t off, size_t len)
+/* The page-aligned span of bytes [off, off+len) of m (clipped to the map):
+ * every page it touches (outward), or only whole pages inside it (inward).
+ * Returns false when that span is empty. */
+static bool page_span(const sq_mapped *m, size_t off, size_t len, bool outward, uintptr_t *start, uintptr_t *end)
 {
     if (!m->data || off >= m->size)
-        return;
+        return false;
     if (len > m->size - off)
         len = m->size - off;
     long pg = sysconf(_SC_PAGESIZE);
     size_t page = pg > 0 ? (size_t)pg : 4096;
-    uintptr_t start = (uintptr_t)(m->data + off) / page * page, end = (uintptr_t)(m->data + off) + len;
-    posix_madvise((void *)start, end - start, POSIX_MADV_WILLNEED);
+    uintptr_t a = (uintptr_t)(m->data + off), b = a + len;
+    *start = outward ? a / page * page : (a + page - 1) / page * page;
+    *end = outward ? b : b / page * page;
+    return *end > *start;
+}
+
+void sq_mapped_prefetch(const sq_mapped *m, size_t off, size_t len)
+{
+    uintptr_t start, end;
+    if (page_span(m, off, len, true, &start, &end))
+        posix_madvise((void *)start, end - start, POSIX_MADV_WILLNEED);
 }
 
 void sq_mapped_release(const sq_mapped *m, size_t off, size_t len)
 {
-    if (!m->data || off >= m->size)
-        return;
-    if (len > m->size - off)
-        len = m->size - off;
-    long pg = sysconf(_SC_PAGESIZE);
-    size_t page = pg > 0 ? (size_t)pg : 4096;
+    uintptr_t start, end;
     /* only whole pages inside the range: neighbours may still be in use */
-    uintptr_t start = (uintptr_t)(m->data + off), end = start + len;
-    start = (start + page - 1) / page * page;
-    end = end / page * page;
-    if (end > start)
+    if (!page_span(m, off, len, false, &start, &end))
+        return;
 #ifdef MADV_DONTNEED
-        madvise((void *)start, end - start, MADV_DONTNEED);
+    madvise((void *)start, end - start, MADV_DONTNEED);
 #else
-        posix_madvise((void *)start, end - start, POSIX_MADV_DONTNEED);
+    posix_madvise((void *)start, end - start, POSIX_MADV_DONTNEED);
 #endif
 }
 

@@ -5,17 +5,7 @@ SQUINT=${SQUINT:-./app/squint}
 DATA=$(dirname "$0")/data
 out=/tmp/sq_info_out.$$
 err=/tmp/sq_info_err.$$
-fail=0
-# run: description, expected exit status, command...
-run() {
-    desc=$1; want=$2; shift 2
-    "$@" >"$out" 2>"$err"; got=$?
-    if [ "$got" -ne "$want" ]; then echo "FAIL: $desc (exit $got, wanted $want)"; cat "$out" "$err"; fail=1
-    else echo "ok: $desc"; fi
-}
-has() { # file, fixed string
-    grep -qF -- "$2" "$1" || { echo "FAIL: '$2' not in output"; cat "$1"; fail=1; }
-}
+. "$(dirname "$0")/shlib.sh"
 run "safetensors listing" 0 "$SQUINT" info "$DATA/good.safetensors"
 has "$out" "11 tensors"
 grep -qE '^a_f32 +F32 +\[2, 3\] +24 bytes$' "$out" || { echo "FAIL: a_f32 line"; fail=1; }

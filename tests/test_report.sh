@@ -6,17 +6,7 @@ DATA=$(dirname "$0")/data
 tmp=$(mktemp -d /tmp/sq_report_sh.XXXXXX)
 out=$tmp/out
 err=$tmp/err
-fail=0
-# run: description, expected exit status, command...
-run() {
-    desc=$1; want=$2; shift 2
-    "$@" >"$out" 2>"$err"; got=$?
-    if [ "$got" -ne "$want" ]; then echo "FAIL: $desc (exit $got, wanted $want)"; cat "$out" "$err"; fail=1
-    else echo "ok: $desc"; fi
-}
-has() { # file, fixed string
-    grep -qF -- "$2" "$1" || { echo "FAIL: '$2' not in $1"; cat "$1"; fail=1; }
-}
+. "$(dirname "$0")/shlib.sh"
 G=$DATA/good.safetensors
 run "report default config" 0 "$SQUINT" report "$G"
 has "$out" "int8 sym per-tensor"

@@ -288,15 +288,6 @@ static bool filter_match(const filter *f, const char *name)
     return true;
 }
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
 static void cell_clear_figures(sq_report_cell *c)
 {
     c->sqnr_db = c->rmse = c->max_abs_err = c->median_abs_err = c->p95_abs_err = NAN;
@@ -319,7 +310,7 @@ static sq_status cell_sizes(sq_report_row *r, const sq_qconfig *cfg, sq_report_c
         c->status = SQ_REPORT_INCOMPATIBLE;
         c->after_bytes = r->fp32_bytes;
         c->bits_per_weight = c->bits_per_weight_f16 = r->numel ? 32.0 : 0.0;
-        if (!(c->note = dupstr(e.msg)))
+        if (!(c->note = strdup(e.msg)))
             return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
         return SQ_OK;
     }
@@ -346,7 +337,7 @@ static sq_status cell_fail(sq_report_cell *c, const char *msg, sq_error *err)
 {
     c->status = SQ_REPORT_FAILED;
     free(c->note);
-    if (!(c->note = dupstr(msg)))
+    if (!(c->note = strdup(msg)))
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
     return SQ_OK;
 }
@@ -384,7 +375,7 @@ static sq_status cell_measure(const sq_tensor *x, const sq_qconfig *cfg, float *
 static sq_status report_row(const sq_checkpoint *ck, size_t idx, const sq_tinfo *ti, const sq_qconfig *cfgs,
                             size_t nc, sq_report_row *r, sq_error *err)
 {
-    if (!(r->name = dupstr(ti->name)) || !(r->cells = calloc(nc, sizeof *r->cells)))
+    if (!(r->name = strdup(ti->name)) || !(r->cells = calloc(nc, sizeof *r->cells)))
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
     r->ndim = ti->ndim;
     memcpy(r->shape, ti->shape, sizeof r->shape);
@@ -525,7 +516,7 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
     sq_report *rep = calloc(1, sizeof *rep);
     if (!rep || !(rep->configs = malloc(n_configs * sizeof *rep->configs)) ||
         !(rep->totals = calloc(n_configs, sizeof *rep->totals)) || !(rep->rows = calloc(n ? n : 1, sizeof *rep->rows)) ||
-        !(rep->source = dupstr(source ? source : ""))) {
+        !(rep->source = strdup(source ? source : ""))) {
         filter_free(&f);
         sq_report_free(rep);
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory");

@@ -43,16 +43,6 @@ struct sq_safetensors {
     char **meta_key, **meta_val;
 };
 
-/* Duplicate a string (NULL on allocation failure). */
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 void sq_st_close(sq_safetensors *f)
 {
     if (!f)
@@ -86,8 +76,8 @@ static sq_status parse_metadata(sq_safetensors *f, json_t *obj, sq_error *err)
     json_object_foreach(obj, k, v) {
         if (!json_is_string(v))
             return sq_fail(err, SQ_ERR_FORMAT, "%s: __metadata__ value of '%s' is not a string", f->fname, k);
-        f->meta_key[f->n_meta] = dupstr(k);
-        f->meta_val[f->n_meta] = dupstr(json_string_value(v));
+        f->meta_key[f->n_meta] = strdup(k);
+        f->meta_val[f->n_meta] = strdup(json_string_value(v));
         f->n_meta++;
         if (!f->meta_key[f->n_meta - 1] || !f->meta_val[f->n_meta - 1])
             return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", f->fname);
@@ -211,7 +201,7 @@ static sq_status st_parse(sq_safetensors *f, sq_error *err)
             continue;
         }
         sq_tinfo *ti = &f->t[f->n];
-        if (!(ti->name = dupstr(k))) {
+        if (!(ti->name = strdup(k))) {
             st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", fn);
             goto out;
         }
@@ -253,7 +243,7 @@ static sq_status st_open(sq_safetensors *f, sq_safetensors **out, sq_error *err)
 static sq_safetensors *st_alloc(const char *name)
 {
     sq_safetensors *f = calloc(1, sizeof *f);
-    if (f && !(f->fname = dupstr(name))) {
+    if (f && !(f->fname = strdup(name))) {
         free(f);
         f = NULL;
     }
@@ -550,7 +540,7 @@ static sq_status writer_push(sq_st_writer *w, const char *name, const char *dtyp
     }
     st_item *it = &w->items[w->n];
     memset(it, 0, sizeof *it);
-    if (!(it->name = dupstr(name))) {
+    if (!(it->name = strdup(name))) {
         free(bytes);
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
     }

@@ -580,9 +580,21 @@ static void fused_visit(void *vctx, const sq_qtensor *q, size_t start, size_t n,
 #define SQ_PREFETCH_AHEAD 1024 /* floats ahead of the fused kernel's reads (4 KiB) */
 #endif
 
-/* The scalar tail of encode_acc_avx512: kernel.h's encoding, then acc_run. */
+/* Where the fused kernel counts: the histogram's interleaved arrays (NULL:
+ * no histogram), the code counts (NULL: none) and each index's sum of
+ * squared errors (NULL: none). */
+typedef struct fused_sinks {
+    uint64_t *hist;
+    size_t hist_stride;
+    uint64_t (*cc)[256];
+    double *index_sse;
+} fused_sinks;
+
+/* The scalar tail of encode_acc_avx512: kernel.h's encoding, then acc_run,
+ * then the counts of its n values. */
 static size_t encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv, double zp, double s, double qmin,
-                              double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
+                              double qmax, bool even, const binner *bn, const fused_sinks *k, int8_t *codes,
+                              int32_t *bin)
 {
     int32_t q[LANES];
     size_t clipped = 0;
@@ -599,30 +611,83 @@ static size_t encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv,
         q[i] = codes[i];
     }
     acc_run(v, x, q, n, s, zp, bn, bin);
+    if (k->hist)
+        count_bins(bin, n, bn);
+    if (k->cc)
+        count_codes(codes, n, k->cc);
     return clipped;
+}
+
+/* The fused kernel's counters, unpacked into locals (stores to them cannot
+ * then alias the kernel's parameters). */
+typedef struct count8 {
+    uint64_t *h0, *h1, *h2, *h3;
+    uint64_t (*cc)[256];
+} count8;
+
+static count8 count8_of(const fused_sinks *k)
+{
+    count8 c = {.cc = k->cc};
+    if (k->hist) {
+        c.h0 = k->hist;
+        c.h1 = c.h0 + k->hist_stride;
+        c.h2 = c.h1 + k->hist_stride;
+        c.h3 = c.h2 + k->hist_stride;
+    }
+    return c;
+}
+
+/* Add the bin slots and codes of eight values to the interleaved counts.
+ * The pointers are laundered through an empty asm so that the compiler
+ * reads the slots back from memory (scalar loads, which overlap the vector
+ * work) instead of extracting them from the register that stored them. */
+static inline __attribute__((always_inline)) void count_eight(const count8 *c, const int32_t *bin,
+                                                              const int8_t *codes)
+{
+    __asm__("" : "+r"(bin), "+r"(codes));
+    if (c->h0) {
+        c->h0[bin[0]]++;
+        c->h1[bin[1]]++;
+        c->h2[bin[2]]++;
+        c->h3[bin[3]]++;
+        c->h0[bin[4]]++;
+        c->h1[bin[5]]++;
+        c->h2[bin[6]]++;
+        c->h3[bin[7]]++;
+    }
+    if (c->cc)
+        for (int j = 0; j < 8; j++)
+            c->cc[j & 3][codes[j] + 128]++;
 }
 
 /* Encode the n values of a chunk starting at element `start` and account
  * their errors in one pass, run by run (each run shares 1/scale, zero point
  * and scale): the arithmetic of kernel.h's SQ_ENCODE followed by acc_run's,
  * lane for lane (no fused multiply-add), so codes and sums are bit-identical
- * to the portable path. Accumulators stay in registers across runs; the tail
- * of each run goes through the portable code. */
+ * to the portable path. Rounding uses vrndscalepd, which is exact at any
+ * magnitude, so the clamp to [qmin-1, qmax+1] that the portable rounding
+ * needs changes nothing here and is left out. Each group of eight values is
+ * counted into the histogram and code counts inside the same loop, where
+ * the scalar increments overlap the vector arithmetic. Accumulators stay in
+ * registers across runs; the tail of each run goes through the portable code. */
 SQ_AVX512
 static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, size_t start, size_t n,
                                 const double *invs, const double *zps, const double *scales, double qmin,
-                                double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin,
-                                double *index_sse)
+                                double qmax, bool even, const binner *bn, const fused_sinks *k, int8_t *codes,
+                                int32_t *bin)
 {
     size_t clipped = 0;
     acc512 a;
     bin512 b;
     acc512_load(&a, v);
     bin512_init(&b, bn);
-    const __m512d qlo = _mm512_set1_pd(qmin - 1.0), qhi = _mm512_set1_pd(qmax + 1.0);
     const __m512d vqmin = _mm512_set1_pd(qmin), vqmax = _mm512_set1_pd(qmax);
-    const __m512d magic = _mm512_set1_pd(0x1.8p52), below_half = _mm512_set1_pd(0x1.fffffffffffffp-2);
+    const __m512d below_half = _mm512_set1_pd(0x1.fffffffffffffp-2);
     const __m512d signmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MIN));
+    const __m512d magic = _mm512_set1_pd(0x1.8p52); /* c + magic: c in the low bits */
+    const count8 cnt = count8_of(k);
+    const int32_t *pend_bin = NULL; /* the previous eight values, counted one step late */
+    const int8_t *pend_code = NULL;
     sq_run run = sq_run_at(l, start);
     size_t j = 0;
     while (j < n) {
@@ -634,40 +699,49 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
             _mm_prefetch((const char *)(x + i + SQ_PREFETCH_AHEAD), _MM_HINT_T0);
             __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
             __m512d val = _mm512_add_pd(_mm512_mul_pd(xv, vinv), vz);
-            val = _mm512_min_pd(_mm512_max_pd(val, qlo), qhi);
             __m512d r;
             if (even) {
-                r = _mm512_sub_pd(_mm512_add_pd(val, magic), magic);
-            } else { /* trunc(v + copysign(0.5 - 2^-54, v)): exact half-away rounding for |v| < 2^52 */
-                __m512d h = _mm512_or_pd(_mm512_and_pd(val, signmask), below_half);
+                r = _mm512_roundscale_pd(val, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            } else { /* trunc(v + copysign(0.5 - 2^-54, v)): exact half-away rounding */
+                __m512d h = _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
+                    _mm512_castpd_si512(val), _mm512_castpd_si512(signmask), _mm512_castpd_si512(below_half),
+                    0xEA)); /* (val & signmask) | below_half */
                 r = _mm512_roundscale_pd(_mm512_add_pd(val, h), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
             }
             __m512d c = _mm512_min_pd(_mm512_max_pd(r, vqmin), vqmax);
             clipped += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(r, c, _CMP_NEQ_OQ));
-            _mm_storel_epi64((__m128i *)(codes + i), _mm256_cvtepi32_epi8(_mm512_cvttpd_epi32(c)));
+            _mm_storel_epi64((__m128i *)(codes + i),
+                             _mm512_cvtepi64_epi8(_mm512_castpd_si512(_mm512_add_pd(c, magic))));
             __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, vz), vs)));
             __m512d e = acc512_step(&a, &b, xv, hv, bin + i);
-            run_e2 = _mm512_fmadd_pd(e, e, run_e2);
+            if (k->index_sse)
+                run_e2 = _mm512_fmadd_pd(e, e, run_e2);
+            if (pend_bin)
+                count_eight(&cnt, pend_bin, pend_code);
+            pend_bin = bin + i;
+            pend_code = codes + i;
         }
         if (end < j + len) { /* the run's tail: portable, with the sums in memory */
             acc512_store(&a, v);
             clipped += encode_acc_tail(v, x + end, j + len - end, invs[run.k], zps[run.k], scales[run.k], qmin,
-                                       qmax, even, bn, codes + end, bin + end);
+                                       qmax, even, bn, k, codes + end, bin + end);
             acc512_load(&a, v);
         }
-        if (index_sse)
-            index_sse[run.k] += _mm512_reduce_add_pd(run_e2) +
-                                run_sse(x + end, codes + end, j + len - end, scales[run.k], zps[run.k]);
+        if (k->index_sse)
+            k->index_sse[run.k] += _mm512_reduce_add_pd(run_e2) +
+                                   run_sse(x + end, codes + end, j + len - end, scales[run.k], zps[run.k]);
         j += len;
         sq_run_advance(l, &run, len);
     }
+    if (pend_bin)
+        count_eight(&cnt, pend_bin, pend_code);
     acc512_store(&a, v);
     return clipped;
 }
 
 /* Chunk encoder of sq_quantize_stats on AVX-512 machines, for layouts with
- * long runs: codes and statistics together. Returns false (the built-in
- * encoder and the visitor then run) otherwise. */
+ * long runs: codes, statistics and counts together. Returns false (the
+ * built-in encoder and the visitor then run) otherwise. */
 static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t start, size_t n,
                          const double *inv, int8_t *codes, size_t *clipped)
 {
@@ -680,15 +754,15 @@ static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t
     const binner b = c->bn;
     const double qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config);
     const bool even = q->config.rounding == SQ_ROUND_EVEN;
+    const fused_sinks k = {.hist = c->with_hist ? b.sub : NULL,
+                           .hist_stride = (size_t)b.bins + 2,
+                           .cc = c->o->code_counts ? c->s->cc : NULL,
+                           .index_sse = c->o->index_mse};
     lane_acc v;
     lane_acc_init(&v);
     *clipped += encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
-                                  &b, codes, c->s->bin, c->o->index_mse);
+                                  &b, &k, codes, c->s->bin);
     lane_acc_flush(&v, &c->a);
-    if (c->with_hist)
-        count_bins(c->s->bin, n, &c->bn);
-    if (c->o->code_counts)
-        count_codes(codes, n, c->s->cc);
     return true;
 }
 #else

@@ -37,9 +37,43 @@ static inline __attribute__((always_inline)) void pack8(const int8_t *q, int bit
     for (size_t g = 0; g < groups; g++)                         \
         pack8(codes + 8 * g, B, 1u << (B - 1), dst + g * (size_t)(B));
 
+#if SQ_X86_KERNELS
+/* Byte-lane constants of the BMI2 paths: one bit per byte, and each byte's
+ * low `bits` bits. */
+#define LANES_1 0x0101010101010101ull
+#define LANE_FIELDS(bits) (LANES_1 * ((1u << (bits)) - 1u))
+
+/* pack_groups with BMI2: eight codes are one 64-bit load; flipping bit
+ * b-1 of each byte turns its low b bits (the code modulo 2^b) into offset
+ * binary, and pext gathers those fields into b bytes. Groups with 8 bytes of
+ * room store all 8 (later groups overwrite the spare ones). */
+__attribute__((target("bmi2"))) static void pack_groups_bmi2(const int8_t *codes, size_t groups, int bits,
+                                                             uint8_t *dst)
+{
+    const uint64_t flip = LANES_1 << (bits - 1), fields = LANE_FIELDS(bits);
+    for (size_t g = 0; g < groups; g++) {
+        uint64_t w;
+        memcpy(&w, codes + 8 * g, 8);
+        w = _pext_u64(w ^ flip, fields);
+        if (g * (size_t)bits + 8 <= groups * (size_t)bits) { /* 8 bytes fit */
+            memcpy(dst + g * (size_t)bits, &w, 8);
+        } else {
+            for (int t = 0; t < bits; t++)
+                dst[g * (size_t)bits + (size_t)t] = (uint8_t)(w >> (8 * t));
+        }
+    }
+}
+#endif
+
 SQ_HOT
 static void pack_groups(const int8_t *codes, size_t groups, int bits, uint8_t *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_use_bmi2()) {
+        pack_groups_bmi2(codes, groups, bits, dst);
+        return;
+    }
+#endif
     switch (bits) {
     case 1: PACK_GROUPS_AS(1) break;
     case 2: PACK_GROUPS_AS(2) break;
@@ -145,9 +179,40 @@ static inline __attribute__((always_inline)) void unpack8(const uint8_t *src, in
 
 /* Unpack whole groups of 8 starting at a multiple of 8 (constant widths, as
  * pack_groups). */
+#if SQ_X86_KERNELS
+/* unpack_groups with BMI2: pdep spreads b packed bytes into the low b bits
+ * of eight bytes (offset binary o); each byte then becomes o - 2^(b-1) as
+ * (o + 128 - 2^(b-1)) ^ 0x80, a sum that stays below 256 in every byte for
+ * b <= 7, so no carry crosses a byte. Groups with 8 bytes of input left
+ * load all 8 (the spare ones belong to later groups). */
+__attribute__((target("bmi2"))) static void unpack_groups_bmi2(const uint8_t *src, size_t n8, int bits,
+                                                               int8_t *out)
+{
+    const uint64_t fields = LANE_FIELDS(bits), offset = LANES_1 * (128u - (1u << (bits - 1)));
+    for (size_t g = 0; g < n8; g++) {
+        const uint8_t *p = src + g * (size_t)bits;
+        uint64_t w = 0;
+        if (g * (size_t)bits + 8 <= n8 * (size_t)bits) { /* 8 bytes are there */
+            memcpy(&w, p, 8);
+        } else {
+            for (int t = 0; t < bits; t++)
+                w |= (uint64_t)p[t] << (8 * t);
+        }
+        w = (_pdep_u64(w, fields) + offset) ^ (LANES_1 * 0x80u);
+        memcpy(out + 8 * g, &w, 8);
+    }
+}
+#endif
+
 SQ_HOT
 static void unpack_groups(const uint8_t *src, size_t n8, int bits, int8_t *out)
 {
+#if SQ_X86_KERNELS
+    if (sq_use_bmi2()) {
+        unpack_groups_bmi2(src, n8, bits, out);
+        return;
+    }
+#endif
     switch (bits) {
     case 1: UNPACK_GROUPS_AS(1) return;
     case 2: UNPACK_GROUPS_AS(2) return;

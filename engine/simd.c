@@ -23,3 +23,17 @@ bool sq_use_avx512(void)
     return false;
 #endif
 }
+
+bool sq_use_bmi2(void)
+{
+#if SQ_X86_KERNELS
+    static int have = -1;
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("bmi2");
+    }
+    return have && !forced_portable;
+#else
+    return false;
+#endif
+}

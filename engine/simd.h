@@ -32,6 +32,9 @@
  * not disabled (sq_simd_force_portable). */
 bool sq_use_avx512(void);
 
+/* Whether the BMI2 bit-packing kernels run (pext/pdep), on the same terms. */
+bool sq_use_bmi2(void);
+
 /* Make every kernel take its portable path (true) or the fastest the CPU
  * supports (false). For tests and benchmarks; not thread-safe. */
 void sq_simd_force_portable(bool portable);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "quant.h"
+#include "simd.h"
 #include "testutil.h"
 
 START_TEST(test_packed_sizes)
@@ -60,13 +61,16 @@ START_TEST(test_int8_and_int2_layout)
 }
 END_TEST
 
-/* Pack random codes of every width and unpack every sub-range. */
+/* Pack random codes of every width and unpack every sub-range, on the
+ * portable path (_i = 1) and the fastest one (_i = 0); both write the same
+ * bytes and nothing past the packed size. */
 START_TEST(test_roundtrip_every_width_and_offset)
 {
     enum { N = 203 };
     int8_t codes[N], back[N];
-    uint8_t packed[N];
+    uint8_t packed[N], other[N];
     unsigned seed = 12345;
+    sq_simd_force_portable(_i == 1);
     for (int bits = 1; bits <= 8; bits++) {
         int lo = -(1 << (bits - 1)), span = 1 << bits;
         for (int i = 0; i < N; i++) {
@@ -75,6 +79,11 @@ START_TEST(test_roundtrip_every_width_and_offset)
         }
         memset(packed, 0xAA, sizeof packed);
         sq_pack_codes(codes, N, bits, packed);
+        memset(other, 0xAA, sizeof other);
+        sq_simd_force_portable(_i != 1);
+        sq_pack_codes(codes, N, bits, other);
+        sq_simd_force_portable(_i == 1);
+        ck_assert_msg(memcmp(packed, other, N) == 0, "bits %d: both paths pack alike", bits);
         for (size_t start = 0; start < 20; start++) {
             for (size_t n = 0; start + n <= N; n += 37) {
                 memset(back, 0x55, sizeof back);
@@ -90,7 +99,10 @@ START_TEST(test_roundtrip_every_width_and_offset)
         size_t used_bits = (size_t)N * (size_t)bits;
         if (used_bits % 8)
             ck_assert_uint_eq(packed[bytes - 1] >> (used_bits % 8), 0);
+        for (size_t k = bytes; k < N; k++)
+            ck_assert_msg(packed[k] == 0xAA, "bits %d: byte %zu past the packed size was written", bits, k);
     }
+    sq_simd_force_portable(false);
 }
 END_TEST
 
@@ -102,7 +114,7 @@ static Suite *pack_suite(void)
     tcase_add_test(tc, test_int4_layout_low_nibble_first);
     tcase_add_test(tc, test_int3_bit_stream);
     tcase_add_test(tc, test_int8_and_int2_layout);
-    tcase_add_test(tc, test_roundtrip_every_width_and_offset);
+    tcase_add_loop_test(tc, test_roundtrip_every_width_and_offset, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

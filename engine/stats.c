@@ -134,7 +134,7 @@ typedef struct acc512 {
 
 /* The binner's constants broadcast to registers. */
 typedef struct bin512 {
-    __m512d lo, hi, iw, zero, top, absmask;
+    __m512d lo, hi, iw, top, absmask;
     __m256i below, above;
 } bin512;
 
@@ -165,7 +165,6 @@ static inline SQ_AVX512 __attribute__((always_inline)) void bin512_init(bin512 *
     b->lo = _mm512_set1_pd(bn->lo);
     b->hi = _mm512_set1_pd(bn->hi);
     b->iw = _mm512_set1_pd(bn->inv_w);
-    b->zero = _mm512_setzero_pd();
     b->top = _mm512_set1_pd((double)(bn->bins - 1));
     b->absmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MAX));
     b->below = _mm256_set1_epi32(bn->bins);
@@ -185,7 +184,8 @@ static inline SQ_AVX512 __attribute__((always_inline)) __m512d acc512_step(acc51
     a->xxh = _mm512_fmadd_pd(xv, hv, a->xxh);
     a->emin = _mm512_min_pd(e, a->emin);
     a->emax = _mm512_max_pd(e, a->emax);
-    __m512d t = _mm512_min_pd(_mm512_max_pd(_mm512_mul_pd(_mm512_sub_pd(e, b->lo), b->iw), b->zero), b->top);
+    /* no clamp at 0: values below lo (t < 0) take the below slot anyway */
+    __m512d t = _mm512_min_pd(_mm512_mul_pd(_mm512_sub_pd(e, b->lo), b->iw), b->top);
     __m256i k = _mm512_cvttpd_epi32(t);
     k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->lo, _CMP_LT_OQ), b->below);
     k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->hi, _CMP_GT_OQ), b->above);
@@ -637,104 +637,225 @@ static count8 count8_of(const fused_sinks *k)
     return c;
 }
 
-/* Add the bin slots and codes of eight values to the interleaved counts.
- * The pointers are laundered through an empty asm so that the compiler
- * reads the slots back from memory (scalar loads, which overlap the vector
- * work) instead of extracting them from the register that stored them. */
-static inline __attribute__((always_inline)) void count_eight(const count8 *c, const int32_t *bin,
-                                                              const int8_t *codes)
+/* Add the bin slots and codes of n (8 or 16) values to the interleaved
+ * counts. The pointers are laundered through an empty asm so that the
+ * compiler reads the slots back from memory (scalar loads, which overlap the
+ * vector work) instead of extracting them from the register that stored them. */
+static inline __attribute__((always_inline)) void count_values(const count8 *c, const int32_t *bin,
+                                                               const int8_t *codes, size_t n)
 {
     __asm__("" : "+r"(bin), "+r"(codes));
     if (c->h0) {
-        c->h0[bin[0]]++;
-        c->h1[bin[1]]++;
-        c->h2[bin[2]]++;
-        c->h3[bin[3]]++;
-        c->h0[bin[4]]++;
-        c->h1[bin[5]]++;
-        c->h2[bin[6]]++;
-        c->h3[bin[7]]++;
+        for (size_t j = 0; j < n; j += 4) {
+            c->h0[bin[j]]++;
+            c->h1[bin[j + 1]]++;
+            c->h2[bin[j + 2]]++;
+            c->h3[bin[j + 3]]++;
+        }
     }
     if (c->cc)
-        for (int j = 0; j < 8; j++)
+        for (size_t j = 0; j < n; j++)
             c->cc[j & 3][codes[j] + 128]++;
 }
 
+/* Constants of the fused kernel for one run (values sharing one scale and
+ * zero point). */
+typedef struct run512 {
+    __m512d inv, zp, s;    /* 1/scale, zero point, scale */
+    __m512 inv_f, zp_f;    /* the same in float, for the screening encode */
+    __m512 safe;           /* 0.5 - margin: the screened distance to a code */
+    __m512 tab;            /* x_hat of code c in lane c & 15 (bits <= 4) */
+    bool screen, table;
+} run512;
+
+/* Constants of the fused kernel for the whole chunk. */
+typedef struct kern512 {
+    __m512d qmin, qmax, below_half, signmask, magic;
+    __m512 qmin_f, qmax_f, magic_f, absmask_f;
+    bool even, small; /* small: codes fit 4 bits */
+} kern512;
+
+static inline SQ_AVX512 __attribute__((always_inline)) void kern512_init(kern512 *k, double qmin, double qmax,
+                                                                        bool even)
+{
+    k->qmin = _mm512_set1_pd(qmin);
+    k->qmax = _mm512_set1_pd(qmax);
+    k->below_half = _mm512_set1_pd(0x1.fffffffffffffp-2);
+    k->signmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MIN));
+    k->magic = _mm512_set1_pd(0x1.8p52); /* c + magic: c in the low bits of the mantissa */
+    k->qmin_f = _mm512_set1_ps((float)qmin);
+    k->qmax_f = _mm512_set1_ps((float)qmax);
+    k->magic_f = _mm512_set1_ps(0x1.8p23f);
+    k->absmask_f = _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MAX));
+    k->even = even;
+    k->small = qmin >= -8.0 && qmax <= 7.0;
+}
+
+/* The screening encode in float is used for a run when its parameters are
+ * plain floats: |zp| <= 2^20 (exact in float) and 1/scale a normal float.
+ * Its code equals the exact one whenever the float value v_f = fma(x,
+ * 1/scale, zp) lies at least `margin` from every half-integer: for values
+ * that can round into [qmin, qmax] (|v| <= 130), |x / scale| <= 130 + |zp|,
+ * so the float value is within (261 + |zp|) * 2^-24 of the exact one
+ * (2^-24 relative for 1/scale in float and for the fma's rounding); the
+ * margin doubles that. Values screened out take the exact double path;
+ * values far outside the range clip on both paths. */
+static inline SQ_AVX512 __attribute__((always_inline)) void run512_init(run512 *r, const kern512 *k, double inv,
+                                                                       double zp, double s)
+{
+    r->inv = _mm512_set1_pd(inv);
+    r->zp = _mm512_set1_pd(zp);
+    r->s = _mm512_set1_pd(s);
+    r->screen = fabs(zp) <= 0x1p20 && inv >= 0x1p-100 && inv <= 0x1p100;
+    double margin = (262.0 + fabs(zp)) * 0x1p-23;
+    r->inv_f = _mm512_set1_ps((float)inv);
+    r->zp_f = _mm512_set1_ps((float)zp);
+    r->safe = _mm512_set1_ps((float)(0.5 - margin) - 0x1p-20f);
+    r->table = k->small;
+    if (r->table) { /* lanes 0..7 hold codes 0..7, lanes 8..15 codes -8..-1 */
+        const __m512d c_lo = _mm512_setr_pd(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m512d c_hi = _mm512_setr_pd(-8, -7, -6, -5, -4, -3, -2, -1);
+        __m256 t_lo = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c_lo, r->zp), r->s));
+        __m256 t_hi = _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c_hi, r->zp), r->s));
+        r->tab = _mm512_insertf32x8(_mm512_castps256_ps512(t_lo), t_hi, 1);
+    }
+}
+
+/* kernel.h's SQ_ENCODE for eight values in double (exact at any magnitude:
+ * vrndscalepd needs no pre-clamp); adds the clipped ones to *clipped. */
+static inline SQ_AVX512 __attribute__((always_inline)) __m512d encode8_exact(__m512d xv, const run512 *r,
+                                                                            const kern512 *k, size_t *clipped)
+{
+    __m512d val = _mm512_add_pd(_mm512_mul_pd(xv, r->inv), r->zp);
+    __m512d rv;
+    if (k->even) {
+        rv = _mm512_roundscale_pd(val, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    } else { /* trunc(v + copysign(0.5 - 2^-54, v)): exact half-away rounding */
+        __m512d h = _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
+            _mm512_castpd_si512(val), _mm512_castpd_si512(k->signmask), _mm512_castpd_si512(k->below_half),
+            0xEA)); /* (val & signmask) | below_half */
+        rv = _mm512_roundscale_pd(_mm512_add_pd(val, h), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    }
+    __m512d c = _mm512_min_pd(_mm512_max_pd(rv, k->qmin), k->qmax);
+    *clipped += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(rv, c, _CMP_NEQ_OQ));
+    return c;
+}
+
+/* x_hat of eight codes c as sq_dequantize forms it: float32 of (c - zp) * scale. */
+static inline SQ_AVX512 __attribute__((always_inline)) __m512d xhat8(__m512d c, const run512 *r)
+{
+    return _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, r->zp), r->s)));
+}
+
+/* Eight values through the exact double path: codes out, sums, bin slots. */
+static inline SQ_AVX512 __attribute__((always_inline)) __m512d exact8(acc512 *a, const bin512 *b, const run512 *r,
+                                                                     const kern512 *k, const float *x, int8_t *codes,
+                                                                     int32_t *bin, size_t *clipped)
+{
+    __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x));
+    __m512d c = encode8_exact(xv, r, k, clipped);
+    _mm_storel_epi64((__m128i *)codes, _mm512_cvtepi64_epi8(_mm512_castpd_si512(_mm512_add_pd(c, k->magic))));
+    return acc512_step(a, b, xv, xhat8(c, r), bin);
+}
+
 /* Encode the n values of a chunk starting at element `start` and account
- * their errors in one pass, run by run (each run shares 1/scale, zero point
- * and scale): the arithmetic of kernel.h's SQ_ENCODE followed by acc_run's,
- * lane for lane (no fused multiply-add), so codes and sums are bit-identical
- * to the portable path. Rounding uses vrndscalepd, which is exact at any
- * magnitude, so the clamp to [qmin-1, qmax+1] that the portable rounding
- * needs changes nothing here and is left out. Each group of eight values is
- * counted into the histogram and code counts inside the same loop, where
- * the scalar increments overlap the vector arithmetic. Accumulators stay in
- * registers across runs; the tail of each run goes through the portable code. */
+ * their errors in one pass, run by run: the codes of kernel.h's SQ_ENCODE
+ * and the sums of acc_run, lane for lane (no fused multiply-add in the
+ * sums), so codes and sums are bit-identical to the portable path.
+ * Sixteen values at a time are first encoded in float (see run512_init);
+ * when all sixteen are safely away from a rounding boundary those codes are
+ * the exact ones, otherwise the sixteen go through the exact double path.
+ * For widths <= 4, x_hat comes from a 16-entry table per run. Sums are
+ * accumulated eight lanes at a time in the same order as acc_run. Each
+ * group of values is counted into the histogram and code counts inside the
+ * loop, one step late, where the scalar increments overlap the vector
+ * work. Run tails (fewer than eight) go through the portable code. */
 SQ_AVX512
 static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, size_t start, size_t n,
                                 const double *invs, const double *zps, const double *scales, double qmin,
-                                double qmax, bool even, const binner *bn, const fused_sinks *k, int8_t *codes,
+                                double qmax, bool even, const binner *bn, const fused_sinks *sk, int8_t *codes,
                                 int32_t *bin)
 {
     size_t clipped = 0;
     acc512 a;
     bin512 b;
+    kern512 k;
     acc512_load(&a, v);
     bin512_init(&b, bn);
-    const __m512d vqmin = _mm512_set1_pd(qmin), vqmax = _mm512_set1_pd(qmax);
-    const __m512d below_half = _mm512_set1_pd(0x1.fffffffffffffp-2);
-    const __m512d signmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MIN));
-    const __m512d magic = _mm512_set1_pd(0x1.8p52); /* c + magic: c in the low bits */
-    const count8 cnt = count8_of(k);
-    const int32_t *pend_bin = NULL; /* the previous eight values, counted one step late */
+    kern512_init(&k, qmin, qmax, even);
+    const count8 cnt = count8_of(sk);
+    const int32_t *pend_bin = NULL; /* values not yet counted: pend_n from these */
     const int8_t *pend_code = NULL;
+    size_t pend_n = 0;
     sq_run run = sq_run_at(l, start);
     size_t j = 0;
     while (j < n) {
-        size_t len = run.left < n - j ? run.left : n - j, i = j, end = j + len / LANES * LANES;
-        const __m512d vinv = _mm512_set1_pd(invs[run.k]), vz = _mm512_set1_pd(zps[run.k]);
-        const __m512d vs = _mm512_set1_pd(scales[run.k]);
+        size_t len = run.left < n - j ? run.left : n - j, i = j;
+        size_t end16 = j + len / 16 * 16, end8 = j + len / 8 * 8;
+        run512 r;
+        run512_init(&r, &k, invs[run.k], zps[run.k], scales[run.k]);
         __m512d run_e2 = _mm512_setzero_pd(); /* this run's sum of squared errors */
-        for (; i < end; i += LANES) {
+        for (; i < end16; i += 16) {
             _mm_prefetch((const char *)(x + i + SQ_PREFETCH_AHEAD), _MM_HINT_T0);
-            __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-            __m512d val = _mm512_add_pd(_mm512_mul_pd(xv, vinv), vz);
-            __m512d r;
-            if (even) {
-                r = _mm512_roundscale_pd(val, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-            } else { /* trunc(v + copysign(0.5 - 2^-54, v)): exact half-away rounding */
-                __m512d h = _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
-                    _mm512_castpd_si512(val), _mm512_castpd_si512(signmask), _mm512_castpd_si512(below_half),
-                    0xEA)); /* (val & signmask) | below_half */
-                r = _mm512_roundscale_pd(_mm512_add_pd(val, h), _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m512 xf = _mm512_loadu_ps(x + i);
+            __m512 vf = _mm512_fmadd_ps(xf, r.inv_f, r.zp_f);
+            __m512 rf = _mm512_roundscale_ps(vf, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m512 d = _mm512_and_ps(_mm512_sub_ps(vf, rf), k.absmask_f);
+            __mmask16 unsafe = _mm512_cmp_ps_mask(d, r.safe, _CMP_NLE_UQ);
+            __m512d e0, e1;
+            if (__builtin_expect(unsafe != 0 || !r.screen, 0)) {
+                e0 = exact8(&a, &b, &r, &k, x + i, codes + i, bin + i, &clipped);
+                e1 = exact8(&a, &b, &r, &k, x + i + 8, codes + i + 8, bin + i + 8, &clipped);
+            } else {
+                __m512 cf = _mm512_min_ps(_mm512_max_ps(rf, k.qmin_f), k.qmax_f);
+                clipped += (size_t)__builtin_popcount(_mm512_cmp_ps_mask(rf, cf, _CMP_NEQ_OQ));
+                __m512i ci = _mm512_castps_si512(_mm512_add_ps(cf, k.magic_f)); /* c in the low bits */
+                _mm_storeu_si128((__m128i *)(codes + i), _mm512_cvtepi32_epi8(ci));
+                __m512d h0, h1;
+                if (r.table) {
+                    __m512 hf = _mm512_permutexvar_ps(ci, r.tab);
+                    h0 = _mm512_cvtps_pd(_mm512_castps512_ps256(hf));
+                    h1 = _mm512_cvtps_pd(_mm512_extractf32x8_ps(hf, 1));
+                } else {
+                    h0 = xhat8(_mm512_cvtps_pd(_mm512_castps512_ps256(cf)), &r);
+                    h1 = xhat8(_mm512_cvtps_pd(_mm512_extractf32x8_ps(cf, 1)), &r);
+                }
+                e0 = acc512_step(&a, &b, _mm512_cvtps_pd(_mm512_castps512_ps256(xf)), h0, bin + i);
+                e1 = acc512_step(&a, &b, _mm512_cvtps_pd(_mm512_extractf32x8_ps(xf, 1)), h1, bin + i + 8);
             }
-            __m512d c = _mm512_min_pd(_mm512_max_pd(r, vqmin), vqmax);
-            clipped += (size_t)__builtin_popcount(_mm512_cmp_pd_mask(r, c, _CMP_NEQ_OQ));
-            _mm_storel_epi64((__m128i *)(codes + i),
-                             _mm512_cvtepi64_epi8(_mm512_castpd_si512(_mm512_add_pd(c, magic))));
-            __m512d hv = _mm512_cvtps_pd(_mm512_cvtpd_ps(_mm512_mul_pd(_mm512_sub_pd(c, vz), vs)));
-            __m512d e = acc512_step(&a, &b, xv, hv, bin + i);
-            if (k->index_sse)
-                run_e2 = _mm512_fmadd_pd(e, e, run_e2);
-            if (pend_bin)
-                count_eight(&cnt, pend_bin, pend_code);
+            if (sk->index_sse)
+                run_e2 = _mm512_fmadd_pd(e1, e1, _mm512_fmadd_pd(e0, e0, run_e2));
+            if (pend_n)
+                count_values(&cnt, pend_bin, pend_code, pend_n);
             pend_bin = bin + i;
             pend_code = codes + i;
+            pend_n = 16;
         }
-        if (end < j + len) { /* the run's tail: portable, with the sums in memory */
+        if (i < end8) { /* eight left: the exact path */
+            __m512d e0 = exact8(&a, &b, &r, &k, x + i, codes + i, bin + i, &clipped);
+            if (sk->index_sse)
+                run_e2 = _mm512_fmadd_pd(e0, e0, run_e2);
+            if (pend_n)
+                count_values(&cnt, pend_bin, pend_code, pend_n);
+            pend_bin = bin + i;
+            pend_code = codes + i;
+            pend_n = 8;
+            i += 8;
+        }
+        if (end8 < j + len) { /* the run's tail: portable, with the sums in memory */
             acc512_store(&a, v);
-            clipped += encode_acc_tail(v, x + end, j + len - end, invs[run.k], zps[run.k], scales[run.k], qmin,
-                                       qmax, even, bn, k, codes + end, bin + end);
+            clipped += encode_acc_tail(v, x + end8, j + len - end8, invs[run.k], zps[run.k], scales[run.k], qmin,
+                                       qmax, even, bn, sk, codes + end8, bin + end8);
             acc512_load(&a, v);
         }
-        if (k->index_sse)
-            k->index_sse[run.k] += _mm512_reduce_add_pd(run_e2) +
-                                   run_sse(x + end, codes + end, j + len - end, scales[run.k], zps[run.k]);
+        if (sk->index_sse)
+            sk->index_sse[run.k] += _mm512_reduce_add_pd(run_e2) +
+                                    run_sse(x + end8, codes + end8, j + len - end8, scales[run.k], zps[run.k]);
         j += len;
         sq_run_advance(l, &run, len);
     }
-    if (pend_bin)
-        count_eight(&cnt, pend_bin, pend_code);
+    if (pend_n)
+        count_values(&cnt, pend_bin, pend_code, pend_n);
     acc512_store(&a, v);
     return clipped;
 }

@@ -11,6 +11,7 @@
 #include "cmd_quantize.h"
 #include "cmd_report.h"
 #include "cmd_view.h"
+#include "memtune.h"
 #include "repl.h"
 
 /* A subcommand: argv[1] equal to name runs fn(argc - 1, argv + 1) and its
@@ -83,6 +84,7 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    sq_memtune(); /* freed code and scale arrays are reused by the next quantization */
     if (argc >= 2)
         for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
             if (strcmp(argv[1], subcommands[i].name) == 0)

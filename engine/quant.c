@@ -279,6 +279,37 @@ static int range_of(const float *x, size_t n, float *mn_io, float *mx_io)
     return bad;
 }
 
+/* Range passes stream through memory faster when they ask for data well
+ * ahead of the hardware prefetcher: SQ_RANGE_AHEAD floats (16 KiB). */
+#ifndef SQ_RANGE_AHEAD
+#define SQ_RANGE_AHEAD 4096
+#endif
+#define SQ_RANGE_BLOCK 1024
+
+/* Prefetch the cache lines of x[from, to) clamped to x[0, n). */
+static inline void prefetch_floats(const float *x, size_t from, size_t to, size_t n)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    to = to < n ? to : n;
+    for (size_t i = from; i < to; i += 16)
+        __builtin_prefetch(x + i, 0, 3);
+#else
+    (void)x, (void)from, (void)to, (void)n;
+#endif
+}
+
+/* range_of over a long run, block by block with read-ahead. */
+static int range_of_streamed(const float *x, size_t n, float *mn_io, float *mx_io)
+{
+    int bad = 0;
+    for (size_t b = 0; b < n; b += SQ_RANGE_BLOCK) {
+        size_t len = n - b < SQ_RANGE_BLOCK ? n - b : SQ_RANGE_BLOCK;
+        prefetch_floats(x, b + SQ_RANGE_AHEAD, b + SQ_RANGE_AHEAD + len, n);
+        bad |= range_of(x + b, len, mn_io, mx_io);
+    }
+    return bad;
+}
+
 /* Per-channel ranges when runs are short: walk rows of cycle*run elements. */
 static int ranges_short_runs(const sq_layout *l, const float *x, float *mn, float *mx)
 {
@@ -333,6 +364,63 @@ static int ranges_groups(const float *x, size_t g, size_t count, float *mn, floa
     return bad;
 }
 
+#if SQ_X86_KERNELS
+/* Fold sixteen vectors v[k] into one whose lane k is the min (max when
+ * want_max) of v[k]'s lanes: four levels of pairwise shuffles, then one
+ * permutation (after the tree, lane 4b + j holds vector b + 4j). */
+static inline SQ_AVX512 __attribute__((always_inline)) __m512 fold16(__m512 *v, bool want_max)
+{
+#define SQ_PICK(x, y) (want_max ? _mm512_max_ps(x, y) : _mm512_min_ps(x, y))
+    for (int p = 0; p < 8; p++) /* blocks 0,1: vector 2p; blocks 2,3: vector 2p+1 */
+        v[p] = SQ_PICK(_mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                       _mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int p = 0; p < 4; p++) /* block b: vector 4p + b */
+        v[p] = SQ_PICK(_mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int p = 0; p < 2; p++) /* block b, lanes 0-1: vector 8p + b; lanes 2-3: 8p + 4 + b */
+        v[p] = SQ_PICK(_mm512_shuffle_ps(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                       _mm512_shuffle_ps(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 r = SQ_PICK(_mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_ps(v[0], v[1], _MM_SHUFFLE(3, 1, 3, 1)));
+#undef SQ_PICK
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(order, r);
+}
+
+/* ranges_groups for group sizes that are multiples of 16, sixteen groups at
+ * a time; returns how many groups it did (count rounded down to 16) and
+ * sets *bad when any value is NaN or infinite. */
+SQ_AVX512
+static size_t ranges_groups16_avx512(const float *x, size_t g, size_t count, float *mn, float *mx, int *bad)
+{
+    const __m512 big = _mm512_set1_ps(FLT_MAX), absmask = _mm512_castsi512_ps(_mm512_set1_epi32(INT32_MAX));
+    __mmask16 nonfinite = 0;
+    size_t k = 0;
+    for (; k + 16 <= count; k += 16) {
+        __m512 lo[16], hi[16];
+        prefetch_floats(x, k * g + SQ_RANGE_AHEAD, (k + 16) * g + SQ_RANGE_AHEAD, count * g);
+        for (int b = 0; b < 16; b++) {
+            const float *p = x + (k + (size_t)b) * g;
+            __m512 v = _mm512_loadu_ps(p);
+            __m512 l = v, h = v;
+            nonfinite |= _mm512_cmp_ps_mask(_mm512_and_ps(v, absmask), big, _CMP_NLE_UQ);
+            for (size_t i = 16; i < g; i += 16) {
+                v = _mm512_loadu_ps(p + i);
+                l = _mm512_min_ps(l, v);
+                h = _mm512_max_ps(h, v);
+                nonfinite |= _mm512_cmp_ps_mask(_mm512_and_ps(v, absmask), big, _CMP_NLE_UQ);
+            }
+            lo[b] = l;
+            hi[b] = h;
+        }
+        _mm512_storeu_ps(mn + k, fold16(lo, false));
+        _mm512_storeu_ps(mx + k, fold16(hi, true));
+    }
+    *bad |= nonfinite != 0;
+    return k;
+}
+#endif
+
 /* Per-index min/max of x; returns nonzero when x has a non-finite value. */
 static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float *mx)
 {
@@ -355,12 +443,19 @@ static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float 
         }
         return bad;
     }
-    if (!l->cycle && l->n_index > 1) /* per-group */
-        return ranges_groups(x, l->run, l->n_index, mn, mx);
+    if (!l->cycle && l->n_index > 1) { /* per-group */
+        size_t done = 0;
+        int bad = 0;
+#if SQ_X86_KERNELS
+        if (l->run % 16 == 0 && sq_use_avx512())
+            done = ranges_groups16_avx512(x, l->run, l->n_index, mn, mx, &bad);
+#endif
+        return bad | ranges_groups(x + done * l->run, l->run, l->n_index - done, mn + done, mx + done);
+    }
     int bad = 0;
     sq_run r = sq_run_at(l, 0);
     for (size_t i = 0; i < l->numel; i += r.left, sq_run_advance(l, &r, r.left))
-        bad |= range_of(x + i, r.left, &mn[r.k], &mx[r.k]);
+        bad |= range_of_streamed(x + i, r.left, &mn[r.k], &mx[r.k]);
     return bad;
 }
 
@@ -497,10 +592,11 @@ static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, siz
 SQ_HOT
 static void params_symmetric(const float *mn, const float *mx, size_t n, double qmax, double *scale, double *zp)
 {
+    SQ_SIMD
     for (size_t k = 0; k < n; k++) {
         double lo = fabs((double)mn[k]), hi = fabs((double)mx[k]);
-        double amax = lo > hi ? lo : hi;
-        scale[k] = amax < 1e-30 ? 1.0 : amax / qmax;
+        double amax = lo > hi ? lo : hi, s = amax / qmax;
+        scale[k] = amax < 1e-30 ? 1.0 : s;
         zp[k] = 0.0;
     }
 }

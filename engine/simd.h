@@ -22,6 +22,8 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SQ_X86_KERNELS 1
 #include <immintrin.h>
+/* The ISA of the hand-written AVX-512 kernels. */
+#define SQ_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
 #else
 #define SQ_X86_KERNELS 0
 #endif

@@ -125,7 +125,6 @@ static inline __attribute__((always_inline)) void acc_run(lane_acc *vp, const fl
 }
 
 #if SQ_X86_KERNELS
-#define SQ_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
 
 /* The lane sums of lane_acc held in AVX-512 registers (one lane each). */
 typedef struct acc512 {

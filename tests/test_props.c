@@ -218,6 +218,42 @@ START_TEST(test_large_tensors_match_reference)
 }
 END_TEST
 
+/* Group sizes that are multiples of 16 (the vector range kernel, sixteen
+ * groups at a time, with a remainder of groups done portably), with values
+ * spread over several magnitudes and an outlier in some groups. */
+START_TEST(test_vector_group_sizes_match_reference)
+{
+    const size_t shape[2] = {41, 96};
+    sq_error err;
+    sq_tensor *x;
+    ck_assert(sq_tensor_randn(shape, 2, 99, &x, &err) == SQ_OK);
+    for (size_t i = 0; i < x->numel; i += 37)
+        x->data[i] *= 50.0f;
+    sq_qconfig cfg = sq_qconfig_default();
+    const size_t groups[] = {16, 32, 48, 96};
+    for (int bits = 4; bits <= 8; bits += 4) {
+        for (int mode = 0; mode < 2; mode++) {
+            for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
+                cfg.bits = bits;
+                cfg.mode = (sq_mode)mode;
+                cfg.granularity = SQ_GRAN_GROUP;
+                cfg.group_size = groups[gi];
+                check_against_reference(x, &cfg);
+            }
+        }
+    }
+    /* a NaN inside the vector-done groups is found and named */
+    x->data[5 * 96 + 17] = NAN;
+    sq_qtensor *q;
+    cfg.group_size = 32;
+    ck_assert(sq_quantize(x, &cfg, &q, &err) == SQ_ERR_NONFINITE);
+    ck_assert_msg(strstr(err.msg, "497") != NULL, "%s", err.msg);
+    x->data[5 * 96 + 17] = INFINITY;
+    ck_assert(sq_quantize(x, &cfg, &q, &err) == SQ_ERR_NONFINITE);
+    sq_tensor_free(x);
+}
+END_TEST
+
 START_TEST(test_group_of_whole_rows_equals_channel_axis0)
 {
     sq_error err;
@@ -254,6 +290,7 @@ static Suite *props_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_every_config_matches_reference);
     tcase_add_test(tc, test_large_tensors_match_reference);
+    tcase_add_test(tc, test_vector_group_sizes_match_reference);
     tcase_add_test(tc, test_group_of_whole_rows_equals_channel_axis0);
     suite_add_tcase(s, tc);
     return s;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "memtune.h"
+
 #include "quant.h"
 #include "refquant.h"
 #include "stats.h"
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
     size_t shape[2] = {4096, 4096};
     sq_error err;
     sq_tensor *x;
+    sq_memtune(); /* as the squint program does */
     if (argc == 3) {
         shape[0] = strtoul(argv[1], NULL, 10);
         shape[1] = strtoul(argv[2], NULL, 10);

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memtune.h"
 #include "checkpoint.h"
 #include "report.h"
 
@@ -211,6 +212,7 @@ static const char *cache_word(double f)
 int main(int argc, char **argv)
 {
     size_t nt = 64, rows = 2048, cols = 2048;
+    sq_memtune(); /* as the squint program does */
     if (argc == 4) {
         nt = strtoul(argv[1], NULL, 10);
         rows = strtoul(argv[2], NULL, 10);

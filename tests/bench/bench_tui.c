@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "memtune.h"
+
 #include "tui_model.h"
 
 static double now(void)
@@ -19,6 +21,7 @@ static double now(void)
 int main(int argc, char **argv)
 {
     size_t shape[2] = {4096, 4096};
+    sq_memtune(); /* as the squint program does */
     if (argc == 3) {
         shape[0] = strtoull(argv[1], NULL, 10);
         shape[1] = strtoull(argv[2], NULL, 10);

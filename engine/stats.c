@@ -36,7 +36,7 @@ sq_stats_opts sq_stats_opts_default(void)
 
 /* Running sums of one pass. */
 typedef struct acc {
-    double e2, ae, x2, xh2, xxh, emin, emax;
+    double e2, ae, x2, xh2, emin, emax; /* sum x*x_hat = (x2 + xh2 - e2) / 2 */
 } acc;
 
 /* Binning of errors: bins + 2 slots, slot bins = below, bins + 1 = above. */
@@ -63,13 +63,13 @@ typedef struct chunk_scratch {
 #define LANES 8
 
 typedef struct lane_acc {
-    double e2[LANES], ae[LANES], x2[LANES], xh2[LANES], xxh[LANES], emin[LANES], emax[LANES];
+    double e2[LANES], ae[LANES], x2[LANES], xh2[LANES], emin[LANES], emax[LANES];
 } lane_acc;
 
 static void lane_acc_init(lane_acc *v)
 {
     for (int j = 0; j < LANES; j++) {
-        v->e2[j] = v->ae[j] = v->x2[j] = v->xh2[j] = v->xxh[j] = 0.0;
+        v->e2[j] = v->ae[j] = v->x2[j] = v->xh2[j] = 0.0;
         v->emin[j] = INFINITY;
         v->emax[j] = -INFINITY;
     }
@@ -82,7 +82,6 @@ static void lane_acc_flush(const lane_acc *v, acc *a)
         a->ae += v->ae[j];
         a->x2 += v->x2[j];
         a->xh2 += v->xh2[j];
-        a->xxh += v->xxh[j];
         a->emin = v->emin[j] < a->emin ? v->emin[j] : a->emin;
         a->emax = v->emax[j] > a->emax ? v->emax[j] : a->emax;
     }
@@ -96,7 +95,6 @@ static void lane_acc_flush(const lane_acc *v, acc *a)
         (V)->ae[J] += fabs(e_);                                        \
         (V)->x2[J] = fma(xv_, xv_, (V)->x2[J]);                       \
         (V)->xh2[J] = fma(hv_, hv_, (V)->xh2[J]);                     \
-        (V)->xxh[J] = fma(xv_, hv_, (V)->xxh[J]);                     \
         (V)->emin[J] = e_ < (V)->emin[J] ? e_ : (V)->emin[J];              \
         (V)->emax[J] = e_ > (V)->emax[J] ? e_ : (V)->emax[J];              \
         double t_ = (e_ - lo) * iw;                                  \
@@ -128,7 +126,7 @@ static inline __attribute__((always_inline)) void acc_run(lane_acc *vp, const fl
 
 /* The lane sums of lane_acc held in AVX-512 registers (one lane each). */
 typedef struct acc512 {
-    __m512d e2, ae, x2, xh2, xxh, emin, emax;
+    __m512d e2, ae, x2, xh2, emin, emax;
 } acc512;
 
 /* The binner's constants broadcast to registers. */
@@ -143,7 +141,6 @@ static inline SQ_AVX512 __attribute__((always_inline)) void acc512_load(acc512 *
     a->ae = _mm512_loadu_pd(v->ae);
     a->x2 = _mm512_loadu_pd(v->x2);
     a->xh2 = _mm512_loadu_pd(v->xh2);
-    a->xxh = _mm512_loadu_pd(v->xxh);
     a->emin = _mm512_loadu_pd(v->emin);
     a->emax = _mm512_loadu_pd(v->emax);
 }
@@ -154,7 +151,6 @@ static inline SQ_AVX512 __attribute__((always_inline)) void acc512_store(const a
     _mm512_storeu_pd(v->ae, a->ae);
     _mm512_storeu_pd(v->x2, a->x2);
     _mm512_storeu_pd(v->xh2, a->xh2);
-    _mm512_storeu_pd(v->xxh, a->xxh);
     _mm512_storeu_pd(v->emin, a->emin);
     _mm512_storeu_pd(v->emax, a->emax);
 }
@@ -180,7 +176,6 @@ static inline SQ_AVX512 __attribute__((always_inline)) __m512d acc512_step(acc51
     a->ae = _mm512_add_pd(a->ae, _mm512_and_pd(e, b->absmask));
     a->x2 = _mm512_fmadd_pd(xv, xv, a->x2);
     a->xh2 = _mm512_fmadd_pd(hv, hv, a->xh2);
-    a->xxh = _mm512_fmadd_pd(xv, hv, a->xxh);
     a->emin = _mm512_min_pd(e, a->emin);
     a->emax = _mm512_max_pd(e, a->emax);
     /* no clamp at 0: values below lo (t < 0) take the below slot anyway */
@@ -343,7 +338,11 @@ static double cosine_of(const acc *a)
 {
     double p = a->x2 * a->xh2;
     double norm = isfinite(p) ? sqrt(p) : sqrt(a->x2) * sqrt(a->xh2);
-    double c = a->xxh / norm;
+    /* sum x*x_hat from |x - x_hat|^2 = x2 + xh2 - 2 x.x_hat: one sum fewer in
+     * the kernels; with x2 ~ xh2 ~ x.x_hat the absolute error stays that of
+     * summing x.x_hat directly */
+    double xxh = 0.5 * ((a->x2 + a->xh2) - a->e2);
+    double c = xxh / norm;
     return c > 1.0 ? 1.0 : (c < -1.0 ? -1.0 : c);
 }
 
@@ -664,7 +663,8 @@ typedef struct run512 {
     __m512 inv_f, zp_f;    /* the same in float, for the screening encode */
     __m512 safe;           /* 0.5 - margin: the screened distance to a code */
     __m512 tab;            /* x_hat of code c in lane c & 15 (bits <= 4) */
-    bool screen, table;
+    double zp_now;         /* the zero point the zp fields hold (have_zp) */
+    bool have_zp, zp_ok, screen, table;
 } run512;
 
 /* Constants of the fused kernel for the whole chunk. */
@@ -702,14 +702,19 @@ static inline SQ_AVX512 __attribute__((always_inline)) void kern512_init(kern512
 static inline SQ_AVX512 __attribute__((always_inline)) void run512_init(run512 *r, const kern512 *k, double inv,
                                                                        double zp, double s)
 {
+    if (!r->have_zp || zp != r->zp_now) { /* what depends on zp only: once for symmetric */
+        double margin = (262.0 + fabs(zp)) * 0x1p-23;
+        r->have_zp = true;
+        r->zp_now = zp;
+        r->zp_ok = fabs(zp) <= 0x1p20;
+        r->zp = _mm512_set1_pd(zp);
+        r->zp_f = _mm512_set1_ps((float)zp);
+        r->safe = _mm512_set1_ps((float)(0.5 - margin) - 0x1p-20f);
+    }
     r->inv = _mm512_set1_pd(inv);
-    r->zp = _mm512_set1_pd(zp);
     r->s = _mm512_set1_pd(s);
-    r->screen = fabs(zp) <= 0x1p20 && inv >= 0x1p-100 && inv <= 0x1p100;
-    double margin = (262.0 + fabs(zp)) * 0x1p-23;
+    r->screen = r->zp_ok && inv >= 0x1p-100 && inv <= 0x1p100;
     r->inv_f = _mm512_set1_ps((float)inv);
-    r->zp_f = _mm512_set1_ps((float)zp);
-    r->safe = _mm512_set1_ps((float)(0.5 - margin) - 0x1p-20f);
     r->table = k->small;
     if (r->table) { /* lanes 0..7 hold codes 0..7, lanes 8..15 codes -8..-1 */
         const __m512d c_lo = _mm512_setr_pd(0, 1, 2, 3, 4, 5, 6, 7);
@@ -788,10 +793,10 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
     size_t pend_n = 0;
     sq_run run = sq_run_at(l, start);
     size_t j = 0;
+    run512 r = {.have_zp = false};
     while (j < n) {
         size_t len = run.left < n - j ? run.left : n - j, i = j;
         size_t end16 = j + len / 16 * 16, end8 = j + len / 8 * 8;
-        run512 r;
         run512_init(&r, &k, invs[run.k], zps[run.k], scales[run.k]);
         __m512d run_e2 = _mm512_setzero_pd(); /* this run's sum of squared errors */
         for (; i < end16; i += 16) {

@@ -622,6 +622,16 @@ static void params_asymmetric(const float *mn, const float *mx, size_t n, double
     }
 }
 
+/* inv[k] = 1 / scale[k] (0 for a zero scale) for n indices. */
+SQ_HOT
+static void inverse_scales(const double *scale, size_t n, double *inv)
+{
+    for (size_t k = 0; k < n; k++) {
+        double r = 1.0 / scale[k];
+        inv[k] = fabs(scale[k]) < 1e-30 ? 0.0 : r;
+    }
+}
+
 /* Scales and zero points of every index; fails on non-finite input. */
 static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq_qconfig *cfg,
                                 sq_qtensor *q, sq_error *err)
@@ -677,8 +687,7 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_
     }
     if ((st = compute_params(&l, x, &c, q, err)) != SQ_OK)
         goto fail;
-    for (size_t k = 0; k < l.n_index; k++)
-        inv[k] = fabs(q->scales[k]) < 1e-30 ? 0.0 : 1.0 / q->scales[k];
+    inverse_scales(q->scales, l.n_index, inv);
     for (size_t start = 0; start < x->numel; start += SQ_CHUNK) {
         size_t n = x->numel - start < SQ_CHUNK ? x->numel - start : SQ_CHUNK;
         size_t clipped = 0;

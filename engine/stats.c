@@ -294,9 +294,11 @@ static void stats_pass(const sq_tensor *x, const sq_qtensor *q, const binner *bn
 
 /* Bound on |e| for values that were not clipped: half a step plus the float32
  * rounding of x_hat (|x_hat| <= max(|qmin - zp|, |qmax - zp|) * scale). */
+SQ_HOT
 static double step_bound(const sq_qtensor *q)
 {
     double qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config), m = 0.0;
+    SQ_SIMD_WITH(reduction(max : m))
     for (size_t k = 0; k < q->n_scales; k++) {
         double s = fabs(q->scales[k]), z = q->zero_points[k];
         double span = fabs(qmin - z) > fabs(qmax - z) ? fabs(qmin - z) : fabs(qmax - z);
@@ -588,11 +590,9 @@ typedef struct fused_sinks {
     double *index_sse;
 } fused_sinks;
 
-/* The scalar tail of encode_acc_avx512: kernel.h's encoding, then acc_run,
- * then the counts of its n values. */
+/* The scalar tail of encode_acc_avx512: kernel.h's encoding, then acc_run. */
 static size_t encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv, double zp, double s, double qmin,
-                              double qmax, bool even, const binner *bn, const fused_sinks *k, int8_t *codes,
-                              int32_t *bin)
+                              double qmax, bool even, const binner *bn, int8_t *codes, int32_t *bin)
 {
     int32_t q[LANES];
     size_t clipped = 0;
@@ -609,10 +609,6 @@ static size_t encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv,
         q[i] = codes[i];
     }
     acc_run(v, x, q, n, s, zp, bn, bin);
-    if (k->hist)
-        count_bins(bin, n, bn);
-    if (k->cc)
-        count_codes(codes, n, k->cc);
     return clipped;
 }
 
@@ -635,26 +631,34 @@ static count8 count8_of(const fused_sinks *k)
     return c;
 }
 
-/* Add the bin slots and codes of n (8 or 16) values to the interleaved
- * counts. The pointers are laundered through an empty asm so that the
- * compiler reads the slots back from memory (scalar loads, which overlap the
- * vector work) instead of extracting them from the register that stored them. */
+/* Add the bin slots and codes of n values to the interleaved counts. The
+ * pointers are laundered through an empty asm so that the compiler reads the
+ * slots back from memory (scalar loads, which overlap the vector work)
+ * instead of extracting them from the register that stored them. */
 static inline __attribute__((always_inline)) void count_values(const count8 *c, const int32_t *bin,
                                                                const int8_t *codes, size_t n)
 {
     __asm__("" : "+r"(bin), "+r"(codes));
     if (c->h0) {
-        for (size_t j = 0; j < n; j += 4) {
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) {
             c->h0[bin[j]]++;
             c->h1[bin[j + 1]]++;
             c->h2[bin[j + 2]]++;
             c->h3[bin[j + 3]]++;
         }
+        for (; j < n; j++)
+            c->h0[bin[j]]++;
     }
     if (c->cc)
         for (size_t j = 0; j < n; j++)
             c->cc[j & 3][codes[j] + 128]++;
 }
+
+/* The fused kernel counts each value's bin slot and code SQ_COUNT_LAG
+ * values after storing them: by then the vector stores have left the store
+ * buffer, and the scalar loads do not wait for store forwarding. */
+#define SQ_COUNT_LAG 32
 
 /* Constants of the fused kernel for one run (values sharing one scale and
  * zero point). */
@@ -788,9 +792,7 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
     bin512_init(&b, bn);
     kern512_init(&k, qmin, qmax, even);
     const count8 cnt = count8_of(sk);
-    const int32_t *pend_bin = NULL; /* values not yet counted: pend_n from these */
-    const int8_t *pend_code = NULL;
-    size_t pend_n = 0;
+    size_t counted = 0; /* values [0, counted) of the chunk are counted */
     sq_run run = sq_run_at(l, start);
     size_t j = 0;
     run512 r = {.have_zp = false};
@@ -829,27 +831,21 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
             }
             if (sk->index_sse)
                 run_e2 = _mm512_fmadd_pd(e1, e1, _mm512_fmadd_pd(e0, e0, run_e2));
-            if (pend_n)
-                count_values(&cnt, pend_bin, pend_code, pend_n);
-            pend_bin = bin + i;
-            pend_code = codes + i;
-            pend_n = 16;
+            if (i + 16 >= counted + SQ_COUNT_LAG + 16) {
+                count_values(&cnt, bin + counted, codes + counted, 16);
+                counted += 16;
+            }
         }
         if (i < end8) { /* eight left: the exact path */
             __m512d e0 = exact8(&a, &b, &r, &k, x + i, codes + i, bin + i, &clipped);
             if (sk->index_sse)
                 run_e2 = _mm512_fmadd_pd(e0, e0, run_e2);
-            if (pend_n)
-                count_values(&cnt, pend_bin, pend_code, pend_n);
-            pend_bin = bin + i;
-            pend_code = codes + i;
-            pend_n = 8;
             i += 8;
         }
         if (end8 < j + len) { /* the run's tail: portable, with the sums in memory */
             acc512_store(&a, v);
             clipped += encode_acc_tail(v, x + end8, j + len - end8, invs[run.k], zps[run.k], scales[run.k], qmin,
-                                       qmax, even, bn, sk, codes + end8, bin + end8);
+                                       qmax, even, bn, codes + end8, bin + end8);
             acc512_load(&a, v);
         }
         if (sk->index_sse)
@@ -858,8 +854,7 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
         j += len;
         sq_run_advance(l, &run, len);
     }
-    if (pend_n)
-        count_values(&cnt, pend_bin, pend_code, pend_n);
+    count_values(&cnt, bin + counted, codes + counted, n - counted);
     acc512_store(&a, v);
     return clipped;
 }

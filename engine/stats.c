@@ -133,6 +133,8 @@ typedef struct acc512 {
 typedef struct bin512 {
     __m512d lo, hi, iw, top, absmask;
     __m256i below, above;
+    bool want;  /* a histogram is being made */
+    bool step;  /* its range is the step bound: unclipped errors lie inside */
 } bin512;
 
 static inline SQ_AVX512 __attribute__((always_inline)) void acc512_load(acc512 *a, const lane_acc *v)
@@ -164,12 +166,14 @@ static inline SQ_AVX512 __attribute__((always_inline)) void bin512_init(bin512 *
     b->absmask = _mm512_castsi512_pd(_mm512_set1_epi64(INT64_MAX));
     b->below = _mm256_set1_epi32(bn->bins);
     b->above = _mm256_set1_epi32(bn->bins + 1);
+    b->want = true;
+    b->step = false;
 }
 
-/* ACC_ONE for eight lanes: the same operations in the same order, so the
- * sums are bit-identical to the portable loop's. Returns the errors. */
-static inline SQ_AVX512 __attribute__((always_inline)) __m512d acc512_step(acc512 *a, const bin512 *b, __m512d xv,
-                                                                          __m512d hv, int32_t *bin)
+/* The sums of ACC_ONE for eight lanes: the same operations in the same
+ * order, so they are bit-identical to the portable loop's. Returns the errors. */
+static inline SQ_AVX512 __attribute__((always_inline)) __m512d acc512_sums(acc512 *a, const bin512 *b, __m512d xv,
+                                                                          __m512d hv)
 {
     __m512d e = _mm512_sub_pd(xv, hv);
     a->e2 = _mm512_fmadd_pd(e, e, a->e2);
@@ -178,12 +182,31 @@ static inline SQ_AVX512 __attribute__((always_inline)) __m512d acc512_step(acc51
     a->xh2 = _mm512_fmadd_pd(hv, hv, a->xh2);
     a->emin = _mm512_min_pd(e, a->emin);
     a->emax = _mm512_max_pd(e, a->emax);
-    /* no clamp at 0: values below lo (t < 0) take the below slot anyway */
+    return e;
+}
+
+/* The bin slots of ACC_ONE for eight errors. With inside set the caller
+ * knows lo <= e <= hi for every lane, and the below/above tests are left out. */
+static inline SQ_AVX512 __attribute__((always_inline)) void bins512(const bin512 *b, __m512d e, int32_t *bin,
+                                                                   bool inside)
+{
     __m512d t = _mm512_min_pd(_mm512_mul_pd(_mm512_sub_pd(e, b->lo), b->iw), b->top);
-    __m256i k = _mm512_cvttpd_epi32(t);
-    k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->lo, _CMP_LT_OQ), b->below);
-    k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->hi, _CMP_GT_OQ), b->above);
+    if (inside) /* t >= 0 already; the clamp keeps every slot in bounds regardless */
+        t = _mm512_max_pd(t, _mm512_setzero_pd());
+    __m256i k = _mm512_cvttpd_epi32(t); /* values below lo (t < 0) take the below slot */
+    if (!inside) {
+        k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->lo, _CMP_LT_OQ), b->below);
+        k = _mm256_mask_mov_epi32(k, _mm512_cmp_pd_mask(e, b->hi, _CMP_GT_OQ), b->above);
+    }
     _mm256_storeu_si256((__m256i *)bin, k);
+}
+
+/* Sums and bin slots of eight values. */
+static inline SQ_AVX512 __attribute__((always_inline)) __m512d acc512_step(acc512 *a, const bin512 *b, __m512d xv,
+                                                                          __m512d hv, int32_t *bin)
+{
+    __m512d e = acc512_sums(a, b, xv, hv);
+    bins512(b, e, bin, false);
     return e;
 }
 
@@ -586,6 +609,7 @@ static void fused_visit(void *vctx, const sq_qtensor *q, size_t start, size_t n,
 typedef struct fused_sinks {
     uint64_t *hist;
     size_t hist_stride;
+    bool step_range; /* the histogram spans the step bound (see fused_encode) */
     uint64_t (*cc)[256];
     double *index_sse;
 } fused_sinks;
@@ -763,7 +787,10 @@ static inline SQ_AVX512 __attribute__((always_inline)) __m512d exact8(acc512 *a,
     __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x));
     __m512d c = encode8_exact(xv, r, k, clipped);
     _mm_storel_epi64((__m128i *)codes, _mm512_cvtepi64_epi8(_mm512_castpd_si512(_mm512_add_pd(c, k->magic))));
-    return acc512_step(a, b, xv, xhat8(c, r), bin);
+    __m512d e = acc512_sums(a, b, xv, xhat8(c, r));
+    if (b->want)
+        bins512(b, e, bin, false);
+    return e;
 }
 
 /* Encode the n values of a chunk starting at element `start` and account
@@ -790,6 +817,8 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
     kern512 k;
     acc512_load(&a, v);
     bin512_init(&b, bn);
+    b.want = sk->hist != NULL;
+    b.step = sk->step_range;
     kern512_init(&k, qmin, qmax, even);
     const count8 cnt = count8_of(sk);
     size_t counted = 0; /* values [0, counted) of the chunk are counted */
@@ -814,7 +843,8 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
                 e1 = exact8(&a, &b, &r, &k, x + i + 8, codes + i + 8, bin + i + 8, &clipped);
             } else {
                 __m512 cf = _mm512_min_ps(_mm512_max_ps(rf, k.qmin_f), k.qmax_f);
-                clipped += (size_t)__builtin_popcount(_mm512_cmp_ps_mask(rf, cf, _CMP_NEQ_OQ));
+                __mmask16 clip = _mm512_cmp_ps_mask(rf, cf, _CMP_NEQ_OQ);
+                clipped += (size_t)__builtin_popcount(clip);
                 __m512i ci = _mm512_castps_si512(_mm512_add_ps(cf, k.magic_f)); /* c in the low bits */
                 _mm_storeu_si128((__m128i *)(codes + i), _mm512_cvtepi32_epi8(ci));
                 __m512d h0, h1;
@@ -826,8 +856,15 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
                     h0 = xhat8(_mm512_cvtps_pd(_mm512_castps512_ps256(cf)), &r);
                     h1 = xhat8(_mm512_cvtps_pd(_mm512_extractf32x8_ps(cf, 1)), &r);
                 }
-                e0 = acc512_step(&a, &b, _mm512_cvtps_pd(_mm512_castps512_ps256(xf)), h0, bin + i);
-                e1 = acc512_step(&a, &b, _mm512_cvtps_pd(_mm512_extractf32x8_ps(xf, 1)), h1, bin + i + 8);
+                e0 = acc512_sums(&a, &b, _mm512_cvtps_pd(_mm512_castps512_ps256(xf)), h0);
+                e1 = acc512_sums(&a, &b, _mm512_cvtps_pd(_mm512_extractf32x8_ps(xf, 1)), h1);
+                if (b.want && b.step && !clip) { /* unclipped errors lie within the step bound */
+                    bins512(&b, e0, bin + i, true);
+                    bins512(&b, e1, bin + i + 8, true);
+                } else if (b.want) {
+                    bins512(&b, e0, bin + i, false);
+                    bins512(&b, e1, bin + i + 8, false);
+                }
             }
             if (sk->index_sse)
                 run_e2 = _mm512_fmadd_pd(e1, e1, _mm512_fmadd_pd(e0, e0, run_e2));
@@ -874,8 +911,14 @@ static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t
     const binner b = c->bn;
     const double qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config);
     const bool even = q->config.rounding == SQ_ROUND_EVEN;
+    /* With the step-bound range every error of a value that was not clipped
+     * lies in [lo, hi] = [-m, m]: m bounds scale * (|c - zp| * 2^-23 + 1/2),
+     * which covers half a step plus the float rounding of x_hat. The kernel
+     * then skips the below/above tests for blocks without clipping. Scales
+     * up to 2^97 (m <= 2^96) keep x_hat finite, so that holds for any input. */
     const fused_sinks k = {.hist = c->with_hist ? b.sub : NULL,
                            .hist_stride = (size_t)b.bins + 2,
+                           .step_range = c->with_hist && c->o->range == SQ_HIST_RANGE_STEP && b.hi <= 0x1p96,
                            .cc = c->o->code_counts ? c->s->cc : NULL,
                            .index_sse = c->o->index_mse};
     lane_acc v;

@@ -254,6 +254,38 @@ START_TEST(test_vector_group_sizes_match_reference)
 }
 END_TEST
 
+/* Magnitudes far from 1 and a large common offset (zero points beyond the
+ * float screening's range): the fused kernel's shortcuts (float screening,
+ * binning without the below/above tests) must still give the exact codes,
+ * sums and histogram. */
+START_TEST(test_extreme_magnitudes_match_reference)
+{
+    const size_t shape[2] = {6, 64};
+    const float scale[] = {1e-25f, 1e27f, 1.0f};
+    const float offset[] = {0.0f, 0.0f, 1e6f};
+    sq_error err;
+    for (size_t v = 0; v < 3; v++) {
+        sq_tensor *x;
+        ck_assert(sq_tensor_randn(shape, 2, 40 + v, &x, &err) == SQ_OK);
+        for (size_t i = 0; i < x->numel; i++)
+            x->data[i] = x->data[i] * scale[v] + offset[v];
+        sq_qconfig cfg = sq_qconfig_default();
+        for (int bits = 2; bits <= 8; bits += 2) {
+            for (int mode = 0; mode < 2; mode++) {
+                cfg.bits = bits;
+                cfg.mode = (sq_mode)mode;
+                cfg.granularity = SQ_GRAN_TENSOR;
+                check_against_reference(x, &cfg);
+                cfg.granularity = SQ_GRAN_GROUP;
+                cfg.group_size = 16;
+                check_against_reference(x, &cfg);
+            }
+        }
+        sq_tensor_free(x);
+    }
+}
+END_TEST
+
 START_TEST(test_group_of_whole_rows_equals_channel_axis0)
 {
     sq_error err;
@@ -291,6 +323,7 @@ static Suite *props_suite(void)
     tcase_add_test(tc, test_every_config_matches_reference);
     tcase_add_test(tc, test_large_tensors_match_reference);
     tcase_add_test(tc, test_vector_group_sizes_match_reference);
+    tcase_add_test(tc, test_extreme_magnitudes_match_reference);
     tcase_add_test(tc, test_group_of_whole_rows_equals_channel_axis0);
     suite_add_tcase(s, tc);
     return s;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernel.h"
+#include "kernel512.h"
 #include "layout.h"
 #include "quant_int.h"
 #include "simd.h"
@@ -566,12 +567,61 @@ typedef struct chunk_buf {
     double a[SQ_CHUNK], b[SQ_CHUNK];
 } chunk_buf;
 
+#if SQ_X86_KERNELS
+/* encode_uniform for the runs of a chunk on AVX-512 machines: sixteen codes
+ * at a time by kernel512.h's float screening, the exact double path where it
+ * declines, run tails (fewer than eight) by encode_uniform. */
+SQ_AVX512
+static size_t encode_runs_avx512(const sq_layout *l, const float *x, size_t start, size_t n, const double *inv,
+                                 const double *zp, double qmin, double qmax, sq_rounding rnd, int8_t *codes)
+{
+    size_t clipped = 0, j = 0;
+    kern512 k;
+    kern512_init(&k, qmin, qmax, rnd == SQ_ROUND_EVEN);
+    run512 r = {.have_zp = false};
+    sq_run run = sq_run_at(l, start);
+    while (j < n) {
+        size_t len = run.left < n - j ? run.left : n - j, i = j;
+        size_t end16 = j + len / 16 * 16, end8 = j + len / 8 * 8;
+        run512_init(&r, &k, inv[run.k], zp[run.k], 1.0, false);
+        for (; i < end16; i += 16) {
+            __m512 xf = _mm512_loadu_ps(x + start + i), cf;
+            __m512i ci;
+            __mmask16 clip;
+            if (__builtin_expect(screen16(&r, &k, xf, &cf, &ci, &clip), 1)) {
+                clipped += (size_t)__builtin_popcount(clip);
+                _mm_storeu_si128((__m128i *)(codes + i), _mm512_cvtepi32_epi8(ci));
+            } else {
+                for (size_t h = 0; h < 16; h += 8)
+                    store_codes8(encode8_exact(_mm512_cvtps_pd(_mm256_loadu_ps(x + start + i + h)), &r, &k, &clipped),
+                                 &k, codes + i + h);
+            }
+        }
+        if (i < end8) {
+            store_codes8(encode8_exact(_mm512_cvtps_pd(_mm256_loadu_ps(x + start + i)), &r, &k, &clipped), &k,
+                         codes + i);
+            i += 8;
+        }
+        if (i < j + len)
+            clipped += (size_t)encode_uniform(x + start + i, j + len - i, inv[run.k], zp[run.k], qmin, qmax, rnd,
+                                              codes + i);
+        j += len;
+        sq_run_advance(l, &run, len);
+    }
+    return clipped;
+}
+#endif
+
 /* Codes of elements [start, start+n) into cb->q; returns how many were clipped. */
 static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, size_t n,
                            const double *inv, const double *zp, const sq_qconfig *cfg, chunk_buf *cb)
 {
     double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
     size_t clipped = 0;
+#if SQ_X86_KERNELS
+    if (l->run >= SQ_SHORT_RUN && sq_use_avx512())
+        return encode_runs_avx512(l, x, start, n, inv, zp, qmin, qmax, cfg->rounding, cb->q);
+#endif
     if (l->run < SQ_SHORT_RUN) {
         sq_layout_expand(l, start, n, inv, zp, NULL, cb->a, cb->b, NULL);
         return (size_t)encode_varying(x + start, n, cb->a, cb->b, qmin, qmax, cfg->rounding, cb->q);

@@ -675,9 +675,17 @@ static inline __attribute__((always_inline)) void count_values(const count8 *c, 
         for (; j < n; j++)
             c->h0[bin[j]]++;
     }
-    if (c->cc)
-        for (size_t j = 0; j < n; j++)
-            c->cc[j & 3][codes[j] + 128]++;
+    if (c->cc) {
+        size_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            c->cc[0][codes[j] + 128]++;
+            c->cc[1][codes[j + 1] + 128]++;
+            c->cc[2][codes[j + 2] + 128]++;
+            c->cc[3][codes[j + 3] + 128]++;
+        }
+        for (; j < n; j++)
+            c->cc[0][codes[j] + 128]++;
+    }
 }
 
 /* The fused kernel counts each value's bin slot and code SQ_COUNT_LAG
@@ -792,9 +800,12 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
                                        qmax, even, bn, codes + end8, bin + end8);
             acc512_load(&a, v);
         }
-        if (sk->index_sse)
-            sk->index_sse[run.k] += _mm512_reduce_add_pd(run_e2) +
-                                    run_sse(x + end8, codes + end8, j + len - end8, scales[run.k], zps[run.k]);
+        if (sk->index_sse) {
+            double e2 = _mm512_reduce_add_pd(run_e2);
+            if (end8 < j + len)
+                e2 += run_sse(x + end8, codes + end8, j + len - end8, scales[run.k], zps[run.k]);
+            sk->index_sse[run.k] += e2;
+        }
         j += len;
         sq_run_advance(l, &run, len);
     }

@@ -4,7 +4,10 @@
  * loop forms x_hat exactly as sq_dequantize does (float32 of (q - zp) * scale),
  * accumulates the sums in double and turns each error into a bin slot; a
  * scalar loop then adds the slots into four interleaved count arrays (which
- * avoids a store-to-load dependency between neighbouring equal bins). */
+ * avoids a store-to-load dependency between neighbouring equal bins).
+ * sq_quantize_stats runs one fused pass instead: on AVX-512 machines
+ * encode_acc_avx512 encodes, sums, bins and counts each chunk as it is
+ * quantized, with the same results bit for bit. */
 #include "stats.h"
 
 #include <math.h>
@@ -639,14 +642,14 @@ static size_t encode_acc_tail(lane_acc *v, const float *x, size_t n, double inv,
 
 /* The fused kernel's counters, unpacked into locals (stores to them cannot
  * then alias the kernel's parameters). */
-typedef struct count8 {
+typedef struct counters {
     uint64_t *h0, *h1, *h2, *h3;
     uint64_t (*cc)[256];
-} count8;
+} counters;
 
-static count8 count8_of(const fused_sinks *k)
+static counters counters_of(const fused_sinks *k)
 {
-    count8 c = {.cc = k->cc};
+    counters c = {.cc = k->cc};
     if (k->hist) {
         c.h0 = k->hist;
         c.h1 = c.h0 + k->hist_stride;
@@ -660,7 +663,7 @@ static count8 count8_of(const fused_sinks *k)
  * pointers are laundered through an empty asm so that the compiler reads the
  * slots back from memory (scalar loads, which overlap the vector work)
  * instead of extracting them from the register that stored them. */
-static inline __attribute__((always_inline)) void count_values(const count8 *c, const int32_t *bin,
+static inline __attribute__((always_inline)) void count_values(const counters *c, const int32_t *bin,
                                                                const int8_t *codes, size_t n)
 {
     __asm__("" : "+r"(bin), "+r"(codes));
@@ -721,10 +724,10 @@ static inline SQ_AVX512 __attribute__((always_inline)) __m512d exact8(acc512 *a,
  * when all sixteen are safely away from a rounding boundary those codes are
  * the exact ones, otherwise the sixteen go through the exact double path.
  * For widths <= 4, x_hat comes from a 16-entry table per run. Sums are
- * accumulated eight lanes at a time in the same order as acc_run. Each
- * group of values is counted into the histogram and code counts inside the
- * loop, one step late, where the scalar increments overlap the vector
- * work. Run tails (fewer than eight) go through the portable code. */
+ * accumulated eight lanes at a time in the same order as acc_run. Values
+ * are counted into the histogram and code counts inside the loop,
+ * SQ_COUNT_LAG behind, where the scalar increments overlap the vector work.
+ * Run tails (fewer than eight) go through the portable code. */
 SQ_AVX512
 static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x, size_t start, size_t n,
                                 const double *invs, const double *zps, const double *scales, double qmin,
@@ -740,7 +743,7 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
     b.want = sk->hist != NULL;
     b.step = sk->step_range;
     kern512_init(&k, qmin, qmax, even);
-    const count8 cnt = count8_of(sk);
+    const counters cnt = counters_of(sk);
     size_t counted = 0; /* values [0, counted) of the chunk are counted */
     sq_run run = sq_run_at(l, start);
     size_t j = 0;

@@ -1,6 +1,4 @@
 /* tensor.c - float tensors: allocation, dtypes, seeded normal values, summaries. */
-/* madvise(MADV_HUGEPAGE) is a Linux extension, declared outside strict POSIX. */
-#define _DEFAULT_SOURCE
 #include "tensor.h"
 
 #include <math.h>
@@ -8,12 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 
 #include "rng.h"
-
-#define SQ_HUGE_PAGE ((size_t)2 << 20)
-#define SQ_HUGE_MIN ((size_t)8 << 20) /* blocks from this size get huge pages */
 
 static const struct {
     const char *name;
@@ -144,25 +138,6 @@ char *sq_shape_format(const size_t *shape, int ndim, char *buf, size_t bufsize)
     return buf;
 }
 
-/* Zeroed storage for n floats (at least one), to be released with free().
- * Large blocks are aligned to 2 MiB and marked for transparent huge pages:
- * the kernels stream through them, and with 4 KiB pages every 1024 floats
- * cost a TLB miss. */
-static float *alloc_floats(size_t n)
-{
-    size_t bytes = (n ? n : 1) * sizeof(float); /* sq_shape_numel bounded n * sizeof(float) */
-    if (bytes < SQ_HUGE_MIN)
-        return calloc(bytes / sizeof(float), sizeof(float));
-    void *p = NULL;
-    if (posix_memalign(&p, SQ_HUGE_PAGE, bytes) != 0)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes / SQ_HUGE_PAGE * SQ_HUGE_PAGE, MADV_HUGEPAGE); /* advice only: failure is harmless */
-#endif
-    memset(p, 0, bytes);
-    return p;
-}
-
 sq_status sq_tensor_new(const size_t *shape, int ndim, sq_dtype dtype, sq_tensor **out,
                         sq_error *err)
 {
@@ -176,7 +151,7 @@ sq_status sq_tensor_new(const size_t *shape, int ndim, sq_dtype dtype, sq_tensor
     sq_tensor *t = calloc(1, sizeof *t);
     if (!t)
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory allocating a tensor header");
-    t->data = alloc_floats(numel);
+    t->data = calloc(numel ? numel : 1, sizeof(float));
     if (!t->data) {
         free(t);
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory allocating %zu floats", numel);

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "memtune.h"
 #include "tensor.h"
 #include "testutil.h"
 
@@ -168,6 +169,27 @@ START_TEST(test_error_helpers)
 }
 END_TEST
 
+/* The allocator settings are taken where the C library has them (glibc),
+ * and allocation works as before afterwards. */
+START_TEST(test_memtune)
+{
+#ifdef __GLIBC__
+    ck_assert(sq_memtune());
+#else
+    ck_assert(!sq_memtune());
+#endif
+    size_t shape[2] = {1024, 1024};
+    sq_tensor *t;
+    sq_error err;
+    ck_assert(sq_tensor_randn(shape, 2, 3, &t, &err) == SQ_OK);
+    float first = t->data[0];
+    sq_tensor_free(t);
+    ck_assert(sq_tensor_randn(shape, 2, 3, &t, &err) == SQ_OK);
+    ck_assert(t->data[0] == first);
+    sq_tensor_free(t);
+}
+END_TEST
+
 static Suite *tensor_suite(void)
 {
     Suite *s = suite_create("tensor");
@@ -181,6 +203,7 @@ static Suite *tensor_suite(void)
     tcase_add_test(tc, test_summary_and_finite_check);
     tcase_add_test(tc, test_demo_tensor);
     tcase_add_test(tc, test_error_helpers);
+    tcase_add_test(tc, test_memtune);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -115,10 +115,20 @@ static void check_against_reference(const sq_tensor *x, const sq_qconfig *cfg)
     o.index_mse = im;
     o.code_counts = cc;
     ck_assert_msg(sq_quantize_stats(x, cfg, &o, &qf, &sf, &hf, &err) == SQ_OK, "%s", err.msg);
-    o.index_mse = NULL;
-    o.code_counts = NULL;
     size_t used = sq_code_histogram(q, cc_ref);
     ck_assert_mem_eq(cc, cc_ref, ((size_t)1 << cfg->bits) * sizeof(uint64_t));
+    { /* without a histogram: the same codes, statistics and code counts */
+        sq_qtensor *qn;
+        sq_stats sn;
+        memset(cc, 0xff, sizeof cc);
+        ck_assert(sq_quantize_stats(x, cfg, &o, &qn, &sn, NULL, &err) == SQ_OK);
+        ck_assert_mem_eq(cc, cc_ref, ((size_t)1 << cfg->bits) * sizeof(uint64_t));
+        ck_assert_mem_eq(qn->codes, q->codes, q->code_bytes ? q->code_bytes : 1);
+        ck_assert(sn.mse == sf.mse && sn.cosine == sf.cosine && sn.err_min == sf.err_min && sn.clipped == sf.clipped);
+        sq_qtensor_free(qn);
+    }
+    o.index_mse = NULL;
+    o.code_counts = NULL;
     ck_assert_uint_gt(used, 0);
     ck_assert(sq_index_mse(x, q, im_ref, &err) == SQ_OK);
     for (size_t k = 0; k < q->n_scales; k++)

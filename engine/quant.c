@@ -638,16 +638,20 @@ static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, siz
 
 /* params_from_range for n indices of a symmetric configuration (no empty
  * sets), as one loop the compiler vectorizes: the same operations, so the
- * same results. */
+ * same results; inv[k] as inverse_scales forms it, in the same pass. */
 SQ_HOT
-static void params_symmetric(const float *mn, const float *mx, size_t n, double qmax, double *scale, double *zp)
+static void params_symmetric(const float *mn, const float *mx, size_t n, double qmax, double *scale, double *zp,
+                             double *inv)
 {
     SQ_SIMD
     for (size_t k = 0; k < n; k++) {
         double lo = fabs((double)mn[k]), hi = fabs((double)mx[k]);
         double amax = lo > hi ? lo : hi, s = amax / qmax;
-        scale[k] = amax < 1e-30 ? 1.0 : s;
+        s = amax < 1e-30 ? 1.0 : s;
+        double r = 1.0 / s;
+        scale[k] = s;
         zp[k] = 0.0;
+        inv[k] = s < 1e-30 ? 0.0 : r;
     }
 }
 
@@ -682,9 +686,10 @@ static void inverse_scales(const double *scale, size_t n, double *inv)
     }
 }
 
-/* Scales and zero points of every index; fails on non-finite input. */
+/* Scales and zero points of every index, and their inverse scales in inv;
+ * fails on non-finite input. */
 static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq_qconfig *cfg,
-                                sq_qtensor *q, sq_error *err)
+                                sq_qtensor *q, double *inv, sq_error *err)
 {
     float *mn = malloc((l->n_index ? l->n_index : 1) * 2 * sizeof(float));
     if (!mn)
@@ -697,14 +702,17 @@ static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq
     }
     size_t per_index = l->n_index ? l->numel / l->n_index : 0;
     double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
-    if (per_index && cfg->mode == SQ_MODE_SYMMETRIC)
-        params_symmetric(mn, mx, l->n_index, qmax, q->scales, q->zero_points);
-    else if (per_index && !cfg->zero_in_range)
-        params_asymmetric(mn, mx, l->n_index, qmin, qmax, cfg->rounding == SQ_ROUND_EVEN, q->scales,
-                          q->zero_points);
-    else
-        for (size_t k = 0; k < l->n_index; k++)
-            params_from_range(mn[k], mx[k], per_index, cfg, &q->scales[k], &q->zero_points[k]);
+    if (per_index && cfg->mode == SQ_MODE_SYMMETRIC) {
+        params_symmetric(mn, mx, l->n_index, qmax, q->scales, q->zero_points, inv);
+    } else {
+        if (per_index && !cfg->zero_in_range)
+            params_asymmetric(mn, mx, l->n_index, qmin, qmax, cfg->rounding == SQ_ROUND_EVEN, q->scales,
+                              q->zero_points);
+        else
+            for (size_t k = 0; k < l->n_index; k++)
+                params_from_range(mn[k], mx[k], per_index, cfg, &q->scales[k], &q->zero_points[k]);
+        inverse_scales(q->scales, l->n_index, inv);
+    }
     free(mn);
     return SQ_OK;
 }
@@ -735,9 +743,8 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_
         st = sq_fail(err, SQ_ERR_NOMEM, "out of memory for quantization buffers");
         goto fail;
     }
-    if ((st = compute_params(&l, x, &c, q, err)) != SQ_OK)
+    if ((st = compute_params(&l, x, &c, q, inv, err)) != SQ_OK)
         goto fail;
-    inverse_scales(q->scales, l.n_index, inv);
     for (size_t start = 0; start < x->numel; start += SQ_CHUNK) {
         size_t n = x->numel - start < SQ_CHUNK ? x->numel - start : SQ_CHUNK;
         size_t clipped = 0;

@@ -320,11 +320,22 @@ static void stats_pass(const sq_tensor *x, const sq_qtensor *q, const binner *bn
 }
 
 /* Bound on |e| for values that were not clipped: half a step plus the float32
- * rounding of x_hat (|x_hat| <= max(|qmin - zp|, |qmax - zp|) * scale). */
+ * rounding of x_hat (|x_hat| <= max(|qmin - zp|, |qmax - zp|) * scale). With
+ * zp_zero the caller knows every zero point is 0 and only the scales are read;
+ * the result is the same (rounding is monotonic). */
 SQ_HOT
-static double step_bound(const sq_qtensor *q)
+static double step_bound(const sq_qtensor *q, bool zp_zero)
 {
     double qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config), m = 0.0;
+    if (zp_zero) { /* every zero point is 0: the largest scale gives the bound */
+        double span = fabs(qmin) > fabs(qmax) ? fabs(qmin) : fabs(qmax), smax = 0.0;
+        SQ_SIMD_WITH(reduction(max : smax))
+        for (size_t k = 0; k < q->n_scales; k++) {
+            double s = fabs(q->scales[k]);
+            smax = s > smax ? s : smax;
+        }
+        return smax * (0.5 + span * 0x1p-23);
+    }
     SQ_SIMD_WITH(reduction(max : m))
     for (size_t k = 0; k < q->n_scales; k++) {
         double s = fabs(q->scales[k]), z = q->zero_points[k];
@@ -431,7 +442,7 @@ static void hist_range(const sq_tensor *x, const sq_qtensor *q, const sq_stats_o
         stats_pass(x, q, &dummy, false, s, &a);
         m = q->numel ? (fabs(a.emin) > fabs(a.emax) ? fabs(a.emin) : fabs(a.emax)) : 0.0;
     } else {
-        m = step_bound(q);
+        m = step_bound(q, false);
     }
     if (!(m > 0.0) || !isfinite(m))
         m = 1.0; /* nothing to spread: every error is 0 */
@@ -576,7 +587,8 @@ static void fused_ready(fused_ctx *c, const sq_qtensor *q)
     if (!c->ready) {
         sq_layout_init(&c->l, &q->config, q->shape, q->ndim, q->numel);
         if (c->with_hist) {
-            double m = step_bound(q);
+            /* freshly quantized: symmetric zero points are all 0 */
+            double m = step_bound(q, q->config.mode == SQ_MODE_SYMMETRIC);
             if (c->o->range == SQ_HIST_RANGE_FIXED)
                 binner_set_range(&c->bn, c->o->lo, c->o->hi);
             else

@@ -51,7 +51,8 @@ static inline SQ_AVX512 __attribute__((always_inline)) void kern512_init(kern512
 }
 
 /* The screening encode in float is used for a run when its parameters are
- * plain floats: |zp| <= 2^20 (exact in float) and 1/scale a normal float.
+ * plain floats: zp exact in float with |zp| <= 2^20, 1/scale within
+ * [2^-100, 2^100].
  * Its code equals the exact one whenever the float value v_f = fma(x,
  * 1/scale, zp) lies at least `margin` from every half-integer: for values
  * that can round into [qmin, qmax] (|v| <= 130), |x / scale| <= 130 + |zp|,
@@ -66,7 +67,7 @@ static inline SQ_AVX512 __attribute__((always_inline)) void run512_init(run512 *
         double margin = (262.0 + fabs(zp)) * 0x1p-23;
         r->have_zp = true;
         r->zp_now = zp;
-        r->zp_ok = fabs(zp) <= 0x1p20;
+        r->zp_ok = fabs(zp) <= 0x1p20 && (double)(float)zp == zp;
         r->zp = _mm512_set1_pd(zp);
         r->zp_f = _mm512_set1_ps((float)zp);
         r->safe = _mm512_set1_ps((float)(0.5 - margin) - 0x1p-20f);

@@ -296,6 +296,49 @@ START_TEST(test_extreme_magnitudes_match_reference)
 }
 END_TEST
 
+/* Values placed at and next to rounding boundaries (half-integers of x/scale,
+ * a few float ulps either side) at several scales and zero points: the float
+ * screening must hand every one of them to the exact path or agree with it. */
+START_TEST(test_near_ties_match_reference)
+{
+    const size_t shape[2] = {8, 256};
+    const double steps[] = {0.37, 1e-3, 3.3e4, 1.0 / 3.0};
+    sq_error err;
+    for (size_t si = 0; si < sizeof steps / sizeof steps[0]; si++) {
+        sq_tensor *x;
+        ck_assert(sq_tensor_new(shape, 2, SQ_DTYPE_F32, &x, &err) == SQ_OK);
+        for (size_t i = 0; i < x->numel; i++) {
+            int k = (int)next_u(250) - 125;
+            float v = (float)((k + 0.5) * steps[si]);
+            int nudge = (int)next_u(7) - 3; /* -3..3 ulps */
+            for (; nudge > 0; nudge--)
+                v = nextafterf(v, INFINITY);
+            for (; nudge < 0; nudge++)
+                v = nextafterf(v, -INFINITY);
+            x->data[i] = v;
+        }
+        x->data[0] = (float)(127.0 * steps[si]); /* sets max|x| near 127 steps */
+        x->data[1] = (float)(-110.0 * steps[si]) + 7.0f * (float)steps[si] * (float)(si % 2);
+        sq_qconfig cfg = sq_qconfig_default();
+        for (int bits = 4; bits <= 8; bits += 4) {
+            for (int mode = 0; mode < 2; mode++) {
+                for (int rnd = 0; rnd < 2; rnd++) {
+                    cfg.bits = bits;
+                    cfg.mode = (sq_mode)mode;
+                    cfg.rounding = (sq_rounding)rnd;
+                    cfg.granularity = SQ_GRAN_TENSOR;
+                    check_against_reference(x, &cfg);
+                    cfg.granularity = SQ_GRAN_GROUP;
+                    cfg.group_size = 32;
+                    check_against_reference(x, &cfg);
+                }
+            }
+        }
+        sq_tensor_free(x);
+    }
+}
+END_TEST
+
 START_TEST(test_group_of_whole_rows_equals_channel_axis0)
 {
     sq_error err;
@@ -334,6 +377,7 @@ static Suite *props_suite(void)
     tcase_add_test(tc, test_large_tensors_match_reference);
     tcase_add_test(tc, test_vector_group_sizes_match_reference);
     tcase_add_test(tc, test_extreme_magnitudes_match_reference);
+    tcase_add_test(tc, test_near_ties_match_reference);
     tcase_add_test(tc, test_group_of_whole_rows_equals_channel_axis0);
     suite_add_tcase(s, tc);
     return s;

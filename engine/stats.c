@@ -522,7 +522,23 @@ sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_s
     return SQ_OK;
 }
 
-/* Sum of squared errors of n values sharing one (scale, zp). */
+/* The squared errors of n values sharing one (scale, zp) added to lane[0]
+ * (the tail of a run), then the lanes summed in order: the end of run_sse,
+ * shared with the AVX-512 kernel so that both give the same bits. */
+static double sse_finish(double lane[LANES], const float *x, const int8_t *q, size_t n, double s, double zp)
+{
+    for (size_t i = 0; i < n; i++) {
+        double e = (double)x[i] - (double)(float)(((double)q[i] - zp) * s);
+        lane[0] += e * e;
+    }
+    double t = 0.0;
+    for (int j = 0; j < LANES; j++)
+        t += lane[j];
+    return t;
+}
+
+/* Sum of squared errors of n values sharing one (scale, zp): lane j takes
+ * values i with i % LANES == j, the tail goes to lane 0. */
 SQ_HOT
 static double run_sse(const float *x, const int8_t *q, size_t n, double s, double zp)
 {
@@ -533,14 +549,7 @@ static double run_sse(const float *x, const int8_t *q, size_t n, double s, doubl
             double e = (double)x[i + j] - (double)(float)(((double)q[i + j] - zp) * s);
             lane[j] += e * e;
         }
-    for (; i < n; i++) {
-        double e = (double)x[i] - (double)(float)(((double)q[i] - zp) * s);
-        lane[0] += e * e;
-    }
-    double t = 0.0;
-    for (int j = 0; j < LANES; j++)
-        t += lane[j];
-    return t;
+    return sse_finish(lane, x + i, q + i, n - i, s, zp);
 }
 
 /* Add each run's sum of squared errors in chunk [start, start+n) to sse. */
@@ -796,8 +805,8 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
                     bins512(&b, e1, bin + i + 8, false);
                 }
             }
-            if (sk->index_sse)
-                run_e2 = _mm512_fmadd_pd(e1, e1, _mm512_fmadd_pd(e0, e0, run_e2));
+            if (sk->index_sse) /* as run_sse: products rounded, then added */
+                run_e2 = _mm512_add_pd(_mm512_add_pd(run_e2, _mm512_mul_pd(e0, e0)), _mm512_mul_pd(e1, e1));
             if (i + 16 >= counted + SQ_COUNT_LAG + 16) {
                 count_values(&cnt, bin + counted, codes + counted, 16);
                 counted += 16;
@@ -806,7 +815,7 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
         if (i < end8) { /* eight left: the exact path */
             __m512d e0 = exact8(&a, &b, &r, &k, x + i, codes + i, bin + i, &clipped);
             if (sk->index_sse)
-                run_e2 = _mm512_fmadd_pd(e0, e0, run_e2);
+                run_e2 = _mm512_add_pd(run_e2, _mm512_mul_pd(e0, e0));
             i += 8;
         }
         if (end8 < j + len) { /* the run's tail: portable, with the sums in memory */
@@ -816,10 +825,10 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
             acc512_load(&a, v);
         }
         if (sk->index_sse) {
-            double e2 = _mm512_reduce_add_pd(run_e2);
-            if (end8 < j + len)
-                e2 += run_sse(x + end8, codes + end8, j + len - end8, scales[run.k], zps[run.k]);
-            sk->index_sse[run.k] += e2;
+            double lane[LANES];
+            _mm512_storeu_pd(lane, run_e2);
+            sk->index_sse[run.k] +=
+                sse_finish(lane, x + end8, codes + end8, j + len - end8, scales[run.k], zps[run.k]);
         }
         j += len;
         sq_run_advance(l, &run, len);

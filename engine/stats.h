@@ -49,7 +49,9 @@ void sq_hist_free(sq_hist *h);
 typedef enum sq_hist_range {
     /* [-S/2, S/2], S = largest scale: the rounding-error bound of min/max
      * calibration, known before the pass, so everything is one pass. Values
-     * beyond it (only possible for clipped values) go to below/above. */
+     * beyond it go to below/above: clipped values, and the values of an
+     * index whose scale is below 1e-30 (the seed then uses 1/scale = 0 and
+     * every code is the zero point; max |x| in [1e-30, ~1.3e-28]). */
     SQ_HIST_RANGE_STEP = 0,
     /* [-m, m], m = the actual max |error| (one extra pass over the data). */
     SQ_HIST_RANGE_DATA,

@@ -259,6 +259,36 @@ START_TEST(test_index_mse)
 }
 END_TEST
 
+/* The seed's floor: a scale below 1e-30 (here max|x| = 1e-29, scale ~7.9e-32)
+ * is used with 1/scale = 0, so every code is 0, every error is the value
+ * itself, nothing counts as clipped, and the step-range histogram puts the
+ * errors beyond half a step in below/above (stats.h). */
+START_TEST(test_scale_below_floor)
+{
+    const size_t shape[1] = {64};
+    float v[64];
+    for (int i = 0; i < 64; i++)
+        v[i] = (i % 2 ? 1e-29f : -1e-29f) * (float)(i + 1) / 64.0f;
+    sq_tensor *x;
+    sq_qtensor *q;
+    sq_stats st;
+    sq_hist h;
+    sq_error err;
+    ck_assert(sq_tensor_from_floats(shape, 1, v, &x, &err) == SQ_OK);
+    sq_qconfig cfg = sq_qconfig_default();
+    ck_assert(sq_quantize_stats(x, &cfg, NULL, &q, &st, &h, &err) == SQ_OK);
+    ck_assert(q->scales[0] < 1e-30 && q->scales[0] > 0.0);
+    for (size_t i = 0; i < 64; i++)
+        ck_assert_int_eq(sq_qtensor_code(q, i), 0);
+    ck_assert_uint_eq(st.clipped, 0);
+    ck_assert(st.max_abs_err == 1e-29f);
+    ck_assert_uint_eq(h.below + h.above, 64); /* |x| >= 1e-29/64 > scale/2 for every value */
+    sq_hist_free(&h);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
     Suite *s = suite_create("stats");
@@ -272,6 +302,7 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_histogram_floats);
     tcase_add_test(tc, test_fused_quantize_stats);
     tcase_add_test(tc, test_index_mse);
+    tcase_add_test(tc, test_scale_below_floor);
     suite_add_tcase(s, tc);
     return s;
 }

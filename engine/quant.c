@@ -636,6 +636,14 @@ static size_t encode_chunk(const sq_layout *l, const float *x, size_t start, siz
     return clipped;
 }
 
+/* The 1/scale encoding multiplies by: 0 for a scale below 1e-30, as the
+ * seed has it. Branch-free, so that loops over it vectorize. */
+static inline double inverse_scale(double s)
+{
+    double r = 1.0 / s;
+    return fabs(s) < 1e-30 ? 0.0 : r;
+}
+
 /* params_from_range for n indices of a symmetric configuration (no empty
  * sets), as one loop the compiler vectorizes: the same operations, so the
  * same results; inv[k] as inverse_scales forms it, in the same pass. */
@@ -648,10 +656,9 @@ static void params_symmetric(const float *mn, const float *mx, size_t n, double 
         double lo = fabs((double)mn[k]), hi = fabs((double)mx[k]);
         double amax = lo > hi ? lo : hi, s = amax / qmax;
         s = amax < 1e-30 ? 1.0 : s;
-        double r = 1.0 / s;
         scale[k] = s;
         zp[k] = 0.0;
-        inv[k] = s < 1e-30 ? 0.0 : r;
+        inv[k] = inverse_scale(s);
     }
 }
 
@@ -676,14 +683,12 @@ static void params_asymmetric(const float *mn, const float *mx, size_t n, double
     }
 }
 
-/* inv[k] = 1 / scale[k] (0 for a zero scale) for n indices. */
+/* inv[k] = inverse_scale(scale[k]) for n indices. */
 SQ_HOT
 static void inverse_scales(const double *scale, size_t n, double *inv)
 {
-    for (size_t k = 0; k < n; k++) {
-        double r = 1.0 / scale[k];
-        inv[k] = fabs(scale[k]) < 1e-30 ? 0.0 : r;
-    }
+    for (size_t k = 0; k < n; k++)
+        inv[k] = inverse_scale(scale[k]);
 }
 
 /* Scales and zero points of every index, and their inverse scales in inv;

@@ -16,7 +16,7 @@
 
 #if SQ_X86_KERNELS
 
-/* Constants of the fused kernel for one run (values sharing one scale and
+/* Constants of the AVX-512 encode for one run (values sharing one scale and
  * zero point). */
 typedef struct run512 {
     __m512d inv, zp, s;    /* 1/scale, zero point, scale */
@@ -27,7 +27,7 @@ typedef struct run512 {
     bool have_zp, zp_ok, screen, table;
 } run512;
 
-/* Constants of the fused kernel for the whole chunk. */
+/* Constants of the AVX-512 encode for a whole chunk. */
 typedef struct kern512 {
     __m512d qmin, qmax, below_half, signmask, magic;
     __m512 qmin_f, qmax_f, magic_f, absmask_f;
@@ -52,8 +52,7 @@ static inline SQ_AVX512 __attribute__((always_inline)) void kern512_init(kern512
 
 /* The screening encode in float is used for a run when its parameters are
  * plain floats: zp exact in float with |zp| <= 2^20, 1/scale within
- * [2^-100, 2^100].
- * Its code equals the exact one whenever the float value v_f = fma(x,
+ * [2^-100, 2^100]. Its code equals the exact one whenever v_f = fma(x,
  * 1/scale, zp) lies at least `margin` from every half-integer: for values
  * that can round into [qmin, qmax] (|v| <= 130), |x / scale| <= 130 + |zp|,
  * so the float value is within (261 + |zp|) * 2^-24 of the exact one

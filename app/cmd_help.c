@@ -65,9 +65,16 @@ static const sq_help_entry commands[] = {
      "Options:\n" SQ_HELP_SELECT
      "\n"
      "Example: squint quantize model.safetensors model-q4.safetensors --bits 4 --granularity group\n"},
+    {"lesson", NULL,
+     "Usage: squint lesson [N | FILE.lua]\n"
+     "Without an argument, list the lessons; with a number, run that lesson: pages of text,\n"
+     "the panel on a tensor prepared to show the point (with the keys to try), then a\n"
+     "question whose answer shows on Enter. FILE.lua runs a lesson of your own, written\n"
+     "with the API described in lesson.lua beside the lessons. In the REPL: sq.lesson(N).\n"
+     "SQUINT_LESSONS names another folder of lessons.\n"},
     {"help", NULL,
      "Usage: squint help [COMMAND]\n"
-     "Print the usage of squint, or of COMMAND (demo, view, info, report, quantize).\n"},
+     "Print the usage of squint, or of COMMAND (demo, view, info, report, quantize, lesson).\n"},
 };
 
 void sq_help_program(FILE *out)
@@ -83,6 +90,7 @@ void sq_help_program(FILE *out)
           "  info FILE [NAME]      list a file's tensors (NAME: with statistics)\n"
           "  report FILE [CONFIG]...  per-tensor error and size of each configuration\n"
           "  quantize FILE OUT.safetensors [CONFIG]  write the quantized checkpoint\n"
+          "  lesson [N | FILE.lua]  list or run a guided lesson on quantization\n"
           "  help [COMMAND]        this help, or one command's\n"
           "'squint COMMAND --help' describes one command.\n"
           "\n"
@@ -96,7 +104,8 @@ void sq_help_program(FILE *out)
           "  -h, --help            print this help and exit\n"
           "      --version         print the version and exit\n"
           "\n"
-          "Environment: XDG_STATE_HOME or HOME (REPL history), LANG/LC_ALL (UTF-8 glyphs).\n"
+          "Environment: XDG_STATE_HOME or HOME (REPL history), LANG/LC_ALL (UTF-8 glyphs),\n"
+          "SQUINT_LESSONS (a folder of lessons).\n"
           "Exit status: 0 on success, 1 on a file or processing error, 2 on a usage error,\n"
           "130 when interrupted.\n"
           "Full documentation: man squint\n",
@@ -145,7 +154,7 @@ int sq_cmd_help(int argc, char **argv)
     if (argc > 2)
         fprintf(stderr, "squint help: one command at most\n");
     else
-        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, quantize, help)\n",
+        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, quantize, lesson, help)\n",
                 argv[1]);
     return 2;
 }

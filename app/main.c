@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd_help.h"
 #include "cmd_info.h"
@@ -27,6 +29,7 @@ typedef struct sq_subcommand {
 static int cmd_demo(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_usage(int argc, char **argv);
+static int cmd_lesson(int argc, char **argv);
 
 /* ---- subcommand table ----------------------------------------------------
  * Other parts plug in here: declare the function, add a row (and its usage
@@ -39,6 +42,7 @@ static const sq_subcommand subcommands[] = {
     {"info", sq_cmd_info, false},
     {"report", sq_cmd_report, false},
     {"quantize", sq_cmd_quantize, false},
+    {"lesson", cmd_lesson, false},
     {"help", sq_cmd_help, true},
     {"--version", cmd_version, true},
     {"--help", cmd_usage, true},
@@ -72,6 +76,47 @@ static int cmd_usage(int argc, char **argv)
     (void)argv;
     sq_help_program(stdout);
     return EXIT_SUCCESS;
+}
+
+/* Whether path names a readable file. */
+static bool readable(const char *path)
+{
+    return access(path, R_OK) == 0;
+}
+
+/* The lessons' runner (run.lua): $SQUINT_LESSONS, then the installed
+ * $(pkgdatadir)/lessons for the installed program, else the source tree's
+ * scripts/lessons (a build that is run where it was built). */
+static bool lessons_runner(char *buf, size_t n)
+{
+    const char *env = getenv("SQUINT_LESSONS");
+    char self[PATH_MAX], installed[PATH_MAX];
+    bool is_installed = realpath("/proc/self/exe", self) && realpath(SQ_BINDIR "/squint", installed) &&
+                        strcmp(self, installed) == 0;
+    const char *dirs[] = {env, is_installed ? SQ_PKGDATADIR "/lessons" : SQ_SRCDIR "/scripts/lessons",
+                          is_installed ? SQ_SRCDIR "/scripts/lessons" : SQ_PKGDATADIR "/lessons"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (dirs[i] && (size_t)snprintf(buf, n, "%s/run.lua", dirs[i]) < n && readable(buf))
+            return true;
+    return false;
+}
+
+/* `squint lesson [N | FILE.lua]`: list or run a lesson (the Lua runner
+ * scripts/lessons/run.lua does the work, with the same arguments). */
+static int cmd_lesson(int argc, char **argv)
+{
+    char run[PATH_MAX + 16];
+    if (argc > 2) {
+        fprintf(stderr, "squint lesson: one lesson at a time (a number, or a .lua file)\n");
+        return 2;
+    }
+    if (!lessons_runner(run, sizeof run)) {
+        fprintf(stderr, "squint lesson: the lessons are not installed (no run.lua in %s/lessons or %s/scripts/lessons;"
+                        " SQUINT_LESSONS names another folder)\n", SQ_PKGDATADIR, SQ_SRCDIR);
+        return 1;
+    }
+    char *args[4] = {argv[0], run, argc == 2 ? argv[1] : NULL, NULL};
+    return sq_repl_main(argc + 1, args);
 }
 
 /* What kind of data file path is, by its first bytes ("a .npy array", ...);

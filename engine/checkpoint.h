@@ -1,6 +1,7 @@
 /*
- * checkpoint.h - one handle over a multi-tensor file (safetensors or GGUF,
- * chosen by the file's first bytes), iterated lazily.
+ * checkpoint.h - one handle over a multi-tensor file (safetensors, GGUF or
+ * a sharded safetensors checkpoint's index, chosen by the file's first
+ * bytes), iterated lazily.
  *
  *     sq_checkpoint *ck;
  *     if (sq_ckpt_open(path, &ck, &err) != SQ_OK) ...;

@@ -227,8 +227,10 @@ static void fortran_to_c(const float *src, float *dst, const size_t *shape, int 
 static sq_status npy_prefix(const uint8_t *buf, size_t avail, size_t file_len, const char *name, size_t *hstart,
                             size_t *hlen, sq_error *err)
 {
-    if (avail < 10 || memcmp(buf, npy_magic, 6) != 0)
+    if (avail < 6 || memcmp(buf, npy_magic, 6) != 0)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: not a .npy file: no \\x93NUMPY magic", name);
+    if (avail < 10)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: truncated .npy header", name);
     int major = buf[6];
     if (major == 1) {
         *hlen = (size_t)buf[8] | (size_t)buf[9] << 8;

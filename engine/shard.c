@@ -306,6 +306,14 @@ sq_status sq_shards_load(const sq_shards *s, size_t i, sq_tensor **out, sq_error
     return sq_st_load(s->files[s->file_of[i]], s->local[i], out, err);
 }
 
+const sq_safetensors *sq_shards_tensor_file(const sq_shards *s, size_t i, size_t *local)
+{
+    if (i >= s->n)
+        return NULL;
+    *local = s->local[i];
+    return s->files[s->file_of[i]];
+}
+
 /* The shard holding name.codes, or NULL. */
 static const sq_safetensors *qtensor_shard(const sq_shards *s, const char *name)
 {

@@ -58,6 +58,12 @@ bool sq_shards_metadata(const sq_shards *s, size_t i, const char **key, const ch
  * ARG when i is out of range. */
 sq_status sq_shards_load(const sq_shards *s, size_t i, sq_tensor **out, sq_error *err);
 
+/* The shard handle holding tensor i (owned by s) and, in *local, the
+ * tensor's index inside it: for code that works on one safetensors file
+ * (raw bytes, quantized parts). NULL when i is out of range. */
+typedef struct sq_safetensors sq_safetensors;
+const sq_safetensors *sq_shards_tensor_file(const sq_shards *s, size_t i, size_t *local);
+
 /* A squint-quantized tensor called name, looked up in the shard holding
  * name.codes (as sq_st_has_qtensor / sq_st_load_qtensor; NOTFOUND when no
  * shard holds it). */

@@ -11,6 +11,8 @@
 
 #include "checkpoint.h"
 #include "npy.h"
+#include "safetensors.h"
+#include "shard.h"
 #include "sniff.h"
 #include "textesc.h"
 #include "testutil.h"
@@ -175,6 +177,13 @@ START_TEST(test_sharded_reads_as_unsharded)
     ck_assert(strcmp(k, "format") == 0 && strcmp(ty, "string") == 0 && strcmp(v, "pt") == 0);
     ck_assert(!sq_ckpt_metadata(sh, 2, &k, &ty, &v));
     ck_assert(!sq_ckpt_has_qtensor(sh, "t0"));
+    sq_shards *shards;
+    size_t local = 9;
+    ck_assert(sq_shards_open(SHARD "model.safetensors.index.json", &shards, &err) == SQ_OK);
+    const sq_safetensors *f = sq_shards_tensor_file(shards, 3, &local);
+    ck_assert(f && local == 1 && strcmp(sq_st_info(f, local)->name, "t3") == 0);
+    ck_assert_ptr_null(sq_shards_tensor_file(shards, 4, &local));
+    sq_shards_close(shards);
     sq_qtensor *q;
     ck_assert_int_eq(sq_ckpt_load_qtensor(sh, "t0", &q, &err), SQ_ERR_NOTFOUND);
     sq_ckpt_close(whole);

@@ -1,0 +1,175 @@
+/*
+ * blk_iq4.c - llama.cpp's non-linear 4-bit formats IQ4_NL and IQ4_XS.
+ *
+ * Both map each element to one of 16 fixed levels (ggml's kvalues_iq4nl,
+ * spaced more densely near zero) times a scale. IQ4_NL: 32-element blocks
+ * with a half scale (d qs[16], 18 bytes). IQ4_XS: 256-element super-blocks,
+ * a half scale and eight 6-bit sub-block scales (d scales_h scales_l[4]
+ * qs[128], 136 bytes).
+ *
+ * The scale search is ggml's quantize_row_iq4_nl_impl as ggml_quantize_chunk
+ * runs it without an importance matrix (weights x^2, 15 trial scales),
+ * redone step for step in float32 so the bytes agree.
+ */
+#include <math.h>
+
+#include "blk_int.h"
+
+static const int8_t levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+#define NTRY 7
+#define GROUP_EPS 1e-15f
+
+/* Index of the level nearest to v (ggml's best_index_int8: bisection, the
+ * upper neighbour on ties). */
+static int nearest_level(float v)
+{
+    if (v <= levels[0])
+        return 0;
+    if (v >= levels[15])
+        return 15;
+    int lo = 0, hi = 15;
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (v < levels[mid])
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return v - levels[hi - 1] < levels[hi] - v ? hi - 1 : hi;
+}
+
+/* Weighted (w = x^2) sums of q*x and q*q for the levels nearest id * x;
+ * the level indices go to L when it is not NULL. */
+static void level_sums(const float *x, float id, uint8_t *L, float *sumqx, float *sumq2)
+{
+    float sqx = 0, sq2 = 0;
+    for (int j = 0; j < 32; j++) {
+        int l = nearest_level(id * x[j]);
+        if (L)
+            L[j] = (uint8_t)l;
+        float q = levels[l], w = x[j] * x[j];
+        sqx += w * q * x[j];
+        sq2 += w * q * q;
+    }
+    *sumqx = sqx;
+    *sumq2 = sq2;
+}
+
+/* The scale of one 32-element block (0 for an all-zero block, L untouched)
+ * and its first level indices in L. */
+static float block_scale(const float *x, uint8_t *L)
+{
+    float amax = 0, max = 0;
+    for (int j = 0; j < 32; j++) {
+        if (fabsf(x[j]) > amax) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    }
+    if (amax < GROUP_EPS)
+        return 0;
+    float sumqx, sumq2;
+    level_sums(x, 1 / (-max / levels[0]), L, &sumqx, &sumq2);
+    float d = sumqx / sumq2, best = d * sumqx;
+    for (int itry = -NTRY; itry <= NTRY; itry++) {
+        level_sums(x, (itry + levels[0]) / max, NULL, &sumqx, &sumq2);
+        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+            d = sumqx / sumq2;
+            best = d * sumqx;
+        }
+    }
+    return d;
+}
+
+/* Level indices: block of 32 k holds elements k*32+j (low nibble) and
+ * k*32+16+j (high nibble) in byte 16k+j. */
+static void pack_levels(const uint8_t *L, int n, uint8_t *q4)
+{
+    for (int i = 0; i < n / 32; i++)
+        for (int j = 0; j < 16; j++)
+            q4[16 * i + j] = (uint8_t)(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
+}
+
+static void iq4_nl_block(const float *x, uint8_t *b)
+{
+    uint8_t L[32];
+    float d = block_scale(x, L);
+    sq_blk_put_half(b, d);
+    float id = d ? 1 / d : 0;
+    for (int j = 0; j < 32; j++)
+        L[j] = (uint8_t)nearest_level(id * x[j]);
+    pack_levels(L, 32, b + 2);
+}
+
+void sq_blk_iq4_nl_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        iq4_nl_block(x + i * 32, dst + i * 18);
+}
+
+void sq_blk_iq4_nl_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 18;
+        float d = sq_blk_get_half(b), *y = dst + i * 32;
+        for (int j = 0; j < 16; j++) {
+            y[j] = d * levels[b[2 + j] & 0xf];
+            y[j + 16] = d * levels[b[2 + j] >> 4];
+        }
+    }
+}
+
+static void iq4_xs_block(const float *x, uint8_t *b)
+{
+    uint8_t L[SQ_QK];
+    float scales[8], max_scale = 0, amax_scale = 0;
+    for (int ib = 0; ib < 8; ib++) {
+        scales[ib] = block_scale(x + 32 * ib, L + 32 * ib);
+        if (fabsf(scales[ib]) > amax_scale) {
+            amax_scale = fabsf(scales[ib]);
+            max_scale = scales[ib];
+        }
+    }
+    float d = -max_scale / 32;
+    sq_blk_put_half(b, d);
+    float id = d ? 1 / d : 0.f;
+    unsigned scales_h = 0;
+    memset(b + 4, 0, 4);
+    for (int ib = 0; ib < 8; ib++) {
+        int l = sq_blk_clamp(sq_blk_nearest(id * scales[ib]), -32, 31);
+        float dl = d * l;
+        float idl = dl ? 1 / dl : 0.f;
+        for (int j = 0; j < 32; j++)
+            L[32 * ib + j] = (uint8_t)nearest_level(idl * x[32 * ib + j]);
+        l += 32;
+        b[4 + ib / 2] = (uint8_t)(b[4 + ib / 2] | ((l & 0xf) << (4 * (ib % 2))));
+        scales_h |= (unsigned)(l >> 4) << (2 * ib);
+    }
+    b[2] = (uint8_t)(scales_h & 0xff);
+    b[3] = (uint8_t)(scales_h >> 8);
+    pack_levels(L, SQ_QK, b + 8);
+}
+
+void sq_blk_iq4_xs_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        iq4_xs_block(x + i * SQ_QK, dst + i * 136);
+}
+
+void sq_blk_iq4_xs_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 136, *qs = b + 8;
+        float d = sq_blk_get_half(b), *y = dst + i * SQ_QK;
+        unsigned scales_h = (unsigned)b[2] | (unsigned)b[3] << 8;
+        for (int ib = 0; ib < 8; ib++) {
+            int ls = ((b[4 + ib / 2] >> (4 * (ib % 2))) & 0xf) | (((scales_h >> (2 * ib)) & 3) << 4);
+            float dl = d * (ls - 32);
+            for (int j = 0; j < 16; j++) {
+                y[32 * ib + j] = dl * levels[qs[16 * ib + j] & 0xf];
+                y[32 * ib + j + 16] = dl * levels[qs[16 * ib + j] >> 4];
+            }
+        }
+    }
+}

@@ -15,27 +15,25 @@
 
 #include "blk_int.h"
 
-static const int8_t levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+static const float levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
 #define NTRY 7
 #define GROUP_EPS 1e-15f
 
-/* Index of the level nearest to v (ggml's best_index_int8: bisection, the
- * upper neighbour on ties). */
+/* Index of the level nearest to v, as ggml's best_index_int8 picks it: 0 at
+ * or below the lowest level, 15 at or above the highest (and for NaN, where
+ * ggml's bisection ends), otherwise of the two levels around v the lower
+ * one when strictly nearer. The bracketing level is found by counting
+ * instead of bisecting (the same level: they are strictly increasing). */
 static int nearest_level(float v)
 {
     if (v <= levels[0])
         return 0;
-    if (v >= levels[15])
+    if (!(v < levels[15]))
         return 15;
-    int lo = 0, hi = 15;
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if (v < levels[mid])
-            hi = mid;
-        else
-            lo = mid;
-    }
+    int hi = 1;
+    for (int k = 1; k < 15; k++)
+        hi += v >= levels[k];
     return v - levels[hi - 1] < levels[hi] - v ? hi - 1 : hi;
 }
 

@@ -55,11 +55,43 @@ static uint8_t capped_code(float v, int cap)
     return (uint8_t)sq_blk_min(cap, sq_blk_wrap_i8(sq_blk_trunc(v)));
 }
 
+/* Whether the codes of a block with scale d and inverse scale id can take
+ * the plain conversions below: |id| <= 1e30 means |d| >= 1e-30, a normal
+ * float, and d finite means x - min did not overflow, so x * id and
+ * (x - min) * id stay within a rounding error of the code range (no Inf, no
+ * NaN, nothing a cast could overflow). Otherwise the codes go through
+ * capped_code's exact emulation of ggml's casts. */
+static int plain_block(float d, float id)
+{
+    return isfinite(d) && fabsf(id) <= 1e30f;
+}
+
+/* capped_code for 0 <= v < 2^31. */
+static uint8_t capped_plain(float v, int cap)
+{
+    int c = (int)v;
+    return (uint8_t)(c < cap ? c : cap);
+}
+
+/* (int)roundf(v) (half away from zero) for |v| < 2^31; exact: t and v - t
+ * are exact in float. */
+static int round_plain(float v)
+{
+    int t = (int)v;
+    float f = v - (float)t;
+    return t + (f >= 0.5f) - (f <= -0.5f);
+}
+
 static void q4_0_block(const float *x, uint8_t *b)
 {
     float d = signed_absmax(x) / -8;
     float id = inverse(d);
     sq_blk_put_half(b, d);
+    if (plain_block(d, id)) {
+        for (int j = 0; j < QK / 2; j++)
+            b[2 + j] = (uint8_t)(capped_plain(x[j] * id + 8.5f, 15) | (capped_plain(x[j + QK / 2] * id + 8.5f, 15) << 4));
+        return;
+    }
     for (int j = 0; j < QK / 2; j++) {
         uint8_t lo = capped_code(x[j] * id + 8.5f, 15);
         uint8_t hi = capped_code(x[j + QK / 2] * id + 8.5f, 15);
@@ -93,6 +125,12 @@ static void q4_1_block(const float *x, uint8_t *b)
     float id = inverse(d);
     sq_blk_put_half(b, d);
     sq_blk_put_half(b + 2, mn);
+    if (plain_block(d, id)) {
+        for (int j = 0; j < QK / 2; j++)
+            b[4 + j] = (uint8_t)(capped_plain((x[j] - mn) * id + 0.5f, 15) |
+                                 (capped_plain((x[j + QK / 2] - mn) * id + 0.5f, 15) << 4));
+        return;
+    }
     for (int j = 0; j < QK / 2; j++) {
         uint8_t lo = capped_code((x[j] - mn) * id + 0.5f, 15);
         uint8_t hi = capped_code((x[j + QK / 2] - mn) * id + 0.5f, 15);
@@ -147,8 +185,12 @@ static void q5_0_block(const float *x, uint8_t *b)
     float d = signed_absmax(x) / -16;
     float id = inverse(d);
     sq_blk_put_half(b, d);
-    for (int j = 0; j < QK; j++)
-        c[j] = capped_code(x[j] * id + 16.5f, 31);
+    if (plain_block(d, id))
+        for (int j = 0; j < QK; j++)
+            c[j] = capped_plain(x[j] * id + 16.5f, 31);
+    else
+        for (int j = 0; j < QK; j++)
+            c[j] = capped_code(x[j] * id + 16.5f, 31);
     put_5bit(c, b + 2, b + 6);
 }
 
@@ -179,8 +221,12 @@ static void q5_1_block(const float *x, uint8_t *b)
     float id = inverse(d);
     sq_blk_put_half(b, d);
     sq_blk_put_half(b + 2, mn);
-    for (int j = 0; j < QK; j++) /* ggml: (uint8_t)(x0 + 0.5f), no cap */
-        c[j] = (uint8_t)(sq_blk_trunc((x[j] - mn) * id + 0.5f) & 0xff);
+    if (plain_block(d, id)) /* ggml: (uint8_t)(x0 + 0.5f), no cap (and none needed) */
+        for (int j = 0; j < QK; j++)
+            c[j] = (uint8_t)(int)((x[j] - mn) * id + 0.5f);
+    else
+        for (int j = 0; j < QK; j++)
+            c[j] = (uint8_t)(sq_blk_trunc((x[j] - mn) * id + 0.5f) & 0xff);
     put_5bit(c, b + 4, b + 8);
 }
 
@@ -210,8 +256,12 @@ static void q8_0_block(const float *x, uint8_t *b)
     float d = amax / 127;
     float id = inverse(d);
     sq_blk_put_half(b, d);
-    for (int j = 0; j < QK; j++)
-        b[2 + j] = (uint8_t)(sq_blk_trunc(roundf(x[j] * id)) & 0xff);
+    if (plain_block(d, id))
+        for (int j = 0; j < QK; j++)
+            b[2 + j] = (uint8_t)(round_plain(x[j] * id) & 0xff);
+    else
+        for (int j = 0; j < QK; j++)
+            b[2 + j] = (uint8_t)(sq_blk_trunc(roundf(x[j] * id)) & 0xff);
 }
 
 void sq_blk_q8_0_quant(const float *x, size_t nb, uint8_t *dst)

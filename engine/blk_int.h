@@ -55,6 +55,9 @@ void sq_blk_iq4_nl_dequant(const uint8_t *src, size_t nb, float *dst);
 void sq_blk_iq4_xs_quant(const float *x, size_t nb, uint8_t *dst);
 void sq_blk_iq4_xs_dequant(const uint8_t *src, size_t nb, float *dst);
 
+/* Whether the eight-lane searches run (see sq_block_force_scalar). */
+int sq_blk_lanes_enabled(void);
+
 /* Little-endian half at p, as a float (exact). */
 static inline float sq_blk_get_half(const uint8_t *p)
 {

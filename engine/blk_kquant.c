@@ -16,6 +16,8 @@
 #include <math.h>
 
 #include "blk_int.h"
+#include "blk_lanes.h"
+#include "simd.h"
 
 #define GROUP_EPS 1e-15f /* ggml's GROUP_MAX_EPS: a sub-block this small is all zero */
 
@@ -116,6 +118,110 @@ static float fit_affine(int n, int nmax, const float *x, const float *w, uint8_t
     }
     *neg_min = -min;
     return scale;
+}
+
+#if SQ_BLK_LANES
+/* fit_error for eight sub-blocks, one a lane. */
+SQ_LANE_INLINE sq_lf lanes_fit_error(int n, const sq_lf *x, const sq_lf *w, const sq_li *L, sq_lf scale, sq_lf min,
+                                     int use_mad)
+{
+    sq_lf err = lf_splat(0);
+    for (int i = 0; i < n; i++) {
+        sq_lf diff = scale * lf_from_li(L[i]) + min - x[i];
+        diff = use_mad ? lf_abs(diff) : diff * diff;
+        err += w[i] * diff;
+    }
+    return err;
+}
+
+SQ_LANE_INLINE void lanes_round_affine(int n, int nmax, const sq_lf *x, sq_lf iscale, sq_lf min, sq_li *L)
+{
+    for (int i = 0; i < n; i++)
+        L[i] = li_clamp(li_nearest(iscale * (x[i] - min)), 0, nmax);
+}
+
+/* fit_affine for eight sub-blocks at once (element i of lane k is x[i][k]):
+ * the same operations per lane, the scalar branches as masks. Degenerate
+ * lanes (max == min) compute garbage that is replaced at the end, as the
+ * scalar code returns early for them. */
+SQ_LANE_INLINE void lanes_fit_affine(int n, int nmax, const sq_lf *x, const sq_lf *w, sq_li *L, sq_lf *scale_out,
+                                     sq_lf *neg_min, float rmin, float rdelta, int nstep, int use_mad)
+{
+    sq_lf min = x[0], max = x[0], sum_w = w[0], sum_x = w[0] * x[0], zero = lf_splat(0);
+    for (int i = 1; i < n; i++) {
+        min = lf_sel(x[i] < min, x[i], min);
+        max = lf_sel(x[i] > max, x[i], max);
+        sum_w += w[i];
+        sum_x += w[i] * x[i];
+    }
+    min = lf_sel(min > zero, zero, min);
+    sq_lf min0 = min;
+    sq_li degenerate = max == min;
+    sq_lf iscale = lf_splat((float)nmax) / (max - min);
+    sq_lf scale = lf_splat(1.0f) / iscale;
+    lanes_round_affine(n, nmax, x, iscale, min, L);
+    sq_lf best = lanes_fit_error(n, x, w, L, scale, min, use_mad);
+    sq_li Laux[32];
+    for (int is = 0; is <= nstep; is++) {
+        iscale = lf_splat(rmin + rdelta * is + nmax) / (max - min);
+        lanes_round_affine(n, nmax, x, iscale, min, Laux);
+        sq_lf sum_l = zero, sum_l2 = zero, sum_xl = zero;
+        for (int i = 0; i < n; i++) {
+            sq_lf l = lf_from_li(Laux[i]);
+            sum_l += w[i] * l;
+            sum_l2 += w[i] * l * l;
+            sum_xl += w[i] * l * x[i];
+        }
+        sq_lf D = sum_w * sum_l2 - sum_l * sum_l;
+        sq_lf this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+        sq_lf this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+        sq_li pos = this_min > zero;
+        this_min = lf_sel(pos, zero, this_min);
+        this_scale = lf_sel(pos, sum_xl / sum_l2, this_scale);
+        sq_lf mad = lanes_fit_error(n, x, w, Laux, this_scale, this_min, use_mad);
+        sq_li upd = (D > zero) & (mad < best);
+        if (!li_any(upd))
+            continue;
+        for (int i = 0; i < n; i++)
+            L[i] = li_sel(upd, Laux[i], L[i]);
+        best = lf_sel(upd, mad, best);
+        scale = lf_sel(upd, this_scale, scale);
+        min = lf_sel(upd, this_min, min);
+    }
+    for (int i = 0; i < n; i++)
+        L[i] = li_sel(degenerate, li_splat(0), L[i]);
+    *scale_out = lf_sel(degenerate, zero, scale);
+    *neg_min = -lf_sel(degenerate, min0, min);
+}
+#endif
+
+/* Eight consecutive sub-blocks of n elements (x and weights w laid out
+ * alike): codes into L, scales and negated minima into scales[8],
+ * mins[8]. */
+SQ_HOT static void fit_affine8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales, float *mins,
+                        float rmin, int nstep, int use_mad)
+{
+#if SQ_BLK_LANES
+    if (sq_blk_lanes_enabled()) {
+        sq_lf xt[32] = {{0}}, wt[32] = {{0}}, sc, nm;
+        sq_li Lt[32];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < SQ_LANES; k++) {
+                xt[i][k] = x[k * n + i];
+                wt[i][k] = w[k * n + i];
+            }
+        lanes_fit_affine(n, nmax, xt, wt, Lt, &sc, &nm, rmin, 0.1f, nstep, use_mad);
+        for (int k = 0; k < SQ_LANES; k++) {
+            scales[k] = sc[k];
+            mins[k] = nm[k];
+            for (int i = 0; i < n; i++)
+                L[k * n + i] = (uint8_t)Lt[i][k];
+        }
+        return;
+    }
+#endif
+    for (int k = 0; k < 8; k++)
+        scales[k] = fit_affine(n, nmax, x + k * n, w + k * n, L + k * n, &mins[k], rmin, 0.1f, nstep, use_mad);
 }
 
 /* The element of largest magnitude (first on ties) and that magnitude. */
@@ -237,11 +343,12 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs)
 static void q2_k_block(const float *x, uint8_t *b)
 {
     uint8_t L[SQ_QK], *sc = b;
-    float w[16], scales[16], mins[16], max_scale = 0, max_min = 0;
+    float w[SQ_QK], scales[16], mins[16], max_scale = 0, max_min = 0;
+    for (int i = 0; i < SQ_QK; i++)
+        w[i] = fabsf(x[i]);
+    fit_affine8(16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
+    fit_affine8(16, 3, x + 128, w + 128, L + 128, scales + 8, mins + 8, -0.5f, 15, 1);
     for (int j = 0; j < 16; j++) {
-        for (int l = 0; l < 16; l++)
-            w[l] = fabsf(x[16 * j + l]);
-        scales[j] = fit_affine(16, 3, x + 16 * j, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15, 1);
         if (scales[j] > max_scale)
             max_scale = scales[j];
         if (mins[j] > max_min)
@@ -410,7 +517,7 @@ static void k4_put_scales(const float *scales, const float *mins, float max_scal
  * bytes and half scales at b, then the final codes in L. */
 static void k45_block(const float *x, uint8_t *b, int nmax, float rmin, int nstep, uint8_t *L)
 {
-    float w[32], scales[8], mins[8], max_scale = 0, max_min = 0;
+    float w[SQ_QK], scales[8], mins[8], max_scale = 0, max_min = 0;
     for (int j = 0; j < 8; j++) {
         const float *xb = x + 32 * j;
         float sum_x2 = 0;
@@ -418,8 +525,10 @@ static void k45_block(const float *x, uint8_t *b, int nmax, float rmin, int nste
             sum_x2 += xb[l] * xb[l];
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++)
-            w[l] = av_x + fabsf(xb[l]);
-        scales[j] = fit_affine(32, nmax, xb, w, L + 32 * j, &mins[j], rmin, 0.1f, nstep, 0);
+            w[32 * j + l] = av_x + fabsf(xb[l]);
+    }
+    fit_affine8(32, nmax, x, w, L, scales, mins, rmin, nstep, 0);
+    for (int j = 0; j < 8; j++) {
         if (scales[j] > max_scale)
             max_scale = scales[j];
         if (mins[j] > max_min)

@@ -35,6 +35,18 @@ static const blk_kernel kernels[SQ_BLOCK_TYPE_COUNT] = {
     KERNEL(SQ_BLOCK_IQ4_XS, "iq4_xs", 256, 136, iq4_xs),
 };
 
+static int force_scalar;
+
+void sq_block_force_scalar(bool scalar)
+{
+    force_scalar = scalar;
+}
+
+int sq_blk_lanes_enabled(void)
+{
+    return !force_scalar;
+}
+
 static const blk_kernel *kernel_of(int t)
 {
     for (size_t i = 0; i < SQ_BLOCK_TYPE_COUNT; i++)

@@ -80,4 +80,10 @@ sq_status sq_block_quantize_row(sq_block_type t, const float *x, size_t n, uint8
  * Inf or NaN gives Inf/NaN values. Errors: those of sq_block_row_bytes. */
 sq_status sq_block_dequantize_row(sq_block_type t, const uint8_t *src, size_t n, float *dst, sq_error *err);
 
+/* Make the quantizers take their plain one-sub-block-at-a-time code (true)
+ * or, where the compiler has vector extensions, their code that fits eight
+ * sub-blocks at once (false, the default). Both write the same bytes. For
+ * tests and benchmarks; not thread-safe. */
+void sq_block_force_scalar(bool scalar);
+
 #endif

@@ -69,11 +69,16 @@ static uint32_t bits(float f)
     return u;
 }
 
-/* Every row quantizes to ggml's bytes. Reports all differing rows. */
+/* Every row quantizes to ggml's bytes, on the lane-parallel path (loop
+ * indices below NTYPES) and on the scalar one (the others). Reports all
+ * differing rows. */
 START_TEST(test_quantize_matches_ggml)
 {
     sq_block_type t;
     sq_error err;
+    int scalar = _i >= (int)NTYPES;
+    _i %= (int)NTYPES;
+    sq_block_force_scalar(scalar);
     ck_assert_int_eq(sq_block_lookup(types[_i].name, &t, &err), SQ_OK);
     size_t rb = types[_i].row_bytes;
     sq_tensor *in = load_npy("input.npy");
@@ -95,7 +100,9 @@ START_TEST(test_quantize_matches_ggml)
     }
     free(want);
     sq_tensor_free(in);
-    ck_assert_msg(nbad == 0, "%s: %d rows differ (row@byte(got/want)):%s", types[_i].name, nbad, bad);
+    sq_block_force_scalar(false);
+    ck_assert_msg(nbad == 0, "%s (%s path): %d rows differ (row@byte(got/want)):%s", types[_i].name,
+                  scalar ? "scalar" : "lanes", nbad, bad);
 }
 END_TEST
 
@@ -218,7 +225,7 @@ static Suite *blockfmt_suite(void)
     Suite *s = suite_create("blockfmt");
     TCase *tc = tcase_create("ggml");
     tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, test_quantize_matches_ggml, 0, (int)NTYPES);
+    tcase_add_loop_test(tc, test_quantize_matches_ggml, 0, 2 * (int)NTYPES);
     tcase_add_loop_test(tc, test_dequantize_matches_ggml, 0, (int)NTYPES);
     tcase_add_loop_test(tc, test_table, 0, (int)NTYPES);
     tcase_add_test(tc, test_lookup);

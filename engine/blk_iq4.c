@@ -14,6 +14,8 @@
 #include <math.h>
 
 #include "blk_int.h"
+#include "blk_lanes.h"
+#include "simd.h"
 
 static const float levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
@@ -80,6 +82,80 @@ static float block_scale(const float *x, uint8_t *L)
     return d;
 }
 
+#if SQ_BLK_LANES
+/* nearest_level per lane, returning the level's value (the index is not
+ * needed while searching); lv[k] holds levels[k] in every lane. */
+SQ_LANE_INLINE sq_lf lanes_level(sq_lf v, const sq_lf *lv)
+{
+    sq_lf lo = lv[0], hi = lv[15];
+    for (int k = 1; k < 15; k++)
+        lo = lf_sel(v >= lv[k], lv[k], lo);
+    for (int k = 14; k >= 1; k--)
+        hi = lf_sel(v < lv[k], lv[k], hi);
+    sq_lf q = lf_sel(v - lo < hi - v, lo, hi);
+    q = lf_sel(v <= lv[0], lv[0], q);
+    return lf_sel(~(v < lv[15]), lv[15], q);
+}
+
+SQ_LANE_INLINE void lanes_level_sums(const sq_lf *x, sq_lf id, const sq_lf *lv, sq_lf *sumqx, sq_lf *sumq2)
+{
+    sq_lf sqx = lf_splat(0), sq2 = lf_splat(0);
+    for (int j = 0; j < 32; j++) {
+        sq_lf q = lanes_level(id * x[j], lv), w = x[j] * x[j];
+        sqx += w * q * x[j];
+        sq2 += w * q * q;
+    }
+    *sumqx = sqx;
+    *sumq2 = sq2;
+}
+
+/* block_scale for eight blocks at once (element j of lane k is x[j][k]);
+ * all-zero lanes compute garbage replaced by 0 at the end. */
+SQ_LANE_INLINE sq_lf lanes_block_scale(const sq_lf *x)
+{
+    sq_lf amax = lf_splat(0), max = lf_splat(0), zero = lf_splat(0);
+    for (int j = 0; j < 32; j++) {
+        sq_li m = lf_abs(x[j]) > amax;
+        amax = lf_sel(m, lf_abs(x[j]), amax);
+        max = lf_sel(m, x[j], max);
+    }
+    sq_lf sumqx, sumq2, lv[16];
+    for (int k = 0; k < 16; k++)
+        lv[k] = lf_splat(levels[k]);
+    lanes_level_sums(x, lf_splat(1.0f) / (-max / lv[0]), lv, &sumqx, &sumq2);
+    sq_lf d = sumqx / sumq2, best = d * sumqx;
+    for (int itry = -NTRY; itry <= NTRY; itry++) {
+        lanes_level_sums(x, lf_splat(itry + levels[0]) / max, lv, &sumqx, &sumq2);
+        sq_li upd = (sumq2 > zero) & (sumqx * sumqx > best * sumq2);
+        sq_lf nd = sumqx / sumq2;
+        d = lf_sel(upd, nd, d);
+        best = lf_sel(upd, nd * sumqx, best);
+    }
+    return lf_sel(amax < lf_splat(GROUP_EPS), zero, d);
+}
+#endif
+
+/* The scales of eight consecutive 32-element blocks (block_scale's
+ * results; L receives block_scale's provisional indices on the scalar path
+ * only: callers recompute them). */
+SQ_HOT static void block_scales8(const float *x, uint8_t *L, float *scales)
+{
+#if SQ_BLK_LANES
+    if (sq_blk_lanes_enabled()) {
+        sq_lf xt[32];
+        for (int j = 0; j < 32; j++)
+            for (int k = 0; k < SQ_LANES; k++)
+                xt[j][k] = x[32 * k + j];
+        sq_lf d = lanes_block_scale(xt);
+        for (int k = 0; k < SQ_LANES; k++)
+            scales[k] = d[k];
+        return;
+    }
+#endif
+    for (int k = 0; k < 8; k++)
+        scales[k] = block_scale(x + 32 * k, L + 32 * k);
+}
+
 /* Level indices: block of 32 k holds elements k*32+j (low nibble) and
  * k*32+16+j (high nibble) in byte 16k+j. */
 static void pack_levels(const uint8_t *L, int n, uint8_t *q4)
@@ -89,10 +165,11 @@ static void pack_levels(const uint8_t *L, int n, uint8_t *q4)
             q4[16 * i + j] = (uint8_t)(L[32 * i + j] | (L[32 * i + 16 + j] << 4));
 }
 
-static void iq4_nl_block(const float *x, uint8_t *b)
+/* IQ4_NL block with scale d found: half scale, then indices against the
+ * scale as a float (not its half), as ggml does. */
+static void iq4_nl_finish(const float *x, float d, uint8_t *b)
 {
     uint8_t L[32];
-    float d = block_scale(x, L);
     sq_blk_put_half(b, d);
     float id = d ? 1 / d : 0;
     for (int j = 0; j < 32; j++)
@@ -102,8 +179,16 @@ static void iq4_nl_block(const float *x, uint8_t *b)
 
 void sq_blk_iq4_nl_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    for (size_t i = 0; i < nb; i++)
-        iq4_nl_block(x + i * 32, dst + i * 18);
+    uint8_t L[SQ_QK];
+    float d[8];
+    size_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        block_scales8(x + i * 32, L, d);
+        for (size_t k = 0; k < 8; k++)
+            iq4_nl_finish(x + (i + k) * 32, d[k], dst + (i + k) * 18);
+    }
+    for (; i < nb; i++)
+        iq4_nl_finish(x + i * 32, block_scale(x + i * 32, L), dst + i * 18);
 }
 
 void sq_blk_iq4_nl_dequant(const uint8_t *src, size_t nb, float *dst)
@@ -122,8 +207,8 @@ static void iq4_xs_block(const float *x, uint8_t *b)
 {
     uint8_t L[SQ_QK];
     float scales[8], max_scale = 0, amax_scale = 0;
+    block_scales8(x, L, scales);
     for (int ib = 0; ib < 8; ib++) {
-        scales[ib] = block_scale(x + 32 * ib, L + 32 * ib);
         if (fabsf(scales[ib]) > amax_scale) {
             amax_scale = fabsf(scales[ib]);
             max_scale = scales[ib];

@@ -283,6 +283,83 @@ static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
     return scale;
 }
 
+#if SQ_BLK_LANES
+/* symmetric_sums for eight sub-blocks, one a lane. */
+SQ_LANE_INLINE void lanes_symmetric_sums(int n, int nmax, const sq_lf *x, sq_lf iscale, sq_li *L, sq_lf *sumlx,
+                                         sq_lf *suml2)
+{
+    sq_lf slx = lf_splat(0), sl2 = lf_splat(0);
+    for (int i = 0; i < n; i++) {
+        sq_li li = li_clamp(li_nearest(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = li + li_splat(nmax);
+        sq_lf l = lf_from_li(li), w = x[i] * x[i];
+        slx += w * x[i] * l;
+        sl2 += w * l * l;
+    }
+    *sumlx = slx;
+    *suml2 = sl2;
+}
+
+/* fit_symmetric for eight sub-blocks at once; all-zero lanes compute
+ * garbage replaced at the end (the scalar code returns early). */
+SQ_LANE_INLINE void lanes_fit_symmetric(int n, int nmax, const sq_lf *x, sq_li *L, sq_lf *scale_out)
+{
+    sq_lf amax = lf_splat(0), max = lf_splat(0), zero = lf_splat(0);
+    for (int i = 0; i < n; i++) {
+        sq_li m = lf_abs(x[i]) > amax;
+        amax = lf_sel(m, lf_abs(x[i]), amax);
+        max = lf_sel(m, x[i], max);
+    }
+    sq_li tiny = amax < lf_splat(GROUP_EPS);
+    sq_lf sumlx, suml2;
+    lanes_symmetric_sums(n, nmax, x, lf_splat((float)-nmax) / max, L, &sumlx, &suml2);
+    sq_lf scale = lf_sel(suml2 != zero, sumlx / suml2, zero);
+    sq_lf best = scale * sumlx;
+    sq_li Lc[32];
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0)
+            continue;
+        sq_lf iscale = lf_splat(-(nmax + 0.1f * is)) / max;
+        lanes_symmetric_sums(n, nmax, x, iscale, Lc, &sumlx, &suml2);
+        sq_li upd = (suml2 > zero) & (sumlx * sumlx > best * suml2);
+        if (!li_any(upd))
+            continue;
+        for (int i = 0; i < n; i++)
+            L[i] = li_sel(upd, Lc[i], L[i]);
+        sq_lf ns = sumlx / suml2;
+        scale = lf_sel(upd, ns, scale);
+        best = lf_sel(upd, ns * sumlx, best);
+    }
+    for (int i = 0; i < n; i++)
+        L[i] = li_sel(tiny, li_splat(0), L[i]);
+    *scale_out = lf_sel(tiny, zero, scale);
+}
+#endif
+
+/* fit_symmetric for eight consecutive sub-blocks of n elements: codes into
+ * L, scales into scales[8]. */
+SQ_HOT static void fit_symmetric8(int n, int nmax, const float *x, int8_t *L, float *scales)
+{
+#if SQ_BLK_LANES
+    if (sq_blk_lanes_enabled()) {
+        sq_lf xt[32] = {{0}}, sc;
+        sq_li Lt[32];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < SQ_LANES; k++)
+                xt[i][k] = x[k * n + i];
+        lanes_fit_symmetric(n, nmax, xt, Lt, &sc);
+        for (int k = 0; k < SQ_LANES; k++) {
+            scales[k] = sc[k];
+            for (int i = 0; i < n; i++)
+                L[k * n + i] = (int8_t)Lt[i][k];
+        }
+        return;
+    }
+#endif
+    for (int k = 0; k < 8; k++)
+        scales[k] = fit_symmetric(n, nmax, x + k * n, L + k * n);
+}
+
 /* One pass of make_q3_quants' coordinate descent over the codes L (not
  * offset). Returns how many codes changed. */
 static int refine_q3_pass(int n, int nmax, const float *x, int8_t *L, float *sumlx, float *suml2)
@@ -642,8 +719,9 @@ static void q6_k_block(const float *x, uint8_t *b)
 {
     int8_t L[SQ_QK];
     float scales[16], max_scale = 0, max_abs = 0;
+    fit_symmetric8(16, 32, x, L, scales);
+    fit_symmetric8(16, 32, x + 128, L + 128, scales + 8);
     for (int j = 0; j < 16; j++) {
-        scales[j] = fit_symmetric(16, 32, x + 16 * j, L + 16 * j);
         if (fabsf(scales[j]) > max_abs) {
             max_abs = fabsf(scales[j]);
             max_scale = scales[j];

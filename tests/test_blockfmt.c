@@ -106,6 +106,40 @@ START_TEST(test_quantize_matches_ggml)
 }
 END_TEST
 
+/* Blocks are independent, so a row's first k blocks quantize to the first
+ * k blocks of ggml's bytes: k = 1 and k = 11 (for 32-element types: not a
+ * multiple of the eight blocks the lane path takes at once). Both paths. */
+START_TEST(test_quantize_prefixes)
+{
+    int scalar = _i >= (int)NTYPES;
+    _i %= (int)NTYPES;
+    sq_block_force_scalar(scalar);
+    const sq_block_info *bi = sq_block_info_at((size_t)_i);
+    size_t rb = types[_i].row_bytes;
+    sq_tensor *in = load_npy("input.npy");
+    uint8_t *want = load_blocks(types[_i].name, rb * ROWS), got[1024];
+    sq_error err;
+    int nbad = 0;
+    for (int r = 0; r < ROWS; r++) {
+        size_t ks[2] = {1, bi->block == 32 ? 11 : 1};
+        for (int v = 0; v < 2; v++) {
+            size_t n = ks[v] * bi->block, bytes = ks[v] * bi->block_bytes;
+            memset(got, 0x5a, sizeof got);
+            ck_assert_int_eq(sq_block_quantize_row(bi->type, in->data + (size_t)r * COLS, n, got, &err), SQ_OK);
+            nbad += memcmp(got, want + (size_t)r * rb, bytes) != 0;
+            ck_assert_uint_eq(got[bytes], 0x5a);
+        }
+    }
+    memset(got, 0x5a, sizeof got);
+    ck_assert_int_eq(sq_block_quantize_row(bi->type, in->data, 0, got, &err), SQ_OK);
+    ck_assert_uint_eq(got[0], 0x5a);
+    sq_block_force_scalar(false);
+    free(want);
+    sq_tensor_free(in);
+    ck_assert_msg(nbad == 0, "%s (%s path): %d prefixes differ", bi->name, scalar ? "scalar" : "lanes", nbad);
+}
+END_TEST
+
 /* ggml's bytes dequantize to ggml's floats, bit for bit (and NaN-free). */
 START_TEST(test_dequantize_matches_ggml)
 {
@@ -226,6 +260,7 @@ static Suite *blockfmt_suite(void)
     TCase *tc = tcase_create("ggml");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_quantize_matches_ggml, 0, 2 * (int)NTYPES);
+    tcase_add_loop_test(tc, test_quantize_prefixes, 0, 2 * (int)NTYPES);
     tcase_add_loop_test(tc, test_dequantize_matches_ggml, 0, (int)NTYPES);
     tcase_add_loop_test(tc, test_table, 0, (int)NTYPES);
     tcase_add_test(tc, test_lookup);

@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "blk_int.h"
+#include "simd.h"
 
 #define QK 32
 
@@ -99,7 +100,7 @@ static void q4_0_block(const float *x, uint8_t *b)
     }
 }
 
-void sq_blk_q4_0_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q4_0_quant(const float *x, size_t nb, uint8_t *dst)
 {
     for (size_t i = 0; i < nb; i++)
         q4_0_block(x + i * QK, dst + i * 18);
@@ -138,7 +139,7 @@ static void q4_1_block(const float *x, uint8_t *b)
     }
 }
 
-void sq_blk_q4_1_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q4_1_quant(const float *x, size_t nb, uint8_t *dst)
 {
     for (size_t i = 0; i < nb; i++)
         q4_1_block(x + i * QK, dst + i * 20);
@@ -194,7 +195,7 @@ static void q5_0_block(const float *x, uint8_t *b)
     put_5bit(c, b + 2, b + 6);
 }
 
-void sq_blk_q5_0_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q5_0_quant(const float *x, size_t nb, uint8_t *dst)
 {
     for (size_t i = 0; i < nb; i++)
         q5_0_block(x + i * QK, dst + i * 22);
@@ -230,7 +231,7 @@ static void q5_1_block(const float *x, uint8_t *b)
     put_5bit(c, b + 4, b + 8);
 }
 
-void sq_blk_q5_1_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q5_1_quant(const float *x, size_t nb, uint8_t *dst)
 {
     for (size_t i = 0; i < nb; i++)
         q5_1_block(x + i * QK, dst + i * 24);
@@ -250,9 +251,16 @@ void sq_blk_q5_1_dequant(const uint8_t *src, size_t nb, float *dst)
 
 static void q8_0_block(const float *x, uint8_t *b)
 {
+    /* ggml takes the running maximum of |x|; for finite values the maximum
+     * does not depend on the order, so eight partial maxima (which
+     * vectorize) give the same amax. */
+    float part[8] = {0};
+    for (int j = 0; j < QK; j += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] = part[k] > fabsf(x[j + k]) ? part[k] : fabsf(x[j + k]);
     float amax = 0.0f;
-    for (int j = 0; j < QK; j++)
-        amax = amax > fabsf(x[j]) ? amax : fabsf(x[j]);
+    for (int k = 0; k < 8; k++)
+        amax = amax > part[k] ? amax : part[k];
     float d = amax / 127;
     float id = inverse(d);
     sq_blk_put_half(b, d);
@@ -264,7 +272,7 @@ static void q8_0_block(const float *x, uint8_t *b)
             b[2 + j] = (uint8_t)(sq_blk_trunc(roundf(x[j] * id)) & 0xff);
 }
 
-void sq_blk_q8_0_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q8_0_quant(const float *x, size_t nb, uint8_t *dst)
 {
     for (size_t i = 0; i < nb; i++)
         q8_0_block(x + i * QK, dst + i * 34);

@@ -233,23 +233,32 @@ START_TEST(test_bad_length)
 }
 END_TEST
 
-/* NaN or Inf anywhere: SQ_ERR_NONFINITE naming the index; dst untouched. */
+/* NaN or Inf anywhere (first, last, either side of the 256-element chunks
+ * the scan takes): SQ_ERR_NONFINITE naming the first bad index; dst
+ * untouched. */
 START_TEST(test_nonfinite)
 {
-    const sq_block_info *bi = sq_block_info_at(_i);
-    float x[256] = {0};
-    uint8_t q[256];
-    sq_error err;
+    const sq_block_info *bi = sq_block_info_at((size_t)_i);
+    static const size_t pos[] = {0, 31, 255, 256, 300, 511};
     const float bad[] = {NAN, INFINITY, -INFINITY};
-    for (size_t k = 0; k < 3; k++) {
-        memset(q, 0xa5, sizeof q);
-        x[bi->block - 1] = bad[k];
-        ck_assert_int_eq(sq_block_quantize_row(bi->type, x, bi->block, q, &err), SQ_ERR_NONFINITE);
-        char want[64];
-        snprintf(want, sizeof want, "%s: input element %zu is ", bi->name, bi->block - 1);
-        ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
-        for (size_t i = 0; i < sizeof q; i++)
-            ck_assert_uint_eq(q[i], 0xa5);
+    float x[COLS];
+    uint8_t q[1024];
+    sq_error err;
+    for (size_t p = 0; p < sizeof pos / sizeof pos[0]; p++) {
+        for (size_t k = 0; k < 3; k++) {
+            for (size_t i = 0; i < COLS; i++)
+                x[i] = (float)i * 0.25f - 3.0f;
+            x[pos[p]] = bad[k];
+            if (pos[p] < 300)
+                x[400] = NAN; /* a later bad value is not the one reported */
+            memset(q, 0xa5, sizeof q);
+            ck_assert_int_eq(sq_block_quantize_row(bi->type, x, COLS, q, &err), SQ_ERR_NONFINITE);
+            char want[64];
+            snprintf(want, sizeof want, "%s: input element %zu is ", bi->name, pos[p]);
+            ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
+            for (size_t i = 0; i < sizeof q; i++)
+                ck_assert_uint_eq(q[i], 0xa5);
+        }
     }
 }
 END_TEST

@@ -135,24 +135,25 @@ SQ_LANE_INLINE sq_lf lanes_block_scale(const sq_lf *x)
 }
 #endif
 
-/* The scales of eight consecutive 32-element blocks (block_scale's
- * results; L receives block_scale's provisional indices on the scalar path
- * only: callers recompute them). */
-SQ_HOT static void block_scales8(const float *x, uint8_t *L, float *scales)
+/* The scales of count (at most 16) consecutive 32-element blocks
+ * (block_scale's results; L, room for count * 32, receives block_scale's
+ * provisional indices on the scalar path only: callers recompute them).
+ * Unused lanes hold zeros and are dropped. */
+SQ_HOT static void block_scales_group(int count, const float *x, uint8_t *L, float *scales)
 {
 #if SQ_BLK_LANES
     if (sq_blk_lanes_enabled()) {
-        sq_lf xt[32];
+        sq_lf xt[32] = {{0}};
         for (int j = 0; j < 32; j++)
-            for (int k = 0; k < SQ_LANES; k++)
+            for (int k = 0; k < count; k++)
                 xt[j][k] = x[32 * k + j];
         sq_lf d = lanes_block_scale(xt);
-        for (int k = 0; k < SQ_LANES; k++)
+        for (int k = 0; k < count; k++)
             scales[k] = d[k];
         return;
     }
 #endif
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < count; k++)
         scales[k] = block_scale(x + 32 * k, L + 32 * k);
 }
 
@@ -179,16 +180,14 @@ static void iq4_nl_finish(const float *x, float d, uint8_t *b)
 
 void sq_blk_iq4_nl_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    uint8_t L[SQ_QK];
-    float d[8];
-    size_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-        block_scales8(x + i * 32, L, d);
-        for (size_t k = 0; k < 8; k++)
-            iq4_nl_finish(x + (i + k) * 32, d[k], dst + (i + k) * 18);
+    uint8_t L[16 * 32];
+    float d[16];
+    for (size_t i = 0; i < nb; i += 16) {
+        int count = nb - i >= 16 ? 16 : (int)(nb - i);
+        block_scales_group(count, x + i * 32, L, d);
+        for (int k = 0; k < count; k++)
+            iq4_nl_finish(x + (i + (size_t)k) * 32, d[k], dst + (i + (size_t)k) * 18);
     }
-    for (; i < nb; i++)
-        iq4_nl_finish(x + i * 32, block_scale(x + i * 32, L), dst + i * 18);
 }
 
 void sq_blk_iq4_nl_dequant(const uint8_t *src, size_t nb, float *dst)
@@ -203,11 +202,11 @@ void sq_blk_iq4_nl_dequant(const uint8_t *src, size_t nb, float *dst)
     }
 }
 
-static void iq4_xs_block(const float *x, uint8_t *b)
+/* One IQ4_XS super-block whose eight block scales are found. */
+static void iq4_xs_finish(const float *x, const float *scales, uint8_t *b)
 {
     uint8_t L[SQ_QK];
-    float scales[8], max_scale = 0, amax_scale = 0;
-    block_scales8(x, L, scales);
+    float max_scale = 0, amax_scale = 0;
     for (int ib = 0; ib < 8; ib++) {
         if (fabsf(scales[ib]) > amax_scale) {
             amax_scale = fabsf(scales[ib]);
@@ -236,8 +235,14 @@ static void iq4_xs_block(const float *x, uint8_t *b)
 
 void sq_blk_iq4_xs_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    for (size_t i = 0; i < nb; i++)
-        iq4_xs_block(x + i * SQ_QK, dst + i * 136);
+    uint8_t L[2 * SQ_QK];
+    float scales[16];
+    for (size_t i = 0; i < nb; i += 2) {
+        int nsb = nb - i >= 2 ? 2 : 1;
+        block_scales_group(8 * nsb, x + i * SQ_QK, L, scales);
+        for (int s = 0; s < nsb; s++)
+            iq4_xs_finish(x + (i + (size_t)s) * SQ_QK, scales + 8 * s, dst + (i + (size_t)s) * 136);
+    }
 }
 
 void sq_blk_iq4_xs_dequant(const uint8_t *src, size_t nb, float *dst)

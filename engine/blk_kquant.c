@@ -180,8 +180,6 @@ SQ_LANE_INLINE void lanes_fit_affine(int n, int nmax, const sq_lf *x, const sq_l
         this_scale = lf_sel(pos, sum_xl / sum_l2, this_scale);
         sq_lf mad = lanes_fit_error(n, x, w, Laux, this_scale, this_min, use_mad);
         sq_li upd = (D > zero) & (mad < best);
-        if (!li_any(upd))
-            continue;
         for (int i = 0; i < n; i++)
             L[i] = li_sel(upd, Laux[i], L[i]);
         best = lf_sel(upd, mad, best);
@@ -195,23 +193,24 @@ SQ_LANE_INLINE void lanes_fit_affine(int n, int nmax, const sq_lf *x, const sq_l
 }
 #endif
 
-/* Eight consecutive sub-blocks of n elements (x and weights w laid out
- * alike): codes into L, scales and negated minima into scales[8],
- * mins[8]. */
-SQ_HOT static void fit_affine8(int n, int nmax, const float *x, const float *w, uint8_t *L, float *scales, float *mins,
-                        float rmin, int nstep, int use_mad)
+/* count (at most 16) consecutive sub-blocks of n elements (x and weights w
+ * laid out alike): codes into L, scales and negated minima into scales[],
+ * mins[]. Unused lanes hold zeros (a degenerate sub-block) and are
+ * dropped. */
+SQ_HOT static void fit_affine_group(int count, int n, int nmax, const float *x, const float *w, uint8_t *L,
+                                    float *scales, float *mins, float rmin, int nstep, int use_mad)
 {
 #if SQ_BLK_LANES
     if (sq_blk_lanes_enabled()) {
         sq_lf xt[32] = {{0}}, wt[32] = {{0}}, sc, nm;
         sq_li Lt[32];
         for (int i = 0; i < n; i++)
-            for (int k = 0; k < SQ_LANES; k++) {
+            for (int k = 0; k < count; k++) {
                 xt[i][k] = x[k * n + i];
                 wt[i][k] = w[k * n + i];
             }
         lanes_fit_affine(n, nmax, xt, wt, Lt, &sc, &nm, rmin, 0.1f, nstep, use_mad);
-        for (int k = 0; k < SQ_LANES; k++) {
+        for (int k = 0; k < count; k++) {
             scales[k] = sc[k];
             mins[k] = nm[k];
             for (int i = 0; i < n; i++)
@@ -220,7 +219,7 @@ SQ_HOT static void fit_affine8(int n, int nmax, const float *x, const float *w, 
         return;
     }
 #endif
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < count; k++)
         scales[k] = fit_affine(n, nmax, x + k * n, w + k * n, L + k * n, &mins[k], rmin, 0.1f, nstep, use_mad);
 }
 
@@ -322,8 +321,6 @@ SQ_LANE_INLINE void lanes_fit_symmetric(int n, int nmax, const sq_lf *x, sq_li *
         sq_lf iscale = lf_splat(-(nmax + 0.1f * is)) / max;
         lanes_symmetric_sums(n, nmax, x, iscale, Lc, &sumlx, &suml2);
         sq_li upd = (suml2 > zero) & (sumlx * sumlx > best * suml2);
-        if (!li_any(upd))
-            continue;
         for (int i = 0; i < n; i++)
             L[i] = li_sel(upd, Lc[i], L[i]);
         sq_lf ns = sumlx / suml2;
@@ -336,19 +333,19 @@ SQ_LANE_INLINE void lanes_fit_symmetric(int n, int nmax, const sq_lf *x, sq_li *
 }
 #endif
 
-/* fit_symmetric for eight consecutive sub-blocks of n elements: codes into
- * L, scales into scales[8]. */
-SQ_HOT static void fit_symmetric8(int n, int nmax, const float *x, int8_t *L, float *scales)
+/* fit_symmetric for count (at most 16) consecutive sub-blocks of n
+ * elements: codes into L, scales into scales[]. */
+SQ_HOT static void fit_symmetric_group(int count, int n, int nmax, const float *x, int8_t *L, float *scales)
 {
 #if SQ_BLK_LANES
     if (sq_blk_lanes_enabled()) {
         sq_lf xt[32] = {{0}}, sc;
         sq_li Lt[32];
         for (int i = 0; i < n; i++)
-            for (int k = 0; k < SQ_LANES; k++)
+            for (int k = 0; k < count; k++)
                 xt[i][k] = x[k * n + i];
         lanes_fit_symmetric(n, nmax, xt, Lt, &sc);
-        for (int k = 0; k < SQ_LANES; k++) {
+        for (int k = 0; k < count; k++) {
             scales[k] = sc[k];
             for (int i = 0; i < n; i++)
                 L[k * n + i] = (int8_t)Lt[i][k];
@@ -356,7 +353,7 @@ SQ_HOT static void fit_symmetric8(int n, int nmax, const float *x, int8_t *L, fl
         return;
     }
 #endif
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < count; k++)
         scales[k] = fit_symmetric(n, nmax, x + k * n, L + k * n);
 }
 
@@ -423,8 +420,7 @@ static void q2_k_block(const float *x, uint8_t *b)
     float w[SQ_QK], scales[16], mins[16], max_scale = 0, max_min = 0;
     for (int i = 0; i < SQ_QK; i++)
         w[i] = fabsf(x[i]);
-    fit_affine8(16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
-    fit_affine8(16, 3, x + 128, w + 128, L + 128, scales + 8, mins + 8, -0.5f, 15, 1);
+    fit_affine_group(16, 16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
     for (int j = 0; j < 16; j++) {
         if (scales[j] > max_scale)
             max_scale = scales[j];
@@ -590,21 +586,12 @@ static void k4_put_scales(const float *scales, const float *mins, float max_scal
     }
 }
 
-/* Shared by Q4_K (nmax 15) and Q5_K (nmax 31): sub-block fits, the scale
- * bytes and half scales at b, then the final codes in L. */
-static void k45_block(const float *x, uint8_t *b, int nmax, float rmin, int nstep, uint8_t *L)
+/* Shared by Q4_K (nmax 15) and Q5_K (nmax 31), for one super-block whose
+ * sub-blocks are fitted: the scale bytes and half scales at b, then the
+ * final codes in L. */
+static void k45_finish(const float *x, const float *scales, const float *mins, uint8_t *b, int nmax, uint8_t *L)
 {
-    float w[SQ_QK], scales[8], mins[8], max_scale = 0, max_min = 0;
-    for (int j = 0; j < 8; j++) {
-        const float *xb = x + 32 * j;
-        float sum_x2 = 0;
-        for (int l = 0; l < 32; l++)
-            sum_x2 += xb[l] * xb[l];
-        float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; l++)
-            w[32 * j + l] = av_x + fabsf(xb[l]);
-    }
-    fit_affine8(32, nmax, x, w, L, scales, mins, rmin, nstep, 0);
+    float max_scale = 0, max_min = 0;
     for (int j = 0; j < 8; j++) {
         if (scales[j] > max_scale)
             max_scale = scales[j];
@@ -627,10 +614,28 @@ static void k45_block(const float *x, uint8_t *b, int nmax, float rmin, int nste
     }
 }
 
-static void q4_k_block(const float *x, uint8_t *b)
+/* Fit the sub-blocks of nsb (1 or 2) consecutive Q4_K/Q5_K super-blocks
+ * together (the lanes take sixteen), then finish each: block s gets its
+ * bytes at b + s * bb and its codes at L + 256 s. */
+static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax, float rmin, int nstep, uint8_t *L)
 {
-    uint8_t L[SQ_QK];
-    k45_block(x, b, 15, -1.f, 20, L);
+    float w[2 * SQ_QK], scales[16], mins[16];
+    for (int j = 0; j < 8 * nsb; j++) {
+        const float *xb = x + 32 * j;
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; l++)
+            sum_x2 += xb[l] * xb[l];
+        float av_x = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; l++)
+            w[32 * j + l] = av_x + fabsf(xb[l]);
+    }
+    fit_affine_group(8 * nsb, 32, nmax, x, w, L, scales, mins, rmin, nstep, 0);
+    for (int s = 0; s < nsb; s++)
+        k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK);
+}
+
+static void q4_k_pack(const uint8_t *L, uint8_t *b)
+{
     for (int j = 0; j < SQ_QK; j += 64)
         for (int l = 0; l < 32; l++)
             b[16 + j / 2 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
@@ -638,8 +643,13 @@ static void q4_k_block(const float *x, uint8_t *b)
 
 void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    for (size_t i = 0; i < nb; i++)
-        q4_k_block(x + i * SQ_QK, dst + i * 144);
+    uint8_t L[2 * SQ_QK];
+    for (size_t i = 0; i < nb; i += 2) {
+        int nsb = nb - i >= 2 ? 2 : 1;
+        k45_blocks(x + i * SQ_QK, nsb, dst + i * 144, 144, 15, -1.f, 20, L);
+        for (int s = 0; s < nsb; s++)
+            q4_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 144);
+    }
 }
 
 void sq_blk_q4_k_dequant(const uint8_t *src, size_t nb, float *dst)
@@ -656,10 +666,9 @@ void sq_blk_q4_k_dequant(const uint8_t *src, size_t nb, float *dst)
     }
 }
 
-static void q5_k_block(const float *x, uint8_t *b)
+static void q5_k_pack(const uint8_t *L, uint8_t *b)
 {
-    uint8_t L[SQ_QK], *qh = b + 16, *ql = b + 48;
-    k45_block(x, b, 31, -0.5f, 15, L);
+    uint8_t *qh = b + 16, *ql = b + 48;
     memset(qh, 0, 32);
     for (int n = 0; n < SQ_QK; n += 64) {
         for (int j = 0; j < 32; j++) {
@@ -679,8 +688,13 @@ static void q5_k_block(const float *x, uint8_t *b)
 
 void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    for (size_t i = 0; i < nb; i++)
-        q5_k_block(x + i * SQ_QK, dst + i * 176);
+    uint8_t L[2 * SQ_QK];
+    for (size_t i = 0; i < nb; i += 2) {
+        int nsb = nb - i >= 2 ? 2 : 1;
+        k45_blocks(x + i * SQ_QK, nsb, dst + i * 176, 176, 31, -0.5f, 15, L);
+        for (int s = 0; s < nsb; s++)
+            q5_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 176);
+    }
 }
 
 void sq_blk_q5_k_dequant(const uint8_t *src, size_t nb, float *dst)
@@ -719,8 +733,7 @@ static void q6_k_block(const float *x, uint8_t *b)
 {
     int8_t L[SQ_QK];
     float scales[16], max_scale = 0, max_abs = 0;
-    fit_symmetric8(16, 32, x, L, scales);
-    fit_symmetric8(16, 32, x + 128, L + 128, scales + 8);
+    fit_symmetric_group(16, 16, 32, x, L, scales);
     for (int j = 0; j < 16; j++) {
         if (fabsf(scales[j]) > max_abs) {
             max_abs = fabsf(scales[j]);

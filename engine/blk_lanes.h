@@ -1,13 +1,15 @@
 /*
- * blk_lanes.h - internal: eight independent sub-blocks at once.
+ * blk_lanes.h - internal: sixteen independent sub-blocks at once.
  *
  * The block-format searches sum over a sub-block's elements in order, and
  * byte-exactness forbids reordering those sums. What can run in parallel
- * is different sub-blocks: here each of eight vector lanes carries one
+ * is different sub-blocks: here each of sixteen vector lanes carries one
  * sub-block through exactly the scalar operations, in the scalar order, so
  * every lane's result is bit-identical to the scalar code's. Vectors are
  * GCC/clang vector extensions (lowered to whatever the target has: SSE
- * pairs by default, AVX2 in the x86-64-v3 clone of SQ_HOT functions).
+ * quads by default, AVX2 pairs or AVX-512 in the clones of SQ_HOT
+ * functions); sixteen lanes, not eight, so that the in-order sums of two
+ * vector halves overlap their latencies.
  * Branches become masks: a lane computes both sides and keeps one.
  *
  * SQ_BLK_LANES is 0 where the extensions are missing; the scalar code then
@@ -26,20 +28,20 @@
 
 #if SQ_BLK_LANES
 
-#define SQ_LANES 8
+#define SQ_LANES 16
 #define SQ_LANE_INLINE static inline __attribute__((always_inline))
 
-typedef float sq_lf __attribute__((vector_size(32)));   /* 8 floats */
-typedef int32_t sq_li __attribute__((vector_size(32))); /* 8 ints; also masks: -1 true, 0 false */
+typedef float sq_lf __attribute__((vector_size(64)));   /* 16 floats */
+typedef int32_t sq_li __attribute__((vector_size(64))); /* 16 ints; also masks: -1 true, 0 false */
 
 SQ_LANE_INLINE sq_lf lf_splat(float v)
 {
-    return (sq_lf){v, v, v, v, v, v, v, v};
+    return (sq_lf){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
 }
 
 SQ_LANE_INLINE sq_li li_splat(int32_t v)
 {
-    return (sq_li){v, v, v, v, v, v, v, v};
+    return (sq_li){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v};
 }
 
 /* m ? a : b per lane (m a mask). */
@@ -75,17 +77,6 @@ SQ_LANE_INLINE sq_li li_clamp(sq_li v, int32_t lo, int32_t hi)
     sq_li l = li_splat(lo), h = li_splat(hi);
     v = li_sel(v > h, h, v);
     return li_sel(v < l, l, v);
-}
-
-/* Whether any lane of mask m is set. */
-SQ_LANE_INLINE int li_any(sq_li m)
-{
-    int32_t a[SQ_LANES];
-    __builtin_memcpy(a, &m, sizeof a);
-    int any = 0;
-    for (int k = 0; k < SQ_LANES; k++)
-        any |= a[k];
-    return any != 0;
 }
 
 #endif

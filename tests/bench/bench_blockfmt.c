@@ -1,8 +1,9 @@
 /* bench_blockfmt.c - `make bench`: throughput of llama.cpp block-format
  * quantization and dequantization (engine/blockfmt.h) over a 4096 x 4096
- * float32 tensor of weight-like values, per type, in M elements/s, next
- * to the target (>= 400 M/s quantizing Q4_0 / Q8_0, >= 100 M/s for the
- * other types). Single thread; each figure is the best of three passes,
+ * float32 tensor of weight-like values, per type, in M elements/s: the
+ * default (lane-parallel) quantizers next to the plain scalar ones
+ * (sq_block_force_scalar) measured in the same run, and the target
+ * (>= 400 M/s quantizing Q4_0 / Q8_0, >= 100 M/s for the other types). Single thread; each figure is the best of three passes,
  * timed in CPU time of the thread (other load on the machine does not count).
  * Usage: bench_blockfmt [rows cols]. Exit status 0 unless something fails
  * (a missed target is reported, not an error). */
@@ -80,19 +81,22 @@ int main(int argc, char **argv)
     fill(x, rows, cols);
     double n = (double)rows * (double)cols / 1e6;
     printf("block formats, %zu x %zu float32, one thread (M elements per CPU second, best of 3)\n", rows, cols);
-    printf("%-7s %10s %10s %8s\n", "type", "quantize", "dequant", "target");
+    printf("%-7s %10s %10s %10s %8s\n", "type", "quantize", "(scalar)", "dequant", "target");
     int status = 0;
     for (size_t i = 0; i < SQ_BLOCK_TYPE_COUNT; i++) {
         const sq_block_info *bi = sq_block_info_at(i);
         size_t rb = cols / bi->block * bi->block_bytes;
+        sq_block_force_scalar(true);
+        double ts = best_of_three(bi->type, 0, x, q, rows, cols, rb);
+        sq_block_force_scalar(false);
         double tq = best_of_three(bi->type, 0, x, q, rows, cols, rb);
         double td = best_of_three(bi->type, 1, y, q, rows, cols, rb);
-        if (tq < 0 || td < 0) {
+        if (tq < 0 || td < 0 || ts < 0) {
             status = 1;
             break;
         }
         double target = bi->type == SQ_BLOCK_Q4_0 || bi->type == SQ_BLOCK_Q8_0 ? 400 : 100;
-        printf("%-7s %10.1f %10.1f %8.0f%s\n", bi->name, n / tq, n / td, target,
+        printf("%-7s %10.1f %10.1f %10.1f %8.0f%s\n", bi->name, n / tq, n / ts, n / td, target,
                n / tq >= target ? "" : "  (quantize below target)");
     }
     free(x);

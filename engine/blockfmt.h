@@ -14,7 +14,8 @@
  *     if (sq_block_quantize_row(SQ_BLOCK_Q4_K, x, n, q, &err) != SQ_OK) ...;
  *     sq_block_dequantize_row(SQ_BLOCK_Q4_K, q, n, y, &err);
  *
- * Thread-safe: no global state, no allocation.
+ * No allocation. Thread-safe, except that sq_block_force_scalar (a test
+ * switch) must not run while other threads quantize.
  */
 #ifndef SQ_BLOCKFMT_H
 #define SQ_BLOCKFMT_H

@@ -533,14 +533,17 @@ int lsq_report(lua_State *L)
     }
     sq_report **rep = (sq_report **)lsq_guard(L, lsq_free_report); /* 11 */
     o.cancel = &sq_lua_interrupt; /* Ctrl-C in the REPL stops the scan between tensors */
-    if (sq_report_run(ck, lua_tostring(L, 10), cfgs, n, &o, rep, &err) != SQ_OK)
-        return lsq_engine_error(L, err.code == SQ_ERR_ARG ? 3 : 0, &err);
-    lsq_guard_free(L, 9); /* the checkpoint is no longer needed */
-    if ((*rep)->cancelled) {
+    sq_status st = sq_report_run(ck, lua_tostring(L, 10), cfgs, n, &o, rep, &err);
+    if (st == SQ_OK && (*rep)->cancelled && sq_lua_interrupt) {
+        /* before anything calls a function, on which the interpreter's hook
+         * would raise "interrupted!" */
         sq_lua_interrupt = 0;
         if (sq_lua_interrupt_absorbed)
             sq_lua_interrupt_absorbed(L);
     }
+    if (st != SQ_OK)
+        return lsq_engine_error(L, err.code == SQ_ERR_ARG ? 3 : 0, &err);
+    lsq_guard_free(L, 9); /* the checkpoint is no longer needed */
     if ((csv && sq_report_write_csv(*rep, csv, &err) != SQ_OK) ||
         (json && sq_report_write_json(*rep, json, &err) != SQ_OK))
         return lsq_fail(L, &err);

@@ -49,6 +49,27 @@ wait_for "field completion after '.'" '^squint> q\.config$'
 keys '.bits'; key Enter
 wait_for "field value printed" '^4$'
 
+# completion reads tables raw: a metatable whose own metatable has an
+# erroring or looping __index neither ends nor hangs the session
+wait_prompt; keys 'bad = setmetatable({}, setmetatable({}, {__index = function() error("idx") end}))'; key Enter
+wait_prompt; keys 'bad.x'; key Tab; key C-u
+keys '"alive" .. "1"'; key Enter
+wait_for "an erroring __index during completion keeps the session" '^alive1$'
+wait_prompt; keys 'spin = setmetatable({}, setmetatable({}, {__index = function() while true do end end}))'; key Enter
+wait_prompt; keys 'spin.x'; key Tab; key C-u
+keys '"alive" .. "2"'; key Enter
+wait_for "a looping __index during completion does not hang the session" '^alive2$'
+wait_prompt; keys 'ix = setmetatable({}, {__index = {plain_field = 1}})'; key Enter
+wait_prompt; keys 'ix.plain_f'; key Tab
+wait_for "keys of a plain __index table complete" '^squint> ix\.plain_field$'
+key C-u
+# printing runs metamethods: Ctrl-C stops a looping __tostring
+wait_prompt; keys 'setmetatable({}, {__tostring = function() while true do end end})'; key Enter
+sleep 0.3; key C-c
+wait_for "Ctrl-C interrupts a looping __tostring while printing" "error calling 'print' (.*interrupted!)"
+wait_prompt; keys '"alive" .. "3"'; key Enter
+wait_for "session alive after an interrupted print" '^alive3$'
+
 wait_prompt; keys 'for i = 1, 2 do'; key Enter
 wait_for "continuation prompt for an incomplete chunk" '^   \.\.\.>$'
 keys 'print("line", i * 10)'; key Enter

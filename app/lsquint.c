@@ -341,7 +341,7 @@ static int lsq_tensor_std(lua_State *L) { return lsq_tensor_summary_field(L, 3);
 static void lsq_push_nested(lua_State *L, const sq_tensor *t, int d, const float **src)
 {
     luaL_checkstack(L, 3, "nesting too deep");
-    lua_createtable(L, (int)t->shape[d], 0);
+    lua_createtable(L, LSQ_SIZEHINT(t->shape[d]), 0);
     for (size_t i = 1; i <= t->shape[d]; i++) {
         if (d + 1 < t->ndim)
             lsq_push_nested(L, t, d + 1, src);
@@ -674,7 +674,7 @@ static int lsq_q_codes(lua_State *L)
 /* Push n doubles as a Lua array (stack: +1). */
 static void lsq_push_doubles(lua_State *L, const double *v, size_t n)
 {
-    lua_createtable(L, (int)n, 0);
+    lua_createtable(L, LSQ_SIZEHINT(n), 0);
     for (size_t i = 0; i < n; i++) {
         lua_pushnumber(L, v[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -765,6 +765,12 @@ static int lsq_q_stats(lua_State *L)
     return 1;
 }
 
+/* lsq_free_fn releasing a histogram's counts. */
+static void lsq_hist_free(void *p)
+{
+    sq_hist_free(p);
+}
+
 /* q:histogram([bins [, range]]) -> {edges, counts, below, above} of the
  * round-trip error; range "data" (default: +-max|err|) or "step" (+-S/2) (stack: +1). */
 static int lsq_q_histogram(lua_State *L)
@@ -772,7 +778,6 @@ static int lsq_q_histogram(lua_State *L)
     static const char *const ranges[] = {"step", "data", NULL};
     sq_error err;
     sq_stats st;
-    sq_hist h = {0};
     sq_qtensor *q = lsq_check_qtensor(L, 1);
     lua_Integer bins = luaL_optinteger(L, 2, 64);
     luaL_argcheck(L, bins >= 1 && bins <= SQ_HIST_BINS_MAX, 2, "bins must be in 1..65536");
@@ -780,24 +785,26 @@ static int lsq_q_histogram(lua_State *L)
     o.hist_bins = (int)bins;
     o.range = (sq_hist_range)luaL_checkoption(L, 3, "data", ranges);
     sq_tensor *x = lsq_qtensor_source(L);
+    sq_hist *h = lua_newuserdatauv(L, sizeof *h, 0); /* the histogram... */
+    memset(h, 0, sizeof *h);
+    *lsq_guard(L, lsq_hist_free) = h; /* ...and its counts, freed on any exit */
+    if (sq_roundtrip_stats(x, q, &o, &st, h, &err) != SQ_OK)
+        return lsq_engine_error(L, 0, &err);
     lua_createtable(L, 0, 4);
     lua_createtable(L, (int)bins + 1, 0);
     lua_createtable(L, (int)bins, 0);
-    if (sq_roundtrip_stats(x, q, &o, &st, &h, &err) != SQ_OK)
-        return lsq_engine_error(L, 0, &err);
-    for (int i = 0; i <= h.bins; i++) {
-        lua_pushnumber(L, i == h.bins ? h.hi : h.lo + (h.hi - h.lo) * i / h.bins);
+    for (int i = 0; i <= h->bins; i++) {
+        lua_pushnumber(L, i == h->bins ? h->hi : h->lo + (h->hi - h->lo) * i / h->bins);
         lua_rawseti(L, -3, i + 1);
     }
-    for (int i = 0; i < h.bins; i++) {
-        lua_pushinteger(L, (lua_Integer)h.counts[i]);
+    for (int i = 0; i < h->bins; i++) {
+        lua_pushinteger(L, (lua_Integer)h->counts[i]);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -3, "counts");
     lua_setfield(L, -2, "edges");
-    lsq_setint(L, "below", h.below);
-    lsq_setint(L, "above", h.above);
-    sq_hist_free(&h);
+    lsq_setint(L, "below", h->below);
+    lsq_setint(L, "above", h->above);
     return 1;
 }
 
@@ -942,6 +949,15 @@ static int lsq_columns_copy(lua_State *L, int arg, int as_text)
     return nc;
 }
 
+/* Raise an argument error on arg unless nr rows x nc columns is at most
+ * LSQ_MAX_CELLS cells (stack: 0). */
+static void lsq_check_cells(lua_State *L, int arg, lua_Integer nr, int nc)
+{
+    if (nc > 0 && nr > LSQ_MAX_CELLS / nc)
+        luaL_argerror(L, arg, lua_pushfstring(L, "%I rows x %d columns is more than %I cells", nr, nc,
+                                              LSQ_MAX_CELLS));
+}
+
 /* Push the column list for the rows table at idx: its metatable's `columns`
  * (which must then be a table), else the sorted union of the rows' string
  * keys; the list is a private copy of strings (see lsq_columns_copy).
@@ -1027,8 +1043,9 @@ static int lsq_rows_tostring(lua_State *L)
     lua_settop(L, 1);
     int nc = lsq_rows_columns(L, 1, 1, 1); /* 2: columns */
     lua_Integer nr = lsq_checklen(L, 1, 1, LSQ_MAX_ROWS, "rows table");
-    size_t ncells = (size_t)(nr + 1) * (size_t)nc; /* at most 2^24 * 4096 */
-    lua_createtable(L, ncells <= INT32_MAX ? (int)ncells : 0, 0); /* 3: cell texts */
+    lsq_check_cells(L, 1, nr + 1, nc);
+    size_t ncells = (size_t)(nr + 1) * (size_t)nc; /* at most LSQ_MAX_CELLS */
+    lua_createtable(L, LSQ_SIZEHINT(ncells), 0); /* 3: cell texts */
     size_t *w = lua_newuserdatauv(L, sizeof(size_t) * (size_t)(nc + 1), 0); /* 4: widths */
     char *isnum = lua_newuserdatauv(L, ncells + 1, 0);                      /* 5: numeric cells */
     memset(w, 0, sizeof(size_t) * (size_t)(nc + 1));
@@ -1346,7 +1363,7 @@ static int lsq_quantize_named(lua_State *L)
     if (sq_quantize_named(set, n, &cfg, &g->arr, &n_out, &err) != SQ_OK)
         return lsq_engine_error(L, err.code == SQ_ERR_NONFINITE ? 1 : 2, &err);
     g->n = n_out;
-    lua_createtable(L, 0, (int)n_out); /* 5 */
+    lua_createtable(L, 0, LSQ_SIZEHINT(n_out)); /* 5 */
     for (size_t i = 0; i < n_out; i++) {
         lsq_qtensor *b = lsq_newbox(L, sizeof(lsq_qtensor), SQ_LUA_QTENSOR, 1);
         b->q = g->arr[i].qtensor;
@@ -1441,6 +1458,7 @@ static int lsq_write_csv(lua_State *L)
         nc = lsq_columns_copy(L, 3, 0); /* 3: a private copy */
     }
     lua_Integer nr = lsq_checklen(L, 1, 1, LSQ_MAX_ROWS, "rows table");
+    lsq_check_cells(L, 1, nr + 1, nc);
     lua_settop(L, 4); /* 4: the current row, below the buffer */
     luaL_Buffer B;
     luaL_buffinit(L, &B);

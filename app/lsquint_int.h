@@ -6,6 +6,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "quant.h"
@@ -18,10 +19,14 @@ typedef struct lsq_qtensor { sq_qtensor *q; } lsq_qtensor;
 
 /* Bounds of lengths read from Lua (luaL_len honours __len, so a hostile
  * table may claim any length): configurations of sq.compare / sq.report,
- * rows and columns of a rows table. */
+ * rows, columns and cells of a rows table (its __tostring, sq.write_csv). */
 #define LSQ_MAX_CONFIGS 4096
-#define LSQ_MAX_ROWS ((lua_Integer)1 << 24)
+#define LSQ_MAX_ROWS ((lua_Integer)1 << 20)
 #define LSQ_MAX_COLUMNS 4096
+#define LSQ_MAX_CELLS ((lua_Integer)1 << 24) /* rows x columns of one table or CSV */
+
+/* A size as lua_createtable's int preallocation hint (0 when too large). */
+#define LSQ_SIZEHINT(n) ((n) <= (size_t)INT32_MAX ? (int)(n) : 0)
 
 /* #value at idx (its __len honoured), raising an argument error on arg
  * unless it is an integer in 0..max; what names the value in the message

@@ -113,7 +113,7 @@ static int lsq_ckpt_names(lua_State *L)
 {
     sq_checkpoint *ck = lsq_check_ckpt(L, 1);
     size_t n = sq_ckpt_count(ck);
-    lua_createtable(L, (int)n, 0);
+    lua_createtable(L, LSQ_SIZEHINT(n), 0);
     for (size_t i = 0; i < n; i++) {
         lua_pushstring(L, sq_ckpt_info(ck, i)->name);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -233,7 +233,7 @@ static int lsq_ckpt_metadata(lua_State *L)
     sq_checkpoint *ck = lsq_check_ckpt(L, 1);
     size_t n = sq_ckpt_metadata_count(ck);
     const char *k, *type, *v;
-    lua_createtable(L, 0, (int)n);
+    lua_createtable(L, 0, LSQ_SIZEHINT(n));
     for (size_t i = 0; i < n; i++) {
         if (sq_ckpt_metadata(ck, i, &k, &type, &v)) {
             lua_pushstring(L, v);
@@ -470,7 +470,7 @@ void (*sq_lua_interrupt_absorbed)(lua_State *L);
 /* Push the rows of rep as sq.report returns them (stack: +1). */
 static void lsq_push_report(lua_State *L, const sq_report *rep, size_t n)
 {
-    lua_createtable(L, rep->n_rows * n <= INT32_MAX ? (int)(rep->n_rows * n) : 0, 3);
+    lua_createtable(L, LSQ_SIZEHINT(rep->n_rows * n), 3);
     lua_Integer k = 0;
     for (size_t r = 0; r < rep->n_rows; r++)
         for (size_t c = 0; c < n; c++) {

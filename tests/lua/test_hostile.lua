@@ -55,7 +55,7 @@ T.test("rows __tostring: a column list of length -1 or huge is an error", functi
       string.format("bad argument #1 to '?' (column list has length %d (expected 0..4096))", n))
   end
   local r = setmetatable({}, {__tostring = rows_mt.__tostring, __len = function() return -1 end, columns = {"a"}})
-  T.raises(function() return tostring(r) end, "bad argument #1 to '?' (rows table has length -1 (expected 0..16777216))")
+  T.raises(function() return tostring(r) end, "bad argument #1 to '?' (rows table has length -1 (expected 0..1048576))")
 end)
 
 T.test("a non-table 'columns' in the metatable is an argument error, not a type confusion", function()
@@ -93,9 +93,20 @@ end)
 T.test("a rows table claiming a huge length is refused, not iterated", function()
   local rows = setmetatable({}, {__len = function() return math.maxinteger end})
   T.raises(function() return sq.write_csv(rows, tmp .. "/h.csv", {"a"}) end,
-    string.format("bad argument #1 to 'write_csv' (rows table has length %d (expected 0..16777216))", math.maxinteger))
+    string.format("bad argument #1 to 'write_csv' (rows table has length %d (expected 0..1048576))", math.maxinteger))
   T.raises(function() return sq.write_csv(rows, tmp .. "/h.csv") end,
-    string.format("bad argument #1 to 'write_csv' (rows table has length %d (expected 0..16777216))", math.maxinteger))
+    string.format("bad argument #1 to 'write_csv' (rows table has length %d (expected 0..1048576))", math.maxinteger))
+end)
+
+T.test("a rows table of more than 2^24 cells is refused", function()
+  local cols = {}
+  for i = 1, 4096 do cols[i] = "c" .. i end
+  local rows = setmetatable({}, {__len = function() return 1 << 20 end, __index = function() return {} end})
+  T.raises(function() return sq.write_csv(rows, tmp .. "/h.csv", cols) end,
+    "bad argument #1 to 'write_csv' (1048577 rows x 4096 columns is more than 16777216 cells)")
+  T.raises(function() return tostring(setmetatable(rows, {__len = function() return 1 << 20 end,
+    __index = function() return {} end, __tostring = rows_mt.__tostring, columns = cols})) end,
+    "bad argument #1 to '?' (1048577 rows x 4096 columns is more than 16777216 cells)")
 end)
 
 T.test("a shape table claiming a negative length is an argument error", function()

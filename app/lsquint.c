@@ -1301,7 +1301,9 @@ static int lsq_named_cmp(const void *a, const void *b)
 }
 
 /* Collect the {name = tensor} table at arg into a scratch array sorted by
- * name (a userdata left on the stack keeps it alive) (stack: +1). */
+ * name (a userdata left on the stack keeps it alive; its user value, a
+ * private name -> tensor table, keeps the names and tensors alive whatever
+ * happens to the argument table meanwhile) (stack: +1). */
 static sq_named_tensor *lsq_collect_named(lua_State *L, int arg, size_t *n_out)
 {
     luaL_checktype(L, arg, LUA_TTABLE);
@@ -1311,21 +1313,30 @@ static sq_named_tensor *lsq_collect_named(lua_State *L, int arg, size_t *n_out)
         n++;
         lua_pop(L, 1);
     }
-    sq_named_tensor *set = lua_newuserdatauv(L, (n ? n : 1) * sizeof *set, 0);
+    sq_named_tensor *set = lua_newuserdatauv(L, (n ? n : 1) * sizeof *set, 1);
+    lua_createtable(L, 0, LSQ_SIZEHINT(n)); /* name -> tensor: anchors both for the set's lifetime */
     size_t i = 0;
     lua_pushnil(L);
     while (lua_next(L, arg)) {
+        if (i == n) { /* keys added by a finalizer meanwhile: ignored */
+            lua_pop(L, 2);
+            break;
+        }
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_argerror(L, arg, "tensor names must be strings");
         lsq_tensor *b = luaL_testudata(L, -1, SQ_LUA_TENSOR);
         if (!b || !b->t)
             luaL_argerror(L, arg, lua_pushfstring(L, "value for '%s' is not a tensor", lua_tostring(L, -2)));
-        set[i].name = lua_tostring(L, -2); /* anchored by the table */
+        set[i].name = lua_tostring(L, -2);
         set[i].tensor = b->t;
         i++;
-        lua_pop(L, 1);
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4); /* anchor[name] = tensor */
     }
-    qsort(set, n, sizeof *set, lsq_named_cmp);
+    lua_setiuservalue(L, -2, 1);
+    qsort(set, i, sizeof *set, lsq_named_cmp);
+    n = i;
     *n_out = n;
     return set;
 }
@@ -1368,7 +1379,9 @@ static int lsq_quantize_named(lua_State *L)
         lsq_qtensor *b = lsq_newbox(L, sizeof(lsq_qtensor), SQ_LUA_QTENSOR, 1);
         b->q = g->arr[i].qtensor;
         g->arr[i].qtensor = NULL;
-        lua_getfield(L, 1, g->arr[i].name);
+        lua_getiuservalue(L, 3, 1); /* the anchor table of the set */
+        lua_getfield(L, -1, g->arr[i].name);
+        lua_remove(L, -2);
         lua_setiuservalue(L, -2, 1);
         lua_setfield(L, 5, g->arr[i].name);
     }

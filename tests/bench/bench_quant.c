@@ -107,9 +107,10 @@ static double cpu_now(void)
 }
 
 /* One timed sq_quantize_stats (with the 64-bin histogram) on `threads`
- * threads; keeps the best time in *best and adds the CPU time it took
- * (all threads) to *cpu. */
-static int time_pipeline(const sq_tensor *x, const sq_qconfig *cfg, int threads, double *best, double *cpu)
+ * threads; keeps the best time in *best, adds the CPU time it took (all
+ * threads) to *cpu and keeps the least CPU time in *cpu_best. */
+static int time_pipeline(const sq_tensor *x, const sq_qconfig *cfg, int threads, double *best, double *cpu,
+                         double *cpu_best)
 {
     sq_error err;
     sq_qtensor *q;
@@ -119,8 +120,9 @@ static int time_pipeline(const sq_tensor *x, const sq_qconfig *cfg, int threads,
     double c0 = cpu_now(), t0 = now();
     if (sq_quantize_stats(x, cfg, NULL, &q, &st, &h, &err) != SQ_OK)
         return die(&err);
-    double t = now() - t0;
-    *cpu += cpu_now() - c0;
+    double t = now() - t0, c = cpu_now() - c0;
+    *cpu += c;
+    *cpu_best = c < *cpu_best ? c : *cpu_best;
     *best = t < *best ? t : *best;
     sq_hist_free(&h);
     sq_qtensor_free(q);
@@ -144,17 +146,20 @@ static double load_average(void)
  * rounds alternating the two; returns how many targets were missed, or -1.
  * It also prints the CPU time per run at 2 threads over that at 1 (the
  * parallel overhead: 1.00 when threads cost nothing), a figure that a busy
- * machine disturbs much less than the elapsed times. */
+ * machine disturbs much less than the elapsed times, and the 1-thread rate
+ * per CPU-second (elements over the least CPU time of a run), which on a
+ * busy machine estimates what an idle one would give. */
 static int threads_section(const sq_tensor *x, const sq_qconfig *cfgs, int n_cfgs)
 {
     int cores = sq_threads_cores(), missed = 0;
     double n = (double)x->numel, load0 = load_average();
     printf("\nthreads: %d cores available; load average %.2f\n", cores, load0);
-    printf("%-26s %9s %9s %6s %6s  %s\n", "pipeline M elem/s", "1 thread", "2 threads", "x", "cpu2/1", "target");
+    printf("%-26s %9s %9s %6s %6s %9s  %s\n", "pipeline M elem/s", "1 thread", "2 threads", "x", "cpu2/1",
+           "1t/cpu-s", "target");
     for (int c = 0; c < n_cfgs; c++) {
-        double t1 = 1e30, t2 = 1e30, c1 = 0.0, c2 = 0.0;
+        double t1 = 1e30, t2 = 1e30, c1 = 0.0, c2 = 0.0, b1 = 1e30, b2 = 1e30;
         for (int r = 0; r < ROUNDS; r++)
-            if (time_pipeline(x, &cfgs[c], 1, &t1, &c1) || time_pipeline(x, &cfgs[c], 2, &t2, &c2))
+            if (time_pipeline(x, &cfgs[c], 1, &t1, &c1, &b1) || time_pipeline(x, &cfgs[c], 2, &t2, &c2, &b2))
                 return -1;
         char name[64], target[64] = "";
         double ratio = t1 / t2, one = n / t1 / 1e6;
@@ -170,8 +175,8 @@ static int threads_section(const sq_tensor *x, const sq_qconfig *cfgs, int n_cfg
             snprintf(target + strlen(target), sizeof target - strlen(target), "; 1 thread >=1000 %s",
                      one >= 1000.0 ? "ok" : "MISSED");
         }
-        printf("%-26s %9.0f %9.0f %6.2f %6.2f  %s\n", sq_qconfig_describe(&cfgs[c], name, sizeof name), one,
-               n / t2 / 1e6, ratio, c2 / c1, target);
+        printf("%-26s %9.0f %9.0f %6.2f %6.2f %9.0f  %s\n", sq_qconfig_describe(&cfgs[c], name, sizeof name), one,
+               n / t2 / 1e6, ratio, c2 / c1, n / b1 / 1e6, target);
     }
     printf("load average after: %.2f (figures on a loaded machine are unreliable)\n", load_average());
     sq_threads_set(1);

@@ -7,7 +7,10 @@
  * avoids a store-to-load dependency between neighbouring equal bins).
  * sq_quantize_stats runs one fused pass instead: on AVX-512 machines
  * encode_acc_avx512 encodes, sums, bins and counts each chunk as it is
- * quantized, with the same results bit for bit. */
+ * quantized, with the same results bit for bit. Tensors above SQ_PART
+ * elements are processed in parts on the thread pool, with per-part sums
+ * added in part order (see "parts and workers" below), so that results do
+ * not depend on the number of threads. */
 #include "stats.h"
 
 #include <math.h>

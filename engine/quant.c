@@ -2,7 +2,10 @@
  *
  * Both directions walk the tensor in SQ_CHUNK-element chunks: codes are formed
  * as int8 in a small buffer by a vectorizable kernel, then bit-packed; the
- * reverse unpacks a chunk and scales it. All arithmetic on values is double,
+ * reverse unpacks a chunk and scales it. Large tensors are split into parts of
+ * SQ_PART elements (quant_int.h) that run on the thread pool (threads.h); the
+ * range pass splits by index (or, per-tensor, by part: minima and maxima are
+ * exact, so any split gives the same bits). All arithmetic on values is double,
  * as in the seed, and compiled with -ffp-contract=off so that the fast kernels
  * agree bit for bit with a plain scalar implementation. */
 #include "quant.h"
@@ -18,6 +21,7 @@
 #include "layout.h"
 #include "quant_int.h"
 #include "simd.h"
+#include "threads.h"
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -311,18 +315,6 @@ static int range_of_streamed(const float *x, size_t n, float *mn_io, float *mx_i
     return bad;
 }
 
-/* Per-channel ranges when runs are short: walk rows of cycle*run elements. */
-static int ranges_short_runs(const sq_layout *l, const float *x, float *mn, float *mx)
-{
-    int bad = 0;
-    size_t row = l->cycle * l->run;
-    for (size_t base = 0; base < l->numel; base += row) {
-        for (size_t c = 0; c < l->cycle; c++)
-            bad |= range_of(x + base + c * l->run, l->run, &mn[c], &mx[c]);
-    }
-    return bad;
-}
-
 /* Min and max of each of count consecutive groups of g floats (one call for
  * many small groups: eight running minima/maxima per group, a shape compilers
  * vectorize); returns nonzero when any value is not finite. */
@@ -422,41 +414,126 @@ static size_t ranges_groups16_avx512(const float *x, size_t g, size_t count, flo
 }
 #endif
 
-/* Per-index min/max of x; returns nonzero when x has a non-finite value. */
-static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float *mx)
+/* Min/max of the channels k0..k1-1 of a per-channel layout, row by row
+ * (a row holds cycle * run elements: every channel once). */
+static int ranges_channels(const sq_layout *l, const float *x, size_t k0, size_t k1, float *mn, float *mx)
 {
-    for (size_t k = 0; k < l->n_index; k++) {
-        mn[k] = INFINITY;
-        mx[k] = -INFINITY;
-    }
-    if (l->cycle && l->run < SQ_SHORT_RUN && l->run > 1)
-        return ranges_short_runs(l, x, mn, mx);
-    if (l->cycle && l->run == 1) {
-        int bad = 0;
-        for (size_t base = 0; base < l->numel; base += l->cycle) {
-            const float *r = x + base;
+    int bad = 0;
+    size_t row = l->cycle * l->run;
+    for (size_t base = 0; base < l->numel; base += row) {
+        const float *r = x + base;
+        if (l->run == 1) {
             SQ_SIMD_WITH(reduction(| : bad))
-            for (size_t c = 0; c < l->cycle; c++) {
+            for (size_t c = k0; c < k1; c++) {
                 mn[c] = r[c] < mn[c] ? r[c] : mn[c];
                 mx[c] = r[c] > mx[c] ? r[c] : mx[c];
                 bad |= !(fabsf(r[c]) <= FLT_MAX);
             }
+        } else if (l->run < SQ_SHORT_RUN) {
+            for (size_t c = k0; c < k1; c++)
+                bad |= range_of(r + c * l->run, l->run, &mn[c], &mx[c]);
+        } else {
+            for (size_t c = k0; c < k1; c++)
+                bad |= range_of_streamed(r + c * l->run, l->run, &mn[c], &mx[c]);
         }
-        return bad;
     }
-    if (!l->cycle && l->n_index > 1) { /* per-group */
-        size_t done = 0;
+    return bad;
+}
+
+/* Min/max of indices k0..k1-1 (all of them when the layout has one index);
+ * returns nonzero when one of their values is not finite. */
+static int ranges_indices(const sq_layout *l, const float *x, size_t k0, size_t k1, float *mn, float *mx)
+{
+    for (size_t k = k0; k < k1; k++) {
+        mn[k] = INFINITY;
+        mx[k] = -INFINITY;
+    }
+    if (l->cycle)
+        return ranges_channels(l, x, k0, k1, mn, mx);
+    if (l->n_index > 1) { /* per-group */
+        size_t done = 0, g = l->run;
         int bad = 0;
+        x += k0 * g;
 #if SQ_X86_KERNELS
-        if (l->run % 16 == 0 && sq_use_avx512())
-            done = ranges_groups16_avx512(x, l->run, l->n_index, mn, mx, &bad);
+        if (g % 16 == 0 && sq_use_avx512())
+            done = ranges_groups16_avx512(x, g, k1 - k0, mn + k0, mx + k0, &bad);
 #endif
-        return bad | ranges_groups(x + done * l->run, l->run, l->n_index - done, mn + done, mx + done);
+        return bad | ranges_groups(x + done * g, g, k1 - k0 - done, mn + k0 + done, mx + k0 + done);
     }
+    return range_of_streamed(x, l->numel, &mn[0], &mx[0]);
+}
+
+/* The range pass in parallel tasks. With one index, task t takes part t of
+ * the elements into its own min/max (combined afterwards); otherwise task t
+ * takes indices [t * per_task, (t+1) * per_task). Minima and maxima are
+ * exact, so the result is the same for any split. */
+typedef struct range_job {
+    const sq_layout *l;
+    const float *x;
+    float *mn, *mx;     /* per index */
+    float *pmn, *pmx;   /* per task (one index) */
+    int *bad;           /* per task */
+    size_t per_task;
+} range_job;
+
+static void range_task(void *vjob, size_t t, int worker)
+{
+    const range_job *j = vjob;
+    (void)worker;
+    if (j->pmn) {
+        size_t s = t * SQ_PART, e = j->l->numel - s < SQ_PART ? j->l->numel : s + SQ_PART;
+        j->pmn[t] = INFINITY;
+        j->pmx[t] = -INFINITY;
+        j->bad[t] = range_of_streamed(j->x + s, e - s, &j->pmn[t], &j->pmx[t]);
+    } else {
+        size_t k0 = t * j->per_task, k1 = j->l->n_index - k0 < j->per_task ? j->l->n_index : k0 + j->per_task;
+        j->bad[t] = ranges_indices(j->l, j->x, k0, k1, j->mn, j->mx);
+    }
+}
+
+/* Indices per range task: about SQ_PART elements each. Per-channel layouts
+ * whose channels repeat in rows (an axis other than the first) read each
+ * task's channels from every row; when those pieces are short the pass
+ * stays one task. */
+static size_t range_per_task(const sq_layout *l)
+{
+    size_t per_index = l->n_index ? l->numel / l->n_index : 1, per = SQ_PART / (per_index ? per_index : 1);
+    per = per < 1 ? 1 : (per > 16 ? per / 16 * 16 : per); /* whole blocks for ranges_groups16_avx512 */
+    if (l->cycle && l->cycle * l->run < l->numel && per * l->run < 1024)
+        return l->n_index;
+    return per;
+}
+
+/* Per-index min/max of x; returns nonzero when x has a non-finite value. */
+static int ranges_by_index(const sq_layout *l, const float *x, float *mn, float *mx)
+{
+    range_job j = {.l = l, .x = x, .mn = mn, .mx = mx, .per_task = l->n_index};
+    size_t tasks = 1;
+    if (l->n_index == 1)
+        tasks = sq_part_count(l->numel);
+    else if (l->n_index > 1) {
+        j.per_task = range_per_task(l);
+        tasks = (l->n_index + j.per_task - 1) / j.per_task;
+    }
+    if (tasks <= 1)
+        return l->n_index ? ranges_indices(l, x, 0, l->n_index, mn, mx) : 0;
+    j.bad = malloc(tasks * (sizeof(int) + (l->n_index == 1 ? 2 * sizeof(float) : 0)));
+    if (!j.bad) /* no memory for the tasks' results: one pass on this thread */
+        return ranges_indices(l, x, 0, l->n_index, mn, mx);
+    if (l->n_index == 1) {
+        j.pmn = (float *)(j.bad + tasks);
+        j.pmx = j.pmn + tasks;
+    }
+    sq_parallel_for(tasks, range_task, &j);
     int bad = 0;
-    sq_run r = sq_run_at(l, 0);
-    for (size_t i = 0; i < l->numel; i += r.left, sq_run_advance(l, &r, r.left))
-        bad |= range_of_streamed(x + i, r.left, &mn[r.k], &mx[r.k]);
+    for (size_t t = 0; t < tasks; t++) {
+        bad |= j.bad[t];
+        if (j.pmn) {
+            mn[0] = t == 0 || j.pmn[t] < mn[0] ? j.pmn[t] : mn[0];
+            mx[0] = t == 0 || j.pmx[t] > mx[0] ? j.pmx[t] : mx[0];
+        }
+    }
+    free(j.bad);
     return bad;
 }
 
@@ -724,11 +801,51 @@ static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq
 
 sq_status sq_quantize(const sq_tensor *x, const sq_qconfig *cfg, sq_qtensor **out, sq_error *err)
 {
-    return sq_quantize_visit(x, cfg, NULL, NULL, NULL, out, err);
+    return sq_quantize_visit(x, cfg, NULL, out, err);
 }
 
-sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_encoder enc, sq_chunk_visitor visit,
-                            void *ctx, sq_qtensor **out, sq_error *err)
+/* The encoding pass, one task per part. */
+typedef struct encode_job {
+    const sq_layout *l;
+    const sq_tensor *x;
+    const sq_qconfig *c;
+    sq_qtensor *q;
+    const double *inv;
+    sq_quant_hooks h;
+    chunk_buf *bufs;   /* one per worker */
+    size_t *clipped;   /* per worker */
+} encode_job;
+
+static void encode_part(void *vjob, size_t p, int worker)
+{
+    const encode_job *j = vjob;
+    size_t numel = j->x->numel, total = 0;
+    sq_part part = {.index = p, .start = p * SQ_PART, .worker = worker};
+    part.end = numel - part.start < SQ_PART ? numel : part.start + SQ_PART;
+    chunk_buf *cb = &j->bufs[worker];
+    for (size_t start = part.start; start < part.end; start += SQ_CHUNK) {
+        size_t n = part.end - start < SQ_CHUNK ? part.end - start : SQ_CHUNK;
+        size_t clipped = 0;
+        bool done = j->h.enc && j->h.enc(j->h.ctx, &part, j->q, j->x->data, start, n, j->inv, cb->q, &clipped);
+        if (!done)
+            clipped = encode_chunk(j->l, j->x->data, start, n, j->inv, j->q->zero_points, j->c, cb);
+        total += clipped;
+        sq_pack_codes(cb->q, n, j->c->bits, j->q->codes + start / 8 * (size_t)j->c->bits);
+        if (!done && j->h.visit)
+            j->h.visit(j->h.ctx, &part, j->q, start, n, cb->q);
+    }
+    j->clipped[worker] += total;
+}
+
+/* Settle the run-time kernel choice before threads read it. */
+static void choose_kernels(void)
+{
+    (void)sq_use_avx512();
+    (void)sq_use_bmi2();
+}
+
+sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, const sq_quant_hooks *h, sq_qtensor **out,
+                            sq_error *err)
 {
     sq_layout l;
     sq_status st;
@@ -738,66 +855,96 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, sq_chunk_
     sq_qconfig c = *cfg;
     if (c.granularity == SQ_GRAN_CHANNEL && x->ndim == 0)
         c.granularity = SQ_GRAN_TENSOR; /* the seed: a scalar has no channels */
+    choose_kernels();
     sq_layout_init(&l, &c, x->shape, x->ndim, x->numel);
     sq_qtensor *q;
     if ((st = qtensor_alloc(&c, x->shape, x->ndim, x->numel, x->dtype, l.n_index, &q, err)) != SQ_OK)
         return st;
+    size_t clipped[SQ_THREADS_MAX] = {0}, n_parts = sq_part_count(x->numel);
+    int workers = sq_parallel_workers(n_parts);
+    encode_job j = {.l = &l, .x = x, .c = &c, .q = q, .clipped = clipped};
+    if (h)
+        j.h = *h;
     double *inv = malloc((l.n_index ? l.n_index : 1) * sizeof(double));
-    chunk_buf *cb = malloc(sizeof *cb);
-    if (!inv || !cb) {
+    if (!inv) {
         st = sq_fail(err, SQ_ERR_NOMEM, "out of memory for quantization buffers");
         goto fail;
     }
     if ((st = compute_params(&l, x, &c, q, inv, err)) != SQ_OK)
         goto fail;
-    for (size_t start = 0; start < x->numel; start += SQ_CHUNK) {
-        size_t n = x->numel - start < SQ_CHUNK ? x->numel - start : SQ_CHUNK;
-        size_t clipped = 0;
-        bool done = enc && enc(ctx, q, x->data, start, n, inv, cb->q, &clipped);
-        if (!done)
-            clipped = encode_chunk(&l, x->data, start, n, inv, q->zero_points, &c, cb);
-        q->n_clipped += clipped;
-        sq_pack_codes(cb->q, n, c.bits, q->codes + start / 8 * (size_t)c.bits);
-        if (!done && visit)
-            visit(ctx, q, start, n, cb->q);
+    if (j.h.begin && (st = j.h.begin(j.h.ctx, q, n_parts, &workers, err)) != SQ_OK)
+        goto fail;
+    workers = workers < 1 ? 1 : workers;
+    j.bufs = malloc((size_t)workers * sizeof *j.bufs);
+    if (!j.bufs && workers > 1) { /* then on this thread alone */
+        workers = 1;
+        j.bufs = malloc(sizeof *j.bufs);
     }
+    if (!j.bufs) {
+        st = sq_fail(err, SQ_ERR_NOMEM, "out of memory for quantization buffers");
+        goto fail;
+    }
+    j.inv = inv;
+    sq_parallel_run(n_parts, workers, encode_part, &j);
+    for (int w = 0; w < workers; w++)
+        q->n_clipped += clipped[w];
     free(inv);
-    free(cb);
+    free(j.bufs);
     *out = q;
     return SQ_OK;
 fail:
     free(inv);
-    free(cb);
+    free(j.bufs);
     sq_qtensor_free(q);
     return st;
 }
 
 /* ---- dequantize ------------------------------------------------------------ */
 
+typedef struct dequant_job {
+    const sq_qtensor *q;
+    const sq_layout *l;
+    float *out;
+    chunk_buf *bufs; /* one per worker, or NULL */
+} dequant_job;
+
+static void dequant_part(void *vjob, size_t p, int worker)
+{
+    const dequant_job *j = vjob;
+    const sq_qtensor *q = j->q;
+    chunk_buf *cb = j->bufs ? &j->bufs[worker] : NULL;
+    int8_t small[SQ_CHUNK];
+    size_t end = q->numel - p * SQ_PART < SQ_PART ? q->numel : p * SQ_PART + SQ_PART;
+    for (size_t start = p * SQ_PART; start < end; start += SQ_CHUNK) {
+        size_t n = end - start < SQ_CHUNK ? end - start : SQ_CHUNK;
+        sq_unpack_codes(q->codes, start, n, q->config.bits, small);
+        if (j->l->run < SQ_SHORT_RUN && cb) {
+            sq_layout_expand(j->l, start, n, q->scales, q->zero_points, NULL, cb->a, cb->b, NULL);
+            decode_varying(small, n, cb->a, cb->b, j->out + start);
+            continue;
+        }
+        sq_run r = sq_run_at(j->l, start);
+        for (size_t i = 0; i < n;) {
+            size_t len = r.left < n - i ? r.left : n - i;
+            decode_uniform(small + i, len, q->scales[r.k], q->zero_points[r.k], j->out + start + i);
+            i += len;
+            sq_run_advance(j->l, &r, len);
+        }
+    }
+}
+
 void sq_dequantize_into(const sq_qtensor *q, float *out)
 {
     sq_layout l;
-    chunk_buf *cb = malloc(sizeof *cb);
-    int8_t small[SQ_CHUNK];
+    size_t n_parts = sq_part_count(q->numel);
+    int workers = sq_parallel_workers(n_parts);
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
-    for (size_t start = 0; start < q->numel; start += SQ_CHUNK) {
-        size_t n = q->numel - start < SQ_CHUNK ? q->numel - start : SQ_CHUNK;
-        sq_unpack_codes(q->codes, start, n, q->config.bits, small);
-        if (l.run < SQ_SHORT_RUN && cb) {
-            sq_layout_expand(&l, start, n, q->scales, q->zero_points, NULL, cb->a, cb->b, NULL);
-            decode_varying(small, n, cb->a, cb->b, out + start);
-            continue;
-        }
-        sq_run r = sq_run_at(&l, start);
-        for (size_t j = 0; j < n;) {
-            size_t len = r.left < n - j ? r.left : n - j;
-            decode_uniform(small + j, len, q->scales[r.k], q->zero_points[r.k], out + start + j);
-            j += len;
-            sq_run_advance(&l, &r, len);
-        }
-    }
-    free(cb);
+    choose_kernels();
+    dequant_job j = {.q = q, .l = &l, .out = out, .bufs = malloc((size_t)workers * sizeof(chunk_buf))};
+    sq_parallel_run(n_parts, j.bufs ? workers : 1, dequant_part, &j);
+    free(j.bufs);
 }
+
 
 sq_status sq_dequantize(const sq_qtensor *q, sq_tensor **out, sq_error *err)
 {

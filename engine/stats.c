@@ -7,7 +7,10 @@
  * avoids a store-to-load dependency between neighbouring equal bins).
  * sq_quantize_stats runs one fused pass instead: on AVX-512 machines
  * encode_acc_avx512 encodes, sums, bins and counts each chunk as it is
- * quantized, with the same results bit for bit. */
+ * quantized, with the same results bit for bit. Tensors above SQ_PART
+ * elements are processed in parts on the thread pool, with per-part sums
+ * added in part order (see "parts and workers" below), so that results do
+ * not depend on the number of threads. */
 #include "stats.h"
 
 #include <math.h>
@@ -20,6 +23,7 @@
 #include "layout.h"
 #include "quant_int.h"
 #include "simd.h"
+#include "threads.h"
 
 void sq_hist_free(sq_hist *h)
 {
@@ -302,21 +306,166 @@ static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *
     acc_codes(l, x->data + start, q, start, n, bn, s, a);
 }
 
-/* One pass over x and q; bins counted when count_hist is set. */
-static void stats_pass(const sq_tensor *x, const sq_qtensor *q, const binner *bn, bool count_hist,
-                       chunk_scratch *s, acc *a)
+/* ---- parts and workers --------------------------------------------------------
+ * A pass over a large tensor runs in parts (quant_int.h) on the thread pool.
+ * Each part accumulates its sums into its own acc, starting from zero; the
+ * parts' sums are then added in part order (acc_add), so the results depend
+ * on the tensor alone, not on the number of threads. Counts (histogram bins,
+ * codes) are exact integers and are kept per worker, then added up. */
+
+/* Settle the run-time kernel choice before threads read it. */
+static void choose_kernels(void)
 {
-    sq_layout l;
+    (void)sq_use_avx512();
+    (void)sq_use_bmi2();
+}
+
+static void acc_init(acc *a)
+{
     memset(a, 0, sizeof *a);
     a->emin = INFINITY;
     a->emax = -INFINITY;
-    sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
-    for (size_t start = 0; start < q->numel; start += SQ_CHUNK) {
-        size_t n = q->numel - start < SQ_CHUNK ? q->numel - start : SQ_CHUNK;
-        acc_chunk(&l, x, q, start, n, bn, s, a);
-        if (count_hist)
-            count_bins(s->bin, n, bn);
+}
+
+/* Add part sums p into the running total a, as lane_acc_flush adds lanes. */
+static void acc_add(acc *a, const acc *p)
+{
+    a->e2 += p->e2;
+    a->ae += p->ae;
+    a->x2 += p->x2;
+    a->xh2 += p->xh2;
+    a->emin = p->emin < a->emin ? p->emin : a->emin;
+    a->emax = p->emax > a->emax ? p->emax : a->emax;
+}
+
+/* New per-part sums for n parts (each acc_init), or NULL. */
+static acc *parts_new(size_t n)
+{
+    acc *p = malloc(n * sizeof *p);
+    for (size_t i = 0; p && i < n; i++)
+        acc_init(&p[i]);
+    return p;
+}
+
+/* The total of n parts' sums, in part order. */
+static void parts_total(const acc *parts, size_t n, acc *a)
+{
+    acc_init(a);
+    for (size_t i = 0; i < n; i++)
+        acc_add(a, &parts[i]);
+}
+
+/* What one worker of a pass owns: its scratch and code counts, and its own
+ * copy of the binner with its own interleaved bin counts. */
+typedef struct worker_state {
+    chunk_scratch s;
+    binner bn;
+} worker_state;
+
+static void workers_free(worker_state *ws, int n)
+{
+    for (int i = 0; ws && i < n; i++)
+        free(ws[i].bn.sub);
+    free(ws);
+}
+
+/* n workers for the binner bn (its range set), with bin counts when hist is
+ * set; code counts zeroed. NULL when out of memory. */
+static worker_state *workers_new(int n, const binner *bn, bool hist)
+{
+    worker_state *ws = malloc((size_t)n * sizeof *ws);
+    if (!ws)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        memset(ws[i].s.cc, 0, sizeof ws[i].s.cc);
+        ws[i].bn = *bn;
+        ws[i].bn.sub = NULL;
     }
+    for (int i = 0; hist && i < n; i++) {
+        if (!(ws[i].bn.sub = calloc(4 * ((size_t)bn->bins + 2), sizeof(uint64_t)))) {
+            workers_free(ws, n);
+            return NULL;
+        }
+    }
+    return ws;
+}
+
+/* *n workers, or one when there is no memory for more; NULL when not even that. */
+static worker_state *workers_get(int *n, const binner *bn, bool hist)
+{
+    worker_state *ws = workers_new(*n, bn, hist);
+    if (!ws && *n > 1)
+        ws = workers_new(*n = 1, bn, hist);
+    return ws;
+}
+
+/* Add every worker's bin counts into bn->sub (when hist) and its code counts
+ * into cc (when not NULL). */
+static void workers_fold(const worker_state *ws, int n, binner *bn, bool hist, uint64_t (*cc)[256])
+{
+    size_t slots = 4 * ((size_t)bn->bins + 2);
+    for (int i = 0; i < n; i++) {
+        for (size_t k = 0; hist && k < slots; k++)
+            bn->sub[k] += ws[i].bn.sub[k];
+        for (int r = 0; cc && r < 4; r++)
+            for (int k = 0; k < 256; k++)
+                cc[r][k] += ws[i].s.cc[r][k];
+    }
+}
+
+/* Elements [*start, *end) of part p of a tensor of numel elements. */
+static void part_bounds(size_t p, size_t numel, size_t *start, size_t *end)
+{
+    *start = p * SQ_PART;
+    *end = numel - *start < SQ_PART ? numel : *start + SQ_PART;
+}
+
+/* A statistics pass over x and q. */
+typedef struct pass_job {
+    const sq_tensor *x;
+    const sq_qtensor *q;
+    const sq_layout *l;
+    bool count_hist;
+    worker_state *ws;
+    acc *parts;
+} pass_job;
+
+static void pass_part(void *vjob, size_t p, int worker)
+{
+    const pass_job *j = vjob;
+    worker_state *w = &j->ws[worker];
+    size_t s, e;
+    part_bounds(p, j->q->numel, &s, &e);
+    for (size_t start = s; start < e; start += SQ_CHUNK) {
+        size_t n = e - start < SQ_CHUNK ? e - start : SQ_CHUNK;
+        acc_chunk(j->l, j->x, j->q, start, n, &w->bn, &w->s, &j->parts[p]);
+        if (j->count_hist)
+            count_bins(w->s.bin, n, &w->bn);
+    }
+}
+
+/* One pass over x and q into *a; bins counted into bn->sub when count_hist
+ * is set. Errors: no memory. */
+static sq_status stats_pass(const sq_tensor *x, const sq_qtensor *q, binner *bn, bool count_hist, acc *a,
+                            sq_error *err)
+{
+    sq_layout l;
+    size_t n_parts = sq_part_count(q->numel);
+    int workers = sq_parallel_workers(n_parts);
+    sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
+    pass_job j = {.x = x, .q = q, .l = &l, .count_hist = count_hist, .parts = parts_new(n_parts)};
+    if (j.parts)
+        j.ws = workers_get(&workers, bn, count_hist);
+    if (!j.parts || !j.ws) {
+        free(j.parts);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    }
+    sq_parallel_run(n_parts, workers, pass_part, &j);
+    parts_total(j.parts, n_parts, a);
+    workers_fold(j.ws, workers, bn, count_hist, NULL);
+    workers_free(j.ws, workers);
+    free(j.parts);
+    return SQ_OK;
 }
 
 /* Bound on |e| for values that were not clipped: half a step plus the float32
@@ -426,20 +575,23 @@ static void fill_stats(const sq_qtensor *q, const acc *a, sq_stats *out)
         out->cosine = cosine_of(a);
 }
 
-/* Choose [lo, hi] for the histogram; may need a first pass (RANGE_DATA). */
-static void hist_range(const sq_tensor *x, const sq_qtensor *q, const sq_stats_opts *o, chunk_scratch *s,
-                       double *lo, double *hi)
+/* Choose [lo, hi] for the histogram; may need a first pass (RANGE_DATA).
+ * Errors: no memory for that pass. */
+static sq_status hist_range(const sq_tensor *x, const sq_qtensor *q, const sq_stats_opts *o, double *lo, double *hi,
+                            sq_error *err)
 {
     double m;
     if (o->range == SQ_HIST_RANGE_FIXED) {
         *lo = o->lo;
         *hi = o->hi;
-        return;
+        return SQ_OK;
     }
     if (o->range == SQ_HIST_RANGE_DATA) {
         acc a;
         binner dummy = {.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
-        stats_pass(x, q, &dummy, false, s, &a);
+        sq_status st = stats_pass(x, q, &dummy, false, &a, err);
+        if (st != SQ_OK)
+            return st;
         m = q->numel ? (fabs(a.emin) > fabs(a.emax) ? fabs(a.emin) : fabs(a.emax)) : 0.0;
     } else {
         m = step_bound(q, false);
@@ -448,6 +600,7 @@ static void hist_range(const sq_tensor *x, const sq_qtensor *q, const sq_stats_o
         m = 1.0; /* nothing to spread: every error is 0 */
     *lo = -m;
     *hi = m;
+    return SQ_OK;
 }
 
 /* Allocate the binner's interleaved counts and h's counts for o->hist_bins. */
@@ -500,26 +653,27 @@ sq_status sq_roundtrip_stats(const sq_tensor *x, const sq_qtensor *q, const sq_s
     sq_status st = check_inputs(x, q, &o, err);
     if (st != SQ_OK)
         return st;
-    chunk_scratch *s = malloc(sizeof *s);
-    if (!s)
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
     binner bn = {.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
     acc a;
+    choose_kernels();
     if (hist) {
         double lo, hi;
-        if ((st = hist_alloc(&bn, hist, o.hist_bins, err)) != SQ_OK) {
-            free(s);
+        if ((st = hist_alloc(&bn, hist, o.hist_bins, err)) != SQ_OK)
             return st;
-        }
-        hist_range(x, q, &o, s, &lo, &hi);
+        if ((st = hist_range(x, q, &o, &lo, &hi, err)) != SQ_OK)
+            goto fail;
         binner_set_range(&bn, lo, hi);
     }
-    stats_pass(x, q, &bn, hist != NULL, s, &a);
+    if ((st = stats_pass(x, q, &bn, hist != NULL, &a, err)) != SQ_OK)
+        goto fail;
     fill_stats(q, &a, out);
     if (hist)
         hist_finish(&bn, hist);
-    free(s);
     return SQ_OK;
+fail:
+    free(bn.sub);
+    sq_hist_free(hist);
+    return st;
 }
 
 /* The squared errors of n values sharing one (scale, zp) added to lane[0]
@@ -552,14 +706,140 @@ static double run_sse(const float *x, const int8_t *q, size_t n, double s, doubl
     return sse_finish(lane, x + i, q + i, n - i, s, zp);
 }
 
-/* Add each run's sum of squared errors in chunk [start, start+n) to sse. */
+/* ---- per-index sums of squared errors, by part ----------------------------------
+ * Part p adds the squared errors of its runs into its own window of sums,
+ * one slot per scale index it touches: the indices of its runs, which are
+ * consecutive (modulo the channel count for per-channel layouts), or every
+ * channel when it covers a whole row of them. The windows are then added to
+ * the output in part order. When all windows together would take more
+ * memory than the tensor's values, the parts run in order on one thread,
+ * reusing one window (the same sums, so the same results). */
+
+typedef struct sse_window {
+    double *v;           /* size sums */
+    size_t k0, size, cycle; /* slot s holds index k0 + s (modulo cycle when cycle != 0) */
+} sse_window;
+
+/* The window of part p (v not set). */
+static sse_window window_of(const sq_layout *l, size_t p)
+{
+    sse_window w = {.cycle = l->cycle};
+    size_t s, e;
+    part_bounds(p, l->numel, &s, &e);
+    if (s >= e)
+        return w;
+    size_t r0 = s / l->run, runs = (e - 1) / l->run - r0 + 1;
+    if (l->cycle && runs >= l->cycle)
+        w.size = l->cycle;
+    else {
+        w.size = runs;
+        w.k0 = l->cycle ? r0 % l->cycle : r0;
+    }
+    return w;
+}
+
+/* The slot of index k (which the window covers). */
+static inline size_t window_slot(const sse_window *w, size_t k)
+{
+    return !w->cycle || k >= w->k0 ? k - w->k0 : k + w->cycle - w->k0;
+}
+
+/* Add the window's sums into out (per index). */
+static void window_merge(const sse_window *w, double *out)
+{
+    for (size_t i = 0; i < w->size; i++) {
+        size_t k = w->k0 + i;
+        out[w->cycle && k >= w->cycle ? k - w->cycle : k] += w->v[i];
+    }
+}
+
+/* The windows of a pass. */
+typedef struct sse_plan {
+    const sq_layout *l;
+    size_t n_parts;
+    double *out;      /* per-index output (zeroed by the caller) */
+    double *buf;      /* every window, or (serial) one reused window */
+    size_t *offset;   /* where part p's window starts in buf (not serial) */
+    bool serial;
+    size_t current;   /* serial: the part whose sums buf holds */
+} sse_plan;
+
+/* Plan the windows of the parts of layout l; sets *workers to 1 when they
+ * run serially. Errors: no memory. */
+static sq_status plan_init(sse_plan *pl, const sq_layout *l, double *out, int *workers, sq_error *err)
+{
+    size_t n = sq_part_count(l->numel), total = 0, most = 1;
+    *pl = (sse_plan){.l = l, .n_parts = n, .out = out};
+    for (size_t p = 0; p < n; p++) {
+        size_t z = window_of(l, p).size;
+        total += z;
+        most = z > most ? z : most;
+    }
+    pl->serial = *workers <= 1 || total > l->numel / 2 + 1024;
+    if (!pl->serial && (pl->offset = malloc(n * sizeof *pl->offset)) && (pl->buf = calloc(total, sizeof(double)))) {
+        for (size_t p = 0, o = 0; p < n; o += window_of(l, p).size, p++)
+            pl->offset[p] = o;
+        return SQ_OK;
+    }
+    free(pl->offset);
+    pl->offset = NULL;
+    pl->serial = true;
+    *workers = 1;
+    if (!(pl->buf = calloc(most, sizeof(double))))
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for per-index errors");
+    return SQ_OK;
+}
+
+static void plan_free(sse_plan *pl)
+{
+    free(pl->buf);
+    free(pl->offset);
+    pl->buf = NULL;
+    pl->offset = NULL;
+}
+
+/* The window of part p, with its sums. Serial plans: parts come in order;
+ * moving to a new part adds the previous one's sums to the output first. */
+static sse_window plan_window(sse_plan *pl, size_t p)
+{
+    sse_window w = window_of(pl->l, p);
+    if (!pl->serial) {
+        w.v = pl->buf + pl->offset[p];
+        return w;
+    }
+    if (p != pl->current) {
+        sse_window prev = window_of(pl->l, pl->current);
+        prev.v = pl->buf;
+        window_merge(&prev, pl->out);
+        memset(pl->buf, 0, prev.size * sizeof(double));
+        pl->current = p;
+    }
+    w.v = pl->buf;
+    return w;
+}
+
+/* Add the remaining windows to the output, in part order, and free them. */
+static void plan_finish(sse_plan *pl)
+{
+    if (pl->buf) {
+        for (size_t p = pl->serial ? pl->current : 0; p < (pl->serial ? pl->current + 1 : pl->n_parts); p++) {
+            sse_window w = window_of(pl->l, p);
+            w.v = pl->serial ? pl->buf : pl->buf + pl->offset[p];
+            window_merge(&w, pl->out);
+        }
+    }
+    plan_free(pl);
+}
+
+/* Add each run's sum of squared errors in chunk [start, start+n) to its
+ * index's slot of window w. */
 static void index_sse_chunk(const sq_layout *l, const sq_qtensor *q, const float *x, size_t start, size_t n,
-                            const int8_t *codes, double *sse)
+                            const int8_t *codes, const sse_window *w)
 {
     sq_run r = sq_run_at(l, start);
     for (size_t j = 0; j < n;) {
         size_t len = r.left < n - j ? r.left : n - j;
-        sse[r.k] += run_sse(x + start + j, codes + j, len, q->scales[r.k], q->zero_points[r.k]);
+        w->v[window_slot(w, r.k)] += run_sse(x + start + j, codes + j, len, q->scales[r.k], q->zero_points[r.k]);
         j += len;
         sq_run_advance(l, &r, len);
     }
@@ -585,42 +865,73 @@ typedef struct fused_ctx {
     const sq_stats_opts *o;
     bool with_hist, ready;
     sq_layout l;
-    binner bn;
-    chunk_scratch *s;
-    acc a;
+    binner bn;          /* the histogram's range and (sub) its final counts */
+    worker_state *ws;   /* per worker */
+    int n_ws;
+    acc *parts;         /* per part */
+    size_t n_parts;
+    sse_plan plan;      /* per-index errors (o->index_mse) */
 } fused_ctx;
 
-/* At the first chunk the scales are known: fix the layout and the histogram range. */
+/* Once the scales are known: fix the layout and the histogram range (the
+ * range stays unset for an empty tensor). */
 static void fused_ready(fused_ctx *c, const sq_qtensor *q)
 {
-    if (!c->ready) {
-        sq_layout_init(&c->l, &q->config, q->shape, q->ndim, q->numel);
-        if (c->with_hist) {
-            /* freshly quantized: symmetric zero points are all 0 */
-            double m = step_bound(q, q->config.mode == SQ_MODE_SYMMETRIC);
-            if (c->o->range == SQ_HIST_RANGE_FIXED)
-                binner_set_range(&c->bn, c->o->lo, c->o->hi);
-            else
-                binner_set_range(&c->bn, -(m > 0.0 ? m : 1.0), m > 0.0 ? m : 1.0);
-        }
+    sq_layout_init(&c->l, &q->config, q->shape, q->ndim, q->numel);
+    if (c->with_hist && q->numel) {
+        /* freshly quantized: symmetric zero points are all 0 */
+        double m = step_bound(q, q->config.mode == SQ_MODE_SYMMETRIC);
+        if (c->o->range == SQ_HIST_RANGE_FIXED)
+            binner_set_range(&c->bn, c->o->lo, c->o->hi);
+        else
+            binner_set_range(&c->bn, -(m > 0.0 ? m : 1.0), m > 0.0 ? m : 1.0);
         c->ready = true;
     }
 }
 
-/* Chunk visitor: analyse the codes just formed. */
-static void fused_visit(void *vctx, const sq_qtensor *q, size_t start, size_t n, const int8_t *codes)
+/* The begin hook: ranges, per-part sums, windows and per-worker state. */
+static sq_status fused_begin(void *vctx, const sq_qtensor *q, size_t n_parts, int *workers, sq_error *err)
 {
     fused_ctx *c = vctx;
     fused_ready(c, q);
+    c->n_parts = n_parts;
+    if (!(c->parts = parts_new(n_parts)))
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    sq_status st;
+    if (c->o->index_mse && (st = plan_init(&c->plan, &c->l, c->o->index_mse, workers, err)) != SQ_OK)
+        return st;
+    if (!(c->ws = workers_get(workers, &c->bn, c->with_hist)))
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    c->n_ws = *workers;
+    return SQ_OK;
+}
+
+static void fused_free(fused_ctx *c)
+{
+    workers_free(c->ws, c->n_ws);
+    free(c->parts);
+    plan_free(&c->plan);
+    c->ws = NULL;
+    c->parts = NULL;
+}
+
+/* Chunk visitor: analyse the codes just formed. */
+static void fused_visit(void *vctx, const sq_part *p, const sq_qtensor *q, size_t start, size_t n,
+                        const int8_t *codes)
+{
+    fused_ctx *c = vctx;
+    worker_state *w = &c->ws[p->worker];
     for (size_t j = 0; j < n; j++)
-        c->s->q32[j] = codes[j];
-    acc_codes(&c->l, c->x->data + start, q, start, n, &c->bn, c->s, &c->a);
+        w->s.q32[j] = codes[j];
+    acc_codes(&c->l, c->x->data + start, q, start, n, &w->bn, &w->s, &c->parts[p->index]);
     if (c->o->code_counts)
-        count_codes(codes, n, c->s->cc);
-    if (c->o->index_mse)
-        index_sse_chunk(&c->l, q, c->x->data, start, n, codes, c->o->index_mse);
+        count_codes(codes, n, w->s.cc);
+    if (c->o->index_mse) {
+        sse_window win = plan_window(&c->plan, p->index);
+        index_sse_chunk(&c->l, q, c->x->data, start, n, codes, &win);
+    }
     if (c->with_hist)
-        count_bins(c->s->bin, n, &c->bn);
+        count_bins(w->s.bin, n, &w->bn);
 }
 
 #if SQ_X86_KERNELS
@@ -636,7 +947,7 @@ typedef struct fused_sinks {
     size_t hist_stride;
     bool step_range; /* the histogram spans the step bound (see fused_encode) */
     uint64_t (*cc)[256];
-    double *index_sse;
+    sse_window sse; /* the part's per-index sums (v NULL: none) */
 } fused_sinks;
 
 /* The scalar tail of encode_acc_avx512: kernel.h's encoding, then acc_run. */
@@ -805,7 +1116,7 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
                     bins512(&b, e1, bin + i + 8, false);
                 }
             }
-            if (sk->index_sse) /* as run_sse: products rounded, then added */
+            if (sk->sse.v) /* as run_sse: products rounded, then added */
                 run_e2 = _mm512_add_pd(_mm512_add_pd(run_e2, _mm512_mul_pd(e0, e0)), _mm512_mul_pd(e1, e1));
             if (i + 16 >= counted + SQ_COUNT_LAG + 16) {
                 count_values(&cnt, bin + counted, codes + counted, 16);
@@ -814,7 +1125,7 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
         }
         if (i < end8) { /* eight left: the exact path */
             __m512d e0 = exact8(&a, &b, &r, &k, x + i, codes + i, bin + i, &clipped);
-            if (sk->index_sse)
+            if (sk->sse.v)
                 run_e2 = _mm512_add_pd(run_e2, _mm512_mul_pd(e0, e0));
             i += 8;
         }
@@ -824,10 +1135,10 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
                                        qmax, even, bn, codes + end8, bin + end8);
             acc512_load(&a, v);
         }
-        if (sk->index_sse) {
+        if (sk->sse.v) {
             double lane[LANES];
             _mm512_storeu_pd(lane, run_e2);
-            sk->index_sse[run.k] +=
+            sk->sse.v[window_slot(&sk->sse, run.k)] +=
                 sse_finish(lane, x + end8, codes + end8, j + len - end8, scales[run.k], zps[run.k]);
         }
         j += len;
@@ -841,16 +1152,14 @@ static size_t encode_acc_avx512(lane_acc *v, const sq_layout *l, const float *x,
 /* Chunk encoder of sq_quantize_stats on AVX-512 machines, for layouts with
  * long runs: codes, statistics and counts together. Returns false (the
  * built-in encoder and the visitor then run) otherwise. */
-static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t start, size_t n,
+static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, const float *x, size_t start, size_t n,
                          const double *inv, int8_t *codes, size_t *clipped)
 {
     fused_ctx *c = vctx;
-    if (!sq_use_avx512())
+    if (!sq_use_avx512() || c->l.run < SQ_SHORT_RUN)
         return false;
-    fused_ready(c, q);
-    if (c->l.run < SQ_SHORT_RUN)
-        return false;
-    const binner b = c->bn;
+    worker_state *w = &c->ws[p->worker];
+    const binner b = w->bn;
     const double qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config);
     const bool even = q->config.rounding == SQ_ROUND_EVEN;
     /* With the step-bound range every error of a value that was not clipped
@@ -858,16 +1167,17 @@ static bool fused_encode(void *vctx, const sq_qtensor *q, const float *x, size_t
      * which covers half a step plus the float rounding of x_hat. The kernel
      * then skips the below/above tests for blocks without clipping. Scales
      * up to 2^97 (m <= 2^96) keep x_hat finite, so that holds for any input. */
-    const fused_sinks k = {.hist = c->with_hist ? b.sub : NULL,
-                           .hist_stride = (size_t)b.bins + 2,
-                           .step_range = c->with_hist && c->o->range == SQ_HIST_RANGE_STEP && b.hi <= 0x1p96,
-                           .cc = c->o->code_counts ? c->s->cc : NULL,
-                           .index_sse = c->o->index_mse};
+    fused_sinks k = {.hist = c->with_hist ? b.sub : NULL,
+                     .hist_stride = (size_t)b.bins + 2,
+                     .step_range = c->with_hist && c->o->range == SQ_HIST_RANGE_STEP && b.hi <= 0x1p96,
+                     .cc = c->o->code_counts ? w->s.cc : NULL};
+    if (c->o->index_mse)
+        k.sse = plan_window(&c->plan, p->index);
     lane_acc v;
     lane_acc_init(&v);
     *clipped += encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
-                                  &b, &k, codes, c->s->bin);
-    lane_acc_flush(&v, &c->a);
+                                  &b, &k, codes, w->s.bin);
+    lane_acc_flush(&v, &c->parts[p->index]);
     return true;
 }
 #else
@@ -891,56 +1201,49 @@ sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_
     }
     fused_ctx c = {.x = x, .o = &o, .with_hist = hist != NULL};
     c.bn = (binner){.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
-    memset(&c.a, 0, sizeof c.a);
-    c.a.emin = INFINITY;
-    c.a.emax = -INFINITY;
     if ((st = check_opts(&o, err)) != SQ_OK)
         return st;
-    if (!(c.s = malloc(sizeof *c.s)))
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
-    memset(c.s->cc, 0, sizeof c.s->cc);
-    if (hist && (st = hist_alloc(&c.bn, hist, o.hist_bins, err)) != SQ_OK) {
-        free(c.s);
+    if (hist && (st = hist_alloc(&c.bn, hist, o.hist_bins, err)) != SQ_OK)
         return st;
-    }
     if (o.index_mse) {
-        if ((st = sq_qconfig_check(cfg, x->shape, x->ndim, err)) != SQ_OK) {
-            free(c.s);
-            free(c.bn.sub);
-            if (hist)
-                sq_hist_free(hist);
-            return st;
-        }
+        if ((st = sq_qconfig_check(cfg, x->shape, x->ndim, err)) != SQ_OK)
+            goto fail;
         size_t ns = sq_qconfig_scale_count(cfg, x->shape, x->ndim);
         memset(o.index_mse, 0, (ns ? ns : 1) * sizeof(double));
     }
-    st = sq_quantize_visit(x, cfg, fused_encode, fused_visit, &c, q_out, err);
-    if (st != SQ_OK) {
-        free(c.s);
-        free(c.bn.sub);
-        if (hist)
-            sq_hist_free(hist);
-        return st;
-    }
+    const sq_quant_hooks hooks = {.ctx = &c, .begin = fused_begin, .enc = fused_encode, .visit = fused_visit};
+    if ((st = sq_quantize_visit(x, cfg, &hooks, q_out, err)) != SQ_OK)
+        goto fail;
     if (!c.ready && hist) /* empty tensor: no chunk was visited */
         binner_set_range(&c.bn, -1.0, 1.0);
+    uint64_t cc[4][256] = {{0}};
+    workers_fold(c.ws, c.n_ws, &c.bn, hist != NULL, o.code_counts ? cc : NULL);
     if (o.code_counts) { /* level = code + 2^(bits-1) = (code + 128) - (128 - 2^(bits-1)) */
         size_t levels = (size_t)1 << (*q_out)->config.bits, off = 128 - levels / 2;
         for (size_t k = 0; k < levels; k++)
-            o.code_counts[k] = c.s->cc[0][k + off] + c.s->cc[1][k + off] + c.s->cc[2][k + off] + c.s->cc[3][k + off];
+            o.code_counts[k] = cc[0][k + off] + cc[1][k + off] + cc[2][k + off] + cc[3][k + off];
     }
-    free(c.s);
+    if (o.index_mse)
+        plan_finish(&c.plan);
     if (o.index_mse && (*q_out)->n_scales) { /* every index governs numel / n_scales elements */
         double per = (double)((*q_out)->numel / (*q_out)->n_scales);
         for (size_t k = 0; k < (*q_out)->n_scales; k++)
             o.index_mse[k] = per > 0 ? o.index_mse[k] / per : 0.0;
     }
-    fill_stats(*q_out, &c.a, out);
+    acc a;
+    parts_total(c.parts, c.n_parts, &a);
+    fill_stats(*q_out, &a, out);
     if (hist)
         hist_finish(&c.bn, hist);
+    fused_free(&c);
     return SQ_OK;
+fail:
+    fused_free(&c);
+    free(c.bn.sub);
+    if (hist)
+        sq_hist_free(hist);
+    return st;
 }
-
 
 sq_status sq_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_error *err)
 {
@@ -948,33 +1251,28 @@ sq_status sq_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_
     sq_status st = check_inputs(x, q, &o, err);
     if (st != SQ_OK)
         return st;
-    int8_t *codes = malloc(SQ_CHUNK);
-    size_t *count = calloc(q->n_scales ? q->n_scales : 1, sizeof(size_t));
-    if (!codes || !count) {
-        free(codes);
-        free(count);
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for per-index errors");
-    }
     sq_layout l;
+    sse_plan pl;
+    int workers = 1; /* the parts in order, through the same windows as sq_quantize_stats */
+    int8_t *codes = malloc(SQ_CHUNK);
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
     for (size_t k = 0; k < q->n_scales; k++)
         mse[k] = 0.0;
+    if (!codes || (st = plan_init(&pl, &l, mse, &workers, err)) != SQ_OK) {
+        free(codes);
+        return codes ? st : sq_fail(err, SQ_ERR_NOMEM, "out of memory for per-index errors");
+    }
     for (size_t start = 0; start < q->numel; start += SQ_CHUNK) {
         size_t n = q->numel - start < SQ_CHUNK ? q->numel - start : SQ_CHUNK;
+        sse_window w = plan_window(&pl, start / SQ_PART);
         sq_unpack_codes(q->codes, start, n, q->config.bits, codes);
-        sq_run r = sq_run_at(&l, start);
-        for (size_t j = 0; j < n;) {
-            size_t len = r.left < n - j ? r.left : n - j;
-            mse[r.k] += run_sse(x->data + start + j, codes + j, len, q->scales[r.k], q->zero_points[r.k]);
-            count[r.k] += len;
-            j += len;
-            sq_run_advance(&l, &r, len);
-        }
+        index_sse_chunk(&l, q, x->data, start, n, codes, &w);
     }
+    plan_finish(&pl);
+    size_t per = q->n_scales ? q->numel / q->n_scales : 0; /* every index governs as many elements */
     for (size_t k = 0; k < q->n_scales; k++)
-        mse[k] = count[k] ? mse[k] / (double)count[k] : 0.0;
+        mse[k] = per ? mse[k] / (double)per : 0.0;
     free(codes);
-    free(count);
     return SQ_OK;
 }
 

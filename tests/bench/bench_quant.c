@@ -10,11 +10,18 @@
  * each configuration is sampled across the run on a machine whose speed
  * drifts. The baseline pipeline is ref_quantize + ref_dequantize +
  * ref_stats_compute with its histogram. The program calls sq_memtune() as
- * the squint program does. Exits non-zero when a target is missed.
- * Usage: bench_quant [rows cols] (default 4096 4096). */
+ * the squint program does. The table runs on one thread (sq_threads_set(1));
+ * a second section times the pipeline at 1 and 2 threads (targets: 2
+ * threads >= 1.7x one thread, on a machine with 2 cores or more; int8
+ * per-tensor >= 1000 M elements/s on one thread) and prints the load
+ * average, since figures taken on a busy machine mean little. Exits
+ * non-zero when a target is missed.
+ * Usage: bench_quant [--threads] [rows cols] (default 4096 4096); --threads
+ * runs the threads section alone. */
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "memtune.h"
@@ -22,6 +29,7 @@
 #include "quant.h"
 #include "refquant.h"
 #include "stats.h"
+#include "threads.h"
 
 static double now(void)
 {
@@ -90,18 +98,114 @@ static int time_baseline(const sq_tensor *x, const sq_qconfig *cfg, float *xh, t
 
 enum { N_CONFIGS = 12, ROUNDS = 7, BASE_ROUNDS = 2 };
 
+/* CPU time of the whole process (every thread). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* One timed sq_quantize_stats (with the 64-bin histogram) on `threads`
+ * threads; keeps the best time in *best, adds the CPU time it took (all
+ * threads) to *cpu and keeps the least CPU time in *cpu_best. */
+static int time_pipeline(const sq_tensor *x, const sq_qconfig *cfg, int threads, double *best, double *cpu,
+                         double *cpu_best)
+{
+    sq_error err;
+    sq_qtensor *q;
+    sq_stats st;
+    sq_hist h;
+    sq_threads_set(threads);
+    double c0 = cpu_now(), t0 = now();
+    if (sq_quantize_stats(x, cfg, NULL, &q, &st, &h, &err) != SQ_OK)
+        return die(&err);
+    double t = now() - t0, c = cpu_now() - c0;
+    *cpu += c;
+    *cpu_best = c < *cpu_best ? c : *cpu_best;
+    *best = t < *best ? t : *best;
+    sq_hist_free(&h);
+    sq_qtensor_free(q);
+    return 0;
+}
+
+/* The 1-minute load average from /proc/loadavg, or -1 when unknown. */
+static double load_average(void)
+{
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1.0;
+        fclose(f);
+    }
+    return l;
+}
+
+/* The threads section: the pipeline at 1 and 2 threads, best of ROUNDS
+ * rounds alternating the two; returns how many targets were missed, or -1.
+ * It also prints the CPU time per run at 2 threads over that at 1 (the
+ * parallel overhead: 1.00 when threads cost nothing), a figure that a busy
+ * machine disturbs much less than the elapsed times, and the 1-thread rate
+ * per CPU-second (elements over the least CPU time of a run), which on a
+ * busy machine estimates what an idle one would give. */
+static int threads_section(const sq_tensor *x, const sq_qconfig *cfgs, int n_cfgs)
+{
+    int cores = sq_threads_cores(), missed = 0;
+    double n = (double)x->numel, load0 = load_average();
+    printf("\nthreads: %d cores available; load average %.2f\n", cores, load0);
+    printf("%-26s %9s %9s %6s %6s %9s  %s\n", "pipeline M elem/s", "1 thread", "2 threads", "x", "cpu2/1",
+           "1t/cpu-s", "target");
+    for (int c = 0; c < n_cfgs; c++) {
+        double t1 = 1e30, t2 = 1e30, c1 = 0.0, c2 = 0.0, b1 = 1e30, b2 = 1e30;
+        for (int r = 0; r < ROUNDS; r++)
+            if (time_pipeline(x, &cfgs[c], 1, &t1, &c1, &b1) || time_pipeline(x, &cfgs[c], 2, &t2, &c2, &b2))
+                return -1;
+        char name[64], target[64] = "";
+        double ratio = t1 / t2, one = n / t1 / 1e6;
+        bool int8_tensor = cfgs[c].bits == 8 && cfgs[c].granularity == SQ_GRAN_TENSOR;
+        if (cores >= 2) {
+            missed += ratio < 1.7;
+            snprintf(target, sizeof target, "x>=1.7 %s", ratio >= 1.7 ? "ok" : "MISSED");
+        } else {
+            snprintf(target, sizeof target, "x: n/a (1 core)");
+        }
+        if (int8_tensor) {
+            missed += one < 1000.0;
+            snprintf(target + strlen(target), sizeof target - strlen(target), "; 1 thread >=1000 %s",
+                     one >= 1000.0 ? "ok" : "MISSED");
+        }
+        printf("%-26s %9.0f %9.0f %6.2f %6.2f %9.0f  %s\n", sq_qconfig_describe(&cfgs[c], name, sizeof name), one,
+               n / t2 / 1e6, ratio, c2 / c1, n / b1 / 1e6, target);
+    }
+    printf("load average after: %.2f (figures on a loaded machine are unreliable)\n", load_average());
+    sq_threads_set(1);
+    return missed;
+}
+
 int main(int argc, char **argv)
 {
     size_t shape[2] = {4096, 4096};
     sq_error err;
     sq_tensor *x;
     sq_memtune(); /* as the squint program does */
-    if (argc == 3) {
-        shape[0] = strtoul(argv[1], NULL, 10);
-        shape[1] = strtoul(argv[2], NULL, 10);
+    sq_threads_set(1); /* the table: one thread; threads_section varies it */
+    bool only_threads = argc > 1 && strcmp(argv[1], "--threads") == 0;
+    if (argc - only_threads == 3) {
+        shape[0] = strtoul(argv[1 + only_threads], NULL, 10);
+        shape[1] = strtoul(argv[2 + only_threads], NULL, 10);
     }
     if (sq_tensor_randn(shape, 2, 7, &x, &err) != SQ_OK)
         return die(&err);
+    if (only_threads) {
+        sq_qconfig c[2] = {sq_qconfig_default(), sq_qconfig_default()};
+        c[1].bits = 4;
+        c[1].granularity = SQ_GRAN_GROUP;
+        c[1].group_size = 32;
+        int m = threads_section(x, c, 2);
+        sq_tensor_free(x);
+        return m ? EXIT_FAILURE : EXIT_SUCCESS;
+    }
     float *xh = malloc(x->numel * sizeof(float));
     if (!xh)
         return EXIT_FAILURE;
@@ -158,7 +262,11 @@ int main(int argc, char **argv)
     printf("pipeline = sq_quantize_stats: quantize with each chunk's x_hat, statistics and 64-bin error\n"
            "histogram formed while the chunk is in cache (per-tensor: one range pass + that pass);\n"
            "baseline = scalar double reference (tests/refquant.c) doing quantize, dequantize, stats, histogram.\n");
+    sq_qconfig tcfgs[2] = {cfgs[0], cfgs[8]}; /* int8 sym per-tensor, int4 sym per-group(32) */
+    int tmissed = threads_section(x, tcfgs, 2);
+    if (tmissed < 0)
+        return EXIT_FAILURE;
     free(xh);
     sq_tensor_free(x);
-    return missed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return missed || tmissed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -159,7 +159,10 @@ sq_status sq_linear_forward(const sq_linear *l, const sq_tensor *x, sq_tensor **
         *y = NULL;
         return sq_linear_forward_reference(l, x, y, err);
     }
-    if (rows)
+    if (rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)out, (int)in, 1.0f, l->weight->data, (int)in, x->data, 1,
+                    0.0f, (*y)->data, 1);
+    else if (rows)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f, x->data, (int)in,
                     l->weight->data, (int)in, 0.0f, (*y)->data, (int)out);
     add_bias((*y)->data, rows, out, l->bias);
@@ -270,7 +273,7 @@ sq_status sq_qlinear_forward_mode(const sq_qlinear *ql, const sq_tensor *x, sq_q
     if (st != SQ_OK)
         return st;
     if (mode == SQ_QLINEAR_DYNAMIC_INT8)
-        st = sq_qgemm_dynamic(ql->weight_q, x->data, rows, (*y)->data, err);
+        st = sq_qgemm_dynamic(ql->weight_q, ql->kparams, x->data, rows, (*y)->data, err);
     else
         st = sq_qgemm_float(ql->weight_q, ql->kparams, x->data, rows, (*y)->data, err);
     if (st != SQ_OK) {
@@ -280,6 +283,11 @@ sq_status sq_qlinear_forward_mode(const sq_qlinear *ql, const sq_tensor *x, sq_q
     }
     add_bias((*y)->data, rows, ql->out_features, ql->bias);
     return SQ_OK;
+}
+
+bool sq_qlinear_dynamic_applies(const sq_qlinear *ql)
+{
+    return sq_qgemm_dynamic_applies(ql->weight_q);
 }
 
 sq_status sq_qlinear_forward(const sq_qlinear *ql, const sq_tensor *x, sq_tensor **y, sq_error *err)

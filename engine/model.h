@@ -37,8 +37,8 @@ sq_status sq_linear_from(const sq_tensor *weight, const sq_tensor *bias,
 void sq_linear_free(sq_linear *l);
 
 /* y = x W^T + b for x of shape [..., in] (or [in]); y has shape [..., out].
- * In float: with OpenBLAS (configure finds it) one cblas_sgemm (OpenBLAS's
- * threads, OPENBLAS_NUM_THREADS), otherwise the double-accumulating loop of
+ * In float: with OpenBLAS (configure finds it) one cblas_sgemv for a single
+ * row, else one cblas_sgemm (OpenBLAS's threads: OPENBLAS_NUM_THREADS), otherwise the double-accumulating loop of
  * sq_linear_forward_reference. Error against the exact product:
  * |y - y_exact| <= (in + 2) * 2^-24 * (sum_k |W[o][k]| |x[k]| + |b[o]|).
  * Caller frees *y. Errors: last dimension != in (ARG), no memory. */
@@ -88,7 +88,9 @@ void sq_qlinear_free(sq_qlinear *ql);
  *   code products are summed exactly in integers, then scaled in double:
  *     |y - y_ref| <= (1 + 2^-20) sx / 2 * sum_k |w_k| + 2^-22 (sum_k |w_k| (|x_k| + sx) + |b_o|)
  *   with w = dequant(W)[o]: the activation rounding dominates. Fastest for
- *   larger batches. */
+ *   larger batches. Applies to weights with one scale per row or per tensor;
+ *   others (per-group, per-channel along the input axis) are multiplied in
+ *   the exact arithmetic, as sq_qlinear_dynamic_applies tells. */
 typedef enum sq_qlinear_mode { SQ_QLINEAR_EXACT = 0, SQ_QLINEAR_DYNAMIC_INT8 } sq_qlinear_mode;
 
 /* y = x dequant(W)^T + b for x of shape [..., in] (or [in]), computed from
@@ -98,6 +100,10 @@ typedef enum sq_qlinear_mode { SQ_QLINEAR_EXACT = 0, SQ_QLINEAR_DYNAMIC_INT8 } s
  * frees *y. Errors: last dimension != in (ARG), no memory. */
 sq_status sq_qlinear_forward_mode(const sq_qlinear *ql, const sq_tensor *x, sq_qlinear_mode mode, sq_tensor **y,
                                   sq_error *err);
+
+/* Whether SQ_QLINEAR_DYNAMIC_INT8 quantizes the activations for this layer
+ * (its weight has one scale per output row or one per tensor). */
+bool sq_qlinear_dynamic_applies(const sq_qlinear *ql);
 
 /* sq_qlinear_forward_mode with SQ_QLINEAR_EXACT. */
 sq_status sq_qlinear_forward(const sq_qlinear *ql, const sq_tensor *x, sq_tensor **y, sq_error *err);

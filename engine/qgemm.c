@@ -219,9 +219,19 @@ static sq_status dynamic_portable(const sq_qtensor *w, const sq_qact *act, size_
     return SQ_OK;
 }
 
-sq_status sq_qgemm_dynamic(const sq_qtensor *w, const float *x, size_t batch, float *y, sq_error *err)
+bool sq_qgemm_dynamic_applies(const sq_qtensor *w)
+{
+    const sq_qconfig *c = &w->config;
+    return w->ndim == 2 &&
+           (c->granularity == SQ_GRAN_TENSOR || (c->granularity == SQ_GRAN_CHANNEL && c->axis == 0));
+}
+
+sq_status sq_qgemm_dynamic(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y,
+                           sq_error *err)
 {
     sq_qact act;
+    if (!sq_qgemm_dynamic_applies(w))
+        return sq_qgemm_float(w, p, x, batch, y, err);
     bool vnni = sq_qgemm512_dynamic_takes(w);
     sq_status st = qact_make(x, batch, w->shape[1], vnni && w->config.bits == 4, &act, err);
     if (st != SQ_OK)

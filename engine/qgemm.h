@@ -51,8 +51,16 @@ void sq_qgemm_params_free(sq_qgemm_params *p);
 sq_status sq_qgemm_float(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y,
                          sq_error *err);
 
-/* y = x W^T in the dynamic int8 arithmetic. Errors: no memory, overflow. */
-sq_status sq_qgemm_dynamic(const sq_qtensor *w, const float *x, size_t batch, float *y, sq_error *err);
+/* Whether the dynamic int8 arithmetic applies to w: one scale per row or per
+ * tensor. With several scales along a row (per-group, per-channel along the
+ * input axis) every run would need its own rescaling of integer sums, which
+ * costs more than it saves; such weights take the exact float arithmetic. */
+bool sq_qgemm_dynamic_applies(const sq_qtensor *w);
+
+/* y = x W^T in the dynamic int8 arithmetic where it applies, else as
+ * sq_qgemm_float. Errors: no memory, overflow. */
+sq_status sq_qgemm_dynamic(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y,
+                           sq_error *err);
 
 /* ---- shared between qgemm.c and qgemm512.c ------------------------------------ */
 

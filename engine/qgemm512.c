@@ -14,6 +14,8 @@
 #if SQ_X86_KERNELS
 
 #define SQ_INLINE static inline __attribute__((always_inline))
+/* Loops over the R x NB tile: fully unrolled, so the accumulators live in registers. */
+#define UNROLL _Pragma("GCC unroll 16")
 
 /* ---- exact float -------------------------------------------------------------- */
 
@@ -53,9 +55,11 @@ SQ_INLINE SQ_AVX512BW void fblock(const fargs *a, size_t o0, size_t b0, const in
 {
     __m512 acc[MAXR][MAXB];
     size_t row[MAXR], si[MAXR], cnt = 0;
+    UNROLL
     for (int r = 0; r < R; r++) {
         row[r] = o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1;
         si[r] = row[r] * a->rs;
+        UNROLL
         for (int j = 0; j < NB; j++)
             acc[r][j] = _mm512_setzero_ps();
     }
@@ -63,24 +67,33 @@ SQ_INLINE SQ_AVX512BW void fblock(const fargs *a, size_t o0, size_t b0, const in
         size_t n = a->in - k < 16 ? a->in - k : 16;
         __mmask16 m = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1);
         __m512 xv[MAXB];
+        UNROLL
         for (int j = 0; j < NB; j++)
             xv[j] = _mm512_maskz_loadu_ps(m, a->x + (b0 + (size_t)j) * a->in + k);
+        UNROLL
         for (int r = 0; r < R; r++) {
             __m512 w = _mm512_fmadd_ps(dec16(a, row[r] * a->in + k, n), _mm512_set1_ps(a->fs[si[r]]),
                                        _mm512_set1_ps(a->fz[si[r]]));
+            UNROLL
             for (int j = 0; j < NB; j++)
                 acc[r][j] = _mm512_fmadd_ps(w, xv[j], acc[r][j]);
         }
         cnt += 16;
         if (cnt == a->glen) {
             cnt = 0;
+            UNROLL
             for (int r = 0; r < R; r++)
                 si[r]++;
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int j = 0; o0 + (size_t)r < a->out && j < NB; j++)
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        if (o0 + (size_t)r >= a->out)
+            break;
+        UNROLL
+        for (int j = 0; j < NB; j++)
             a->y[(b0 + (size_t)j) * a->out + o0 + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
+    }
 }
 
 #define FBLOCK(R, NB)                                                                             \
@@ -178,12 +191,15 @@ SQ_INLINE SQ_AVX512VNNI void iblock(const iargs *a, size_t o0, size_t b0, const 
     const uint8_t *wr[MAXR];
     const int8_t *xr[MAXB];
     const __m512i low4 = _mm512_set1_epi8(15);
+    UNROLL
     for (int r = 0; r < R; r++) {
         size_t row = o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1;
         wr[r] = a->codes + row * a->rowbytes;
+        UNROLL
         for (int j = 0; j < NB; j++)
             acc[r][j] = _mm512_setzero_si512();
     }
+    UNROLL
     for (int j = 0; j < NB; j++)
         xr[j] = a->act->a + (b0 + (size_t)j) * a->act->stride;
     for (size_t kb = 0; kb < a->rowbytes; kb += 64) {
@@ -191,31 +207,41 @@ SQ_INLINE SQ_AVX512VNNI void iblock(const iargs *a, size_t o0, size_t b0, const 
         __mmask64 m = n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
         if (a->bits == 8) {
             __m512i xv[MAXB];
+            UNROLL
             for (int j = 0; j < NB; j++)
                 xv[j] = _mm512_loadu_si512(xr[j] + kb);
+            UNROLL
             for (int r = 0; r < R; r++) {
                 __m512i v = _mm512_maskz_loadu_epi8(m, wr[r] + kb);
+                UNROLL
                 for (int j = 0; j < NB; j++)
                     acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], v, xv[j]);
             }
         } else {
             __m512i xe[MAXB], xo[MAXB];
+            UNROLL
             for (int j = 0; j < NB; j++) {
                 xe[j] = _mm512_loadu_si512(xr[j] + 2 * kb);
                 xo[j] = _mm512_loadu_si512(xr[j] + 2 * kb + 64);
             }
+            UNROLL
             for (int r = 0; r < R; r++) {
                 __m512i v = _mm512_maskz_loadu_epi8(m, wr[r] + kb);
                 __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+                UNROLL
                 for (int j = 0; j < NB; j++)
                     acc[r][j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][j], lo, xe[j]), hi, xo[j]);
             }
         }
     }
     int64_t off = (int64_t)1 << (a->bits - 1);
+    UNROLL
     for (int r = 0; r < R; r++) {
         size_t o = o0 + (size_t)r, idx = a->per_row ? o : 0;
-        for (int j = 0; o < a->out && j < NB; j++) {
+        if (o >= a->out)
+            break;
+        UNROLL
+        for (int j = 0; j < NB; j++) {
             size_t b = b0 + (size_t)j;
             int64_t asum = a->act->sum[b], d = (int64_t)_mm512_reduce_add_epi32(acc[r][j]) - off * asum;
             a->y[b * a->out + o] = sq_qgemm_dyn_out(sq_qgemm_dyn_run(d, asum, a->s[idx], a->zp[idx]), a->act->sx[b]);

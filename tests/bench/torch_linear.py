@@ -6,7 +6,8 @@ quantized per call), one thread, no bias.
 
 Usage: torch_linear.py IN OUT BATCH [BATCH ...]
 Prints one line per (kind, batch): "fp32 BATCH MS" and "int8 BATCH MS", the
-best of several rounds. Exits 3 (and prints why on stderr) when torch cannot
+best of several rounds, in CPU time of the calling thread (torch runs its
+one thread there), as the C side measures. Exits 3 (and prints why on stderr) when torch cannot
 be imported, so the caller can skip the comparison."""
 import sys
 import time
@@ -16,19 +17,19 @@ def best_ms(fn, x, rounds=7, min_time=0.05):
     fn(x)
     calls = 1
     while True:  # enough calls per round to fill min_time
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for _ in range(calls):
             fn(x)
-        dt = time.perf_counter() - t0
+        dt = time.thread_time() - t0
         if dt >= min_time or calls >= 4096:
             break
         calls *= 2
     best = dt / calls
     for _ in range(rounds - 1):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         for _ in range(calls):
             fn(x)
-        best = min(best, (time.perf_counter() - t0) / calls)
+        best = min(best, (time.thread_time() - t0) / calls)
     return best * 1e3
 
 

@@ -9,6 +9,8 @@
  * lanes read zeros, so they add nothing). */
 #include "qgemm.h"
 
+#include <stdlib.h>
+
 #include "simd.h"
 
 #if SQ_X86_KERNELS
@@ -26,6 +28,7 @@ typedef struct fargs {
     size_t rs, glen;          /* scale index of row o, chunk k: o * rs + k / glen */
     const float *fs, *fz;     /* (float)scale, (float)(-zp * scale) per index */
     const float *x;
+    const float *xsum;        /* one scale per row: sum of each x row, else NULL */
     float *y;
 } fargs;
 
@@ -72,8 +75,9 @@ SQ_INLINE SQ_AVX512BW void fblock(const fargs *a, size_t o0, size_t b0, const in
             xv[j] = _mm512_maskz_loadu_ps(m, a->x + (b0 + (size_t)j) * a->in + k);
         UNROLL
         for (int r = 0; r < R; r++) {
-            __m512 w = _mm512_fmadd_ps(dec16(a, row[r] * a->in + k, n), _mm512_set1_ps(a->fs[si[r]]),
-                                       _mm512_set1_ps(a->fz[si[r]]));
+            __m512 w = dec16(a, row[r] * a->in + k, n);
+            if (!a->xsum) /* scales vary along the row: form the values */
+                w = _mm512_fmadd_ps(w, _mm512_set1_ps(a->fs[si[r]]), _mm512_set1_ps(a->fz[si[r]]));
             UNROLL
             for (int j = 0; j < NB; j++)
                 acc[r][j] = _mm512_fmadd_ps(w, xv[j], acc[r][j]);
@@ -91,8 +95,13 @@ SQ_INLINE SQ_AVX512BW void fblock(const fargs *a, size_t o0, size_t b0, const in
         if (o0 + (size_t)r >= a->out)
             break;
         UNROLL
-        for (int j = 0; j < NB; j++)
-            a->y[(b0 + (size_t)j) * a->out + o0 + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
+        for (int j = 0; j < NB; j++) {
+            float v = _mm512_reduce_add_ps(acc[r][j]);
+            size_t idx = row[r] * a->rs;
+            if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
+                v = a->fs[idx] * v + a->fz[idx] * a->xsum[b0 + (size_t)j];
+            a->y[(b0 + (size_t)j) * a->out + o0 + (size_t)r] = v;
+        }
     }
 }
 
@@ -133,6 +142,20 @@ static void float_rows(const fargs *a, size_t o0, size_t batch)
         fblock_4_1(a, o0, b0);
 }
 
+/* sums[b] = sum of row b of x (batch rows of n floats). */
+static SQ_AVX512BW void row_sums(const float *x, size_t n, size_t batch, float *sums)
+{
+    for (size_t b = 0; b < batch; b++) {
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t k = 0; k < n; k += 16) {
+            size_t m = n - k < 16 ? n - k : 16;
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps((__mmask16)(m >= 16 ? 0xFFFFu : (1u << m) - 1),
+                                                           x + b * n + k));
+        }
+        sums[b] = _mm512_reduce_add_ps(acc);
+    }
+}
+
 /* Row structure of w's scales for the float kernel: false when the kernel
  * does not take it. */
 static bool float_layout(const sq_qtensor *w, size_t *rs, size_t *glen)
@@ -165,9 +188,17 @@ bool sq_qgemm512_float(const sq_qtensor *w, const sq_qgemm_params *p, const floa
     a.fz = p->fshift;
     a.x = x;
     a.y = y;
+    float *xsum = NULL;
+    if (a.glen == a.in) { /* one scale per row: multiply codes, apply the scale once */
+        if (!(xsum = malloc((batch ? batch : 1) * sizeof *xsum)))
+            return false;
+        row_sums(x, a.in, batch, xsum);
+    }
+    a.xsum = xsum;
     size_t step = batch >= 8 ? 2 : 4;
     for (size_t o0 = 0; o0 < a.out; o0 += step)
         float_rows(&a, o0, batch);
+    free(xsum);
     return true;
 }
 

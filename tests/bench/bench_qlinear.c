@@ -170,9 +170,14 @@ int main(int argc, char **argv)
             char name[64], what[96];
             cfg.bits = cfgs[c].bits;
             cfg.granularity = cfgs[c].gran;
+            sq_qconfig_describe(&cfg, name, sizeof name);
+            size_t ws[2] = {out, in};
+            if (sq_qconfig_check(&cfg, ws, 2, &err) != SQ_OK) {
+                printf("  %-34s skipped: %s\n", name, err.msg);
+                continue;
+            }
             if (sq_qlinear_from_linear(l, &cfg, &ql, &err) != SQ_OK)
                 return die(&err);
-            sq_qconfig_describe(&cfg, name, sizeof name);
             double ms_old = 0, ms_exact, ms_dyn;
             if ((!quick && best_ms(K_OLD, l, ql, x, 1, &ms_old)) || best_ms(K_EXACT, l, ql, x, 7, &ms_exact) ||
                 best_ms(K_DYNAMIC, l, ql, x, 7, &ms_dyn))

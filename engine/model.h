@@ -105,7 +105,8 @@ sq_status sq_qlinear_forward_mode(const sq_qlinear *ql, const sq_tensor *x, sq_q
  * (its weight has one scale per output row or one per tensor). */
 bool sq_qlinear_dynamic_applies(const sq_qlinear *ql);
 
-/* sq_qlinear_forward_mode with SQ_QLINEAR_EXACT. */
+/* sq_qlinear_forward_mode with SQ_QLINEAR_EXACT. Forward calls only read the
+ * layer: they may run concurrently on one layer. */
 sq_status sq_qlinear_forward(const sq_qlinear *ql, const sq_tensor *x, sq_tensor **y, sq_error *err);
 
 /* The seed's forward: dequantize the whole weight, then multiply accumulating

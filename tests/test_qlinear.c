@@ -208,6 +208,8 @@ START_TEST(test_named_cases)
         {5, SQ_MODE_ASYMMETRIC, SQ_GRAN_TENSOR, 0, 77, 5, 33},
         {6, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 16, 64, 5, 3},
         {7, SQ_MODE_ASYMMETRIC, SQ_GRAN_CHANNEL, 0, 65, 5, 9},
+        /* past the 32-bit lanes of the VNNI kernel: the portable one in 32-bit pieces */
+        {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_TENSOR, 0, 70001, 2, 2},
     };
     sq_rng rng;
     sq_rng_seed(&rng, 5);

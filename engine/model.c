@@ -1,10 +1,16 @@
 /* model.c - linear layers, named tensor sets and whole-model statistics. */
 #include "model.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef SQ_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#include "qgemm.h"
 #include "rng.h"
 
 static sq_linear *linear_alloc(size_t in, size_t out)
@@ -83,14 +89,14 @@ sq_status sq_linear_from(const sq_tensor *weight, const sq_tensor *bias, sq_line
     return SQ_OK;
 }
 
-/* y = x W^T + b with W given as out x in floats. */
-static sq_status affine(const float *w, size_t in, size_t out, const sq_tensor *bias, const sq_tensor *x,
-                        sq_tensor **y, sq_error *err)
+/* A new y of shape [..., out] for x of shape [..., in]; *rows receives the
+ * number of rows of x. */
+static sq_status new_output(const sq_tensor *x, size_t in, size_t out, sq_tensor **y, size_t *rows, sq_error *err)
 {
     size_t yshape[SQ_MAX_DIMS];
     int yd = x->ndim ? x->ndim : 1;
     size_t last = x->ndim ? x->shape[x->ndim - 1] : 1;
-    sq_status st;
+    *y = NULL;
     if (last != in) {
         char s[128];
         return sq_fail(err, SQ_ERR_ARG, "input of shape %s does not end in in_features = %zu",
@@ -99,9 +105,18 @@ static sq_status affine(const float *w, size_t in, size_t out, const sq_tensor *
     for (int d = 0; d < x->ndim; d++)
         yshape[d] = x->shape[d];
     yshape[yd - 1] = out;
-    if ((st = sq_tensor_new(yshape, yd, SQ_DTYPE_F32, y, err)) != SQ_OK)
+    *rows = in ? x->numel / in : 0;
+    return sq_tensor_new(yshape, yd, SQ_DTYPE_F32, y, err);
+}
+
+/* y = x W^T + b with W given as out x in floats, accumulated in double. */
+static sq_status affine(const float *w, size_t in, size_t out, const sq_tensor *bias, const sq_tensor *x,
+                        sq_tensor **y, sq_error *err)
+{
+    size_t rows;
+    sq_status st = new_output(x, in, out, y, &rows, err);
+    if (st != SQ_OK)
         return st;
-    size_t rows = in ? x->numel / in : 0;
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x->data + r * in;
         for (size_t o = 0; o < out; o++) {
@@ -115,10 +130,61 @@ static sq_status affine(const float *w, size_t in, size_t out, const sq_tensor *
     return SQ_OK;
 }
 
+/* y[r][o] += b[o] for every row. */
+static void add_bias(float *y, size_t rows, size_t out, const sq_tensor *bias)
+{
+    for (size_t r = 0; bias && r < rows; r++)
+        for (size_t o = 0; o < out; o++)
+            y[r * out + o] += bias->data[o];
+}
+
+bool sq_linear_have_blas(void)
+{
+#ifdef SQ_HAVE_OPENBLAS
+    return true;
+#else
+    return false;
+#endif
+}
+
 sq_status sq_linear_forward(const sq_linear *l, const sq_tensor *x, sq_tensor **y, sq_error *err)
+{
+#ifdef SQ_HAVE_OPENBLAS
+    size_t rows, in = l->in_features, out = l->out_features;
+    sq_status st = new_output(x, in, out, y, &rows, err);
+    if (st != SQ_OK)
+        return st;
+    if (rows > INT_MAX || in > INT_MAX || out > INT_MAX) {
+        sq_tensor_free(*y);
+        *y = NULL;
+        return sq_linear_forward_reference(l, x, y, err);
+    }
+    if (rows == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)out, (int)in, 1.0f, l->weight->data, (int)in, x->data, 1,
+                    0.0f, (*y)->data, 1);
+    else if (rows)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f, x->data, (int)in,
+                    l->weight->data, (int)in, 0.0f, (*y)->data, (int)out);
+    add_bias((*y)->data, rows, out, l->bias);
+    return SQ_OK;
+#else
+    return sq_linear_forward_reference(l, x, y, err);
+#endif
+}
+
+sq_status sq_linear_forward_reference(const sq_linear *l, const sq_tensor *x, sq_tensor **y, sq_error *err)
 {
     *y = NULL;
     return affine(l->weight->data, l->in_features, l->out_features, l->bias, x, y, err);
+}
+
+/* Fill ql's kernel parameters from its weight. */
+static sq_status qlinear_prepare(sq_qlinear *ql, sq_error *err)
+{
+    ql->kparams = calloc(1, sizeof *ql->kparams);
+    if (!ql->kparams)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory allocating a quantized linear layer");
+    return sq_qgemm_params_init(ql->weight_q, ql->kparams, err);
 }
 
 sq_status sq_qlinear_from_linear(const sq_linear *l, const sq_qconfig *cfg, sq_qlinear **out, sq_error *err)
@@ -131,7 +197,55 @@ sq_status sq_qlinear_from_linear(const sq_linear *l, const sq_qconfig *cfg, sq_q
     ql->in_features = l->in_features;
     ql->out_features = l->out_features;
     if ((st = sq_quantize(l->weight, cfg, &ql->weight_q, err)) != SQ_OK ||
-        (l->bias && (st = sq_tensor_clone(l->bias, &ql->bias, err)) != SQ_OK)) {
+        (l->bias && (st = sq_tensor_clone(l->bias, &ql->bias, err)) != SQ_OK) ||
+        (st = qlinear_prepare(ql, err)) != SQ_OK) {
+        sq_qlinear_free(ql);
+        return st;
+    }
+    *out = ql;
+    return SQ_OK;
+}
+
+/* A copy of q (codes, scales, zero points). */
+static sq_status qtensor_copy(const sq_qtensor *q, sq_qtensor **out, sq_error *err)
+{
+    sq_qtensor *c = calloc(1, sizeof *c);
+    if (!c)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory copying a quantized tensor");
+    *c = *q;
+    c->codes = malloc(q->code_bytes ? q->code_bytes : 1);
+    c->scales = malloc((q->n_scales ? q->n_scales : 1) * sizeof *c->scales);
+    c->zero_points = malloc((q->n_scales ? q->n_scales : 1) * sizeof *c->zero_points);
+    if (!c->codes || !c->scales || !c->zero_points) {
+        sq_qtensor_free(c);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory copying a quantized tensor");
+    }
+    memcpy(c->codes, q->codes, q->code_bytes);
+    memcpy(c->scales, q->scales, q->n_scales * sizeof *c->scales);
+    memcpy(c->zero_points, q->zero_points, q->n_scales * sizeof *c->zero_points);
+    *out = c;
+    return SQ_OK;
+}
+
+sq_status sq_qlinear_from_qtensor(const sq_qtensor *weight, const sq_tensor *bias, sq_qlinear **out, sq_error *err)
+{
+    sq_status st;
+    *out = NULL;
+    if (weight->ndim != 2 || weight->shape[0] == 0 || weight->shape[1] == 0)
+        return sq_fail(err, SQ_ERR_ARG, "quantized linear weight must be a non-empty [out, in] matrix (got %d dimensions)",
+                       weight->ndim);
+    if (bias && bias->numel != weight->shape[0])
+        return sq_fail(err, SQ_ERR_ARG, "linear bias has %zu elements, expected out = %zu", bias->numel,
+                       weight->shape[0]);
+    sq_qlinear *ql = calloc(1, sizeof *ql);
+    if (!ql)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory allocating a quantized linear layer");
+    ql->in_features = weight->shape[1];
+    ql->out_features = weight->shape[0];
+    size_t bshape[2] = {1, weight->shape[0]};
+    if ((st = qtensor_copy(weight, &ql->weight_q, err)) != SQ_OK ||
+        (bias && (st = sq_tensor_from_floats(bshape, 2, bias->data, &ql->bias, err)) != SQ_OK) ||
+        (st = qlinear_prepare(ql, err)) != SQ_OK) {
         sq_qlinear_free(ql);
         return st;
     }
@@ -144,11 +258,44 @@ void sq_qlinear_free(sq_qlinear *ql)
     if (ql) {
         sq_qtensor_free(ql->weight_q);
         sq_tensor_free(ql->bias);
+        if (ql->kparams)
+            sq_qgemm_params_free(ql->kparams);
+        free(ql->kparams);
         free(ql);
     }
 }
 
+sq_status sq_qlinear_forward_mode(const sq_qlinear *ql, const sq_tensor *x, sq_qlinear_mode mode, sq_tensor **y,
+                                  sq_error *err)
+{
+    size_t rows;
+    sq_status st = new_output(x, ql->in_features, ql->out_features, y, &rows, err);
+    if (st != SQ_OK)
+        return st;
+    if (mode == SQ_QLINEAR_DYNAMIC_INT8)
+        st = sq_qgemm_dynamic(ql->weight_q, ql->kparams, x->data, rows, (*y)->data, err);
+    else
+        st = sq_qgemm_float(ql->weight_q, ql->kparams, x->data, rows, (*y)->data, err);
+    if (st != SQ_OK) {
+        sq_tensor_free(*y);
+        *y = NULL;
+        return st;
+    }
+    add_bias((*y)->data, rows, ql->out_features, ql->bias);
+    return SQ_OK;
+}
+
+bool sq_qlinear_dynamic_applies(const sq_qlinear *ql)
+{
+    return sq_qgemm_dynamic_applies(ql->weight_q);
+}
+
 sq_status sq_qlinear_forward(const sq_qlinear *ql, const sq_tensor *x, sq_tensor **y, sq_error *err)
+{
+    return sq_qlinear_forward_mode(ql, x, SQ_QLINEAR_EXACT, y, err);
+}
+
+sq_status sq_qlinear_forward_reference(const sq_qlinear *ql, const sq_tensor *x, sq_tensor **y, sq_error *err)
 {
     sq_tensor *w;
     *y = NULL;

@@ -37,22 +37,82 @@ sq_status sq_linear_from(const sq_tensor *weight, const sq_tensor *bias,
 void sq_linear_free(sq_linear *l);
 
 /* y = x W^T + b for x of shape [..., in] (or [in]); y has shape [..., out].
- * Accumulates in double. Caller frees *y. Errors: last dimension != in (ARG). */
+ * In float: with OpenBLAS (configure finds it) one cblas_sgemv for a single
+ * row, else one cblas_sgemm (OpenBLAS's threads: OPENBLAS_NUM_THREADS), otherwise the double-accumulating loop of
+ * sq_linear_forward_reference. Error against the exact product:
+ * |y - y_exact| <= (in + 2) * 2^-24 * (sum_k |W[o][k]| |x[k]| + |b[o]|).
+ * Caller frees *y. Errors: last dimension != in (ARG), no memory. */
 sq_status sq_linear_forward(const sq_linear *l, const sq_tensor *x, sq_tensor **y, sq_error *err);
 
+/* The same accumulated in double with one rounding to float per output
+ * (slow; the reference for tests and benchmarks). */
+sq_status sq_linear_forward_reference(const sq_linear *l, const sq_tensor *x, sq_tensor **y, sq_error *err);
+
+/* Whether sq_linear_forward uses OpenBLAS (decided at build time). */
+bool sq_linear_have_blas(void);
+
+struct sq_qgemm_params;
+
+/* A quantized linear layer. Build it with sq_qlinear_from_linear or
+ * sq_qlinear_from_qtensor (they also fill kparams); do not swap weight_q. */
 typedef struct sq_qlinear {
     size_t in_features, out_features;
     sq_qtensor *weight_q;   /* owned */
     sq_tensor *bias;        /* owned copy kept in float, or NULL */
+    struct sq_qgemm_params *kparams; /* owned: float scale forms for the kernels, 8 B per scale */
 } sq_qlinear;
 
-/* Quantize l's weight with cfg (the bias stays float). Caller frees. */
+/* Quantize l's weight with cfg (the bias stays float). Caller frees.
+ * Errors: cfg invalid for the weight (ARG), no memory. */
 sq_status sq_qlinear_from_linear(const sq_linear *l, const sq_qconfig *cfg,
                                  sq_qlinear **out, sq_error *err);
+
+/* A layer from a copy of a quantized 2-D weight [out, in] (e.g. loaded with
+ * sq_st_load_qtensor) and a copy of bias (NULL or out elements). Caller frees.
+ * Errors: weight not a non-empty matrix or bias of the wrong size (ARG), no
+ * memory. */
+sq_status sq_qlinear_from_qtensor(const sq_qtensor *weight, const sq_tensor *bias, sq_qlinear **out,
+                                  sq_error *err);
 void sq_qlinear_free(sq_qlinear *ql);
 
-/* Forward on the dequantized weight: y = x dequant(W)^T + b. Caller frees *y. */
+/* How sq_qlinear_forward_mode multiplies.
+ * SQ_QLINEAR_EXACT (the default, sq_qlinear_forward): weight values
+ *   (q - zp) * scale formed in float registers from the packed codes and
+ *   multiplied with x in float. For output o of a row x, with s_k and zp_k
+ *   the scale and zero point governing W[o][k],
+ *     |y - y_ref| <= (in + 4) * 2^-24 * (sum_k (|q_k| + |zp_k|) s_k |x_k| + |b_o|)
+ *   where y_ref = sum_k dequant(W)[o][k] x_k + b_o computed exactly (for
+ *   symmetric codes the sum is sum_k |dequant(W)[o][k] x_k|).
+ * SQ_QLINEAR_DYNAMIC_INT8: as PyTorch's dynamic quantized Linear, each row of
+ *   x is quantized to int8 (sx = max|x| / 127, round half to even) and the
+ *   code products are summed exactly in integers, then scaled in double:
+ *     |y - y_ref| <= (1 + 2^-20) sx / 2 * sum_k |w_k| + 2^-22 (sum_k |w_k| (|x_k| + sx) + |b_o|)
+ *   with w = dequant(W)[o]: the activation rounding dominates. Fastest for
+ *   larger batches. Applies to weights with one scale per row or per tensor;
+ *   others (per-group, per-channel along the input axis) are multiplied in
+ *   the exact arithmetic, as sq_qlinear_dynamic_applies tells. */
+typedef enum sq_qlinear_mode { SQ_QLINEAR_EXACT = 0, SQ_QLINEAR_DYNAMIC_INT8 } sq_qlinear_mode;
+
+/* y = x dequant(W)^T + b for x of shape [..., in] (or [in]), computed from
+ * the packed codes (the float weight is never formed). Kernels: AVX-512 for
+ * 8- and 4-bit codes (VNNI for the integer products) when the CPU has it,
+ * portable code (also built for AVX2) otherwise; see engine/qgemm.h. Caller
+ * frees *y. Errors: last dimension != in (ARG), no memory. */
+sq_status sq_qlinear_forward_mode(const sq_qlinear *ql, const sq_tensor *x, sq_qlinear_mode mode, sq_tensor **y,
+                                  sq_error *err);
+
+/* Whether SQ_QLINEAR_DYNAMIC_INT8 quantizes the activations for this layer
+ * (its weight has one scale per output row or one per tensor). */
+bool sq_qlinear_dynamic_applies(const sq_qlinear *ql);
+
+/* sq_qlinear_forward_mode with SQ_QLINEAR_EXACT. Forward calls only read the
+ * layer: they may run concurrently on one layer. */
 sq_status sq_qlinear_forward(const sq_qlinear *ql, const sq_tensor *x, sq_tensor **y, sq_error *err);
+
+/* The seed's forward: dequantize the whole weight, then multiply accumulating
+ * in double (one rounding per output). Slow; the reference for tests and
+ * benchmarks. Caller frees *y. Errors: as sq_qlinear_forward. */
+sq_status sq_qlinear_forward_reference(const sq_qlinear *ql, const sq_tensor *x, sq_tensor **y, sq_error *err);
 
 /* fp32 bytes of the weight minus its packed code bytes (the seed's figure). */
 size_t sq_qlinear_memory_savings(const sq_qlinear *ql);

@@ -37,3 +37,31 @@ bool sq_use_bmi2(void)
     return false;
 #endif
 }
+
+bool sq_use_avx512bw(void)
+{
+#if SQ_X86_KERNELS
+    static int have = -1;
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx512bw");
+    }
+    return have && sq_use_avx512();
+#else
+    return false;
+#endif
+}
+
+bool sq_use_avx512vnni(void)
+{
+#if SQ_X86_KERNELS
+    static int have = -1;
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx512vnni");
+    }
+    return have && sq_use_avx512bw();
+#else
+    return false;
+#endif
+}

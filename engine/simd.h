@@ -24,6 +24,10 @@
 #include <immintrin.h>
 /* The ISA of the hand-written AVX-512 kernels. */
 #define SQ_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
+/* The ISA of the quantized-layer kernels (engine/qgemm512.c): byte and word
+ * operations (BW) and, for the integer dot products, VNNI's vpdpbusd. */
+#define SQ_AVX512BW __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+#define SQ_AVX512VNNI __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx512vnni")))
 #else
 #define SQ_X86_KERNELS 0
 #endif
@@ -33,6 +37,13 @@
 /* Whether the AVX-512 kernels run: the CPU has AVX-512 F/DQ/VL and they were
  * not disabled (sq_simd_force_portable). */
 bool sq_use_avx512(void);
+
+/* Whether the AVX-512 kernels needing BW as well (byte loads and shifts) run,
+ * on the same terms as sq_use_avx512. */
+bool sq_use_avx512bw(void);
+
+/* Whether the AVX-512 VNNI integer dot-product kernels run: BW and VNNI too. */
+bool sq_use_avx512vnni(void);
 
 /* Whether the BMI2 bit-packing kernels run (pext/pdep), on the same terms. */
 bool sq_use_bmi2(void);

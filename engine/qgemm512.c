@@ -1,0 +1,343 @@
+/* qgemm512.c - AVX-512 kernels for products with a quantized weight read
+ * from its packed codes (see qgemm.h): exact float (AVX-512 F/BW) and
+ * dynamic int8 (AVX-512 VNNI vpdpbusd), for 8- and 4-bit codes.
+ *
+ * Both tile the output into R weight rows x NB activation rows held in
+ * registers (R x NB accumulators of 16 lanes), each weight chunk decoded once
+ * per tile and used NB times; the activation rows of a tile stay in L1/L2
+ * while the weight rows stream. Tails of a row use masked loads (the masked
+ * lanes read zeros, so they add nothing). */
+#include "qgemm.h"
+
+#include <stdlib.h>
+
+#include "simd.h"
+
+#if SQ_X86_KERNELS
+
+#define SQ_INLINE static inline __attribute__((always_inline))
+/* Loops over the R x NB tile: fully unrolled, so the accumulators live in registers. */
+#define UNROLL _Pragma("GCC unroll 16")
+
+/* ---- exact float -------------------------------------------------------------- */
+
+typedef struct fargs {
+    const uint8_t *codes;
+    int bits;
+    size_t in, out;
+    size_t rs, glen;          /* scale index of row o, chunk k: o * rs + k / glen */
+    const float *fs, *fz;     /* (float)scale, (float)(-zp * scale) per index */
+    const float *x;
+    const float *xsum;        /* one scale per row: sum of each x row, else NULL */
+    float *y;
+} fargs;
+
+/* Signed codes of elements [e, e + n) (n <= 16; lanes past n are garbage
+ * but finite) as floats. For 4 bits e is even. */
+SQ_INLINE SQ_AVX512BW __m512 dec16(const fargs *a, size_t e, size_t n)
+{
+    __m128i v;
+    if (a->bits == 8) {
+        v = _mm_maskz_loadu_epi8((__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1), a->codes + e);
+        v = _mm_xor_si128(v, _mm_set1_epi8((char)0x80)); /* offset binary -> two's complement */
+    } else {
+        size_t nb = (n + 1) / 2;
+        __m128i p = _mm_maskz_loadu_epi8((__mmask16)((1u << nb) - 1), a->codes + e / 2);
+        __m128i lo = _mm_and_si128(p, _mm_set1_epi8(15));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(p, 4), _mm_set1_epi8(15));
+        v = _mm_sub_epi8(_mm_unpacklo_epi8(lo, hi), _mm_set1_epi8(8));
+    }
+    return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v));
+}
+
+enum { MAXR = 4, MAXB = 8 };
+
+/* Outputs [b0, b0 + NB) x [o0, o0 + R) (rows past out repeat the last row;
+ * their results are dropped). */
+SQ_INLINE SQ_AVX512BW void fblock(const fargs *a, size_t o0, size_t b0, const int R, const int NB)
+{
+    __m512 acc[MAXR][MAXB];
+    size_t row[MAXR], si[MAXR], cnt = 0;
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        row[r] = o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1;
+        si[r] = row[r] * a->rs;
+        UNROLL
+        for (int j = 0; j < NB; j++)
+            acc[r][j] = _mm512_setzero_ps();
+    }
+    for (size_t k = 0; k < a->in; k += 16) {
+        size_t n = a->in - k < 16 ? a->in - k : 16;
+        __mmask16 m = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1);
+        __m512 xv[MAXB];
+        UNROLL
+        for (int j = 0; j < NB; j++)
+            xv[j] = _mm512_maskz_loadu_ps(m, a->x + (b0 + (size_t)j) * a->in + k);
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            __m512 w = dec16(a, row[r] * a->in + k, n);
+            if (!a->xsum) /* scales vary along the row: form the values */
+                w = _mm512_fmadd_ps(w, _mm512_set1_ps(a->fs[si[r]]), _mm512_set1_ps(a->fz[si[r]]));
+            UNROLL
+            for (int j = 0; j < NB; j++)
+                acc[r][j] = _mm512_fmadd_ps(w, xv[j], acc[r][j]);
+        }
+        cnt += 16;
+        if (cnt == a->glen) {
+            cnt = 0;
+            UNROLL
+            for (int r = 0; r < R; r++)
+                si[r]++;
+        }
+    }
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        if (o0 + (size_t)r >= a->out)
+            break;
+        UNROLL
+        for (int j = 0; j < NB; j++) {
+            float v = _mm512_reduce_add_ps(acc[r][j]);
+            size_t idx = row[r] * a->rs;
+            if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
+                v = a->fs[idx] * v + a->fz[idx] * a->xsum[b0 + (size_t)j];
+            a->y[(b0 + (size_t)j) * a->out + o0 + (size_t)r] = v;
+        }
+    }
+}
+
+#define FBLOCK(R, NB)                                                                             \
+    static SQ_AVX512BW __attribute__((noinline)) void fblock_##R##_##NB(const fargs *a, size_t o0, \
+                                                                       size_t b0)                \
+    {                                                                                             \
+        fblock(a, o0, b0, R, NB);                                                                 \
+    }
+FBLOCK(2, 8)
+FBLOCK(2, 4)
+FBLOCK(2, 2)
+FBLOCK(2, 1)
+FBLOCK(4, 4)
+FBLOCK(4, 2)
+FBLOCK(4, 1)
+
+/* All batch rows for weight rows [o0, o0 + R), in tiles of 8, 4, 2, 1. */
+static void float_rows(const fargs *a, size_t o0, size_t batch)
+{
+    size_t b0 = 0;
+    if (batch >= 8) {
+        for (; b0 + 8 <= batch; b0 += 8)
+            fblock_2_8(a, o0, b0);
+        if (batch - b0 >= 4)
+            fblock_2_4(a, o0, b0), b0 += 4;
+        if (batch - b0 >= 2)
+            fblock_2_2(a, o0, b0), b0 += 2;
+        if (batch - b0 >= 1)
+            fblock_2_1(a, o0, b0);
+        return;
+    }
+    if (batch - b0 >= 4)
+        fblock_4_4(a, o0, b0), b0 += 4;
+    if (batch - b0 >= 2)
+        fblock_4_2(a, o0, b0), b0 += 2;
+    if (batch - b0 >= 1)
+        fblock_4_1(a, o0, b0);
+}
+
+/* sums[b] = sum of row b of x (batch rows of n floats). */
+static SQ_AVX512BW void row_sums(const float *x, size_t n, size_t batch, float *sums)
+{
+    for (size_t b = 0; b < batch; b++) {
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t k = 0; k < n; k += 16) {
+            size_t m = n - k < 16 ? n - k : 16;
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps((__mmask16)(m >= 16 ? 0xFFFFu : (1u << m) - 1),
+                                                           x + b * n + k));
+        }
+        sums[b] = _mm512_reduce_add_ps(acc);
+    }
+}
+
+/* Row structure of w's scales for the float kernel: false when the kernel
+ * does not take it. */
+static bool float_layout(const sq_qtensor *w, size_t *rs, size_t *glen)
+{
+    const sq_qconfig *c = &w->config;
+    size_t in = w->shape[1];
+    if (w->ndim != 2 || (c->bits != 8 && c->bits != 4) || (c->bits == 4 && in % 2))
+        return false;
+    if (c->granularity == SQ_GRAN_TENSOR)
+        *rs = 0, *glen = in;
+    else if (c->granularity == SQ_GRAN_CHANNEL && c->axis == 0)
+        *rs = 1, *glen = in;
+    else if (c->granularity == SQ_GRAN_GROUP && c->group_size % 16 == 0)
+        *rs = in / c->group_size, *glen = c->group_size;
+    else
+        return false;
+    return true;
+}
+
+bool sq_qgemm512_float(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y)
+{
+    fargs a;
+    if (!sq_use_avx512bw() || !float_layout(w, &a.rs, &a.glen))
+        return false;
+    a.codes = w->codes;
+    a.bits = w->config.bits;
+    a.in = w->shape[1];
+    a.out = w->shape[0];
+    a.fs = p->fscale;
+    a.fz = p->fshift;
+    a.x = x;
+    a.y = y;
+    float *xsum = NULL;
+    if (a.glen == a.in) { /* one scale per row: multiply codes, apply the scale once */
+        if (!(xsum = malloc((batch ? batch : 1) * sizeof *xsum)))
+            return false;
+        row_sums(x, a.in, batch, xsum);
+    }
+    a.xsum = xsum;
+    size_t step = batch >= 8 ? 2 : 4;
+    for (size_t o0 = 0; o0 < a.out; o0 += step)
+        float_rows(&a, o0, batch);
+    free(xsum);
+    return true;
+}
+
+/* ---- dynamic int8 (VNNI) ---------------------------------------------------------- */
+
+typedef struct iargs {
+    const uint8_t *codes;
+    int bits;
+    size_t in, out, rowbytes;
+    const sq_qact *act;
+    const double *s, *zp;
+    bool per_row;
+    float *y;
+} iargs;
+
+/* Outputs [b0, b0 + NB) x [o0, o0 + R): sum of unsigned codes (offset
+ * binary, as stored) times activation codes, corrected by the offset. */
+SQ_INLINE SQ_AVX512VNNI void iblock(const iargs *a, size_t o0, size_t b0, const int R, const int NB)
+{
+    __m512i acc[MAXR][MAXB];
+    const uint8_t *wr[MAXR];
+    const int8_t *xr[MAXB];
+    const __m512i low4 = _mm512_set1_epi8(15);
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        size_t row = o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1;
+        wr[r] = a->codes + row * a->rowbytes;
+        UNROLL
+        for (int j = 0; j < NB; j++)
+            acc[r][j] = _mm512_setzero_si512();
+    }
+    UNROLL
+    for (int j = 0; j < NB; j++)
+        xr[j] = a->act->a + (b0 + (size_t)j) * a->act->stride;
+    for (size_t kb = 0; kb < a->rowbytes; kb += 64) {
+        size_t n = a->rowbytes - kb;
+        __mmask64 m = n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+        if (a->bits == 8) {
+            __m512i xv[MAXB];
+            UNROLL
+            for (int j = 0; j < NB; j++)
+                xv[j] = _mm512_loadu_si512(xr[j] + kb);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                __m512i v = _mm512_maskz_loadu_epi8(m, wr[r] + kb);
+                UNROLL
+                for (int j = 0; j < NB; j++)
+                    acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], v, xv[j]);
+            }
+        } else {
+            __m512i xe[MAXB], xo[MAXB];
+            UNROLL
+            for (int j = 0; j < NB; j++) {
+                xe[j] = _mm512_loadu_si512(xr[j] + 2 * kb);
+                xo[j] = _mm512_loadu_si512(xr[j] + 2 * kb + 64);
+            }
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                __m512i v = _mm512_maskz_loadu_epi8(m, wr[r] + kb);
+                __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+                UNROLL
+                for (int j = 0; j < NB; j++)
+                    acc[r][j] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(acc[r][j], lo, xe[j]), hi, xo[j]);
+            }
+        }
+    }
+    int64_t off = (int64_t)1 << (a->bits - 1);
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        size_t o = o0 + (size_t)r, idx = a->per_row ? o : 0;
+        if (o >= a->out)
+            break;
+        UNROLL
+        for (int j = 0; j < NB; j++) {
+            size_t b = b0 + (size_t)j;
+            int64_t asum = a->act->sum[b], d = (int64_t)_mm512_reduce_add_epi32(acc[r][j]) - off * asum;
+            a->y[b * a->out + o] = sq_qgemm_dyn_out(sq_qgemm_dyn_run(d, asum, a->s[idx], a->zp[idx]), a->act->sx[b]);
+        }
+    }
+}
+
+#define IBLOCK(R, NB)                                                                                \
+    static SQ_AVX512VNNI __attribute__((noinline)) void iblock_##R##_##NB(const iargs *a, size_t o0, \
+                                                                         size_t b0)                \
+    {                                                                                                \
+        iblock(a, o0, b0, R, NB);                                                                    \
+    }
+IBLOCK(4, 4)
+IBLOCK(4, 2)
+IBLOCK(4, 1)
+
+bool sq_qgemm512_dynamic_takes(const sq_qtensor *w)
+{
+    const sq_qconfig *c = &w->config;
+    if (!sq_use_avx512vnni() || w->ndim != 2 || (c->bits != 8 && c->bits != 4))
+        return false;
+    size_t in = w->shape[1];
+    /* |sum u a| <= 255 * 127 * in must fit the 32-bit lanes */
+    if (in > 65536 || (c->bits == 4 && in % 2))
+        return false;
+    return c->granularity == SQ_GRAN_TENSOR || (c->granularity == SQ_GRAN_CHANNEL && c->axis == 0);
+}
+
+bool sq_qgemm512_dynamic(const sq_qtensor *w, const sq_qact *act, size_t batch, float *y)
+{
+    if (!sq_qgemm512_dynamic_takes(w))
+        return false;
+    iargs a = {w->codes, w->config.bits, w->shape[1], w->shape[0], w->shape[1] * (size_t)w->config.bits / 8,
+               act, w->scales, w->zero_points, w->config.granularity == SQ_GRAN_CHANNEL, y};
+    for (size_t o0 = 0; o0 < a.out; o0 += 4) {
+        size_t b0 = 0;
+        for (; b0 + 4 <= batch; b0 += 4)
+            iblock_4_4(&a, o0, b0);
+        if (batch - b0 >= 2)
+            iblock_4_2(&a, o0, b0), b0 += 2;
+        if (batch - b0 >= 1)
+            iblock_4_1(&a, o0, b0);
+    }
+    return true;
+}
+
+#else /* no x86 kernels */
+
+bool sq_qgemm512_float(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y)
+{
+    (void)w, (void)p, (void)x, (void)batch, (void)y;
+    return false;
+}
+
+bool sq_qgemm512_dynamic_takes(const sq_qtensor *w)
+{
+    (void)w;
+    return false;
+}
+
+bool sq_qgemm512_dynamic(const sq_qtensor *w, const sq_qact *act, size_t batch, float *y)
+{
+    (void)w, (void)act, (void)batch, (void)y;
+    return false;
+}
+
+#endif

@@ -71,20 +71,6 @@ static sq_status demo_set_load(void *ctx, size_t i, sq_tensor **out, sq_error *e
     }
 }
 
-/* ---- a checkpoint as a panel source --------------------------------------- */
-
-/* Name of tensor i of the checkpoint ctx. */
-static const char *ckpt_name(void *ctx, size_t i)
-{
-    return sq_ckpt_info(ctx, i)->name;
-}
-
-/* Load tensor i of the checkpoint ctx. */
-static sq_status ckpt_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
-{
-    return sq_ckpt_load(ctx, i, out, err);
-}
-
 /* The panel on one tensor of path (TENSOR given, or a .npy file). */
 static int view_file_tensor(const char *path, const char *name)
 {
@@ -104,8 +90,7 @@ static int view_checkpoint(const char *path)
     sq_error err;
     if (sq_ckpt_open(path, &ck, &err) != SQ_OK)
         return fail(&err);
-    sq_tui_source src = {sq_ckpt_count(ck), ckpt_name, ckpt_load, ck};
-    sq_status s = sq_tui_view_source(&src, path, NULL, &err);
+    sq_status s = sq_tui_view_checkpoint(ck, path, NULL, &err);
     sq_ckpt_close(ck);
     return s == SQ_OK ? EXIT_SUCCESS : fail(&err);
 }
@@ -125,7 +110,8 @@ int sq_cmd_view(int argc, char **argv)
         return EXIT_FAILURE;
     }
     if (strcmp(what, "demo-set") == 0) {
-        sq_tui_source src = {sizeof demo_set_names / sizeof demo_set_names[0], demo_set_name, demo_set_load, NULL};
+        sq_tui_source src = {sizeof demo_set_names / sizeof demo_set_names[0], demo_set_name, demo_set_load, NULL,
+                             NULL, NULL};
         if (sq_tui_view_source(&src, "demo-set", NULL, &err) != SQ_OK)
             return fail(&err);
         return EXIT_SUCCESS;

@@ -495,20 +495,10 @@ int lsq_report(lua_State *L)
 
 /* ---- the panel -------------------------------------------------------------- */
 
-/* Name of tensor i of the checkpoint ctx (panel source). */
-static const char *lsq_src_name(void *ctx, size_t i)
-{
-    return sq_ckpt_info(ctx, i)->name;
-}
-
-/* Load tensor i of the checkpoint ctx (panel source). */
-static sq_status lsq_src_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
-{
-    return sq_ckpt_load(ctx, i, out, err);
-}
-
 /* sq.view(x [, cfg]): the panel on a tensor, a quantized tensor or a
- * checkpoint; returns when the user leaves it with q (stack: 0). */
+ * checkpoint; returns when the user leaves it with q (stack: 0). For a
+ * quantized tensor, sq.view(q [, source]): its error against source, or
+ * against the tensor sq.quantize made it from, else "unknown". */
 int lsq_view(lua_State *L)
 {
     sq_error err;
@@ -518,12 +508,15 @@ int lsq_view(lua_State *L)
     if (!sq_tui_available())
         return luaL_error(L, "sq.view needs a terminal on standard input and output");
     if (luaL_testudata(L, 1, SQ_LUA_QTENSOR)) {
-        st = sq_tui_view_qtensor(lsq_check_qtensor(L, 1), "qtensor", &err);
+        sq_qtensor *q = lsq_check_qtensor(L, 1);
+        lsq_tensor *src = lua_isnoneornil(L, 2) ? NULL : luaL_checkudata(L, 2, SQ_LUA_TENSOR);
+        if (!src && lua_getiuservalue(L, 1, 1) != LUA_TNONE)
+            src = luaL_testudata(L, -1, SQ_LUA_TENSOR); /* sq.quantize's source */
+        st = sq_tui_view_qtensor_source(q, src ? src->t : NULL, "qtensor", &err);
     } else if ((ck = lsq_test_checkpoint(L, 1)) != NULL) {
         lsq_parse_qconfig(L, 2, 2, "", NULL, 0, &cfg);
-        sq_tui_source src = {sq_ckpt_count(ck), lsq_src_name, lsq_src_load, ck};
         lua_getiuservalue(L, 1, 1);
-        st = sq_tui_view_source(&src, lua_tostring(L, -1), &cfg, &err);
+        st = sq_tui_view_checkpoint(ck, lua_tostring(L, -1), &cfg, &err);
     } else {
         sq_tensor *t = lsq_check_tensor(L, 1);
         lsq_parse_qconfig(L, 2, 2, "", t->shape, t->ndim, &cfg);

@@ -258,10 +258,12 @@ static const char *sort_names[] = {"file order", "SQNR (worst first)", "size (la
 /* Width of the list's fixed columns: selection mark, dtype, size, SQNR,
  * bits/w and the separating blanks. */
 #define LIST_FIXED_W 38
+/* The configuration column of quantized entries, with its blanks. */
+#define LIST_QCFG_W 26
 
-void sq_tui_list_columns(int w, int *name_w, int *shape_w)
+void sq_tui_list_columns(int w, bool quantized, int *name_w, int *shape_w)
 {
-    int rest = w - LIST_FIXED_W;
+    int rest = w - LIST_FIXED_W - (quantized ? LIST_QCFG_W : 0);
     int sw = rest / 4, nw;
     sw = sw < 9 ? 9 : sw > 18 ? 18 : sw;
     nw = rest - sw;
@@ -290,15 +292,18 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
     char desc[96], shape[128], size[32], v[160], dt[16];
     size_t n = l->src->n;
     int nw, sw;
+    bool quantized = false;
     if (!sq_tui_grid_resize(g, w, h))
         return;
-    sq_tui_list_columns(w, &nw, &sw);
+    for (size_t i = 0; i < n && !quantized; i++)
+        quantized = l->e[i].quant;
+    sq_tui_list_columns(w, quantized, &nw, &sw);
     for (int x = 0; x < w; x++)
         sq_tui_grid_put(g, x, 0, " ", SQ_ROLE_HEADER, 1);
     sq_tui_grid_printf(g, 0, 0, SQ_ROLE_HEADER, " %s: %zu tensors | %s | sorted by %s", l->title, n,
                        sq_qconfig_describe_from(&l->cfg, 1, desc, sizeof desc), sort_names[l->sort]);
-    sq_tui_grid_printf(g, 0, 1, SQ_ROLE_LABEL, "  %-*s %-*s %-5s %10s %9s %7s", nw, "name", sw, "shape", "dtype",
-                       "size", "SQNR dB", "bits/w");
+    sq_tui_grid_printf(g, 0, 1, SQ_ROLE_LABEL, "  %-*s %-*s %-5s %10s %9s %7s%s", nw, "name", sw, "shape", "dtype",
+                       "size", "SQNR dB", "bits/w", quantized ? "  config" : "");
     int rows = h - 4;
     if (rows < 1)
         rows = 1;

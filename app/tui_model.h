@@ -248,8 +248,9 @@ void sq_tui_list_sort(sq_tui_list *l);
 /* Mark every entry pending (after a configuration change). */
 void sq_tui_list_invalidate(sq_tui_list *l);
 /* Column widths of the list for a terminal w columns wide: the name column
- * (12..60) and the shape column (9..18) share what the fixed columns leave. */
-void sq_tui_list_columns(int w, int *name_w, int *shape_w);
+ * (12..60) and the shape column (9..18) share what the fixed columns (and,
+ * when some entry is quantized, its configuration column) leave. */
+void sq_tui_list_columns(int w, bool quantized, int *name_w, int *shape_w);
 /* Draw the list into g for a w x h terminal. */
 void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g);
 

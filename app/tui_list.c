@@ -311,6 +311,8 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
         l->top = l->sel;
     if (l->sel >= l->top + (size_t)rows)
         l->top = l->sel - (size_t)rows + 1;
+    if (l->top + (size_t)rows > n) /* a taller window shows more rows, not blanks */
+        l->top = n > (size_t)rows ? n - (size_t)rows : 0;
     for (int r = 0; r < rows && l->top + (size_t)r < n; r++) {
         size_t d = l->top + (size_t)r;
         const sq_tui_entry *e = &l->e[l->order[d]];

@@ -744,6 +744,16 @@ START_TEST(test_list_quantized)
         ck_assert_ptr_nonnull(strstr(sq_tui_grid_row(&g, 2, row, sizeof row), want));
         ck_assert_int_eq(find_row(&g, want), 2);
     }
+    /* a window that grows after scrolling fills with rows again */
+    sq_tui_list_key(&l, SQ_TUI_KEY_END);
+    sq_tui_list_render(&l, 80, 5, &g);
+    ck_assert_uint_eq(l.top, 2);
+    ck_assert_int_eq(find_row(&g, "> broken"), 2);
+    sq_tui_list_render(&l, 80, 10, &g);
+    ck_assert_uint_eq(l.top, 0);
+    ck_assert_int_eq(find_row(&g, "  plain"), 2);
+    ck_assert_int_eq(find_row(&g, "> broken"), 4);
+    sq_tui_list_key(&l, SQ_TUI_KEY_HOME);
     /* SQNR sort: known first, then unknown (quantized), then failed */
     sq_tui_list_key(&l, 'o');
     ck_assert_uint_eq(l.order[0], 0);

@@ -9,7 +9,11 @@
  * Each call takes the terminal (newterm on stdin/stdout, the locale set from
  * the environment for the duration), runs until the user presses q / Esc,
  * then restores the terminal (endwin + delscreen) and the previous locale, so
- * a REPL continues normally. No signal handlers are installed by squint (the
+ * a REPL continues normally. The terminal size comes from the terminal
+ * (ioctl), not from LINES/COLUMNS. While the panel runs, SIGWINCH is caught
+ * by the panel (resizes redraw it at the new size); the previous disposition
+ * is restored on return and, when the window was resized meanwhile, receives
+ * one SIGWINCH then. No other signal handler is installed by squint (the
  * terminal is in raw mode: Ctrl-C is a key that leaves the panel). Requires
  * stdin and stdout to be terminals (SQ_ERR_UNSUPPORTED otherwise: check
  * sq_tui_available first). Not thread-safe; one panel at a time.

@@ -26,9 +26,11 @@ typedef struct term {
 
 /* Set by our SIGWINCH handler while a panel runs; read by term_key. The
  * panel installs its own handler because the one in place may not be
- * ncurses' (the REPL's readline installs its own, and ncurses only installs
- * its handler when it finds SIGWINCH at SIG_DFL, once per process), in which
- * case getch never reports KEY_RESIZE. */
+ * ncurses' (readline's, when it keeps its handlers installed; ncurses only
+ * installs its handler when it finds SIGWINCH at SIG_DFL, once per process),
+ * and because ncurses' resize reads LINES/COLUMNS when they are set; the
+ * handler's work (ioctl, resizeterm) is done in term_key, outside the
+ * signal handler. */
 static volatile sig_atomic_t winch_pending;
 /* Whether a resize happened during the panel (re-raised for the previous
  * handler on exit, so e.g. readline learns the new size). */
@@ -119,6 +121,11 @@ static sq_status term_open(term *T, sq_error *err)
     T->utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
     T->gl = sq_tui_glyphs_get(T->utf8);
     fflush(stdout);
+    /* the size from the terminal (ioctl) before LINES/COLUMNS: readline
+     * exports those (rl_change_environment) and they go stale when the window
+     * is resized outside readline - ncurses would keep the old size */
+    use_env(TRUE);
+    use_tioctl(TRUE);
     T->scr = newterm(NULL, stdout, stdin);
     if (!T->scr) {
         setlocale(LC_ALL, T->old_locale);

@@ -153,6 +153,17 @@ wait_for 'a axis  \[/\] group' && [ "$(stats_col)" = 95 ] && pane | tail -n 1 | 
     || { echo "FAIL: 130x40 layout"; pane; fail=1; }
 T send-keys -t repl q
 wait_prompt && keys 'print(6 * 7)' && wait_for '^42$' && ok "back in the REPL after q"
+# resized at the prompt (outside readline's read): the next panel still gets
+# the terminal's size, not the LINES/COLUMNS readline exported at start-up
+T resize-window -t repl -x 90 -y 26
+sleep 0.3
+keys 'sq.view(sq.demo())'
+wait_for 'now int8 sym per-tensor'
+[ "$(stats_col)" = 61 ] && [ "$(pane | wc -l)" -eq 26 ] && pane | tail -n 1 | grep -q '^b/B bits m mode' \
+    && ok "a panel opened after a resize at the prompt is laid out for 90x26" \
+    || { echo "FAIL: panel after a resize at the prompt: statistics at column $(stats_col)"; pane; fail=1; }
+T send-keys -t repl q
+wait_prompt
 
 # ---- the checkpoint list, resized: every row keeps its own numbers ---------------
 # check_rows: each visible row "NAME ... SQNR BITS" shows NAME's expected SQNR

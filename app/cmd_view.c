@@ -135,7 +135,7 @@ int sq_cmd_view(int argc, char **argv)
     }
     if (strcmp(what, "demo-set") == 0) {
         sq_tui_source src = {sizeof demo_set_names / sizeof demo_set_names[0], demo_set_name, demo_set_load, NULL,
-                             NULL, NULL};
+                             NULL, NULL, NULL};
         if (sq_tui_view_source(&src, "demo-set", NULL, &err) != SQ_OK)
             return fail(&err);
         return EXIT_SUCCESS;

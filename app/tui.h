@@ -61,7 +61,9 @@ sq_status sq_tui_view_qtensor(const sq_qtensor *q, const char *name, sq_error *e
  * tensor the panel frees with sq_tensor_free. Optional (NULL when the source
  * has none): is_quantized(ctx, i) says entry i is a quantized tensor, which
  * load_q(ctx, i, out, err) returns (a new qtensor the panel frees with
- * sq_qtensor_free; load is not called for it). */
+ * sq_qtensor_free; load is not called for it); load_orig(ctx, i, out, err)
+ * returns the tensor it was quantized from, when available (a new tensor;
+ * any error means "no source"). */
 typedef struct sq_tui_source {
     size_t n;
     const char *(*name)(void *ctx, size_t i);
@@ -69,6 +71,7 @@ typedef struct sq_tui_source {
     void *ctx;
     bool (*is_quantized)(void *ctx, size_t i);
     sq_status (*load_q)(void *ctx, size_t i, sq_qtensor **out, sq_error *err);
+    sq_status (*load_orig)(void *ctx, size_t i, sq_tensor **out, sq_error *err);
 } sq_tui_source;
 
 /* Show the list of src's tensors with shape, size and SQNR under the current
@@ -83,11 +86,15 @@ sq_status sq_tui_view_source(const sq_tui_source *src, const char *title, const 
 
 /* A checkpoint as a panel source: one entry per plain tensor and one per
  * squint-quantized tensor NAME (its NAME.codes / .scales / .zero_points parts
- * are not listed separately), in file order. The checkpoint is borrowed and
- * must outlive the source. Free with sq_tui_ckpt_source_free. */
+ * are not listed separately), in file order. When the export names its
+ * source file (metadata squint.source, as `squint quantize` writes it) and
+ * that file opens, a quantized tensor's original is the source's tensor of
+ * the same name and shape. The checkpoint is borrowed and must outlive the
+ * source. Free with sq_tui_ckpt_source_free. */
 typedef struct sq_tui_ckpt_source {
     sq_tui_source src;           /* pass &src to sq_tui_view_source */
     const sq_checkpoint *ck;
+    sq_checkpoint *orig;         /* owned: the export's source file, or NULL */
     size_t *index;               /* entry -> checkpoint index (of NAME.codes when quantized) */
     char **qname;                /* entry -> NAME for quantized entries, else NULL */
 } sq_tui_ckpt_source;

@@ -54,6 +54,36 @@ static sq_status cs_load_q(void *ctx, size_t i, sq_qtensor **out, sq_error *err)
     return sq_ckpt_load_qtensor(cs->ck, cs->qname[i], out, err);
 }
 
+/* The original of quantized entry i: the source file's tensor NAME (the
+ * panel checks its shape). */
+static sq_status cs_load_orig(void *ctx, size_t i, sq_tensor **out, sq_error *err)
+{
+    const sq_tui_ckpt_source *cs = ctx;
+    size_t k;
+    if (!cs->orig || !cs->qname[i])
+        return sq_fail(err, SQ_ERR_NOTFOUND, "no source file");
+    sq_status s = sq_ckpt_find(cs->orig, cs->qname[i], &k, err);
+    if (s != SQ_OK)
+        return s;
+    return sq_ckpt_load(cs->orig, k, out, err);
+}
+
+/* Open the file the export names as its source (metadata squint.source),
+ * when there is one and it opens; NULL otherwise. */
+static sq_checkpoint *open_orig(const sq_checkpoint *ck)
+{
+    const char *key, *type, *value;
+    sq_checkpoint *orig = NULL;
+    sq_error err;
+    for (size_t i = 0; i < sq_ckpt_metadata_count(ck); i++)
+        if (sq_ckpt_metadata(ck, i, &key, &type, &value) && strcmp(key, "squint.source") == 0) {
+            if (sq_ckpt_open(value, &orig, &err) != SQ_OK)
+                orig = NULL;
+            break;
+        }
+    return orig;
+}
+
 sq_status sq_tui_ckpt_source_init(sq_tui_ckpt_source *cs, const sq_checkpoint *ck, sq_error *err)
 {
     size_t n = sq_ckpt_count(ck), k = 0;
@@ -73,7 +103,9 @@ sq_status sq_tui_ckpt_source_init(sq_tui_ckpt_source *cs, const sq_checkpoint *c
         cs->index[k] = i;
         cs->qname[k++] = base;
     }
-    cs->src = (sq_tui_source){k, cs_name, cs_load, cs, cs_is_quantized, cs_load_q};
+    cs->src = (sq_tui_source){k, cs_name, cs_load, cs, cs_is_quantized, cs_load_q, cs_load_orig};
+    if (k < n)
+        cs->orig = open_orig(ck);
     return SQ_OK;
 nomem:
     sq_tui_ckpt_source_free(cs);
@@ -86,6 +118,7 @@ void sq_tui_ckpt_source_free(sq_tui_ckpt_source *cs)
         free(cs->qname[i]);
     free(cs->qname);
     free(cs->index);
+    sq_ckpt_close(cs->orig);
     memset(cs, 0, sizeof *cs);
 }
 

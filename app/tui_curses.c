@@ -346,14 +346,24 @@ sq_status sq_tui_view_qtensor(const sq_qtensor *q, const char *name, sq_error *e
     return sq_tui_view_qtensor_source(q, NULL, name, err);
 }
 
-/* Open quantized entry i of src in the panel (no source: its own figures);
- * errors go to msg. */
+/* Open quantized entry i of src in the panel, against its original when the
+ * source has one of the right shape; errors go to msg. */
 static void open_quantized(term *T, const sq_tui_source *src, size_t i, char *msg, size_t msize)
 {
     sq_qtensor *q = NULL;
+    sq_tensor *orig = NULL;
     sq_error e2;
-    if (src->load_q(src->ctx, i, &q, &e2) != SQ_OK || qtensor_loop(T, q, NULL, src->name(src->ctx, i), &e2) != SQ_OK)
+    if (src->load_q(src->ctx, i, &q, &e2) != SQ_OK) {
         snprintf(msg, msize, "cannot open: %.200s", e2.msg);
+        return;
+    }
+    if (src->load_orig && (src->load_orig(src->ctx, i, &orig, &e2) != SQ_OK || sq_tui_qtensor_check(q, orig, &e2) != SQ_OK)) {
+        sq_tensor_free(orig);
+        orig = NULL;
+    }
+    if (qtensor_loop(T, q, orig, src->name(src->ctx, i), &e2) != SQ_OK)
+        snprintf(msg, msize, "cannot open: %.200s", e2.msg);
+    sq_tensor_free(orig);
     sq_qtensor_free(q);
 }
 

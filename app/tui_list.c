@@ -72,8 +72,23 @@ static void entry_done(sq_tui_list *l)
         sq_tui_list_sort(l);
 }
 
-/* A quantized entry: its shape, configuration and bits per weight (SQNR
- * unknown: there is no source to compare with). */
+/* The SQNR of quantized entry i against its original when the source has
+ * one of the right shape, else NaN (unknown). */
+static double quantized_sqnr(const sq_tui_list *l, size_t i, const sq_qtensor *q)
+{
+    sq_tensor *t = NULL;
+    sq_stats st;
+    sq_error err;
+    double r = NAN;
+    if (l->src->load_orig && l->src->load_orig(l->src->ctx, i, &t, &err) == SQ_OK &&
+        sq_tui_qtensor_check(q, t, &err) == SQ_OK && sq_roundtrip_stats(t, q, NULL, &st, NULL, &err) == SQ_OK)
+        r = st.sqnr_db;
+    sq_tensor_free(t);
+    return r;
+}
+
+/* A quantized entry: its shape, configuration and bits per weight, and its
+ * SQNR against its original when the source has it (else unknown). */
 static void step_quantized(sq_tui_list *l, sq_tui_entry *e, size_t i)
 {
     sq_qtensor *q = NULL;
@@ -88,7 +103,7 @@ static void step_quantized(sq_tui_list *l, sq_tui_entry *e, size_t i)
         e->numel = q->numel;
         e->dtype = q->orig_dtype;
         e->qcfg = q->config;
-        e->sqnr_db = NAN;
+        e->sqnr_db = quantized_sqnr(l, i, q);
         e->bits_per_weight = sq_qtensor_bits_per_weight(q, SQ_SCALE_F32);
     } else {
         e->state = SQ_ENTRY_ERROR;
@@ -276,8 +291,11 @@ void sq_tui_list_columns(int w, bool quantized, int *name_w, int *shape_w)
 static void entry_values(const sq_tui_entry *e, char *v, size_t size)
 {
     char desc[96];
-    if (e->state == SQ_ENTRY_DONE && e->quant)
+    if (e->state == SQ_ENTRY_DONE && e->quant && isnan(e->sqnr_db))
         snprintf(v, size, "%9s %7.3f  %s", "no source", e->bits_per_weight,
+                 sq_qconfig_describe_from(&e->qcfg, 1, desc, sizeof desc));
+    else if (e->state == SQ_ENTRY_DONE && e->quant)
+        snprintf(v, size, "%9.2f %7.3f  %s", e->sqnr_db, e->bits_per_weight,
                  sq_qconfig_describe_from(&e->qcfg, 1, desc, sizeof desc));
     else if (e->state == SQ_ENTRY_DONE)
         snprintf(v, size, "%9.2f %7.3f", e->sqnr_db, e->bits_per_weight);

@@ -502,7 +502,7 @@ static sq_status fake_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
 START_TEST(test_list)
 {
     int loads = 0;
-    sq_tui_source src = {3, fake_name, fake_load, &loads, NULL, NULL};
+    sq_tui_source src = {3, fake_name, fake_load, &loads, NULL, NULL, NULL};
     sq_tui_list l;
     sq_tui_grid g = {0};
     sq_error err;
@@ -713,7 +713,7 @@ static sq_status mixed_load_q(void *ctx, size_t i, sq_qtensor **out, sq_error *e
 
 START_TEST(test_list_quantized)
 {
-    sq_tui_source src = {3, mixed_name, mixed_load, NULL, mixed_is_q, mixed_load_q};
+    sq_tui_source src = {3, mixed_name, mixed_load, NULL, mixed_is_q, mixed_load_q, NULL};
     sq_tui_list l;
     sq_tui_grid g = {0};
     sq_error err;
@@ -768,7 +768,9 @@ END_TEST
 
 START_TEST(test_ckpt_source)
 {
-    char dir[] = "/tmp/sq_tui_ckptXXXXXX", path[512];
+    char dir[] = "/tmp/sq_tui_ckptXXXXXX", path[512], opath[512];
+    sq_tui_list l;
+    sq_stats want;
     sq_st_writer *w;
     sq_checkpoint *ck;
     sq_tui_ckpt_source cs;
@@ -780,7 +782,11 @@ START_TEST(test_ckpt_source)
     snprintf(path, sizeof path, "%s/mix.safetensors", dir);
     int3_pair(&t, &q);
     ck_assert_int_eq(sq_tensor_randn(sa, 2, 4, &a, &err), SQ_OK);
+    /* the source file the export names: layer.w as it was before quantizing */
+    snprintf(opath, sizeof opath, "%s/orig.safetensors", dir);
+    ck_assert_int_eq(sq_save_tensor_file(opath, "layer.w", t, &err), SQ_OK);
     ck_assert_int_eq(sq_st_writer_new(&w, &err), SQ_OK);
+    ck_assert_int_eq(sq_st_writer_add_metadata(w, "squint.source", opath, &err), SQ_OK);
     ck_assert_int_eq(sq_st_writer_add_tensor(w, "a", a, SQ_DTYPE_F32, &err), SQ_OK);
     ck_assert_int_eq(sq_st_writer_add_qtensor(w, "layer.w", q, &err), SQ_OK);
     ck_assert_int_eq(sq_st_writer_add_tensor(w, "x.scales", a, SQ_DTYPE_F32, &err), SQ_OK); /* not a part */
@@ -802,6 +808,10 @@ START_TEST(test_ckpt_source)
             ck_assert_int_eq(memcmp(lq->codes, q->codes, q->code_bytes), 0);
             ck_assert_double_eq(lq->scales[0], q->scales[0]);
             sq_qtensor_free(lq);
+            ck_assert_int_eq(cs.src.load_orig(cs.src.ctx, i, &lt, &err), SQ_OK);
+            ck_assert_uint_eq(lt->numel, t->numel);
+            ck_assert_int_eq(memcmp(lt->data, t->data, t->numel * sizeof(float)), 0);
+            sq_tensor_free(lt);
             seen |= 1;
         } else {
             ck_assert(!isq);
@@ -814,6 +824,26 @@ START_TEST(test_ckpt_source)
         }
     }
     ck_assert_int_eq(seen, 7);
+    /* the list's quantized row: SQNR of the stored codes against the original */
+    ck_assert_int_eq(sq_roundtrip_stats(t, q, NULL, &want, NULL, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_list_init(&l, &cs.src, "mix", NULL, &err), SQ_OK);
+    while (sq_tui_list_step(&l))
+        ;
+    for (size_t i = 0; i < cs.src.n; i++)
+        if (l.e[i].quant)
+            ck_assert_double_eq(l.e[i].sqnr_db, want.sqnr_db);
+    sq_tui_list_free(&l);
+    sq_tui_ckpt_source_free(&cs);
+    /* without the source file: unknown */
+    unlink(opath);
+    ck_assert_int_eq(sq_tui_ckpt_source_init(&cs, ck, &err), SQ_OK);
+    ck_assert_ptr_null(cs.orig);
+    ck_assert_int_eq(sq_tui_list_init(&l, &cs.src, "mix", NULL, &err), SQ_OK);
+    while (sq_tui_list_step(&l))
+        ;
+    for (size_t i = 0; i < cs.src.n; i++)
+        ck_assert(l.e[i].quant == isnan(l.e[i].sqnr_db));
+    sq_tui_list_free(&l);
     sq_tui_ckpt_source_free(&cs);
     sq_ckpt_close(ck);
     unlink(path);

@@ -107,13 +107,18 @@ while #h % 8 ~= 0 do h = h .. " " end
 local f = assert(io.open(path, "wb"))
 f:write(string.pack("<I8", #h), h, table.concat(data))
 f:close()
--- expected: name and int8 per-tensor SQNR as the list prints it
+-- expected: name and SQNR as the list prints it, int8 per-tensor (stdout)
+-- and int4 per-group(4) (arg[2])
 local ck = assert(sq.open(path))
+local g4 = assert(io.open(arg[2], "w"))
 for name, t in ck:tensors() do
     print(name, string.format("%.2f", sq.quantize(t):stats().sqnr_db))
+    local q = sq.quantize(t, {bits = 4, granularity = "group", group_size = 4})
+    g4:write(name, "\t", string.format("%.2f", q:stats().sqnr_db), "\n")
 end
+g4:close()
 EOF
-"$SQUINT" "$tmp/mk.lua" "$tmp/w.safetensors" > "$tmp/expected" || { echo "FAIL: cannot make test data"; exit 1; }
+"$SQUINT" "$tmp/mk.lua" "$tmp/w.safetensors" "$tmp/expected4" > "$tmp/expected" || { echo "FAIL: cannot make test data"; exit 1; }
 [ "$(awk '{ print $2 }' "$tmp/expected" | sort -u | wc -l)" -eq 12 ] && ok "12 tensors with distinct SQNRs" \
     || { echo "FAIL: test data"; cat "$tmp/expected"; fail=1; }
 
@@ -166,12 +171,13 @@ T send-keys -t repl q
 wait_prompt
 
 # ---- the checkpoint list, resized: every row keeps its own numbers ---------------
-# check_rows: each visible row "NAME ... SQNR BITS" shows NAME's expected SQNR
+# check_rows [FILE [K]]: each visible row "NAME ... SQNR BITS [CONFIG]" shows
+# NAME's SQNR from FILE (default the int8 one) as its field NF-K (default 1)
 check_rows() {
-    pane | awk -v ef="$tmp/expected" '
+    pane | awk -v ef="${1:-$tmp/expected}" -v k="${2:-1}" '
         BEGIN { while ((getline l < ef) > 0) { split(l, f, "\t"); want[f[1]] = f[2] } }
         { sub(/^>/, " ") }
-        $1 ~ /^w[0-9]+$/ { rows++; if ($(NF - 1) != want[$1]) { bad++; print "row " $1 ": " $(NF - 1) " != " want[$1] } }
+        $1 ~ /^w[0-9]+$/ { rows++; if ($(NF - k) != want[$1]) { bad++; print "row " $1 ": " $(NF - k) " != " want[$1] } }
         END { if (rows < 3 || bad) { print rows " rows, " bad + 0 " wrong"; exit 1 } print rows }'
 }
 keys "ck = sq.open('$tmp/w.safetensors'); sq.view(ck)"
@@ -234,11 +240,29 @@ T new-session -d -s list -x 120 -y 30 \
 wait_for 'wq.safetensors: 12 tensors' 20 && ok "--view on a quantized export: 12 entries, not 36 parts"
 wait_for 'all tensors analysed'
 pane | grep -Eq '\.(codes|scales|zero_points)' && { echo "FAIL: raw parts listed"; pane; fail=1; }
-pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* no source +[0-9.]+ +int4 sym per-group\(4\)' \
-    && ok "row: w1, its shape, int4, bits/w and configuration" || { echo "FAIL: quantized row"; pane; fail=1; }
+pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* [0-9.]+ +12\.000 +int4 sym per-group\(4\)' \
+    && ok "row: w1, its shape, int4, SQNR, bits/w and configuration" || { echo "FAIL: quantized row"; pane; fail=1; }
+r=$(check_rows "$tmp/expected4" 4) && ok "each quantized row: its codes' SQNR against the source file ($r rows)" \
+    || { echo "FAIL: $r"; pane; fail=1; }
+want=$(awk -F '\t' '$1 == "w1" { print $2 }' "$tmp/expected4")
 T send-keys -t list Enter
-wait_for '^ w1 \[3, 8\] f32.*int4 sym per-group\(4\) \(loaded, fixed; no source\)' && ok "Enter opens the quantized tensor as it is"
+wait_for '^ w1 \[3, 8\] f32.*int4 sym per-group\(4\) \(loaded, vs source\)' && wait_for 'SQNR +[0-9.]+ dB'
+[ "$(sqnr)" = "$want" ] && ok "Enter opens the quantized tensor against its source: $want dB" \
+    || { echo "FAIL: opened w1: SQNR $(sqnr), not $want"; pane; fail=1; }
 T send-keys -t list q
 wait_for 'wq.safetensors: 12 tensors' && ok "q returns to the list"
 T send-keys -t list q
+# without the source file: SQNR unknown, the tensor shown as it is
+mv "$tmp/w.safetensors" "$tmp/w.moved"
+S=list2
+T new-session -d -s list2 -x 120 -y 30 \
+    "cd '$tmp' && env TERM=xterm-256color LANG=C.UTF-8 '$SQUINT' --view wq.safetensors; sleep 5"
+wait_for 'all tensors analysed' 20
+pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* no source +12\.000 +int4 sym per-group\(4\)' \
+    && ok "source file gone: rows say 'no source'" || { echo "FAIL: row without source"; pane; fail=1; }
+T send-keys -t list2 Enter
+wait_for '^ w1 \[3, 8\] f32.*int4 sym per-group\(4\) \(loaded, fixed; no source\)' \
+    && ok "Enter opens the quantized tensor as it is, error unknown"
+T send-keys -t list2 q
+T send-keys -t list2 q
 exit $fail

@@ -71,25 +71,35 @@ static sq_status demo_set_load(void *ctx, size_t i, sq_tensor **out, sq_error *e
     }
 }
 
-/* ---- a checkpoint as a panel source --------------------------------------- */
-
-/* Name of tensor i of the checkpoint ctx. */
-static const char *ckpt_name(void *ctx, size_t i)
+/* The panel on quantized tensor name of path (SQ_ERR_NOTFOUND when path
+ * has no such quantized tensor). */
+static sq_status view_file_qtensor(const char *path, const char *name, sq_error *err)
 {
-    return sq_ckpt_info(ctx, i)->name;
+    sq_checkpoint *ck;
+    sq_qtensor *q = NULL;
+    sq_status s = sq_ckpt_open(path, &ck, err);
+    if (s != SQ_OK)
+        return s;
+    if (!sq_ckpt_has_qtensor(ck, name))
+        s = sq_fail(err, SQ_ERR_NOTFOUND, "%s: no quantized tensor '%s'", path, name);
+    else if ((s = sq_ckpt_load_qtensor(ck, name, &q, err)) == SQ_OK)
+        s = sq_tui_view_qtensor(q, name, err);
+    sq_qtensor_free(q);
+    sq_ckpt_close(ck);
+    return s;
 }
 
-/* Load tensor i of the checkpoint ctx. */
-static sq_status ckpt_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
-{
-    return sq_ckpt_load(ctx, i, out, err);
-}
-
-/* The panel on one tensor of path (TENSOR given, or a .npy file). */
+/* The panel on one tensor of path (TENSOR given, or a .npy file); a
+ * quantized tensor of a squint export is shown as it is. */
 static int view_file_tensor(const char *path, const char *name)
 {
     sq_tensor *t;
     sq_error err;
+    if (name && !sq_file_is_npy(path)) {
+        sq_status s = view_file_qtensor(path, name, &err);
+        if (s != SQ_ERR_NOTFOUND)
+            return s == SQ_OK ? EXIT_SUCCESS : fail(&err);
+    }
     if (sq_load_tensor_file(path, name, &t, &err) != SQ_OK)
         return fail(&err);
     sq_status s = sq_tui_view_tensor(t, name ? name : path, NULL, &err);
@@ -104,8 +114,7 @@ static int view_checkpoint(const char *path)
     sq_error err;
     if (sq_ckpt_open(path, &ck, &err) != SQ_OK)
         return fail(&err);
-    sq_tui_source src = {sq_ckpt_count(ck), ckpt_name, ckpt_load, ck};
-    sq_status s = sq_tui_view_source(&src, path, NULL, &err);
+    sq_status s = sq_tui_view_checkpoint(ck, path, NULL, &err);
     sq_ckpt_close(ck);
     return s == SQ_OK ? EXIT_SUCCESS : fail(&err);
 }
@@ -125,7 +134,8 @@ int sq_cmd_view(int argc, char **argv)
         return EXIT_FAILURE;
     }
     if (strcmp(what, "demo-set") == 0) {
-        sq_tui_source src = {sizeof demo_set_names / sizeof demo_set_names[0], demo_set_name, demo_set_load, NULL};
+        sq_tui_source src = {sizeof demo_set_names / sizeof demo_set_names[0], demo_set_name, demo_set_load, NULL,
+                             NULL, NULL, NULL};
         if (sq_tui_view_source(&src, "demo-set", NULL, &err) != SQ_OK)
             return fail(&err);
         return EXIT_SUCCESS;

@@ -554,18 +554,6 @@ int lsq_report(lua_State *L)
 
 /* ---- the panel -------------------------------------------------------------- */
 
-/* Name of tensor i of the checkpoint ctx (panel source). */
-static const char *lsq_src_name(void *ctx, size_t i)
-{
-    return sq_ckpt_info(ctx, i)->name;
-}
-
-/* Load tensor i of the checkpoint ctx (panel source). */
-static sq_status lsq_src_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
-{
-    return sq_ckpt_load(ctx, i, out, err);
-}
-
 /* Raise unless a tensor shown by sq.view has elements: the panel has nothing
  * to draw for a zero-element tensor (whose dimensions may still be huge). */
 static void lsq_view_check_numel(lua_State *L, size_t numel, const size_t *shape, int ndim)
@@ -577,19 +565,25 @@ static void lsq_view_check_numel(lua_State *L, size_t numel, const size_t *shape
 }
 
 /* sq.view(x [, cfg]): the panel on a tensor, a quantized tensor or a
- * checkpoint; returns when the user leaves it with q. The arguments are
+ * checkpoint; returns when the user leaves it with q. For a quantized
+ * tensor, sq.view(q [, source]): its error against source, or against the
+ * tensor sq.quantize made it from, else "unknown". The arguments are
  * checked before the terminal is (stack: 0). */
 int lsq_view(lua_State *L)
 {
     sq_error err;
     sq_status st;
     sq_qconfig cfg;
-    sq_checkpoint *ck;
+    sq_checkpoint *ck = NULL;
     sq_qtensor *q = NULL;
-    sq_tensor *t = NULL;
+    sq_tensor *t = NULL, *src = NULL;
     if (luaL_testudata(L, 1, SQ_LUA_QTENSOR)) {
         q = lsq_check_qtensor(L, 1);
         lsq_view_check_numel(L, q->numel, q->shape, q->ndim);
+        if (!lua_isnoneornil(L, 2))
+            src = lsq_check_tensor(L, 2);
+        else if (lua_getiuservalue(L, 1, 1) != LUA_TNONE && luaL_testudata(L, -1, SQ_LUA_TENSOR))
+            src = lsq_check_tensor(L, -1); /* the tensor sq.quantize made q from */
     } else if ((ck = lsq_test_checkpoint(L, 1)) != NULL) {
         lsq_parse_qconfig(L, 2, 2, "", NULL, 0, &cfg);
     } else {
@@ -600,13 +594,12 @@ int lsq_view(lua_State *L)
     if (!sq_tui_available())
         return luaL_error(L, "sq.view needs a terminal on standard input and output");
     if (q) {
-        st = sq_tui_view_qtensor(q, "qtensor", &err);
+        st = sq_tui_view_qtensor_source(q, src, "qtensor", &err);
     } else if (t) {
         st = sq_tui_view_tensor(t, "tensor", &cfg, &err);
     } else {
-        sq_tui_source src = {sq_ckpt_count(ck), lsq_src_name, lsq_src_load, ck};
         lua_getiuservalue(L, 1, 1);
-        st = sq_tui_view_source(&src, lua_tostring(L, -1), &cfg, &err);
+        st = sq_tui_view_checkpoint(ck, lua_tostring(L, -1), &cfg, &err);
     }
     if (st != SQ_OK)
         return lsq_engine_error(L, 2, &err);

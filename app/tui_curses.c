@@ -4,6 +4,8 @@
 #include <curses.h>
 #include <langinfo.h>
 #include <locale.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,66 @@ typedef struct term {
     bool utf8, colors;
     const sq_tui_glyphs *gl;
     attr_t attr[SQ_ROLE_COUNT];
+    struct sigaction old_winch;  /* SIGWINCH disposition before the panel */
+    bool winch_set;              /* ours is installed (restore old_winch) */
 } term;
+
+/* Set by our SIGWINCH handler while a panel runs; read by term_key. The
+ * panel installs its own handler because the one in place may not be
+ * ncurses' (readline's, when it keeps its handlers installed; ncurses only
+ * installs its handler when it finds SIGWINCH at SIG_DFL, once per process),
+ * and because ncurses' resize reads LINES/COLUMNS when they are set; the
+ * handler's work (ioctl, resizeterm) is done in term_key, outside the
+ * signal handler. */
+static volatile sig_atomic_t winch_pending;
+/* Whether a resize happened during the panel (re-raised for the previous
+ * handler on exit, so e.g. readline learns the new size). */
+static bool winch_seen;
+
+static void on_winch(int sig)
+{
+    (void)sig;
+    winch_pending = 1;
+}
+
+/* Install on_winch (no SA_RESTART: a blocking read returns at once). */
+static void winch_install(term *T)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_winch;
+    sigemptyset(&sa.sa_mask);
+    winch_pending = 0;
+    winch_seen = false;
+    T->winch_set = sigaction(SIGWINCH, &sa, &T->old_winch) == 0;
+}
+
+/* Put the previous SIGWINCH disposition back; when the window changed size
+ * meanwhile, deliver one SIGWINCH to it so its owner can catch up. */
+static void winch_restore(term *T)
+{
+    if (!T->winch_set)
+        return;
+    sigaction(SIGWINCH, &T->old_winch, NULL);
+    T->winch_set = false;
+    if (winch_seen || winch_pending) {
+        winch_pending = 0;
+        winch_seen = false;
+        raise(SIGWINCH);
+    }
+}
+
+/* After a SIGWINCH: tell ncurses the terminal's new size (LINES/COLS, a
+ * full repaint on the next refresh). */
+static void winch_apply(void)
+{
+    struct winsize ws;
+    winch_pending = 0;
+    winch_seen = true;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    clearok(curscr, TRUE);
+}
 
 /* Colour pair per role (foreground, background; -1 = terminal default) and
  * the attribute added with colours / used alone in monochrome. */
@@ -60,6 +121,11 @@ static sq_status term_open(term *T, sq_error *err)
     T->utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
     T->gl = sq_tui_glyphs_get(T->utf8);
     fflush(stdout);
+    /* the size from the terminal (ioctl) before LINES/COLUMNS: readline
+     * exports those (rl_change_environment) and they go stale when the window
+     * is resized outside readline - ncurses would keep the old size */
+    use_env(TRUE);
+    use_tioctl(TRUE);
     T->scr = newterm(NULL, stdout, stdin);
     if (!T->scr) {
         setlocale(LC_ALL, T->old_locale);
@@ -69,6 +135,7 @@ static sq_status term_open(term *T, sq_error *err)
                        getenv("TERM") ? getenv("TERM") : "");
     }
     set_term(T->scr);
+    winch_install(T);
     raw();
     noecho();
     keypad(stdscr, TRUE);
@@ -95,6 +162,7 @@ static void term_close(term *T)
         delscreen(T->scr);
         T->scr = NULL;
     }
+    winch_restore(T);
     if (T->old_locale) {
         setlocale(LC_ALL, T->old_locale);
         free(T->old_locale);
@@ -132,11 +200,26 @@ static void term_draw(term *T, const sq_tui_grid *g)
     refresh();
 }
 
-/* Next key as the models expect it; -1 on timeout, 0 for a resize. */
+/* Next key as the models expect it; -1 on timeout, 0 for a resize. A
+ * blocking wait (timeout_ms < 0) polls for resizes every 100 ms, in case a
+ * SIGWINCH arrives just before the read starts. */
 static int term_key(int timeout_ms)
 {
-    timeout(timeout_ms);
-    int c = getch();
+    int c;
+    for (;;) {
+        if (winch_pending) {
+            winch_apply();
+            return 0;
+        }
+        timeout(timeout_ms < 0 ? 100 : timeout_ms);
+        c = getch();
+        if (c != ERR || timeout_ms >= 0 || winch_pending)
+            break;
+    }
+    if (c == ERR && winch_pending) {
+        winch_apply();
+        return 0;
+    }
     switch (c) {
     case ERR: return -1;
     case KEY_RESIZE: return 0;
@@ -155,17 +238,13 @@ static int term_key(int timeout_ms)
     }
 }
 
-/* The tensor panel on an open terminal; *cfg is the start and receives the
- * configuration the user left with. */
-static sq_status tensor_loop(term *T, const sq_tensor *t, const char *name, sq_qconfig *cfg, sq_error *err)
+/* Run the panel on an initialised model until the user leaves. */
+static void model_loop(term *T, sq_tui_model *mp)
 {
-    sq_tui_model m;
+#define m (*mp)
     sq_tui_grid g = {0};
     sq_tui_layout lay;
     sq_error e2;
-    sq_status s = sq_tui_model_init(&m, t, name, cfg, err);
-    if (s != SQ_OK)
-        return s;
     for (;;) {
         sq_tui_layout_compute(&m, COLS, LINES, &lay);
         if (!lay.too_small && (!m.have || m.bins != lay.plot_w || memcmp(&m.done_cfg, &m.cfg, sizeof m.cfg) != 0)) {
@@ -194,10 +273,42 @@ static sq_status tensor_loop(term *T, const sq_tensor *t, const char *name, sq_q
         if (quit)
             break;
     }
+    sq_tui_grid_free(&g);
+#undef m
+}
+
+/* The tensor panel on an open terminal; *cfg is the start and receives the
+ * configuration the user left with. */
+static sq_status tensor_loop(term *T, const sq_tensor *t, const char *name, sq_qconfig *cfg, sq_error *err)
+{
+    sq_tui_model m;
+    sq_status s = sq_tui_model_init(&m, t, name, cfg, err);
+    if (s != SQ_OK)
+        return s;
+    model_loop(T, &m);
     *cfg = m.cfg;
     sq_tui_model_free(&m);
-    sq_tui_grid_free(&g);
     return SQ_OK;
+}
+
+/* The panel on a loaded quantized tensor (see sq_tui_view_qtensor_source) on
+ * an open terminal. */
+static sq_status qtensor_loop(term *T, const sq_qtensor *q, const sq_tensor *source, const char *name,
+                              sq_error *err)
+{
+    sq_tui_model m;
+    sq_tensor *deq = NULL;
+    sq_status s = SQ_OK;
+    if (!source)
+        s = sq_dequantize(q, &deq, err);
+    if (s == SQ_OK)
+        s = sq_tui_model_init_qtensor(&m, q, source, deq, name, err);
+    if (s == SQ_OK) {
+        model_loop(T, &m);
+        sq_tui_model_free(&m);
+    }
+    sq_tensor_free(deq);
+    return s;
 }
 
 sq_status sq_tui_view_tensor(const sq_tensor *t, const char *name, const sq_qconfig *initial, sq_error *err)
@@ -215,15 +326,45 @@ sq_status sq_tui_view_tensor(const sq_tensor *t, const char *name, const sq_qcon
     return s;
 }
 
-sq_status sq_tui_view_qtensor(const sq_qtensor *q, const char *name, sq_error *err)
+sq_status sq_tui_view_qtensor_source(const sq_qtensor *q, const sq_tensor *source, const char *name,
+                                     sq_error *err)
 {
-    sq_tensor *t;
-    sq_status s = sq_dequantize(q, &t, err);
+    term T;
+    sq_status s = sq_tui_qtensor_check(q, source, err); /* before taking the terminal */
     if (s != SQ_OK)
         return s;
-    s = sq_tui_view_tensor(t, name, &q->config, err);
-    sq_tensor_free(t);
+    s = term_open(&T, err);
+    if (s != SQ_OK)
+        return s;
+    s = qtensor_loop(&T, q, source, name, err);
+    term_close(&T);
     return s;
+}
+
+sq_status sq_tui_view_qtensor(const sq_qtensor *q, const char *name, sq_error *err)
+{
+    return sq_tui_view_qtensor_source(q, NULL, name, err);
+}
+
+/* Open quantized entry i of src in the panel, against its original when the
+ * source has one of the right shape; errors go to msg. */
+static void open_quantized(term *T, const sq_tui_source *src, size_t i, char *msg, size_t msize)
+{
+    sq_qtensor *q = NULL;
+    sq_tensor *orig = NULL;
+    sq_error e2;
+    if (src->load_q(src->ctx, i, &q, &e2) != SQ_OK) {
+        snprintf(msg, msize, "cannot open: %.200s", e2.msg);
+        return;
+    }
+    if (src->load_orig && (src->load_orig(src->ctx, i, &orig, &e2) != SQ_OK || sq_tui_qtensor_check(q, orig, &e2) != SQ_OK)) {
+        sq_tensor_free(orig);
+        orig = NULL;
+    }
+    if (qtensor_loop(T, q, orig, src->name(src->ctx, i), &e2) != SQ_OK)
+        snprintf(msg, msize, "cannot open: %.200s", e2.msg);
+    sq_tensor_free(orig);
+    sq_qtensor_free(q);
 }
 
 sq_status sq_tui_view_source(const sq_tui_source *src, const char *title, const sq_qconfig *initial,
@@ -259,6 +400,10 @@ sq_status sq_tui_view_source(const sq_tui_source *src, const char *title, const 
             size_t i = sq_tui_list_selected(&l);
             sq_tensor *t = NULL;
             sq_error e2;
+            if (src->is_quantized && src->load_q && src->is_quantized(src->ctx, i)) {
+                open_quantized(&T, src, i, l.msg, sizeof l.msg);
+                continue;
+            }
             if (src->load(src->ctx, i, &t, &e2) != SQ_OK) {
                 snprintf(l.msg, sizeof l.msg, "cannot load: %.200s", e2.msg);
                 continue;

@@ -64,6 +64,55 @@ void sq_tui_list_invalidate(sq_tui_list *l)
     l->done = 0;
 }
 
+/* Finish an entry: count it, sort when the last one is done. */
+static void entry_done(sq_tui_list *l)
+{
+    l->done++;
+    if (l->sort != SQ_SORT_INDEX && l->done == l->src->n)
+        sq_tui_list_sort(l);
+}
+
+/* The SQNR of quantized entry i against its original when the source has
+ * one of the right shape, else NaN (unknown). */
+static double quantized_sqnr(const sq_tui_list *l, size_t i, const sq_qtensor *q)
+{
+    sq_tensor *t = NULL;
+    sq_stats st;
+    sq_error err;
+    double r = NAN;
+    if (l->src->load_orig && l->src->load_orig(l->src->ctx, i, &t, &err) == SQ_OK &&
+        sq_tui_qtensor_check(q, t, &err) == SQ_OK && sq_roundtrip_stats(t, q, NULL, &st, NULL, &err) == SQ_OK)
+        r = st.sqnr_db;
+    sq_tensor_free(t);
+    return r;
+}
+
+/* A quantized entry: its shape, configuration and bits per weight, and its
+ * SQNR against its original when the source has it (else unknown). */
+static void step_quantized(sq_tui_list *l, sq_tui_entry *e, size_t i)
+{
+    sq_qtensor *q = NULL;
+    sq_error err;
+    sq_error_clear(&err);
+    if (l->src->load_q(l->src->ctx, i, &q, &err) == SQ_OK) {
+        e->state = SQ_ENTRY_DONE;
+        e->loaded = true;
+        e->quant = true;
+        e->ndim = q->ndim;
+        memcpy(e->shape, q->shape, sizeof e->shape);
+        e->numel = q->numel;
+        e->dtype = q->orig_dtype;
+        e->qcfg = q->config;
+        e->sqnr_db = quantized_sqnr(l, i, q);
+        e->bits_per_weight = sq_qtensor_bits_per_weight(q, SQ_SCALE_F32);
+    } else {
+        e->state = SQ_ENTRY_ERROR;
+        snprintf(e->err, sizeof e->err, "%.120s", err.msg);
+    }
+    sq_qtensor_free(q);
+    entry_done(l);
+}
+
 bool sq_tui_list_step(sq_tui_list *l)
 {
     size_t i;
@@ -73,6 +122,10 @@ bool sq_tui_list_step(sq_tui_list *l)
     if (i == l->src->n)
         return false;
     sq_tui_entry *e = &l->e[l->order[i]];
+    if (l->src->is_quantized && l->src->load_q && l->src->is_quantized(l->src->ctx, l->order[i])) {
+        step_quantized(l, e, l->order[i]);
+        return true;
+    }
     sq_tensor *t = NULL;
     sq_qtensor *q = NULL;
     sq_stats st;
@@ -99,9 +152,7 @@ bool sq_tui_list_step(sq_tui_list *l)
     }
     sq_qtensor_free(q);
     sq_tensor_free(t);
-    l->done++;
-    if (l->sort != SQ_SORT_INDEX && l->done == l->src->n)
-        sq_tui_list_sort(l);
+    entry_done(l);
     return true;
 }
 
@@ -114,7 +165,8 @@ static int cmp_entries(const void *pa, const void *pb)
     size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
     const sq_tui_entry *x = &sort_list->e[a], *y = &sort_list->e[b];
     if (sort_list->sort == SQ_SORT_SQNR) {
-        bool dx = x->state == SQ_ENTRY_DONE, dy = y->state == SQ_ENTRY_DONE;
+        bool dx = x->state == SQ_ENTRY_DONE && !isnan(x->sqnr_db);
+        bool dy = y->state == SQ_ENTRY_DONE && !isnan(y->sqnr_db);
         if (dx != dy)
             return dx ? -1 : 1;
         if (dx && x->sqnr_db != y->sqnr_db)
@@ -218,18 +270,58 @@ int sq_tui_list_key(sq_tui_list *l, int key)
 
 static const char *sort_names[] = {"file order", "SQNR (worst first)", "size (largest first)"};
 
+/* Width of the list's fixed columns: selection mark, dtype, size, SQNR,
+ * bits/w and the separating blanks. */
+#define LIST_FIXED_W 38
+/* The configuration column of quantized entries, with its blanks. */
+#define LIST_QCFG_W 26
+
+void sq_tui_list_columns(int w, bool quantized, int *name_w, int *shape_w)
+{
+    int rest = w - LIST_FIXED_W - (quantized ? LIST_QCFG_W : 0);
+    int sw = rest / 4, nw;
+    sw = sw < 9 ? 9 : sw > 18 ? 18 : sw;
+    nw = rest - sw;
+    *name_w = nw < 12 ? 12 : nw > 60 ? 60 : nw;
+    *shape_w = sw;
+}
+
+/* The SQNR / bits-per-weight cell of an entry (and a quantized entry's
+ * configuration). */
+static void entry_values(const sq_tui_entry *e, char *v, size_t size)
+{
+    char desc[96];
+    if (e->state == SQ_ENTRY_DONE && e->quant && isnan(e->sqnr_db))
+        snprintf(v, size, "%9s %7.3f  %s", "no source", e->bits_per_weight,
+                 sq_qconfig_describe_from(&e->qcfg, 1, desc, sizeof desc));
+    else if (e->state == SQ_ENTRY_DONE && e->quant)
+        snprintf(v, size, "%9.2f %7.3f  %s", e->sqnr_db, e->bits_per_weight,
+                 sq_qconfig_describe_from(&e->qcfg, 1, desc, sizeof desc));
+    else if (e->state == SQ_ENTRY_DONE)
+        snprintf(v, size, "%9.2f %7.3f", e->sqnr_db, e->bits_per_weight);
+    else if (e->state == SQ_ENTRY_ERROR)
+        snprintf(v, size, "%.60s", e->err);
+    else
+        snprintf(v, size, "%9s", "...");
+}
+
 void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
 {
-    char desc[96], shape[128], size[32], v[64];
+    char desc[96], shape[128], size[32], v[160], dt[16];
     size_t n = l->src->n;
+    int nw, sw;
+    bool quantized = false;
     if (!sq_tui_grid_resize(g, w, h))
         return;
+    for (size_t i = 0; i < n && !quantized; i++)
+        quantized = l->e[i].quant;
+    sq_tui_list_columns(w, quantized, &nw, &sw);
     for (int x = 0; x < w; x++)
         sq_tui_grid_put(g, x, 0, " ", SQ_ROLE_HEADER, 1);
     sq_tui_grid_printf(g, 0, 0, SQ_ROLE_HEADER, " %s: %zu tensors | %s | sorted by %s", l->title, n,
                        sq_qconfig_describe_from(&l->cfg, 1, desc, sizeof desc), sort_names[l->sort]);
-    sq_tui_grid_printf(g, 0, 1, SQ_ROLE_LABEL, "  %-40s %-18s %-5s %10s %9s %7s", "name", "shape", "dtype", "size",
-                       "SQNR dB", "bits/w");
+    sq_tui_grid_printf(g, 0, 1, SQ_ROLE_LABEL, "  %-*s %-*s %-5s %10s %9s %7s%s", nw, "name", sw, "shape", "dtype",
+                       "size", "SQNR dB", "bits/w", quantized ? "  config" : "");
     int rows = h - 4;
     if (rows < 1)
         rows = 1;
@@ -237,6 +329,8 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
         l->top = l->sel;
     if (l->sel >= l->top + (size_t)rows)
         l->top = l->sel - (size_t)rows + 1;
+    if (l->top + (size_t)rows > n) /* a taller window shows more rows, not blanks */
+        l->top = n > (size_t)rows ? n - (size_t)rows : 0;
     for (int r = 0; r < rows && l->top + (size_t)r < n; r++) {
         size_t d = l->top + (size_t)r;
         const sq_tui_entry *e = &l->e[l->order[d]];
@@ -248,15 +342,13 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
             snprintf(shape, sizeof shape, "?");
             snprintf(size, sizeof size, "?");
         }
-        if (e->state == SQ_ENTRY_DONE)
-            snprintf(v, sizeof v, "%9.2f %7.3f", e->sqnr_db, e->bits_per_weight);
-        else if (e->state == SQ_ENTRY_ERROR)
-            snprintf(v, sizeof v, "%.60s", e->err);
+        if (e->quant)
+            snprintf(dt, sizeof dt, "int%d", e->qcfg.bits);
         else
-            snprintf(v, sizeof v, "%9s", "...");
-        sq_tui_grid_printf(g, 0, 2 + r, d == l->sel ? SQ_ROLE_SELECTED : SQ_ROLE_NORMAL, "%s %-40.40s %-18.18s %-5s %10s %s",
-                           d == l->sel ? ">" : " ", name ? name : "?", shape, e->loaded ? sq_dtype_name(e->dtype) : "?",
-                           size, v);
+            snprintf(dt, sizeof dt, "%s", e->loaded ? sq_dtype_name(e->dtype) : "?");
+        entry_values(e, v, sizeof v);
+        sq_tui_grid_printf(g, 0, 2 + r, d == l->sel ? SQ_ROLE_SELECTED : SQ_ROLE_NORMAL, "%s %-*.*s %-*.*s %-5s %10s %s",
+                           d == l->sel ? ">" : " ", nw, nw, name ? name : "?", sw, sw, shape, dt, size, v);
     }
     if (l->done < n)
         sq_tui_grid_printf(g, 0, h - 2, SQ_ROLE_WARN, "quantizing %zu/%zu ... (keys stay live)", l->done, n);
@@ -264,6 +356,8 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
         sq_tui_grid_printf(g, 0, h - 2, SQ_ROLE_LABEL, "%s", l->msg[0] ? l->msg : "all tensors analysed");
     for (int x = 0; x < w; x++)
         sq_tui_grid_put(g, x, h - 1, " ", SQ_ROLE_FOOTER, 1);
-    sq_tui_grid_put(g, 0, h - 1, "j/k or arrows select  Enter open  o sort  b/B bits m mode g gran r round [/] group  q quit",
+    sq_tui_grid_put(g, 0, h - 1,
+                    w >= 92 ? "j/k or arrows select  Enter open  o sort  b/B bits m mode g gran r round [/] group  q quit"
+                            : "j/k select Enter open o sort b/B bits m g r [/] q quit",
                     SQ_ROLE_FOOTER, -1);
 }

@@ -18,14 +18,48 @@ sq_status sq_tui_model_init(sq_tui_model *m, const sq_tensor *t, const char *nam
     if (s != SQ_OK)
         return s;
     sq_tensor_summary(t, &m->sum);
+    m->has_source = true;
+    return SQ_OK;
+}
+
+sq_status sq_tui_qtensor_check(const sq_qtensor *q, const sq_tensor *source, sq_error *err)
+{
+    char a[128], b[128];
+    if (!q)
+        return sq_fail(err, SQ_ERR_ARG, "no quantized tensor to show");
+    if (source && (source->ndim != q->ndim ||
+                   memcmp(source->shape, q->shape, (size_t)q->ndim * sizeof q->shape[0]) != 0))
+        return sq_fail(err, SQ_ERR_ARG, "source tensor shape %s does not match the quantized tensor's %s",
+                       sq_shape_format(source->shape, source->ndim, a, sizeof a),
+                       sq_shape_format(q->shape, q->ndim, b, sizeof b));
+    return sq_qconfig_check(&q->config, q->shape, q->ndim, err);
+}
+
+sq_status sq_tui_model_init_qtensor(sq_tui_model *m, const sq_qtensor *q, const sq_tensor *source,
+                                    const sq_tensor *deq, const char *name, sq_error *err)
+{
+    const sq_tensor *t = source ? source : deq;
+    memset(m, 0, sizeof *m);
+    if (!t)
+        return sq_fail(err, SQ_ERR_ARG, "the quantized tensor view needs its source or dequantized values");
+    sq_status s = sq_tui_qtensor_check(q, t, err);
+    if (s == SQ_OK)
+        s = sq_tui_model_init(m, t, name, &q->config, err);
+    if (s != SQ_OK)
+        return s;
+    m->fixed = q;
+    m->has_source = source != NULL;
     return SQ_OK;
 }
 
 /* Drop the analysis results (not the value histogram). */
 static void model_drop_results(sq_tui_model *m)
 {
-    sq_qtensor_free(m->q);
+    sq_qtensor_free(m->q_own);
+    m->q_own = NULL;
     m->q = NULL;
+    m->showing_fixed = false;
+    m->err_known = false;
     sq_hist_free(&m->err_hist);
     free(m->ch_rmse);
     m->ch_rmse = NULL;
@@ -37,6 +71,39 @@ void sq_tui_model_free(sq_tui_model *m)
 {
     model_drop_results(m);
     sq_hist_free(&m->val_hist);
+}
+
+/* Mark the error figures of st unknown (NaN); sizes stay. */
+static void stats_errors_unknown(sq_stats *st)
+{
+    st->mse = st->rmse = st->max_abs_err = st->mean_abs_err = NAN;
+    st->sqnr_db = st->cosine = st->clipped_frac = NAN;
+    st->err_min = st->err_max = st->sum_e2 = NAN;
+    st->clipped = 0;
+}
+
+/* The results for the loaded quantized tensor itself: its codes, scales and
+ * sizes; its error against the source when there is one (never a
+ * re-quantization). m->ch_rmse has m->fixed->n_scales entries. */
+static sq_status analyse_fixed(sq_tui_model *m, sq_stats_opts *o, sq_error *err)
+{
+    const sq_qtensor *q = m->fixed;
+    sq_status s;
+    m->q = q;
+    m->showing_fixed = true;
+    sq_code_histogram(q, m->codes);
+    if (!m->has_source) {
+        s = sq_roundtrip_stats(m->t, q, o, &m->st, NULL, err); /* the sizes */
+        stats_errors_unknown(&m->st);
+        for (size_t c = 0; c < q->n_scales; c++)
+            m->ch_rmse[c] = NAN;
+        return s;
+    }
+    s = sq_roundtrip_stats(m->t, q, o, &m->st, &m->err_hist, err);
+    if (s == SQ_OK)
+        s = sq_index_mse(m->t, q, m->ch_rmse, err);
+    m->err_known = s == SQ_OK;
+    return s;
 }
 
 sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
@@ -69,9 +136,15 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
         s = sq_fail(err, SQ_ERR_NOMEM, "out of memory for per-channel errors");
         goto fail;
     }
-    o.index_mse = m->ch_rmse; /* per-channel / per-group errors and the code */
-    o.code_counts = m->codes; /* histogram in the same pass */
-    s = sq_quantize_stats(m->t, &m->cfg, &o, &m->q, &m->st, &m->err_hist, err);
+    if (m->fixed && memcmp(&m->cfg, &m->fixed->config, sizeof m->cfg) == 0) {
+        s = analyse_fixed(m, &o, err);
+    } else {
+        o.index_mse = m->ch_rmse; /* per-channel / per-group errors and the code */
+        o.code_counts = m->codes; /* histogram in the same pass */
+        s = sq_quantize_stats(m->t, &m->cfg, &o, &m->q_own, &m->st, &m->err_hist, err);
+        m->q = m->q_own;
+        m->err_known = true;
+    }
     if (s != SQ_OK)
         goto fail;
     m->codes_used = 0;
@@ -175,6 +248,10 @@ int sq_tui_model_key(sq_tui_model *m, int key)
     if (m->help && key != '?' && key != 'q' && key != SQ_TUI_KEY_ESC)
         m->help = false; /* any other key closes the help and then acts */
     m->msg[0] = key == 's' ? m->msg[0] : '\0';
+    if (m->fixed && !m->has_source && key < 128 && key > 0 && strchr("bBmga[]rz", key)) {
+        snprintf(m->msg, sizeof m->msg, "%s", SQ_TUI_MSG_FIXED);
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    }
     switch (key) {
     case 'b':
         if (c->bits <= SQ_BITS_MIN)
@@ -248,6 +325,10 @@ int sq_tui_model_key(sq_tui_model *m, int key)
             m->n_pins--;
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
     case 's':
+        if (m->have && !m->err_known) {
+            snprintf(m->msg, sizeof m->msg, "nothing saved: the error is unknown without a source");
+            return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+        }
         return SQ_TUI_HANDLED | SQ_TUI_SAVE | SQ_TUI_REDRAW;
     case '?':
         m->help = !m->help;
@@ -327,6 +408,11 @@ char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_use
         return buf;
     }
     sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
+    if (isnan(st->sqnr_db)) {
+        snprintf(buf, bufsize, "%-28.28s %8s %8s %8s %7.3f %6.2fx %6zu", desc, "unknown", "-", "-",
+                 st->bits_per_weight, st->compression, codes_used);
+        return buf;
+    }
     snprintf(buf, bufsize, "%-28.28s %8.2f %s %s %7.3f %6.2fx %6zu", desc, st->sqnr_db,
              sq_tui_fmt_si(st->rmse, 8, rmse, sizeof rmse), sq_tui_fmt_si(st->max_abs_err, 8, maxe, sizeof maxe),
              st->bits_per_weight, st->compression, codes_used);
@@ -343,6 +429,10 @@ bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_u
     if (i < 0 || i >= (int)(sizeof labels / sizeof labels[0]))
         return false;
     *label = labels[i];
+    if (i <= 6 && isnan(st->sqnr_db)) { /* error figures unknown (no source) */
+        snprintf(value, vsize, "%s", i == 0 ? "unknown: no source" : "unknown");
+        return true;
+    }
     switch (i) {
     case 0: snprintf(value, vsize, "%.2f dB", st->sqnr_db); break;
     case 1: snprintf(value, vsize, "%s", sq_tui_fmt_si(st->mse, 8, a, sizeof a)); break;

@@ -67,7 +67,12 @@ typedef struct sq_tui_pin {
 } sq_tui_pin;
 
 typedef struct sq_tui_model {
-    const sq_tensor *t;          /* borrowed */
+    const sq_tensor *t;          /* borrowed: the values analysed (for a loaded
+                                    quantized tensor without a source, its
+                                    dequantized values) */
+    const sq_qtensor *fixed;     /* borrowed: a loaded quantized tensor, or NULL */
+    bool has_source;             /* t holds real values (false only for a
+                                    loaded quantized tensor without a source) */
     char name[128];
     sq_qconfig cfg;
     size_t sel;                  /* selected scale index (channel or group) */
@@ -80,7 +85,11 @@ typedef struct sq_tui_model {
     /* ---- results of the last sq_tui_model_update ---- */
     bool have;                   /* the fields below are valid */
     sq_qconfig done_cfg;         /* the configuration they belong to */
-    sq_qtensor *q;
+    const sq_qtensor *q;         /* q_own, or fixed when showing its own codes */
+    sq_qtensor *q_own;           /* owned: t quantized with done_cfg */
+    bool showing_fixed;          /* the results are those of the loaded tensor */
+    bool err_known;              /* error figures are known (false without a
+                                    source: they are NaN, shown "unknown") */
     sq_stats st;
     sq_hist err_hist;
     uint64_t codes[256];
@@ -96,6 +105,23 @@ typedef struct sq_tui_model {
  * shape. Nothing is computed yet. */
 sq_status sq_tui_model_init(sq_tui_model *m, const sq_tensor *t, const char *name,
                             const sq_qconfig *initial, sq_error *err);
+/* Set up m for a loaded quantized tensor q (borrowed) named name, at q's own
+ * configuration, showing q's own codes and scales - never a re-quantization
+ * of its dequantized values. source (borrowed, may be NULL) is the tensor q
+ * approximates: its values and q's error against it are shown, and changing
+ * the configuration re-quantizes source (returning to q's configuration
+ * shows q again). Without a source, deq (borrowed, required: q dequantized)
+ * supplies the value histogram, error figures are unknown and the
+ * configuration keys only say that it is fixed. Errors: source shape differs
+ * from q's, q's configuration invalid (ARG). */
+sq_status sq_tui_model_init_qtensor(sq_tui_model *m, const sq_qtensor *q, const sq_tensor *source,
+                                    const sq_tensor *deq, const char *name, sq_error *err);
+/* Check that source (may be NULL) has q's shape and q's configuration is
+ * valid; errors (ARG) name both shapes. */
+sq_status sq_tui_qtensor_check(const sq_qtensor *q, const sq_tensor *source, sq_error *err);
+/* Message shown when a configuration key is pressed on a loaded quantized
+ * tensor without a source. */
+#define SQ_TUI_MSG_FIXED "the configuration of a loaded quantized tensor is fixed (no source to re-quantize)"
 /* Free everything m owns (not the tensor). */
 void sq_tui_model_free(sq_tui_model *m);
 
@@ -185,8 +211,10 @@ typedef struct sq_tui_entry {
     size_t shape[SQ_MAX_DIMS];
     size_t numel;
     sq_dtype dtype;
-    double sqnr_db;
+    double sqnr_db;              /* NaN: unknown (a quantized entry) */
     double bits_per_weight;
+    bool quant;                  /* a loaded quantized tensor */
+    sq_qconfig qcfg;             /* its configuration */
     char err[128];
 } sq_tui_entry;
 
@@ -219,6 +247,10 @@ size_t sq_tui_list_selected(const sq_tui_list *l);
 void sq_tui_list_sort(sq_tui_list *l);
 /* Mark every entry pending (after a configuration change). */
 void sq_tui_list_invalidate(sq_tui_list *l);
+/* Column widths of the list for a terminal w columns wide: the name column
+ * (12..60) and the shape column (9..18) share what the fixed columns (and,
+ * when some entry is quantized, its configuration column) leave. */
+void sq_tui_list_columns(int w, bool quantized, int *name_w, int *shape_w);
 /* Draw the list into g for a w x h terminal. */
 void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g);
 

@@ -133,8 +133,9 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     char sel[96], s[32], z[32];
     double scale = m->q->scales[m->sel], zp = m->q->zero_points[m->sel];
     selection_text(m, sel, sizeof sel);
-    sq_tui_grid_printf(g, 0, l->vtitle_y, SQ_ROLE_TITLE, "Values%s", m->log_counts ? " (log)" : "");
-    int tx = 7 + (m->log_counts ? 6 : 0);
+    const char *vt = m->has_source ? "Values" : "Dequantized values";
+    sq_tui_grid_printf(g, 0, l->vtitle_y, SQ_ROLE_TITLE, "%s%s", vt, m->log_counts ? " (log)" : "");
+    int tx = (int)strlen(vt) + 1 + (m->log_counts ? 6 : 0);
     put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s levels of %s: scale %s zp %s",
                        gl->mark, sel, sq_tui_fmt_si(scale, 1, s, sizeof s), sq_tui_fmt_si(zp, 1, z, sizeof z));
     draw_hist(g, &m->val_hist, l->plot_x, l->vbars_y, l->plot_w, l->vbars_h, m->log_counts, gl,
@@ -157,6 +158,13 @@ static void draw_errors(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
 {
     char o[32];
     const sq_hist *h = &m->err_hist;
+    if (!m->err_known) {
+        sq_tui_grid_put(g, 0, l->etitle_y, "Error", SQ_ROLE_TITLE, -1);
+        put_clip(g, 6, l->etitle_y, l->left_w - 6, SQ_ROLE_LABEL, " (x-x\u0302)");
+        put_clip(g, l->plot_x, l->ebars_y + l->ebars_h / 2, l->plot_w, SQ_ROLE_WARN,
+                 "no source: error unknown (sq.view(q, source) compares)");
+        return;
+    }
     sq_tui_grid_printf(g, 0, l->etitle_y, SQ_ROLE_TITLE, "Error x-x\u0302%s", m->log_counts ? " (log)" : "");
     int tx = 12 + (m->log_counts ? 6 : 0);
     put_clip(g, tx, l->etitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s counts, outside range %s",
@@ -188,9 +196,12 @@ static void draw_strip(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gri
         return;
     selection_text(m, sel, sizeof sel);
     sq_tui_grid_printf(g, 0, l->strip_y, SQ_ROLE_TITLE, "%s", m->done_cfg.granularity == SQ_GRAN_CHANNEL ? "Channels" : "Groups");
+    if (isnan(m->ch_rmse[m->sel]))
+        snprintf(b, sizeof b, "unknown");
+    else
+        sq_tui_fmt_si(m->ch_rmse[m->sel], 1, b, sizeof b);
     sq_tui_grid_printf(g, 9, l->strip_y, SQ_ROLE_LABEL, "%s: scale %s rmse %s   (,/. move  </> page)", sel,
-                       sq_tui_fmt_si(m->q->scales[m->sel], 1, a, sizeof a),
-                       sq_tui_fmt_si(m->ch_rmse[m->sel], 1, b, sizeof b));
+                       sq_tui_fmt_si(m->q->scales[m->sel], 1, a, sizeof a), b);
     double *col = malloc((size_t)cols * sizeof *col);
     int *hts = malloc((size_t)cols * sizeof *hts);
     if (col && hts) {
@@ -255,6 +266,17 @@ static void draw_help(sq_tui_grid *g)
     }
 }
 
+/* What the header adds for a loaded quantized tensor. */
+static const char *fixed_note(const sq_tui_model *m)
+{
+    if (!m->fixed)
+        return "";
+    if (!m->has_source)
+        return " (loaded, fixed; no source)";
+    return memcmp(&m->cfg, &m->fixed->config, sizeof m->cfg) == 0 ? " (loaded, vs source)"
+                                                                   : " (source re-quantized)";
+}
+
 void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
 {
     char shape[128], desc[96], cnt[32];
@@ -266,10 +288,10 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
         return;
     }
     fill_row(g, 0, SQ_ROLE_HEADER);
-    sq_tui_grid_printf(g, 0, 0, SQ_ROLE_HEADER, " %s %s %s, %s values %s %s", m->name,
+    sq_tui_grid_printf(g, 0, 0, SQ_ROLE_HEADER, " %s %s %s, %s values %s %s%s", m->name,
                        sq_shape_format(m->t->shape, m->t->ndim, shape, sizeof shape), sq_dtype_name(m->t->dtype),
                        sq_tui_fmt_count(m->t->numel, cnt, sizeof cnt), gl->hline,
-                       sq_qconfig_describe_from(&m->cfg, 1, desc, sizeof desc));
+                       sq_qconfig_describe_from(&m->cfg, 1, desc, sizeof desc), fixed_note(m));
     if (m->have) {
         draw_values(m, l, g, gl);
         draw_errors(m, l, g, gl);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "safetensors.h"
 #include "testutil.h"
 #include "tui_model.h"
 
@@ -501,7 +502,7 @@ static sq_status fake_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
 START_TEST(test_list)
 {
     int loads = 0;
-    sq_tui_source src = {3, fake_name, fake_load, &loads};
+    sq_tui_source src = {3, fake_name, fake_load, &loads, NULL, NULL, NULL};
     sq_tui_list l;
     sq_tui_grid g = {0};
     sq_error err;
@@ -536,6 +537,319 @@ START_TEST(test_list)
     ck_assert_int_eq(sq_tui_list_key(&l, 'q') & SQ_TUI_QUIT, SQ_TUI_QUIT);
     sq_tui_grid_free(&g);
     sq_tui_list_free(&l);
+}
+END_TEST
+
+/* ---- a loaded quantized tensor ---- */
+
+/* randn [16, 64] and its int3 symmetric per-tensor quantization. */
+static void int3_pair(sq_tensor **t, sq_qtensor **q)
+{
+    size_t shape[2] = {16, 64};
+    sq_qconfig c = sq_qconfig_default();
+    sq_error err;
+    c.bits = 3;
+    ck_assert_int_eq(sq_tensor_randn(shape, 2, 3, t, &err), SQ_OK);
+    ck_assert_int_eq(sq_quantize(*t, &c, q, &err), SQ_OK);
+}
+
+/* The whole grid as text contains needle. */
+static bool grid_has(const sq_tui_grid *g, const char *needle)
+{
+    char *text = sq_tui_grid_text(g);
+    bool r = text && strstr(text, needle);
+    free(text);
+    return r;
+}
+
+START_TEST(test_qtensor_with_source)
+{
+    sq_tensor *t, *deq;
+    sq_qtensor *q, *q2;
+    sq_stats want, requant;
+    sq_tui_model m;
+    sq_tui_layout lay;
+    sq_tui_grid g = {0};
+    sq_error err;
+    uint64_t codes[8];
+    int3_pair(&t, &q);
+    ck_assert_int_eq(sq_roundtrip_stats(t, q, NULL, &want, NULL, &err), SQ_OK);
+    /* what the old view showed: the dequantized values quantized again */
+    ck_assert_int_eq(sq_dequantize(q, &deq, &err), SQ_OK);
+    ck_assert_int_eq(sq_quantize(deq, &q->config, &q2, &err), SQ_OK);
+    ck_assert_int_eq(sq_roundtrip_stats(deq, q2, NULL, &requant, NULL, &err), SQ_OK);
+    ck_assert_double_gt(requant.sqnr_db, want.sqnr_db + 30);
+
+    ck_assert_int_eq(sq_tui_model_init_qtensor(&m, q, t, NULL, "q3", &err), SQ_OK);
+    ck_assert_int_eq(m.cfg.bits, 3);
+    ck_assert_int_eq(sq_tui_model_update(&m, 20, &err), SQ_OK);
+    ck_assert(m.showing_fixed && m.err_known);
+    ck_assert_ptr_eq(m.q, q);
+    ck_assert_double_eq(m.st.sqnr_db, want.sqnr_db);
+    ck_assert_double_eq(m.st.mse, want.mse);
+    ck_assert_double_eq_tol(m.ch_rmse[0], sqrt(want.mse), 1e-12);
+    ck_assert_uint_eq(m.codes_used, sq_code_histogram(q, codes));
+    sq_tui_layout_compute(&m, 100, 30, &lay);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "int3 sym per-tensor (loaded, vs source)"), 0);
+    /* b re-quantizes the source; B returns to the loaded tensor itself */
+    ck_assert_int_eq(sq_tui_model_key(&m, 'b') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_int_eq(sq_tui_model_update(&m, 20, &err), SQ_OK);
+    ck_assert(!m.showing_fixed && m.err_known);
+    ck_assert_ptr_ne(m.q, q);
+    ck_assert_int_eq(m.q->config.bits, 2);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "int2 sym per-tensor (source re-quantized)"), 0);
+    sq_tui_model_key(&m, 'B');
+    ck_assert_int_eq(sq_tui_model_update(&m, 20, &err), SQ_OK);
+    ck_assert(m.showing_fixed);
+    ck_assert_ptr_eq(m.q, q);
+    ck_assert_double_eq(m.st.sqnr_db, want.sqnr_db);
+    sq_tui_model_free(&m);
+    sq_tui_grid_free(&g);
+    sq_qtensor_free(q2);
+    sq_tensor_free(deq);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_qtensor_no_source)
+{
+    sq_tensor *t, *deq, *other;
+    sq_qtensor *q;
+    sq_tui_model m;
+    sq_tui_layout lay;
+    sq_tui_grid g = {0};
+    sq_error err;
+    size_t s3[1] = {3};
+    int3_pair(&t, &q);
+    ck_assert_int_eq(sq_dequantize(q, &deq, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_init_qtensor(&m, q, NULL, NULL, "q3", &err), SQ_ERR_ARG);
+    static const float z3[3] = {0, 0, 0};
+    other = tu_tensor(s3, 1, z3);
+    ck_assert_int_eq(sq_tui_model_init_qtensor(&m, q, other, NULL, "q3", &err), SQ_ERR_ARG);
+    ck_assert_str_eq(err.msg, "source tensor shape [3] does not match the quantized tensor's [16, 64]");
+    ck_assert_int_eq(sq_tui_qtensor_check(q, other, &err), SQ_ERR_ARG);
+    ck_assert_int_eq(sq_tui_qtensor_check(q, t, &err), SQ_OK);
+
+    ck_assert_int_eq(sq_tui_model_init_qtensor(&m, q, NULL, deq, "q3", &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 20, &err), SQ_OK);
+    ck_assert(m.showing_fixed && !m.err_known && !m.has_source);
+    ck_assert(isnan(m.st.sqnr_db) && isnan(m.st.rmse) && isnan(m.ch_rmse[0]));
+    ck_assert_double_eq(m.st.bits_per_weight, sq_qtensor_bits_per_weight(q, SQ_SCALE_F32));
+    ck_assert_uint_eq(m.st.size_bytes, sq_qtensor_size_bytes(q));
+    /* configuration keys change nothing and say why */
+    const char *keys = "bBmga[]rz";
+    for (const char *k = keys; *k; k++) {
+        ck_assert_int_eq(sq_tui_model_key(&m, *k), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+        ck_assert_str_eq(m.msg, SQ_TUI_MSG_FIXED);
+    }
+    ck_assert_int_eq(memcmp(&m.cfg, &q->config, sizeof m.cfg), 0);
+    ck_assert_int_eq(sq_tui_model_key(&m, 's') & SQ_TUI_SAVE, 0);
+    ck_assert_str_eq(m.msg, "nothing saved: the error is unknown without a source");
+    sq_tui_model_key(&m, 'p');
+    ck_assert_int_eq(m.n_pins, 1);
+    sq_tui_layout_compute(&m, 100, 30, &lay);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "int3 sym per-tensor (loaded, fixed; no source)"), 0);
+    ck_assert_int_eq(find_row(&g, "Dequantized values"), 1);
+    ck_assert_int_gt(find_row(&g, "no source: error unknown"), 1);
+    ck_assert_int_gt(find_row(&g, "SQNR       unknown: no source"), 1);
+    ck_assert_int_gt(find_row(&g, "now int3 sym per-tensor           unknown        -        -   3.031  10.67x      7"), 1);
+    ck_assert(!grid_has(&g, "nan") && !grid_has(&g, "inf"));
+    sq_tui_model_free(&m);
+    sq_tui_grid_free(&g);
+    sq_tensor_free(other);
+    sq_tensor_free(deq);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_list_columns)
+{
+    static const int want[][5] = {/* w, quantized, name, shape */
+                                  {100, 0, 47, 15}, {80, 0, 32, 10}, {60, 0, 13, 9}, {40, 0, 12, 9},
+                                  {200, 0, 60, 18}, {100, 1, 27, 9},  {140, 1, 58, 18}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        int nw, sw;
+        sq_tui_list_columns(want[i][0], want[i][1], &nw, &sw);
+        ck_assert_int_eq(nw, want[i][2]);
+        ck_assert_int_eq(sw, want[i][3]);
+    }
+}
+END_TEST
+
+/* A list source whose entry 1 is a quantized tensor and entry 2 a broken one. */
+static const char *mixed_name(void *ctx, size_t i)
+{
+    static const char *n[] = {"plain", "w", "broken"};
+    (void)ctx;
+    return n[i];
+}
+static sq_status mixed_load(void *ctx, size_t i, sq_tensor **out, sq_error *err)
+{
+    size_t shape[2] = {16, 64};
+    (void)ctx;
+    ck_assert_uint_eq(i, 0); /* never called for quantized entries */
+    return sq_tensor_randn(shape, 2, 9, out, err);
+}
+static bool mixed_is_q(void *ctx, size_t i)
+{
+    (void)ctx;
+    return i > 0;
+}
+static sq_status mixed_load_q(void *ctx, size_t i, sq_qtensor **out, sq_error *err)
+{
+    sq_tensor *t;
+    (void)ctx;
+    if (i == 2)
+        return sq_fail(err, SQ_ERR_FORMAT, "broken parts");
+    int3_pair(&t, out);
+    sq_tensor_free(t);
+    return SQ_OK;
+}
+
+START_TEST(test_list_quantized)
+{
+    sq_tui_source src = {3, mixed_name, mixed_load, NULL, mixed_is_q, mixed_load_q, NULL};
+    sq_tui_list l;
+    sq_tui_grid g = {0};
+    sq_error err;
+    sq_tensor *t;
+    sq_qtensor *q;
+    char row[256], want[64];
+    int3_pair(&t, &q);
+    ck_assert_int_eq(sq_tui_list_init(&l, &src, "mixed", NULL, &err), SQ_OK);
+    while (sq_tui_list_step(&l))
+        ;
+    ck_assert(l.e[1].quant && l.e[1].state == SQ_ENTRY_DONE && isnan(l.e[1].sqnr_db));
+    ck_assert_int_eq(l.e[1].qcfg.bits, 3);
+    ck_assert_double_eq(l.e[1].bits_per_weight, sq_qtensor_bits_per_weight(q, SQ_SCALE_F32));
+    ck_assert_int_eq(l.e[2].state, SQ_ENTRY_ERROR);
+    ck_assert_str_eq(l.e[2].err, "broken parts");
+    sq_tui_list_render(&l, 100, 10, &g);
+    int y = find_row(&g, "  w ");
+    ck_assert_int_eq(y, 3);
+    sq_tui_grid_row(&g, y, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "[16, 64]"));
+    ck_assert_ptr_nonnull(strstr(row, " int3 "));
+    ck_assert_ptr_nonnull(strstr(row, "no source   3.031  int3 sym per-tensor"));
+    /* the plain entry's numbers stay on its row at every width */
+    snprintf(want, sizeof want, "%9.2f", l.e[0].sqnr_db);
+    for (int w = 60; w <= 140; w += 20) {
+        sq_tui_list_render(&l, w, 8, &g);
+        ck_assert_int_eq(find_row(&g, "> plain"), 2);
+        ck_assert_ptr_nonnull(strstr(sq_tui_grid_row(&g, 2, row, sizeof row), want));
+        ck_assert_int_eq(find_row(&g, want), 2);
+    }
+    /* a window that grows after scrolling fills with rows again */
+    sq_tui_list_key(&l, SQ_TUI_KEY_END);
+    sq_tui_list_render(&l, 80, 5, &g);
+    ck_assert_uint_eq(l.top, 2);
+    ck_assert_int_eq(find_row(&g, "> broken"), 2);
+    sq_tui_list_render(&l, 80, 10, &g);
+    ck_assert_uint_eq(l.top, 0);
+    ck_assert_int_eq(find_row(&g, "  plain"), 2);
+    ck_assert_int_eq(find_row(&g, "> broken"), 4);
+    sq_tui_list_key(&l, SQ_TUI_KEY_HOME);
+    /* SQNR sort: known first, then unknown (quantized), then failed */
+    sq_tui_list_key(&l, 'o');
+    ck_assert_uint_eq(l.order[0], 0);
+    ck_assert_uint_eq(l.order[1], 1);
+    ck_assert_uint_eq(l.order[2], 2);
+    sq_tui_grid_free(&g);
+    sq_tui_list_free(&l);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_ckpt_source)
+{
+    char dir[] = "/tmp/sq_tui_ckptXXXXXX", path[512], opath[512];
+    sq_tui_list l;
+    sq_stats want;
+    sq_st_writer *w;
+    sq_checkpoint *ck;
+    sq_tui_ckpt_source cs;
+    sq_tensor *t, *a, *lt;
+    sq_qtensor *q, *lq;
+    sq_error err;
+    size_t sa[2] = {4, 8};
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/mix.safetensors", dir);
+    int3_pair(&t, &q);
+    ck_assert_int_eq(sq_tensor_randn(sa, 2, 4, &a, &err), SQ_OK);
+    /* the source file the export names: layer.w as it was before quantizing */
+    snprintf(opath, sizeof opath, "%s/orig.safetensors", dir);
+    ck_assert_int_eq(sq_save_tensor_file(opath, "layer.w", t, &err), SQ_OK);
+    ck_assert_int_eq(sq_st_writer_new(&w, &err), SQ_OK);
+    ck_assert_int_eq(sq_st_writer_add_metadata(w, "squint.source", opath, &err), SQ_OK);
+    ck_assert_int_eq(sq_st_writer_add_tensor(w, "a", a, SQ_DTYPE_F32, &err), SQ_OK);
+    ck_assert_int_eq(sq_st_writer_add_qtensor(w, "layer.w", q, &err), SQ_OK);
+    ck_assert_int_eq(sq_st_writer_add_tensor(w, "x.scales", a, SQ_DTYPE_F32, &err), SQ_OK); /* not a part */
+    ck_assert_int_eq(sq_st_writer_write(w, path, &err), SQ_OK);
+    sq_st_writer_free(w);
+    sq_tensor_free(a);
+    ck_assert_int_eq(sq_ckpt_open(path, &ck, &err), SQ_OK);
+    ck_assert_uint_eq(sq_ckpt_count(ck), 5);
+    ck_assert_int_eq(sq_tui_ckpt_source_init(&cs, ck, &err), SQ_OK);
+    ck_assert_uint_eq(cs.src.n, 3);
+    int seen = 0;
+    for (size_t i = 0; i < cs.src.n; i++) {
+        const char *n = cs.src.name(cs.src.ctx, i);
+        bool isq = cs.src.is_quantized(cs.src.ctx, i);
+        if (strcmp(n, "layer.w") == 0) {
+            ck_assert(isq);
+            ck_assert_int_eq(cs.src.load_q(cs.src.ctx, i, &lq, &err), SQ_OK);
+            ck_assert_uint_eq(lq->code_bytes, q->code_bytes);
+            ck_assert_int_eq(memcmp(lq->codes, q->codes, q->code_bytes), 0);
+            ck_assert_double_eq(lq->scales[0], q->scales[0]);
+            sq_qtensor_free(lq);
+            ck_assert_int_eq(cs.src.load_orig(cs.src.ctx, i, &lt, &err), SQ_OK);
+            ck_assert_uint_eq(lt->numel, t->numel);
+            ck_assert_int_eq(memcmp(lt->data, t->data, t->numel * sizeof(float)), 0);
+            sq_tensor_free(lt);
+            seen |= 1;
+        } else {
+            ck_assert(!isq);
+            ck_assert(strcmp(n, "a") == 0 || strcmp(n, "x.scales") == 0);
+            ck_assert_int_eq(cs.src.load_q(cs.src.ctx, i, &lq, &err), SQ_ERR_ARG);
+            ck_assert_int_eq(cs.src.load(cs.src.ctx, i, &lt, &err), SQ_OK);
+            ck_assert_uint_eq(lt->numel, 32);
+            sq_tensor_free(lt);
+            seen |= strcmp(n, "a") == 0 ? 2 : 4;
+        }
+    }
+    ck_assert_int_eq(seen, 7);
+    /* the list's quantized row: SQNR of the stored codes against the original */
+    ck_assert_int_eq(sq_roundtrip_stats(t, q, NULL, &want, NULL, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_list_init(&l, &cs.src, "mix", NULL, &err), SQ_OK);
+    while (sq_tui_list_step(&l))
+        ;
+    for (size_t i = 0; i < cs.src.n; i++)
+        if (l.e[i].quant)
+            ck_assert_double_eq(l.e[i].sqnr_db, want.sqnr_db);
+    sq_tui_list_free(&l);
+    sq_tui_ckpt_source_free(&cs);
+    /* without the source file: unknown */
+    unlink(opath);
+    ck_assert_int_eq(sq_tui_ckpt_source_init(&cs, ck, &err), SQ_OK);
+    ck_assert_ptr_null(cs.orig);
+    ck_assert_int_eq(sq_tui_list_init(&l, &cs.src, "mix", NULL, &err), SQ_OK);
+    while (sq_tui_list_step(&l))
+        ;
+    for (size_t i = 0; i < cs.src.n; i++)
+        ck_assert(l.e[i].quant == isnan(l.e[i].sqnr_db));
+    sq_tui_list_free(&l);
+    sq_tui_ckpt_source_free(&cs);
+    sq_ckpt_close(ck);
+    unlink(path);
+    rmdir(dir);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
 }
 END_TEST
 
@@ -576,6 +890,11 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_save);
     tcase_add_test(tc, test_list);
     tcase_add_test(tc, test_config_fit);
+    tcase_add_test(tc, test_qtensor_with_source);
+    tcase_add_test(tc, test_qtensor_no_source);
+    tcase_add_test(tc, test_list_columns);
+    tcase_add_test(tc, test_list_quantized);
+    tcase_add_test(tc, test_ckpt_source);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,10 @@
 #!/bin/sh
 # End-to-end test of the panel: run the real binary in a detached tmux session
-# (private server socket), send keys, capture the pane and check what changed.
-# Skips (77) without tmux.
+# (private server socket), send keys, capture the pane and check what changed:
+# the demo panel; the panel opened from the REPL and resized; the checkpoint
+# list resized (each row keeps its own numbers); a quantized tensor shown with
+# its own error, or "unknown" without a source; a quantized export listed by
+# tensor name. Skips (77) without tmux.
 set -u
 SQUINT=${SQUINT:-./app/squint}
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux is not installed"; exit 77; }
@@ -12,7 +15,8 @@ T() { tmux -L "$sock" -f /dev/null "$@"; }
 cleanup() { T kill-server >/dev/null 2>&1; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 fail=0
-pane() { T capture-pane -p -t sq 2>/dev/null; }
+S=sq   # the session pane() and keys go to
+pane() { T capture-pane -p -t "$S" 2>/dev/null; }
 # wait_for PATTERN [SECONDS]: poll the pane until it matches (grep -E)
 wait_for() {
     n=0; lim=$(( ${2:-10} * 10 ))
@@ -79,4 +83,186 @@ st=$(cat "$tmp/status" 2>/dev/null)
 n=0; while [ ! -s "$tmp/stty" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
 if grep -q ' icanon' "$tmp/stty" && grep -q ' echo ' "$tmp/stty"; then ok "terminal restored (icanon, echo)"
 else echo "FAIL: terminal not restored"; cat "$tmp/stty"; fail=1; fi
+# ---- the REPL: sq.view(...) follows resizes ------------------------------------
+# Test data, written by squint's own Lua (string.pack): a safetensors file of
+# 12 float32 tensors w1..w12 with different outliers, so different SQNRs.
+cat > "$tmp/mk.lua" <<'EOF'
+local path = arg[1]
+local header, data, off = {}, {}, 0
+for i = 1, 12 do
+    local rows, vals = 2 + i, {}
+    for k = 1, rows * 8 do
+        local x = math.sin(k * 1.3 + i)
+        if k == i then x = x * (3 + 2 * i) end
+        vals[#vals + 1] = string.pack("<f", x)
+    end
+    local bytes = table.concat(vals)
+    header[#header + 1] = string.format('"w%d":{"dtype":"F32","shape":[%d,8],"data_offsets":[%d,%d]}', i, rows,
+                                        off, off + #bytes)
+    data[#data + 1] = bytes
+    off = off + #bytes
+end
+local h = "{" .. table.concat(header, ",") .. "}"
+while #h % 8 ~= 0 do h = h .. " " end
+local f = assert(io.open(path, "wb"))
+f:write(string.pack("<I8", #h), h, table.concat(data))
+f:close()
+-- expected: name and SQNR as the list prints it, int8 per-tensor (stdout)
+-- and int4 per-group(4) (arg[2])
+local ck = assert(sq.open(path))
+local g4 = assert(io.open(arg[2], "w"))
+for name, t in ck:tensors() do
+    print(name, string.format("%.2f", sq.quantize(t):stats().sqnr_db))
+    local q = sq.quantize(t, {bits = 4, granularity = "group", group_size = 4})
+    g4:write(name, "\t", string.format("%.2f", q:stats().sqnr_db), "\n")
+end
+g4:close()
+EOF
+"$SQUINT" "$tmp/mk.lua" "$tmp/w.safetensors" "$tmp/expected4" > "$tmp/expected" || { echo "FAIL: cannot make test data"; exit 1; }
+[ "$(awk '{ print $2 }' "$tmp/expected" | sort -u | wc -l)" -eq 12 ] && ok "12 tensors with distinct SQNRs" \
+    || { echo "FAIL: test data"; cat "$tmp/expected"; fail=1; }
+
+S=repl
+keys() { T send-keys -t "$S" -l "$1"; T send-keys -t "$S" Enter; }
+# wait_prompt: until the last non-empty line is a fresh prompt (the panel has
+# given the terminal back to readline)
+wait_prompt() {
+    n=0
+    while [ $n -lt 100 ]; do
+        [ "$(pane | grep -v '^$' | tail -n 1)" = "squint>" ] && return 0
+        sleep 0.1; n=$((n + 1))
+    done
+    echo "FAIL: no fresh prompt; pane was:"; pane; fail=1; return 1
+}
+T new-session -d -s repl -x 100 -y 30 \
+    "cd '$tmp' && env XDG_STATE_HOME='$tmp/state' TERM=xterm-256color LANG=C LC_ALL=C '$SQUINT'; sleep 5" \
+    || { echo "FAIL: cannot start tmux"; exit 1; }
+wait_for '^squint>' 20
+keys 'sq.view(sq.demo())'
+wait_for '^ tensor \[256, 512\] f32' && wait_for 'now int8 sym per-tensor'
+# column of "Statistics" (1-based) on the second line: the stats column's x + 1
+# (LANG=C: ASCII glyphs, one byte a column)
+stats_col() { pane | sed -n 2p | awk '{ print index($0, "Statistics") }'; }
+[ "$(stats_col)" = 71 ] && ok "REPL panel at 100x30: statistics at column 71"
+T resize-window -t repl -x 80 -y 24
+wait_for 'a axis \[\] grp' && ok "REPL panel resized to 80x24 redraws (short footer)"
+[ "$(pane | wc -l)" -eq 24 ] && pane | tail -n 1 | grep -q '^b/B bits m mode' && ok "footer on the new last line (24)" \
+    || { echo "FAIL: footer not on line 24"; pane; fail=1; }
+[ "$(stats_col)" = 51 ] && ok "laid out for 80 columns: statistics at column 51" \
+    || { echo "FAIL: statistics at column $(stats_col), not 51"; pane; fail=1; }
+[ "$(pane | grep -c 'Statistics')" -eq 1 ] && [ "$(pane | grep -c 'Comparison')" -eq 1 ] \
+    && ok "no stale copy of the old layout" || { echo "FAIL: garbage left on screen"; pane; fail=1; }
+T resize-window -t repl -x 130 -y 40
+wait_for 'a axis  \[/\] group' && [ "$(stats_col)" = 95 ] && pane | tail -n 1 | grep -q '^ b/B bits' \
+    && ok "resized to 130x40: statistics at column 95, footer on line 40" \
+    || { echo "FAIL: 130x40 layout"; pane; fail=1; }
+T send-keys -t repl q
+wait_prompt && keys 'print(6 * 7)' && wait_for '^42$' && ok "back in the REPL after q"
+# resized at the prompt (outside readline's read): the next panel still gets
+# the terminal's size, not the LINES/COLUMNS readline exported at start-up
+T resize-window -t repl -x 90 -y 26
+sleep 0.3
+keys 'sq.view(sq.demo())'
+wait_for 'now int8 sym per-tensor'
+[ "$(stats_col)" = 61 ] && [ "$(pane | wc -l)" -eq 26 ] && pane | tail -n 1 | grep -q '^b/B bits m mode' \
+    && ok "a panel opened after a resize at the prompt is laid out for 90x26" \
+    || { echo "FAIL: panel after a resize at the prompt: statistics at column $(stats_col)"; pane; fail=1; }
+T send-keys -t repl q
+wait_prompt
+
+# ---- the checkpoint list, resized: every row keeps its own numbers ---------------
+# check_rows [FILE [K]]: each visible row "NAME ... SQNR BITS [CONFIG]" shows
+# NAME's SQNR from FILE (default the int8 one) as its field NF-K (default 1)
+check_rows() {
+    pane | awk -v ef="${1:-$tmp/expected}" -v k="${2:-1}" '
+        BEGIN { while ((getline l < ef) > 0) { split(l, f, "\t"); want[f[1]] = f[2] } }
+        { sub(/^>/, " ") }
+        $1 ~ /^w[0-9]+$/ { rows++; if ($(NF - k) != want[$1]) { bad++; print "row " $1 ": " $(NF - k) " != " want[$1] } }
+        END { if (rows < 3 || bad) { print rows " rows, " bad + 0 " wrong"; exit 1 } print rows }'
+}
+keys "ck = sq.open('$tmp/w.safetensors'); sq.view(ck)"
+wait_for 'all tensors analysed' 20
+r=$(check_rows) && ok "list at 130x40: $r rows, each with its own SQNR" || { echo "FAIL: $r"; pane; fail=1; }
+T send-keys -t repl o   # sort by SQNR: rows move
+wait_for 'sorted by SQNR'
+T resize-window -t repl -x 72 -y 12
+wait_for 'j/k select Enter open' && [ "$(pane | wc -l)" -eq 12 ] && pane | tail -n 1 | grep -q '^j/k select' \
+    && ok "list resized to 72x12: footer on line 12"
+r=$(check_rows) && ok "after sort + resize: $r rows, each with its own SQNR" || { echo "FAIL: $r"; pane; fail=1; }
+T send-keys -t repl NPage NPage   # PgDn (the same sequence in xterm and tmux)
+wait_for '^> w[0-9]+ .*[0-9]' 
+r=$(check_rows) && ok "scrolled to the end: $r rows, each with its own SQNR" || { echo "FAIL: $r"; pane; fail=1; }
+T resize-window -t repl -x 110 -y 30
+wait_for 'j/k or arrows select'
+r=$(check_rows) && [ "$r" = 12 ] && ok "resized to 110x30: all $r rows, each with its own SQNR" \
+    || { echo "FAIL: $r"; pane; fail=1; }
+T send-keys -t repl q
+wait_prompt
+
+# ---- a quantized tensor: its own error, never a re-quantization ----------------
+# expected int3 SQNR computed here in Lua from the values themselves
+keys 't = sq.randn({64, 128}, 7); q = sq.quantize(t, {bits = 3}); x, y = t:totable(), q:dequantize():totable()'
+keys 'sx, se = 0, 0; for i = 1, 64 do for j = 1, 128 do local a, b = x[i][j], y[i][j]; sx = sx + a * a; se = se + (a - b) ^ 2 end end'
+keys 'print(string.format("want=%.2f", 10 * math.log(sx / se, 10)))'
+wait_for '^want=[0-9.]+$'
+want=$(pane | sed -n 's/^want=//p' | tail -n 1)
+keys 'sq.view(q)'
+wait_for 'int3 sym per-tensor \(loaded, vs source\)' && wait_for 'SQNR +[0-9.]+ dB'
+got=$(sqnr)
+[ "$got" = "$want" ] && lt "$got" 20 && ok "sq.view(q) shows the int3 error against its source: $got dB" \
+    || { echo "FAIL: sq.view(q) SQNR '$got', expected '$want'"; pane; fail=1; }
+T send-keys -t repl q
+wait_prompt
+keys "q:save('$tmp/q3.safetensors'); lq = sq.open('$tmp/q3.safetensors'):qtensor('tensor'); sq.view(lq)"
+wait_for 'int3 sym per-tensor \(loaded, fixed; no source\)' && wait_for 'SQNR +unknown: no source' \
+    && wait_for 'no source: error unknown' && ok "a reloaded qtensor without a source: error unknown"
+pane | grep -Eq 'SQNR +[0-9]' && { echo "FAIL: a number shown as SQNR without a source"; fail=1; }
+T send-keys -t repl b
+wait_for 'configuration of a loaded quantized tensor is fixed' && pane | grep -q 'int3 sym per-tensor (loaded' \
+    && ok "b: the status line says the configuration is fixed"
+T send-keys -t repl q
+wait_prompt
+keys 'sq.view(lq, t)'
+wait_for 'int3 sym per-tensor \(loaded, vs source\)' && wait_for 'SQNR +[0-9.]+ dB'
+got=$(sqnr)
+[ "$got" = "$want" ] && ok "sq.view(lq, t): the reloaded codes against the given source: $got dB" \
+    || { echo "FAIL: sq.view(lq, t) SQNR '$got', expected '$want'"; fail=1; }
+T send-keys -t repl q
+wait_prompt
+keys 'os.exit(0)'
+
+# ---- a quantized export in the list: one row per tensor NAME -------------------
+"$SQUINT" quantize "$tmp/w.safetensors" "$tmp/wq.safetensors" --bits 4 --granularity group --group-size 4 \
+    >/dev/null 2>&1 || { echo "FAIL: squint quantize"; fail=1; }
+S=list
+T new-session -d -s list -x 120 -y 30 \
+    "cd '$tmp' && env TERM=xterm-256color LANG=C.UTF-8 '$SQUINT' --view wq.safetensors; sleep 5"
+wait_for 'wq.safetensors: 12 tensors' 20 && ok "--view on a quantized export: 12 entries, not 36 parts"
+wait_for 'all tensors analysed'
+pane | grep -Eq '\.(codes|scales|zero_points)' && { echo "FAIL: raw parts listed"; pane; fail=1; }
+pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* [0-9.]+ +12\.000 +int4 sym per-group\(4\)' \
+    && ok "row: w1, its shape, int4, SQNR, bits/w and configuration" || { echo "FAIL: quantized row"; pane; fail=1; }
+r=$(check_rows "$tmp/expected4" 4) && ok "each quantized row: its codes' SQNR against the source file ($r rows)" \
+    || { echo "FAIL: $r"; pane; fail=1; }
+want=$(awk -F '\t' '$1 == "w1" { print $2 }' "$tmp/expected4")
+T send-keys -t list Enter
+wait_for '^ w1 \[3, 8\] f32.*int4 sym per-group\(4\) \(loaded, vs source\)' && wait_for 'SQNR +[0-9.]+ dB'
+[ "$(sqnr)" = "$want" ] && ok "Enter opens the quantized tensor against its source: $want dB" \
+    || { echo "FAIL: opened w1: SQNR $(sqnr), not $want"; pane; fail=1; }
+T send-keys -t list q
+wait_for 'wq.safetensors: 12 tensors' && ok "q returns to the list"
+T send-keys -t list q
+# without the source file: SQNR unknown, the tensor shown as it is
+mv "$tmp/w.safetensors" "$tmp/w.moved"
+S=list2
+T new-session -d -s list2 -x 120 -y 30 \
+    "cd '$tmp' && env TERM=xterm-256color LANG=C.UTF-8 '$SQUINT' --view wq.safetensors; sleep 5"
+wait_for 'all tensors analysed' 20
+pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* no source +12\.000 +int4 sym per-group\(4\)' \
+    && ok "source file gone: rows say 'no source'" || { echo "FAIL: row without source"; pane; fail=1; }
+T send-keys -t list2 Enter
+wait_for '^ w1 \[3, 8\] f32.*int4 sym per-group\(4\) \(loaded, fixed; no source\)' \
+    && ok "Enter opens the quantized tensor as it is, error unknown"
+T send-keys -t list2 q
+T send-keys -t list2 q
 exit $fail

@@ -160,10 +160,12 @@ calls[#calls + 1] = {function(x, ...)
 end, {A.cfg, A.cfg}}
 -- methods and fields: obj:method(args), obj.key, #obj
 local methods = {
-  {A.t, {"numel", "get", "min", "max", "mean", "std", "totable", "save"}, {A.int, A.int, A.int}},
+  -- save gets paths inside the temporary directory only (a number or a word would name a file here)
+  {A.t, {"numel", "get", "min", "max", "mean", "std", "totable"}, {A.int, A.int, A.int}},
   {A.t, {"save"}, {A.path, A.name}},
   {A.q, {"dequantize", "codes", "scales", "zero_points", "size_bytes", "compression_ratio", "numel", "stats",
-    "histogram", "code_histogram", "save"}, {A.bins, A.str}},
+    "histogram", "code_histogram"}, {A.bins, A.str}},
+  {A.q, {"save"}, {A.path, A.name}},
   {A.l, {"forward", "parameters"}, {A.t}}, {A.ql, {"forward", "memory_savings_bytes", "parameters"}, {A.t}},
   {A.ck, {"names", "info", "tensor", "tensors", "metadata", "qtensor", "quantized"}, {A.name}},
 }

@@ -3,7 +3,13 @@
 # prints ok/FAIL lines; any failing file fails the run.
 set -u
 SQUINT=${SQUINT:-./app/squint}
+case $SQUINT in /*) ;; *) SQUINT=$(pwd)/$SQUINT ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
+# the tests run in a scratch directory: a relative path a test (or the fuzz
+# test's random strings) writes to lands there, not in the source tree
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
 LUA_PATH="$here/?.lua;;"; export LUA_PATH
 status=0
 for f in "$here"/test_*.lua; do

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -37,6 +38,8 @@ typedef struct map_slot {
 } map_slot;
 
 static map_slot map_slots[MAP_SLOTS];
+/* Set while sq_mapped_read copies in this thread: where a fault jumps to. */
+static _Thread_local sigjmp_buf *volatile read_guard;
 static size_t map_live;                 /* registered mappings (under reg_lock) */
 static struct sigaction bus_old;        /* SIGBUS disposition before ours */
 static _Atomic size_t bus_faults;
@@ -74,6 +77,11 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
         uintptr_t s = atomic_load(&map_slots[i].start), e = atomic_load(&map_slots[i].end);
         if (!s || a < s || a >= e)
             continue;
+        if (read_guard) { /* inside sq_mapped_read's copy: leave it */
+            atomic_store(&map_slots[i].damaged, 1);
+            atomic_fetch_add(&bus_faults, 1);
+            siglongjmp(*read_guard, 1);
+        }
         uintptr_t p = a / page * page;
         void *r = mmap((void *)p, e - p, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
         if (r == MAP_FAILED)
@@ -219,12 +227,27 @@ sq_status sq_mapped_check(const sq_mapped *m, sq_error *err)
     return st;
 }
 
+/* memcpy that a SIGBUS in a registered mapping leaves (sigsetjmp): false then. */
+static bool guarded_copy(void *dst, const uint8_t *src, size_t n)
+{
+    sigjmp_buf jb;
+    read_guard = NULL; /* the thread's TLS block exists before the handler can look */
+    if (sigsetjmp(jb, 1) != 0) {
+        read_guard = NULL;
+        return false;
+    }
+    read_guard = &jb;
+    memcpy(dst, src, n);
+    read_guard = NULL;
+    return true;
+}
+
 sq_status sq_mapped_read(const sq_mapped *m, size_t off, void *dst, size_t n, sq_error *err)
 {
     if (off > m->size || n > m->size - off)
         return sq_fail(err, SQ_ERR_ARG, "bytes %zu..%zu outside a mapping of %zu bytes", off, off + n, m->size);
-    if (n)
-        memcpy(dst, m->data + off, n);
+    if (n && !guarded_copy(dst, m->data + off, n))
+        memset(dst, 0, n);
     return sq_mapped_check(m, err);
 }
 

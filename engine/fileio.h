@@ -58,11 +58,14 @@
  * the faulting page to its end with anonymous zero pages (mmap MAP_FIXED: a
  * system call, safe in the handler on Linux), marks that mapping as damaged
  * and returns: the read resumes and sees zeros, nothing crashes. The reader
- * learns about it from sq_mapped_check / sq_mapped_read (per mapping) or
- * sq_mapped_faults (process-wide) and reports an error instead of results.
- * SIGBUS at any other address goes to the previous handler (or the default
- * action). This needs no jump out of the interrupted code (no sigsetjmp over
- * library frames), so it is safe wherever the mapped bytes are read. When
+ * learns about it from sq_mapped_check (per mapping) or sq_mapped_faults
+ * (process-wide) and reports an error instead of results. This needs no jump
+ * out of the interrupted code (no siglongjmp over library frames), so it is
+ * safe wherever the mapped bytes are read (valgrind resumes such faults
+ * imprecisely; native runs and ASan are exact). sq_mapped_read is the one
+ * exception: it copies under sigsetjmp, and the handler jumps straight out of
+ * its memcpy. SIGBUS at any other address goes to the previous handler (or
+ * the default action). When
  * the registry is full (more than 256 mappings at once) a mapping still
  * works but is not protected.
  *
@@ -106,8 +109,8 @@ void sq_unmap_file(sq_mapped *m);
 sq_status sq_mapped_check(const sq_mapped *m, sq_error *err);
 
 /* Copy bytes [off, off+n) of m to dst, then sq_mapped_check. Errors: ARG
- * (range outside the mapping), IO (the file shrank: dst holds zeros past
- * the new end). */
+ * (range outside the mapping), IO (the file shrank: dst is all zeros when
+ * this copy hit the missing part). */
 sq_status sq_mapped_read(const sq_mapped *m, size_t off, void *dst, size_t n, sq_error *err);
 
 /* Number of reads of registered mappings, process-wide since start, that hit

@@ -343,13 +343,30 @@ static char *link_target(const char *link, size_t hint)
     return full;
 }
 
+/* Whether p lies where symbolic links stand for open descriptors
+ * (/proc/self/fd/1, /dev/fd/1): their targets ("pipe:[123]", a file another
+ * descriptor has open) are not paths to replace. */
+static bool is_fd_dir(const char *p)
+{
+    return strncmp(p, "/proc/", 6) == 0 || strncmp(p, "/dev/fd/", 8) == 0;
+}
+
 /* *out = the file path names after following a chain of symbolic links (a
- * new string); *sb its lstat, *exists whether it exists. Errors: IO (a loop,
- * an unreadable link), NOMEM. */
-static sq_status resolve_final(const char *path, char **out, struct stat *sb, bool *exists, sq_error *err)
+ * new string); *sb its lstat, *exists whether it exists. A link under /proc
+ * or /dev/fd ends the chain: *fd_link is set, *out is that link and *sb the
+ * stat of what it opens. Errors: IO (a loop, an unreadable link), NOMEM. */
+static sq_status resolve_final(const char *path, char **out, struct stat *sb, bool *exists, bool *fd_link,
+                               sq_error *err)
 {
     char *cur = strdup(path);
+    *fd_link = false;
     for (int hop = 0; cur; hop++) {
+        if (lstat(cur, sb) == 0 && S_ISLNK(sb->st_mode) && is_fd_dir(cur)) {
+            *fd_link = true;
+            *exists = stat(cur, sb) == 0;
+            *out = cur;
+            return SQ_OK;
+        }
         if (lstat(cur, sb) != 0) {
             *exists = false;
             *out = cur;
@@ -453,10 +470,14 @@ sq_status sq_output_check(const char *out, const char *const *inputs, size_t n_i
                                           : sq_fail(err, SQ_ERR_IO, "%s: cannot write: %s", out, strerror(errno));
     }
     char *final;
-    bool exists;
-    sq_status st = resolve_final(out, &final, &sb, &exists, err);
+    bool exists, fd_link;
+    sq_status st = resolve_final(out, &final, &sb, &exists, &fd_link, err);
     if (st != SQ_OK)
         return st;
+    if (fd_link) { /* an open descriptor (/dev/stdout): written in place, any name */
+        free(final);
+        return SQ_OK;
+    }
     st = dir_writable(out, final, err);
     free(final);
     if (st == SQ_OK && want_ext)
@@ -573,6 +594,7 @@ struct sq_afile {
     int fd;
     bool direct;        /* writing the target itself: stdout, a device, a FIFO */
     bool is_stdout;     /* fd 1, never closed */
+    bool fd_link;       /* reached through /proc/.../fd or /dev/fd: appended to */
     char *path;         /* as given (or "standard output"), for messages */
     char *final;        /* the resolved target (atomic mode) */
     char *tmp;          /* temporary file (atomic mode) */
@@ -650,7 +672,8 @@ static sq_status open_direct(sq_afile *f, sq_error *err)
         f->fd = STDOUT_FILENO;
         return SQ_OK;
     }
-    f->fd = open(f->final, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_APPEND: /dev/stdout redirected to a file goes after what is already there */
+    f->fd = open(f->final, O_WRONLY | O_CLOEXEC | O_NOCTTY | (f->fd_link ? O_APPEND : 0));
     if (f->fd < 0)
         return sq_fail(err, SQ_ERR_IO, "%s: cannot open: %s", f->path, strerror(errno));
     return SQ_OK;
@@ -707,12 +730,12 @@ static sq_status afile_start(sq_afile *f, unsigned flags, sq_error *err)
     }
     struct stat sb;
     bool exists;
-    sq_status st = resolve_final(f->path, &f->final, &sb, &exists, err);
+    sq_status st = resolve_final(f->path, &f->final, &sb, &exists, &f->fd_link, err);
     if (st != SQ_OK)
         return st;
     if (exists && (st = writable_kind(f->path, &sb, err)) != SQ_OK)
         return st;
-    if (exists && !S_ISREG(sb.st_mode)) {
+    if (exists && (!S_ISREG(sb.st_mode) || f->fd_link)) {
         f->direct = true;
         return open_direct(f, err);
     }

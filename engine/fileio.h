@@ -28,6 +28,9 @@
  *   - a character device or a FIFO: written directly (opened O_WRONLY, never
  *     truncated, renamed over or fsync'ed). A FIFO's open waits for a reader.
  *   - "-" with SQ_AFILE_DASH_STDOUT: standard output, written directly.
+ *   - a link under /proc or /dev/fd that stands for an open descriptor
+ *     (/dev/stdout -> /proc/self/fd/1): written directly, appending, whatever
+ *     the descriptor is (a file, a pipe, a terminal); never renamed over.
  *   - a directory, a block device or a socket: refused.
  * Direct writes hold SIGPIPE blocked while they run, so a reader that went
  * away gives an error ("Broken pipe") instead of killing the process.

@@ -105,6 +105,15 @@ has "$out" "total,,,,"
 run "--json - writes to standard output" 0 "$SQUINT" report "$G" --json -
 has "$out" '"tensors_in_file": 11'
 [ -e ./- ] && { echo "FAIL: a file named - was written"; fail=1; }
+# a link to an open descriptor (as /dev/stdout is): written through, never replaced
+ln -s /proc/self/fd/1 "$tmp/stdout.csv"
+run "--csv to a link to /proc/self/fd/1 (a file)" 0 "$SQUINT" report "$G" --csv "$tmp/stdout.csv"
+[ -L "$tmp/stdout.csv" ] || { echo "FAIL: the descriptor link was replaced"; fail=1; }
+has "$out" "TOTAL (11 tensors)"
+[ "$(grep -c '^tensor,' "$out")" -eq 11 ] || { echo "FAIL: csv rows after the table"; cat "$out"; fail=1; }
+"$SQUINT" report "$G" --csv "$tmp/stdout.csv" 2>"$err" | cat >"$out"
+[ "$(grep -c '^tensor,' "$out")" -eq 11 ] || { echo "FAIL: csv rows through a pipe"; cat "$out" "$err"; fail=1; }
+[ -L "$tmp/stdout.csv" ] && echo "ok: --csv to a link to /proc/self/fd/1 (a pipe)"
 run "report > /dev/full fails" 1 sh -c '"$0" report "$1" >/dev/full' "$SQUINT" "$G"
 has "$err" "standard output"
 # a reader that has gone away: fd 6 is the write end of a FIFO with no reader left

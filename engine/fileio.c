@@ -776,6 +776,12 @@ sq_status sq_afile_open(const char *path, sq_afile **out, sq_error *err)
 sq_status sq_afile_write(sq_afile *f, const void *buf, size_t n, sq_error *err)
 {
     const unsigned char *p = buf;
+    if (f->used == 0 && n >= AFILE_BUF && !afile_hit(f)) { /* large blocks skip the buffer */
+        int e = write_all(f->fd, p, n, f->direct);
+        if (e)
+            return sq_fail(err, SQ_ERR_IO, "%s: write failed: %s", f->path, strerror(e));
+        n = 0;
+    }
     while (n > 0) {
         if (f->used == AFILE_BUF) {
             sq_status st = afile_flush(f, err);

@@ -380,7 +380,42 @@ START_TEST(char_device_target_stays_device)
     ck_assert(S_ISCHR(sb.st_mode));
     ck_assert_uint_eq(major(sb.st_rdev), 1);
     ck_assert_uint_eq(minor(sb.st_rdev), 3);
+    /* a copy of /dev/full: the error is reported, the device stays */
+    char full[256];
+    ck_assert_int_eq(mknod(at(full, "full"), S_IFCHR | 0666, makedev(1, 7)), 0);
+    ck_assert_int_eq(afile_put(full, 0, "x", &err), SQ_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "No space left on device"));
+    ck_assert_int_eq(lstat(full, &sb), 0);
+    ck_assert(S_ISCHR(sb.st_mode));
     ck_assert_int_eq(temp_files(), 0);
+}
+END_TEST
+
+START_TEST(large_and_small_writes_keep_order)
+{
+    char p[256];
+    size_t n = 300000;
+    unsigned char *a = malloc(n), *b = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        a[i] = (unsigned char)(i * 7 + i / 251);
+    sq_afile *f;
+    sq_error err;
+    ck_assert_int_eq(sq_afile_open(at(p, "big.bin"), &f, &err), SQ_OK);
+    size_t parts[] = {10, 100000, 70000, 3, 65536, 64451};   /* sums to n */
+    size_t off = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        ck_assert_int_eq(sq_afile_write(f, a + off, parts[i], &err), SQ_OK);
+        off += parts[i];
+    }
+    ck_assert_uint_eq(off, n);
+    ck_assert_int_eq(sq_afile_commit(f, &err), SQ_OK);
+    FILE *in = fopen(p, "rb");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_uint_eq(fread(b, 1, n + 1, in), n);
+    fclose(in);
+    ck_assert_int_eq(memcmp(a, b, n), 0);
+    free(a);
+    free(b);
 }
 END_TEST
 
@@ -566,6 +601,7 @@ static Suite *fileio_suite(void)
     tcase_add_test(tc, replaced_file_keeps_mode);
     tcase_add_test(tc, fifo_target_stays_fifo);
     tcase_add_test(tc, char_device_target_stays_device);
+    tcase_add_test(tc, large_and_small_writes_keep_order);
     tcase_add_test(tc, directory_target_refused);
     tcase_add_test(tc, dash_is_stdout_only_when_asked);
     tcase_add_test(tc, closed_pipe_is_an_error_not_a_signal);

@@ -26,6 +26,8 @@ int sq_cmd_quantize(int argc, char **argv)
         fprintf(stderr, "squint quantize: one configuration only (--bits given more than once)\n");
         return 2;
     }
+    if ((rc = sq_cmd_check_paths("quantize", &a)) != 0) /* before any work: never overwrite the input */
+        return rc;
     sq_error err;
     sq_checkpoint *ck;
     if (sq_ckpt_open(a.pos[0], &ck, &err) != SQ_OK) {

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "fileio.h"
 
 volatile sig_atomic_t sq_cmd_interrupted = 0;
 static struct sigaction old_sigint;
@@ -304,9 +306,12 @@ static void print_table(const sq_report *rep)
         char d[96];
         sq_qconfig_describe_from(&rep->configs[c], 1, d, sizeof d);
         printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (codes + 16 B per scale), "
-               "compression %.3fx, %.3f bits/weight (f16 scales %.3f)\n",
+               "compression %.3fx, %.3f bits/weight (f16 scales %.3f)",
                d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes, t->compression_ratio,
                t->bits_per_weight, t->bits_per_weight_f16);
+        if (t->num_failed)
+            printf(", %zu failed", t->num_failed);
+        putchar('\n');
     }
 }
 
@@ -321,6 +326,44 @@ static void print_notes(const sq_report *rep)
         }
 }
 
+/* The number of tensors with a FAILED cell (the most over the configurations). */
+static size_t report_failed(const sq_report *rep)
+{
+    size_t n = 0;
+    for (size_t c = 0; c < rep->n_configs; c++)
+        n = rep->totals[c].num_failed > n ? rep->totals[c].num_failed : n;
+    return n;
+}
+
+/* Print "squint CMD: MSG" for a failed check; its exit status (2 for ARG, else 1). */
+static int check_fail(const char *cmd, sq_status st, const sq_error *err)
+{
+    fprintf(stderr, "squint %s: %s\n", cmd, err->msg);
+    return st == SQ_ERR_ARG ? 2 : 1;
+}
+
+int sq_cmd_check_paths(const char *cmd, const sq_cmd_args *a)
+{
+    sq_error err;
+    sq_status st = sq_input_check(a->pos[0], &err);
+    if (st != SQ_OK)
+        return check_fail(cmd, st, &err);
+    const char *in[1] = {a->pos[0]};
+    const char *outs[3] = {a->n_pos > 1 ? a->pos[1] : NULL, a->csv, a->json};
+    const char *exts[3] = {".safetensors", ".csv", ".json"};
+    for (int i = 0; i < 3; i++) {
+        if (outs[i] && (st = sq_output_check(outs[i], in, 1, exts[i], i > 0, &err)) != SQ_OK)
+            return check_fail(cmd, st, &err);
+    }
+    struct stat sb; /* one regular file cannot hold both (standard output, a device or a FIFO can) */
+    if (a->csv && a->json && strcmp(a->csv, "-") != 0 && strcmp(a->csv, a->json) == 0 &&
+        !(stat(a->csv, &sb) == 0 && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)))) {
+        fprintf(stderr, "squint %s: --csv and --json both name %s\n", cmd, a->csv);
+        return 2;
+    }
+    return 0;
+}
+
 int sq_cmd_report(int argc, char **argv)
 {
     sq_cmd_args a;
@@ -328,6 +371,8 @@ int sq_cmd_report(int argc, char **argv)
     if (rc)
         return rc;
     sq_error err;
+    if ((rc = sq_cmd_check_paths("report", &a)) != 0)
+        return rc;
     sq_checkpoint *ck;
     if (sq_ckpt_open(a.pos[0], &ck, &err) != SQ_OK) {
         fprintf(stderr, "squint report: %s\n", err.msg);
@@ -335,6 +380,7 @@ int sq_cmd_report(int argc, char **argv)
     }
     sq_cmd_progress prog;
     sq_report_opts o = sq_cmd_run_opts(&a, &prog);
+    size_t faults = sq_mapped_faults();
     sq_report *rep;
     sq_status st = sq_report_run(ck, a.pos[0], a.cfg, a.n_cfg, &o, &rep, &err);
     sq_cmd_sigint_restore();
@@ -355,6 +401,17 @@ int sq_cmd_report(int argc, char **argv)
     if (a.json && sq_report_write_json(rep, a.json, &err) != SQ_OK) {
         fprintf(stderr, "squint report: %s\n", err.msg);
         rc = 1;
+    }
+    size_t failed = report_failed(rep);
+    if (failed > 0) {
+        fprintf(stderr, "squint report: %zu tensor%s could not be processed (see the notes above)\n", failed,
+                failed == 1 ? "" : "s");
+        rc = rc ? rc : 1;
+    }
+    if (sq_mapped_faults() != faults) {
+        fprintf(stderr, "squint report: %s: the file shrank while it was being read; the figures are not valid\n",
+                a.pos[0]);
+        rc = rc ? rc : 1;
     }
     if (rep->cancelled) {
         fprintf(stderr, "squint report: interrupted after %zu of the selected tensors\n", rep->n_rows);

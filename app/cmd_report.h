@@ -54,6 +54,15 @@ extern volatile sig_atomic_t sq_cmd_interrupted;
 void sq_cmd_sigint_install(void);
 void sq_cmd_sigint_restore(void);
 
+/* Check a's paths before any work, printing "squint CMD: ..." on stderr:
+ * pos[0] must be a regular file (a FIFO would hang the reader); the output
+ * pos[1] (when a has two positional arguments: a .safetensors file), --csv
+ * (.csv or "-") and --json (.json or "-") must not be the input, and their
+ * directories must exist and be writable (sq_output_check). Returns 0, or the
+ * exit status: 2 for a misnamed output or an output that is the input, 1 for
+ * an unusable input or directory. */
+int sq_cmd_check_paths(const char *cmd, const sq_cmd_args *a);
+
 /* Run `squint report FILE [config options]... [--include RE] [--exclude RE]
  * [--csv OUT] [--json OUT]`; argv[0] is "report". Prints the table on stdout,
  * progress on stderr (terminal only), errors on stderr. Returns the exit

@@ -3,6 +3,8 @@
  * The subcommands in the table below (demo, view, info, report, quantize,
  * help, --version, --help) are handled here, `COMMAND --help` for each; everything else (scripts, -e, -l, -i, -v, the REPL) goes
  * to the Lua interpreter in repl.c. */
+#include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +151,25 @@ static int data_file_given(const char *path, const char *kind)
     return 1;
 }
 
+/* Flush and close standard output; rc, or 1 (with a message) when anything
+ * written to it was lost (/dev/full, a reader that went away). */
+static int close_stdout(int rc)
+{
+    int e = fflush(stdout) != 0 ? errno : 0;
+    bool bad = e != 0 || ferror(stdout);
+    if (fclose(stdout) != 0 && !e) {
+        e = errno;
+        bad = true;
+    }
+    if (!bad)
+        return rc;
+    if (e)
+        fprintf(stderr, "squint: error writing standard output: %s\n", strerror(e));
+    else
+        fprintf(stderr, "squint: error writing standard output\n");
+    return rc ? rc : 1;
+}
+
 int main(int argc, char **argv)
 {
     sq_memtune(); /* freed code and scale arrays are reused by the next quantization */
@@ -157,12 +178,15 @@ int main(int argc, char **argv)
             if (strcmp(argv[1], subcommands[i].name) == 0) {
                 if (!subcommands[i].help_ok && sq_help_wanted(argc - 1, argv + 1)) {
                     sq_help_command(stdout, argv[1]);
-                    return EXIT_SUCCESS;
+                    return close_stdout(EXIT_SUCCESS);
                 }
-                return subcommands[i].fn(argc - 1, argv + 1);
+                /* a reader that goes away (`| head`) must not kill the run before its files are written:
+                 * writes to the pipe fail with EPIPE instead, and the exit status says so */
+                signal(SIGPIPE, SIG_IGN);
+                return close_stdout(subcommands[i].fn(argc - 1, argv + 1));
             }
     const char *kind = argc >= 2 && argv[1][0] != '-' ? data_file_kind(argv[1]) : NULL;
     if (kind)
         return data_file_given(argv[1], kind);
-    return sq_repl_main(argc, argv);
+    return close_stdout(sq_repl_main(argc, argv));
 }

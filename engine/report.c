@@ -597,7 +597,7 @@ static void csv_num(FILE *f, double v)
 static sq_status write_atomic(const char *path, const char *buf, size_t n, sq_error *err)
 {
     sq_afile *af;
-    sq_status st = sq_afile_open(path, &af, err);
+    sq_status st = sq_afile_open_flags(path, SQ_AFILE_DASH_STDOUT, &af, err); /* "-": standard output */
     if (st != SQ_OK)
         return st;
     if ((st = sq_afile_write(af, buf, n, err)) != SQ_OK) {
@@ -816,7 +816,7 @@ sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error 
     size_t n = strlen(s);
     sq_status st = SQ_OK;
     sq_afile *af;
-    if ((st = sq_afile_open(path, &af, err)) == SQ_OK) {
+    if ((st = sq_afile_open_flags(path, SQ_AFILE_DASH_STDOUT, &af, err)) == SQ_OK) {
         if ((st = sq_afile_write(af, s, n, err)) != SQ_OK || (st = sq_afile_write(af, "\n", 1, err)) != SQ_OK)
             sq_afile_abort(af);
         else

@@ -70,9 +70,11 @@ run "the other tensors load" 0 "$SQUINT" info "$gg" b
 has "$out" "max 5"
 run "the unknown one is refused" 1 "$SQUINT" info "$gg" odd
 has "$err" "tensor 'odd': unsupported ggml type 99"
-run "report goes on past it" 0 "$SQUINT" report "$gg"
+run "report goes on past it (exit 1: tensors not processed)" 1 "$SQUINT" report "$gg"
 has "$out" "TOTAL (4 tensors)"
+has "$out" ", 2 failed"
 has "$err" "unsupported ggml type 99"
+has "$err" "2 tensors could not be processed"
 
 esc=$(printf '\033')
 run "control characters in names are escaped" 0 "$SQUINT" info "$DATA/kinds/ctl_name.safetensors"

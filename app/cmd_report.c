@@ -91,12 +91,13 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
             continue;
         }
         static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
-                                             "--rounding", "--include", "--exclude", "--csv", "--json"};
+                                             "--rounding", "--include", "--exclude", "--csv", "--json",
+                                             "--scale-dtype"};
         int k = -1;
         for (int j = 0; j < (int)(sizeof valued / sizeof valued[0]); j++)
             if (strcmp(arg, valued[j]) == 0)
                 k = j;
-        if (k < 0 || (k >= 8 && !allow_outputs))
+        if (k < 0 || ((k == 8 || k == 9) && !allow_outputs))
             return usage_err(cmd, "unknown option '%s'", arg);
         if (i + 1 >= argc)
             return usage_err(cmd, "option '%s' needs a value", arg);
@@ -141,7 +142,12 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         case 6: a->include = v; break;
         case 7: a->exclude = v; break;
         case 8: a->csv = v; break;
-        default: a->json = v; break;
+        case 9: a->json = v; break;
+        default:
+            if (!sq_scale_store_parse(v, &a->scale_store))
+                return usage_err(cmd, "--scale-dtype wants f16, f32 or f64, not '%s'", v);
+            a->scale_store_set = 1;
+            break;
         }
     }
     if (a->n_pos != want_pos)
@@ -150,6 +156,8 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         a->cfg[0] = sq_qconfig_default();
         a->n_cfg = 1;
     }
+    for (size_t c = 0; c < a->n_cfg; c++)
+        a->cfg[c].scale_store = a->scale_store;
     return 0;
 }
 

@@ -183,3 +183,16 @@ sq_status sq_ckpt_load(const sq_checkpoint *ck, size_t i, sq_tensor **out, sq_er
 {
     return ck->gg ? sq_gguf_load(ck->gg, i, out, err) : sq_st_load(ck->st, i, out, err);
 }
+
+sq_status sq_ckpt_raw(const sq_checkpoint *ck, size_t i, const uint8_t **data, size_t *len, sq_error *err)
+{
+    return ck->gg ? sq_gguf_raw(ck->gg, i, data, len, err) : sq_st_raw(ck->st, i, data, len, err);
+}
+
+void sq_ckpt_raw_release(const sq_checkpoint *ck, size_t i)
+{
+    if (ck->gg)
+        sq_gguf_raw_release(ck->gg, i);
+    else
+        sq_st_raw_release(ck->st, i);
+}

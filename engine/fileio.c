@@ -151,6 +151,13 @@ sq_status sq_afile_write(sq_afile *f, const void *buf, size_t n, sq_error *err)
     return SQ_OK;
 }
 
+sq_status sq_afile_seek(sq_afile *f, uint64_t off, sq_error *err)
+{
+    if (off > (uint64_t)INT64_MAX || fseeko(f->fp, (off_t)off, SEEK_SET) != 0)
+        return sq_fail(err, SQ_ERR_IO, "%s: seek failed: %s", f->path, strerror(errno));
+    return SQ_OK;
+}
+
 /* Close and delete the temporary file, free f. */
 static void afile_discard(sq_afile *f)
 {

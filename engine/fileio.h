@@ -64,6 +64,10 @@ sq_status sq_afile_open(const char *path, sq_afile **out, sq_error *err);
  * device"). After a failure the caller still calls sq_afile_abort. */
 sq_status sq_afile_write(sq_afile *f, const void *buf, size_t n, sq_error *err);
 
+/* Move the write position to byte off (to fill in a header reserved at the
+ * start, say). Errors: IO naming the target path. */
+sq_status sq_afile_seek(sq_afile *f, uint64_t off, sq_error *err);
+
 /* Flush, fsync and rename the temporary file over the target, then free f.
  * On failure the temporary file is removed, the target is untouched and f
  * is freed as well. */

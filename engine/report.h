@@ -188,26 +188,45 @@ sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error 
 
 typedef struct sq_export_summary {
     size_t quantized;     /* tensors written quantized */
-    size_t kept;          /* float tensors written as they were (rank < 2 or incompatible config) */
-    size_t skipped;       /* selected tensors not written: data not loadable */
-    size_t excluded;      /* tensors not selected by include/exclude */
+    size_t kept;          /* selected tensors copied as is (rank < 2, not quantizable, config incompatible) */
+    size_t skipped;       /* always 0: every tensor is written (kept for compatibility) */
+    size_t excluded;      /* tensors not selected by include/exclude (copied as is) */
 } sq_export_summary;
 
-/* Per-tensor notice during an export (a tensor kept or skipped and why). */
+/* Per-tensor notice during an export (a selected tensor copied as is and
+ * why, or its F16 scales stored as F32). */
 typedef void (*sq_export_warn_fn)(const char *name, const char *why, void *user);
 
-/* Write every selected tensor of ck to a safetensors file at path,
- * atomically: rank >= 2 tensors quantized with cfg (sq_st_writer_add_qtensor:
- * NAME.codes, NAME.scales, NAME.zero_points and squint.NAME.* metadata), the
- * others in their source dtype (lossless), plus metadata squint.config
- * (sq_qconfig_describe) and squint.source (source, when not NULL). A rank >= 2
- * tensor for which cfg is invalid is kept in float; a tensor that cannot be
- * loaded is skipped; both are reported through warn (may be NULL). The
- * quantized output is held in memory until written (codes + scales, not the
- * floats). opts->progress and opts->cancel work as for sq_report_run; a
- * cancelled export writes nothing and returns SQ_ERR_INTERRUPTED. summary may
- * be NULL. Errors: bad cfg or regex (ARG), a non-finite value in a tensor
- * (NONFINITE, naming it), IO, NOMEM, INTERRUPTED. */
+/* Write every tensor of ck to a safetensors file at path, atomically and
+ * streamed: the selected rank >= 2 tensors quantized with cfg
+ * (sq_st_writer_add_qtensor: NAME.codes, NAME.scales in cfg->scale_store,
+ * NAME.zero_points when asymmetric, squint.NAME.* metadata), every other
+ * tensor copied byte for byte in its source dtype (unselected ones too; a
+ * GGUF block-quantized type as U8 bytes with metadata squint.NAME.ggml_type
+ * (the ggml type name, e.g. "Q4_K") and squint.NAME.shape). A selected
+ * rank >= 2 tensor is copied as is, with a warning, when its type cannot be
+ * converted to float, cfg does not fit its shape, or its name is longer than
+ * SQ_ST_MAX_QNAME. Metadata: the source's `__metadata__` (safetensors;
+ * GGUF key-values are not carried over), then squint.config
+ * (sq_qconfig_describe), squint.scale_dtype (cfg->scale_store's name) and
+ * squint.source (the base name of source, when not NULL), replacing source
+ * keys of those names.
+ *
+ * Streaming: a first pass over the header only declares every tensor with
+ * the largest parts it can take (safetensors.h: Streaming) and sizes the
+ * header; then tensors are written in file order, one at a time (load ->
+ * quantize -> write -> free; copies straight from the mapping), so memory
+ * stays near the largest tensor as float32 plus its codes, and time is
+ * linear in the number of tensors. A name clash (a source tensor called
+ * "w.codes" next to a quantized "w", a metadata key taken twice) or a name
+ * that is not UTF-8 fails before anything is written.
+ *
+ * opts->progress and opts->cancel work as for sq_report_run (over all
+ * tensors); a cancelled export writes nothing and returns
+ * SQ_ERR_INTERRUPTED. summary may be NULL. Errors: bad cfg or regex (ARG),
+ * name clashes (ARG, naming them), a tensor that cannot be loaded or holds
+ * a non-finite value (naming it), IO, NOMEM, INTERRUPTED; the target is
+ * untouched on any error. */
 sq_status sq_report_export(const sq_checkpoint *ck, const char *source, const sq_qconfig *cfg,
                            const sq_report_opts *opts, const char *path, sq_export_warn_fn warn,
                            void *warn_user, sq_export_summary *summary, sq_error *err);

@@ -162,8 +162,20 @@ static void qround(sq_qconfig cfg, const size_t *shape, int ndim)
     ck_assert_mem_eq(r->codes, q->codes, q->code_bytes);
     ck_assert_uint_eq(r->n_scales, q->n_scales);
     ck_assert_mem_eq(r->scales, q->scales, q->n_scales * sizeof(double));
-    ck_assert_mem_eq(r->zero_points, q->zero_points, q->n_scales * sizeof(double));
+    for (size_t k = 0; k < q->n_scales; k++) /* equal values (a -0 zero point comes back as +0) */
+        ck_assert(r->zero_points[k] == q->zero_points[k]);
     ck_assert_uint_eq(r->n_clipped, q->n_clipped);
+    sq_tensor *dq, *dr;
+    ck_assert(sq_dequantize(q, &dq, &err) == SQ_OK && sq_dequantize(r, &dr, &err) == SQ_OK);
+    ck_assert_mem_eq(dr->data, dq->data, q->numel * sizeof(float));
+    sq_tensor_free(dq);
+    sq_tensor_free(dr);
+    size_t zi, si;
+    ck_assert(sq_st_find(f, "layer.w.scales", &si, &err) == SQ_OK);
+    ck_assert_str_eq(sq_st_info(f, si)->type_name, q->config.scale_store == SQ_SCALE_F16   ? "F16"
+                                                   : q->config.scale_store == SQ_SCALE_F32 ? "F32"
+                                                                                           : "F64");
+    ck_assert_int_eq(sq_st_find(f, "layer.w.zero_points", &zi, &err) == SQ_OK, cfg.mode == SQ_MODE_ASYMMETRIC);
     size_t i;
     ck_assert(sq_st_find(f, "layer.w.codes", &i, &err) == SQ_OK);
     ck_assert_str_eq(sq_st_info(f, i)->type_name, cfg.bits == 8 ? "I8" : "U8");
@@ -199,9 +211,18 @@ START_TEST(test_qtensor_round_trip)
     c.rounding = SQ_ROUND_EVEN;
     c.zero_in_range = true;
     qround(c, s2, 2);
+    c.scale_store = SQ_SCALE_F16;
+    qround(c, s2, 2);
+    c.zero_in_range = false;
+    c.scale_store = SQ_SCALE_F32;
+    qround(c, s2, 2);
     c = sq_qconfig_default();
     c.bits = 2;
     qround(c, s2, 1);
+    c.granularity = SQ_GRAN_GROUP;
+    c.bits = 4;
+    c.scale_store = SQ_SCALE_F16;
+    qround(c, s2, 2);
 }
 END_TEST
 

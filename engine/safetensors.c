@@ -559,8 +559,9 @@ static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq
     if (!ok)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': missing or bad metadata squint.%s.shape",
                        f->fname, name, name);
-    if (sq_qconfig_check(cfg, shape, *ndim, err) != SQ_OK)
-        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, err ? err->msg : "");
+    sq_error e;
+    if (sq_qconfig_check(cfg, shape, *ndim, &e) != SQ_OK)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, e.msg);
     return SQ_OK;
 }
 
@@ -608,15 +609,15 @@ static sq_status qparts(const sq_safetensors *f, const char *name, sq_qconfig *c
         (st = qpart(f, name, "zero_points", n_scales, cfg->mode == SQ_MODE_SYMMETRIC, tz, err)))
         return st;
     if (strcmp((*tc)->type_name, cfg->bits == 8 ? "I8" : "U8") != 0)
-        return sq_fail(err, SQ_ERR_FORMAT, "%s: '%s.codes' should be %s (is %s)", f->fname, name,
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': '%s.codes' should be %s (is %s)", f->fname, name, name,
                        cfg->bits == 8 ? "I8" : "U8", (*tc)->type_name);
     if (!store_of_dtype((*ts)->type_name, &cfg->scale_store))
-        return sq_fail(err, SQ_ERR_FORMAT, "%s: '%s.scales' should be F16, F32 or F64 (is %s)", f->fname, name,
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': '%s.scales' should be F16, F32 or F64 (is %s)", f->fname, name, name,
                        (*ts)->type_name);
     const char *zd = *tz ? (*tz)->type_name : "I8";
     if (strcmp(zd, "I8") && strcmp(zd, "I16") && strcmp(zd, "F32") && strcmp(zd, "F64"))
-        return sq_fail(err, SQ_ERR_FORMAT, "%s: '%s.zero_points' should be I8, I16, F32 or F64 (is %s)", f->fname,
-                       name, zd);
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': '%s.zero_points' should be I8, I16, F32 or F64 (is %s)",
+                       f->fname, name, name, zd);
     return SQ_OK;
 }
 
@@ -657,9 +658,10 @@ sq_status sq_st_load_qtensor(const sq_safetensors *f, const char *name, sq_qtens
         memcpy(codes, f->buf + tc->offset, numel);
     else
         sq_unpack_codes(f->buf + tc->offset, 0, numel, cfg.bits, codes);
-    st = sq_qtensor_from_parts(&cfg, shape, ndim, orig, codes, sc, zp, out, err);
+    sq_error e;
+    st = sq_qtensor_from_parts(&cfg, shape, ndim, orig, codes, sc, zp, out, &e);
     if (st != SQ_OK)
-        st = sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, err ? err->msg : "invalid");
+        st = sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, e.msg);
     else
         (*out)->n_clipped = n_clipped;
 done:
@@ -694,10 +696,26 @@ static const char *zp_dtype(const double *zp, size_t n, size_t *size)
     return i8 ? "I8" : i16 ? "I16" : f32 ? "F32" : "F64";
 }
 
+/* The store q's scales are written in: q->config.scale_store when every
+ * scale is exact in it (as quantize leaves them), else the narrowest of F32
+ * and F64 that is (a tensor built from parts with other scales). */
+static sq_scale_store exact_store(const sq_qtensor *q)
+{
+    sq_scale_store s = q->config.scale_store;
+    for (size_t k = 0; k < q->n_scales && s != SQ_SCALE_F64; k++) {
+        double v = q->scales[k];
+        if (s == SQ_SCALE_F16 && (double)sq_half_to_float(sq_float_to_half((float)v)) != v)
+            s = SQ_SCALE_F32;
+        if (s == SQ_SCALE_F32 && (double)(float)v != v)
+            s = SQ_SCALE_F64;
+    }
+    return s;
+}
+
 void sq_st_qtensor_file_bytes(const sq_qtensor *q, size_t *code_bytes, size_t *meta_bytes)
 {
     size_t ss, zs = 0;
-    scale_dtype(q->config.scale_store, &ss);
+    scale_dtype(exact_store(q), &ss);
     if (q->config.mode == SQ_MODE_ASYMMETRIC)
         zp_dtype(q->zero_points, q->n_scales, &zs);
     *code_bytes = q->code_bytes;
@@ -977,7 +995,7 @@ static sq_status qtensor_parts(sq_st_writer *w, const qdesc *d, sq_error *err)
     if (st != SQ_OK)
         return st;
     shp1[0] = d->n_scales;
-    sq_scale_store store = q ? q->config.scale_store : d->cfg->scale_store;
+    sq_scale_store store = q ? exact_store(q) : d->cfg->scale_store;
     const char *sd = scale_dtype(!q && store == SQ_SCALE_F16 ? SQ_SCALE_F32 : store, &ss);
     snprintf(key, sizeof key, "%s.scales", d->name);
     uint8_t *sb = q ? real_bytes(q->scales, d->n_scales, sd, ss) : NULL;

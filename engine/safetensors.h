@@ -29,7 +29,8 @@
  *                    offset-binary bit stream described in quant.h);
  *   "w.scales"       [n_scales] in q->config.scale_store's precision: F16,
  *                    F32 or F64 (quantize rounded them to it, so they are
- *                    exact);
+ *                    exact; scales that are not, from sq_qtensor_from_parts,
+ *                    go in the narrowest of F32/F64 that holds them);
  *   "w.zero_points"  [n_scales], asymmetric only (absent when symmetric):
  *                    I8 when every zero point is an integer in -128..127,
  *                    else I16 when in -32768..32767, else F32 when each is

@@ -33,7 +33,9 @@ static const sq_subcommand subcommands[] = {
     {"--view", sq_cmd_view, "FILE [TENSOR]: the panel on a tensor or a whole checkpoint"},
     {"info", sq_cmd_info, "FILE [NAME]: list a file's tensors (NAME: with statistics)"},
     {"report", sq_cmd_report, "FILE [CONFIG]... [--include RE] [--exclude RE] [--csv OUT] [--json OUT]"},
-    {"quantize", sq_cmd_quantize, "FILE OUT.safetensors [CONFIG]: export every rank >= 2 tensor quantized"},
+    {"quantize", sq_cmd_quantize,
+     "FILE OUT.safetensors [CONFIG] [--scale-dtype f16|f32|f64] [--include RE] [--exclude RE]: export the selected "
+     "rank >= 2 tensors quantized, every other tensor copied as is"},
     {"--version", cmd_version, "print the version and exit"},
     {"--help", cmd_help, "print this help and exit"},
     {"-h", cmd_help, NULL},

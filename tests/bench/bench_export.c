@@ -11,7 +11,8 @@
  *      than 3 x the time of the smaller (linear, not quadratic: the old
  *      name lookups made 100k tensors take over 300 s).
  * Exits non-zero when a target is missed. Files are deleted at the end.
- * Usage: bench_export [tensors rows cols]. */
+ * Usage: bench_export [tensors rows cols], or bench_export --tiny N (only
+ * the time of N tiny tensors). */
 #define _DEFAULT_SOURCE /* wait4 */
 #include <stdio.h>
 #include <stdint.h>
@@ -122,7 +123,9 @@ static double export_child(const char *src, const char *dst, long *maxrss)
 
 int main(int argc, char **argv)
 {
-    size_t nt = 16, rows = 2048, cols = 2048;
+    size_t nt = 16, rows = 2048, cols = 2048, tiny = 0;
+    if (argc == 3 && strcmp(argv[1], "--tiny") == 0)
+        tiny = strtoul(argv[2], NULL, 10);
     if (argc == 4) {
         nt = strtoul(argv[1], NULL, 10);
         rows = strtoul(argv[2], NULL, 10);
@@ -134,6 +137,15 @@ int main(int argc, char **argv)
     snprintf(dst, sizeof dst, "%s/sq_bench_export_%ld.q.safetensors", tmp, (long)getpid());
     int fail = 0;
     long rss = 0;
+    if (tiny) {
+        if (write_source(src, tiny, 2, 4) != 0)
+            return 1;
+        double dt = export_once(src, dst);
+        printf("export of %zu tiny tensors: %.3f s (%.1f us a tensor)\n", tiny, dt, dt / (double)tiny * 1e6);
+        unlink(src);
+        unlink(dst);
+        return dt < 0;
+    }
     if (write_source(src, nt, rows, cols) != 0) {
         fprintf(stderr, "bench_export: cannot write %s\n", src);
         unlink(src);

@@ -311,9 +311,10 @@ static void print_table(const sq_report *rep)
         const sq_report_total *t = &rep->totals[c];
         char d[96];
         sq_qconfig_describe_from(&rep->configs[c], 1, d, sizeof d);
-        printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (codes + 16 B per scale), "
-               "compression %.3fx, %.3f bits/weight (f16 scales %.3f)\n",
-               d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes, t->compression_ratio,
+        printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (as squint quantize writes them, "
+               "%s scales), compression %.3fx, %.3f bits/weight (GGUF-style f16 %.3f)\n",
+               d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes,
+               sq_scale_store_name(rep->configs[c].scale_store), t->compression_ratio,
                t->bits_per_weight, t->bits_per_weight_f16);
     }
 }

@@ -979,6 +979,12 @@ static sq_status export_tensors(sq_st_writer *w, const sq_checkpoint *ck, const 
             st = sq_st_writer_declare_qtensor(w, ti->name, cfg, ti->shape, ti->ndim, ti->dtype, err);
         else
             st = export_raw(w, ck, i, ti, real, err);
+        if (st == SQ_ERR_ARG && err && strncmp(err->msg, "duplicate", 9) == 0) {
+            char m[SQ_ERROR_MSG_MAX];
+            snprintf(m, sizeof m, "%s", err->msg);
+            return sq_fail(err, st, "%.200s: %.300s (a source tensor and a quantized tensor's part NAME.codes/"
+                           ".scales/.zero_points or squint.NAME.* key clash: exclude or rename one)", ti->name, m);
+        }
         if (st != SQ_OK)
             return sq_error_prefix(err, ti->name);
         sum->quantized += quant;

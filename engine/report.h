@@ -28,21 +28,29 @@
  *       Computed by selection (quickselect with a pseudo-random pivot and a
  *       Hoare partition, O(n) expected, duplicates harmless) on a float
  *       buffer holding |e|, not by sorting and not from a histogram;
- *   code_bytes  packed codes ceil(numel * bits / 8), meta_bytes 16 per scale
- *       (the seed's accounting), after_bytes = code_bytes + meta_bytes;
- *   bits per weight with scales (and asymmetric zero points) stored as f32 or
- *       f16, as sq_qtensor_bits_per_weight.
- * A kept tensor (rank < 2) has after_bytes = fp32_bytes, 32 bits per weight
- * and no error figures (NaN). Sizes depend on the shape only, so they are
- * filled even when the data cannot be loaded or quantized (status FAILED,
- * error figures NaN, `note` says why). A config that is invalid for a rank >= 2
- * shape (e.g. a group size not dividing the last dimension) gives status
- * INCOMPATIBLE and the tensor is counted as kept fp32 for that config.
+ *   sizes as sq_report_export writes the tensor (sq_st_qtensor_file_bytes):
+ *       code_bytes  packed codes ceil(numel * bits / 8); meta_bytes the
+ *       scales in cfg->scale_store (F64 by default; F32 where F16 fell
+ *       back) plus, asymmetric, the zero points in the smallest exact dtype
+ *       (I8 usually); after_bytes = code_bytes + meta_bytes;
+ *   bits_per_weight = 8 * after_bytes / numel (the file's);
+ *   bits_per_weight_f16 GGUF-style with f16 scales and zero points
+ *       (sq_qtensor_bits_per_weight(q, SQ_SCALE_F16)).
+ * A kept tensor (rank < 2) has after_bytes = file_bytes (the export copies
+ * it as is), bits per weight 8 * file_bytes / numel, and no error figures
+ * (NaN). Sizes of a quantized cell are first estimated from the shape
+ * (zero points as I8) and made exact once the tensor is quantized. A tensor
+ * whose data cannot be loaded or quantized has status FAILED, error figures
+ * NaN, sizes of a kept tensor and a `note` saying why. A config that is
+ * invalid for a rank >= 2 shape (e.g. a group size not dividing the last
+ * dimension) gives status INCOMPATIBLE and the tensor is counted as kept.
  *
- * Totals. totals[c] sums the rows for config c. num_quantized, num_fp32,
- * fp32_bytes, quantized_bytes and compression_ratio are exactly what
- * sq_model_stats_add gives for the same shapes and config (when no cell is
- * INCOMPATIBLE, for which sq_model_stats_add would fail). sqnr_db and rmse of
+ * Totals. totals[c] sums the rows for config c. num_quantized, num_fp32 and
+ * fp32_bytes are exactly what sq_model_stats_add gives for the same shapes
+ * and config (when no cell is INCOMPATIBLE, for which sq_model_stats_add
+ * would fail); quantized_bytes (the sum of after_bytes: with no filter, the
+ * data bytes of the exported file) and compression_ratio = fp32_bytes /
+ * quantized_bytes follow the export, not the seed's 16 B a scale. sqnr_db and rmse of
  * the total are over all quantized elements (sum x^2 / sum e^2 pooled),
  * max_abs_err the largest of the rows.
  *
@@ -105,10 +113,10 @@ typedef struct sq_report_cell {
     size_t clipped;
     size_t n_scales;              /* 0 when not quantized */
     size_t code_bytes;            /* packed codes (0 when kept) */
-    size_t meta_bytes;            /* 16 per scale (0 when kept) */
-    size_t after_bytes;           /* code_bytes + meta_bytes, or fp32_bytes when kept */
-    double bits_per_weight;       /* scales as f32; 32 when kept; 0 when empty */
-    double bits_per_weight_f16;   /* scales as f16 */
+    size_t meta_bytes;            /* scales + zero points as exported (0 when kept) */
+    size_t after_bytes;           /* code_bytes + meta_bytes, or file_bytes when kept */
+    double bits_per_weight;       /* 8 * after_bytes / numel; 0 when empty */
+    double bits_per_weight_f16;   /* GGUF-style, scales as f16 (kept: as bits_per_weight) */
     double sum_x2, sum_e2;        /* sums over the tensor (double), 0 when not measured */
     char *note;                   /* why INCOMPATIBLE/FAILED (owned), else NULL */
 } sq_report_cell;
@@ -132,7 +140,7 @@ typedef struct sq_report_total {
     size_t numel;
     size_t fp32_bytes, file_bytes;
     size_t code_bytes, meta_bytes;
-    size_t quantized_bytes;           /* after: as sq_model_stats.quantized_bytes */
+    size_t quantized_bytes;           /* sum of after_bytes */
     double compression_ratio;         /* fp32_bytes / quantized_bytes (1 when empty) */
     double bits_per_weight, bits_per_weight_f16;   /* total after bits / numel */
     double sqnr_db, rmse, max_abs_err;              /* pooled over measured cells */

@@ -862,15 +862,36 @@ static const char *raw_dtype(const sq_tinfo *ti)
     return NULL;
 }
 
+/* Whether name is NAME.codes/.scales/.zero_points of a quantized tensor of ck. */
+static bool is_qpart(const sq_checkpoint *ck, const char *name)
+{
+    static const char *const parts[] = {".codes", ".scales", ".zero_points"};
+    size_t len = strlen(name);
+    for (size_t k = 0; k < 3; k++) {
+        size_t pl = strlen(parts[k]);
+        if (len > pl && len - pl < 512 && strcmp(name + len - pl, parts[k]) == 0) {
+            char base[512];
+            memcpy(base, name, len - pl);
+            base[len - pl] = 0;
+            if (sq_ckpt_has_qtensor(ck, base))
+                return true;
+        }
+    }
+    return false;
+}
+
 /* Whether tensor ti is written quantized; when a selected rank >= 2 tensor
  * is not, why says so (else why[0] = 0). */
-static bool export_quantizes(const sq_tinfo *ti, bool selected, const sq_qconfig *cfg, char *why, size_t n)
+static bool export_quantizes(const sq_checkpoint *ck, const sq_tinfo *ti, bool selected, const sq_qconfig *cfg,
+                             char *why, size_t n)
 {
     sq_error e;
     why[0] = 0;
     if (!selected || ti->ndim < 2)
         return false;
-    if (!ti->loadable)
+    if (is_qpart(ck, ti->name))
+        snprintf(why, n, "part of a quantized tensor of the source: copied as is");
+    else if (!ti->loadable)
         snprintf(why, n, "type %s cannot be quantized: copied as is", ti->type_name);
     else if (sq_qconfig_check(cfg, ti->shape, ti->ndim, &e) != SQ_OK)
         snprintf(why, n, "%.250s: copied as is", e.msg);
@@ -967,7 +988,7 @@ static sq_status export_tensors(sq_st_writer *w, const sq_checkpoint *ck, const 
         const sq_tinfo *ti = sq_ckpt_info(ck, i);
         bool sel = filter_match(f, ti->name);
         char why[300];
-        bool quant = export_quantizes(ti, sel, cfg, why, sizeof why);
+        bool quant = export_quantizes(ck, ti, sel, cfg, why, sizeof why);
         sq_status st;
         if (real && o->cancel && *o->cancel)
             return sq_fail(err, SQ_ERR_INTERRUPTED, "interrupted, nothing written");

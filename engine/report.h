@@ -213,8 +213,10 @@ typedef void (*sq_export_warn_fn)(const char *name, const char *why, void *user)
  * GGUF block-quantized type as U8 bytes with metadata squint.NAME.ggml_type
  * (the ggml type name, e.g. "Q4_K") and squint.NAME.shape). A selected
  * rank >= 2 tensor is copied as is, with a warning, when its type cannot be
- * converted to float, cfg does not fit its shape, or its name is longer than
- * SQ_ST_MAX_QNAME. Metadata: the source's `__metadata__` (safetensors;
+ * converted to float, cfg does not fit its shape, its name is longer than
+ * SQ_ST_MAX_QNAME, or it is a part (NAME.codes, ...) of a quantized tensor
+ * of the source (re-exporting an export keeps its quantized tensors and
+ * their squint.NAME.* metadata loadable). Metadata: the source's `__metadata__` (safetensors;
  * GGUF key-values are not carried over), then squint.config
  * (sq_qconfig_describe), squint.scale_dtype (cfg->scale_store's name) and
  * squint.source (the base name of source, when not NULL), replacing source

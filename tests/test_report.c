@@ -703,6 +703,17 @@ START_TEST(test_export_sizes_are_the_file)
         ck_assert_msg(sq_ckpt_load_qtensor(ex, "w", &r, &err) == SQ_OK, "%s", err.msg);
         ck_assert(sq_dequantize(q, &a, &err) == SQ_OK && sq_dequantize(r, &b, &err) == SQ_OK);
         ck_assert_mem_eq(a->data, b->data, a->numel * sizeof(float));
+        sq_tensor_free(b);
+        sq_qtensor_free(r);
+        /* re-exporting the export keeps w quantized and loadable */
+        char again[220];
+        snprintf(again, sizeof again, "%s.again", out);
+        ck_assert_msg(sq_report_export(ex, NULL, &c[k], NULL, again, NULL, NULL, NULL, &err) == SQ_OK, "%s", err.msg);
+        sq_ckpt_close(ex);
+        ck_assert(sq_ckpt_open(again, &ex, &err) == SQ_OK);
+        ck_assert_msg(sq_ckpt_load_qtensor(ex, "w", &r, &err) == SQ_OK, "%s", err.msg);
+        ck_assert(sq_dequantize(r, &b, &err) == SQ_OK);
+        ck_assert_mem_eq(a->data, b->data, a->numel * sizeof(float));
         sq_tensor_free(a);
         sq_tensor_free(b);
         sq_qtensor_free(q);

@@ -83,6 +83,12 @@ has "$err" "--scale-dtype"
 run "report: --scale-dtype" 0 "$SQUINT" report "$G" --bits 4 --granularity channel --scale-dtype f16
 grep -qE '^a_f32 .* 7 B +9\.33$' "$out" || { echo "FAIL: report after bytes with f16 scales"; cat "$out"; fail=1; }
 run "report on the export keeps going" 0 "$SQUINT" report "$tmp/q.safetensors"
+run "the int8 export" 0 "$SQUINT" quantize "$G" "$tmp/q8.safetensors"
+run "re-exporting an int8 export keeps its quantized tensors" 0 "$SQUINT" quantize "$tmp/q8.safetensors" "$tmp/qq.safetensors"
+has "$out" "0 quantized"
+has "$err" "a_f32.codes: part of a quantized tensor"
+run "info on the re-export" 0 "$SQUINT" info "$tmp/qq.safetensors"
+grep -qE '^a_f32.codes +I8 +\[2, 3\] ' "$out" || { echo "FAIL: codes of the re-export"; cat "$out"; fail=1; }
 run "quantize: one config only" 2 "$SQUINT" quantize "$G" "$tmp/q2.safetensors" --bits 4 --bits 8
 run "quantize: csv not an option" 2 "$SQUINT" quantize "$G" "$tmp/q2.safetensors" --csv x
 has "$err" "--csv"

@@ -997,7 +997,8 @@ static sq_status export_tensors(sq_st_writer *w, const sq_checkpoint *ck, const 
         if (quant && real)
             st = export_quant(w, ck, i, ti, cfg, warn, user, err);
         else if (quant)
-            st = sq_st_writer_declare_qtensor(w, ti->name, cfg, ti->shape, ti->ndim, ti->dtype, err);
+            st = sq_st_writer_declare_qtensor(w, ti->name, cfg, ti->shape, ti->ndim, SQ_DTYPE_BF16,
+                                              err); /* the longest dtype name: room for whatever the load says */
         else
             st = export_raw(w, ck, i, ti, real, err);
         if (st == SQ_ERR_ARG && err && strncmp(err->msg, "duplicate", 9) == 0) {

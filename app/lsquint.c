@@ -27,6 +27,7 @@ typedef struct lsq_linear { sq_linear *l; } lsq_linear;
 typedef struct lsq_qlinear { sq_qlinear *ql; } lsq_qlinear;
 
 #define LSQ_NAMED_GUARD "squint.namedguard"
+#define LSQ_GUARD "squint.guard"
 #define LSQ_JSON_MAX_DEPTH 64
 
 /* ======================================================================
@@ -51,6 +52,53 @@ void *lsq_newbox(lua_State *L, size_t sz, const char *tname, int nuv)
     memset(p, 0, sz);
     luaL_setmetatable(L, tname);
     return p;
+}
+
+lua_Integer lsq_checklen(lua_State *L, int idx, int arg, lua_Integer max, const char *what)
+{
+    lua_Integer n = luaL_len(L, idx);
+    if (n < 0 || n > max)
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s has length %I (expected 0..%I)", what, n, max));
+    return n;
+}
+
+typedef struct lsq_guard_box {
+    void *p;
+    lsq_free_fn fn;
+} lsq_guard_box;
+
+void **lsq_guard(lua_State *L, lsq_free_fn fn)
+{
+    lsq_guard_box *g = lsq_newbox(L, sizeof *g, LSQ_GUARD, 0);
+    g->fn = fn;
+    lua_toclose(L, -1); /* freed as soon as the calling function returns or raises */
+    return &g->p;
+}
+
+void *lsq_guard_take(lua_State *L, int idx)
+{
+    lsq_guard_box *g = luaL_checkudata(L, idx, LSQ_GUARD);
+    void *p = g->p;
+    g->p = NULL;
+    return p;
+}
+
+/* __gc of a guard, also lsq_guard_free (stack: 0). */
+static int lsq_guard_gc(lua_State *L)
+{
+    lsq_guard_box *g = luaL_checkudata(L, 1, LSQ_GUARD);
+    void *p = g->p;
+    g->p = NULL;
+    if (p)
+        g->fn(p);
+    return 0;
+}
+
+void lsq_guard_free(lua_State *L, int idx)
+{
+    lua_pushcfunction(L, lsq_guard_gc);
+    lua_pushvalue(L, idx < 0 && idx > LUA_REGISTRYINDEX ? idx - 1 : idx);
+    lua_call(L, 1, 0);
 }
 
 /* Bytes of tensor data created since the last full collection. */
@@ -91,7 +139,8 @@ static int lsq_check_shape(lua_State *L, int arg, size_t *shape)
     }
     luaL_argexpected(L, lua_type(L, arg) == LUA_TTABLE, arg, "shape table");
     lua_Integer nd = luaL_len(L, arg);
-    luaL_argcheck(L, nd <= SQ_MAX_DIMS, arg, "too many dimensions (at most 8)");
+    luaL_argcheck(L, nd >= 0 && nd <= SQ_MAX_DIMS, arg,
+                  lua_pushfstring(L, "a shape has 0..8 dimensions, this one claims %I", nd));
     for (int d = 0; d < (int)nd; d++) {
         lua_geti(L, arg, d + 1);
         int isint;
@@ -292,7 +341,7 @@ static int lsq_tensor_std(lua_State *L) { return lsq_tensor_summary_field(L, 3);
 static void lsq_push_nested(lua_State *L, const sq_tensor *t, int d, const float **src)
 {
     luaL_checkstack(L, 3, "nesting too deep");
-    lua_createtable(L, (int)t->shape[d], 0);
+    lua_createtable(L, LSQ_SIZEHINT(t->shape[d]), 0);
     for (size_t i = 1; i <= t->shape[d]; i++) {
         if (d + 1 < t->ndim)
             lsq_push_nested(L, t, d + 1, src);
@@ -302,10 +351,41 @@ static void lsq_push_nested(lua_State *L, const sq_tensor *t, int d, const float
     }
 }
 
-/* t:totable() -> nested Lua tables (a number for a scalar) (stack: +1). */
+/* The nested tables t:totable() builds beyond those holding values: a
+ * zero-element tensor may claim huge dimensions ([1, 2^40, 0]) that would
+ * each become an empty table. Allowed: a few per value, plus 65536. */
+#define LSQ_TOTABLE_SPARE 65536
+
+/* Number of tables t:totable() would build (saturating at SIZE_MAX). */
+static size_t lsq_totable_count(const sq_tensor *t)
+{
+    size_t total = 0, level = 1;
+    for (int d = 0; d < t->ndim; d++) {
+        if (total > SIZE_MAX - level)
+            return SIZE_MAX;
+        total += level; /* the tables of dimension d */
+        if (t->shape[d] != 0 && level > SIZE_MAX / t->shape[d])
+            level = SIZE_MAX;
+        else
+            level *= t->shape[d];
+    }
+    return total;
+}
+
+/* t:totable() -> nested Lua tables (a number for a scalar); raises for a
+ * zero-element tensor whose shape would need absurdly many empty tables (stack: +1). */
 static int lsq_tensor_totable(lua_State *L)
 {
     sq_tensor *t = lsq_check_tensor(L, 1);
+    size_t tables = lsq_totable_count(t), numel = t->numel;
+    size_t limit = numel <= (SIZE_MAX - LSQ_TOTABLE_SPARE) / SQ_MAX_DIMS ? numel * SQ_MAX_DIMS + LSQ_TOTABLE_SPARE
+                                                                         : SIZE_MAX;
+    if (tables > limit) {
+        char shape[8 * 24 + 4];
+        return luaL_error(L, "totable: a tensor of shape %s has %I elements but would need %s nested tables",
+                          sq_shape_format(t->shape, t->ndim, shape, sizeof shape), (lua_Integer)numel,
+                          tables == SIZE_MAX ? "more than 2^64" : lua_pushfstring(L, "%I", (lua_Integer)tables));
+    }
     const float *src = t->data;
     if (t->ndim == 0)
         lua_pushnumber(L, t->data[0]);
@@ -594,7 +674,7 @@ static int lsq_q_codes(lua_State *L)
 /* Push n doubles as a Lua array (stack: +1). */
 static void lsq_push_doubles(lua_State *L, const double *v, size_t n)
 {
-    lua_createtable(L, (int)n, 0);
+    lua_createtable(L, LSQ_SIZEHINT(n), 0);
     for (size_t i = 0; i < n; i++) {
         lua_pushnumber(L, v[i]);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -685,6 +765,12 @@ static int lsq_q_stats(lua_State *L)
     return 1;
 }
 
+/* lsq_free_fn releasing a histogram's counts. */
+static void lsq_hist_free(void *p)
+{
+    sq_hist_free(p);
+}
+
 /* q:histogram([bins [, range]]) -> {edges, counts, below, above} of the
  * round-trip error; range "data" (default: +-max|err|) or "step" (+-S/2) (stack: +1). */
 static int lsq_q_histogram(lua_State *L)
@@ -692,7 +778,6 @@ static int lsq_q_histogram(lua_State *L)
     static const char *const ranges[] = {"step", "data", NULL};
     sq_error err;
     sq_stats st;
-    sq_hist h = {0};
     sq_qtensor *q = lsq_check_qtensor(L, 1);
     lua_Integer bins = luaL_optinteger(L, 2, 64);
     luaL_argcheck(L, bins >= 1 && bins <= SQ_HIST_BINS_MAX, 2, "bins must be in 1..65536");
@@ -700,24 +785,26 @@ static int lsq_q_histogram(lua_State *L)
     o.hist_bins = (int)bins;
     o.range = (sq_hist_range)luaL_checkoption(L, 3, "data", ranges);
     sq_tensor *x = lsq_qtensor_source(L);
+    sq_hist *h = lua_newuserdatauv(L, sizeof *h, 0); /* the histogram... */
+    memset(h, 0, sizeof *h);
+    *lsq_guard(L, lsq_hist_free) = h; /* ...and its counts, freed on any exit */
+    if (sq_roundtrip_stats(x, q, &o, &st, h, &err) != SQ_OK)
+        return lsq_engine_error(L, 0, &err);
     lua_createtable(L, 0, 4);
     lua_createtable(L, (int)bins + 1, 0);
     lua_createtable(L, (int)bins, 0);
-    if (sq_roundtrip_stats(x, q, &o, &st, &h, &err) != SQ_OK)
-        return lsq_engine_error(L, 0, &err);
-    for (int i = 0; i <= h.bins; i++) {
-        lua_pushnumber(L, i == h.bins ? h.hi : h.lo + (h.hi - h.lo) * i / h.bins);
+    for (int i = 0; i <= h->bins; i++) {
+        lua_pushnumber(L, i == h->bins ? h->hi : h->lo + (h->hi - h->lo) * i / h->bins);
         lua_rawseti(L, -3, i + 1);
     }
-    for (int i = 0; i < h.bins; i++) {
-        lua_pushinteger(L, (lua_Integer)h.counts[i]);
+    for (int i = 0; i < h->bins; i++) {
+        lua_pushinteger(L, (lua_Integer)h->counts[i]);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -3, "counts");
     lua_setfield(L, -2, "edges");
-    lsq_setint(L, "below", h.below);
-    lsq_setint(L, "above", h.above);
-    sq_hist_free(&h);
+    lsq_setint(L, "below", h->below);
+    lsq_setint(L, "above", h->above);
     return 1;
 }
 
@@ -806,9 +893,9 @@ static const char *const lsq_row_columns[] = {
  * printing as an aligned table (stack: +1). */
 static int lsq_compare(lua_State *L)
 {
-    sq_tensor *t = lsq_check_tensor(L, 1);
+    lsq_check_tensor(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    lua_Integer n = luaL_len(L, 2);
+    lua_Integer n = lsq_checklen(L, 2, 2, LSQ_MAX_CONFIGS, "configuration list");
     lua_createtable(L, (int)n, 0);
     for (lua_Integer i = 1; i <= n; i++) {
         sq_qconfig cfg;
@@ -816,7 +903,8 @@ static int lsq_compare(lua_State *L)
         sq_error err;
         char prefix[48], desc[96];
         snprintf(prefix, sizeof prefix, "config %lld: ", (long long)i);
-        lua_geti(L, 2, i);
+        lua_geti(L, 2, i); /* may run Lua code: fetch the tensor again */
+        sq_tensor *t = lsq_check_tensor(L, 1);
         lsq_parse_qconfig(L, -1, 2, prefix, t->shape, t->ndim, &cfg);
         lua_pop(L, 1);
         lsq_push_quantized(L, 1, &cfg, 2);
@@ -838,15 +926,53 @@ static int lsq_compare(lua_State *L)
     return 1;
 }
 
-/* Push the column list for the rows table at idx: its metatable's `columns`,
- * else the sorted union of the rows' string keys (stack: +1). */
-static void lsq_rows_columns(lua_State *L, int idx)
+/* Replace the column list at the top by a private copy holding strings
+ * only (so that metamethods run later cannot change it); as_text converts
+ * other values with tostring, else they raise an argument error on arg.
+ * Returns the number of columns (stack: 0). */
+static int lsq_columns_copy(lua_State *L, int arg, int as_text)
+{
+    int src = lua_gettop(L);
+    int nc = (int)lsq_checklen(L, src, arg, LSQ_MAX_COLUMNS, "column list");
+    lua_createtable(L, nc, 0);
+    for (int c = 1; c <= nc; c++) {
+        int type = lua_geti(L, src, c);
+        if (type != LUA_TSTRING) {
+            if (!as_text)
+                luaL_argerror(L, arg, lua_pushfstring(L, "column %d is a %s, not a string", c, lua_typename(L, type)));
+            luaL_tolstring(L, -1, NULL);
+            lua_remove(L, -2);
+        }
+        lua_rawseti(L, -2, c);
+    }
+    lua_remove(L, src);
+    return nc;
+}
+
+/* Raise an argument error on arg unless nr rows x nc columns is at most
+ * LSQ_MAX_CELLS cells (stack: 0). */
+static void lsq_check_cells(lua_State *L, int arg, lua_Integer nr, int nc)
+{
+    if (nc > 0 && nr > LSQ_MAX_CELLS / nc)
+        luaL_argerror(L, arg, lua_pushfstring(L, "%I rows x %d columns is more than %I cells", nr, nc,
+                                              LSQ_MAX_CELLS));
+}
+
+/* Push the column list for the rows table at idx: its metatable's `columns`
+ * (which must then be a table), else the sorted union of the rows' string
+ * keys; the list is a private copy of strings (see lsq_columns_copy).
+ * Returns the number of columns (stack: +1). */
+static int lsq_rows_columns(lua_State *L, int idx, int arg, int as_text)
 {
     idx = lua_absindex(L, idx);
-    if (luaL_getmetafield(L, idx, "columns") == LUA_TTABLE)
-        return;
+    int type = luaL_getmetafield(L, idx, "columns");
+    if (type == LUA_TTABLE)
+        return lsq_columns_copy(L, arg, as_text);
+    if (type != LUA_TNIL)
+        luaL_argerror(L, arg, lua_pushfstring(L, "the metatable's 'columns' is a %s, not a table",
+                                              lua_typename(L, type)));
     lua_newtable(L); /* set of keys */
-    lua_Integer n = luaL_len(L, idx);
+    lua_Integer n = lsq_checklen(L, idx, arg, LSQ_MAX_ROWS, "rows table");
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_geti(L, idx, i) == LUA_TTABLE) {
             lua_pushnil(L);
@@ -881,9 +1007,11 @@ static void lsq_rows_columns(lua_State *L, int idx)
         }
         lua_pushvalue(L, -1);
         lua_rawseti(L, -3, j + 1);
-        m++;
+        if (++m > LSQ_MAX_COLUMNS)
+            luaL_argerror(L, arg, "the rows have more than 4096 distinct keys");
     }
     lua_remove(L, -2);
+    return m;
 }
 
 /* Push the display text of a cell value at idx ("" for nil) (stack: +1). */
@@ -913,11 +1041,11 @@ static int lsq_rows_tostring(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    lsq_rows_columns(L, 1); /* 2: columns */
-    int nc = (int)luaL_len(L, 2);
-    lua_Integer nr = luaL_len(L, 1);
-    lua_createtable(L, (int)((nr + 1) * nc), 0); /* 3: cell texts */
-    size_t ncells = (size_t)(nr + 1) * (size_t)nc;
+    int nc = lsq_rows_columns(L, 1, 1, 1); /* 2: columns */
+    lua_Integer nr = lsq_checklen(L, 1, 1, LSQ_MAX_ROWS, "rows table");
+    lsq_check_cells(L, 1, nr + 1, nc);
+    size_t ncells = (size_t)(nr + 1) * (size_t)nc; /* at most LSQ_MAX_CELLS */
+    lua_createtable(L, LSQ_SIZEHINT(ncells), 0); /* 3: cell texts */
     size_t *w = lua_newuserdatauv(L, sizeof(size_t) * (size_t)(nc + 1), 0); /* 4: widths */
     char *isnum = lua_newuserdatauv(L, ncells + 1, 0);                      /* 5: numeric cells */
     memset(w, 0, sizeof(size_t) * (size_t)(nc + 1));
@@ -929,8 +1057,10 @@ static int lsq_rows_tostring(lua_State *L)
             lua_rawgeti(L, 2, c + 1);
             if (r == 0) {
                 isnum[k] = 0;
-                luaL_tolstring(L, -1, NULL);
+                lua_pushvalue(L, -1);
             } else {
+                if (lua_type(L, -2) != LUA_TTABLE)
+                    return luaL_error(L, "row %I is a %s, not a table", r, luaL_typename(L, -2));
                 lua_gettable(L, -2);
                 isnum[k] = lua_type(L, -1) == LUA_TNUMBER;
                 lsq_cell_text(L, -1, 0);
@@ -1171,7 +1301,9 @@ static int lsq_named_cmp(const void *a, const void *b)
 }
 
 /* Collect the {name = tensor} table at arg into a scratch array sorted by
- * name (a userdata left on the stack keeps it alive) (stack: +1). */
+ * name (a userdata left on the stack keeps it alive; its user value, a
+ * private name -> tensor table, keeps the names and tensors alive whatever
+ * happens to the argument table meanwhile) (stack: +1). */
 static sq_named_tensor *lsq_collect_named(lua_State *L, int arg, size_t *n_out)
 {
     luaL_checktype(L, arg, LUA_TTABLE);
@@ -1181,21 +1313,30 @@ static sq_named_tensor *lsq_collect_named(lua_State *L, int arg, size_t *n_out)
         n++;
         lua_pop(L, 1);
     }
-    sq_named_tensor *set = lua_newuserdatauv(L, (n ? n : 1) * sizeof *set, 0);
+    sq_named_tensor *set = lua_newuserdatauv(L, (n ? n : 1) * sizeof *set, 1);
+    lua_createtable(L, 0, LSQ_SIZEHINT(n)); /* name -> tensor: anchors both for the set's lifetime */
     size_t i = 0;
     lua_pushnil(L);
     while (lua_next(L, arg)) {
+        if (i == n) { /* keys added by a finalizer meanwhile: ignored */
+            lua_pop(L, 2);
+            break;
+        }
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_argerror(L, arg, "tensor names must be strings");
         lsq_tensor *b = luaL_testudata(L, -1, SQ_LUA_TENSOR);
         if (!b || !b->t)
             luaL_argerror(L, arg, lua_pushfstring(L, "value for '%s' is not a tensor", lua_tostring(L, -2)));
-        set[i].name = lua_tostring(L, -2); /* anchored by the table */
+        set[i].name = lua_tostring(L, -2);
         set[i].tensor = b->t;
         i++;
-        lua_pop(L, 1);
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4); /* anchor[name] = tensor */
     }
-    qsort(set, n, sizeof *set, lsq_named_cmp);
+    lua_setiuservalue(L, -2, 1);
+    qsort(set, i, sizeof *set, lsq_named_cmp);
+    n = i;
     *n_out = n;
     return set;
 }
@@ -1233,12 +1374,14 @@ static int lsq_quantize_named(lua_State *L)
     if (sq_quantize_named(set, n, &cfg, &g->arr, &n_out, &err) != SQ_OK)
         return lsq_engine_error(L, err.code == SQ_ERR_NONFINITE ? 1 : 2, &err);
     g->n = n_out;
-    lua_createtable(L, 0, (int)n_out); /* 5 */
+    lua_createtable(L, 0, LSQ_SIZEHINT(n_out)); /* 5 */
     for (size_t i = 0; i < n_out; i++) {
         lsq_qtensor *b = lsq_newbox(L, sizeof(lsq_qtensor), SQ_LUA_QTENSOR, 1);
         b->q = g->arr[i].qtensor;
         g->arr[i].qtensor = NULL;
-        lua_getfield(L, 1, g->arr[i].name);
+        lua_getiuservalue(L, 3, 1); /* the anchor table of the set */
+        lua_getfield(L, -1, g->arr[i].name);
+        lua_remove(L, -2);
         lua_setiuservalue(L, -2, 1);
         lua_setfield(L, 5, g->arr[i].name);
     }
@@ -1317,41 +1460,35 @@ static void lsq_csv_quote(lua_State *L)
 static int lsq_write_csv(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    const char *path = luaL_checkstring(L, 2);
+    luaL_checkstring(L, 2);
+    int nc;
     if (lua_isnoneornil(L, 3)) {
         lua_settop(L, 2);
-        lsq_rows_columns(L, 1);
+        nc = lsq_rows_columns(L, 1, 1, 0); /* 3 */
     } else {
         luaL_checktype(L, 3, LUA_TTABLE);
         lua_settop(L, 3);
+        nc = lsq_columns_copy(L, 3, 0); /* 3: a private copy */
     }
-    int nc = (int)luaL_len(L, 3);
-    lua_Integer nr = luaL_len(L, 1);
-    for (int c = 1; c <= nc; c++) {
-        if (lua_rawgeti(L, 3, c) != LUA_TSTRING)
-            luaL_argerror(L, 3, "column names must be strings");
-        lua_pop(L, 1);
-    }
-    for (lua_Integer r = 1; r <= nr; r++) {
-        if (lua_geti(L, 1, r) != LUA_TTABLE)
-            luaL_argerror(L, 1, lua_pushfstring(L, "row %I is not a table", r));
-        lua_pop(L, 1);
-    }
+    lua_Integer nr = lsq_checklen(L, 1, 1, LSQ_MAX_ROWS, "rows table");
+    lsq_check_cells(L, 1, nr + 1, nc);
+    lua_settop(L, 4); /* 4: the current row, below the buffer */
     luaL_Buffer B;
     luaL_buffinit(L, &B);
     for (lua_Integer r = 0; r <= nr; r++) {
+        if (r > 0) {
+            if (lua_geti(L, 1, r) != LUA_TTABLE) /* may run Lua code: checked per row */
+                return luaL_argerror(L, 1, lua_pushfstring(L, "row %I is not a table", r));
+            lua_replace(L, 4);
+        }
         for (int c = 0; c < nc; c++) {
             if (c > 0)
                 luaL_addchar(&B, ',');
-            if (r == 0) {
-                lua_rawgeti(L, 3, c + 1);
-            } else {
-                lua_geti(L, 1, r);
-                lua_rawgeti(L, 3, c + 1);
-                lua_gettable(L, -2);
+            lua_rawgeti(L, 3, c + 1); /* a string: the copy is private */
+            if (r > 0) {
+                lua_gettable(L, 4);
                 lsq_cell_text(L, -1, 1);
-                lua_replace(L, -3);
-                lua_pop(L, 1);
+                lua_remove(L, -2);
             }
             lsq_csv_quote(L);
             luaL_addvalue(&B);
@@ -1359,13 +1496,54 @@ static int lsq_write_csv(lua_State *L)
         luaL_addchar(&B, '\n');
     }
     luaL_pushresult(&B);
-    return lsq_write_result(L, path);
+    return lsq_write_result(L, lua_tostring(L, 2));
 }
 
 static json_t *lsq_to_json(lua_State *L, int idx, int depth, const char **why);
 
+/* lsq_free_fn releasing a JSON value. */
+static void lsq_json_free(void *p)
+{
+    json_decref(p);
+}
+
+/* Fill the array or object in the guard at g from the table at idx; 0 on
+ * failure (*why set or left NULL). Object keys are converted with tostring
+ * before the value, so a raising __tostring never strands a converted value
+ * outside the guard (stack: 0). */
+static int lsq_table_fill_json(lua_State *L, int idx, int g, lua_Integer n, int depth, const char **why)
+{
+    json_t *c = *(json_t **)lua_touserdata(L, g);
+    if (json_is_array(c)) {
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            json_t *v = lsq_to_json(L, lua_gettop(L), depth + 1, why);
+            lua_pop(L, 1);
+            if (!v || json_array_append_new(c, v) != 0) /* _new frees v on failure */
+                return 0;
+        }
+        return 1;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pushvalue(L, -2);
+        const char *k = luaL_tolstring(L, -1, NULL); /* may raise: nothing unguarded yet */
+        json_t *v = lsq_to_json(L, lua_gettop(L) - 2, depth + 1, why);
+        int rc = v ? json_object_set_new(c, k, v) : -1;
+        lua_pop(L, 3); /* key string, key copy, value */
+        if (rc != 0) {
+            lua_pop(L, 1);
+            if (!*why && v)
+                *why = "a key is not valid UTF-8";
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Convert the table at idx to a JSON array (keys exactly 1..n, n > 0) or an
- * object (keys converted with tostring) (stack: 0). */
+ * object (keys converted with tostring). The value under construction is
+ * held by a guard, so an error raised inside frees it (stack: 0). */
 static json_t *lsq_table_to_json(lua_State *L, int idx, int depth, const char **why)
 {
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
@@ -1374,38 +1552,17 @@ static json_t *lsq_table_to_json(lua_State *L, int idx, int depth, const char **
         count++;
         lua_pop(L, 1);
     }
-    if (n > 0 && count == n) {
-        json_t *arr = json_array();
-        for (lua_Integer i = 1; arr && i <= n; i++) {
-            lua_rawgeti(L, idx, i);
-            json_t *v = lsq_to_json(L, lua_gettop(L), depth + 1, why);
-            lua_pop(L, 1);
-            if (!v || json_array_append_new(arr, v) != 0) {
-                json_decref(arr);
-                return NULL;
-            }
-        }
-        return arr;
-    }
-    json_t *obj = json_object();
-    if (!obj)
+    json_t **slot = (json_t **)lsq_guard(L, lsq_json_free);
+    int g = lua_gettop(L);
+    *slot = n > 0 && count == n ? json_array() : json_object();
+    if (!*slot || !lsq_table_fill_json(L, idx, g, n, depth, why)) {
+        lsq_guard_free(L, g);
+        lua_pop(L, 1);
         return NULL;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        json_t *v = lsq_to_json(L, lua_gettop(L), depth + 1, why);
-        lua_pushvalue(L, -2);
-        const char *k = luaL_tolstring(L, -1, NULL);
-        int rc = v ? json_object_set_new(obj, k, v) : -1;
-        lua_pop(L, 3); /* key copy, its string, value */
-        if (rc != 0) {
-            lua_pop(L, 1);
-            json_decref(obj);
-            if (!*why)
-                *why = "a key is not valid UTF-8";
-            return NULL;
-        }
     }
-    return obj;
+    json_t *out = lsq_guard_take(L, g);
+    lua_pop(L, 1);
+    return out;
 }
 
 /* Convert the Lua value at idx to a new JSON value; NULL with *why set on
@@ -1456,10 +1613,11 @@ static int lsq_write_json(lua_State *L)
     json_decref(j);
     if (!text)
         return luaL_error(L, "write_json: cannot encode the value");
+    *lsq_guard(L, free) = text; /* 3 */
     lua_pushstring(L, text);
     lua_pushliteral(L, "\n");
     lua_concat(L, 2);
-    free(text);
+    lsq_guard_free(L, 3);
     return lsq_write_result(L, path);
 }
 
@@ -1579,6 +1737,12 @@ static void lsq_register_rows(lua_State *L)
     luaL_newmetatable(L, LSQ_NAMED_GUARD);
     lua_pushcfunction(L, lsq_named_guard_gc);
     lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, LSQ_GUARD);
+    lua_pushcfunction(L, lsq_guard_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, lsq_guard_gc);
+    lua_setfield(L, -2, "__close");
     lua_pop(L, 1);
 }
 

@@ -28,6 +28,12 @@
  * (sq.report) check it between tensors and stop early. */
 extern volatile sig_atomic_t sq_lua_interrupt;
 
+/* Set by the interpreter (NULL otherwise): sq.report calls it when it
+ * stopped early on sq_lua_interrupt and is about to return the rows computed
+ * so far (rows.interrupted = true), so that the interpreter cancels its
+ * pending "interrupted!" error and prints a note. */
+extern void (*sq_lua_interrupt_absorbed)(lua_State *L);
+
 /* Create the module table, register the metatables and push the table
  * (stack: +1). The Lua C module entry point. */
 int luaopen_squint(lua_State *L);

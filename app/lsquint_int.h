@@ -6,6 +6,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "quant.h"
@@ -15,6 +16,36 @@
 
 typedef struct lsq_tensor { sq_tensor *t; } lsq_tensor;
 typedef struct lsq_qtensor { sq_qtensor *q; } lsq_qtensor;
+
+/* Bounds of lengths read from Lua (luaL_len honours __len, so a hostile
+ * table may claim any length): configurations of sq.compare / sq.report,
+ * rows, columns and cells of a rows table (its __tostring, sq.write_csv). */
+#define LSQ_MAX_CONFIGS 4096
+#define LSQ_MAX_ROWS ((lua_Integer)1 << 20)
+#define LSQ_MAX_COLUMNS 4096
+#define LSQ_MAX_CELLS ((lua_Integer)1 << 24) /* rows x columns of one table or CSV */
+
+/* A size as lua_createtable's int preallocation hint (0 when too large). */
+#define LSQ_SIZEHINT(n) ((n) <= (size_t)INT32_MAX ? (int)(n) : 0)
+
+/* #value at idx (its __len honoured), raising an argument error on arg
+ * unless it is an integer in 0..max; what names the value in the message
+ * ("configuration list has length -1 (expected 0..4096)") (stack: 0). */
+lua_Integer lsq_checklen(lua_State *L, int idx, int arg, lua_Integer max, const char *what);
+
+/* A to-be-freed C resource held by a Lua userdata: push a guard, marked
+ * to-be-closed, whose __close (and __gc) calls fn(p) unless p was taken
+ * back, so that a Lua error (a raising metamethod, a memory error) between
+ * acquiring p and handing it on frees it at once; it is also freed when the
+ * calling C function returns. Remove a guard only with lua_pop / lua_settop.
+ * Returns the slot to store p in (stack: +1). */
+typedef void (*lsq_free_fn)(void *p);
+void **lsq_guard(lua_State *L, lsq_free_fn fn);
+/* Take the resource back from the guard at idx (it will not be freed) and
+ * return it (stack: 0). */
+void *lsq_guard_take(lua_State *L, int idx);
+/* Free the guarded resource at idx now (stack: 0). */
+void lsq_guard_free(lua_State *L, int idx);
 
 /* Raise err: an argument error on arg for invalid input (arg > 0), else a
  * plain error. Never returns. */

@@ -113,7 +113,7 @@ static int lsq_ckpt_names(lua_State *L)
 {
     sq_checkpoint *ck = lsq_check_ckpt(L, 1);
     size_t n = sq_ckpt_count(ck);
-    lua_createtable(L, (int)n, 0);
+    lua_createtable(L, LSQ_SIZEHINT(n), 0);
     for (size_t i = 0; i < n; i++) {
         lua_pushstring(L, sq_ckpt_info(ck, i)->name);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -233,7 +233,7 @@ static int lsq_ckpt_metadata(lua_State *L)
     sq_checkpoint *ck = lsq_check_ckpt(L, 1);
     size_t n = sq_ckpt_metadata_count(ck);
     const char *k, *type, *v;
-    lua_createtable(L, 0, (int)n);
+    lua_createtable(L, 0, LSQ_SIZEHINT(n));
     for (size_t i = 0; i < n; i++) {
         if (sq_ckpt_metadata(ck, i, &k, &type, &v)) {
             lua_pushstring(L, v);
@@ -410,71 +410,67 @@ static void lsq_push_report_total(lua_State *L, const sq_report *rep, size_t c)
     lsq_setnum_or_nil(L, "max_abs_err", t->max_abs_err);
 }
 
-/* Read opts.key as an optional string (raises on another type) (stack: 0). */
+/* Push opts.key (opts the table at idx, or nil) as an optional string:
+ * returns it (NULL for nil), kept alive by the stack slot it leaves (the
+ * value may come from an __index function or be a converted number); raises
+ * on another type (stack: +1). */
 static const char *lsq_opt_string(lua_State *L, int idx, const char *key)
 {
-    if (lua_isnoneornil(L, idx))
+    if (lua_isnil(L, idx)) {
+        lua_pushnil(L);
         return NULL;
-    lua_getfield(L, idx, key);
-    const char *v = lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
-    if (!v && !lua_isnil(L, -1))
-        luaL_argerror(L, idx, lua_pushfstring(L, "'%s' must be a string", key));
-    lua_pop(L, 1); /* the string stays referenced by the options table */
-    return v;
+    }
+    int type = lua_getfield(L, idx, key);
+    if (type == LUA_TNIL)
+        return NULL;
+    if (type != LUA_TSTRING && type != LUA_TNUMBER)
+        luaL_argerror(L, idx, lua_pushfstring(L, "'%s' must be a string, got %s", key, lua_typename(L, type)));
+    return lua_tostring(L, -1);
 }
 
-/* sq.report(ck_or_path, cfgs [, opts]) -> rows: one per (tensor, config), in
- * file order, with rows.totals[config] matching sq.model_stats and
- * rows.cancelled. cfgs is one configuration or an array of them; opts:
- * include, exclude (POSIX regexes), csv, json (paths written atomically).
- * A path that cannot be opened returns nil, message (stack: +1/+2). */
-int lsq_report(lua_State *L)
+/* lsq_free_fn adapters for the guards of sq.report. */
+static void lsq_free_ckpt(void *p)
 {
-    sq_error err;
-    sq_checkpoint *ck = lsq_test_checkpoint(L, 1), *owned = NULL;
-    if (!ck) {
-        if (sq_ckpt_open(luaL_checkstring(L, 1), &owned, &err) != SQ_OK)
-            return lsq_fail(L, &err);
-        ck = owned;
-    }
-    luaL_checktype(L, 2, LUA_TTABLE);
-    lua_settop(L, 3);
-    if (!lua_isnil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
+    sq_ckpt_close(p);
+}
+static void lsq_free_report(void *p)
+{
+    sq_report_free(p);
+}
+
+/* Parse sq.report's configurations (argument 2: one configuration or an
+ * array of them) into a new userdata array (stack: +1). Returns the count. */
+static size_t lsq_report_configs(lua_State *L, sq_qconfig **out)
+{
     bool many = lua_geti(L, 2, 1) == LUA_TTABLE;
     lua_pop(L, 1);
-    size_t n = many ? (size_t)luaL_len(L, 2) : 1;
-    sq_qconfig *cfgs = lua_newuserdatauv(L, n * sizeof *cfgs, 0); /* 4 */
+    size_t n = 1;
+    if (many) {
+        n = (size_t)lsq_checklen(L, 2, 2, LSQ_MAX_CONFIGS, "configuration list");
+        luaL_argcheck(L, n > 0, 2, "the configuration list is empty");
+    }
+    sq_qconfig *cfgs = lua_newuserdatauv(L, n * sizeof *cfgs, 0); /* n <= 4096: no overflow */
     for (size_t i = 0; i < n; i++) {
         if (many)
             lua_geti(L, 2, (lua_Integer)i + 1);
         else
             lua_pushvalue(L, 2);
-        lsq_parse_qconfig(L, lua_gettop(L), 2, "", NULL, 0, &cfgs[i]);
+        char prefix[48] = "";
+        if (many)
+            snprintf(prefix, sizeof prefix, "config %zu: ", i + 1);
+        lsq_parse_qconfig(L, lua_gettop(L), 2, prefix, NULL, 0, &cfgs[i]);
         lua_pop(L, 1);
     }
-    sq_report_opts o = sq_report_opts_default();
-    sq_lua_interrupt = 0;
-    o.cancel = &sq_lua_interrupt; /* Ctrl-C in the REPL stops the scan between tensors */
-    o.include = lsq_opt_string(L, 3, "include");
-    o.exclude = lsq_opt_string(L, 3, "exclude");
-    const char *csv = lsq_opt_string(L, 3, "csv"), *json = lsq_opt_string(L, 3, "json");
-    sq_report *rep;
-    if (owned)
-        lua_pushvalue(L, 1);
-    else
-        lua_getiuservalue(L, 1, 1); /* the checkpoint's path */
-    const char *source = lua_tostring(L, -1);
-    sq_status st = sq_report_run(ck, source, cfgs, n, &o, &rep, &err);
-    sq_ckpt_close(owned);
-    if (st != SQ_OK)
-        return lsq_engine_error(L, err.code == SQ_ERR_ARG ? 3 : 0, &err);
-    if ((csv && sq_report_write_csv(rep, csv, &err) != SQ_OK) ||
-        (json && sq_report_write_json(rep, json, &err) != SQ_OK)) {
-        sq_report_free(rep);
-        return lsq_fail(L, &err);
-    }
-    lua_createtable(L, (int)(rep->n_rows * n), 2);
+    *out = cfgs;
+    return n;
+}
+
+void (*sq_lua_interrupt_absorbed)(lua_State *L);
+
+/* Push the rows of rep as sq.report returns them (stack: +1). */
+static void lsq_push_report(lua_State *L, const sq_report *rep, size_t n)
+{
+    lua_createtable(L, LSQ_SIZEHINT(rep->n_rows * n), 3);
     lua_Integer k = 0;
     for (size_t r = 0; r < rep->n_rows; r++)
         for (size_t c = 0; c < n; c++) {
@@ -489,7 +485,70 @@ int lsq_report(lua_State *L)
     lua_setfield(L, -2, "totals");
     lua_pushboolean(L, rep->cancelled);
     lua_setfield(L, -2, "cancelled");
-    sq_report_free(rep);
+    lua_pushboolean(L, rep->cancelled);
+    lua_setfield(L, -2, "interrupted");
+}
+
+/* sq.report(ck_or_path, cfgs [, opts]) -> rows: one per (tensor, config), in
+ * file order, with rows.totals[config] matching sq.model_stats. cfgs is one
+ * configuration or an array of them; opts: include, exclude (POSIX regexes),
+ * csv, json (paths written atomically). A path that cannot be opened returns
+ * nil, message.
+ *
+ * Interruption: when sq_lua_interrupt is set (Ctrl-C in the squint
+ * interpreter) the scan stops between tensors and the rows computed so far
+ * are returned with rows.interrupted = rows.cancelled = true (totals over
+ * those rows); sq_lua_interrupt_absorbed, when set, is then called so that
+ * the interpreter drops its pending "interrupted!" error and prints a note.
+ *
+ * Every argument is checked before the checkpoint is opened, and the open
+ * checkpoint and the report are held by guards, so an error (a raising
+ * metamethod, a memory error) releases them (stack: +1/+2). */
+int lsq_report(lua_State *L)
+{
+    sq_error err;
+    sq_qconfig *cfgs;
+    lua_settop(L, 3);
+    if (!lsq_test_checkpoint(L, 1))
+        luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (!lua_isnil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    size_t n = lsq_report_configs(L, &cfgs);       /* 4 */
+    sq_report_opts o = sq_report_opts_default();
+    o.include = lsq_opt_string(L, 3, "include");   /* 5 */
+    o.exclude = lsq_opt_string(L, 3, "exclude");   /* 6 */
+    const char *csv = lsq_opt_string(L, 3, "csv"); /* 7 */
+    const char *json = lsq_opt_string(L, 3, "json"); /* 8 */
+    /* the metamethods above may have closed a checkpoint: look again */
+    sq_checkpoint *ck = lsq_test_checkpoint(L, 1);
+    sq_checkpoint **owned = (sq_checkpoint **)lsq_guard(L, lsq_free_ckpt); /* 9 */
+    if (ck) {
+        lua_getiuservalue(L, 1, 1); /* 10: the checkpoint's path */
+    } else {
+        if (sq_ckpt_open(lua_tostring(L, 1), owned, &err) != SQ_OK)
+            return lsq_fail(L, &err);
+        ck = *owned;
+        lua_pushvalue(L, 1); /* 10 */
+    }
+    sq_report **rep = (sq_report **)lsq_guard(L, lsq_free_report); /* 11 */
+    o.cancel = &sq_lua_interrupt; /* Ctrl-C in the REPL stops the scan between tensors */
+    sq_status st = sq_report_run(ck, lua_tostring(L, 10), cfgs, n, &o, rep, &err);
+    if (st == SQ_OK && (*rep)->cancelled && sq_lua_interrupt) {
+        /* before anything calls a function, on which the interpreter's hook
+         * would raise "interrupted!" */
+        sq_lua_interrupt = 0;
+        if (sq_lua_interrupt_absorbed)
+            sq_lua_interrupt_absorbed(L);
+    }
+    if (st != SQ_OK)
+        return lsq_engine_error(L, err.code == SQ_ERR_ARG ? 3 : 0, &err);
+    lsq_guard_free(L, 9); /* the checkpoint is no longer needed */
+    if ((csv && sq_report_write_csv(*rep, csv, &err) != SQ_OK) ||
+        (json && sq_report_write_json(*rep, json, &err) != SQ_OK))
+        return lsq_fail(L, &err);
+    lsq_push_report(L, *rep, n);
+    lsq_guard_free(L, 11);
     return 1;
 }
 
@@ -507,27 +566,47 @@ static sq_status lsq_src_load(void *ctx, size_t i, sq_tensor **out, sq_error *er
     return sq_ckpt_load(ctx, i, out, err);
 }
 
+/* Raise unless a tensor shown by sq.view has elements: the panel has nothing
+ * to draw for a zero-element tensor (whose dimensions may still be huge). */
+static void lsq_view_check_numel(lua_State *L, size_t numel, const size_t *shape, int ndim)
+{
+    char buf[8 * 24 + 4];
+    if (numel == 0)
+        luaL_argerror(L, 1, lua_pushfstring(L, "the tensor of shape %s has no elements to show",
+                                            sq_shape_format(shape, ndim, buf, sizeof buf)));
+}
+
 /* sq.view(x [, cfg]): the panel on a tensor, a quantized tensor or a
- * checkpoint; returns when the user leaves it with q (stack: 0). */
+ * checkpoint; returns when the user leaves it with q. The arguments are
+ * checked before the terminal is (stack: 0). */
 int lsq_view(lua_State *L)
 {
     sq_error err;
     sq_status st;
     sq_qconfig cfg;
     sq_checkpoint *ck;
-    if (!sq_tui_available())
-        return luaL_error(L, "sq.view needs a terminal on standard input and output");
+    sq_qtensor *q = NULL;
+    sq_tensor *t = NULL;
     if (luaL_testudata(L, 1, SQ_LUA_QTENSOR)) {
-        st = sq_tui_view_qtensor(lsq_check_qtensor(L, 1), "qtensor", &err);
+        q = lsq_check_qtensor(L, 1);
+        lsq_view_check_numel(L, q->numel, q->shape, q->ndim);
     } else if ((ck = lsq_test_checkpoint(L, 1)) != NULL) {
         lsq_parse_qconfig(L, 2, 2, "", NULL, 0, &cfg);
+    } else {
+        t = lsq_check_tensor(L, 1);
+        lsq_view_check_numel(L, t->numel, t->shape, t->ndim);
+        lsq_parse_qconfig(L, 2, 2, "", t->shape, t->ndim, &cfg);
+    }
+    if (!sq_tui_available())
+        return luaL_error(L, "sq.view needs a terminal on standard input and output");
+    if (q) {
+        st = sq_tui_view_qtensor(q, "qtensor", &err);
+    } else if (t) {
+        st = sq_tui_view_tensor(t, "tensor", &cfg, &err);
+    } else {
         sq_tui_source src = {sq_ckpt_count(ck), lsq_src_name, lsq_src_load, ck};
         lua_getiuservalue(L, 1, 1);
         st = sq_tui_view_source(&src, lua_tostring(L, -1), &cfg, &err);
-    } else {
-        sq_tensor *t = lsq_check_tensor(L, 1);
-        lsq_parse_qconfig(L, 2, 2, "", t->shape, t->ndim, &cfg);
-        st = sq_tui_view_tensor(t, "tensor", &cfg, &err);
     }
     if (st != SQ_OK)
         return lsq_engine_error(L, 2, &err);

@@ -100,6 +100,32 @@ static void repl_catch_sigint(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* sq_lua_interrupt_absorbed: sq.report stopped on Ctrl-C and returns the
+ * rows computed so far, so cancel the pending "interrupted!" hook, re-arm
+ * the handler (it reset itself to the default) and say what happened. */
+static void repl_interrupt_absorbed(lua_State *L)
+{
+    lua_sethook(L, NULL, 0, 0);
+    repl_catch_sigint();
+    repl_message("interrupted: sq.report returns the rows computed so far (rows.interrupted = true)");
+}
+
+/* lua_pcall with Ctrl-C interruption: the handler raises "interrupted!"
+ * inside Lua (stack: as lua_pcall). */
+static int repl_pcall(lua_State *L, int narg, int nres, int msgh)
+{
+    repl_catch_sigint();
+    sq_lua_interrupt = 0; /* a Ctrl-C of an earlier call is spent */
+    sq_lua_interrupt_absorbed = repl_interrupt_absorbed;
+    repl_in_lua = 1;
+    int status = lua_pcall(L, narg, nres, msgh);
+    repl_in_lua = 0;
+    sq_lua_interrupt_absorbed = NULL;
+    lua_sethook(L, NULL, 0, 0);
+    repl_catch_sigint();
+    return status;
+}
+
 /* Call the function below narg arguments with the message handler and
  * Ctrl-C interruption (stack: function + args replaced by results or error). */
 static int repl_docall(lua_State *L, int narg, int nres)
@@ -107,12 +133,7 @@ static int repl_docall(lua_State *L, int narg, int nres)
     int base = lua_gettop(L) - narg;
     lua_pushcfunction(L, repl_msghandler);
     lua_insert(L, base);
-    repl_catch_sigint();
-    repl_in_lua = 1;
-    int status = lua_pcall(L, narg, nres, base);
-    repl_in_lua = 0;
-    lua_sethook(L, NULL, 0, 0);
-    repl_catch_sigint();
+    int status = repl_pcall(L, narg, nres, base);
     lua_remove(L, base);
     return status;
 }
@@ -180,7 +201,8 @@ static const char repl_show_src[] =
     "  return table.concat(out, '\\t')\n"
     "end\n";
 
-/* Print every value on the stack with the formatter (stack: emptied). */
+/* Print every value on the stack with the formatter, which runs the values'
+ * metamethods: protected and interruptible with Ctrl-C (stack: emptied). */
 static void repl_print(lua_State *L)
 {
     int n = lua_gettop(L);
@@ -189,9 +211,10 @@ static void repl_print(lua_State *L)
     luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
     lua_getfield(L, LUA_REGISTRYINDEX, "squint.repl.show");
     lua_insert(L, 1);
-    if (lua_pcall(L, n, 1, 0) != LUA_OK) {
-        repl_message(lua_pushfstring(L, "error calling 'print' (%s)", lua_tostring(L, -1)));
-    } else {
+    if (repl_pcall(L, n, 1, 0) != LUA_OK) {
+        const char *msg = lua_tostring(L, -1);
+        repl_message(lua_pushfstring(L, "error calling 'print' (%s)", msg ? msg : "(error object is not a string)"));
+    } else if (lua_type(L, -1) == LUA_TSTRING) {
         fputs(lua_tostring(L, -1), stdout);
         fputc('\n', stdout);
         fflush(stdout);
@@ -270,38 +293,55 @@ static void repl_add_table_keys(lua_State *L, int idx, const char *prefix, size_
     }
 }
 
-/* Add the members of the value at the top: table keys (and its metatable's
- * __index table), or a squint object's __methods (and __fields after '.')
- * (stack: 0). */
+/* How many __index tables completion follows from a value (a chain of
+ * metatables may be a cycle). */
+#define REPL_INDEX_DEPTH 8
+
+/* Push field k of the metatable at idx read raw (no metamethod of the
+ * metatable itself runs); returns its type (stack: +1). */
+static int repl_rawfield(lua_State *L, int idx, const char *k)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, k);
+    return lua_rawget(L, idx);
+}
+
+/* Add the members of the value at the top: table keys (and those of the
+ * plain tables its metatables' __index chain leads to), or a squint
+ * object's __methods (and __fields after '.'). Only raw reads: no
+ * metamethod runs, so completion cannot raise, loop or change anything (stack: 0). */
 static void repl_add_members(lua_State *L, const char *prefix, size_t plen, const char *partial, int method)
 {
     int top = lua_gettop(L);
-    if (lua_type(L, -1) == LUA_TTABLE)
-        repl_add_table_keys(L, -1, prefix, plen, partial);
-    if (lua_getmetatable(L, top)) {
-        if (lua_getfield(L, -1, "__methods") == LUA_TTABLE)
+    for (int depth = 0; depth < REPL_INDEX_DEPTH; depth++) {
+        if (lua_type(L, -1) == LUA_TTABLE)
+            repl_add_table_keys(L, -1, prefix, plen, partial);
+        if (!lua_getmetatable(L, -1))
+            break;
+        if (repl_rawfield(L, -1, "__methods") == LUA_TTABLE)
             repl_add_table_keys(L, -1, prefix, plen, partial);
         lua_pop(L, 1);
-        if (!method && lua_getfield(L, -1, "__fields") == LUA_TTABLE) {
-            for (int i = 1; lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+        if (!method && repl_rawfield(L, -1, "__fields") == LUA_TTABLE) {
+            for (int i = 1; i <= 64 && lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
                 repl_add_cand(prefix, plen, lua_tostring(L, -1), partial);
                 lua_pop(L, 1);
             }
             lua_pop(L, 1);
         }
         lua_pop(L, 1);
-        if (lua_getfield(L, -1, "__index") == LUA_TTABLE)
-            repl_add_table_keys(L, -1, prefix, plen, partial);
-        lua_pop(L, 2);
+        if (repl_rawfield(L, -1, "__index") != LUA_TTABLE)
+            break; /* a function __index is never called */
+        lua_remove(L, -2); /* the metatable: go on with the __index table */
     }
     lua_settop(L, top);
 }
 
 /* Compute the candidates for text: globals and keywords, or the members of
- * the table reached by the dotted path before the last '.' or ':'. */
-static void repl_complete_word(lua_State *L, const char *text)
+ * the table reached by the dotted path before the last '.' or ':'
+ * (lua_CFunction run under lua_pcall: text is a light userdata at 1). */
+static int repl_complete_word(lua_State *L)
 {
-    int top = lua_gettop(L);
+    const char *text = lua_touserdata(L, 1);
     const char *last = NULL;
     for (const char *c = text; *c; c++)
         if (*c == '.' || *c == ':')
@@ -328,7 +368,7 @@ static void repl_complete_word(lua_State *L, const char *text)
         if (ok && !lua_isnil(L, -1))
             repl_add_members(L, text, (size_t)(last - text + 1), last + 1, *last == ':');
     }
-    lua_settop(L, top);
+    return 0;
 }
 
 /* readline generator: hand out the candidates one by one. */
@@ -352,7 +392,11 @@ static char **repl_completion(const char *text, int start, int end)
     for (size_t i = 0; i < repl_ncands; i++)
         free(repl_cands[i]);
     repl_ncands = 0;
-    repl_complete_word(repl_L, text);
+    /* protected: a memory error must not unwind through readline */
+    lua_pushcfunction(repl_L, repl_complete_word);
+    lua_pushlightuserdata(repl_L, (void *)text);
+    if (lua_pcall(repl_L, 1, 0, 0) != LUA_OK)
+        lua_pop(repl_L, 1);
     return rl_completion_matches(text, repl_completion_next);
 }
 
@@ -487,7 +531,11 @@ static void repl_saveline(const char *chunk)
 /* The prompt: _PROMPT / _PROMPT2 when set to strings, else the defaults (stack: +1). */
 static const char *repl_prompt(lua_State *L, int first)
 {
-    if (lua_getglobal(L, first ? "_PROMPT" : "_PROMPT2") == LUA_TSTRING)
+    lua_pushglobaltable(L); /* raw read: a metamethod of _G must not run here */
+    lua_pushstring(L, first ? "_PROMPT" : "_PROMPT2");
+    int type = lua_rawget(L, -2);
+    lua_remove(L, -2);
+    if (type == LUA_TSTRING)
         return lua_tostring(L, -1);
     lua_pop(L, 1);
     lua_pushstring(L, first ? REPL_PROMPT : REPL_PROMPT2);

@@ -1,7 +1,10 @@
 /* checkpoint.c - a common front for safetensors and GGUF files. */
 #include "checkpoint.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,15 +12,16 @@
 #include "gguf.h"
 #include "npy.h"
 #include "safetensors.h"
+#include "shard.h"
+#include "sniff.h"
 
 struct sq_checkpoint {
     sq_ckpt_format fmt;
     sq_safetensors *st;
     sq_gguf *gg;
+    sq_shards *sh; /* a sharded checkpoint (fmt SAFETENSORS, st NULL) */
 };
 
-/* True when the file starts with "GGUF" (false on any read problem: the
- * safetensors reader then reports it). */
 /* Whether the file at path starts with the len bytes of magic. */
 static bool starts_with(const char *path, const char *magic, size_t len)
 {
@@ -30,11 +34,6 @@ static bool starts_with(const char *path, const char *magic, size_t len)
     return yes;
 }
 
-static bool looks_gguf(const char *path)
-{
-    return starts_with(path, "GGUF", 4);
-}
-
 bool sq_file_is_npy(const char *path)
 {
     return starts_with(path, "\x93NUMPY", 6);
@@ -42,12 +41,16 @@ bool sq_file_is_npy(const char *path)
 
 bool sq_ckpt_has_qtensor(const sq_checkpoint *ck, const char *name)
 {
+    if (ck->sh)
+        return sq_shards_has_qtensor(ck->sh, name);
     return ck->fmt == SQ_CKPT_SAFETENSORS && sq_st_has_qtensor(ck->st, name);
 }
 
 sq_status sq_ckpt_load_qtensor(const sq_checkpoint *ck, const char *name, sq_qtensor **out, sq_error *err)
 {
     *out = NULL;
+    if (ck->sh)
+        return sq_shards_load_qtensor(ck->sh, name, out, err);
     if (ck->fmt != SQ_CKPT_SAFETENSORS)
         return sq_fail(err, SQ_ERR_NOTFOUND, "%s: GGUF files hold no squint-quantized tensors", name);
     return sq_st_load_qtensor(ck->st, name, out, err);
@@ -60,13 +63,40 @@ static bool ends_with(const char *name, const char *suffix)
     return n >= k && strcmp(name + n - k, suffix) == 0;
 }
 
+/* The kind of path when it can be opened as wanted (a checkpoint, or for
+ * SQ_WANT_TENSOR also a .npy file); otherwise the refusal saying why. An
+ * unrecognised binary named *.safetensors goes to the safetensors reader,
+ * whose messages say what is wrong with it. */
+static sq_status ckpt_kind(const char *path, sq_file_want want, sq_file_kind *kind, sq_error *err)
+{
+    sq_status st = sq_sniff_file(path, kind, err);
+    if (st != SQ_OK)
+        return st;
+    if (*kind == SQ_FILE_UNKNOWN && ends_with(path, ".safetensors"))
+        *kind = SQ_FILE_SAFETENSORS;
+    switch (*kind) {
+    case SQ_FILE_SAFETENSORS: case SQ_FILE_GGUF: case SQ_FILE_SHARD_INDEX: case SQ_FILE_DIRECTORY:
+        return SQ_OK;
+    case SQ_FILE_NPY:
+        if (want == SQ_WANT_TENSOR)
+            return SQ_OK;
+        break;
+    default:
+        break;
+    }
+    return sq_sniff_refuse(path, *kind, want, err);
+}
+
 sq_status sq_load_tensor_file(const char *path, const char *name, sq_tensor **out, sq_error *err)
 {
     sq_checkpoint *ck;
     size_t index = 0;
     sq_status st;
     *out = NULL;
-    if (sq_file_is_npy(path))
+    sq_file_kind kind;
+    if ((st = ckpt_kind(path, SQ_WANT_TENSOR, &kind, err)) != SQ_OK)
+        return st;
+    if (kind == SQ_FILE_NPY)
         return sq_npy_read(path, out, err);
     if ((st = sq_ckpt_open(path, &ck, err)) != SQ_OK)
         return st;
@@ -110,16 +140,70 @@ sq_status sq_save_qtensor_file(const char *path, const char *name, const sq_qten
     return st;
 }
 
+/* The one checkpoint file in directory dir (an index, else a single
+ * safetensors or GGUF file) as a new path in *out (caller frees). */
+static sq_status dir_checkpoint(const char *dir, char **out, sq_error *err)
+{
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d)
+        return sq_fail(err, SQ_ERR_IO, "%s: cannot read the directory: %s", dir, strerror(errno));
+    char index[512] = "", single[512] = "";
+    int n_index = 0, n_single = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (ends_with(e->d_name, ".safetensors.index.json") && n_index++ == 0)
+            snprintf(index, sizeof index, "%s", e->d_name);
+        else if ((ends_with(e->d_name, ".safetensors") || ends_with(e->d_name, ".gguf")) && n_single++ == 0)
+            snprintf(single, sizeof single, "%s", e->d_name);
+    }
+    closedir(d);
+    const char *pick = n_index == 1 ? index : n_index == 0 && n_single == 1 ? single : NULL;
+    if (!pick)
+        return sq_fail(err, SQ_ERR_ARG, "%s: is a directory with %d *.safetensors.index.json and %d other "
+                       "checkpoint files: name the file to open", dir, n_index, n_single);
+    size_t len = strlen(dir) + strlen(pick) + 2;
+    if (!(*out = malloc(len)))
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", dir);
+    snprintf(*out, len, "%s/%s", dir, pick);
+    return SQ_OK;
+}
+
+/* Open a directory's checkpoint (see dir_checkpoint). */
+static sq_status ckpt_open_dir(const char *dir, sq_checkpoint **out, sq_error *err)
+{
+    char *path;
+    sq_status st = dir_checkpoint(dir, &path, err);
+    if (st != SQ_OK)
+        return st;
+    sq_file_kind kind;
+    if ((st = ckpt_kind(path, SQ_WANT_CHECKPOINT, &kind, err)) == SQ_OK)
+        st = kind == SQ_FILE_DIRECTORY ? sq_fail(err, SQ_ERR_ARG, "%s: is a directory", path)
+                                       : sq_ckpt_open(path, out, err);
+    free(path);
+    return st;
+}
+
 sq_status sq_ckpt_open(const char *path, sq_checkpoint **out, sq_error *err)
 {
     *out = NULL;
+    sq_file_kind kind;
+    sq_status st = ckpt_kind(path, SQ_WANT_CHECKPOINT, &kind, err);
+    if (st != SQ_OK)
+        return st;
+    if (kind == SQ_FILE_DIRECTORY)
+        return ckpt_open_dir(path, out, err);
     sq_checkpoint *ck = calloc(1, sizeof *ck);
     if (!ck)
         return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
-    sq_status st;
-    if (looks_gguf(path)) {
+    if (kind == SQ_FILE_GGUF) {
         ck->fmt = SQ_CKPT_GGUF;
         st = sq_gguf_open(path, &ck->gg, err);
+    } else if (kind == SQ_FILE_SHARD_INDEX) {
+        ck->fmt = SQ_CKPT_SAFETENSORS;
+        st = sq_shards_open(path, &ck->sh, err);
     } else {
         ck->fmt = SQ_CKPT_SAFETENSORS;
         st = sq_st_open(path, &ck->st, err);
@@ -138,6 +222,7 @@ void sq_ckpt_close(sq_checkpoint *ck)
         return;
     sq_st_close(ck->st);
     sq_gguf_close(ck->gg);
+    sq_shards_close(ck->sh);
     free(ck);
 }
 
@@ -145,21 +230,29 @@ sq_ckpt_format sq_ckpt_get_format(const sq_checkpoint *ck) { return ck->fmt; }
 
 size_t sq_ckpt_count(const sq_checkpoint *ck)
 {
+    if (ck->sh)
+        return sq_shards_count(ck->sh);
     return ck->gg ? sq_gguf_count(ck->gg) : sq_st_count(ck->st);
 }
 
 const sq_tinfo *sq_ckpt_info(const sq_checkpoint *ck, size_t i)
 {
+    if (ck->sh)
+        return sq_shards_info(ck->sh, i);
     return ck->gg ? sq_gguf_info(ck->gg, i) : sq_st_info(ck->st, i);
 }
 
 sq_status sq_ckpt_find(const sq_checkpoint *ck, const char *name, size_t *index, sq_error *err)
 {
+    if (ck->sh)
+        return sq_shards_find(ck->sh, name, index, err);
     return ck->gg ? sq_gguf_find(ck->gg, name, index, err) : sq_st_find(ck->st, name, index, err);
 }
 
 size_t sq_ckpt_metadata_count(const sq_checkpoint *ck)
 {
+    if (ck->sh)
+        return sq_shards_metadata_count(ck->sh);
     return ck->gg ? sq_gguf_metadata_count(ck->gg) : sq_st_metadata_count(ck->st);
 }
 
@@ -167,6 +260,8 @@ bool sq_ckpt_metadata(const sq_checkpoint *ck, size_t i, const char **key, const
 {
     if (i >= sq_ckpt_metadata_count(ck))
         return false;
+    if (ck->sh)
+        return sq_shards_metadata(ck->sh, i, key, type, value);
     if (ck->gg) {
         *key = sq_gguf_metadata_key(ck->gg, i);
         *type = sq_gguf_metadata_type(ck->gg, i);
@@ -181,18 +276,43 @@ bool sq_ckpt_metadata(const sq_checkpoint *ck, size_t i, const char **key, const
 
 sq_status sq_ckpt_load(const sq_checkpoint *ck, size_t i, sq_tensor **out, sq_error *err)
 {
+    if (ck->sh)
+        return sq_shards_load(ck->sh, i, out, err);
     return ck->gg ? sq_gguf_load(ck->gg, i, out, err) : sq_st_load(ck->st, i, out, err);
+}
+
+size_t sq_ckpt_shard_count(const sq_checkpoint *ck)
+{
+    return ck->sh ? sq_shards_file_count(ck->sh) : 0;
+}
+
+const char *sq_ckpt_shard_file(const sq_checkpoint *ck, size_t k)
+{
+    return ck->sh ? sq_shards_file(ck->sh, k) : NULL;
 }
 
 sq_status sq_ckpt_raw(const sq_checkpoint *ck, size_t i, const uint8_t **data, size_t *len, sq_error *err)
 {
+    if (ck->sh) {
+        size_t local;
+        const sq_safetensors *f = sq_shards_tensor_file(ck->sh, i, &local);
+        if (!f)
+            return sq_fail(err, SQ_ERR_ARG, "tensor index %zu out of range", i);
+        return sq_st_raw(f, local, data, len, err);
+    }
     return ck->gg ? sq_gguf_raw(ck->gg, i, data, len, err) : sq_st_raw(ck->st, i, data, len, err);
 }
 
 void sq_ckpt_raw_release(const sq_checkpoint *ck, size_t i)
 {
-    if (ck->gg)
+    size_t local;
+    const sq_safetensors *f;
+    if (ck->sh) {
+        if ((f = sq_shards_tensor_file(ck->sh, i, &local)))
+            sq_st_raw_release(f, local);
+    } else if (ck->gg) {
         sq_gguf_raw_release(ck->gg, i);
-    else
+    } else {
         sq_st_raw_release(ck->st, i);
+    }
 }

@@ -1,6 +1,7 @@
 /*
- * checkpoint.h - one handle over a multi-tensor file (safetensors or GGUF,
- * chosen by the file's first bytes), iterated lazily.
+ * checkpoint.h - one handle over a multi-tensor file (safetensors, GGUF or
+ * a sharded safetensors checkpoint's index, chosen by the file's first
+ * bytes), iterated lazily.
  *
  *     sq_checkpoint *ck;
  *     if (sq_ckpt_open(path, &ck, &err) != SQ_OK) ...;
@@ -31,14 +32,24 @@ typedef enum sq_ckpt_format { SQ_CKPT_SAFETENSORS = 0, SQ_CKPT_GGUF } sq_ckpt_fo
 
 typedef struct sq_checkpoint sq_checkpoint;
 
-/* Open path: GGUF when it starts with "GGUF", safetensors otherwise. Caller
- * closes *out. Errors as sq_st_open / sq_gguf_open (messages name the file). */
+/* Open path, its format recognised by its first bytes (sniff.h): GGUF,
+ * safetensors, or a sharded safetensors checkpoint's *.index.json (shard.h:
+ * its shards then read as one checkpoint). A directory opens its one
+ * *.safetensors.index.json, else its one *.safetensors or *.gguf file.
+ * Caller closes *out. Errors: those of sq_st_open / sq_gguf_open /
+ * sq_shards_open (messages name the file); other kinds of file are refused
+ * by sq_sniff_refuse saying what the file is (".npy array", ".npz
+ * archive", text, big-endian GGUF, ...). */
 sq_status sq_ckpt_open(const char *path, sq_checkpoint **out, sq_error *err);
 
 /* Close ck. sq_ckpt_close(NULL) is a no-op. */
 void sq_ckpt_close(sq_checkpoint *ck);
 
 sq_ckpt_format sq_ckpt_get_format(const sq_checkpoint *ck);
+/* Shards of a sharded checkpoint (0 for a single file), and the path of the
+ * k-th (owned by ck; NULL when out of range or not sharded). */
+size_t sq_ckpt_shard_count(const sq_checkpoint *ck);
+const char *sq_ckpt_shard_file(const sq_checkpoint *ck, size_t k);
 size_t sq_ckpt_count(const sq_checkpoint *ck);
 /* Info of tensor i (owned by ck; NULL when out of range). */
 const sq_tinfo *sq_ckpt_info(const sq_checkpoint *ck, size_t i);
@@ -77,9 +88,10 @@ sq_status sq_ckpt_load_qtensor(const sq_checkpoint *ck, const char *name, sq_qte
 bool sq_file_is_npy(const char *path);
 
 /* Load one tensor from any supported file: a .npy file (name ignored), or
- * tensor `name` of a safetensors or GGUF file (name may be NULL when the
- * file holds exactly one tensor). Caller frees *out. Errors: those of the
- * readers, NOTFOUND for an unknown name, ARG when the name is needed. */
+ * tensor `name` of a checkpoint as sq_ckpt_open reads it (name may be NULL
+ * when it holds exactly one tensor). Caller frees *out. Errors: those of
+ * the readers, NOTFOUND for an unknown name, ARG when the name is needed;
+ * files of another kind are refused saying what they are (sniff.h). */
 sq_status sq_load_tensor_file(const char *path, const char *name, sq_tensor **out, sq_error *err);
 
 /* Save t as float32 to path, the format chosen by the extension: .npy, or

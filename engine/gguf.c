@@ -38,7 +38,7 @@ static const ggml_type_info ggml_types[] = {
     [26] = {"I32", 1, 4, 1, SQ_DTYPE_I32},   [27] = {"I64", 1, 8, 0, SQ_DTYPE_F32},
     [28] = {"F64", 1, 8, 1, SQ_DTYPE_F64},   [29] = {"IQ1_M", 256, 56, 0, SQ_DTYPE_F32},
     [30] = {"BF16", 1, 2, 1, SQ_DTYPE_BF16},  [34] = {"TQ1_0", 256, 54, 0, SQ_DTYPE_F32},
-    [35] = {"TQ2_0", 256, 66, 0, SQ_DTYPE_F32},
+    [35] = {"TQ2_0", 256, 66, 0, SQ_DTYPE_F32}, [39] = {"MXFP4", 32, 17, 0, SQ_DTYPE_F32},
 };
 #define N_GGML_TYPES (sizeof ggml_types / sizeof ggml_types[0])
 
@@ -121,19 +121,33 @@ static sq_status rd_str(rd *r, const char **s, size_t *n, const char *what)
     return SQ_OK;
 }
 
-/* A growing text buffer with a hard cap (longer text is cut with "..."). */
+/* A growing text buffer (embedded NULs become '?'); oom records a failed
+ * allocation, reported once the value is read. */
 typedef struct tbuf {
-    char s[256];
-    size_t n;
+    char *s;
+    size_t n, cap;
+    bool oom;
 } tbuf;
 
 static void tb_add(tbuf *b, const char *txt, size_t n)
 {
-    for (size_t i = 0; i < n && b->n + 1 < sizeof b->s; i++)
+    if (b->oom)
+        return;
+    if (n >= b->cap - b->n) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap - b->n <= n && cap <= SIZE_MAX / 2)
+            cap *= 2;
+        char *p = cap - b->n > n ? realloc(b->s, cap) : NULL;
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++)
         b->s[b->n++] = txt[i] == '\0' ? '?' : txt[i];
     b->s[b->n] = '\0';
-    if (b->n + 1 >= sizeof b->s)
-        memcpy(b->s + sizeof b->s - 4, "...", 4);
 }
 
 /* Read one scalar of type t, appending its text to b (b may be NULL). */
@@ -283,18 +297,21 @@ static sq_status parse_kv(rd *r, uint64_t n_kv)
         const char *k;
         size_t kl;
         uint32_t t;
-        tbuf b = {{0}, 0};
+        tbuf b = {NULL, 0, 0, false};
         char tname[32] = "";
         if ((st = rd_str(r, &k, &kl, "metadata key")) != SQ_OK || (st = rd_u32(r, &t, "metadata type")) != SQ_OK)
             return st;
         size_t vpos = r->pos;
-        if ((st = rd_value(r, t, &b, 0, tname, sizeof tname)) != SQ_OK)
+        tb_add(&b, "", 0);
+        if ((st = rd_value(r, t, &b, 0, tname, sizeof tname)) != SQ_OK) {
+            free(b.s);
             return st;
+        }
         g->mkey[i] = dupn(k, kl);
         g->mtype[i] = dupn(tname, strlen(tname));
-        g->mval[i] = dupn(b.s, b.n);
+        g->mval[i] = b.s;
         g->n_meta++;
-        if (!g->mkey[i] || !g->mtype[i] || !g->mval[i])
+        if (!g->mkey[i] || !g->mtype[i] || b.oom)
             return sq_fail(r->err, SQ_ERR_NOMEM, "%s: out of memory", g->fname);
         if (strcmp(g->mkey[i], "general.alignment") == 0) {
             if (t != GT_U32)
@@ -306,6 +323,21 @@ static sq_status parse_kv(rd *r, uint64_t n_kv)
             g->alignment = a;
         }
     }
+    return SQ_OK;
+}
+
+/* A tensor of a ggml type squint does not know: listed as "type N", its
+ * size unknown, refused when loaded (kind -1). */
+static sq_status unknown_type(sq_gguf *g, sq_tinfo *ti, uint32_t type, sq_error *err)
+{
+    snprintf(ti->type_name, sizeof ti->type_name, "type %" PRIu32, type);
+    g->kind[ti - g->t] = -1;
+    ti->loadable = false;
+    ti->size_unknown = true;
+    ti->dtype = SQ_DTYPE_F32;
+    ti->nbytes = 0;
+    if (sq_shape_numel(ti->shape, ti->ndim, &ti->numel, NULL) != SQ_OK)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': shape's size overflows", g->fname, ti->name);
     return SQ_OK;
 }
 
@@ -343,9 +375,11 @@ static sq_status parse_tinfo(rd *r, uint64_t n_t, uint64_t *rel)
         }
         if ((st = rd_u32(r, &type, "tensor type")) != SQ_OK || (st = rd_u64(r, &rel[i], "tensor offset")) != SQ_OK)
             return st;
-        if (type >= N_GGML_TYPES || !ggml_types[type].name)
-            return sq_fail(r->err, SQ_ERR_FORMAT, "%s: tensor '%s': unknown ggml type %" PRIu32, g->fname, ti->name,
-                           type);
+        if (type >= N_GGML_TYPES || !ggml_types[type].name) {
+            if ((st = unknown_type(g, ti, type, r->err)) != SQ_OK)
+                return st;
+            continue;
+        }
         const ggml_type_info *gt = &ggml_types[type];
         snprintf(ti->type_name, sizeof ti->type_name, "%s", gt->name);
         g->kind[i] = gt->kind;
@@ -389,6 +423,10 @@ static sq_status gguf_parse(sq_gguf *g, sq_error *err)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: not a GGUF file (bad magic)", g->fname);
     if ((st = rd_u32(&r, &magic, "magic")) != SQ_OK || (st = rd_u32(&r, &g->version, "version")) != SQ_OK)
         return st;
+    uint32_t swapped = (g->version >> 24) | (g->version >> 8 & 0xFF00u) | (g->version << 8 & 0xFF0000u) | (g->version << 24);
+    if (g->version > 0xFFFFu && swapped >= 1 && swapped <= 3)
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: big-endian GGUF is not supported (version %" PRIu32
+                       " stored big-endian)", g->fname, swapped);
     if (g->version != 2 && g->version != 3)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: unsupported GGUF version %" PRIu32 " (2 and 3 are read)", g->fname,
                        g->version);
@@ -574,6 +612,9 @@ sq_status sq_gguf_load(const sq_gguf *g, size_t i, sq_tensor **out, sq_error *er
     if (i >= g->n)
         return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", g->fname, i);
     const sq_tinfo *ti = &g->t[i];
+    if (g->kind[i] < 0)
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': unsupported ggml type %s (not known to squint)",
+                       g->fname, ti->name, ti->type_name + 5);
     if (!ti->loadable)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': ggml type %s cannot be loaded (F32, F16, BF16, F64, "
                        "I8, I16, I32, Q8_0 and Q4_0 can)", g->fname, ti->name, ti->type_name);

@@ -9,7 +9,7 @@
  *
  * Opening parses the header, every metadata key-value pair (all 13 value
  * types, arrays nested at most 8 deep; each value kept as text: numbers,
- * strings, arrays as "[a, b, ...]" shortened after 8 elements) and the
+ * whole strings, arrays as "[a, b, ...]" shortened after 8 elements) and the
  * tensor infos, honouring general.alignment (a power of two, default 32).
  * Validated: magic, version, counts and string lengths against the bytes
  * left, at most 4 dimensions with a row length divisible by the type's
@@ -19,8 +19,14 @@
  * I32 and dequantizes Q8_0 and Q4_0 per ggml's block layout (value =
  * float(d) * q, in float32; the loaded tensor's dtype label is I8 for these
  * two); other ggml types are listed with their type name and refused
- * (SQ_ERR_UNSUPPORTED) when loaded; an unknown type number is a FORMAT
- * error. Messages start with the file name.
+ * (SQ_ERR_UNSUPPORTED) when loaded. A type number squint does not know
+ * (ggml adds types) makes only that tensor unusable: it is listed with
+ * type_name "type N" and size_unknown set (nbytes 0), and loading it fails
+ * with SQ_ERR_UNSUPPORTED "unsupported ggml type N"; the other tensors
+ * load. Metadata strings are kept whole (any length, embedded NULs shown as
+ * '?'); print them through sq_escape_text (textesc.h). A big-endian file
+ * (version bytes swapped) is refused as "big-endian GGUF is not
+ * supported". Messages start with the file name.
  */
 #ifndef SQ_GGUF_H
 #define SQ_GGUF_H

@@ -1,10 +1,15 @@
 /* npy.c - numpy .npy reader (versions 1-3, plain numeric dtypes) and writer. */
 #include "npy.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dtconv.h"
 #include "fileio.h"
@@ -216,61 +221,95 @@ static void fortran_to_c(const float *src, float *dst, const size_t *shape, int 
     }
 }
 
-sq_status sq_npy_parse(const uint8_t *buf, size_t len, const char *name, sq_tensor **out, sq_error *err)
+/* Check the magic and version of the first avail bytes (at least
+ * min(12, file_len)) and find the header text: it starts at *hstart and
+ * takes *hlen bytes, inside a file of file_len bytes. */
+static sq_status npy_prefix(const uint8_t *buf, size_t avail, size_t file_len, const char *name, size_t *hstart,
+                            size_t *hlen, sq_error *err)
 {
-    sq_status st;
-    *out = NULL;
-    if (len < 10 || memcmp(buf, npy_magic, 6) != 0)
-        return sq_fail(err, SQ_ERR_FORMAT, "%s: not a .npy file (bad magic)", name);
+    if (avail < 6 || memcmp(buf, npy_magic, 6) != 0)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: not a .npy file: no \\x93NUMPY magic", name);
+    if (avail < 10)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: truncated .npy header", name);
     int major = buf[6];
-    size_t hlen, hstart;
     if (major == 1) {
-        hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
-        hstart = 10;
+        *hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+        *hstart = 10;
     } else if (major == 2 || major == 3) {
-        if (len < 12)
+        if (avail < 12)
             return sq_fail(err, SQ_ERR_FORMAT, "%s: truncated .npy header", name);
-        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
-        hstart = 12;
+        *hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
+        *hstart = 12;
     } else {
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: unsupported .npy format version %d.%d", name, major, buf[7]);
     }
-    if (hlen > len - hstart)
+    if (*hlen > file_len - *hstart)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: header length %zu runs past the end of the file (%zu bytes)", name,
-                       hlen, len);
+                       *hlen, file_len);
+    return SQ_OK;
+}
+
+/* Parse the header text (hlen bytes) into info's dtype, order and shape. */
+static sq_status npy_dict(const uint8_t *text, size_t hlen, const char *name, sq_npy_info *info, sq_error *err)
+{
+    sq_status st;
     npy_header h;
     memset(&h, 0, sizeof h);
-    cursor c = {(const char *)buf + hstart, (const char *)buf + hstart + hlen, name, err};
+    cursor c = {(const char *)text, (const char *)text + hlen, name, err};
     if ((st = parse_header(&c, &h)) != SQ_OK)
         return st;
-    sq_dtype dt = SQ_DTYPE_F32;
-    bool big = false;
-    if ((st = parse_dtype(h.descr, name, &dt, &big, err)) != SQ_OK)
+    info->dtype = SQ_DTYPE_F32;
+    info->big_endian = false;
+    if ((st = parse_dtype(h.descr, name, &info->dtype, &info->big_endian, err)) != SQ_OK)
         return st;
-    size_t numel;
-    if (sq_shape_numel(h.shape, h.ndim, &numel, err) != SQ_OK)
+    if (sq_shape_numel(h.shape, h.ndim, &info->numel, err) != SQ_OK)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: shape's element count overflows", name);
-    size_t w = sq_dtype_size(dt), avail = len - hstart - hlen;
-    if (numel > avail / w)
+    info->fortran = h.fortran;
+    info->ndim = h.ndim;
+    memcpy(info->shape, h.shape, sizeof info->shape);
+    return SQ_OK;
+}
+
+sq_status sq_npy_check_data(const sq_npy_info *info, const char *name, sq_error *err)
+{
+    size_t w = sq_dtype_size(info->dtype), avail = info->data_present;
+    if (info->numel > avail / w)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: truncated data: %zu elements of %zu bytes need more than the %zu bytes present",
-                       name, numel, w, avail);
-    if (avail != numel * w)
-        return sq_fail(err, SQ_ERR_FORMAT, "%s: %zu unexpected bytes after the data", name, avail - numel * w);
+                       name, info->numel, w, avail);
+    if (avail != info->numel * w)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: %zu unexpected bytes after the data", name, avail - info->numel * w);
+    return SQ_OK;
+}
+
+sq_status sq_npy_parse(const uint8_t *buf, size_t len, const char *name, sq_tensor **out, sq_error *err)
+{
+    sq_status st;
+    sq_npy_info info;
+    size_t hstart = 0, hlen = 0;
+    *out = NULL;
+    if ((st = npy_prefix(buf, len, len, name, &hstart, &hlen, err)) != SQ_OK ||
+        (st = npy_dict(buf + hstart, hlen, name, &info, err)) != SQ_OK)
+        return st;
+    info.data_offset = hstart + hlen;
+    info.data_present = len - info.data_offset;
+    if ((st = sq_npy_check_data(&info, name, err)) != SQ_OK)
+        return st;
     sq_tensor *t;
-    if ((st = sq_tensor_new(h.shape, h.ndim, dt, &t, err)) != SQ_OK)
+    if ((st = sq_tensor_new(info.shape, info.ndim, info.dtype, &t, err)) != SQ_OK)
         return sq_error_prefix(err, name);
-    const uint8_t *data = buf + hstart + hlen;
-    if (h.fortran && h.ndim > 1 && numel > 0) {
+    const uint8_t *data = buf + info.data_offset;
+    size_t numel = info.numel;
+    if (info.fortran && info.ndim > 1 && numel > 0) {
         float *tmp = malloc(numel * sizeof *tmp);
         if (!tmp) {
             sq_tensor_free(t);
             return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", name);
         }
-        sq_decode_elements(dt, big, data, numel, tmp);
-        fortran_to_c(tmp, t->data, h.shape, h.ndim, numel);
+        sq_decode_elements(info.dtype, info.big_endian, data, numel, tmp);
+        fortran_to_c(tmp, t->data, info.shape, info.ndim, numel);
         free(tmp);
     } else {
-        sq_decode_elements(dt, big, data, numel, t->data);
+        sq_decode_elements(info.dtype, info.big_endian, data, numel, t->data);
     }
     *out = t;
     return SQ_OK;
@@ -286,6 +325,151 @@ sq_status sq_npy_read(const char *path, sq_tensor **out, sq_error *err)
     st = sq_npy_parse(m.data, m.size, path, out, err);
     sq_unmap_file(&m);
     return st;
+}
+
+/* Read exactly n bytes at offset off of fd into buf (retrying short reads). */
+static sq_status read_at(int fd, size_t off, void *buf, size_t n, const char *name, sq_error *err)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return sq_fail(err, SQ_ERR_IO, "%s: cannot read: %s", name, strerror(errno));
+        if (r == 0)
+            return sq_fail(err, SQ_ERR_IO, "%s: cannot read: the file shrank while being read", name);
+        got += (size_t)r;
+    }
+    return SQ_OK;
+}
+
+/* Open path read-only as a regular file; *size gets its length. */
+static sq_status open_regular(const char *path, int *fd, size_t *size, sq_error *err)
+{
+    struct stat sb;
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return sq_fail(err, SQ_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uintmax_t)sb.st_size > (uintmax_t)SIZE_MAX) {
+        close(*fd);
+        *fd = -1;
+        return sq_fail(err, SQ_ERR_IO, "%s: not a regular file", path);
+    }
+    *size = (size_t)sb.st_size;
+    return SQ_OK;
+}
+
+/* Probe through an open descriptor (see sq_npy_probe). */
+static sq_status probe_fd(int fd, size_t size, const char *path, sq_npy_info *info, sq_error *err)
+{
+    uint8_t pre[12];
+    size_t hstart = 0, hlen = 0, avail = size < sizeof pre ? size : sizeof pre;
+    sq_status st = read_at(fd, 0, pre, avail, path, err);
+    if (st != SQ_OK || (st = npy_prefix(pre, avail, size, path, &hstart, &hlen, err)) != SQ_OK)
+        return st;
+    if (hlen > SQ_NPY_MAX_HEADER)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: header length %zu exceeds the %u-byte limit", path, hlen,
+                       (unsigned)SQ_NPY_MAX_HEADER);
+    uint8_t *text = malloc(hlen ? hlen : 1);
+    if (!text)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    if ((st = read_at(fd, hstart, text, hlen, path, err)) == SQ_OK)
+        st = npy_dict(text, hlen, path, info, err);
+    free(text);
+    info->data_offset = hstart + hlen;
+    info->data_present = size - info->data_offset;
+    return st;
+}
+
+sq_status sq_npy_probe(const char *path, sq_npy_info *info, sq_error *err)
+{
+    int fd;
+    size_t size;
+    memset(info, 0, sizeof *info);
+    sq_status st = open_regular(path, &fd, &size, err);
+    if (st != SQ_OK)
+        return st;
+    st = probe_fd(fd, size, path, info, err);
+    close(fd);
+    return st;
+}
+
+/* Running sums of the two summary passes. */
+typedef struct npy_acc {
+    double sum, mn, mx, mean, ss;
+    size_t nfin, n_nan, n_inf;
+} npy_acc;
+
+/* Fold n values into a (pass 1: counts, sum, extremes; pass 2: squares). */
+static void acc_chunk(npy_acc *a, const float *v, size_t n, int pass)
+{
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        if (pass == 2) {
+            if (isfinite(x))
+                a->ss += (x - a->mean) * (x - a->mean);
+        } else if (isnan(x)) {
+            a->n_nan++;
+        } else if (isinf(x)) {
+            a->n_inf++;
+        } else {
+            a->sum += x;
+            a->mn = x < a->mn ? x : a->mn;
+            a->mx = x > a->mx ? x : a->mx;
+            a->nfin++;
+        }
+    }
+}
+
+/* One pass over the data of fd, NPY_CHUNK elements at a time. */
+static sq_status summary_pass(int fd, const sq_npy_info *info, const char *path, npy_acc *a, int pass, sq_error *err)
+{
+    enum { NPY_CHUNK = 16384 };
+    static const size_t chunk = NPY_CHUNK;
+    uint8_t raw[NPY_CHUNK * 8];
+    float vals[NPY_CHUNK];
+    size_t w = sq_dtype_size(info->dtype);
+    for (size_t i = 0; i < info->numel; i += chunk) {
+        size_t n = info->numel - i < chunk ? info->numel - i : chunk;
+        sq_status st = read_at(fd, info->data_offset + i * w, raw, n * w, path, err);
+        if (st != SQ_OK)
+            return st;
+        sq_decode_elements(info->dtype, info->big_endian, raw, n, vals);
+        acc_chunk(a, vals, n, pass);
+    }
+    return SQ_OK;
+}
+
+sq_status sq_npy_summary(const char *path, sq_npy_info *info, sq_summary *out, sq_error *err)
+{
+    int fd;
+    size_t size;
+    npy_acc a = {0, INFINITY, -INFINITY, 0, 0, 0, 0, 0};
+    memset(out, 0, sizeof *out);
+    sq_status st = open_regular(path, &fd, &size, err);
+    if (st != SQ_OK)
+        return st;
+    if ((st = probe_fd(fd, size, path, info, err)) == SQ_OK && (st = sq_npy_check_data(info, path, err)) == SQ_OK &&
+        (st = summary_pass(fd, info, path, &a, 1, err)) == SQ_OK && a.nfin > 0) {
+        a.mean = a.sum / (double)a.nfin;
+        st = summary_pass(fd, info, path, &a, 2, err);
+    }
+    close(fd);
+    if (st != SQ_OK)
+        return st;
+    out->count = info->numel;
+    out->n_nan = a.n_nan;
+    out->n_inf = a.n_inf;
+    if (a.nfin == 0) {
+        out->min = out->max = out->mean = out->std = NAN;
+        return SQ_OK;
+    }
+    out->min = a.mn;
+    out->max = a.mx;
+    out->mean = a.mean;
+    out->std = sqrt(a.ss / (double)a.nfin);
+    return SQ_OK;
 }
 
 /* Build the padded header (magic, version, length, dict) into buf; *n gets its size. */

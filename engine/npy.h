@@ -24,6 +24,7 @@
 #ifndef SQ_NPY_H
 #define SQ_NPY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,40 @@ sq_status sq_npy_read(const char *path, sq_tensor **out, sq_error *err);
 /* Parse a .npy image held in memory (len bytes at buf); name labels error
  * messages. Same results and errors as sq_npy_read. buf is not modified. */
 sq_status sq_npy_parse(const uint8_t *buf, size_t len, const char *name, sq_tensor **out, sq_error *err);
+
+/* What a .npy header says, read without touching the data. */
+typedef struct sq_npy_info {
+    sq_dtype dtype;      /* the file's dtype */
+    bool big_endian;     /* its byte order */
+    bool fortran;        /* Fortran (column-major) order */
+    int ndim;
+    size_t shape[SQ_MAX_DIMS];
+    size_t numel;
+    size_t data_offset;  /* where the data starts in the file */
+    size_t data_present; /* bytes in the file after the header */
+} sq_npy_info;
+
+/* The header size sq_npy_probe accepts (numpy writes a few hundred bytes). */
+#define SQ_NPY_MAX_HEADER (16u * 1024u * 1024u)
+
+/* Read only the header of the .npy file at path (its first bytes, by
+ * pread: the data is neither read nor mapped, whatever the file's size).
+ * The data's size is not checked (see sq_npy_check_data), so a file whose
+ * data is truncated still probes. Errors: IO, FORMAT, UNSUPPORTED as
+ * sq_npy_read, naming the file. */
+sq_status sq_npy_probe(const char *path, sq_npy_info *info, sq_error *err);
+
+/* Whether the data after the header has exactly numel elements: FORMAT
+ * "<name>: truncated data: ..." or "... unexpected bytes after the data"
+ * otherwise. */
+sq_status sq_npy_check_data(const sq_npy_info *info, const char *name, sq_error *err);
+
+/* Statistics of the .npy file's values (as sq_tensor_summary computes them
+ * on the loaded tensor, in file order) read in chunks of 16384 elements:
+ * memory stays small whatever the file's size; the file is read twice.
+ * *info gets the header. Errors: those of sq_npy_probe and
+ * sq_npy_check_data, IO. */
+sq_status sq_npy_summary(const char *path, sq_npy_info *info, sq_summary *out, sq_error *err);
 
 /* Write t to path with element type dt: F32, F64, F16, I8, U8, I16 or I32
  * (integer types need integral in-range values: SQ_ERR_ARG otherwise).

@@ -19,7 +19,8 @@ typedef struct sq_tinfo {
     size_t shape[SQ_MAX_DIMS];
     size_t numel;
     size_t offset;          /* absolute byte offset of the data in the file */
-    size_t nbytes;          /* bytes the data takes in the file */
+    size_t nbytes;          /* bytes the data takes in the file (0 when size_unknown) */
+    bool size_unknown;      /* the type is unknown to squint, so is its size (GGUF) */
 } sq_tinfo;
 
 #endif

@@ -23,6 +23,14 @@ run "gguf Q8_0 statistics" 0 "$SQUINT" info "$DATA/good.gguf" q8
 has "$out" "non-finite 0"
 run "npy file" 0 "$SQUINT" info "$DATA/npy/f4_le_c.npy"
 has "$out" "[2, 3, 4]"
+run "npy statistics" 0 "$SQUINT" info "$DATA/npy/f4_le_c.npy" x
+has "$out" "tensor x"
+has "$out" "min -2.5"
+has "$out" "max 3.25"
+has "$out" "mean 0.375"
+run "npy with short data: header listed, then the error" 1 "$SQUINT" info "$DATA/bad/npy_truncated_data.npy"
+grep -qE '^- +f32 +\[4\] +16 bytes$' "$out" || { echo "FAIL: truncated npy line"; fail=1; }
+has "$err" "npy_truncated_data.npy: truncated data"
 run "unknown tensor" 1 "$SQUINT" info "$DATA/good.gguf" nope
 has "$err" "no tensor named 'nope'"
 run "unloadable dtype" 1 "$SQUINT" info "$DATA/good.gguf" q4k
@@ -31,7 +39,7 @@ run "missing file" 1 "$SQUINT" info "$DATA/does-not-exist.safetensors"
 has "$err" "No such file"
 run "usage" 2 "$SQUINT" info
 for f in st_header_huge.safetensors st_overlap.safetensors gg_key_too_long.gguf gg_misaligned.gguf \
-         gg_bad_magic.gguf npy_truncated_data.npy st_duplicate.safetensors; do
+         gg_bad_magic.gguf st_duplicate.safetensors; do
     run "broken $f" 1 "$SQUINT" info "$DATA/bad/$f"
     has "$err" "$f"
     [ -s "$out" ] && { echo "FAIL: $f printed to stdout"; fail=1; }

@@ -243,6 +243,18 @@ START_TEST(test_failed_write_keeps_old_file)
 }
 END_TEST
 
+START_TEST(test_magic_messages)
+{
+    sq_tensor *t;
+    sq_error err;
+    ck_assert_int_eq(sq_npy_parse((const uint8_t *)"\x93NUMPY\x01\x00", 8, "m.npy", &t, &err), SQ_ERR_FORMAT);
+    ck_assert_str_eq(err.msg, "m.npy: truncated .npy header");
+    ck_assert_int_eq(sq_npy_parse((const uint8_t *)"hello, world", 12, "m.npy", &t, &err), SQ_ERR_FORMAT);
+    ck_assert_str_eq(err.msg, "m.npy: not a .npy file: no \\x93NUMPY magic");
+    ck_assert_ptr_null(t);
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
     sq_error err;
@@ -265,6 +277,7 @@ static Suite *npy_suite(void)
     tcase_add_test(tc, test_write_i8_codes);
     tcase_add_test(tc, test_failed_write_keeps_old_file);
     tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_magic_messages);
     suite_add_tcase(s, tc);
     return s;
 }

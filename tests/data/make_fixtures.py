@@ -173,8 +173,8 @@ def npy(header, data=b"", major=1):
 
 def make_bad():
     d = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }"
-    bad("npy_bad_magic.npy", b"\x93NUMPZ\x01\x00\x10\x00" + b" " * 16, "bad magic")
-    bad("npy_empty.npy", b"", "bad magic")
+    bad("npy_bad_magic.npy", b"\x93NUMPZ\x01\x00\x10\x00" + b" " * 16, "no \\x93NUMPY magic")
+    bad("npy_empty.npy", b"", "no \\x93NUMPY magic")
     bad("npy_header_past_end.npy", b"\x93NUMPY\x01\x00\xff\xff{'descr'", "runs past the end")
     bad("npy_truncated_data.npy", npy(d % "(4,)", b"\0" * 12), "truncated data")
     bad("npy_negative_dim.npy", npy(d % "(-1, 3)"), "negative dimension")
@@ -234,7 +234,7 @@ def make_bad():
     bad("gg_kv_count_huge.gguf", b"GGUF" + struct.pack("<IQQ", 3, 0, 2 ** 62), "metadata count")
     bad("gg_tensor_count_huge.gguf", b"GGUF" + struct.pack("<IQQ", 3, 2 ** 62, 0), "tensor count")
     bad("gg_five_dims.gguf", gguf([], [("a", [1, 1, 1, 1, 2], GF32, f, None)]), "5 dimensions (at most 4)")
-    bad("gg_unknown_type.gguf", gguf([], [("a", [2], 99, f, None)]), "unknown ggml type 99")
+    bad("gg_unknown_type.gguf", gguf([], [("a", [2], 99, f, None)]), "unsupported ggml type 99")
     bad("gg_misaligned.gguf", gguf([], [("a", [2], GF32, f, 4)]), "not a multiple of the alignment")
     bad("gg_data_past_end.gguf", gguf([], [("a", [2], GF32, f, None)])[:-28], "runs past the end of the file")
     bad("gg_overlap.gguf", gguf([], [("a", [16], GF32, bytes(64), 0), ("b", [2], GF32, f, 32)]), "overlap")

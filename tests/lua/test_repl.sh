@@ -49,6 +49,27 @@ wait_for "field completion after '.'" '^squint> q\.config$'
 keys '.bits'; key Enter
 wait_for "field value printed" '^4$'
 
+# completion reads tables raw: a metatable whose own metatable has an
+# erroring or looping __index neither ends nor hangs the session
+wait_prompt; keys 'bad = setmetatable({}, setmetatable({}, {__index = function() error("idx") end}))'; key Enter
+wait_prompt; keys 'bad.x'; key Tab; key C-u
+keys '"alive" .. "1"'; key Enter
+wait_for "an erroring __index during completion keeps the session" '^alive1$'
+wait_prompt; keys 'spin = setmetatable({}, setmetatable({}, {__index = function() while true do end end}))'; key Enter
+wait_prompt; keys 'spin.x'; key Tab; key C-u
+keys '"alive" .. "2"'; key Enter
+wait_for "a looping __index during completion does not hang the session" '^alive2$'
+wait_prompt; keys 'ix = setmetatable({}, {__index = {plain_field = 1}})'; key Enter
+wait_prompt; keys 'ix.plain_f'; key Tab
+wait_for "keys of a plain __index table complete" '^squint> ix\.plain_field$'
+key C-u
+# printing runs metamethods: Ctrl-C stops a looping __tostring
+wait_prompt; keys 'setmetatable({}, {__tostring = function() while true do end end})'; key Enter
+sleep 0.3; key C-c
+wait_for "Ctrl-C interrupts a looping __tostring while printing" "error calling 'print' (.*interrupted!)"
+wait_prompt; keys '"alive" .. "3"'; key Enter
+wait_for "session alive after an interrupted print" '^alive3$'
+
 wait_prompt; keys 'for i = 1, 2 do'; key Enter
 wait_for "continuation prompt for an incomplete chunk" '^   \.\.\.>$'
 keys 'print("line", i * 10)'; key Enter
@@ -71,6 +92,17 @@ sleep 0.3; key C-c
 wait_for "Ctrl-C interrupts a running loop" 'interrupted!'
 wait_prompt; keys '"after" .. "interrupt"'; key Enter
 wait_for "session alive after Ctrl-C" '^afterinterrupt$'
+
+# Ctrl-C during sq.report keeps the rows computed so far
+wait_prompt
+keys "d = string.rep(string.pack('<ffff', 1, 2, 3, 4), 16384); h = {}; for i = 1, 100 do h[i] = string.format('\"t%03d\":{\"dtype\":\"F32\",\"shape\":[16384,4],\"data_offsets\":[%d,%d]}', i, (i - 1) * #d, i * #d) end; h = '{' .. table.concat(h, ',') .. '}'; f = io.open('$tmp/slow.safetensors', 'wb'); f:write(string.pack('<I8', #h), h, d:rep(100)); f:close()"
+key Enter
+wait_prompt; keys "cfgs = {}; for b = 2, 8 do cfgs[#cfgs + 1] = {bits = b}; cfgs[#cfgs + 1] = {bits = b, mode = 'asymmetric'} end"; key Enter
+wait_prompt; keys "r = sq.report('$tmp/slow.safetensors', cfgs)"; key Enter
+sleep 0.5; key C-c
+wait_for "Ctrl-C during sq.report prints a note" 'interrupted: sq.report returns the rows computed so far'
+wait_prompt; keys 'r.interrupted, #r > 0 and #r < 1400, #r % 14'; key Enter
+wait_for "the rows computed so far are kept" '^true  *true  *0$'
 
 wait_prompt; keys 'sq.view(sq.demo())'; key Enter
 wait_for "sq.view opens the panel" 'tensor \[256, 512\] f32'

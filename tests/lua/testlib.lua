@@ -1,9 +1,14 @@
 -- testlib.lua - a minimal test harness for squint's Lua tests.
 -- T.test(name, fn) runs fn and prints "ok: name" or "FAIL: name: message";
 -- T.done() prints the tally and exits non-zero when anything failed.
+-- SQ_TEST_ONLY=text in the environment runs only the tests whose name
+-- contains text (to run one test alone).
 local T = {passed = 0, failed = 0}
 
+local only = os.getenv("SQ_TEST_ONLY")
+
 function T.test(name, fn)
+  if only and not name:find(only, 1, true) then return end
   local ok, err = xpcall(fn, debug.traceback)
   if ok then
     T.passed = T.passed + 1

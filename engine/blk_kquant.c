@@ -1,0 +1,782 @@
+/*
+ * blk_kquant.c - llama.cpp's K-quants: Q2_K, Q3_K, Q4_K, Q5_K, Q6_K.
+ *
+ * A 256-element super-block is cut into sub-blocks (16 elements for Q2_K,
+ * Q3_K, Q6_K; 32 for Q4_K, Q5_K). Each sub-block gets its own scale (and,
+ * for Q2/Q4/Q5_K, a minimum) found by a small search; those are quantized
+ * again against one half-precision super-block scale, and finally each
+ * element is re-rounded against its sub-block's reconstructed scale.
+ *
+ * The searches are ggml's (make_qkx2_quants, make_qx_quants,
+ * make_q3_quants, without importance weights), redone here step for step in
+ * float32 — same operations, same order — so that the bytes agree with
+ * ggml's reference quantizers exactly. Comments name the ggml function each
+ * routine mirrors.
+ */
+#include <math.h>
+
+#include "blk_int.h"
+#include "blk_lanes.h"
+#include "simd.h"
+
+#define GROUP_EPS 1e-15f /* ggml's GROUP_MAX_EPS: a sub-block this small is all zero */
+
+/* ---- shared searches ------------------------------------------------------ */
+
+/* Weighted squared or absolute error of scale * L + min against x. */
+static float fit_error(int n, const float *x, const float *w, const uint8_t *L, float scale, float min,
+                       int use_mad)
+{
+    float err = 0;
+    for (int i = 0; i < n; i++) {
+        float diff = scale * L[i] + min - x[i];
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        err += w[i] * diff;
+    }
+    return err;
+}
+
+/* Codes clamp(round(iscale * (x - min)), 0, nmax) into L. */
+static void round_affine(int n, int nmax, const float *x, float iscale, float min, uint8_t *L)
+{
+    for (int i = 0; i < n; i++)
+        L[i] = (uint8_t)sq_blk_clamp(sq_blk_nearest(iscale * (x[i] - min)), 0, nmax);
+}
+
+typedef struct affine_fit {
+    float sum_w, sum_x; /* weighted sums of 1 and x over the sub-block */
+    float max;          /* largest element */
+} affine_fit;
+
+/* One candidate of make_qkx2_quants' grid: codes for iscale, then the
+ * least-squares scale and min for those codes. Returns 0 when degenerate. */
+static int affine_candidate(int n, int nmax, const float *x, const float *w, const affine_fit *f, float iscale,
+                            float min, uint8_t *Laux, float *scale_out, float *min_out)
+{
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    round_affine(n, nmax, x, iscale, min, Laux);
+    for (int i = 0; i < n; i++) {
+        int l = Laux[i];
+        sum_l += w[i] * l;
+        sum_l2 += w[i] * l * l;
+        sum_xl += w[i] * l * x[i];
+    }
+    float D = f->sum_w * sum_l2 - sum_l * sum_l;
+    if (!(D > 0))
+        return 0;
+    float this_scale = (f->sum_w * sum_xl - f->sum_x * sum_l) / D;
+    float this_min = (sum_l2 * f->sum_x - sum_l * sum_xl) / D;
+    if (this_min > 0) {
+        this_min = 0;
+        this_scale = sum_xl / sum_l2;
+    }
+    *scale_out = this_scale;
+    *min_out = this_min;
+    return 1;
+}
+
+/* ggml's make_qkx2_quants: codes L in [0, nmax] and x ~ scale * L - *neg_min
+ * over n elements with weights w, trying nstep + 1 scales around nmax /
+ * (max - min). Returns the scale. */
+static float fit_affine(int n, int nmax, const float *x, const float *w, uint8_t *L, float *neg_min, float rmin,
+                        float rdelta, int nstep, int use_mad)
+{
+    affine_fit f = {w[0], w[0] * x[0], x[0]};
+    float min = x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < min)
+            min = x[i];
+        if (x[i] > f.max)
+            f.max = x[i];
+        f.sum_w += w[i];
+        f.sum_x += w[i] * x[i];
+    }
+    if (min > 0)
+        min = 0;
+    if (f.max == min) {
+        memset(L, 0, (size_t)n);
+        *neg_min = -min;
+        return 0.f;
+    }
+    float iscale = nmax / (f.max - min);
+    float scale = 1 / iscale;
+    round_affine(n, nmax, x, iscale, min, L);
+    float best = fit_error(n, x, w, L, scale, min, use_mad);
+    uint8_t Laux[32];
+    for (int is = 0; is <= nstep; is++) {
+        float s, m;
+        iscale = (rmin + rdelta * is + nmax) / (f.max - min);
+        if (!affine_candidate(n, nmax, x, w, &f, iscale, min, Laux, &s, &m))
+            continue;
+        float mad = fit_error(n, x, w, Laux, s, m, use_mad);
+        if (mad < best) {
+            memcpy(L, Laux, (size_t)n);
+            best = mad;
+            scale = s;
+            min = m;
+        }
+    }
+    *neg_min = -min;
+    return scale;
+}
+
+#if SQ_BLK_LANES
+/* fit_error for eight sub-blocks, one a lane. */
+SQ_LANE_INLINE sq_lf lanes_fit_error(int n, const sq_lf *x, const sq_lf *w, const sq_li *L, sq_lf scale, sq_lf min,
+                                     int use_mad)
+{
+    sq_lf err = lf_splat(0);
+    for (int i = 0; i < n; i++) {
+        sq_lf diff = scale * lf_from_li(L[i]) + min - x[i];
+        diff = use_mad ? lf_abs(diff) : diff * diff;
+        err += w[i] * diff;
+    }
+    return err;
+}
+
+SQ_LANE_INLINE void lanes_round_affine(int n, int nmax, const sq_lf *x, sq_lf iscale, sq_lf min, sq_li *L)
+{
+    for (int i = 0; i < n; i++)
+        L[i] = li_clamp(li_nearest(iscale * (x[i] - min)), 0, nmax);
+}
+
+/* fit_affine for eight sub-blocks at once (element i of lane k is x[i][k]):
+ * the same operations per lane, the scalar branches as masks. Degenerate
+ * lanes (max == min) compute garbage that is replaced at the end, as the
+ * scalar code returns early for them. */
+SQ_LANE_INLINE void lanes_fit_affine(int n, int nmax, const sq_lf *x, const sq_lf *w, sq_li *L, sq_lf *scale_out,
+                                     sq_lf *neg_min, float rmin, float rdelta, int nstep, int use_mad)
+{
+    sq_lf min = x[0], max = x[0], sum_w = w[0], sum_x = w[0] * x[0], zero = lf_splat(0);
+    for (int i = 1; i < n; i++) {
+        min = lf_sel(x[i] < min, x[i], min);
+        max = lf_sel(x[i] > max, x[i], max);
+        sum_w += w[i];
+        sum_x += w[i] * x[i];
+    }
+    min = lf_sel(min > zero, zero, min);
+    sq_lf min0 = min;
+    sq_li degenerate = max == min;
+    sq_lf iscale = lf_splat((float)nmax) / (max - min);
+    sq_lf scale = lf_splat(1.0f) / iscale;
+    lanes_round_affine(n, nmax, x, iscale, min, L);
+    sq_lf best = lanes_fit_error(n, x, w, L, scale, min, use_mad);
+    sq_li Laux[32];
+    for (int is = 0; is <= nstep; is++) {
+        iscale = lf_splat(rmin + rdelta * is + nmax) / (max - min);
+        lanes_round_affine(n, nmax, x, iscale, min, Laux);
+        sq_lf sum_l = zero, sum_l2 = zero, sum_xl = zero;
+        for (int i = 0; i < n; i++) {
+            sq_lf l = lf_from_li(Laux[i]);
+            sum_l += w[i] * l;
+            sum_l2 += w[i] * l * l;
+            sum_xl += w[i] * l * x[i];
+        }
+        sq_lf D = sum_w * sum_l2 - sum_l * sum_l;
+        sq_lf this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+        sq_lf this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+        sq_li pos = this_min > zero;
+        this_min = lf_sel(pos, zero, this_min);
+        this_scale = lf_sel(pos, sum_xl / sum_l2, this_scale);
+        sq_lf mad = lanes_fit_error(n, x, w, Laux, this_scale, this_min, use_mad);
+        sq_li upd = (D > zero) & (mad < best);
+        for (int i = 0; i < n; i++)
+            L[i] = li_sel(upd, Laux[i], L[i]);
+        best = lf_sel(upd, mad, best);
+        scale = lf_sel(upd, this_scale, scale);
+        min = lf_sel(upd, this_min, min);
+    }
+    for (int i = 0; i < n; i++)
+        L[i] = li_sel(degenerate, li_splat(0), L[i]);
+    *scale_out = lf_sel(degenerate, zero, scale);
+    *neg_min = -lf_sel(degenerate, min0, min);
+}
+#endif
+
+/* count (at most 16) consecutive sub-blocks of n elements (x and weights w
+ * laid out alike): codes into L, scales and negated minima into scales[],
+ * mins[]. Unused lanes hold zeros (a degenerate sub-block) and are
+ * dropped. */
+SQ_HOT static void fit_affine_group(int count, int n, int nmax, const float *x, const float *w, uint8_t *L,
+                                    float *scales, float *mins, float rmin, int nstep, int use_mad)
+{
+#if SQ_BLK_LANES
+    if (sq_blk_lanes_enabled()) {
+        sq_lf xt[32] = {{0}}, wt[32] = {{0}}, sc, nm;
+        sq_li Lt[32];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < count; k++) {
+                xt[i][k] = x[k * n + i];
+                wt[i][k] = w[k * n + i];
+            }
+        lanes_fit_affine(n, nmax, xt, wt, Lt, &sc, &nm, rmin, 0.1f, nstep, use_mad);
+        for (int k = 0; k < count; k++) {
+            scales[k] = sc[k];
+            mins[k] = nm[k];
+            for (int i = 0; i < n; i++)
+                L[k * n + i] = (uint8_t)Lt[i][k];
+        }
+        return;
+    }
+#endif
+    for (int k = 0; k < count; k++)
+        scales[k] = fit_affine(n, nmax, x + k * n, w + k * n, L + k * n, &mins[k], rmin, 0.1f, nstep, use_mad);
+}
+
+/* The element of largest magnitude (first on ties) and that magnitude. */
+static float signed_absmax(int n, const float *x, float *amax_out)
+{
+    float max = 0, amax = 0;
+    for (int i = 0; i < n; i++) {
+        float ax = fabsf(x[i]);
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    *amax_out = amax;
+    return max;
+}
+
+/* Weighted (w = x^2) sums of x*l and l*l for codes clamp(round(iscale*x),
+ * -nmax, nmax-1); the codes go to L (offset by nmax) when L is not NULL. */
+static void symmetric_sums(int n, int nmax, const float *x, float iscale, int8_t *L, float *sumlx, float *suml2)
+{
+    float slx = 0, sl2 = 0;
+    for (int i = 0; i < n; i++) {
+        int l = sq_blk_clamp(sq_blk_nearest(iscale * x[i]), -nmax, nmax - 1);
+        if (L)
+            L[i] = (int8_t)(l + nmax);
+        float w = x[i] * x[i];
+        slx += w * x[i] * l;
+        sl2 += w * l * l;
+    }
+    *sumlx = slx;
+    *suml2 = sl2;
+}
+
+/* ggml's make_qx_quants with rmse_type 1 and no weights: codes L (offset by
+ * nmax) in [0, 2 nmax) and the scale, best of 19 trial scales. */
+static float fit_symmetric(int n, int nmax, const float *x, int8_t *L)
+{
+    float amax, max = signed_absmax(n, x, &amax);
+    if (amax < GROUP_EPS) {
+        memset(L, 0, (size_t)n);
+        return 0.f;
+    }
+    float sumlx, suml2;
+    symmetric_sums(n, nmax, x, -nmax / max, L, &sumlx, &suml2);
+    float scale = suml2 ? sumlx / suml2 : 0.0f;
+    float best = scale * sumlx;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0)
+            continue;
+        float iscale = -(nmax + 0.1f * is) / max;
+        symmetric_sums(n, nmax, x, iscale, NULL, &sumlx, &suml2);
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            symmetric_sums(n, nmax, x, iscale, L, &sumlx, &suml2);
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+#if SQ_BLK_LANES
+/* symmetric_sums for eight sub-blocks, one a lane. */
+SQ_LANE_INLINE void lanes_symmetric_sums(int n, int nmax, const sq_lf *x, sq_lf iscale, sq_li *L, sq_lf *sumlx,
+                                         sq_lf *suml2)
+{
+    sq_lf slx = lf_splat(0), sl2 = lf_splat(0);
+    for (int i = 0; i < n; i++) {
+        sq_li li = li_clamp(li_nearest(iscale * x[i]), -nmax, nmax - 1);
+        L[i] = li + li_splat(nmax);
+        sq_lf l = lf_from_li(li), w = x[i] * x[i];
+        slx += w * x[i] * l;
+        sl2 += w * l * l;
+    }
+    *sumlx = slx;
+    *suml2 = sl2;
+}
+
+/* fit_symmetric for eight sub-blocks at once; all-zero lanes compute
+ * garbage replaced at the end (the scalar code returns early). */
+SQ_LANE_INLINE void lanes_fit_symmetric(int n, int nmax, const sq_lf *x, sq_li *L, sq_lf *scale_out)
+{
+    sq_lf amax = lf_splat(0), max = lf_splat(0), zero = lf_splat(0);
+    for (int i = 0; i < n; i++) {
+        sq_li m = lf_abs(x[i]) > amax;
+        amax = lf_sel(m, lf_abs(x[i]), amax);
+        max = lf_sel(m, x[i], max);
+    }
+    sq_li tiny = amax < lf_splat(GROUP_EPS);
+    sq_lf sumlx, suml2;
+    lanes_symmetric_sums(n, nmax, x, lf_splat((float)-nmax) / max, L, &sumlx, &suml2);
+    sq_lf scale = lf_sel(suml2 != zero, sumlx / suml2, zero);
+    sq_lf best = scale * sumlx;
+    sq_li Lc[32];
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0)
+            continue;
+        sq_lf iscale = lf_splat(-(nmax + 0.1f * is)) / max;
+        lanes_symmetric_sums(n, nmax, x, iscale, Lc, &sumlx, &suml2);
+        sq_li upd = (suml2 > zero) & (sumlx * sumlx > best * suml2);
+        for (int i = 0; i < n; i++)
+            L[i] = li_sel(upd, Lc[i], L[i]);
+        sq_lf ns = sumlx / suml2;
+        scale = lf_sel(upd, ns, scale);
+        best = lf_sel(upd, ns * sumlx, best);
+    }
+    for (int i = 0; i < n; i++)
+        L[i] = li_sel(tiny, li_splat(0), L[i]);
+    *scale_out = lf_sel(tiny, zero, scale);
+}
+#endif
+
+/* fit_symmetric for count (at most 16) consecutive sub-blocks of n
+ * elements: codes into L, scales into scales[]. */
+SQ_HOT static void fit_symmetric_group(int count, int n, int nmax, const float *x, int8_t *L, float *scales)
+{
+#if SQ_BLK_LANES
+    if (sq_blk_lanes_enabled()) {
+        sq_lf xt[32] = {{0}}, sc;
+        sq_li Lt[32];
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < count; k++)
+                xt[i][k] = x[k * n + i];
+        lanes_fit_symmetric(n, nmax, xt, Lt, &sc);
+        for (int k = 0; k < count; k++) {
+            scales[k] = sc[k];
+            for (int i = 0; i < n; i++)
+                L[k * n + i] = (int8_t)Lt[i][k];
+        }
+        return;
+    }
+#endif
+    for (int k = 0; k < count; k++)
+        scales[k] = fit_symmetric(n, nmax, x + k * n, L + k * n);
+}
+
+/* One pass of make_q3_quants' coordinate descent over the codes L (not
+ * offset). Returns how many codes changed. */
+static int refine_q3_pass(int n, int nmax, const float *x, int8_t *L, float *sumlx, float *suml2)
+{
+    int changed = 0;
+    for (int i = 0; i < n; i++) {
+        float w = x[i] * x[i];
+        float slx = *sumlx - w * x[i] * L[i];
+        if (!(slx > 0))
+            continue;
+        float sl2 = *suml2 - w * L[i] * L[i];
+        int nl = sq_blk_clamp(sq_blk_nearest(x[i] * sl2 / slx), -nmax, nmax - 1);
+        if (nl == L[i])
+            continue;
+        slx += w * x[i] * nl;
+        sl2 += w * nl * nl;
+        if (sl2 > 0 && slx * slx * *suml2 > *sumlx * *sumlx * sl2) {
+            L[i] = (int8_t)nl;
+            *sumlx = slx;
+            *suml2 = sl2;
+            changed++;
+        }
+    }
+    return changed;
+}
+
+/* ggml's make_q3_quants with do_rmse: codes L (offset by nmax) and scale. */
+static float fit_q3(int n, int nmax, const float *x, int8_t *L)
+{
+    float amax, max = signed_absmax(n, x, &amax);
+    if (amax < GROUP_EPS) {
+        memset(L, 0, (size_t)n);
+        return 0.f;
+    }
+    float sumlx, suml2;
+    symmetric_sums(n, nmax, x, -nmax / max, L, &sumlx, &suml2);
+    for (int i = 0; i < n; i++)
+        L[i] = (int8_t)(L[i] - nmax);
+    for (int itry = 0; itry < 5; itry++)
+        if (!refine_q3_pass(n, nmax, x, L, &sumlx, &suml2))
+            break;
+    for (int i = 0; i < n; i++)
+        L[i] = (int8_t)(L[i] + nmax);
+    return sumlx / suml2;
+}
+
+/* Pack 256 two-bit codes: byte k of each 32-byte group of 128 elements
+ * holds elements k, k+32, k+64, k+96 (low bits first). */
+static void pack_2bit(const uint8_t *L, uint8_t *qs)
+{
+    for (int j = 0; j < SQ_QK; j += 128)
+        for (int l = 0; l < 32; l++)
+            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+}
+
+/* ---- Q2_K: scales[16] qs[64] d dmin (84 bytes) ---------------------------- */
+
+static void q2_k_block(const float *x, uint8_t *b)
+{
+    uint8_t L[SQ_QK], *sc = b;
+    float w[SQ_QK], scales[16], mins[16], max_scale = 0, max_min = 0;
+    for (int i = 0; i < SQ_QK; i++)
+        w[i] = fabsf(x[i]);
+    fit_affine_group(16, 16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
+    for (int j = 0; j < 16; j++) {
+        if (scales[j] > max_scale)
+            max_scale = scales[j];
+        if (mins[j] > max_min)
+            max_min = mins[j];
+    }
+    memset(sc, 0, 16);
+    if (max_scale > 0) {
+        float iscale = 15.f / max_scale;
+        for (int j = 0; j < 16; j++)
+            sc[j] = (uint8_t)sq_blk_nearest(iscale * scales[j]);
+    }
+    sq_blk_put_half(b + 80, max_scale > 0 ? max_scale / 15.f : 0.f);
+    if (max_min > 0) {
+        float iscale = 15.f / max_min;
+        for (int j = 0; j < 16; j++)
+            sc[j] = (uint8_t)(sc[j] | (sq_blk_nearest(iscale * mins[j]) << 4));
+    }
+    sq_blk_put_half(b + 82, max_min > 0 ? max_min / 15.f : 0.f);
+    float dall = sq_blk_get_half(b + 80), dmin = sq_blk_get_half(b + 82);
+    for (int j = 0; j < 16; j++) {
+        float d = dall * (sc[j] & 0xf);
+        if (!d)
+            continue;
+        float dm = dmin * (sc[j] >> 4);
+        for (int i = 0; i < 16; i++)
+            L[16 * j + i] = (uint8_t)sq_blk_clamp(sq_blk_nearest((x[16 * j + i] + dm) / d), 0, 3);
+    }
+    pack_2bit(L, b + 16);
+}
+
+void sq_blk_q2_k_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        q2_k_block(x + i * SQ_QK, dst + i * 84);
+}
+
+void sq_blk_q2_k_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 84, *q = b + 16;
+        float d = sq_blk_get_half(b + 80), min = sq_blk_get_half(b + 82), *y = dst + i * SQ_QK;
+        for (int e = 0; e < SQ_QK; e++) {
+            int sub = e / 16, shift = 2 * ((e % 128) / 32);
+            float dl = d * (b[sub] & 0xf), ml = min * (b[sub] >> 4);
+            y[e] = dl * ((q[(e / 128) * 32 + e % 32] >> shift) & 3) - ml;
+        }
+    }
+}
+
+/* ---- Q3_K: hmask[32] qs[64] scales[12] d (110 bytes) ---------------------- */
+
+/* Six-bit scale j (biased by 32) from the packed 12 bytes. */
+static int q3_scale(const uint8_t *s, int j)
+{
+    int lo = j < 8 ? (s[j] & 0xf) : (s[j - 8] >> 4);
+    return (lo | (((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
+}
+
+static void q3_k_put_scales(const float *scales, float max_scale, uint8_t *s)
+{
+    float iscale = -32.f / max_scale;
+    for (int j = 0; j < 16; j++) {
+        int l = sq_blk_clamp(sq_blk_wrap_i8(sq_blk_nearest(iscale * scales[j])), -32, 31) + 32;
+        if (j < 8)
+            s[j] = (uint8_t)(l & 0xf);
+        else
+            s[j - 8] = (uint8_t)(s[j - 8] | ((l & 0xf) << 4));
+        s[j % 4 + 8] = (uint8_t)(s[j % 4 + 8] | ((l >> 4) << (2 * (j / 4))));
+    }
+}
+
+static void q3_k_pack(uint8_t *L, uint8_t *b)
+{
+    memset(b, 0, 32);
+    for (int j = 0; j < SQ_QK; j++) {
+        if (L[j] > 3) {
+            b[j % 32] = (uint8_t)(b[j % 32] | (1u << (j / 32)));
+            L[j] = (uint8_t)(L[j] - 4);
+        }
+    }
+    pack_2bit(L, b + 32);
+}
+
+static void q3_k_block(const float *x, uint8_t *b)
+{
+    int8_t L[SQ_QK];
+    float scales[16], max_scale = 0, amax = 0;
+    for (int j = 0; j < 16; j++) {
+        scales[j] = fit_q3(16, 4, x + 16 * j, L + 16 * j);
+        if (fabsf(scales[j]) > amax) {
+            amax = fabsf(scales[j]);
+            max_scale = scales[j];
+        }
+    }
+    memset(b + 96, 0, 12);
+    if (max_scale) {
+        q3_k_put_scales(scales, max_scale, b + 96);
+        sq_blk_put_half(b + 108, 1 / (-32.f / max_scale));
+    } else {
+        sq_blk_put_half(b + 108, 0.f);
+    }
+    float dall = sq_blk_get_half(b + 108);
+    for (int j = 0; j < 16; j++) {
+        float d = dall * q3_scale(b + 96, j);
+        if (!d)
+            continue;
+        for (int i = 0; i < 16; i++)
+            L[16 * j + i] = (int8_t)(sq_blk_clamp(sq_blk_nearest(x[16 * j + i] / d), -4, 3) + 4);
+    }
+    q3_k_pack((uint8_t *)L, b);
+}
+
+void sq_blk_q3_k_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        q3_k_block(x + i * SQ_QK, dst + i * 110);
+}
+
+void sq_blk_q3_k_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 110, *q = b + 32;
+        float d = sq_blk_get_half(b + 108), *y = dst + i * SQ_QK;
+        for (int e = 0; e < SQ_QK; e++) {
+            int k = e % 32, shift = 2 * ((e % 128) / 32);
+            float dl = d * q3_scale(b + 96, e / 16);
+            int v = ((q[(e / 128) * 32 + k] >> shift) & 3) - ((b[k] >> (e / 32)) & 1 ? 0 : 4);
+            y[e] = dl * v;
+        }
+    }
+}
+
+/* ---- Q4_K / Q5_K: d dmin scales[12] [qh[32]] qs[128] ---------------------- */
+
+/* ggml's get_scale_min_k4: six-bit scale and min of sub-block j. */
+static void k4_scale_min(const uint8_t *s, int j, int *sc, int *m)
+{
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+static void k4_put_scales(const float *scales, const float *mins, float max_scale, float max_min, uint8_t *s)
+{
+    float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+    float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+    for (int j = 0; j < 8; j++) {
+        int ls = sq_blk_min(63, sq_blk_nearest(inv_scale * scales[j]) & 0xff);
+        int lm = sq_blk_min(63, sq_blk_nearest(inv_min * mins[j]) & 0xff);
+        if (j < 4) {
+            s[j] = (uint8_t)ls;
+            s[j + 4] = (uint8_t)lm;
+        } else {
+            s[j + 4] = (uint8_t)((ls & 0xf) | ((lm & 0xf) << 4));
+            s[j - 4] = (uint8_t)(s[j - 4] | ((ls >> 4) << 6));
+            s[j] = (uint8_t)(s[j] | ((lm >> 4) << 6));
+        }
+    }
+}
+
+/* Shared by Q4_K (nmax 15) and Q5_K (nmax 31), for one super-block whose
+ * sub-blocks are fitted: the scale bytes and half scales at b, then the
+ * final codes in L. */
+static void k45_finish(const float *x, const float *scales, const float *mins, uint8_t *b, int nmax, uint8_t *L)
+{
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < 8; j++) {
+        if (scales[j] > max_scale)
+            max_scale = scales[j];
+        if (mins[j] > max_min)
+            max_min = mins[j];
+    }
+    k4_put_scales(scales, mins, max_scale, max_min, b + 4);
+    sq_blk_put_half(b, max_scale / 63.f);
+    sq_blk_put_half(b + 2, max_min / 63.f);
+    float dall = sq_blk_get_half(b), dmin = sq_blk_get_half(b + 2);
+    for (int j = 0; j < 8; j++) {
+        int sc, m;
+        k4_scale_min(b + 4, j, &sc, &m);
+        float d = dall * sc;
+        if (!d)
+            continue;
+        float dm = dmin * m;
+        for (int i = 0; i < 32; i++)
+            L[32 * j + i] = (uint8_t)sq_blk_clamp(sq_blk_nearest((x[32 * j + i] + dm) / d), 0, nmax);
+    }
+}
+
+/* Fit the sub-blocks of nsb (1 or 2) consecutive Q4_K/Q5_K super-blocks
+ * together (the lanes take sixteen), then finish each: block s gets its
+ * bytes at b + s * bb and its codes at L + 256 s. */
+static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax, float rmin, int nstep, uint8_t *L)
+{
+    float w[2 * SQ_QK], scales[16], mins[16];
+    for (int j = 0; j < 8 * nsb; j++) {
+        const float *xb = x + 32 * j;
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; l++)
+            sum_x2 += xb[l] * xb[l];
+        float av_x = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; l++)
+            w[32 * j + l] = av_x + fabsf(xb[l]);
+    }
+    fit_affine_group(8 * nsb, 32, nmax, x, w, L, scales, mins, rmin, nstep, 0);
+    for (int s = 0; s < nsb; s++)
+        k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK);
+}
+
+static void q4_k_pack(const uint8_t *L, uint8_t *b)
+{
+    for (int j = 0; j < SQ_QK; j += 64)
+        for (int l = 0; l < 32; l++)
+            b[16 + j / 2 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
+}
+
+void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    uint8_t L[2 * SQ_QK];
+    for (size_t i = 0; i < nb; i += 2) {
+        int nsb = nb - i >= 2 ? 2 : 1;
+        k45_blocks(x + i * SQ_QK, nsb, dst + i * 144, 144, 15, -1.f, 20, L);
+        for (int s = 0; s < nsb; s++)
+            q4_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 144);
+    }
+}
+
+void sq_blk_q4_k_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 144;
+        float d = sq_blk_get_half(b), min = sq_blk_get_half(b + 2), *y = dst + i * SQ_QK;
+        for (int e = 0; e < SQ_QK; e++) {
+            int sc, m, q = b[16 + (e / 64) * 32 + e % 32];
+            k4_scale_min(b + 4, e / 32, &sc, &m);
+            float dl = d * sc, ml = min * m;
+            y[e] = dl * ((e / 32) % 2 ? q >> 4 : q & 0xf) - ml;
+        }
+    }
+}
+
+static void q5_k_pack(const uint8_t *L, uint8_t *b)
+{
+    uint8_t *qh = b + 16, *ql = b + 48;
+    memset(qh, 0, 32);
+    for (int n = 0; n < SQ_QK; n += 64) {
+        for (int j = 0; j < 32; j++) {
+            int l1 = L[n + j], l2 = L[n + j + 32];
+            if (l1 > 15) {
+                l1 -= 16;
+                qh[j] = (uint8_t)(qh[j] | (1u << (n / 32)));
+            }
+            if (l2 > 15) {
+                l2 -= 16;
+                qh[j] = (uint8_t)(qh[j] | (2u << (n / 32)));
+            }
+            ql[n / 2 + j] = (uint8_t)(l1 | (l2 << 4));
+        }
+    }
+}
+
+void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    uint8_t L[2 * SQ_QK];
+    for (size_t i = 0; i < nb; i += 2) {
+        int nsb = nb - i >= 2 ? 2 : 1;
+        k45_blocks(x + i * SQ_QK, nsb, dst + i * 176, 176, 31, -0.5f, 15, L);
+        for (int s = 0; s < nsb; s++)
+            q5_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 176);
+    }
+}
+
+void sq_blk_q5_k_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 176, *qh = b + 16, *ql = b + 48;
+        float d = sq_blk_get_half(b), min = sq_blk_get_half(b + 2), *y = dst + i * SQ_QK;
+        for (int e = 0; e < SQ_QK; e++) {
+            int sc, m, sub = e / 32, k = e % 32, q = ql[(e / 64) * 32 + k];
+            k4_scale_min(b + 4, sub, &sc, &m);
+            float dl = d * sc, ml = min * m;
+            int v = (sub % 2 ? q >> 4 : q & 0xf) + ((qh[k] >> sub) & 1 ? 16 : 0);
+            y[e] = dl * v - ml;
+        }
+    }
+}
+
+/* ---- Q6_K: ql[128] qh[64] scales[16] (int8) d (210 bytes) ----------------- */
+
+static void q6_k_pack(const int8_t *L, uint8_t *b)
+{
+    uint8_t *ql = b, *qh = b + 128;
+    for (int j = 0; j < SQ_QK; j += 128) {
+        for (int l = 0; l < 32; l++) {
+            const int8_t *p = L + j + l;
+            ql[l] = (uint8_t)((p[0] & 0xf) | ((p[64] & 0xf) << 4));
+            ql[l + 32] = (uint8_t)((p[32] & 0xf) | ((p[96] & 0xf) << 4));
+            qh[l] = (uint8_t)((p[0] >> 4) | ((p[32] >> 4) << 2) | ((p[64] >> 4) << 4) | ((p[96] >> 4) << 6));
+        }
+        ql += 64;
+        qh += 32;
+    }
+}
+
+static void q6_k_block(const float *x, uint8_t *b)
+{
+    int8_t L[SQ_QK];
+    float scales[16], max_scale = 0, max_abs = 0;
+    fit_symmetric_group(16, 16, 32, x, L, scales);
+    for (int j = 0; j < 16; j++) {
+        if (fabsf(scales[j]) > max_abs) {
+            max_abs = fabsf(scales[j]);
+            max_scale = scales[j];
+        }
+    }
+    memset(b, 0, 210);
+    if (max_abs < GROUP_EPS)
+        return;
+    float iscale = -128.f / max_scale;
+    sq_blk_put_half(b + 208, 1 / iscale);
+    int8_t *sc = (int8_t *)(b + 192);
+    for (int j = 0; j < 16; j++)
+        sc[j] = (int8_t)sq_blk_wrap_i8(sq_blk_min(127, sq_blk_nearest(iscale * scales[j])));
+    float dall = sq_blk_get_half(b + 208);
+    for (int j = 0; j < 16; j++) {
+        float d = dall * sc[j];
+        if (!d)
+            continue;
+        for (int i = 0; i < 16; i++)
+            L[16 * j + i] = (int8_t)(sq_blk_clamp(sq_blk_nearest(x[16 * j + i] / d), -32, 31) + 32);
+    }
+    q6_k_pack(L, b);
+}
+
+void sq_blk_q6_k_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        q6_k_block(x + i * SQ_QK, dst + i * 210);
+}
+
+void sq_blk_q6_k_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 210;
+        float d = sq_blk_get_half(b + 208), *y = dst + i * SQ_QK;
+        for (int e = 0; e < SQ_QK; e++) {
+            int half = e / 128, r = e % 128, quarter = r / 32, l = r % 32;
+            int lo = b[half * 64 + (quarter % 2) * 32 + l];
+            lo = quarter / 2 ? lo >> 4 : lo & 0xf;
+            int hi = (b[128 + half * 32 + l] >> (2 * quarter)) & 3;
+            int sc = sq_blk_wrap_i8(b[192 + half * 8 + l / 16 + 2 * quarter]);
+            y[e] = d * sc * ((lo | (hi << 4)) - 32);
+        }
+    }
+}

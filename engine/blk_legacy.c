@@ -1,0 +1,289 @@
+/*
+ * blk_legacy.c - llama.cpp's original 32-element block formats:
+ * Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 (layouts of ggml-common.h, half scales
+ * little-endian).
+ *
+ * The quantizers follow ggml's reference (importance-free) algorithms
+ * operation for operation in float32, so they write the same bytes:
+ *   Q4_0/Q5_0  d = (the value of largest magnitude) / -8 (-16), codes
+ *              trunc(x/d + 8.5) (16.5) capped at 15 (31);
+ *   Q4_1/Q5_1  d = (max - min) / 15 (31), m = min, codes trunc((x-m)/d + .5);
+ *   Q8_0       d = amax / 127, codes roundf(x/d).
+ * Division by d is multiplication by id = 1/d (0 when d is 0), as in ggml.
+ */
+#include <float.h>
+#include <math.h>
+
+#include "blk_int.h"
+#include "simd.h"
+
+#define QK 32
+
+/* The element of largest magnitude (the first one on ties); 0 for zeros. */
+static float signed_absmax(const float *x)
+{
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < QK; j++) {
+        if (amax < fabsf(x[j])) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
+static void min_max(const float *x, float *mn, float *mx)
+{
+    float lo = FLT_MAX, hi = -FLT_MAX;
+    for (int j = 0; j < QK; j++) {
+        if (x[j] < lo)
+            lo = x[j];
+        if (x[j] > hi)
+            hi = x[j];
+    }
+    *mn = lo;
+    *mx = hi;
+}
+
+static float inverse(float d)
+{
+    return d != 0.0f ? 1.0f / d : 0.0f;
+}
+
+/* ggml's MIN(cap, (int8_t)v) stored into a uint8_t. */
+static uint8_t capped_code(float v, int cap)
+{
+    return (uint8_t)sq_blk_min(cap, sq_blk_wrap_i8(sq_blk_trunc(v)));
+}
+
+/* Whether the codes of a block with scale d and inverse scale id can take
+ * the plain conversions below: |id| <= 1e30 means |d| >= 1e-30, a normal
+ * float, and d finite means x - min did not overflow, so x * id and
+ * (x - min) * id stay within a rounding error of the code range (no Inf, no
+ * NaN, nothing a cast could overflow). Otherwise the codes go through
+ * capped_code's exact emulation of ggml's casts. */
+static int plain_block(float d, float id)
+{
+    return isfinite(d) && fabsf(id) <= 1e30f;
+}
+
+/* capped_code for 0 <= v < 2^31. */
+static uint8_t capped_plain(float v, int cap)
+{
+    int c = (int)v;
+    return (uint8_t)(c < cap ? c : cap);
+}
+
+/* (int)roundf(v) (half away from zero) for |v| < 2^31; exact: t and v - t
+ * are exact in float. */
+static int round_plain(float v)
+{
+    int t = (int)v;
+    float f = v - (float)t;
+    return t + (f >= 0.5f) - (f <= -0.5f);
+}
+
+static void q4_0_block(const float *x, uint8_t *b)
+{
+    float d = signed_absmax(x) / -8;
+    float id = inverse(d);
+    sq_blk_put_half(b, d);
+    if (plain_block(d, id)) {
+        for (int j = 0; j < QK / 2; j++)
+            b[2 + j] = (uint8_t)(capped_plain(x[j] * id + 8.5f, 15) | (capped_plain(x[j + QK / 2] * id + 8.5f, 15) << 4));
+        return;
+    }
+    for (int j = 0; j < QK / 2; j++) {
+        uint8_t lo = capped_code(x[j] * id + 8.5f, 15);
+        uint8_t hi = capped_code(x[j + QK / 2] * id + 8.5f, 15);
+        b[2 + j] = (uint8_t)(lo | (hi << 4));
+    }
+}
+
+SQ_HOT void sq_blk_q4_0_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        q4_0_block(x + i * QK, dst + i * 18);
+}
+
+void sq_blk_q4_0_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 18;
+        float d = sq_blk_get_half(b), *y = dst + i * QK;
+        for (int j = 0; j < QK / 2; j++) {
+            y[j] = (float)((b[2 + j] & 0x0f) - 8) * d;
+            y[j + QK / 2] = (float)((b[2 + j] >> 4) - 8) * d;
+        }
+    }
+}
+
+static void q4_1_block(const float *x, uint8_t *b)
+{
+    float mn, mx;
+    min_max(x, &mn, &mx);
+    float d = (mx - mn) / 15;
+    float id = inverse(d);
+    sq_blk_put_half(b, d);
+    sq_blk_put_half(b + 2, mn);
+    if (plain_block(d, id)) {
+        for (int j = 0; j < QK / 2; j++)
+            b[4 + j] = (uint8_t)(capped_plain((x[j] - mn) * id + 0.5f, 15) |
+                                 (capped_plain((x[j + QK / 2] - mn) * id + 0.5f, 15) << 4));
+        return;
+    }
+    for (int j = 0; j < QK / 2; j++) {
+        uint8_t lo = capped_code((x[j] - mn) * id + 0.5f, 15);
+        uint8_t hi = capped_code((x[j + QK / 2] - mn) * id + 0.5f, 15);
+        b[4 + j] = (uint8_t)(lo | (hi << 4));
+    }
+}
+
+SQ_HOT void sq_blk_q4_1_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        q4_1_block(x + i * QK, dst + i * 20);
+}
+
+void sq_blk_q4_1_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 20;
+        float d = sq_blk_get_half(b), m = sq_blk_get_half(b + 2), *y = dst + i * QK;
+        for (int j = 0; j < QK / 2; j++) {
+            y[j] = (float)(b[4 + j] & 0x0f) * d + m;
+            y[j + QK / 2] = (float)(b[4 + j] >> 4) * d + m;
+        }
+    }
+}
+
+/* Store 32 five-bit codes: low nibbles in qs (element j and j+16 share a
+ * byte), fifth bits in the 32-bit little-endian qh (bit j for element j). */
+static void put_5bit(const uint8_t *c, uint8_t *qh4, uint8_t *qs)
+{
+    uint32_t qh = 0;
+    for (int j = 0; j < QK / 2; j++) {
+        qs[j] = (uint8_t)((c[j] & 0x0f) | ((c[j + QK / 2] & 0x0f) << 4));
+        qh |= (uint32_t)((c[j] & 0x10u) >> 4) << j;
+        qh |= (uint32_t)((c[j + QK / 2] & 0x10u) >> 4) << (j + QK / 2);
+    }
+    for (int k = 0; k < 4; k++)
+        qh4[k] = (uint8_t)(qh >> (8 * k));
+}
+
+static void get_5bit(const uint8_t *qh4, const uint8_t *qs, int *c)
+{
+    uint32_t qh = (uint32_t)qh4[0] | (uint32_t)qh4[1] << 8 | (uint32_t)qh4[2] << 16 | (uint32_t)qh4[3] << 24;
+    for (int j = 0; j < QK / 2; j++) {
+        c[j] = (int)((qs[j] & 0x0fu) | (((qh >> j) << 4) & 0x10u));
+        c[j + QK / 2] = (int)((qs[j] >> 4) | ((qh >> (j + 12)) & 0x10u));
+    }
+}
+
+static void q5_0_block(const float *x, uint8_t *b)
+{
+    uint8_t c[QK];
+    float d = signed_absmax(x) / -16;
+    float id = inverse(d);
+    sq_blk_put_half(b, d);
+    if (plain_block(d, id))
+        for (int j = 0; j < QK; j++)
+            c[j] = capped_plain(x[j] * id + 16.5f, 31);
+    else
+        for (int j = 0; j < QK; j++)
+            c[j] = capped_code(x[j] * id + 16.5f, 31);
+    put_5bit(c, b + 2, b + 6);
+}
+
+SQ_HOT void sq_blk_q5_0_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        q5_0_block(x + i * QK, dst + i * 22);
+}
+
+void sq_blk_q5_0_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    int c[QK];
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 22;
+        float d = sq_blk_get_half(b), *y = dst + i * QK;
+        get_5bit(b + 2, b + 6, c);
+        for (int j = 0; j < QK; j++)
+            y[j] = (float)(c[j] - 16) * d;
+    }
+}
+
+static void q5_1_block(const float *x, uint8_t *b)
+{
+    uint8_t c[QK];
+    float mn, mx;
+    min_max(x, &mn, &mx);
+    float d = (mx - mn) / 31;
+    float id = inverse(d);
+    sq_blk_put_half(b, d);
+    sq_blk_put_half(b + 2, mn);
+    if (plain_block(d, id)) /* ggml: (uint8_t)(x0 + 0.5f), no cap (and none needed) */
+        for (int j = 0; j < QK; j++)
+            c[j] = (uint8_t)(int)((x[j] - mn) * id + 0.5f);
+    else
+        for (int j = 0; j < QK; j++)
+            c[j] = (uint8_t)(sq_blk_trunc((x[j] - mn) * id + 0.5f) & 0xff);
+    put_5bit(c, b + 4, b + 8);
+}
+
+SQ_HOT void sq_blk_q5_1_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        q5_1_block(x + i * QK, dst + i * 24);
+}
+
+void sq_blk_q5_1_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    int c[QK];
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 24;
+        float d = sq_blk_get_half(b), m = sq_blk_get_half(b + 2), *y = dst + i * QK;
+        get_5bit(b + 4, b + 8, c);
+        for (int j = 0; j < QK; j++)
+            y[j] = (float)c[j] * d + m;
+    }
+}
+
+static void q8_0_block(const float *x, uint8_t *b)
+{
+    /* ggml takes the running maximum of |x|; for finite values the maximum
+     * does not depend on the order, so eight partial maxima (which
+     * vectorize) give the same amax. */
+    float part[8] = {0};
+    for (int j = 0; j < QK; j += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] = part[k] > fabsf(x[j + k]) ? part[k] : fabsf(x[j + k]);
+    float amax = 0.0f;
+    for (int k = 0; k < 8; k++)
+        amax = amax > part[k] ? amax : part[k];
+    float d = amax / 127;
+    float id = inverse(d);
+    sq_blk_put_half(b, d);
+    if (plain_block(d, id))
+        for (int j = 0; j < QK; j++)
+            b[2 + j] = (uint8_t)(round_plain(x[j] * id) & 0xff);
+    else
+        for (int j = 0; j < QK; j++)
+            b[2 + j] = (uint8_t)(sq_blk_trunc(roundf(x[j] * id)) & 0xff);
+}
+
+SQ_HOT void sq_blk_q8_0_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++)
+        q8_0_block(x + i * QK, dst + i * 34);
+}
+
+void sq_blk_q8_0_dequant(const uint8_t *src, size_t nb, float *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + i * 34;
+        float d = sq_blk_get_half(b), *y = dst + i * QK;
+        for (int j = 0; j < QK; j++)
+            y[j] = (float)sq_blk_wrap_i8(b[2 + j]) * d;
+    }
+}

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The help a newcomer reaches: `squint --help`, `squint help [COMMAND]`,
+# `squint COMMAND --help` for every command, the demo/view aliases, a data
+# file given where a script goes, and the manual page covering every option.
+set -u
+SQUINT=${SQUINT:-./app/squint}
+SRC=${SQUINT_SRCDIR:-.}
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+out=$d/out; err=$d/err
+. "$SRC/tests/shlib.sh"
+
+run "--help" 0 "$SQUINT" --help
+has "$out" "Usage: squint COMMAND"
+has "$out" "Full documentation: man squint"
+cp "$out" "$d/help.txt"
+for c in demo view info report quantize lesson; do
+    has "$d/help.txt" "  $c "
+    run "$c --help" 0 "$SQUINT" "$c" --help
+    has "$out" "Usage: squint $c"
+    [ ! -s "$err" ] || { echo "FAIL: $c --help wrote to stderr"; cat "$err"; fail=1; }
+    run "help $c" 0 "$SQUINT" help "$c"
+    has "$out" "Usage: squint $c"
+done
+run "info -h (no file named -h is opened)" 0 "$SQUINT" info -h
+has "$out" "Usage: squint info"
+run "--view --help" 0 "$SQUINT" --view --help
+has "$out" "Usage: squint view"
+run "help" 0 "$SQUINT" help
+has "$out" "Usage: squint COMMAND"
+run "help of an unknown command" 2 "$SQUINT" help nosuch
+has "$err" "no command 'nosuch'"
+
+# every option the command-line parser knows is in report --help, quantize --help and the manual page
+"$SQUINT" report --help >"$d/report.txt"
+"$SQUINT" quantize --help >"$d/quantize.txt"
+for o in $(grep -o '"--[a-z][a-z-]*"' "$SRC/app/cmd_report.c" | tr -d '"' | sort -u); do
+    grep -qF -- "$o" "$d/report.txt" || { echo "FAIL: report --help lacks $o"; fail=1; }
+    grep -qF -- "$(echo "$o" | sed 's/-/\\-/g')" "$SRC/doc/squint.1" || { echo "FAIL: squint.1 lacks $o"; fail=1; }
+done
+for o in --bits --mode --granularity --group-size --axis --rounding --zero-in-range --include --exclude; do
+    grep -qF -- "$o" "$d/quantize.txt" || { echo "FAIL: quantize --help lacks $o"; fail=1; }
+done
+echo "ok: every parser option is documented"
+
+# aliases: `squint demo` is --demo (a table without a terminal), `view` is --view
+run "demo" 0 "$SQUINT" demo
+has "$out" "int8 sym per-channel"
+run "demo with an argument" 2 "$SQUINT" demo extra
+run "write a test .npy" 0 "$SQUINT" -e "assert(sq.tensor{{1, 2, 3, 4}, {5, 6, 7, 8}}:save('$d/w.npy'))"
+run "view FILE (no terminal: the same message as --view)" 1 "$SQUINT" view "$d/w.npy"
+"$SQUINT" --view "$d/w.npy" >"$d/view2" 2>"$d/view2.err"
+cmp -s "$err" "$d/view2.err" || { echo "FAIL: view and --view differ"; diff "$err" "$d/view2.err"; fail=1; }
+has "$err" "needs a terminal"
+
+# a data file given where a script goes: say what it is and what to do
+run "squint FILE.npy" 1 "$SQUINT" "$d/w.npy"
+has "$err" "is a .npy array, not a Lua script"
+has "$err" "squint info $d/w.npy"
+printf 'PK\003\004rest' >"$d/a.npz"
+run "squint FILE.npz" 1 "$SQUINT" "$d/a.npz"
+has "$err" "zip archive"
+printf 'print("a script named .npy still runs")' >"$d/script.npy"
+run "a Lua script runs whatever its name" 0 "$SQUINT" "$d/script.npy"
+has "$out" "still runs"
+exit $fail

@@ -54,15 +54,18 @@ static const sq_help_entry commands[] = {
      "Options:\n" SQ_HELP_SELECT
      "  --csv OUT             also write the rows as CSV to OUT\n"
      "  --json OUT            also write the rows as JSON to OUT\n"
+     "  --scale-dtype T       size (and round) scales as f16, f32 or f64 (default) as quantize\n"
      "\n"
      "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"},
     {"quantize", NULL,
      "Usage: squint quantize FILE OUT.safetensors [CONFIG] [OPTION]...\n"
-     "Write every tensor of rank 2 or more of the checkpoint FILE quantized with CONFIG (its\n"
-     "codes, scales, zero points and configuration) to OUT.safetensors, and the other tensors\n"
-     "as they are. The result reloads exactly: sq.open(OUT):qtensor(NAME) in Lua.\n"
+     "Write the selected tensors of rank 2 or more of the checkpoint FILE quantized with CONFIG\n"
+     "(codes, scales, asymmetric zero points, configuration) to OUT.safetensors, and copy\n"
+     "every other tensor byte for byte (excluded ones too), streaming one tensor at a time.\n"
+     "The result reloads exactly: sq.open(OUT):qtensor(NAME) in Lua.\n"
      "\n" SQ_HELP_CONFIG "\n"
      "Options:\n" SQ_HELP_SELECT
+     "  --scale-dtype T       store scales as f16 (default), f32 or f64\n"
      "\n"
      "Example: squint quantize model.safetensors model-q4.safetensors --bits 4 --granularity group\n"},
     {"lesson", NULL,

@@ -1,5 +1,6 @@
 /* cmd_quantize.c - `squint quantize FILE OUT.safetensors [config options]
- * [--include RE] [--exclude RE]`: the quantized export of a checkpoint. */
+ * [--scale-dtype f16|f32|f64] [--include RE] [--exclude RE]`: the quantized
+ * export of a checkpoint (scales stored as f16 unless told otherwise). */
 #include "cmd_quantize.h"
 
 #include <stdio.h>
@@ -8,7 +9,7 @@
 #include "cmd_report.h"
 #include "report.h"
 
-/* sq_export_warn_fn: a tensor kept in float or skipped. */
+/* sq_export_warn_fn: a selected tensor copied as is, or scales stored as f32. */
 static void warn_cb(const char *name, const char *why, void *user)
 {
     sq_cmd_progress *p = user;
@@ -28,6 +29,8 @@ int sq_cmd_quantize(int argc, char **argv)
     }
     if ((rc = sq_cmd_check_paths("quantize", &a)) != 0) /* before any work: never overwrite the input */
         return rc;
+    if (!a.scale_store_set)
+        a.cfg[0].scale_store = SQ_SCALE_F16; /* files default to f16 scales */
     sq_error err;
     sq_checkpoint *ck;
     if (sq_ckpt_open(a.pos[0], &ck, &err) != SQ_OK) {
@@ -46,7 +49,8 @@ int sq_cmd_quantize(int argc, char **argv)
         return st == SQ_ERR_INTERRUPTED ? 130 : st == SQ_ERR_ARG ? 2 : 1;
     }
     char d[96];
-    printf("wrote %s (%s): %zu quantized, %zu kept, %zu skipped, %zu excluded\n", a.pos[1],
-           sq_qconfig_describe_from(&a.cfg[0], 1, d, sizeof d), sum.quantized, sum.kept, sum.skipped, sum.excluded);
+    printf("wrote %s (%s, %s scales): %zu quantized, %zu kept, %zu excluded (kept and excluded: copied as is)\n",
+           a.pos[1], sq_qconfig_describe_from(&a.cfg[0], 1, d, sizeof d), sq_scale_store_name(a.cfg[0].scale_store),
+           sum.quantized, sum.kept, sum.excluded);
     return 0;
 }

@@ -93,12 +93,13 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
             continue;
         }
         static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
-                                             "--rounding", "--include", "--exclude", "--csv", "--json"};
+                                             "--rounding", "--include", "--exclude", "--csv", "--json",
+                                             "--scale-dtype"};
         int k = -1;
         for (int j = 0; j < (int)(sizeof valued / sizeof valued[0]); j++)
             if (strcmp(arg, valued[j]) == 0)
                 k = j;
-        if (k < 0 || (k >= 8 && !allow_outputs))
+        if (k < 0 || ((k == 8 || k == 9) && !allow_outputs))
             return usage_err(cmd, "unknown option '%s'", arg);
         if (i + 1 >= argc)
             return usage_err(cmd, "option '%s' needs a value", arg);
@@ -143,7 +144,12 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         case 6: a->include = v; break;
         case 7: a->exclude = v; break;
         case 8: a->csv = v; break;
-        default: a->json = v; break;
+        case 9: a->json = v; break;
+        default:
+            if (!sq_scale_store_parse(v, &a->scale_store))
+                return usage_err(cmd, "--scale-dtype wants f16, f32 or f64, not '%s'", v);
+            a->scale_store_set = 1;
+            break;
         }
     }
     if (a->n_pos != want_pos)
@@ -152,6 +158,8 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         a->cfg[0] = sq_qconfig_default();
         a->n_cfg = 1;
     }
+    for (size_t c = 0; c < a->n_cfg; c++)
+        a->cfg[c].scale_store = a->scale_store;
     return 0;
 }
 
@@ -305,9 +313,10 @@ static void print_table(const sq_report *rep)
         const sq_report_total *t = &rep->totals[c];
         char d[96];
         sq_qconfig_describe_from(&rep->configs[c], 1, d, sizeof d);
-        printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (codes + 16 B per scale), "
-               "compression %.3fx, %.3f bits/weight (f16 scales %.3f)",
-               d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes, t->compression_ratio,
+        printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (as squint quantize writes them, "
+               "%s scales), compression %.3fx, %.3f bits/weight (GGUF-style f16 %.3f)",
+               d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes,
+               sq_scale_store_name(rep->configs[c].scale_store), t->compression_ratio,
                t->bits_per_weight, t->bits_per_weight_f16);
         if (t->num_failed)
             printf(", %zu failed", t->num_failed);

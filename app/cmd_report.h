@@ -18,11 +18,14 @@ typedef struct sq_cmd_args {
     sq_qconfig cfg[SQ_CMD_MAX_CONFIGS];
     size_t n_cfg;               /* 0 when no configuration option was given */
     const char *include, *exclude, *csv, *json;
+    sq_scale_store scale_store; /* --scale-dtype (applies to every configuration; default f64) */
+    int scale_store_set;        /* --scale-dtype was given */
 } sq_cmd_args;
 
 /* Parse argv[1..argc) (argv[0] is the command name): want_pos positional
  * arguments, configuration options (`--bits` starts a new configuration once
- * the current one has bits; `--axis` is 1-based), --include/--exclude, and
+ * the current one has bits; `--axis` is 1-based), --scale-dtype f16|f32|f64
+ * (the precision scales are rounded to, for every configuration), --include/--exclude, and
  * --csv/--json when allow_outputs. Prints a message naming the bad argument
  * on stderr and returns 2 on a usage error, 0 otherwise. With no
  * configuration option, one default configuration (int8 symmetric

@@ -1,6 +1,7 @@
 /* tui_ckpt.c - a checkpoint as a panel source (see tui.h): plain tensors as
  * they are, squint's quantized exports as one entry per quantized tensor. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tui.h"
@@ -69,14 +70,21 @@ static sq_status cs_load_orig(void *ctx, size_t i, sq_tensor **out, sq_error *er
 }
 
 /* Open the file the export names as its source (metadata squint.source),
- * when there is one and it opens; NULL otherwise. */
+ * when there is one and it opens; NULL otherwise. A relative name (squint
+ * quantize records the base name) is taken beside the export. */
 static sq_checkpoint *open_orig(const sq_checkpoint *ck)
 {
     const char *key, *type, *value;
     sq_checkpoint *orig = NULL;
     sq_error err;
+    char buf[4096];
     for (size_t i = 0; i < sq_ckpt_metadata_count(ck); i++)
         if (sq_ckpt_metadata(ck, i, &key, &type, &value) && strcmp(key, "squint.source") == 0) {
+            const char *slash = strrchr(sq_ckpt_path(ck), '/');
+            if (value[0] != '/' && slash &&
+                (size_t)snprintf(buf, sizeof buf, "%.*s/%s", (int)(slash - sq_ckpt_path(ck)), sq_ckpt_path(ck),
+                                 value) < sizeof buf)
+                value = buf;
             if (sq_ckpt_open(value, &orig, &err) != SQ_OK)
                 orig = NULL;
             break;

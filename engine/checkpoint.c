@@ -20,6 +20,7 @@ struct sq_checkpoint {
     sq_safetensors *st;
     sq_gguf *gg;
     sq_shards *sh; /* a sharded checkpoint (fmt SAFETENSORS, st NULL) */
+    char *path;    /* as opened */
 };
 
 /* Whether the file at path starts with the len bytes of magic. */
@@ -196,8 +197,10 @@ sq_status sq_ckpt_open(const char *path, sq_checkpoint **out, sq_error *err)
     if (kind == SQ_FILE_DIRECTORY)
         return ckpt_open_dir(path, out, err);
     sq_checkpoint *ck = calloc(1, sizeof *ck);
-    if (!ck)
+    if (!ck || !(ck->path = strdup(path))) {
+        free(ck);
         return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    }
     if (kind == SQ_FILE_GGUF) {
         ck->fmt = SQ_CKPT_GGUF;
         st = sq_gguf_open(path, &ck->gg, err);
@@ -209,6 +212,7 @@ sq_status sq_ckpt_open(const char *path, sq_checkpoint **out, sq_error *err)
         st = sq_st_open(path, &ck->st, err);
     }
     if (st != SQ_OK) {
+        free(ck->path);
         free(ck);
         return st;
     }
@@ -223,7 +227,13 @@ void sq_ckpt_close(sq_checkpoint *ck)
     sq_st_close(ck->st);
     sq_gguf_close(ck->gg);
     sq_shards_close(ck->sh);
+    free(ck->path);
     free(ck);
+}
+
+const char *sq_ckpt_path(const sq_checkpoint *ck)
+{
+    return ck->path ? ck->path : "";
 }
 
 sq_ckpt_format sq_ckpt_get_format(const sq_checkpoint *ck) { return ck->fmt; }
@@ -289,4 +299,30 @@ size_t sq_ckpt_shard_count(const sq_checkpoint *ck)
 const char *sq_ckpt_shard_file(const sq_checkpoint *ck, size_t k)
 {
     return ck->sh ? sq_shards_file(ck->sh, k) : NULL;
+}
+
+sq_status sq_ckpt_raw(const sq_checkpoint *ck, size_t i, const uint8_t **data, size_t *len, sq_error *err)
+{
+    if (ck->sh) {
+        size_t local;
+        const sq_safetensors *f = sq_shards_tensor_file(ck->sh, i, &local);
+        if (!f)
+            return sq_fail(err, SQ_ERR_ARG, "tensor index %zu out of range", i);
+        return sq_st_raw(f, local, data, len, err);
+    }
+    return ck->gg ? sq_gguf_raw(ck->gg, i, data, len, err) : sq_st_raw(ck->st, i, data, len, err);
+}
+
+void sq_ckpt_raw_release(const sq_checkpoint *ck, size_t i)
+{
+    size_t local;
+    const sq_safetensors *f;
+    if (ck->sh) {
+        if ((f = sq_shards_tensor_file(ck->sh, i, &local)))
+            sq_st_raw_release(f, local);
+    } else if (ck->gg) {
+        sq_gguf_raw_release(ck->gg, i);
+    } else {
+        sq_st_raw_release(ck->st, i);
+    }
 }

@@ -42,6 +42,9 @@ typedef struct sq_checkpoint sq_checkpoint;
  * archive", text, big-endian GGUF, ...). */
 sq_status sq_ckpt_open(const char *path, sq_checkpoint **out, sq_error *err);
 
+/* The path ck was opened with (owned by ck; "" for a directory's checkpoint). */
+const char *sq_ckpt_path(const sq_checkpoint *ck);
+
 /* Close ck. sq_ckpt_close(NULL) is a no-op. */
 void sq_ckpt_close(sq_checkpoint *ck);
 
@@ -64,6 +67,14 @@ bool sq_ckpt_metadata(const sq_checkpoint *ck, size_t i, const char **key, const
 
 /* Convert tensor i (caller frees *out). Errors: UNSUPPORTED type, NOMEM, ARG. */
 sq_status sq_ckpt_load(const sq_checkpoint *ck, size_t i, sq_tensor **out, sq_error *err);
+
+/* The bytes of tensor i as the file stores them (safetensors: its dtype,
+ * little-endian; GGUF: ggml's layout, blocks included), borrowed from ck's
+ * read-only mapping (valid until ck is closed). Call sq_ckpt_raw_release(ck,
+ * i) when done so the pages stop counting as resident. Errors: ARG (bad
+ * index). */
+sq_status sq_ckpt_raw(const sq_checkpoint *ck, size_t i, const uint8_t **data, size_t *len, sq_error *err);
+void sq_ckpt_raw_release(const sq_checkpoint *ck, size_t i);
 
 /* Whether the checkpoint holds a squint-quantized tensor called name (its
  * .codes/.scales/.zero_points parts and squint.NAME.* metadata, as written by

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -599,6 +600,7 @@ struct sq_afile {
     char *final;        /* the resolved target (atomic mode) */
     char *tmp;          /* temporary file (atomic mode) */
     int slot;           /* registry slot of tmp */
+    int target_fd;      /* SQ_AFILE_SEEKABLE on a direct target: the target, while fd is the spool */
     size_t used;        /* bytes in buf */
     unsigned char buf[AFILE_BUF];
 };
@@ -721,12 +723,40 @@ static sq_status open_temp(sq_afile *f, const struct stat *sb, bool exists, sq_e
     return SQ_OK;
 }
 
+/* SQ_AFILE_SEEKABLE on a direct target: keep the target open in
+ * target_fd and write to an unlinked spool file in $TMPDIR (or /tmp), copied
+ * to the target at commit. */
+static sq_status open_spool(sq_afile *f, sq_error *err)
+{
+    const char *dir = getenv("TMPDIR");
+    char tmpl[PATH_MAX];
+    if (!dir || !*dir || (size_t)snprintf(tmpl, sizeof tmpl, "%s/squint-spool-XXXXXX", dir) >= sizeof tmpl)
+        snprintf(tmpl, sizeof tmpl, "/tmp/squint-spool-XXXXXX");
+    int fd = mkstemp(tmpl);
+    if (fd < 0)
+        return sq_fail(err, SQ_ERR_IO, "%s: cannot create a spool file in %s: %s", f->path,
+                       dir && *dir ? dir : "/tmp", strerror(errno));
+    unlink(tmpl);
+    f->target_fd = f->fd;
+    f->fd = fd;
+    return SQ_OK;
+}
+
+/* Open a direct target, spooled when the caller needs to seek. */
+static sq_status open_direct_as(sq_afile *f, unsigned flags, sq_error *err)
+{
+    sq_status st = open_direct(f, err);
+    if (st == SQ_OK && (flags & SQ_AFILE_SEEKABLE))
+        st = open_spool(f, err);
+    return st;
+}
+
 /* Decide how to write f->path and open it. */
 static sq_status afile_start(sq_afile *f, unsigned flags, sq_error *err)
 {
     if ((flags & SQ_AFILE_DASH_STDOUT) && strcmp(f->path, "-") == 0) {
         f->direct = f->is_stdout = true;
-        return open_direct(f, err);
+        return open_direct_as(f, flags, err);
     }
     struct stat sb;
     bool exists;
@@ -737,7 +767,7 @@ static sq_status afile_start(sq_afile *f, unsigned flags, sq_error *err)
         return st;
     if (exists && (!S_ISREG(sb.st_mode) || f->fd_link)) {
         f->direct = true;
-        return open_direct(f, err);
+        return open_direct_as(f, flags, err);
     }
     return open_temp(f, &sb, exists, err);
 }
@@ -750,7 +780,7 @@ sq_status sq_afile_open_flags(const char *path, unsigned flags, sq_afile **out, 
         free(f);
         return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
     }
-    f->fd = -1;
+    f->fd = f->target_fd = -1;
     f->slot = -1;
     sq_status st = afile_start(f, flags, err);
     if (st != SQ_OK) {
@@ -799,9 +829,26 @@ sq_status sq_afile_write(sq_afile *f, const void *buf, size_t n, sq_error *err)
     return SQ_OK;
 }
 
+sq_status sq_afile_seek(sq_afile *f, uint64_t off, sq_error *err)
+{
+    if (f->direct && f->target_fd < 0)
+        return sq_fail(err, SQ_ERR_ARG, "%s: cannot go back in %s (not a regular file)", f->path,
+                       f->is_stdout ? "standard output" : "a device or FIFO");
+    sq_status st = afile_flush(f, err);
+    if (st != SQ_OK)
+        return st;
+    if (off > (uint64_t)INT64_MAX || lseek(f->fd, (off_t)off, SEEK_SET) < 0)
+        return sq_fail(err, SQ_ERR_IO, "%s: seek failed: %s", f->path, strerror(errno));
+    return SQ_OK;
+}
+
 /* Close and delete the temporary file (or close the direct target), free f. */
 static void afile_discard(sq_afile *f)
 {
+    if (f->target_fd >= 0) { /* a spool: close it, the target is f->target_fd */
+        close(f->fd);
+        f->fd = f->target_fd;
+    }
     if (f->fd >= 0 && !f->is_stdout)
         close(f->fd);
     if (!f->direct && f->slot >= 0) {
@@ -824,10 +871,35 @@ static void test_pause(const sq_afile *f)
         s = sleep(s);
 }
 
-/* Commit a direct write: flush, close (not stdout). */
+/* Copy the spool (fd) to the target (target_fd), then make the target fd. */
+static sq_status unspool(sq_afile *f, sq_error *err)
+{
+    static unsigned char chunk[1 << 16];
+    sq_status st = SQ_OK;
+    if (lseek(f->fd, 0, SEEK_SET) < 0)
+        st = sq_fail(err, SQ_ERR_IO, "%s: spool: %s", f->path, strerror(errno));
+    for (ssize_t k; st == SQ_OK && (k = read(f->fd, chunk, sizeof chunk)) != 0;) {
+        if (k < 0 && errno == EINTR)
+            continue;
+        int e = k < 0 ? errno : write_all(f->target_fd, chunk, (size_t)k, true);
+        if (e)
+            st = sq_fail(err, SQ_ERR_IO, "%s: write failed: %s", f->path, strerror(e));
+    }
+    close(f->fd);
+    f->fd = f->target_fd;
+    f->target_fd = -1;
+    return st;
+}
+
+/* Commit a direct write: flush (a spool: copy it over), close (not stdout). */
 static sq_status commit_direct(sq_afile *f, sq_error *err)
 {
     sq_status st = afile_flush(f, err);
+    if (f->target_fd >= 0) {
+        sq_status su = unspool(f, err);
+        if (st == SQ_OK)
+            st = su;
+    }
     if (!f->is_stdout) {
         int rc = close(f->fd);
         f->fd = -1;

@@ -157,6 +157,10 @@ typedef struct sq_afile sq_afile;
 
 /* sq_afile_open_flags: "-" means standard output. */
 #define SQ_AFILE_DASH_STDOUT 1u
+/* The caller will seek (sq_afile_seek): a direct target (standard output, a
+ * device, a FIFO) is then written through an unlinked spool file in $TMPDIR,
+ * copied to it at commit. */
+#define SQ_AFILE_SEEKABLE 2u
 
 /* Start writing path as described above. On success *out is a handle that
  * must be finished with sq_afile_commit or sq_afile_abort. Errors: IO naming
@@ -172,6 +176,13 @@ sq_status sq_afile_open(const char *path, sq_afile **out, sq_error *err);
  * device", "Broken pipe"), INTERRUPTED (a signal removed the temporary
  * file). After a failure the caller still calls sq_afile_abort. */
 sq_status sq_afile_write(sq_afile *f, const void *buf, size_t n, sq_error *err);
+
+/* Move the write position to byte off (to fill in a header reserved at the
+ * start, say); pending bytes are written first. Errors: ARG for a direct
+ * target opened without SQ_AFILE_SEEKABLE (standard output, a device, a
+ * FIFO: nothing can be rewritten
+ * there), IO naming the target path. */
+sq_status sq_afile_seek(sq_afile *f, uint64_t off, sq_error *err);
 
 /* Flush, fsync and rename the temporary file over the target (direct
  * targets: flush and close), then free f. On failure the temporary file is

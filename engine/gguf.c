@@ -590,6 +590,22 @@ static void deq_q4_0(const uint8_t *src, size_t n, float *dst)
     }
 }
 
+sq_status sq_gguf_raw(const sq_gguf *g, size_t i, const uint8_t **data, size_t *len, sq_error *err)
+{
+    if (i >= g->n)
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", g->fname, i);
+    sq_mapped_prefetch(&g->map, g->t[i].offset, g->t[i].nbytes);
+    *data = g->buf + g->t[i].offset;
+    *len = g->t[i].nbytes;
+    return SQ_OK;
+}
+
+void sq_gguf_raw_release(const sq_gguf *g, size_t i)
+{
+    if (i < g->n)
+        sq_mapped_release(&g->map, g->t[i].offset, g->t[i].nbytes);
+}
+
 sq_status sq_gguf_load(const sq_gguf *g, size_t i, sq_tensor **out, sq_error *err)
 {
     *out = NULL;

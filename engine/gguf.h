@@ -67,6 +67,12 @@ const char *sq_gguf_metadata_type(const sq_gguf *g, size_t i);
 const char *sq_gguf_metadata_value(const sq_gguf *g, size_t i);
 const char *sq_gguf_metadata_get(const sq_gguf *g, const char *key);
 
+/* The bytes of tensor i as stored (ggml's layout), borrowed from g's
+ * mapping; sq_gguf_raw_release(g, i) afterwards lets their pages go.
+ * Errors: ARG for a bad index. */
+sq_status sq_gguf_raw(const sq_gguf *g, size_t i, const uint8_t **data, size_t *len, sq_error *err);
+void sq_gguf_raw_release(const sq_gguf *g, size_t i);
+
 /* Convert (or dequantize) tensor i into a new float32 tensor (caller frees).
  * Only that tensor's bytes are read; its pages are released afterwards.
  * Errors: UNSUPPORTED type, NOMEM. */

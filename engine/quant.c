@@ -67,6 +67,8 @@ static sq_status check_enums(const sq_qconfig *cfg, sq_error *err)
     if (cfg->calibration != SQ_CALIB_MINMAX)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "calibration %d is not implemented",
                        (int)cfg->calibration);
+    if ((unsigned)cfg->scale_store > SQ_SCALE_F16)
+        return sq_fail(err, SQ_ERR_ARG, "unknown scale store %d", (int)cfg->scale_store);
     return SQ_OK;
 }
 
@@ -94,6 +96,12 @@ sq_status sq_qconfig_check(const sq_qconfig *cfg, const size_t *shape, int ndim,
 static const char *const mode_names[] = {"symmetric", "asymmetric"};
 static const char *const gran_names[] = {"tensor", "channel", "group"};
 static const char *const round_names[] = {"away", "even"};
+static const char *const store_names[] = {"f64", "f32", "f16"};
+
+const char *sq_scale_store_name(sq_scale_store s)
+{
+    return (unsigned)s < 3 ? store_names[s] : "?";
+}
 
 const char *sq_mode_name(sq_mode m)
 {
@@ -136,6 +144,15 @@ bool sq_granularity_parse(const char *s, sq_granularity *out)
     if (!parse_name(s, gran_names, 3, &v))
         return false;
     *out = (sq_granularity)v;
+    return true;
+}
+
+bool sq_scale_store_parse(const char *s, sq_scale_store *out)
+{
+    int v;
+    if (!parse_name(s, store_names, 3, &v))
+        return false;
+    *out = (sq_scale_store)v;
     return true;
 }
 
@@ -768,6 +785,57 @@ static void inverse_scales(const double *scale, size_t n, double *inv)
         inv[k] = inverse_scale(scale[k]);
 }
 
+/* A scale rounded to the precision store keeps (F16 through float). */
+static double store_round(double s, sq_scale_store store)
+{
+    if (store == SQ_SCALE_F32)
+        return (double)(float)s;
+    if (store == SQ_SCALE_F16)
+        return (double)sq_half_to_float(sq_float_to_half((float)s));
+    return s;
+}
+
+/* Whether every scale rounds to a finite, normal f16 (>= 2^-14). */
+static bool scales_fit_f16(const double *scale, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        double h = store_round(scale[k], SQ_SCALE_F16);
+        if (!(h >= 0x1p-14 && h <= 65504.0))
+            return false;
+    }
+    return true;
+}
+
+/* The asymmetric zero point of a set with minimum mn for scale s, as
+ * params_from_range forms it. */
+static double zp_for_scale(double mn, double s, const sq_qconfig *cfg)
+{
+    double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    if (!cfg->zero_in_range)
+        return round_half(qmin - mn / s, cfg->rounding);
+    mn = mn < 0.0 ? mn : 0.0;
+    double z = qmin - round_half(mn / s, cfg->rounding);
+    return z < qmin ? qmin : (z > qmax ? qmax : z);
+}
+
+/* Round the scales of q to cfg->scale_store (F16 falling back to F32 for the
+ * whole tensor, recorded in q->config) and form the asymmetric zero points
+ * again from the rounded scales; inv gets the new inverse scales. */
+static void round_scales(const float *mn, size_t n, size_t per_index, const sq_qconfig *cfg, sq_qtensor *q,
+                         double *inv)
+{
+    sq_scale_store store = cfg->scale_store;
+    if (store == SQ_SCALE_F16 && !scales_fit_f16(q->scales, n))
+        store = SQ_SCALE_F32;
+    q->config.scale_store = store;
+    for (size_t k = 0; k < n; k++) {
+        q->scales[k] = store_round(q->scales[k], store);
+        if (cfg->mode == SQ_MODE_ASYMMETRIC && per_index)
+            q->zero_points[k] = zp_for_scale(mn[k], q->scales[k], cfg);
+    }
+    inverse_scales(q->scales, n, inv);
+}
+
 /* Scales and zero points of every index, and their inverse scales in inv;
  * fails on non-finite input. */
 static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq_qconfig *cfg,
@@ -795,6 +863,8 @@ static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq
                 params_from_range(mn[k], mx[k], per_index, cfg, &q->scales[k], &q->zero_points[k]);
         inverse_scales(q->scales, l->n_index, inv);
     }
+    if (cfg->scale_store != SQ_SCALE_F64)
+        round_scales(mn, l->n_index, per_index, cfg, q, inv);
     free(mn);
     return SQ_OK;
 }
@@ -1038,7 +1108,7 @@ double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store)
 {
     if (q->numel == 0)
         return 0.0;
-    double per_scale = store == SQ_SCALE_F16 ? 16.0 : 32.0;
+    double per_scale = store == SQ_SCALE_F16 ? 16.0 : store == SQ_SCALE_F64 ? 64.0 : 32.0;
     if (q->config.mode == SQ_MODE_ASYMMETRIC)
         per_scale *= 2.0;
     return ((double)q->numel * q->config.bits + (double)q->n_scales * per_scale) / (double)q->numel;

@@ -57,6 +57,20 @@ typedef enum sq_format { SQ_FORMAT_INT = 0 } sq_format;
 /* How the range is chosen. Only min/max today; see the header comment. */
 typedef enum sq_calibration { SQ_CALIB_MINMAX = 0 } sq_calibration;
 
+/* The precision scales are kept in (and stored in a file as). F64, the
+ * default (0), keeps the double the arithmetic gives. With F32 or F16,
+ * quantize rounds each scale to that precision (double -> float -> half,
+ * each to nearest even) before forming zero points and codes, so a file
+ * holding the rounded scales reproduces the in-memory tensor bit for bit.
+ * F16 falls back to F32 for a whole tensor when one of its rounded scales
+ * would be infinite or below f16's smallest normal 2^-14 (a subnormal would
+ * lose precision and clip): q->config.scale_store then says F32. */
+typedef enum sq_scale_store { SQ_SCALE_F64 = 0, SQ_SCALE_F32, SQ_SCALE_F16 } sq_scale_store;
+
+/* "f64", "f32", "f16", and the parser (false on an unknown name). */
+const char *sq_scale_store_name(sq_scale_store s);
+bool sq_scale_store_parse(const char *s, sq_scale_store *out);
+
 typedef struct sq_qconfig {
     int bits;                   /* 2..8 */
     sq_mode mode;
@@ -67,6 +81,7 @@ typedef struct sq_qconfig {
     bool zero_in_range;         /* asymmetric only: PyTorch's range widening */
     sq_format format;
     sq_calibration calibration;
+    sq_scale_store scale_store; /* precision scales are rounded to (default F64: none) */
 } sq_qconfig;
 
 /* The seed's default: int8, symmetric, per-tensor, round half away from zero,
@@ -174,10 +189,9 @@ double sq_qtensor_compression_ratio(const sq_qtensor *q);
 /* The seed's metadata accounting: 16 bytes per scale (f64 scale + f64 zero point). */
 size_t sq_qtensor_meta_bytes(const sq_qtensor *q);
 
-/* How scales (and asymmetric zero points) would be stored in a file. */
-typedef enum sq_scale_store { SQ_SCALE_F32 = 0, SQ_SCALE_F16 } sq_scale_store;
 /* Bits per weight as GGUF reports it: (packed code bits + n_scales * (scale
- * bits + zero-point bits when asymmetric)) / numel. 0 for an empty tensor. */
+ * bits + zero-point bits when asymmetric)) / numel, zero points counted at
+ * the scale's width (store F64: 64 bits). 0 for an empty tensor. */
 double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store);
 
 #endif

@@ -294,6 +294,30 @@ static void cell_clear_figures(sq_report_cell *c)
     c->sum_x2 = c->sum_e2 = 0.0;
 }
 
+/* A cell whose tensor is copied as is: after = its bytes in the file. */
+static void cell_sizes_kept(const sq_report_row *r, sq_report_cell *c)
+{
+    c->code_bytes = c->meta_bytes = c->n_scales = 0;
+    c->after_bytes = r->file_bytes;
+    c->bits_per_weight = c->bits_per_weight_f16 = r->numel ? 8.0 * (double)r->file_bytes / (double)r->numel : 0.0;
+}
+
+/* Sizes of a quantized cell as the export writes them: codes, scales in
+ * cfg->scale_store, zero points (exact = true: those of q). */
+static void cell_sizes_quant(const sq_report_row *r, const sq_qconfig *cfg, size_t code, size_t meta,
+                             sq_report_cell *c)
+{
+    c->code_bytes = code;
+    c->meta_bytes = meta;
+    c->after_bytes = code + meta;
+    if (r->numel) {
+        double asym = cfg->mode == SQ_MODE_ASYMMETRIC ? 2.0 : 1.0;
+        double n = (double)r->numel;
+        c->bits_per_weight = 8.0 * (double)c->after_bytes / n;
+        c->bits_per_weight_f16 = (n * cfg->bits + (double)c->n_scales * 16.0 * asym) / n;
+    }
+}
+
 /* Sizes of a cell from the shape alone; status INCOMPATIBLE when cfg does not
  * fit the shape. Fails only on NOMEM/OVERFLOW. */
 static sq_status cell_sizes(sq_report_row *r, const sq_qconfig *cfg, sq_report_cell *c, sq_error *err)
@@ -301,41 +325,35 @@ static sq_status cell_sizes(sq_report_row *r, const sq_qconfig *cfg, sq_report_c
     cell_clear_figures(c);
     if (!r->quantized) {
         c->status = SQ_REPORT_KEPT;
-        c->after_bytes = r->fp32_bytes;
-        c->bits_per_weight = c->bits_per_weight_f16 = r->numel ? 32.0 : 0.0;
+        cell_sizes_kept(r, c);
         return SQ_OK;
     }
     sq_error e;
     if (sq_qconfig_check(cfg, r->shape, r->ndim, &e) != SQ_OK) {
         c->status = SQ_REPORT_INCOMPATIBLE;
-        c->after_bytes = r->fp32_bytes;
-        c->bits_per_weight = c->bits_per_weight_f16 = r->numel ? 32.0 : 0.0;
+        cell_sizes_kept(r, c);
         if (!(c->note = strdup(e.msg)))
             return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
         return SQ_OK;
     }
-    sq_status st = sq_packed_size(r->numel, cfg->bits, &c->code_bytes, err);
+    size_t code, meta;
+    sq_status st = sq_st_qconfig_file_bytes(cfg, r->shape, r->ndim, false, &code, &meta, err);
     if (st != SQ_OK)
         return st;
+    if (code > SIZE_MAX - meta)
+        return sq_fail(err, SQ_ERR_OVERFLOW, "%s: size overflow", r->name);
     c->status = SQ_REPORT_QUANTIZED;
     c->n_scales = sq_qconfig_scale_count(cfg, r->shape, r->ndim);
-    if (c->n_scales > SIZE_MAX / 16 || c->code_bytes > SIZE_MAX - c->n_scales * 16)
-        return sq_fail(err, SQ_ERR_OVERFLOW, "%s: size overflow", r->name);
-    c->meta_bytes = c->n_scales * 16;
-    c->after_bytes = c->code_bytes + c->meta_bytes;
-    if (r->numel) {
-        double asym = cfg->mode == SQ_MODE_ASYMMETRIC ? 2.0 : 1.0;
-        double n = (double)r->numel, code = n * cfg->bits;
-        c->bits_per_weight = (code + (double)c->n_scales * 32.0 * asym) / n;
-        c->bits_per_weight_f16 = (code + (double)c->n_scales * 16.0 * asym) / n;
-    }
+    cell_sizes_quant(r, cfg, code, meta, c);
     return SQ_OK;
 }
 
-/* Mark a cell FAILED with a copy of msg. */
-static sq_status cell_fail(sq_report_cell *c, const char *msg, sq_error *err)
+/* Mark a cell FAILED with a copy of msg; the export copies such a tensor as
+ * is, so its sizes become the file's. */
+static sq_status cell_fail(const sq_report_row *r, sq_report_cell *c, const char *msg, sq_error *err)
 {
     c->status = SQ_REPORT_FAILED;
+    cell_sizes_kept(r, c);
     free(c->note);
     if (!(c->note = strdup(msg)))
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
@@ -345,8 +363,8 @@ static sq_status cell_fail(sq_report_cell *c, const char *msg, sq_error *err)
 /* Quantize x with cfg and fill the error figures of c; buf holds numel
  * floats of scratch. Per-tensor failures become FAILED cells; only NOMEM
  * is returned. */
-static sq_status cell_measure(const sq_tensor *x, const sq_qconfig *cfg, float *buf, sq_report_cell *c,
-                              sq_error *err)
+static sq_status cell_measure(const sq_report_row *r, const sq_tensor *x, const sq_qconfig *cfg, float *buf,
+                              sq_report_cell *c, sq_error *err)
 {
     sq_qtensor *q;
     sq_stats st;
@@ -355,7 +373,10 @@ static sq_status cell_measure(const sq_tensor *x, const sq_qconfig *cfg, float *
     if (s == SQ_ERR_NOMEM)
         return sq_fail(err, s, "%s", e.msg);
     if (s != SQ_OK)
-        return cell_fail(c, e.msg, err);
+        return cell_fail(r, c, e.msg, err);
+    size_t code, meta;
+    sq_st_qtensor_file_bytes(q, &code, &meta); /* exact: zero point dtype, F16 fallback */
+    cell_sizes_quant(r, &q->config, code, meta, c);
     sq_dequantize_into(q, buf);
     for (size_t i = 0; i < x->numel; i++) /* |e| exactly: the difference in double, then rounded once */
         buf[i] = (float)fabs((double)x->data[i] - (double)buf[i]);
@@ -402,7 +423,7 @@ static sq_status report_row(const sq_checkpoint *ck, size_t idx, const sq_tinfo 
         return sq_fail(err, st, "%s", e.msg);
     if (st != SQ_OK) {
         for (size_t c = 0; c < nc; c++)
-            if (r->cells[c].status == SQ_REPORT_QUANTIZED && cell_fail(&r->cells[c], e.msg, err) != SQ_OK)
+            if (r->cells[c].status == SQ_REPORT_QUANTIZED && cell_fail(r, &r->cells[c], e.msg, err) != SQ_OK)
                 return SQ_ERR_NOMEM;
         return SQ_OK;
     }
@@ -414,7 +435,7 @@ static sq_status report_row(const sq_checkpoint *ck, size_t idx, const sq_tinfo 
     st = SQ_OK;
     for (size_t c = 0; c < nc && st == SQ_OK; c++)
         if (r->cells[c].status == SQ_REPORT_QUANTIZED)
-            st = cell_measure(x, &cfgs[c], buf, &r->cells[c], err);
+            st = cell_measure(r, x, &cfgs[c], buf, &r->cells[c], err);
     free(buf);
     sq_tensor_free(x);
     return st;
@@ -828,6 +849,195 @@ sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error 
 
 /* ---- quantized export ----------------------------------------------------------- */
 
+/* The safetensors dtype a tensor is copied in: its own (safetensors, and the
+ * GGUF plain types, which share the names); NULL for a GGUF block type,
+ * copied as U8 bytes. */
+static const char *raw_dtype(const sq_tinfo *ti)
+{
+    static const char *const plain[] = {"F64", "F32", "F16",  "BF16",    "I64",     "I32",     "I16", "I8", "U8",
+                                        "U16", "U32", "U64", "BOOL", "F8_E4M3", "F8_E5M2", "F8_E8M0", "C64"};
+    for (size_t k = 0; k < sizeof plain / sizeof plain[0]; k++)
+        if (strcmp(ti->type_name, plain[k]) == 0)
+            return plain[k];
+    return NULL;
+}
+
+/* Whether name is NAME.codes/.scales/.zero_points of a quantized tensor of ck. */
+static bool is_qpart(const sq_checkpoint *ck, const char *name)
+{
+    static const char *const parts[] = {".codes", ".scales", ".zero_points"};
+    size_t len = strlen(name);
+    for (size_t k = 0; k < 3; k++) {
+        size_t pl = strlen(parts[k]);
+        if (len > pl && len - pl < 512 && strcmp(name + len - pl, parts[k]) == 0) {
+            char base[512];
+            memcpy(base, name, len - pl);
+            base[len - pl] = 0;
+            if (sq_ckpt_has_qtensor(ck, base))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Whether tensor ti is written quantized; when a selected rank >= 2 tensor
+ * is not, why says so (else why[0] = 0). */
+static bool export_quantizes(const sq_checkpoint *ck, const sq_tinfo *ti, bool selected, const sq_qconfig *cfg,
+                             char *why, size_t n)
+{
+    sq_error e;
+    why[0] = 0;
+    if (!selected || ti->ndim < 2)
+        return false;
+    if (is_qpart(ck, ti->name))
+        snprintf(why, n, "part of a quantized tensor of the source: copied as is");
+    else if (!ti->loadable)
+        snprintf(why, n, "type %s cannot be quantized: copied as is", ti->type_name);
+    else if (sq_qconfig_check(cfg, ti->shape, ti->ndim, &e) != SQ_OK)
+        snprintf(why, n, "%.250s: copied as is", e.msg);
+    else if (strlen(ti->name) > SQ_ST_MAX_QNAME)
+        snprintf(why, n, "name longer than %d bytes: copied as is", SQ_ST_MAX_QNAME);
+    return why[0] == 0;
+}
+
+/* Metadata of the export: the source's `__metadata__` (safetensors; minus
+ * the keys set here), squint.config, squint.scale_dtype, squint.source. */
+static sq_status export_meta(sq_st_writer *w, const sq_checkpoint *ck, const sq_qconfig *cfg, const char *source,
+                             sq_error *err)
+{
+    char desc[96];
+    const char *k, *type, *v;
+    sq_status st = SQ_OK;
+    for (size_t i = 0; st == SQ_OK && sq_ckpt_get_format(ck) == SQ_CKPT_SAFETENSORS && sq_ckpt_metadata(ck, i, &k, &type, &v);
+         i++)
+        if (strcmp(k, "squint.config") && strcmp(k, "squint.scale_dtype") && strcmp(k, "squint.source"))
+            st = sq_st_writer_add_metadata(w, k, v, err);
+    sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
+    if (st == SQ_OK)
+        st = sq_st_writer_add_metadata(w, "squint.config", desc, err);
+    if (st == SQ_OK)
+        st = sq_st_writer_add_metadata(w, "squint.scale_dtype", sq_scale_store_name(cfg->scale_store), err);
+    if (st == SQ_OK && source) {
+        const char *base = strrchr(source, '/');
+        st = sq_st_writer_add_metadata(w, "squint.source", base ? base + 1 : source, err);
+    }
+    return st;
+}
+
+/* Copy tensor i byte for byte (declare it when !real): in its dtype, or a
+ * GGUF block type as U8 bytes with squint.NAME.ggml_type and .shape. */
+static sq_status export_raw(sq_st_writer *w, const sq_checkpoint *ck, size_t i, const sq_tinfo *ti, bool real,
+                            sq_error *err)
+{
+    const char *dt = raw_dtype(ti);
+    const uint8_t *p = NULL;
+    size_t len = ti->nbytes, shp1[1] = {ti->nbytes};
+    sq_status st;
+    if (real && (st = sq_ckpt_raw(ck, i, &p, &len, err)) != SQ_OK)
+        return st;
+    if (dt) {
+        st = sq_st_writer_add_raw(w, ti->name, dt, ti->shape, ti->ndim, p, len, err);
+    } else {
+        char key[600], shp[200];
+        st = sq_st_writer_add_raw(w, ti->name, "U8", shp1, 1, p, len, err);
+        snprintf(key, sizeof key, "squint.%.500s.ggml_type", ti->name);
+        if (st == SQ_OK)
+            st = sq_st_writer_add_metadata(w, key, ti->type_name, err);
+        snprintf(key, sizeof key, "squint.%.500s.shape", ti->name);
+        sq_shape_format(ti->shape, ti->ndim, shp, sizeof shp);
+        if (st == SQ_OK)
+            st = sq_st_writer_add_metadata(w, key, shp, err);
+    }
+    if (real)
+        sq_ckpt_raw_release(ck, i);
+    return st;
+}
+
+/* Load, quantize and write tensor i; warns when F16 scales fell back to F32. */
+static sq_status export_quant(sq_st_writer *w, const sq_checkpoint *ck, size_t i, const sq_tinfo *ti,
+                              const sq_qconfig *cfg, sq_export_warn_fn warn, void *user, sq_error *err)
+{
+    sq_tensor *x;
+    sq_qtensor *q;
+    sq_status st = sq_ckpt_load(ck, i, &x, err);
+    if (st != SQ_OK)
+        return st;
+    st = sq_quantize(x, cfg, &q, err);
+    sq_tensor_free(x);
+    if (st != SQ_OK)
+        return st;
+    if (q->config.scale_store != cfg->scale_store && warn)
+        warn(ti->name, "a scale is outside f16's normal range: scales stored as f32", user);
+    st = sq_st_writer_add_qtensor(w, ti->name, q, err);
+    sq_qtensor_free(q);
+    return st;
+}
+
+/* Every tensor of ck into w (declarations when !real), in file order. */
+static sq_status export_tensors(sq_st_writer *w, const sq_checkpoint *ck, const sq_qconfig *cfg, const filter *f,
+                                bool real, const sq_report_opts *o, sq_export_warn_fn warn, void *user,
+                                sq_export_summary *sum, sq_error *err)
+{
+    size_t n = sq_ckpt_count(ck);
+    sq_report_progress pr = {0, n, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        pr.bytes_total += sq_ckpt_info(ck, i)->nbytes;
+    if (real && o->progress)
+        o->progress(&pr, o->progress_user);
+    for (size_t i = 0; i < n; i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        bool sel = filter_match(f, ti->name);
+        char why[300];
+        bool quant = export_quantizes(ck, ti, sel, cfg, why, sizeof why);
+        sq_status st;
+        if (real && o->cancel && *o->cancel)
+            return sq_fail(err, SQ_ERR_INTERRUPTED, "interrupted, nothing written");
+        if (real && why[0] && warn)
+            warn(ti->name, why, user);
+        if (quant && real)
+            st = export_quant(w, ck, i, ti, cfg, warn, user, err);
+        else if (quant)
+            st = sq_st_writer_declare_qtensor(w, ti->name, cfg, ti->shape, ti->ndim, SQ_DTYPE_BF16,
+                                              err); /* the longest dtype name: room for whatever the load says */
+        else
+            st = export_raw(w, ck, i, ti, real, err);
+        if (st == SQ_ERR_ARG && err && strncmp(err->msg, "duplicate", 9) == 0) {
+            char m[SQ_ERROR_MSG_MAX];
+            snprintf(m, sizeof m, "%s", err->msg);
+            return sq_fail(err, st, "%.200s: %.300s (a source tensor and a quantized tensor's part NAME.codes/"
+                           ".scales/.zero_points or squint.NAME.* key clash: exclude or rename one)", ti->name, m);
+        }
+        if (st != SQ_OK)
+            return sq_error_prefix(err, ti->name);
+        sum->quantized += quant;
+        sum->kept += !quant && sel;
+        sum->excluded += !sel;
+        pr.tensors_done++;
+        pr.bytes_done += ti->nbytes;
+        if (real && o->progress)
+            o->progress(&pr, o->progress_user);
+    }
+    return SQ_OK;
+}
+
+/* The header room the export needs: the header of a writer declaring every
+ * tensor with its largest parts. Fails early on name clashes. */
+static sq_status export_reserve(const sq_checkpoint *ck, const char *source, const sq_qconfig *cfg, const filter *f,
+                                size_t *reserve, sq_error *err)
+{
+    sq_st_writer *w;
+    sq_export_summary sum = {0, 0, 0, 0};
+    sq_report_opts o = sq_report_opts_default();
+    sq_status st = sq_st_writer_new(&w, err);
+    if (st != SQ_OK)
+        return st;
+    if ((st = export_meta(w, ck, cfg, source, err)) == SQ_OK &&
+        (st = export_tensors(w, ck, cfg, f, false, &o, NULL, NULL, &sum, err)) == SQ_OK)
+        st = sq_st_writer_header_size(w, reserve, err);
+    sq_st_writer_free(w);
+    return st;
+}
+
 sq_status sq_report_export(const sq_checkpoint *ck, const char *source, const sq_qconfig *cfg,
                            const sq_report_opts *opts, const char *path, sq_export_warn_fn warn,
                            void *warn_user, sq_export_summary *summary, sq_error *err)
@@ -840,80 +1050,17 @@ sq_status sq_report_export(const sq_checkpoint *ck, const char *source, const sq
     filter f;
     if ((st = filter_init(&f, &o, err)) != SQ_OK)
         return st;
-    sq_st_writer *w;
-    if ((st = sq_st_writer_new(&w, err)) != SQ_OK) {
-        filter_free(&f);
-        return st;
-    }
-    char desc[96];
-    sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
-    st = sq_st_writer_add_metadata(w, "squint.config", desc, err);
-    if (st == SQ_OK && source)
-        st = sq_st_writer_add_metadata(w, "squint.source", source, err);
-    size_t n = sq_ckpt_count(ck);
-    sq_report_progress pr = {0, 0, 0, 0};
-    for (size_t i = 0; i < n; i++) {
-        const sq_tinfo *ti = sq_ckpt_info(ck, i);
-        if (filter_match(&f, ti->name)) {
-            pr.tensors_total++;
-            pr.bytes_total += ti->nbytes;
-        } else {
-            sum.excluded++;
-        }
-    }
-    if (st == SQ_OK && o.progress)
-        o.progress(&pr, o.progress_user);
-    for (size_t i = 0; i < n && st == SQ_OK; i++) {
-        const sq_tinfo *ti = sq_ckpt_info(ck, i);
-        if (!filter_match(&f, ti->name))
-            continue;
-        if (o.cancel && *o.cancel) {
-            st = sq_fail(err, SQ_ERR_INTERRUPTED, "%s: interrupted, nothing written", path);
-            break;
-        }
-        sq_tensor *x;
-        sq_error e;
-        st = sq_ckpt_load(ck, i, &x, &e);
-        if (st == SQ_ERR_NOMEM) {
-            sq_fail(err, st, "%s", e.msg);
-            break;
-        }
-        if (st != SQ_OK) {
-            st = SQ_OK;
-            sum.skipped++;
-            if (warn)
-                warn(ti->name, e.msg, warn_user);
-        } else {
-            bool quant = x->ndim >= 2;
-            if (quant && sq_qconfig_check(cfg, x->shape, x->ndim, &e) != SQ_OK) {
-                quant = false;
-                if (warn)
-                    warn(ti->name, e.msg, warn_user);
-            }
-            if (quant) {
-                sq_qtensor *q;
-                if ((st = sq_quantize(x, cfg, &q, err)) == SQ_OK) {
-                    st = sq_st_writer_add_qtensor(w, ti->name, q, err);
-                    sq_qtensor_free(q);
-                    sum.quantized++;
-                }
-            } else {
-                st = sq_st_writer_add_tensor(w, ti->name, x, x->dtype, err);
-                sum.kept++;
-            }
-            if (st != SQ_OK)
-                sq_error_prefix(err, ti->name);
-            sq_tensor_free(x);
-        }
-        pr.tensors_done++;
-        pr.bytes_done += ti->nbytes;
-        if (st == SQ_OK && o.progress)
-            o.progress(&pr, o.progress_user);
-    }
-    filter_free(&f);
-    if (st == SQ_OK)
-        st = sq_st_writer_write(w, path, err);
+    size_t reserve = 0;
+    sq_st_writer *w = NULL;
+    if ((st = export_reserve(ck, source, cfg, &f, &reserve, err)) == SQ_OK &&
+        (st = sq_st_writer_new(&w, err)) == SQ_OK && (st = export_meta(w, ck, cfg, source, err)) == SQ_OK &&
+        (st = sq_st_writer_begin(w, path, reserve, err)) == SQ_OK &&
+        (st = export_tensors(w, ck, cfg, &f, true, &o, warn, warn_user, &sum, err)) == SQ_OK)
+        st = sq_st_writer_finish(w, err);
+    if (st == SQ_ERR_INTERRUPTED)
+        sq_error_prefix(err, path);
     sq_st_writer_free(w);
+    filter_free(&f);
     if (st == SQ_OK && summary)
         *summary = sum;
     return st;

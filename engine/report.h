@@ -28,21 +28,29 @@
  *       Computed by selection (quickselect with a pseudo-random pivot and a
  *       Hoare partition, O(n) expected, duplicates harmless) on a float
  *       buffer holding |e|, not by sorting and not from a histogram;
- *   code_bytes  packed codes ceil(numel * bits / 8), meta_bytes 16 per scale
- *       (the seed's accounting), after_bytes = code_bytes + meta_bytes;
- *   bits per weight with scales (and asymmetric zero points) stored as f32 or
- *       f16, as sq_qtensor_bits_per_weight.
- * A kept tensor (rank < 2) has after_bytes = fp32_bytes, 32 bits per weight
- * and no error figures (NaN). Sizes depend on the shape only, so they are
- * filled even when the data cannot be loaded or quantized (status FAILED,
- * error figures NaN, `note` says why). A config that is invalid for a rank >= 2
- * shape (e.g. a group size not dividing the last dimension) gives status
- * INCOMPATIBLE and the tensor is counted as kept fp32 for that config.
+ *   sizes as sq_report_export writes the tensor (sq_st_qtensor_file_bytes):
+ *       code_bytes  packed codes ceil(numel * bits / 8); meta_bytes the
+ *       scales in cfg->scale_store (F64 by default; F32 where F16 fell
+ *       back) plus, asymmetric, the zero points in the smallest exact dtype
+ *       (I8 usually); after_bytes = code_bytes + meta_bytes;
+ *   bits_per_weight = 8 * after_bytes / numel (the file's);
+ *   bits_per_weight_f16 GGUF-style with f16 scales and zero points
+ *       (sq_qtensor_bits_per_weight(q, SQ_SCALE_F16)).
+ * A kept tensor (rank < 2) has after_bytes = file_bytes (the export copies
+ * it as is), bits per weight 8 * file_bytes / numel, and no error figures
+ * (NaN). Sizes of a quantized cell are first estimated from the shape
+ * (zero points as I8) and made exact once the tensor is quantized. A tensor
+ * whose data cannot be loaded or quantized has status FAILED, error figures
+ * NaN, sizes of a kept tensor and a `note` saying why. A config that is
+ * invalid for a rank >= 2 shape (e.g. a group size not dividing the last
+ * dimension) gives status INCOMPATIBLE and the tensor is counted as kept.
  *
- * Totals. totals[c] sums the rows for config c. num_quantized, num_fp32,
- * fp32_bytes, quantized_bytes and compression_ratio are exactly what
- * sq_model_stats_add gives for the same shapes and config (when no cell is
- * INCOMPATIBLE, for which sq_model_stats_add would fail). sqnr_db and rmse of
+ * Totals. totals[c] sums the rows for config c. num_quantized, num_fp32 and
+ * fp32_bytes are exactly what sq_model_stats_add gives for the same shapes
+ * and config (when no cell is INCOMPATIBLE, for which sq_model_stats_add
+ * would fail); quantized_bytes (the sum of after_bytes: with no filter, the
+ * data bytes of the exported file) and compression_ratio = fp32_bytes /
+ * quantized_bytes follow the export, not the seed's 16 B a scale. sqnr_db and rmse of
  * the total are over all quantized elements (sum x^2 / sum e^2 pooled),
  * max_abs_err the largest of the rows.
  *
@@ -105,10 +113,10 @@ typedef struct sq_report_cell {
     size_t clipped;
     size_t n_scales;              /* 0 when not quantized */
     size_t code_bytes;            /* packed codes (0 when kept) */
-    size_t meta_bytes;            /* 16 per scale (0 when kept) */
-    size_t after_bytes;           /* code_bytes + meta_bytes, or fp32_bytes when kept */
-    double bits_per_weight;       /* scales as f32; 32 when kept; 0 when empty */
-    double bits_per_weight_f16;   /* scales as f16 */
+    size_t meta_bytes;            /* scales + zero points as exported (0 when kept) */
+    size_t after_bytes;           /* code_bytes + meta_bytes, or file_bytes when kept */
+    double bits_per_weight;       /* 8 * after_bytes / numel; 0 when empty */
+    double bits_per_weight_f16;   /* GGUF-style, scales as f16 (kept: as bits_per_weight) */
     double sum_x2, sum_e2;        /* sums over the tensor (double), 0 when not measured */
     char *note;                   /* why INCOMPATIBLE/FAILED (owned), else NULL */
 } sq_report_cell;
@@ -132,7 +140,7 @@ typedef struct sq_report_total {
     size_t numel;
     size_t fp32_bytes, file_bytes;
     size_t code_bytes, meta_bytes;
-    size_t quantized_bytes;           /* after: as sq_model_stats.quantized_bytes */
+    size_t quantized_bytes;           /* sum of after_bytes */
     double compression_ratio;         /* fp32_bytes / quantized_bytes (1 when empty) */
     double bits_per_weight, bits_per_weight_f16;   /* total after bits / numel */
     double sqnr_db, rmse, max_abs_err;              /* pooled over measured cells */
@@ -188,26 +196,47 @@ sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error 
 
 typedef struct sq_export_summary {
     size_t quantized;     /* tensors written quantized */
-    size_t kept;          /* float tensors written as they were (rank < 2 or incompatible config) */
-    size_t skipped;       /* selected tensors not written: data not loadable */
-    size_t excluded;      /* tensors not selected by include/exclude */
+    size_t kept;          /* selected tensors copied as is (rank < 2, not quantizable, config incompatible) */
+    size_t skipped;       /* always 0: every tensor is written (kept for compatibility) */
+    size_t excluded;      /* tensors not selected by include/exclude (copied as is) */
 } sq_export_summary;
 
-/* Per-tensor notice during an export (a tensor kept or skipped and why). */
+/* Per-tensor notice during an export (a selected tensor copied as is and
+ * why, or its F16 scales stored as F32). */
 typedef void (*sq_export_warn_fn)(const char *name, const char *why, void *user);
 
-/* Write every selected tensor of ck to a safetensors file at path,
- * atomically: rank >= 2 tensors quantized with cfg (sq_st_writer_add_qtensor:
- * NAME.codes, NAME.scales, NAME.zero_points and squint.NAME.* metadata), the
- * others in their source dtype (lossless), plus metadata squint.config
- * (sq_qconfig_describe) and squint.source (source, when not NULL). A rank >= 2
- * tensor for which cfg is invalid is kept in float; a tensor that cannot be
- * loaded is skipped; both are reported through warn (may be NULL). The
- * quantized output is held in memory until written (codes + scales, not the
- * floats). opts->progress and opts->cancel work as for sq_report_run; a
- * cancelled export writes nothing and returns SQ_ERR_INTERRUPTED. summary may
- * be NULL. Errors: bad cfg or regex (ARG), a non-finite value in a tensor
- * (NONFINITE, naming it), IO, NOMEM, INTERRUPTED. */
+/* Write every tensor of ck to a safetensors file at path, atomically and
+ * streamed: the selected rank >= 2 tensors quantized with cfg
+ * (sq_st_writer_add_qtensor: NAME.codes, NAME.scales in cfg->scale_store,
+ * NAME.zero_points when asymmetric, squint.NAME.* metadata), every other
+ * tensor copied byte for byte in its source dtype (unselected ones too; a
+ * GGUF block-quantized type as U8 bytes with metadata squint.NAME.ggml_type
+ * (the ggml type name, e.g. "Q4_K") and squint.NAME.shape). A selected
+ * rank >= 2 tensor is copied as is, with a warning, when its type cannot be
+ * converted to float, cfg does not fit its shape, its name is longer than
+ * SQ_ST_MAX_QNAME, or it is a part (NAME.codes, ...) of a quantized tensor
+ * of the source (re-exporting an export keeps its quantized tensors and
+ * their squint.NAME.* metadata loadable). Metadata: the source's `__metadata__` (safetensors;
+ * GGUF key-values are not carried over), then squint.config
+ * (sq_qconfig_describe), squint.scale_dtype (cfg->scale_store's name) and
+ * squint.source (the base name of source, when not NULL), replacing source
+ * keys of those names.
+ *
+ * Streaming: a first pass over the header only declares every tensor with
+ * the largest parts it can take (safetensors.h: Streaming) and sizes the
+ * header; then tensors are written in file order, one at a time (load ->
+ * quantize -> write -> free; copies straight from the mapping), so memory
+ * stays near the largest tensor as float32 plus its codes, and time is
+ * linear in the number of tensors. A name clash (a source tensor called
+ * "w.codes" next to a quantized "w", a metadata key taken twice) or a name
+ * that is not UTF-8 fails before anything is written.
+ *
+ * opts->progress and opts->cancel work as for sq_report_run (over all
+ * tensors); a cancelled export writes nothing and returns
+ * SQ_ERR_INTERRUPTED. summary may be NULL. Errors: bad cfg or regex (ARG),
+ * name clashes (ARG, naming them), a tensor that cannot be loaded or holds
+ * a non-finite value (naming it), IO, NOMEM, INTERRUPTED; the target is
+ * untouched on any error. */
 sq_status sq_report_export(const sq_checkpoint *ck, const char *source, const sq_qconfig *cfg,
                            const sq_report_opts *opts, const char *path, sq_export_warn_fn warn,
                            void *warn_user, sq_export_summary *summary, sq_error *err);

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,92 @@ static const struct {
     {"I16", 2, SQ_DTYPE_I16}, {"I32", 4, SQ_DTYPE_I32},   {"BOOL", 1, SQ_DTYPE_COUNT},
     {"U16", 2, SQ_DTYPE_COUNT}, {"U32", 4, SQ_DTYPE_COUNT}, {"I64", 8, SQ_DTYPE_COUNT},
     {"U64", 8, SQ_DTYPE_COUNT}, {"F8_E4M3", 1, SQ_DTYPE_COUNT}, {"F8_E5M2", 1, SQ_DTYPE_COUNT},
+    {"F8_E8M0", 1, SQ_DTYPE_COUNT}, {"C64", 8, SQ_DTYPE_COUNT},
 };
+
+/* The table entry of a safetensors dtype name, or -1. */
+static int st_dtype_index(const char *name)
+{
+    for (size_t k = 0; k < sizeof st_dtypes / sizeof st_dtypes[0]; k++)
+        if (strcmp(name, st_dtypes[k].name) == 0)
+            return (int)k;
+    return -1;
+}
+
+/* ---- a string -> index hash table (open addressing, linear probing) -------- */
+
+typedef struct strmap {
+    const char **key; /* borrowed; NULL = empty slot */
+    size_t *val;
+    size_t cap, n;    /* cap is 0 or a power of two */
+} strmap;
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void strmap_free(strmap *m)
+{
+    free(m->key);
+    free(m->val);
+    m->key = NULL;
+    m->val = NULL;
+    m->cap = m->n = 0;
+}
+
+/* The slot of key: where it is, or the empty slot where it would go. */
+static size_t strmap_slot(const strmap *m, const char *key)
+{
+    size_t i = (size_t)str_hash(key) & (m->cap - 1);
+    while (m->key[i] && strcmp(m->key[i], key) != 0)
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+/* Whether key is present; its value in *val. */
+static bool strmap_get(const strmap *m, const char *key, size_t *val)
+{
+    if (!m->cap)
+        return false;
+    size_t i = strmap_slot(m, key);
+    if (!m->key[i])
+        return false;
+    *val = m->val[i];
+    return true;
+}
+
+/* Insert or replace key (borrowed: it must outlive the map); false when out of memory. */
+static bool strmap_put(strmap *m, const char *key, size_t val)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        strmap g = {NULL, NULL, m->cap ? 2 * m->cap : 16, 0};
+        g.key = calloc(g.cap, sizeof *g.key);
+        g.val = malloc(g.cap * sizeof *g.val);
+        if (!g.key || !g.val) {
+            strmap_free(&g);
+            return false;
+        }
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->key[i]) {
+                size_t j = strmap_slot(&g, m->key[i]);
+                g.key[j] = m->key[i];
+                g.val[j] = m->val[i];
+                g.n++;
+            }
+        strmap_free(m);
+        *m = g;
+    }
+    size_t i = strmap_slot(m, key);
+    if (!m->key[i])
+        m->n++;
+    m->key[i] = key;
+    m->val[i] = val;
+    return true;
+}
 
 /* The safetensors name of a loadable dtype. */
 static const char *st_dtype_name(sq_dtype dt)
@@ -41,6 +127,7 @@ struct sq_safetensors {
     sq_tinfo *t;
     size_t n_meta;
     char **meta_key, **meta_val;
+    strmap by_name, by_key; /* tensor name -> index, metadata key -> index */
 };
 
 void sq_st_close(sq_safetensors *f)
@@ -57,6 +144,8 @@ void sq_st_close(sq_safetensors *f)
     free(f->meta_key);
     free(f->meta_val);
     free(f->fname);
+    strmap_free(&f->by_name);
+    strmap_free(&f->by_key);
     sq_unmap_file(&f->map);
     free(f);
 }
@@ -220,8 +309,16 @@ static sq_status st_parse(sq_safetensors *f, sq_error *err)
         }
         pos += f->t[i].nbytes;
     }
-    if (pos != f->len)
+    if (pos != f->len) {
         st = sq_fail(err, SQ_ERR_FORMAT, "%s: %zu bytes of the data buffer belong to no tensor", fn, f->len - pos);
+        goto out;
+    }
+    for (size_t i = 0; i < f->n && st == SQ_OK; i++)
+        if (!strmap_put(&f->by_name, f->t[i].name, i))
+            st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", fn);
+    for (size_t i = 0; i < f->n_meta && st == SQ_OK; i++)
+        if (!strmap_put(&f->by_key, f->meta_key[i], i))
+            st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", fn);
 out:
     json_decref(root);
     return st;
@@ -285,21 +382,31 @@ const char *sq_st_metadata_value(const sq_safetensors *f, size_t i) { return i <
 
 const char *sq_st_metadata_get(const sq_safetensors *f, const char *key)
 {
-    for (size_t i = 0; i < f->n_meta; i++)
-        if (strcmp(f->meta_key[i], key) == 0)
-            return f->meta_val[i];
-    return NULL;
+    size_t i;
+    return strmap_get(&f->by_key, key, &i) ? f->meta_val[i] : NULL;
 }
 
 sq_status sq_st_find(const sq_safetensors *f, const char *name, size_t *index, sq_error *err)
 {
-    for (size_t i = 0; i < f->n; i++) {
-        if (strcmp(f->t[i].name, name) == 0) {
-            *index = i;
-            return SQ_OK;
-        }
-    }
+    if (strmap_get(&f->by_name, name, index))
+        return SQ_OK;
     return sq_fail(err, SQ_ERR_NOTFOUND, "%s: no tensor named '%s'", f->fname, name);
+}
+
+sq_status sq_st_raw(const sq_safetensors *f, size_t i, const uint8_t **data, size_t *len, sq_error *err)
+{
+    if (i >= f->n)
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", f->fname, i);
+    sq_mapped_prefetch(&f->map, f->t[i].offset, f->t[i].nbytes);
+    *data = f->buf + f->t[i].offset;
+    *len = f->t[i].nbytes;
+    return SQ_OK;
+}
+
+void sq_st_raw_release(const sq_safetensors *f, size_t i)
+{
+    if (i < f->n)
+        sq_mapped_release(&f->map, f->t[i].offset, f->t[i].nbytes);
 }
 
 sq_status sq_st_load(const sq_safetensors *f, size_t i, sq_tensor **out, sq_error *err)
@@ -350,31 +457,60 @@ static bool parse_int(const char *s, long long lo, long long hi, long long *out)
     return true;
 }
 
-/* The part tensor <name>.<part> with the given dtype and element count. */
-static sq_status qpart(const sq_safetensors *f, const char *name, const char *part, const char *dtype,
-                       size_t numel, const sq_tinfo **out, sq_error *err)
+/* The part tensor <name>.<part> with numel elements; *out NULL when it is
+ * absent and optional. */
+static sq_status qpart(const sq_safetensors *f, const char *name, const char *part, size_t numel, bool optional,
+                       const sq_tinfo **out, sq_error *err)
 {
     char key[512];
     size_t i;
+    *out = NULL;
     snprintf(key, sizeof key, "%s.%s", name, part);
-    if (sq_st_find(f, key, &i, err) != SQ_OK)
+    if (!strmap_get(&f->by_name, key, &i)) {
+        if (optional)
+            return SQ_OK;
         return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s' lacks its tensor '%s'", f->fname, name, key);
-    if (strcmp(f->t[i].type_name, dtype) != 0 || f->t[i].numel != numel)
-        return sq_fail(err, SQ_ERR_FORMAT, "%s: '%s' should be %s with %zu elements (is %s with %zu)", f->fname, key,
-                       dtype, numel, f->t[i].type_name, f->t[i].numel);
+    }
+    if (f->t[i].numel != numel)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: '%s' should have %zu elements (has %zu)", f->fname, key, numel,
+                       f->t[i].numel);
     *out = &f->t[i];
     return SQ_OK;
 }
 
-/* Read n little-endian doubles from unaligned bytes. */
-static void read_f64(const uint8_t *p, size_t n, double *out)
+/* Little-endian unsigned integer of k bytes. */
+static uint64_t rd_le(const uint8_t *p, int k)
 {
+    uint64_t u = 0;
+    for (int b = 0; b < k; b++)
+        u |= (uint64_t)p[b] << (8 * b);
+    return u;
+}
+
+/* Read n values of a F16/F32/F64/I8/I16 part as doubles; false for another dtype. */
+static bool read_reals(const sq_tinfo *ti, const uint8_t *p, size_t n, double *out)
+{
+    const char *dt = ti->type_name;
     for (size_t i = 0; i < n; i++) {
-        uint64_t u = 0;
-        for (int b = 0; b < 8; b++)
-            u |= (uint64_t)p[8 * i + (size_t)b] << (8 * b);
-        memcpy(&out[i], &u, 8);
+        if (strcmp(dt, "F64") == 0) {
+            uint64_t u = rd_le(p + 8 * i, 8);
+            memcpy(&out[i], &u, 8);
+        } else if (strcmp(dt, "F32") == 0) {
+            uint32_t u = (uint32_t)rd_le(p + 4 * i, 4);
+            float v;
+            memcpy(&v, &u, 4);
+            out[i] = v;
+        } else if (strcmp(dt, "F16") == 0) {
+            out[i] = sq_half_to_float((uint16_t)rd_le(p + 2 * i, 2));
+        } else if (strcmp(dt, "I8") == 0) {
+            out[i] = (int8_t)p[i];
+        } else if (strcmp(dt, "I16") == 0) {
+            out[i] = (int16_t)(uint16_t)rd_le(p + 2 * i, 2);
+        } else {
+            return false;
+        }
     }
+    return true;
 }
 
 /* Parse the quantization config and shape from the metadata. */
@@ -423,8 +559,65 @@ static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq
     if (!ok)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': missing or bad metadata squint.%s.shape",
                        f->fname, name, name);
-    if (sq_qconfig_check(cfg, shape, *ndim, err) != SQ_OK)
-        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, err ? err->msg : "");
+    sq_error e;
+    if (sq_qconfig_check(cfg, shape, *ndim, &e) != SQ_OK)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, e.msg);
+    return SQ_OK;
+}
+
+/* The scale store a scales part's dtype stands for; false for another dtype. */
+static bool store_of_dtype(const char *dt, sq_scale_store *out)
+{
+    if (strcmp(dt, "F64") == 0)
+        *out = SQ_SCALE_F64;
+    else if (strcmp(dt, "F32") == 0)
+        *out = SQ_SCALE_F32;
+    else if (strcmp(dt, "F16") == 0)
+        *out = SQ_SCALE_F16;
+    else
+        return false;
+    return true;
+}
+
+/* Scales must be finite and positive; zero points finite, and 0 when symmetric. */
+static sq_status check_params(const sq_safetensors *f, const char *name, const sq_qconfig *cfg, const double *sc,
+                              const double *zp, size_t n, sq_error *err)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!(isfinite(sc[k]) && sc[k] > 0.0))
+            return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': scale %zu is %g (scales must be finite and positive)",
+                           f->fname, name, k, sc[k]);
+        if (!isfinite(zp[k]))
+            return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': zero point %zu is %g (not finite)",
+                           f->fname, name, k, zp[k]);
+        if (cfg->mode == SQ_MODE_SYMMETRIC && zp[k] != 0.0)
+            return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': zero point %zu is %g but the tensor is symmetric (must be 0)",
+                           f->fname, name, k, zp[k]);
+    }
+    return SQ_OK;
+}
+
+/* The parts of a quantized tensor: codes, scales (F16/F32/F64, setting
+ * cfg->scale_store) and zero points (NULL when absent; an error when
+ * asymmetric). */
+static sq_status qparts(const sq_safetensors *f, const char *name, sq_qconfig *cfg, size_t numel, size_t code_bytes,
+                        size_t n_scales, const sq_tinfo **tc, const sq_tinfo **ts, const sq_tinfo **tz, sq_error *err)
+{
+    sq_status st;
+    if ((st = qpart(f, name, "codes", cfg->bits == 8 ? numel : code_bytes, false, tc, err)) ||
+        (st = qpart(f, name, "scales", n_scales, false, ts, err)) ||
+        (st = qpart(f, name, "zero_points", n_scales, cfg->mode == SQ_MODE_SYMMETRIC, tz, err)))
+        return st;
+    if (strcmp((*tc)->type_name, cfg->bits == 8 ? "I8" : "U8") != 0)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': '%s.codes' should be %s (is %s)", f->fname, name, name,
+                       cfg->bits == 8 ? "I8" : "U8", (*tc)->type_name);
+    if (!store_of_dtype((*ts)->type_name, &cfg->scale_store))
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': '%s.scales' should be F16, F32 or F64 (is %s)", f->fname, name, name,
+                       (*ts)->type_name);
+    const char *zd = *tz ? (*tz)->type_name : "I8";
+    if (strcmp(zd, "I8") && strcmp(zd, "I16") && strcmp(zd, "F32") && strcmp(zd, "F64"))
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': '%s.zero_points' should be I8, I16, F32 or F64 (is %s)",
+                       f->fname, name, name, zd);
     return SQ_OK;
 }
 
@@ -442,28 +635,33 @@ sq_status sq_st_load_qtensor(const sq_safetensors *f, const char *name, sq_qtens
         return st;
     if (sq_shape_numel(shape, ndim, &numel, NULL) != SQ_OK || sq_packed_size(numel, cfg.bits, &code_bytes, NULL) != SQ_OK)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': shape overflows", f->fname, name);
+    if (n_clipped > numel)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': n_clipped %zu exceeds its %zu elements", f->fname,
+                       name, n_clipped, numel);
     size_t n_scales = sq_qconfig_scale_count(&cfg, shape, ndim);
     const sq_tinfo *tc, *ts, *tz;
-    if ((st = qpart(f, name, "codes", cfg.bits == 8 ? "I8" : "U8", cfg.bits == 8 ? numel : code_bytes, &tc, err)) ||
-        (st = qpart(f, name, "scales", "F64", n_scales, &ts, err)) ||
-        (st = qpart(f, name, "zero_points", "F64", n_scales, &tz, err)))
+    if ((st = qparts(f, name, &cfg, numel, code_bytes, n_scales, &tc, &ts, &tz, err)) != SQ_OK)
         return st;
     int8_t *codes = malloc(numel ? numel : 1);
     double *sc = malloc((n_scales ? n_scales : 1) * sizeof(double));
-    double *zp = malloc((n_scales ? n_scales : 1) * sizeof(double));
+    double *zp = calloc(n_scales ? n_scales : 1, sizeof(double));
     if (!codes || !sc || !zp) {
         st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", f->fname);
         goto done;
     }
+    read_reals(ts, f->buf + ts->offset, n_scales, sc);
+    if (tz)
+        read_reals(tz, f->buf + tz->offset, n_scales, zp);
+    if ((st = check_params(f, name, &cfg, sc, zp, n_scales, err)) != SQ_OK)
+        goto done;
     if (cfg.bits == 8)
         memcpy(codes, f->buf + tc->offset, numel);
     else
         sq_unpack_codes(f->buf + tc->offset, 0, numel, cfg.bits, codes);
-    read_f64(f->buf + ts->offset, n_scales, sc);
-    read_f64(f->buf + tz->offset, n_scales, zp);
-    st = sq_qtensor_from_parts(&cfg, shape, ndim, orig, codes, sc, zp, out, err);
+    sq_error e;
+    st = sq_qtensor_from_parts(&cfg, shape, ndim, orig, codes, sc, zp, out, &e);
     if (st != SQ_OK)
-        st = sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, err ? err->msg : "invalid");
+        st = sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, e.msg);
     else
         (*out)->n_clipped = n_clipped;
 done:
@@ -473,21 +671,95 @@ done:
     return st;
 }
 
+/* ---- what a quantized tensor takes in a file ----------------------------------- */
+
+/* Safetensors dtype and element size of scales kept as store. */
+static const char *scale_dtype(sq_scale_store store, size_t *size)
+{
+    *size = store == SQ_SCALE_F16 ? 2 : store == SQ_SCALE_F32 ? 4 : 8;
+    return store == SQ_SCALE_F16 ? "F16" : store == SQ_SCALE_F32 ? "F32" : "F64";
+}
+
+/* The smallest dtype holding n zero points exactly: I8 or I16 when all are
+ * integers in range, else F32 when all are floats, else F64. */
+static const char *zp_dtype(const double *zp, size_t n, size_t *size)
+{
+    bool i8 = true, i16 = true, f32 = true;
+    for (size_t k = 0; k < n; k++) {
+        double v = zp[k];
+        bool integral = v == trunc(v);
+        i8 = i8 && integral && v >= -128.0 && v <= 127.0;
+        i16 = i16 && integral && v >= -32768.0 && v <= 32767.0;
+        f32 = f32 && (double)(float)v == v;
+    }
+    *size = i8 ? 1 : i16 ? 2 : f32 ? 4 : 8;
+    return i8 ? "I8" : i16 ? "I16" : f32 ? "F32" : "F64";
+}
+
+/* The store q's scales are written in: q->config.scale_store when every
+ * scale is exact in it (as quantize leaves them), else the narrowest of F32
+ * and F64 that is (a tensor built from parts with other scales). */
+static sq_scale_store exact_store(const sq_qtensor *q)
+{
+    sq_scale_store s = q->config.scale_store;
+    for (size_t k = 0; k < q->n_scales && s != SQ_SCALE_F64; k++) {
+        double v = q->scales[k];
+        if (s == SQ_SCALE_F16 && (double)sq_half_to_float(sq_float_to_half((float)v)) != v)
+            s = SQ_SCALE_F32;
+        if (s == SQ_SCALE_F32 && (double)(float)v != v)
+            s = SQ_SCALE_F64;
+    }
+    return s;
+}
+
+void sq_st_qtensor_file_bytes(const sq_qtensor *q, size_t *code_bytes, size_t *meta_bytes)
+{
+    size_t ss, zs = 0;
+    scale_dtype(exact_store(q), &ss);
+    if (q->config.mode == SQ_MODE_ASYMMETRIC)
+        zp_dtype(q->zero_points, q->n_scales, &zs);
+    *code_bytes = q->code_bytes;
+    *meta_bytes = q->n_scales * (ss + zs);
+}
+
+sq_status sq_st_qconfig_file_bytes(const sq_qconfig *cfg, const size_t *shape, int ndim, bool largest,
+                                   size_t *code_bytes, size_t *meta_bytes, sq_error *err)
+{
+    size_t numel, ss, zs = 0;
+    sq_status st;
+    if ((st = sq_qconfig_check(cfg, shape, ndim, err)) != SQ_OK || (st = sq_shape_numel(shape, ndim, &numel, err)) != SQ_OK ||
+        (st = sq_packed_size(numel, cfg->bits, code_bytes, err)) != SQ_OK)
+        return st;
+    scale_dtype(largest && cfg->scale_store == SQ_SCALE_F16 ? SQ_SCALE_F32 : cfg->scale_store, &ss);
+    if (cfg->mode == SQ_MODE_ASYMMETRIC)
+        zs = largest ? 8 : 1;
+    size_t n = sq_qconfig_scale_count(cfg, shape, ndim);
+    if (n > SIZE_MAX / 16 || *code_bytes > SIZE_MAX - n * 16)
+        return sq_fail(err, SQ_ERR_OVERFLOW, "size overflow");
+    *meta_bytes = n * (ss + zs);
+    return SQ_OK;
+}
+
 /* ---- writer ------------------------------------------------------------------ */
 
 typedef struct st_item {
     char *name;
-    const char *dtype;
+    const char *dtype; /* static (st_dtypes) */
     int ndim;
     size_t shape[SQ_MAX_DIMS];
-    uint8_t *bytes;
+    uint8_t *bytes;    /* NULL once written (streaming) or for a declaration */
     size_t nbytes;
 } st_item;
 
 struct sq_st_writer {
     st_item *items;
     size_t n, cap;
+    strmap names;     /* item name -> index */
     json_t *meta;
+    bool declared;    /* some item has no bytes (a size-only declaration) */
+    sq_afile *af;     /* streaming: the output being written, else NULL */
+    char *path;       /* streaming: its path */
+    size_t reserve;   /* streaming: header bytes reserved (a multiple of 8) */
 };
 
 sq_status sq_st_writer_new(sq_st_writer **out, sq_error *err)
@@ -510,46 +782,77 @@ void sq_st_writer_free(sq_st_writer *w)
         free(w->items[i].bytes);
     }
     free(w->items);
+    strmap_free(&w->names);
     json_decref(w->meta);
+    sq_afile_abort(w->af);
+    free(w->path);
     free(w);
 }
 
-/* Append an item taking ownership of bytes (freed on failure too). */
-static sq_status writer_push(sq_st_writer *w, const char *name, const char *dtype, const size_t *shape, int ndim,
-                             uint8_t *bytes, size_t nbytes, sq_error *err)
+/* Whether s is valid UTF-8 (jansson accepts it as a string). */
+static bool valid_utf8(const char *s)
 {
-    if (!*name || strcmp(name, "__metadata__") == 0) {
-        free(bytes);
+    json_t *j = json_string(s);
+    json_decref(j);
+    return j != NULL;
+}
+
+/* Append an item without bytes after checking its name. */
+static sq_status writer_add_item(sq_st_writer *w, const char *name, const char *dtype, const size_t *shape, int ndim,
+                                 size_t nbytes, sq_error *err)
+{
+    size_t dummy;
+    if (!*name || strcmp(name, "__metadata__") == 0)
         return sq_fail(err, SQ_ERR_ARG, "invalid tensor name '%s'", name);
-    }
-    for (size_t i = 0; i < w->n; i++) {
-        if (strcmp(w->items[i].name, name) == 0) {
-            free(bytes);
-            return sq_fail(err, SQ_ERR_ARG, "duplicate tensor name '%s'", name);
-        }
-    }
+    if (!valid_utf8(name))
+        return sq_fail(err, SQ_ERR_ARG, "tensor name '%.60s' is not valid UTF-8 (safetensors names are JSON strings)",
+                       name);
+    if (strmap_get(&w->names, name, &dummy))
+        return sq_fail(err, SQ_ERR_ARG, "duplicate tensor name '%s'", name);
     if (w->n == w->cap) {
         size_t nc = w->cap ? 2 * w->cap : 8;
         st_item *ni = realloc(w->items, nc * sizeof *ni);
-        if (!ni) {
-            free(bytes);
+        if (!ni)
             return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
-        }
         w->items = ni;
         w->cap = nc;
     }
     st_item *it = &w->items[w->n];
     memset(it, 0, sizeof *it);
-    if (!(it->name = strdup(name))) {
-        free(bytes);
+    if (!(it->name = strdup(name)) || !strmap_put(&w->names, it->name, w->n)) {
+        free(it->name);
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
     }
     it->dtype = dtype;
     it->ndim = ndim;
     memcpy(it->shape, shape, (size_t)ndim * sizeof(size_t));
-    it->bytes = bytes;
     it->nbytes = nbytes;
     w->n++;
+    return SQ_OK;
+}
+
+/* Append n data bytes to the file being streamed. */
+static sq_status writer_emit(sq_st_writer *w, const void *p, size_t n, sq_error *err)
+{
+    return sq_afile_write(w->af, p, n, err);
+}
+
+/* Append an item holding bytes (owned, freed on failure too; NULL for a
+ * size-only declaration). While streaming the bytes are written at once. */
+static sq_status writer_push(sq_st_writer *w, const char *name, const char *dtype, const size_t *shape, int ndim,
+                             uint8_t *bytes, size_t nbytes, sq_error *err)
+{
+    sq_status st = writer_add_item(w, name, dtype, shape, ndim, nbytes, err);
+    if (st == SQ_OK && w->af && !bytes)
+        st = sq_fail(err, SQ_ERR_ARG, "tensor '%s': a declaration while streaming", name);
+    if (st != SQ_OK || w->af) {
+        if (st == SQ_OK)
+            st = writer_emit(w, bytes, nbytes, err);
+        free(bytes);
+        return st;
+    }
+    w->items[w->n - 1].bytes = bytes;
+    w->declared = w->declared || !bytes;
     return SQ_OK;
 }
 
@@ -579,64 +882,71 @@ static uint8_t *dupbytes(const void *p, size_t n)
     return b;
 }
 
-/* Little-endian bytes of n doubles. */
-static uint8_t *f64_bytes(const double *v, size_t n)
+sq_status sq_st_writer_add_raw(sq_st_writer *w, const char *name, const char *dtype, const size_t *shape, int ndim,
+                               const void *bytes, size_t nbytes, sq_error *err)
 {
-    uint8_t *b = malloc(n ? 8 * n : 1);
+    int k = st_dtype_index(dtype);
+    size_t numel;
+    if (k < 0)
+        return sq_fail(err, SQ_ERR_ARG, "tensor '%s': unknown safetensors dtype '%.32s'", name, dtype);
+    if (sq_shape_numel(shape, ndim, &numel, NULL) != SQ_OK || numel > SIZE_MAX / st_dtypes[k].size ||
+        numel * st_dtypes[k].size != nbytes)
+        return sq_fail(err, SQ_ERR_ARG, "tensor '%s': %zu bytes do not match its shape and dtype %s", name, nbytes, dtype);
+    if (!w->af || !bytes) {
+        uint8_t *b = bytes ? dupbytes(bytes, nbytes) : NULL;
+        if (bytes && !b)
+            return sq_fail(err, SQ_ERR_NOMEM, "tensor '%s': out of memory", name);
+        return writer_push(w, name, st_dtypes[k].name, shape, ndim, b, nbytes, err);
+    }
+    sq_status st = writer_add_item(w, name, st_dtypes[k].name, shape, ndim, nbytes, err);
+    return st == SQ_OK ? writer_emit(w, bytes, nbytes, err) : st;
+}
+
+/* Little-endian bytes of n scales in dtype dt ("F16", "F32", "F64") or n
+ * zero points ("I8", "I16" too); NULL when out of memory. */
+static uint8_t *real_bytes(const double *v, size_t n, const char *dt, size_t size)
+{
+    uint8_t *b = malloc(n ? n * size : 1);
     for (size_t i = 0; b && i < n; i++) {
         uint64_t u;
-        memcpy(&u, &v[i], 8);
-        for (int k = 0; k < 8; k++)
-            b[8 * i + (size_t)k] = (uint8_t)(u >> (8 * k));
+        if (strcmp(dt, "F64") == 0) {
+            memcpy(&u, &v[i], 8);
+        } else if (strcmp(dt, "F32") == 0) {
+            float x = (float)v[i];
+            uint32_t u32;
+            memcpy(&u32, &x, 4);
+            u = u32;
+        } else if (strcmp(dt, "F16") == 0) {
+            u = sq_float_to_half((float)v[i]);
+        } else if (strcmp(dt, "I16") == 0) {
+            u = (uint16_t)(int16_t)v[i];
+        } else {
+            u = (uint8_t)(int8_t)v[i];
+        }
+        for (size_t k = 0; k < size; k++)
+            b[size * i + k] = (uint8_t)(u >> (8 * k));
     }
     return b;
 }
 
-sq_status sq_st_writer_add_qtensor(sq_st_writer *w, const char *name, const sq_qtensor *q, sq_error *err)
+/* What sq_st_writer_add_qtensor stores: q, or (q NULL) the largest a
+ * tensor of this config and shape can take. */
+typedef struct qdesc {
+    const char *name;
+    const sq_qconfig *cfg;
+    int ndim;
+    const size_t *shape;
+    size_t numel, code_bytes, n_scales, n_clipped;
+    sq_dtype orig;
+    const sq_qtensor *q; /* NULL: declaration */
+} qdesc;
+
+/* The metadata squint.NAME.* of d. */
+static sq_status qtensor_meta(sq_st_writer *w, const qdesc *d, sq_error *err)
 {
-    char key[512], val[512];
-    sq_status st;
-    const sq_qconfig *c = &q->config;
-    size_t ns = q->n_scales, shp1[1];
-    if (strlen(name) > 400)
-        return sq_fail(err, SQ_ERR_ARG, "quantized tensor name too long");
-    snprintf(key, sizeof key, "squint.%s.bits", name);
-    if (json_object_get(w->meta, key))
-        return sq_fail(err, SQ_ERR_ARG, "duplicate quantized tensor '%s'", name);
-    /* codes */
-    snprintf(key, sizeof key, "%s.codes", name);
-    uint8_t *cb = dupbytes(q->codes, q->code_bytes);
-    if (!cb)
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
-    if (c->bits == 8) {
-        for (size_t i = 0; i < q->code_bytes; i++)
-            cb[i] ^= 0x80; /* offset binary -> two's complement */
-        st = writer_push(w, key, "I8", q->shape, q->ndim, cb, q->code_bytes, err);
-    } else {
-        shp1[0] = q->code_bytes;
-        st = writer_push(w, key, "U8", shp1, 1, cb, q->code_bytes, err);
-    }
-    if (st != SQ_OK)
-        return st;
-    shp1[0] = ns;
-    snprintf(key, sizeof key, "%s.scales", name);
-    uint8_t *sb = f64_bytes(q->scales, ns);
-    if (!sb)
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
-    if ((st = writer_push(w, key, "F64", shp1, 1, sb, 8 * ns, err)) != SQ_OK)
-        return st;
-    snprintf(key, sizeof key, "%s.zero_points", name);
-    uint8_t *zb = f64_bytes(q->zero_points, ns);
-    if (!zb)
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
-    if ((st = writer_push(w, key, "F64", shp1, 1, zb, 8 * ns, err)) != SQ_OK)
-        return st;
-    /* configuration */
-    char shape_txt[256];
-    int k = snprintf(shape_txt, sizeof shape_txt, "[");
-    for (int d = 0; d < q->ndim; d++)
-        k += snprintf(shape_txt + k, sizeof shape_txt - (size_t)k, "%s%zu", d ? ", " : "", q->shape[d]);
-    snprintf(shape_txt + k, sizeof shape_txt - (size_t)k, "]");
+    char key[512], shape_txt[256];
+    const sq_qconfig *c = d->cfg;
+    sq_shape_format(d->shape, d->ndim, shape_txt, sizeof shape_txt);
     struct {
         const char *field;
         char value[256];
@@ -651,16 +961,87 @@ sq_status sq_st_writer_add_qtensor(sq_st_writer *w, const char *name, const sq_q
     KV("rounding", "%s", sq_rounding_name(c->rounding));
     KV("zero_in_range", "%s", c->zero_in_range ? "true" : "false");
     KV("shape", "%s", shape_txt);
-    KV("orig_dtype", "%s", sq_dtype_name(q->orig_dtype));
-    KV("n_clipped", "%zu", q->n_clipped);
+    KV("orig_dtype", "%s", sq_dtype_name(d->orig));
+    KV("n_clipped", "%zu", d->n_clipped);
 #undef KV
     for (int i = 0; i < n; i++) {
-        snprintf(key, sizeof key, "squint.%s.%s", name, kv[i].field);
-        snprintf(val, sizeof val, "%s", kv[i].value);
-        if ((st = sq_st_writer_add_metadata(w, key, val, err)) != SQ_OK)
+        snprintf(key, sizeof key, "squint.%s.%s", d->name, kv[i].field);
+        sq_status st = sq_st_writer_add_metadata(w, key, kv[i].value, err);
+        if (st != SQ_OK)
             return st;
     }
     return SQ_OK;
+}
+
+/* Push the parts of d: codes, scales, zero points (asymmetric only). */
+static sq_status qtensor_parts(sq_st_writer *w, const qdesc *d, sq_error *err)
+{
+    char key[512];
+    size_t shp1[1], ss, zs;
+    const sq_qtensor *q = d->q;
+    sq_status st;
+    snprintf(key, sizeof key, "%s.codes", d->name);
+    uint8_t *cb = q ? dupbytes(q->codes, q->code_bytes) : NULL;
+    if (q && !cb)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    if (d->cfg->bits == 8) {
+        for (size_t i = 0; cb && i < d->code_bytes; i++)
+            cb[i] ^= 0x80; /* offset binary -> two's complement */
+        st = writer_push(w, key, "I8", d->shape, d->ndim, cb, d->code_bytes, err);
+    } else {
+        shp1[0] = d->code_bytes;
+        st = writer_push(w, key, "U8", shp1, 1, cb, d->code_bytes, err);
+    }
+    if (st != SQ_OK)
+        return st;
+    shp1[0] = d->n_scales;
+    sq_scale_store store = q ? exact_store(q) : d->cfg->scale_store;
+    const char *sd = scale_dtype(!q && store == SQ_SCALE_F16 ? SQ_SCALE_F32 : store, &ss);
+    snprintf(key, sizeof key, "%s.scales", d->name);
+    uint8_t *sb = q ? real_bytes(q->scales, d->n_scales, sd, ss) : NULL;
+    if (q && !sb)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    if ((st = writer_push(w, key, sd, shp1, 1, sb, d->n_scales * ss, err)) != SQ_OK || d->cfg->mode == SQ_MODE_SYMMETRIC)
+        return st;
+    const char *zd = q ? zp_dtype(q->zero_points, d->n_scales, &zs) : (zs = 8, "F64");
+    snprintf(key, sizeof key, "%s.zero_points", d->name);
+    uint8_t *zb = q ? real_bytes(q->zero_points, d->n_scales, zd, zs) : NULL;
+    if (q && !zb)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    return writer_push(w, key, zd, shp1, 1, zb, d->n_scales * zs, err);
+}
+
+/* Parts and metadata of d, after checking its name. */
+static sq_status qtensor_add(sq_st_writer *w, const qdesc *d, sq_error *err)
+{
+    char key[512];
+    size_t len = strlen(d->name);
+    if (len > SQ_ST_MAX_QNAME)
+        return sq_fail(err, SQ_ERR_ARG, "quantized tensor name '%.40s...' is %zu bytes long (at most %d)", d->name,
+                       len, SQ_ST_MAX_QNAME);
+    snprintf(key, sizeof key, "squint.%s.bits", d->name);
+    if (json_object_get(w->meta, key))
+        return sq_fail(err, SQ_ERR_ARG, "duplicate quantized tensor '%s'", d->name);
+    sq_status st = qtensor_parts(w, d, err);
+    return st == SQ_OK ? qtensor_meta(w, d, err) : st;
+}
+
+sq_status sq_st_writer_add_qtensor(sq_st_writer *w, const char *name, const sq_qtensor *q, sq_error *err)
+{
+    qdesc d = {name, &q->config, q->ndim, q->shape, q->numel, q->code_bytes, q->n_scales, q->n_clipped,
+               q->orig_dtype, q};
+    return qtensor_add(w, &d, err);
+}
+
+sq_status sq_st_writer_declare_qtensor(sq_st_writer *w, const char *name, const sq_qconfig *cfg, const size_t *shape,
+                                       int ndim, sq_dtype orig, sq_error *err)
+{
+    size_t code, meta, numel;
+    sq_status st = sq_st_qconfig_file_bytes(cfg, shape, ndim, true, &code, &meta, err);
+    if (st != SQ_OK || (st = sq_shape_numel(shape, ndim, &numel, err)) != SQ_OK)
+        return sq_error_prefix(err, name);
+    qdesc d = {name, cfg, ndim, shape, numel, code, sq_qconfig_scale_count(cfg, shape, ndim), numel, orig, NULL};
+    return qtensor_add(w, &d, err);
 }
 
 sq_status sq_st_writer_add_metadata(sq_st_writer *w, const char *key, const char *value, sq_error *err)
@@ -669,7 +1050,7 @@ sq_status sq_st_writer_add_metadata(sq_st_writer *w, const char *key, const char
         return sq_fail(err, SQ_ERR_ARG, "duplicate metadata key '%s'", key);
     json_t *s = json_string(value);
     if (!s || json_object_set_new(w->meta, key, s) != 0)
-        return sq_fail(err, SQ_ERR_ARG, "metadata '%s': not valid UTF-8 or out of memory", key);
+        return sq_fail(err, SQ_ERR_ARG, "metadata '%.60s': not valid UTF-8 or out of memory", key);
     return SQ_OK;
 }
 
@@ -706,24 +1087,44 @@ static char *writer_header(const sq_st_writer *w)
     return txt;
 }
 
-sq_status sq_st_writer_write(const sq_st_writer *w, const char *path, sq_error *err)
+sq_status sq_st_writer_header_size(const sq_st_writer *w, size_t *bytes, sq_error *err)
 {
     char *hdr = writer_header(w);
     if (!hdr)
-        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory building the header", path);
-    size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8;
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory building a safetensors header");
+    *bytes = strlen(hdr);
+    free(hdr);
+    return SQ_OK;
+}
+
+/* Write the 8-byte length, hdr and space padding up to padded bytes. */
+static sq_status write_header(sq_afile *af, const char *hdr, size_t padded, sq_error *err)
+{
+    static const char spaces[64] = "                                                               ";
+    size_t hl = strlen(hdr);
     uint8_t pre[8];
     for (int i = 0; i < 8; i++)
         pre[i] = (uint8_t)((uint64_t)padded >> (8 * i));
-    static const char spaces[8] = "        ";
+    sq_status st = sq_afile_write(af, pre, 8, err);
+    if (st == SQ_OK)
+        st = sq_afile_write(af, hdr, hl, err);
+    for (size_t left = padded - hl; st == SQ_OK && left; left -= left < 64 ? left : 64)
+        st = sq_afile_write(af, spaces, left < 64 ? left : 64, err);
+    return st;
+}
+
+sq_status sq_st_writer_write(const sq_st_writer *w, const char *path, sq_error *err)
+{
+    if (w->declared || w->af)
+        return sq_fail(err, SQ_ERR_ARG, "%s: the writer holds declarations or is streaming", path);
+    char *hdr = writer_header(w);
+    if (!hdr)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory building the header", path);
+    size_t padded = (strlen(hdr) + 7) / 8 * 8;
     sq_afile *af;
     sq_status st = sq_afile_open(path, &af, err);
     if (st == SQ_OK) {
-        st = sq_afile_write(af, pre, 8, err);
-        if (st == SQ_OK)
-            st = sq_afile_write(af, hdr, hl, err);
-        if (st == SQ_OK)
-            st = sq_afile_write(af, spaces, padded - hl, err);
+        st = write_header(af, hdr, padded, err);
         for (size_t i = 0; st == SQ_OK && i < w->n; i++)
             st = sq_afile_write(af, w->items[i].bytes, w->items[i].nbytes, err);
         if (st == SQ_OK)
@@ -733,4 +1134,44 @@ sq_status sq_st_writer_write(const sq_st_writer *w, const char *path, sq_error *
     }
     free(hdr);
     return st;
+}
+
+sq_status sq_st_writer_begin(sq_st_writer *w, const char *path, size_t reserve, sq_error *err)
+{
+    if (w->n || w->af)
+        return sq_fail(err, SQ_ERR_ARG, "%s: streaming starts on a writer without tensors", path);
+    if (reserve > SQ_ST_MAX_HEADER)
+        return sq_fail(err, SQ_ERR_ARG, "%s: a header of %zu bytes exceeds the 100 MB limit", path, reserve);
+    if (!(w->path = strdup(path)))
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    w->reserve = (reserve + 7) / 8 * 8;
+    sq_status st = sq_afile_open_flags(path, SQ_AFILE_SEEKABLE, &w->af, err);
+    if (st == SQ_OK && (st = write_header(w->af, "", w->reserve, err)) != SQ_OK) {
+        sq_afile_abort(w->af);
+        w->af = NULL;
+    }
+    return st;
+}
+
+sq_status sq_st_writer_finish(sq_st_writer *w, sq_error *err)
+{
+    if (!w->af)
+        return sq_fail(err, SQ_ERR_ARG, "the writer is not streaming");
+    sq_afile *af = w->af;
+    w->af = NULL;
+    char *hdr = writer_header(w);
+    sq_status st = SQ_OK;
+    if (!hdr)
+        st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory building the header", w->path);
+    else if (strlen(hdr) > w->reserve)
+        st = sq_fail(err, SQ_ERR_ARG, "%s: header of %zu bytes exceeds the %zu reserved", w->path, strlen(hdr),
+                     w->reserve);
+    if (st == SQ_OK && (st = sq_afile_seek(af, 0, err)) == SQ_OK)
+        st = write_header(af, hdr, w->reserve, err);
+    free(hdr);
+    if (st != SQ_OK) {
+        sq_afile_abort(af);
+        return st;
+    }
+    return sq_afile_commit(af, err);
 }

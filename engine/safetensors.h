@@ -18,20 +18,45 @@
  * not overflow and equals its data_offsets span, spans inside the data
  * buffer, contiguous and non-overlapping and covering it, `__metadata__` a
  * string-to-string object. Tensors are listed in data order. F32, F16, BF16,
- * F64, I8, U8, I16 and I32 load as float32; BOOL, U16, U32, I64, U64 and the
- * F8 types are listed but refused (SQ_ERR_UNSUPPORTED) when loaded. Every
+ * F64, I8, U8, I16 and I32 load as float32; BOOL, U16, U32, I64, U64, C64 and
+ * the F8 types (E4M3, E5M2, E8M0) are listed but refused
+ * (SQ_ERR_UNSUPPORTED) when loaded; sq_st_raw gives any tensor's bytes. Every
  * error message starts with the file name.
  *
  * Quantized tensors. sq_st_writer_add_qtensor(w, "w", q) stores
  *   "w.codes"        I8 [shape...] signed codes (8 bits), or U8 [code_bytes]
  *                    holding q->codes as is (< 8 bits: the packed
  *                    offset-binary bit stream described in quant.h);
- *   "w.scales"       F64 [n_scales];
- *   "w.zero_points"  F64 [n_scales];
+ *   "w.scales"       [n_scales] in q->config.scale_store's precision: F16,
+ *                    F32 or F64 (quantize rounded them to it, so they are
+ *                    exact; scales that are not, from sq_qtensor_from_parts,
+ *                    go in the narrowest of F32/F64 that holds them);
+ *   "w.zero_points"  [n_scales], asymmetric only (absent when symmetric):
+ *                    I8 when every zero point is an integer in -128..127,
+ *                    else I16 when in -32768..32767, else F32 when each is
+ *                    a float, else F64 -- always exact;
  * and metadata keys squint.w.bits, .mode, .granularity, .axis, .group_size,
  * .rounding, .zero_in_range ("true"/"false"), .shape (JSON list),
- * .orig_dtype (sq_dtype_name), .n_clipped. F64 keeps scales exact, so
- * sq_st_load_qtensor rebuilds an identical sq_qtensor.
+ * .orig_dtype (sq_dtype_name), .n_clipped. sq_st_load_qtensor rebuilds an
+ * identical sq_qtensor (sq_dequantize gives the same floats bit for bit),
+ * and also reads older files (F64 scales and zero points, zero points
+ * present when symmetric); it refuses, naming the tensor, a scale that is
+ * not finite and positive, a non-finite zero point, a non-zero zero point
+ * of a symmetric tensor and n_clipped above the element count.
+ * sq_st_qtensor_file_bytes gives the bytes of the three parts.
+ *
+ * Streaming. A writer can write its file while tensors are added, keeping
+ * one tensor's bytes at a time: sq_st_writer_begin reserves room for the
+ * header (from a first writer holding declarations: sq_st_writer_add_raw
+ * with NULL bytes and sq_st_writer_declare_qtensor, which declares the
+ * largest parts a config can give -- F32 scales for F16, F64 zero points --
+ * and n_clipped = numel, so the real header is never longer), every add_*
+ * then writes its bytes at once, and sq_st_writer_finish writes the header
+ * into the reserved room (padded with spaces, as the format allows) and
+ * commits the file atomically.
+ *
+ * Names are looked up through hash tables (reader: tensors and metadata
+ * keys; writer: duplicate checks), so n tensors take O(n) time.
  *
  * Thread-safety: a handle may be read from several threads (loads only read
  * it); the writer is single-threaded.
@@ -49,6 +74,8 @@
 #include "tinfo.h"
 
 #define SQ_ST_MAX_HEADER (100u * 1000u * 1000u)
+/* Longest name of a quantized tensor (its metadata keys must stay short). */
+#define SQ_ST_MAX_QNAME 400
 
 typedef struct sq_safetensors sq_safetensors;
 
@@ -84,6 +111,12 @@ const char *sq_st_metadata_get(const sq_safetensors *f, const char *key);
  * pages for it are released afterwards. Errors: UNSUPPORTED dtype, NOMEM. */
 sq_status sq_st_load(const sq_safetensors *f, size_t i, sq_tensor **out, sq_error *err);
 
+/* The bytes of tensor i as stored (little-endian, its file dtype), borrowed
+ * from f's mapping; sq_st_raw_release(f, i) afterwards lets their pages go.
+ * Errors: ARG for a bad index. */
+sq_status sq_st_raw(const sq_safetensors *f, size_t i, const uint8_t **data, size_t *len, sq_error *err);
+void sq_st_raw_release(const sq_safetensors *f, size_t i);
+
 /* True when f describes a quantized tensor called name (squint.name.bits). */
 bool sq_st_has_qtensor(const sq_safetensors *f, const char *name);
 
@@ -91,6 +124,17 @@ bool sq_st_has_qtensor(const sq_safetensors *f, const char *name);
  * Caller frees *out with sq_qtensor_free. Errors: NOTFOUND, FORMAT (missing
  * or inconsistent metadata or parts, codes out of range), NOMEM. */
 sq_status sq_st_load_qtensor(const sq_safetensors *f, const char *name, sq_qtensor **out, sq_error *err);
+
+/* Bytes q takes in a file written by sq_st_writer_add_qtensor: the codes,
+ * and the scales plus zero points (meta). Cannot fail. */
+void sq_st_qtensor_file_bytes(const sq_qtensor *q, size_t *code_bytes, size_t *meta_bytes);
+
+/* The same from a config and shape before quantizing: scales in
+ * cfg->scale_store, asymmetric zero points counted as I8 (the usual case);
+ * with largest, the most any data can take (F16 scales as F32, zero points
+ * as F64). Errors: cfg invalid for the shape (ARG), OVERFLOW. */
+sq_status sq_st_qconfig_file_bytes(const sq_qconfig *cfg, const size_t *shape, int ndim, bool largest,
+                                   size_t *code_bytes, size_t *meta_bytes, sq_error *err);
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -107,14 +151,46 @@ void sq_st_writer_free(sq_st_writer *w);
 sq_status sq_st_writer_add_tensor(sq_st_writer *w, const char *name, const sq_tensor *t, sq_dtype store,
                                   sq_error *err);
 
-/* Add a quantized tensor as three tensors plus metadata (see above). */
+/* Add a quantized tensor as two or three tensors plus metadata (see above).
+ * Errors: ARG (name longer than SQ_ST_MAX_QNAME, a part's name taken), NOMEM. */
 sq_status sq_st_writer_add_qtensor(sq_st_writer *w, const char *name, const sq_qtensor *q, sq_error *err);
+
+/* Add a tensor as raw little-endian bytes of safetensors dtype `dtype` (any
+ * the reader lists: "I64", "BOOL", "F8_E4M3", ...); nbytes must be numel x
+ * the dtype's size. The bytes are copied (while streaming: written at once).
+ * bytes NULL declares the tensor for sizing only (see Streaming): such a
+ * writer cannot sq_st_writer_write. Errors: ARG (unknown dtype, size
+ * mismatch, bad or duplicate or non-UTF-8 name), NOMEM, IO (streaming). */
+sq_status sq_st_writer_add_raw(sq_st_writer *w, const char *name, const char *dtype, const size_t *shape, int ndim,
+                               const void *bytes, size_t nbytes, sq_error *err);
+
+/* Declare the quantized tensor a config gives a tensor of this shape, with
+ * the largest parts it can take (for sizing a streamed header). Errors as
+ * sq_st_writer_add_qtensor, and cfg invalid for the shape (ARG). */
+sq_status sq_st_writer_declare_qtensor(sq_st_writer *w, const char *name, const sq_qconfig *cfg, const size_t *shape,
+                                       int ndim, sq_dtype orig, sq_error *err);
+
+/* Length in bytes of the header JSON w would write now (unpadded).
+ * Errors: NOMEM. */
+sq_status sq_st_writer_header_size(const sq_st_writer *w, size_t *bytes, sq_error *err);
+
+/* Start streaming w (no tensors added yet) to path: a temporary file next to
+ * it gets `reserve` bytes (rounded up to 8) for the header, then each tensor
+ * added is written at once. Errors: ARG (tensors already added, reserve over
+ * SQ_ST_MAX_HEADER), IO, NOMEM. sq_st_writer_free discards an unfinished file. */
+sq_status sq_st_writer_begin(sq_st_writer *w, const char *path, size_t reserve, sq_error *err);
+
+/* Write the header into the reserved room and rename the file over the
+ * target (atomic). Errors: ARG (not streaming; header longer than
+ * reserved), IO, NOMEM; on failure the target is untouched. */
+sq_status sq_st_writer_finish(sq_st_writer *w, sq_error *err);
 
 /* Add a `__metadata__` entry. Errors: ARG for a duplicate key. */
 sq_status sq_st_writer_add_metadata(sq_st_writer *w, const char *key, const char *value, sq_error *err);
 
 /* Write everything to path atomically (fileio.h). The writer stays usable.
- * Errors: IO naming the path and errno text, NOMEM. */
+ * Errors: IO naming the path and errno text, NOMEM; ARG for a writer holding
+ * declarations or streaming. */
 sq_status sq_st_writer_write(const sq_st_writer *w, const char *path, sq_error *err);
 
 #endif

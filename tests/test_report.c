@@ -3,7 +3,9 @@
  * against a sort, cancellation, CSV/JSON read back, quantized export reloaded
  * bit for bit. The fixture (mixed ranks and dtypes) is written by the
  * engine's safetensors writer into a temporary directory. */
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -136,15 +138,18 @@ START_TEST(test_exact_tensor)
     ck_assert_uint_eq(r->fp32_bytes, 32);
     ck_assert_uint_eq(r->file_bytes, 32);
     ck_assert_uint_eq(x->code_bytes, 8);
-    ck_assert_uint_eq(x->meta_bytes, 16);
-    ck_assert_uint_eq(x->after_bytes, 24);
+    ck_assert_uint_eq(x->meta_bytes, 8); /* one f64 scale (the default store), no zero point */
+    ck_assert_uint_eq(x->after_bytes, 16);
     ck_assert_uint_eq(x->n_scales, 1);
-    ck_assert(x->bits_per_weight == (8.0 * 8 + 32) / 8 && x->bits_per_weight_f16 == (8.0 * 8 + 16) / 8);
+    ck_assert(x->bits_per_weight == 16.0 && x->bits_per_weight_f16 == (8.0 * 8 + 16) / 8);
     ck_assert_ptr_null(x->note);
     const sq_report_row *b = find_row(rep, "layer.0.bias");
     ck_assert(!b->quantized && b->cells[0].status == SQ_REPORT_KEPT);
     ck_assert_uint_eq(b->cells[0].after_bytes, 64);
     ck_assert(isnan(b->cells[0].sqnr_db) && b->cells[0].bits_per_weight == 32.0);
+    const sq_report_row *nb = find_row(rep, "layer.1.norm"); /* kept: its BF16 bytes, as the export copies it */
+    ck_assert_uint_eq(nb->cells[0].after_bytes, 64);
+    ck_assert(nb->cells[0].bits_per_weight == 16.0);
     const sq_report_row *h = find_row(rep, "layer.1.weight");
     ck_assert_str_eq(h->type_name, "F16");
     ck_assert_uint_eq(h->file_bytes, 8 * 32 * 2);
@@ -155,7 +160,9 @@ START_TEST(test_exact_tensor)
 }
 END_TEST
 
-/* Rows of rep sum to its totals, and the totals are sq_model_stats. */
+/* Rows of rep sum to its totals, and the totals' counts and fp32 bytes are
+ * sq_model_stats' (its quantized bytes follow the seed's 16 B a scale, the
+ * report's what the export writes). */
 static void check_totals(const sq_checkpoint *ck, const sq_report *rep, int expect_model_equal)
 {
     for (size_t c = 0; c < rep->n_configs; c++) {
@@ -209,8 +216,7 @@ static void check_totals(const sq_checkpoint *ck, const sq_report *rep, int expe
             ck_assert_uint_eq(t->num_quantized, ms.num_quantized);
             ck_assert_uint_eq(t->num_fp32, ms.num_fp32);
             ck_assert_uint_eq(t->fp32_bytes, ms.fp32_bytes);
-            ck_assert_uint_eq(t->quantized_bytes, ms.quantized_bytes);
-            ck_assert(t->compression_ratio == ms.compression_ratio);
+            ck_assert(t->compression_ratio == (double)ms.fp32_bytes / (double)after);
         }
     }
 }
@@ -238,10 +244,13 @@ START_TEST(test_totals_equal_rows_and_model_stats)
         size_t i;
         ck_assert(sq_ckpt_find(ck, r->name, &i, &err) == SQ_OK && sq_ckpt_load(ck, i, &x, &err) == SQ_OK);
         ck_assert(sq_quantize(x, &c[k], &q, &err) == SQ_OK);
-        ck_assert(r->cells[k].bits_per_weight == sq_qtensor_bits_per_weight(q, SQ_SCALE_F32));
+        size_t code, meta;
+        sq_st_qtensor_file_bytes(q, &code, &meta);
+        ck_assert(r->cells[k].bits_per_weight == 8.0 * (double)(code + meta) / (double)r->numel);
         ck_assert(r->cells[k].bits_per_weight_f16 == sq_qtensor_bits_per_weight(q, SQ_SCALE_F16));
         ck_assert_uint_eq(r->cells[k].code_bytes, sq_qtensor_size_bytes(q));
-        ck_assert_uint_eq(r->cells[k].meta_bytes, sq_qtensor_meta_bytes(q));
+        ck_assert_uint_eq(r->cells[k].meta_bytes, meta);
+        ck_assert_uint_eq(meta, q->n_scales * (c[k].mode == SQ_MODE_ASYMMETRIC ? 9 : 8)); /* f64 + I8 zero points */
         sq_qtensor_free(q);
         sq_tensor_free(x);
     }
@@ -445,7 +454,7 @@ START_TEST(test_csv_json_parse_back)
         if (lines == 0)
             ck_assert(strncmp(line, "kind,name,shape,", 16) == 0);
         if (lines == 1)
-            ck_assert_msg(strncmp(line, "tensor,exact.weight,\"[2, 4]\",F32,8,32,32,int8 sym per-tensor,0,quantized,inf,0,0,0,0,1,8,16,24,", 91) == 0, "%s", line);
+            ck_assert_msg(strncmp(line, "tensor,exact.weight,\"[2, 4]\",F32,8,32,32,int8 sym per-tensor,0,quantized,inf,0,0,0,0,1,8,8,16,", 90) == 0, "%s", line);
     }
     ck_assert_uint_eq(lines, 1 + rep->n_rows * 2 + 2);
     free(s);
@@ -545,6 +554,240 @@ START_TEST(test_export_reload_bitwise)
 }
 END_TEST
 
+
+/* ---- export: lossless copies, sizes, name clashes ---------------------------- */
+
+/* The data bytes of a safetensors file: its size minus 8 and the header. */
+static size_t data_bytes(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t pre[8];
+    ck_assert_uint_eq(fread(pre, 1, 8, f), 8);
+    fseek(f, 0, SEEK_END);
+    size_t n = (size_t)ftell(f), hl = 0;
+    fclose(f);
+    for (int i = 0; i < 8; i++)
+        hl |= (size_t)pre[i] << (8 * i);
+    return n - 8 - hl;
+}
+
+/* The bytes of tensor name of ck. */
+static const uint8_t *ck_raw(const sq_checkpoint *ck, const char *name, size_t *len)
+{
+    size_t i;
+    const uint8_t *p;
+    sq_error err;
+    ck_assert_msg(sq_ckpt_find(ck, name, &i, &err) == SQ_OK, "%s", err.msg);
+    ck_assert(sq_ckpt_raw(ck, i, &p, len, &err) == SQ_OK);
+    return p;
+}
+
+/* Tensors the old export changed or dropped, plus one to quantize. */
+static void make_lossless_fixture(const char *path)
+{
+    static const int32_t i32[3] = {INT32_MAX, 16777217, INT32_MIN};
+    static const double f64[3] = {1e300, 1e-50, -0.0};
+    static const int64_t i64[4] = {INT64_MAX, -3, 1, 2};
+    static const uint8_t bools[3] = {1, 0, 1};
+    static const uint16_t f16[2] = {0x3c00, 0x0001};
+    float w[64];
+    for (int i = 0; i < 64; i++)
+        w[i] = (float)(i % 13) - 6.0f;
+    sq_st_writer *wr;
+    sq_error err;
+    ck_assert(sq_st_writer_new(&wr, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(wr, "i32", "I32", (size_t[]){3}, 1, i32, 12, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(wr, "f64", "F64", (size_t[]){3}, 1, f64, 24, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(wr, "i64", "I64", (size_t[]){2, 2}, 2, i64, 32, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(wr, "bool", "BOOL", (size_t[]){3}, 1, bools, 3, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(wr, "f16", "F16", (size_t[]){2}, 1, f16, 4, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(wr, "w", "F32", (size_t[]){2, 32}, 2, w, sizeof w, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_metadata(wr, "format", "pt", &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_metadata(wr, "squint.config", "stale", &err) == SQ_OK);
+    ck_assert_msg(sq_st_writer_write(wr, path, &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(wr);
+}
+
+static int warned;
+static char warned_name[64];
+static void count_warn(const char *name, const char *why, void *user)
+{
+    (void)why;
+    (void)user;
+    warned++;
+    snprintf(warned_name, sizeof warned_name, "%s", name);
+}
+
+START_TEST(test_export_keeps_everything_exactly)
+{
+    char src[200], out[200];
+    snprintf(src, sizeof src, "%s/lossless.safetensors", dir);
+    snprintf(out, sizeof out, "%s/lossless-q.safetensors", dir);
+    make_lossless_fixture(src);
+    sq_checkpoint *ck, *ex;
+    sq_error err;
+    ck_assert(sq_ckpt_open(src, &ck, &err) == SQ_OK);
+    sq_qconfig c = cfg_group(4, 16, SQ_MODE_SYMMETRIC);
+    c.scale_store = SQ_SCALE_F16;
+    for (int pass = 0; pass < 2; pass++) { /* all selected; then --exclude 'w' */
+        sq_report_opts o = sq_report_opts_default();
+        o.exclude = pass ? "w" : NULL;
+        sq_export_summary sum;
+        warned = 0;
+        ck_assert_msg(sq_report_export(ck, src, &c, &o, out, count_warn, NULL, &sum, &err) == SQ_OK, "%s", err.msg);
+        ck_assert_uint_eq(sum.quantized, pass ? 0 : 1);
+        ck_assert_uint_eq(sum.kept, pass ? 5 : 5);
+        ck_assert_uint_eq(sum.excluded, pass ? 1 : 0);
+        ck_assert_int_eq(warned, 1); /* i64 [2, 2]: I64 cannot be quantized */
+        ck_assert_str_eq(warned_name, "i64");
+        ck_assert_msg(sq_ckpt_open(out, &ex, &err) == SQ_OK, "%s", err.msg);
+        static const char *const kept[] = {"i32", "f64", "i64", "bool", "f16"};
+        for (size_t k = 0; k < 5 + (size_t)pass; k++) {
+            const char *name = k < 5 ? kept[k] : "w";
+            size_t la, lb, ia, ib;
+            const uint8_t *a = ck_raw(ck, name, &la), *b = ck_raw(ex, name, &lb);
+            ck_assert_uint_eq(la, lb);
+            ck_assert_mem_eq(a, b, la);
+            ck_assert(sq_ckpt_find(ck, name, &ia, &err) == SQ_OK && sq_ckpt_find(ex, name, &ib, &err) == SQ_OK);
+            ck_assert_str_eq(sq_ckpt_info(ck, ia)->type_name, sq_ckpt_info(ex, ib)->type_name);
+            ck_assert_int_eq(sq_ckpt_info(ck, ia)->ndim, sq_ckpt_info(ex, ib)->ndim);
+        }
+        ck_assert(sq_ckpt_has_qtensor(ex, "w") == !pass);
+        /* metadata: the source's kept, squint.* replaced, source as a base name */
+        const char *k, *ty, *v, *fmt = NULL, *cfgv = NULL, *srcv = NULL;
+        for (size_t i = 0; sq_ckpt_metadata(ex, i, &k, &ty, &v); i++) {
+            fmt = strcmp(k, "format") == 0 ? v : fmt;
+            cfgv = strcmp(k, "squint.config") == 0 ? v : cfgv;
+            srcv = strcmp(k, "squint.source") == 0 ? v : srcv;
+        }
+        ck_assert_str_eq(fmt, "pt");
+        ck_assert_str_eq(cfgv, "int4 sym per-group(16)");
+        ck_assert_str_eq(srcv, "lossless.safetensors");
+        sq_ckpt_close(ex);
+    }
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+START_TEST(test_export_sizes_are_the_file)
+{
+    char src[200], out[200];
+    snprintf(src, sizeof src, "%s/big.safetensors", dir);
+    snprintf(out, sizeof out, "%s/big-q.safetensors", dir);
+    sq_tensor *t;
+    sq_error err;
+    size_t shape[2] = {64, 128};
+    ck_assert(sq_tensor_randn(shape, 2, 5, &t, &err) == SQ_OK);
+    ck_assert(sq_save_tensor_file(src, "w", t, &err) == SQ_OK);
+    sq_checkpoint *ck, *ex;
+    ck_assert(sq_ckpt_open(src, &ck, &err) == SQ_OK);
+    sq_qconfig c[2] = {cfg_group(4, 32, SQ_MODE_SYMMETRIC), cfg_group(4, 32, SQ_MODE_ASYMMETRIC)};
+    /* 8192 weights: 4096 code bytes, 256 f16 scales; asymmetric adds 256 I8 zero points */
+    const size_t want[2] = {4096 + 512, 4096 + 512 + 256};
+    for (int k = 0; k < 2; k++) {
+        c[k].scale_store = SQ_SCALE_F16;
+        ck_assert_msg(sq_report_export(ck, NULL, &c[k], NULL, out, NULL, NULL, NULL, &err) == SQ_OK, "%s", err.msg);
+        ck_assert_uint_eq(data_bytes(out), want[k]);
+        ck_assert(sq_ckpt_open(out, &ex, &err) == SQ_OK);
+        size_t i;
+        ck_assert_int_eq(sq_ckpt_find(ex, "w.zero_points", &i, &err), k ? SQ_OK : SQ_ERR_NOTFOUND);
+        if (k)
+            ck_assert_str_eq(sq_ckpt_info(ex, i)->type_name, "I8");
+        ck_assert(sq_ckpt_find(ex, "w.scales", &i, &err) == SQ_OK);
+        ck_assert_str_eq(sq_ckpt_info(ex, i)->type_name, "F16");
+        /* the reloaded tensor dequantizes as the in-memory one, bit for bit */
+        sq_qtensor *q, *r;
+        sq_tensor *a, *b;
+        ck_assert(sq_quantize(t, &c[k], &q, &err) == SQ_OK);
+        ck_assert_msg(sq_ckpt_load_qtensor(ex, "w", &r, &err) == SQ_OK, "%s", err.msg);
+        ck_assert(sq_dequantize(q, &a, &err) == SQ_OK && sq_dequantize(r, &b, &err) == SQ_OK);
+        ck_assert_mem_eq(a->data, b->data, a->numel * sizeof(float));
+        sq_tensor_free(b);
+        sq_qtensor_free(r);
+        /* re-exporting the export keeps w quantized and loadable */
+        char again[220];
+        snprintf(again, sizeof again, "%s.again", out);
+        ck_assert_msg(sq_report_export(ex, NULL, &c[k], NULL, again, NULL, NULL, NULL, &err) == SQ_OK, "%s", err.msg);
+        sq_ckpt_close(ex);
+        ck_assert(sq_ckpt_open(again, &ex, &err) == SQ_OK);
+        ck_assert_msg(sq_ckpt_load_qtensor(ex, "w", &r, &err) == SQ_OK, "%s", err.msg);
+        ck_assert(sq_dequantize(r, &b, &err) == SQ_OK);
+        ck_assert_mem_eq(a->data, b->data, a->numel * sizeof(float));
+        sq_tensor_free(a);
+        sq_tensor_free(b);
+        sq_qtensor_free(q);
+        sq_qtensor_free(r);
+        sq_ckpt_close(ex);
+        /* the report says the same */
+        sq_report *rep = run(ck, &c[k], 1, NULL);
+        ck_assert_uint_eq(rep->rows[0].cells[0].after_bytes, want[k]);
+        ck_assert(rep->rows[0].cells[0].bits_per_weight == (k ? 4.75 : 4.5));
+        ck_assert_uint_eq(rep->totals[0].quantized_bytes, want[k]);
+        sq_report_free(rep);
+    }
+    sq_tensor_free(t);
+    sq_ckpt_close(ck);
+    /* on the mixed fixture (kept, incompatible, F16/BF16 sources) the total is the file's data */
+    ck = open_fixture();
+    sq_qconfig m = cfg_group(3, 4, SQ_MODE_ASYMMETRIC);
+    m.scale_store = SQ_SCALE_F16;
+    ck_assert_msg(sq_report_export(ck, NULL, &m, NULL, out, NULL, NULL, NULL, &err) == SQ_OK, "%s", err.msg);
+    sq_report *rep = run(ck, &m, 1, NULL);
+    ck_assert_uint_eq(rep->totals[0].quantized_bytes, data_bytes(out));
+    sq_report_free(rep);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+START_TEST(test_export_name_clash)
+{
+    char src[200], out[200];
+    snprintf(src, sizeof src, "%s/clash.safetensors", dir);
+    snprintf(out, sizeof out, "%s/clash-q.safetensors", dir);
+    const float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    sq_st_writer *w;
+    sq_error err;
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(w, "w", "F32", (size_t[]){2, 4}, 2, v, 32, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(w, "w.codes", "F32", (size_t[]){3}, 1, v, 12, &err) == SQ_OK);
+    ck_assert(sq_st_writer_write(w, src, &err) == SQ_OK);
+    sq_st_writer_free(w);
+    sq_checkpoint *ck;
+    ck_assert(sq_ckpt_open(src, &ck, &err) == SQ_OK);
+    sq_qconfig c = sq_qconfig_default();
+    ck_assert_int_eq(sq_report_export(ck, NULL, &c, NULL, out, NULL, NULL, NULL, &err), SQ_ERR_ARG);
+    ck_assert_msg(strstr(err.msg, "w.codes") && strstr(err.msg, "duplicate") && strstr(err.msg, "clash"), "%s", err.msg);
+    ck_assert_int_ne(access(out, F_OK), 0);
+    /* excluding w leaves no clash */
+    sq_report_opts o = sq_report_opts_default();
+    o.exclude = "^w$";
+    ck_assert_msg(sq_report_export(ck, NULL, &c, &o, out, NULL, NULL, NULL, &err) == SQ_OK, "%s", err.msg);
+    sq_ckpt_close(ck);
+    /* a rank-2 tensor whose name is too long for its metadata keys: copied as is, with a warning */
+    char longname[451];
+    memset(longname, 'n', 450);
+    longname[450] = 0;
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(w, longname, "F32", (size_t[]){2, 4}, 2, v, 32, &err) == SQ_OK);
+    ck_assert(sq_st_writer_write(w, src, &err) == SQ_OK);
+    sq_st_writer_free(w);
+    ck_assert(sq_ckpt_open(src, &ck, &err) == SQ_OK);
+    warned = 0;
+    sq_export_summary sum;
+    ck_assert_msg(sq_report_export(ck, NULL, &c, NULL, out, count_warn, NULL, &sum, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_int_eq(warned, 1);
+    ck_assert_uint_eq(sum.kept, 1);
+    sq_checkpoint *ex;
+    size_t la, lb;
+    ck_assert(sq_ckpt_open(out, &ex, &err) == SQ_OK);
+    const uint8_t *a = ck_raw(ck, longname, &la), *b = ck_raw(ex, longname, &lb);
+    ck_assert(la == 32 && lb == 32 && memcmp(a, b, 32) == 0);
+    sq_ckpt_close(ex);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -558,6 +801,9 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_csv_json_parse_back);
     tcase_add_test(tc, test_export_reload_bitwise);
+    tcase_add_test(tc, test_export_keeps_everything_exactly);
+    tcase_add_test(tc, test_export_sizes_are_the_file);
+    tcase_add_test(tc, test_export_name_clash);
     suite_add_tcase(s, tc);
     return s;
 }

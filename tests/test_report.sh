@@ -47,20 +47,48 @@ has "$err" "$tmp/no/dir/r.csv"
 run "gguf report" 0 "$SQUINT" report "$DATA/good.gguf"
 grep -qE '^q4 +\[3, 32\] +Q4_0 +quant ' "$out" || { echo "FAIL: q4 row"; cat "$out"; fail=1; }
 grep -qE '^q4k +\[256\] +Q4_K +kept ' "$out" || { echo "FAIL: q4k row"; cat "$out"; fail=1; }
-run "gguf quantize: unloadable tensor skipped with a warning" 0 "$SQUINT" quantize "$DATA/good.gguf" "$tmp/g.safetensors"
-has "$out" "3 quantized, 2 kept, 1 skipped"
-has "$err" "Q4_K"
+run "gguf quantize: a k-quant tensor is copied as U8 bytes" 0 "$SQUINT" quantize "$DATA/good.gguf" "$tmp/g.safetensors"
+has "$out" "3 quantized, 3 kept, 0 excluded"
+run "info on the gguf export" 0 "$SQUINT" info "$tmp/g.safetensors"
+grep -qE '^q4k +U8 +\[144\] ' "$out" || { echo "FAIL: q4k not copied as U8 [144]"; cat "$out"; fail=1; }
+has "$out" "meta squint.q4k.ggml_type (string) = Q4_K"
+has "$out" "meta squint.q4k.shape (string) = [256]"
+has "$out" "meta squint.source (string) = good.gguf"
+grep -qE '^f16 +F16 +\[4\] ' "$out" || { echo "FAIL: gguf F16 vector not kept as F16"; cat "$out"; fail=1; }
 run "quantize" 0 "$SQUINT" quantize "$G" "$tmp/q.safetensors" --bits 4 --granularity channel
-has "$out" "9 quantized, 1 kept, 1 skipped"
-has "$err" "i_i64"
+has "$out" "9 quantized, 2 kept, 0 excluded"
+has "$out" "f16 scales"
 run "info on the export" 0 "$SQUINT" info "$tmp/q.safetensors"
 has "$out" "a_f32.codes"
-has "$out" "a_f32.scales"
-has "$out" "a_f32.zero_points"
+grep -qE '^a_f32.scales +F16 +\[2\] ' "$out" || { echo "FAIL: f16 scales by default"; cat "$out"; fail=1; }
+grep -q "a_f32.zero_points" "$out" && { echo "FAIL: symmetric export has zero points"; fail=1; }
 has "$out" "meta squint.config (string) = int4 sym per-channel(axis 1)"
+has "$out" "meta squint.scale_dtype (string) = f16"
+has "$out" "meta squint.source (string) = good.safetensors"
+has "$out" "meta author (string) = squint tests"
 has "$out" "meta squint.a_f32.bits (string) = 4"
 grep -qE '^j_scalar +F32 ' "$out" || { echo "FAIL: kept scalar not listed"; fail=1; }
+grep -qE '^i_i64 +I64 +\[3\] ' "$out" || { echo "FAIL: I64 tensor not kept"; cat "$out"; fail=1; }
+run "quantize --exclude keeps the unselected tensors" 0 "$SQUINT" quantize "$G" "$tmp/x.safetensors" --exclude '.'
+has "$out" "0 quantized, 0 kept, 11 excluded"
+run "info on the excluded export" 0 "$SQUINT" info "$tmp/x.safetensors"
+has "$out" "11 tensors"
+run "asymmetric export, f32 scales" 0 "$SQUINT" quantize "$G" "$tmp/a.safetensors" --bits 4 --mode asymmetric \
+    --granularity channel --scale-dtype f32
+run "info on the asymmetric export" 0 "$SQUINT" info "$tmp/a.safetensors"
+grep -qE '^a_f32.scales +F32 +\[2\] ' "$out" || { echo "FAIL: f32 scales"; cat "$out"; fail=1; }
+grep -qE '^a_f32.zero_points +I8 +\[2\] ' "$out" || { echo "FAIL: I8 zero points"; cat "$out"; fail=1; }
+run "quantize: bad --scale-dtype" 2 "$SQUINT" quantize "$G" "$tmp/q3.safetensors" --scale-dtype f8
+has "$err" "--scale-dtype"
+run "report: --scale-dtype" 0 "$SQUINT" report "$G" --bits 4 --granularity channel --scale-dtype f16
+grep -qE '^a_f32 .* 7 B +9\.33$' "$out" || { echo "FAIL: report after bytes with f16 scales"; cat "$out"; fail=1; }
 run "report on the export keeps going" 0 "$SQUINT" report "$tmp/q.safetensors"
+run "the int8 export" 0 "$SQUINT" quantize "$G" "$tmp/q8.safetensors"
+run "re-exporting an int8 export keeps its quantized tensors" 0 "$SQUINT" quantize "$tmp/q8.safetensors" "$tmp/qq.safetensors"
+has "$out" "0 quantized"
+has "$err" "a_f32.codes: part of a quantized tensor"
+run "info on the re-export" 0 "$SQUINT" info "$tmp/qq.safetensors"
+grep -qE '^a_f32.codes +I8 +\[2, 3\] ' "$out" || { echo "FAIL: codes of the re-export"; cat "$out"; fail=1; }
 run "quantize: one config only" 2 "$SQUINT" quantize "$G" "$tmp/q2.safetensors" --bits 4 --bits 8
 run "quantize: csv not an option" 2 "$SQUINT" quantize "$G" "$tmp/q2.safetensors" --csv x
 has "$err" "--csv"

@@ -1,6 +1,8 @@
 /* test_safetensors.c - the generated fixture (every dtype, metadata, exact
  * values), writer round trips of float and quantized tensors, writer errors. */
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,8 +164,20 @@ static void qround(sq_qconfig cfg, const size_t *shape, int ndim)
     ck_assert_mem_eq(r->codes, q->codes, q->code_bytes);
     ck_assert_uint_eq(r->n_scales, q->n_scales);
     ck_assert_mem_eq(r->scales, q->scales, q->n_scales * sizeof(double));
-    ck_assert_mem_eq(r->zero_points, q->zero_points, q->n_scales * sizeof(double));
+    for (size_t k = 0; k < q->n_scales; k++) /* equal values (a -0 zero point comes back as +0) */
+        ck_assert(r->zero_points[k] == q->zero_points[k]);
     ck_assert_uint_eq(r->n_clipped, q->n_clipped);
+    sq_tensor *dq, *dr;
+    ck_assert(sq_dequantize(q, &dq, &err) == SQ_OK && sq_dequantize(r, &dr, &err) == SQ_OK);
+    ck_assert_mem_eq(dr->data, dq->data, q->numel * sizeof(float));
+    sq_tensor_free(dq);
+    sq_tensor_free(dr);
+    size_t zi, si;
+    ck_assert(sq_st_find(f, "layer.w.scales", &si, &err) == SQ_OK);
+    ck_assert_str_eq(sq_st_info(f, si)->type_name, q->config.scale_store == SQ_SCALE_F16   ? "F16"
+                                                   : q->config.scale_store == SQ_SCALE_F32 ? "F32"
+                                                                                           : "F64");
+    ck_assert_int_eq(sq_st_find(f, "layer.w.zero_points", &zi, &err) == SQ_OK, cfg.mode == SQ_MODE_ASYMMETRIC);
     size_t i;
     ck_assert(sq_st_find(f, "layer.w.codes", &i, &err) == SQ_OK);
     ck_assert_str_eq(sq_st_info(f, i)->type_name, cfg.bits == 8 ? "I8" : "U8");
@@ -199,9 +213,18 @@ START_TEST(test_qtensor_round_trip)
     c.rounding = SQ_ROUND_EVEN;
     c.zero_in_range = true;
     qround(c, s2, 2);
+    c.scale_store = SQ_SCALE_F16;
+    qround(c, s2, 2);
+    c.zero_in_range = false;
+    c.scale_store = SQ_SCALE_F32;
+    qround(c, s2, 2);
     c = sq_qconfig_default();
     c.bits = 2;
     qround(c, s2, 1);
+    c.granularity = SQ_GRAN_GROUP;
+    c.bits = 4;
+    c.scale_store = SQ_SCALE_F16;
+    qround(c, s2, 2);
 }
 END_TEST
 
@@ -249,6 +272,357 @@ START_TEST(test_checkpoint_front)
 }
 END_TEST
 
+
+/* A temporary directory for a test's files, and a path in it. */
+static char tdir[64];
+
+static void tdir_make(void)
+{
+    snprintf(tdir, sizeof tdir, "/tmp/sq_st_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+}
+
+static void tdir_remove(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *tpath(const char *name)
+{
+    static char p[256];
+    snprintf(p, sizeof p, "%s/%s", tdir, name);
+    return p;
+}
+
+/* The bytes of tensor name in f. */
+static const uint8_t *raw_of(const sq_safetensors *f, const char *name, size_t *len)
+{
+    size_t i;
+    const uint8_t *p;
+    sq_error err;
+    ck_assert_msg(sq_st_find(f, name, &i, &err) == SQ_OK, "%s", err.msg);
+    ck_assert(sq_st_raw(f, i, &p, len, &err) == SQ_OK);
+    return p;
+}
+
+/* Save q under "t", reload it: every part as the writer chose, zero points
+ * of dtype zd (NULL: none), scales of dtype sd; same dequantized floats. */
+static void zp_round(const sq_qtensor *q, const char *sd, const char *zd)
+{
+    sq_error err;
+    sq_st_writer *w;
+    sq_qtensor *r;
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert_msg(sq_st_writer_add_qtensor(w, "t", q, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_msg(sq_st_writer_write(w, tpath("zp.safetensors"), &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+    sq_safetensors *f = open_ok(tpath("zp.safetensors"));
+    size_t i, code, meta;
+    ck_assert(sq_st_find(f, "t.scales", &i, &err) == SQ_OK);
+    ck_assert_str_eq(sq_st_info(f, i)->type_name, sd);
+    size_t total = sq_st_info(f, i)->nbytes;
+    if (zd) {
+        ck_assert(sq_st_find(f, "t.zero_points", &i, &err) == SQ_OK);
+        ck_assert_str_eq(sq_st_info(f, i)->type_name, zd);
+        total += sq_st_info(f, i)->nbytes;
+    } else {
+        ck_assert_int_eq(sq_st_find(f, "t.zero_points", &i, &err), SQ_ERR_NOTFOUND);
+    }
+    sq_st_qtensor_file_bytes(q, &code, &meta);
+    ck_assert_uint_eq(meta, total);
+    ck_assert_msg(sq_st_load_qtensor(f, "t", &r, &err) == SQ_OK, "%s", err.msg);
+    for (size_t k = 0; k < q->n_scales; k++)
+        ck_assert(r->scales[k] == q->scales[k] && r->zero_points[k] == q->zero_points[k]);
+    sq_tensor *a, *b;
+    ck_assert(sq_dequantize(q, &a, &err) == SQ_OK && sq_dequantize(r, &b, &err) == SQ_OK);
+    ck_assert_mem_eq(a->data, b->data, a->numel * sizeof(float));
+    sq_tensor_free(a);
+    sq_tensor_free(b);
+    sq_qtensor_free(r);
+    sq_st_close(f);
+}
+
+START_TEST(test_zero_point_and_scale_dtypes)
+{
+    tdir_make();
+    const size_t shape[] = {2, 4};
+    const int8_t codes[8] = {-8, -1, 0, 7, 3, 2, 1, 0};
+    sq_qconfig c = sq_qconfig_default();
+    c.bits = 4;
+    c.mode = SQ_MODE_ASYMMETRIC;
+    c.granularity = SQ_GRAN_CHANNEL;
+    static const struct {
+        double zp[2], sc[2];
+        sq_scale_store store;
+        const char *sd, *zd;
+    } cs[] = {
+        {{-128, 127}, {0.5, 0.25}, SQ_SCALE_F16, "F16", "I8"},
+        {{-129, 5}, {0.5, 0.25}, SQ_SCALE_F16, "F16", "I16"},
+        {{32767, -32768}, {0.1, 0.25}, SQ_SCALE_F16, "F64", "I16"},   /* 0.1 is exact in neither f16 nor f32 */
+        {{40000, 1}, {(double)0.1f, 0.25}, SQ_SCALE_F16, "F32", "F32"}, /* (double)0.1f: exact in f32 only */
+        {{0.5, 1}, {0.5, 0.25}, SQ_SCALE_F64, "F64", "F32"},
+        {{0.1, 2}, {0.5, 0.25}, SQ_SCALE_F32, "F32", "F64"},
+    };
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        sq_qtensor *q;
+        sq_error err;
+        c.scale_store = cs[k].store;
+        ck_assert_msg(sq_qtensor_from_parts(&c, shape, 2, SQ_DTYPE_F32, codes, cs[k].sc, cs[k].zp, &q, &err) == SQ_OK,
+                      "%s", err.msg);
+        zp_round(q, cs[k].sd, cs[k].zd);
+        sq_qtensor_free(q);
+    }
+    /* symmetric: no zero points stored */
+    sq_qtensor *q;
+    sq_error err;
+    const double sc[2] = {0.5, 2}, zz[2] = {0, 0};
+    c.mode = SQ_MODE_SYMMETRIC;
+    c.scale_store = SQ_SCALE_F16;
+    const int8_t sc8[8] = {-7, -1, 0, 7, 3, 2, 1, 0};
+    ck_assert(sq_qtensor_from_parts(&c, shape, 2, SQ_DTYPE_F32, sc8, sc, zz, &q, &err) == SQ_OK);
+    zp_round(q, "F16", NULL);
+    sq_qtensor_free(q);
+    tdir_remove();
+}
+END_TEST
+
+/* Write a 4-bit per-tensor [2, 4] quantized tensor "w" by hand: one scale
+ * (dtype sd), zero points (dtype zd, or none), mode and n_clipped text. */
+static void write_q(const char *path, const char *sd, double scale, const char *zd, double zp, const char *mode,
+                    const char *clipped)
+{
+    sq_st_writer *w;
+    sq_error err;
+    const size_t s1[] = {1}, s4[] = {4};
+    const uint8_t codes[4] = {0x88, 0x9a, 0x78, 0x88}; /* 0 0 2 1 0 -1 0 0 */
+    uint8_t sb[8], zb[8];
+    memcpy(sb, &scale, 8); /* little-endian host */
+    memcpy(zb, &zp, 8);
+    if (strcmp(sd, "F32") == 0) {
+        float f = (float)scale;
+        memcpy(sb, &f, 4);
+    }
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(w, "w.codes", "U8", s4, 1, codes, 4, &err) == SQ_OK);
+    size_t sn = strcmp(sd, "F32") == 0 ? 4 : strcmp(sd, "I8") == 0 ? 1 : 8;
+    ck_assert(sq_st_writer_add_raw(w, "w.scales", sd, s1, 1, sb, sn, &err) == SQ_OK);
+    if (zd) {
+        int8_t z8 = (int8_t)zp;
+        ck_assert(sq_st_writer_add_raw(w, "w.zero_points", zd, s1, 1, strcmp(zd, "I8") == 0 ? (void *)&z8 : (void *)zb,
+                                       strcmp(zd, "I8") == 0 ? 1 : 8, &err) == SQ_OK);
+    }
+    static const char *const kv[][2] = {{"bits", "4"},       {"granularity", "tensor"}, {"axis", "0"},
+                                        {"group_size", "32"}, {"rounding", "away"},     {"zero_in_range", "false"},
+                                        {"shape", "[2, 4]"},  {"orig_dtype", "f32"}};
+    char key[64];
+    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++) {
+        snprintf(key, sizeof key, "squint.w.%s", kv[k][0]);
+        ck_assert(sq_st_writer_add_metadata(w, key, kv[k][1], &err) == SQ_OK);
+    }
+    ck_assert(sq_st_writer_add_metadata(w, "squint.w.mode", mode, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_metadata(w, "squint.w.n_clipped", clipped, &err) == SQ_OK);
+    ck_assert_msg(sq_st_writer_write(w, path, &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+}
+
+/* Loading write_q's file: status want, message containing each of m1, m2. */
+static void load_q(const char *path, sq_status want, const char *m1, const char *m2)
+{
+    sq_safetensors *f = open_ok(path);
+    sq_qtensor *q = NULL;
+    sq_error err;
+    sq_status st = sq_st_load_qtensor(f, "w", &q, &err);
+    ck_assert_msg(st == want, "status %d: %s", st, st ? err.msg : "");
+    if (st != SQ_OK) {
+        ck_assert_msg(strstr(err.msg, m1) && strstr(err.msg, m2) && strstr(err.msg, "'w'"), "%s", err.msg);
+        ck_assert_ptr_null(q);
+    } else {
+        ck_assert_int_eq(sq_qtensor_code(q, 0), 0);
+        ck_assert_int_eq(sq_qtensor_code(q, 2), 2);
+    }
+    sq_qtensor_free(q);
+    sq_st_close(f);
+}
+
+START_TEST(test_corrupt_qtensors_refused)
+{
+    tdir_make();
+    const char *p = tpath("c.safetensors");
+    write_q(p, "F64", 0.5, "F64", 0, "symmetric", "0"); /* the old layout: F64 scales and zero points */
+    load_q(p, SQ_OK, "", "");
+    write_q(p, "F32", 0.5, NULL, 0, "symmetric", "8"); /* the new one; n_clipped = numel is fine */
+    load_q(p, SQ_OK, "", "");
+    write_q(p, "F64", 0.0, NULL, 0, "symmetric", "0");
+    load_q(p, SQ_ERR_FORMAT, "scale 0 is 0", "positive");
+    write_q(p, "F64", -0.5, NULL, 0, "symmetric", "0");
+    load_q(p, SQ_ERR_FORMAT, "scale 0 is -0.5", "positive");
+    write_q(p, "F64", INFINITY, NULL, 0, "symmetric", "0");
+    load_q(p, SQ_ERR_FORMAT, "scale 0 is inf", "finite");
+    write_q(p, "F64", 0.5, "F64", 1.0, "symmetric", "0");
+    load_q(p, SQ_ERR_FORMAT, "zero point 0 is 1", "symmetric");
+    write_q(p, "F64", 0.5, "F64", NAN, "asymmetric", "0");
+    load_q(p, SQ_ERR_FORMAT, "zero point 0 is nan", "not finite");
+    write_q(p, "F64", 0.5, NULL, 0, "symmetric", "9");
+    load_q(p, SQ_ERR_FORMAT, "n_clipped 9", "8 elements");
+    write_q(p, "F64", 0.5, NULL, 0, "asymmetric", "0");
+    load_q(p, SQ_ERR_FORMAT, "lacks", "w.zero_points");
+    write_q(p, "F64", 0.5, "I8", 3, "asymmetric", "0");
+    load_q(p, SQ_OK, "", "");
+    write_q(p, "I8", 0.5, NULL, 0, "symmetric", "0");
+    load_q(p, SQ_ERR_FORMAT, "w.scales", "F16, F32 or F64");
+    tdir_remove();
+}
+END_TEST
+
+START_TEST(test_streaming_raw_bytes)
+{
+    tdir_make();
+    sq_error err;
+    static const int32_t i32[3] = {INT32_MAX, 16777217, INT32_MIN};
+    static const double f64[2] = {1e300, 1e-50};
+    static const int64_t i64[2] = {INT64_MAX, -3};
+    static const uint8_t bools[3] = {1, 0, 1}, f8[2] = {0x7f, 0x81};
+    static const uint16_t f16[2] = {0x7c00, 0x0001};
+    static const struct {
+        const char *name, *dt;
+        const void *p;
+        size_t n, size;
+    } t[] = {{"i32", "I32", i32, 12, 4},   {"f64", "F64", f64, 16, 8}, {"i64", "I64", i64, 16, 8},
+             {"bool", "BOOL", bools, 3, 1}, {"f16", "F16", f16, 4, 2},  {"f8", "F8_E4M3", f8, 2, 1}};
+    sq_st_writer *decl, *w;
+    size_t reserve;
+    /* declarations size the header; such a writer cannot write a file */
+    ck_assert(sq_st_writer_new(&decl, &err) == SQ_OK && sq_st_writer_new(&w, &err) == SQ_OK);
+    for (size_t k = 0; k < 6; k++) {
+        size_t shape[1] = {t[k].n / t[k].size};
+        ck_assert_msg(sq_st_writer_add_raw(decl, t[k].name, t[k].dt, shape, 1, NULL, t[k].n, &err) == SQ_OK, "%s",
+                      err.msg);
+    }
+    ck_assert(sq_st_writer_add_metadata(decl, "k", "v", &err) == SQ_OK);
+    ck_assert_int_eq(sq_st_writer_write(decl, tpath("d.safetensors"), &err), SQ_ERR_ARG);
+    ck_assert(sq_st_writer_header_size(decl, &reserve, &err) == SQ_OK);
+    ck_assert_msg(sq_st_writer_begin(w, tpath("s.safetensors"), reserve, &err) == SQ_OK, "%s", err.msg);
+    ck_assert(sq_st_writer_add_metadata(w, "k", "v", &err) == SQ_OK);
+    for (size_t k = 0; k < 6; k++) {
+        size_t shape[1] = {t[k].n / t[k].size};
+        ck_assert_msg(sq_st_writer_add_raw(w, t[k].name, t[k].dt, shape, 1, t[k].p, t[k].n, &err) == SQ_OK, "%s",
+                      err.msg);
+    }
+    ck_assert_int_ne(access(tpath("s.safetensors"), F_OK), 0); /* not there until finished */
+    ck_assert_msg(sq_st_writer_finish(w, &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+    sq_st_writer_free(decl);
+    sq_safetensors *f = open_ok(tpath("s.safetensors"));
+    ck_assert_str_eq(sq_st_metadata_get(f, "k"), "v");
+    for (size_t k = 0; k < 6; k++) {
+        size_t len;
+        const uint8_t *p = raw_of(f, t[k].name, &len);
+        ck_assert_uint_eq(len, t[k].n);
+        ck_assert_mem_eq(p, t[k].p, len);
+    }
+    sq_st_close(f);
+    /* a header larger than reserved: an error, nothing written */
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert(sq_st_writer_begin(w, tpath("small.safetensors"), 8, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_raw(w, "a", "I32", (size_t[]){3}, 1, i32, 12, &err) == SQ_OK);
+    ck_assert_int_eq(sq_st_writer_finish(w, &err), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "reserved"));
+    ck_assert_int_ne(access(tpath("small.safetensors"), F_OK), 0);
+    sq_st_writer_free(w);
+    /* bad raw tensors */
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert_int_eq(sq_st_writer_add_raw(w, "a", "I33", (size_t[]){3}, 1, i32, 12, &err), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "I33"));
+    ck_assert_int_eq(sq_st_writer_add_raw(w, "a", "I32", (size_t[]){2}, 1, i32, 12, &err), SQ_ERR_ARG);
+    ck_assert_int_eq(sq_st_writer_add_raw(w, "bad\xff", "I32", (size_t[]){3}, 1, i32, 12, &err), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "UTF-8"));
+    sq_st_writer_free(w);
+    tdir_remove();
+}
+END_TEST
+
+START_TEST(test_many_names)
+{
+    tdir_make();
+    sq_error err;
+    sq_st_writer *w;
+    const uint8_t b = 7;
+    const size_t s1[] = {1};
+    char name[32], key[40];
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    for (int i = 0; i < 20000; i++) {
+        snprintf(name, sizeof name, "t.%d", i);
+        snprintf(key, sizeof key, "m.%d", i);
+        ck_assert(sq_st_writer_add_raw(w, name, "U8", s1, 1, &b, 1, &err) == SQ_OK);
+        ck_assert(sq_st_writer_add_metadata(w, key, name, &err) == SQ_OK);
+    }
+    ck_assert_int_eq(sq_st_writer_add_raw(w, "t.19999", "U8", s1, 1, &b, 1, &err), SQ_ERR_ARG);
+    ck_assert_msg(sq_st_writer_write(w, tpath("many.safetensors"), &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+    sq_safetensors *f = open_ok(tpath("many.safetensors"));
+    ck_assert_uint_eq(sq_st_count(f), 20000);
+    for (int i = 0; i < 20000; i += 7) {
+        size_t k;
+        snprintf(name, sizeof name, "t.%d", i);
+        snprintf(key, sizeof key, "m.%d", i);
+        ck_assert(sq_st_find(f, name, &k, &err) == SQ_OK);
+        ck_assert_str_eq(sq_st_info(f, k)->name, name);
+        ck_assert_str_eq(sq_st_metadata_get(f, key), name);
+    }
+    size_t k;
+    ck_assert_int_eq(sq_st_find(f, "t.20000", &k, &err), SQ_ERR_NOTFOUND);
+    ck_assert_ptr_null(sq_st_metadata_get(f, "m.20000"));
+    sq_st_close(f);
+    tdir_remove();
+}
+END_TEST
+
+/* Quantize v (2 x 2) with F16 scales: the store quantize settled on. */
+static sq_scale_store f16_store_of(const float *v, double *scale)
+{
+    const size_t shape[] = {2, 2};
+    sq_tensor *x = tu_tensor(shape, 2, v);
+    sq_qconfig c = sq_qconfig_default();
+    c.scale_store = SQ_SCALE_F16;
+    sq_qtensor *q;
+    sq_error err;
+    ck_assert(sq_quantize(x, &c, &q, &err) == SQ_OK);
+    sq_scale_store s = q->config.scale_store;
+    *scale = q->scales[0];
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+    return s;
+}
+
+START_TEST(test_f16_scales_and_fallback)
+{
+    double s;
+    const float normal[4] = {1, -2, 0.5f, 1.3f}, big[4] = {1e8f, 0, 0, 1}, tiny[4] = {1e-6f, 0, 0, -1e-7f};
+    ck_assert_int_eq(f16_store_of(normal, &s), SQ_SCALE_F16);
+    ck_assert(s == (double)sq_half_to_float(sq_float_to_half((float)(2.0 / 127)))); /* rounded to f16 */
+    ck_assert(s != 2.0 / 127);
+    ck_assert_int_eq(f16_store_of(big, &s), SQ_SCALE_F32); /* 1e8 / 127 > 65504 */
+    ck_assert(s == (double)(float)(1e8f / 127.0));
+    ck_assert_int_eq(f16_store_of(tiny, &s), SQ_SCALE_F32); /* below 2^-14 */
+    ck_assert(s == (double)(float)((double)1e-6f / 127.0));
+    /* the codes come from the rounded scale: 1.3 / s rounded */
+    const size_t shape[] = {2, 2};
+    sq_tensor *x = tu_tensor(shape, 2, normal);
+    sq_qconfig c = sq_qconfig_default();
+    c.scale_store = SQ_SCALE_F16;
+    sq_qtensor *q;
+    sq_error err;
+    ck_assert(sq_quantize(x, &c, &q, &err) == SQ_OK);
+    double hs = (double)sq_half_to_float(sq_float_to_half((float)(2.0 / 127)));
+    ck_assert_int_eq(sq_qtensor_code(q, 3), (int)lround((double)1.3f / hs));
+    ck_assert_int_eq(sq_qtensor_code(q, 1), -127);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+}
+END_TEST
+
 static Suite *st_suite(void)
 {
     Suite *s = suite_create("safetensors");
@@ -258,6 +632,11 @@ static Suite *st_suite(void)
     tcase_add_test(tc, test_qtensor_round_trip);
     tcase_add_test(tc, test_writer_errors);
     tcase_add_test(tc, test_checkpoint_front);
+    tcase_add_test(tc, test_zero_point_and_scale_dtypes);
+    tcase_add_test(tc, test_corrupt_qtensors_refused);
+    tcase_add_test(tc, test_streaming_raw_bytes);
+    tcase_add_test(tc, test_many_names);
+    tcase_add_test(tc, test_f16_scales_and_fallback);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -232,7 +232,8 @@ wait_prompt
 keys 'os.exit(0)'
 
 # ---- a quantized export in the list: one row per tensor NAME -------------------
-"$SQUINT" quantize "$tmp/w.safetensors" "$tmp/wq.safetensors" --bits 4 --granularity group --group-size 4 \
+# f64 scales: the stored tensors are exactly those sq.quantize makes in memory (the expected SQNRs)
+"$SQUINT" quantize "$tmp/w.safetensors" "$tmp/wq.safetensors" --bits 4 --granularity group --group-size 4 --scale-dtype f64 \
     >/dev/null 2>&1 || { echo "FAIL: squint quantize"; fail=1; }
 S=list
 T new-session -d -s list -x 120 -y 30 \

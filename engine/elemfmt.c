@@ -54,14 +54,6 @@ SQ_HOT size_t sq_fmt_first_nonfinite(const float *x, size_t n)
     return n;
 }
 
-float sq_fmt_absmax(const float *x, size_t n)
-{
-    float a = 0.0f;
-    for (size_t i = 0; i < n; i++)
-        a = fmaxf(a, fabsf(x[i]));
-    return a;
-}
-
 const sq_elemfmt_info *sq_elemfmt_info_of(int f)
 {
     return f >= 0 && f < SQ_ELEMFMT_COUNT ? &kernels[f].info : NULL;

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef void (*sq_fmt_enc_fn)(const float *x, size_t nblocks, float scale, uint8_t *dst);
 typedef void (*sq_fmt_dec_fn)(const uint8_t *src, size_t nblocks, float scale, float *dst);
@@ -32,7 +33,21 @@ void sq_fmt_nf4_dec(const uint8_t *src, size_t nb, float scale, float *dst);
 /* Index of the first NaN/Inf in x[0..n), or n (elemfmt.c). */
 size_t sq_fmt_first_nonfinite(const float *x, size_t n);
 
-/* Largest |x[i]| over i < n (0 for n = 0); x finite. */
-float sq_fmt_absmax(const float *x, size_t n);
+/* Largest |x[i]| over i < n (0 for n = 0); x finite. The magnitudes'
+ * bit patterns order as the magnitudes do, so an integer maximum (which
+ * vectorizes, unlike fmaxf) finds it. */
+static inline float sq_fmt_absmax(const float *x, size_t n)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    float a;
+    memcpy(&a, &m, sizeof a);
+    return a;
+}
 
 #endif

@@ -126,11 +126,10 @@ float sq_e8m0_decode(uint8_t e)
 
 uint8_t sq_mx_scale_byte(float amax, int emax)
 {
-    if (!(amax > 0.0f))
+    uint32_t u = fbits(amax) & 0x7fffffffu;
+    if (u < 0x00800000u) /* zero or subnormal: floor(log2) <= -127, clamped */
         return 0;
-    int e;
-    (void)frexpf(amax, &e); /* amax = f * 2^e, f in [0.5, 1): floor(log2 amax) = e - 1 */
-    int b = e - 1 - emax + 127;
+    int b = (int)(u >> 23) - emax; /* floor(log2 amax) = biased exponent - 127 */
     return (uint8_t)(b < 0 ? 0 : b > 254 ? 254 : b);
 }
 

@@ -84,8 +84,15 @@ static inline float dec_e5m2(uint8_t c)
     return fval(fbits(v) | s);
 }
 
-static const float e2m1_values[16] = {0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
-                                      -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+/* E2M1 (low 4 bits of c): normal codes rebias the exponent (1 -> 127),
+ * the subnormal is m * 0.5; computed rather than looked up so that
+ * decoding loops vectorize. */
+static inline float dec_e2m1(uint32_t c)
+{
+    uint32_t e = (c >> 1) & 3u, m = c & 1u, s = (c & 8u) << 28;
+    float v = e ? fval(((e + 126u) << 23) | (m << 22)) : (float)m * 0.5f;
+    return fval(fbits(v) | s);
+}
 
 int sq_fp8_e4m3_encode(float x)
 {
@@ -114,7 +121,7 @@ int sq_fp4_e2m1_encode(float x)
 
 float sq_fp4_e2m1_decode(uint8_t code)
 {
-    return e2m1_values[code & 15u];
+    return dec_e2m1(code);
 }
 
 float sq_e8m0_decode(uint8_t e)
@@ -175,20 +182,24 @@ SQ_HOT void sq_fmt_e2m1_enc(const float *x, size_t nb, float scale, uint8_t *dst
 SQ_HOT void sq_fmt_e2m1_dec(const uint8_t *src, size_t nb, float scale, float *dst)
 {
     for (size_t i = 0; i < nb; i++) {
-        dst[2 * i] = e2m1_values[src[i] & 15u] * scale;
-        dst[2 * i + 1] = e2m1_values[src[i] >> 4] * scale;
+        dst[2 * i] = dec_e2m1(src[i]) * scale;
+        dst[2 * i + 1] = dec_e2m1((uint32_t)src[i] >> 4) * scale;
     }
 }
 
 /* ---- microscaling ------------------------------------------------------- */
 
-/* One MXFP4 block (ggml's block_mxfp4 layout). */
-static void mxfp4_block(const float *x, uint8_t *b)
+/* One MXFP4 block (ggml's block_mxfp4 layout); the codes first, then the
+ * packing, so that both loops vectorize. */
+static inline void mxfp4_block(const float *x, uint8_t *b)
 {
+    uint8_t c[32];
     b[0] = sq_mx_scale_byte(sq_fmt_absmax(x, 32), 2);
     float inv = e8m0_inverse(b[0]); /* x * 2^-X == x / 2^X exactly */
+    for (int j = 0; j < 32; j++)
+        c[j] = enc_e2m1(x[j] * inv);
     for (int j = 0; j < 16; j++)
-        b[1 + j] = (uint8_t)(enc_e2m1(x[j] * inv) | enc_e2m1(x[j + 16] * inv) << 4);
+        b[1 + j] = (uint8_t)(c[j] | c[j + 16] << 4);
 }
 
 SQ_HOT void sq_fmt_mxfp4_enc(const float *x, size_t nb, float scale, uint8_t *dst)
@@ -206,8 +217,8 @@ SQ_HOT void sq_fmt_mxfp4_dec(const uint8_t *src, size_t nb, float scale, float *
         float d = sq_e8m0_decode(b[0]);
         float *y = dst + 32 * i;
         for (int j = 0; j < 16; j++) {
-            y[j] = e2m1_values[b[1 + j] & 15u] * d;
-            y[j + 16] = e2m1_values[b[1 + j] >> 4] * d;
+            y[j] = dec_e2m1(b[1 + j]) * d;
+            y[j + 16] = dec_e2m1((uint32_t)b[1 + j] >> 4) * d;
         }
     }
 }
@@ -258,8 +269,8 @@ SQ_HOT void sq_fmt_nvfp4_dec(const uint8_t *src, size_t nb, float scale, float *
         const uint8_t *b = src + 9 * i;
         float d = dec_e4m3(b[0]) * scale;
         for (int j = 0; j < 8; j++) {
-            dst[16 * i + 2 * j] = e2m1_values[b[1 + j] & 15u] * d;
-            dst[16 * i + 2 * j + 1] = e2m1_values[b[1 + j] >> 4] * d;
+            dst[16 * i + 2 * j] = dec_e2m1(b[1 + j]) * d;
+            dst[16 * i + 2 * j + 1] = dec_e2m1((uint32_t)b[1 + j] >> 4) * d;
         }
     }
 }

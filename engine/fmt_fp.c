@@ -253,8 +253,13 @@ static void nvfp4_block(const float *x, float s, uint8_t *b)
 {
     b[0] = enc_e4m3(sq_fmt_absmax(x, 16) / 6.0f / s);
     float d = dec_e4m3(b[0]) * s;
-    for (int j = 0; j < 8; j++) /* a zero block scale: every element is (nearly) 0 */
-        b[1 + j] = d == 0.0f ? 0 : (uint8_t)(enc_e2m1(x[2 * j] / d) | enc_e2m1(x[2 * j + 1] / d) << 4);
+    if (d == 0.0f) { /* every element is (nearly) 0: signed zeros */
+        for (int j = 0; j < 8; j++)
+            b[1 + j] = (uint8_t)(enc_e2m1(x[2 * j] * 0.0f) | enc_e2m1(x[2 * j + 1] * 0.0f) << 4);
+        return;
+    }
+    for (int j = 0; j < 8; j++)
+        b[1 + j] = (uint8_t)(enc_e2m1(x[2 * j] / d) | enc_e2m1(x[2 * j + 1] / d) << 4);
 }
 
 SQ_HOT void sq_fmt_nvfp4_enc(const float *x, size_t nb, float scale, uint8_t *dst)

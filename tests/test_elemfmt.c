@@ -439,7 +439,7 @@ START_TEST(test_nvfp4_hand)
     ck_assert_int_eq(sq_elemfmt_encode_row(SQ_ELEM_NVFP4, z, 16, 1.0f, q, &err), SQ_OK);
     ck_assert(q[0] == 0 && q[1] == 0);
     ck_assert_int_eq(sq_elemfmt_encode_row(SQ_ELEM_NVFP4, t, 16, 1.0f, q, &err), SQ_OK);
-    ck_assert(q[0] == 0 && q[1] == 0);
+    ck_assert(q[0] == 0 && q[1] == 0x80 && q[2] == 0); /* signed zeros */
     ck_assert_int_eq(sq_elemfmt_decode_row(SQ_ELEM_NVFP4, q, 16, 1.0f, y, &err), SQ_OK);
     ck_assert(y[0] == 0.0f);
     /* all equal 5 with S = 2688 / 2688: scale e4m3(5/6) = 0.8125, 5 / 0.8125 = 6.15 -> 6 */
@@ -542,6 +542,59 @@ START_TEST(test_nf4_double_quant)
     ck_assert(sq_nf4_bits_per_weight(64, false) == 4.5);
     a[3] = INFINITY;
     ck_assert_int_eq(sq_nf4_dq_encode(a, 300, q, a2, &off, &err), SQ_ERR_NONFINITE);
+}
+END_TEST
+
+
+/* Every format on 64-element rows: zeros (and -0 where the format has a
+ * signed zero), a tiny row (max < 1e-30), an all-equal row; each with the
+ * scale sq_elemfmt_row_scale gives. */
+static void roundtrip(sq_elemfmt f, const float *x, float *y)
+{
+    sq_error err;
+    float s;
+    uint8_t q[128];
+    size_t n = 64, bytes;
+    ck_assert_int_eq(sq_elemfmt_row_bytes(f, n, &bytes, &err), SQ_OK);
+    ck_assert_uint_le(bytes, sizeof q);
+    ck_assert_int_eq(sq_elemfmt_row_scale(f, x, n, &s, &err), SQ_OK);
+    ck_assert_int_eq(sq_elemfmt_encode_row(f, x, n, s, q, &err), SQ_OK);
+    ck_assert_int_eq(sq_elemfmt_decode_row(f, q, n, s, y, &err), SQ_OK);
+}
+
+START_TEST(test_every_format_special_rows)
+{
+    sq_elemfmt f = (sq_elemfmt)_i;
+    float x[64], y[64];
+    for (int j = 0; j < 64; j++)
+        x[j] = j % 2 ? -0.0f : 0.0f;
+    roundtrip(f, x, y);
+    for (int j = 0; j < 64; j++) {
+        ck_assert(y[j] == 0.0f);
+        if (f != SQ_ELEM_NF4) /* NF4's codebook has one (positive) zero */
+            ck_assert_int_eq(!!signbit(y[j]), j % 2);
+    }
+    for (int j = 0; j < 64; j++) /* tiny: +-8e-31 and +-4e-31 */
+        x[j] = (j % 2 ? -1.0f : 1.0f) * (j % 4 < 2 ? 8e-31f : 4e-31f);
+    roundtrip(f, x, y);
+    for (int j = 0; j < 64; j++) {
+        if (f == SQ_ELEM_FP8_E4M3 || f == SQ_ELEM_FP8_E5M2 || f == SQ_ELEM_FP4_E2M1 || f == SQ_ELEM_NVFP4)
+            ck_assert(y[j] == 0.0f); /* scale 1: far below the smallest subnormal */
+        else if (f == SQ_ELEM_NF4) {
+            /* +-1 exact; 0.5 -> 0.4407 (threshold 0.5017); -0.5 -> -0.5251 (thresholds -0.6106, -0.4600) */
+            const float want[4] = {1.0f, -1.0f, 0.44070982933044434f, -0.5250730514526367f};
+            ck_assert(y[j] == want[j % 4] * 8e-31f);
+        }
+        else /* MX: scale 2^(floor(log2 8e-31) - emax), 8e-31 = 1.98 * 2^-101, 4e-31 = 1.98 * 2^-102 */
+            ck_assert_msg(fabsf(y[j] - x[j]) <= fabsf(x[j]) * (f == SQ_ELEM_MXFP4 ? 0.25f : 0.0625f),
+                          "%s [%d] %g -> %g", sq_elemfmt_info_of(_i)->name, j, (double)x[j], (double)y[j]);
+    }
+    for (int j = 0; j < 64; j++)
+        x[j] = 0.75f;
+    roundtrip(f, x, y);
+    for (int j = 0; j < 64; j++) /* the max of the row is representable after scaling in every format */
+        ck_assert_msg(fabsf(y[j] - 0.75f) <= 0x1p-22f, "%s: 0.75 -> %a", sq_elemfmt_info_of(_i)->name,
+                      (double)y[j]);
 }
 END_TEST
 
@@ -661,6 +714,7 @@ static Suite *elemfmt_suite(void)
     tcase_add_test(tc, test_nf4_row);
     tcase_add_test(tc, test_nf4_double_quant);
     tcase_add_loop_test(tc, test_table, 0, SQ_ELEMFMT_COUNT);
+    tcase_add_loop_test(tc, test_every_format_special_rows, 0, SQ_ELEMFMT_COUNT);
     tcase_add_test(tc, test_levels_values);
     tcase_add_test(tc, test_errors);
     tcase_set_timeout(tc, 60);

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,10 @@ struct sq_checkpoint {
 static bool starts_with(const char *path, const char *magic, size_t len)
 {
     char m[8];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) /* never wait on a FIFO */
+        return false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return false;
     bool yes = read(fd, m, len) == (ssize_t)len && memcmp(m, magic, len) == 0;

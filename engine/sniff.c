@@ -1,6 +1,8 @@
 /* sniff.c - recognise a file's format by its first bytes. */
 #include "sniff.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -91,13 +93,18 @@ sq_status sq_sniff_file(const char *path, sq_file_kind *kind, sq_error *err)
     uint8_t buf[SNIFF_BYTES];
     struct stat sb;
     *kind = SQ_FILE_UNKNOWN;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO is refused below instead of waiting for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return sq_fail(err, SQ_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         close(fd);
         *kind = SQ_FILE_DIRECTORY;
         return SQ_OK;
+    }
+    if (fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return sq_input_check(path, err); /* "PATH: not a regular file (a FIFO)" */
     }
     size_t len = 0;
     while (len < sizeof buf) {

@@ -190,6 +190,10 @@ run "report on a FIFO input" 1 timeout 10 "$SQUINT" report "$tmp/in.safetensors"
 has "$err" "in.safetensors: not a regular file (a FIFO)"
 run "quantize on a FIFO input" 1 timeout 10 "$SQUINT" quantize "$tmp/in.safetensors" "$tmp/o.safetensors"
 has "$err" "not a regular file"
+run "info on a FIFO input" 1 timeout 10 "$SQUINT" info "$tmp/in.safetensors"
+has "$err" "in.safetensors: not a regular file (a FIFO)"
+run "sq.load on a FIFO input" 0 timeout 10 "$SQUINT" -e "print(sq.load('$tmp/in.safetensors'))"
+has "$out" "in.safetensors: not a regular file (a FIFO)"
 
 # ---- tensors that could not be processed ----
 h='{"n":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}'

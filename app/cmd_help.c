@@ -82,7 +82,7 @@ static const sq_help_entry commands[] = {
 
 void sq_help_program(FILE *out)
 {
-    fputs("Usage: squint COMMAND [ARG]...\n"
+    fputs("Usage: squint [-j N] COMMAND [ARG]...\n"
           "  or:  squint [OPTION]... [SCRIPT [ARG]...]\n"
           "See what quantization does to a tensor: load weights, try bit widths, ranges and\n"
           "scale granularities, and look at the round-trip error.\n"
@@ -103,12 +103,13 @@ void sq_help_program(FILE *out)
     sq_repl_usage(out);
     fputs("\n"
           "Other options:\n"
+          "  -j N                  (first) use N threads; default: SQUINT_THREADS, else the cores\n"
           "  --demo, --view        the same as the commands demo and view\n"
           "  -h, --help            print this help and exit\n"
           "      --version         print the version and exit\n"
           "\n"
           "Environment: XDG_STATE_HOME or HOME (REPL history), LANG/LC_ALL (UTF-8 glyphs),\n"
-          "SQUINT_LESSONS (a folder of lessons).\n"
+          "SQUINT_LESSONS (a folder of lessons), SQUINT_THREADS (threads, as -j).\n"
           "Exit status: 0 on success, 1 on a file or processing error, 2 on a usage error,\n"
           "130 when interrupted.\n"
           "Full documentation: man squint\n",

@@ -1760,6 +1760,7 @@ int luaopen_squint(lua_State *L)
     lsq_io_register(L);
     lsq_register_rows(L);
     luaL_newlib(L, lsq_functions);
+    lsq_misc_register(L);
     lua_pushstring(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

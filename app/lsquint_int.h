@@ -94,4 +94,8 @@ struct sq_checkpoint *lsq_test_checkpoint(lua_State *L, int arg);
 int lsq_ckpt_quantize_named(lua_State *L, const sq_qconfig *cfg);
 int lsq_ckpt_model_stats(lua_State *L, const sq_qconfig *cfg);
 
+/* Add sq.threads, sq.lesson and sq.plot to the module table on top
+ * (lsquint_misc.c; stack: 0). */
+void lsq_misc_register(lua_State *L);
+
 #endif

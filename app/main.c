@@ -17,8 +17,10 @@
 #include "cmd_quantize.h"
 #include "cmd_report.h"
 #include "cmd_view.h"
+#include "lessons.h"
 #include "memtune.h"
 #include "repl.h"
+#include "threads.h"
 
 /* A subcommand: argv[1] equal to name runs fn(argc - 1, argv + 1) and its
  * result is the exit status. */
@@ -80,39 +82,16 @@ static int cmd_usage(int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
-/* Whether path names a readable file. */
-static bool readable(const char *path)
-{
-    return access(path, R_OK) == 0;
-}
-
-/* The lessons' runner (run.lua): $SQUINT_LESSONS, then the installed
- * $(pkgdatadir)/lessons for the installed program, else the source tree's
- * scripts/lessons (a build that is run where it was built). */
-static bool lessons_runner(char *buf, size_t n)
-{
-    const char *env = getenv("SQUINT_LESSONS");
-    char self[PATH_MAX], installed[PATH_MAX];
-    bool is_installed = realpath("/proc/self/exe", self) && realpath(SQ_BINDIR "/squint", installed) &&
-                        strcmp(self, installed) == 0;
-    const char *dirs[] = {env, is_installed ? SQ_PKGDATADIR "/lessons" : SQ_SRCDIR "/scripts/lessons",
-                          is_installed ? SQ_SRCDIR "/scripts/lessons" : SQ_PKGDATADIR "/lessons"};
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        if (dirs[i] && (size_t)snprintf(buf, n, "%s/run.lua", dirs[i]) < n && readable(buf))
-            return true;
-    return false;
-}
-
 /* `squint lesson [N | FILE.lua]`: list or run a lesson (the Lua runner
  * scripts/lessons/run.lua does the work, with the same arguments). */
 static int cmd_lesson(int argc, char **argv)
 {
-    char run[PATH_MAX + 16];
+    char dir[PATH_MAX], run[PATH_MAX + 16];
     if (argc > 2) {
         fprintf(stderr, "squint lesson: one lesson at a time (a number, or a .lua file)\n");
         return 2;
     }
-    if (!lessons_runner(run, sizeof run)) {
+    if (!sq_lessons_dir(dir, sizeof dir) || (size_t)snprintf(run, sizeof run, "%s/run.lua", dir) >= sizeof run) {
         fprintf(stderr, "squint lesson: the lessons are not installed (no run.lua in %s/lessons or %s/scripts/lessons;"
                         " SQUINT_LESSONS names another folder)\n", SQ_PKGDATADIR, SQ_SRCDIR);
         return 1;
@@ -170,9 +149,33 @@ static int close_stdout(int rc)
     return rc ? rc : 1;
 }
 
+/* `-j N` before anything else: the engine's thread count. Returns how many
+ * arguments it took (0 or 2), or -1 after printing a usage error. */
+static int thread_option(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-j") != 0)
+        return 0;
+    int n = argc > 2 ? sq_threads_parse(argv[2]) : 0;
+    if (n == 0) {
+        fprintf(stderr, "squint: -j wants a thread count from 1 to %d, not '%s'\n", SQ_THREADS_MAX,
+                argc > 2 ? argv[2] : "");
+        return -1;
+    }
+    sq_threads_set(n);
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     sq_memtune(); /* freed code and scale arrays are reused by the next quantization */
+    int j = thread_option(argc, argv);
+    if (j < 0)
+        return 2;
+    if (j > 0) { /* squint -j N COMMAND ...: as if -j N were not there */
+        argv[j] = argv[0];
+        argv += j;
+        argc -= j;
+    }
     if (argc >= 2)
         for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
             if (strcmp(argv[1], subcommands[i].name) == 0) {

@@ -11,7 +11,7 @@ out=$d/out; err=$d/err
 . "$SRC/tests/shlib.sh"
 
 run "--help" 0 "$SQUINT" --help
-has "$out" "Usage: squint COMMAND"
+has "$out" "Usage: squint [-j N] COMMAND"
 has "$out" "Full documentation: man squint"
 cp "$out" "$d/help.txt"
 for c in demo view info report quantize lesson; do
@@ -27,7 +27,7 @@ has "$out" "Usage: squint info"
 run "--view --help" 0 "$SQUINT" --view --help
 has "$out" "Usage: squint view"
 run "help" 0 "$SQUINT" help
-has "$out" "Usage: squint COMMAND"
+has "$out" "Usage: squint [-j N] COMMAND"
 run "help of an unknown command" 2 "$SQUINT" help nosuch
 has "$err" "no command 'nosuch'"
 
@@ -42,6 +42,16 @@ for o in --bits --mode --granularity --group-size --axis --rounding --zero-in-ra
     grep -qF -- "$o" "$d/quantize.txt" || { echo "FAIL: quantize --help lacks $o"; fail=1; }
 done
 echo "ok: every parser option is documented"
+
+# -j N first: the thread count for what follows; a bad count is a usage error
+run "-j 1 before a command" 0 "$SQUINT" -j 1 -e 'print(sq.threads())'
+has "$out" "1"
+run "-j 3 before a command" 0 "$SQUINT" -j 3 demo
+has "$out" "int8 sym per-channel"
+run "-j with a bad count" 2 "$SQUINT" -j 0 demo
+has "$err" "-j wants a thread count from 1 to 64, not '0'"
+run "SQUINT_THREADS" 0 env SQUINT_THREADS=2 "$SQUINT" -e 'print(sq.threads())'
+has "$out" "2"
 
 # aliases: `squint demo` is --demo (a table without a terminal), `view` is --view
 run "demo" 0 "$SQUINT" demo

@@ -31,6 +31,11 @@ for l in $(awk '/^ +[0-9]+  / && /coming:/ { print $1 }' "$out"); do
     run "coming lesson $l says so" 1 "$SQUINT" lesson "$l"
     has "$err" "is coming: needs"
 done
+run "sq.lesson(3) from Lua" 0 env SQUINT_LESSON_BATCH=1 "$SQUINT" -e 'print("status", sq.lesson(3))'
+has "$out" "squint lesson 3: Bits against error"
+has "$out" "status	0"
+run "sq.lesson() lists" 0 "$SQUINT" -e 'sq.lesson()'
+has "$out" "What a scale is"
 run "no such lesson" 2 "$SQUINT" lesson 42
 has "$err" "no lesson '42'"
 run "two lessons at once" 2 "$SQUINT" lesson 1 2

@@ -1,0 +1,60 @@
+-- sq.threads, sq.plot and sq.lesson: the module functions outside the types.
+local T = require "testlib"
+
+T.test("sq.threads sets and reports the thread count; results do not depend on it", function()
+  local before = sq.threads()
+  T.truthy(before >= 1, "a positive default")
+  T.eq(sq.threads(1), 1, "one thread")
+  local t = sq.randn({1024, 1024}, 3)
+  local a = sq.quantize(t, {bits = 4, granularity = "group", group_size = 32}):stats()
+  T.eq(sq.threads(3), 3, "three threads")
+  local b = sq.quantize(t, {bits = 4, granularity = "group", group_size = 32}):stats()
+  T.eq(a.sqnr_db, b.sqnr_db, "the same SQNR, bit for bit")
+  T.eq(a.mse, b.mse, "the same MSE")
+  T.eq(sq.threads(0), before, "0 restores the default")
+  T.raises(function() sq.threads(65) end, {pattern = "at most 64 threads"})
+  T.raises(function() sq.threads("x") end, {pattern = "number expected"})
+end)
+
+local tmp = io.popen("mktemp -d"):read("l")
+local function slurp(p)
+  local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s
+end
+
+T.test("sq.plot draws a tensor's values, a quantized tensor's error and SQNR against bits per weight", function()
+  local t = sq.demo()
+  T.eq(sq.plot(t, tmp .. "/v.svg", {title = "demo <values>", log = true}), true, "values as SVG")
+  local svg = slurp(tmp .. "/v.svg")
+  T.truthy(svg:find(">demo &lt;values&gt;</text>", 1, true), "the title is text, escaped")
+  T.truthy(svg:find(">value</text>", 1, true), "the axis label")
+  local q = sq.quantize(t, {bits = 4, granularity = "channel"})
+  T.eq(sq.plot(q, tmp .. "/e.svg"), true, "the error of q against the tensor it was made from")
+  svg = slurp(tmp .. "/e.svg")
+  T.truthy(svg:find("int4 sym per%-channel%(axis 1%): SQNR " .. string.format("%.2f", q:stats().sqnr_db)),
+           "the subtitle names the configuration and its SQNR")
+  T.eq(sq.plot(t, {{bits = 8}, {bits = 4, granularity = "group", group_size = 32}}, tmp .. "/s.png"), true, "scatter")
+  local png = slurp(tmp .. "/s.png")
+  T.eq(png:sub(1, 8), "\137PNG\r\n\26\n", "a PNG file")
+  T.eq(string.unpack(">I4", png, 17), 1280, "1280 wide")
+  T.eq(string.unpack(">I4", png, 21), 720, "720 high")
+end)
+
+T.test("sq.plot refuses what it cannot draw, and reports files it cannot write", function()
+  local t = sq.demo()
+  T.raises(function() sq.plot(t, tmp .. "/x.jpg") end, {pattern = "written as %.png or %.svg"})
+  local r, msg = sq.plot(t, tmp .. "/missing/x.png")
+  T.eq(r, nil, "nil for a file that cannot be written")
+  T.truthy(msg:find("missing/x.png", 1, true), "the message names it: " .. tostring(msg))
+  T.raises(function() sq.plot(sq.zeros{0}, tmp .. "/z.png") end, {pattern = "nothing to draw"})
+  T.raises(function() sq.plot(t, {}, tmp .. "/z.png") end, {pattern = "no configurations"})
+  local q = sq.quantize(t, {bits = 8})
+  T.raises(function() sq.plot(q, tmp .. "/z.png", {source = 3}) end, {pattern = "opts%.source must be a tensor"})
+  T.raises(function() sq.plot(t, tmp .. "/z.png", {bins = 0}) end, {pattern = "bins"})
+end)
+
+T.test("sq.lesson is there", function()
+  T.eq(type(sq.lesson), "function", "a function")
+end)
+
+os.execute("rm -rf '" .. tmp .. "'")
+T.done()

@@ -18,6 +18,7 @@ typedef struct sq_cmd_args {
     sq_qconfig cfg[SQ_CMD_MAX_CONFIGS];
     size_t n_cfg;               /* 0 when no configuration option was given */
     const char *include, *exclude, *csv, *json;
+    const char *format;         /* --format TYPE (quantize to .gguf) */
 } sq_cmd_args;
 
 /* Parse argv[1..argc) (argv[0] is the command name): want_pos positional

@@ -596,6 +596,13 @@ sq_status sq_gguf_metadata_raw(const sq_gguf *g, size_t i, uint32_t *type, const
     return SQ_OK;
 }
 
+int sq_gguf_tensor_type(const sq_gguf *g, size_t i) { return i < g->n ? (int)g->gtype[i] : -1; }
+
+const uint8_t *sq_gguf_tensor_data(const sq_gguf *g, size_t i)
+{
+    return i < g->n && g->kind[i] >= 0 ? g->buf + g->t[i].offset : NULL;
+}
+
 const char *sq_ggml_type_name(int type)
 {
     return type >= 0 && (size_t)type < N_GGML_TYPES ? ggml_types[type].name : NULL;

@@ -87,6 +87,11 @@ const char *sq_ggml_type_name(int type);
  * the type's block size, OVERFLOW. */
 sq_status sq_ggml_row_bytes(int type, size_t n, size_t *bytes, sq_error *err);
 
+/* Tensor i's ggml type number and its bytes in the file (ti->nbytes of
+ * them, owned by g; NULL when i is out of range or the type is unknown). */
+int sq_gguf_tensor_type(const sq_gguf *g, size_t i);
+const uint8_t *sq_gguf_tensor_data(const sq_gguf *g, size_t i);
+
 /* Convert (or dequantize) tensor i into a new float32 tensor (caller frees).
  * Only that tensor's bytes are read; its pages are released afterwards.
  * Errors: UNSUPPORTED type, NOMEM. */

@@ -11,6 +11,7 @@
 #include "blockfmt.h"
 #include "fileio.h"
 #include "gguf.h"
+#include "gguf_export.h"
 #include "gguf_write.h"
 #include "npy.h"
 #include "testutil.h"
@@ -434,6 +435,61 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* sq_gguf_export from GGUF: general.file_type becomes llama.cpp's Q4_K_S
+ * (14), the 1-D tensor and the one whose rows are no whole blocks keep
+ * their bytes, the 2-D one is quantized as sq_block_quantize_row does. */
+START_TEST(test_export_from_gguf)
+{
+    char in[512], outp[512];
+    sq_error err;
+    sq_gguf_writer *w;
+    tpath(in, sizeof in, "in.gguf");
+    tpath(outp, sizeof outp, "out.gguf");
+    ck_assert_int_eq(sq_gguf_writer_new(in, &w, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_kv_scalar(w, "general.file_type", SQ_GGUF_U32, 1, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_kv_string(w, "general.name", "m", 1, &err), SQ_OK);
+    size_t s2[2] = {2, 256}, s1[1] = {256}, s3[2] = {2, 100};
+    ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "w", 1, s2, 2, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "norm", 1, s1, 1, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "odd", 0, s3, 2, &err), SQ_OK);
+    float x[512];
+    for (int i = 0; i < 512; i++)
+        x[i] = (float)((i * 29) % 97) / 8.0f - 6.0f;
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 512, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 256, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 200, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_finish(w, &err), SQ_OK);
+    int type;
+    ck_assert_int_eq(sq_gguf_format_lookup("Q4_K", &type, &err), SQ_OK);
+    ck_assert_int_eq(type, SQ_BLOCK_Q4_K);
+    ck_assert_int_eq(sq_gguf_format_lookup("q3", &type, &err), SQ_ERR_ARG);
+    sq_gguf_export_summary sum;
+    ck_assert_msg(sq_gguf_export(in, outp, type, &sum, &err) == SQ_OK, "%s", err.msg);
+    ck_assert(sum.quantized == 1 && sum.kept == 2 && sum.skipped == 0);
+    ck_assert_int_eq(sq_gguf_export(in, in, type, &sum, &err), SQ_ERR_ARG);
+    sq_gguf *a, *b;
+    ck_assert_int_eq(sq_gguf_open(in, &a, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_open(outp, &b, &err), SQ_OK);
+    ck_assert_str_eq(sq_gguf_metadata_get(b, "general.file_type"), "14");
+    ck_assert_str_eq(sq_gguf_metadata_get(b, "general.name"), "m");
+    ck_assert_int_eq(sq_gguf_tensor_type(b, 0), SQ_BLOCK_Q4_K);
+    for (size_t i = 1; i < 3; i++) {
+        ck_assert_int_eq(sq_gguf_tensor_type(b, i), sq_gguf_tensor_type(a, i));
+        ck_assert_uint_eq(sq_gguf_info(b, i)->nbytes, sq_gguf_info(a, i)->nbytes);
+        ck_assert(memcmp(sq_gguf_tensor_data(b, i), sq_gguf_tensor_data(a, i), sq_gguf_info(a, i)->nbytes) == 0);
+    }
+    sq_tensor *h;
+    ck_assert_int_eq(sq_gguf_load(a, 0, &h, &err), SQ_OK);
+    uint8_t q[2 * 144];
+    ck_assert_int_eq(sq_block_quantize_row(SQ_BLOCK_Q4_K, h->data, 256, q, &err), SQ_OK);
+    ck_assert_int_eq(sq_block_quantize_row(SQ_BLOCK_Q4_K, h->data + 256, 256, q + 144, &err), SQ_OK);
+    ck_assert(memcmp(sq_gguf_tensor_data(b, 0), q, sizeof q) == 0);
+    sq_tensor_free(h);
+    sq_gguf_close(a);
+    sq_gguf_close(b);
+}
+END_TEST
+
 static Suite *gguf_write_suite(void)
 {
     Suite *s = suite_create("gguf_write");
@@ -444,6 +500,7 @@ static Suite *gguf_write_suite(void)
     tcase_add_test(tc, test_verbatim_copy);
     tcase_add_test(tc, test_floats_quantized_like_ggml);
     tcase_add_test(tc, test_refusals);
+    tcase_add_test(tc, test_export_from_gguf);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -225,9 +225,10 @@ sq_status sq_gguf_writer_kv_strings(sq_gguf_writer *w, const char *key, const ch
     size_t len = 12;
     for (size_t i = 0; i < n; i++)
         len += 8 + strlen(s[i]);
-    uint8_t *b = malloc(len), *p = b + 12;
+    uint8_t *b = malloc(len);
     if (!b)
         return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", w->path);
+    uint8_t *p = b + 12;
     put_le(b, SQ_GGUF_STRING, 4);
     put_le(b + 4, n, 8);
     for (size_t i = 0; i < n; i++) {

@@ -11,6 +11,7 @@
 #include "checkpoint.h"
 #include "gguf.h"
 #include "gguf_write.h"
+#include "sniff.h"
 
 sq_status sq_gguf_format_lookup(const char *name, int *type, sq_error *err)
 {
@@ -146,10 +147,12 @@ sq_status sq_gguf_export(const char *in, const char *out, int type, sq_gguf_expo
         return sq_fail(err, SQ_ERR_ARG, "%s: unsupported output type %d", out, type);
     if (strcmp(in, out) == 0)
         return sq_fail(err, SQ_ERR_ARG, "%s: the output would replace the input", out);
-    size_t n = strlen(in);
     sq_gguf *g = NULL;
     sq_checkpoint *ck = NULL;
-    sq_status st = n > 5 && strcmp(in + n - 5, ".gguf") == 0 ? sq_gguf_open(in, &g, err) : sq_ckpt_open(in, &ck, err);
+    sq_file_kind kind = SQ_FILE_UNKNOWN;
+    sq_status st = sq_sniff_file(in, &kind, err);
+    if (st == SQ_OK)
+        st = kind == SQ_FILE_GGUF ? sq_gguf_open(in, &g, err) : sq_ckpt_open(in, &ck, err);
     if (st != SQ_OK)
         return st;
     sq_gguf_writer *w;

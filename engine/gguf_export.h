@@ -2,10 +2,11 @@
  * gguf_export.h - `squint quantize IN OUT.gguf --format TYPE`: a checkpoint
  * rewritten as GGUF with its weights in one of llama.cpp's formats.
  *
- * From a GGUF input every metadata pair is copied verbatim (general.file_type,
- * when present, is set to llama.cpp's file type for TYPE) and every tensor
- * is either quantized to TYPE (at least 2 dimensions, row length a multiple
- * of TYPE's block size, loadable) or copied byte for byte, as llama-quantize
+ * From a GGUF input (recognised by its magic bytes, whatever its name)
+ * every metadata pair is copied verbatim (general.file_type, when present,
+ * is set to llama.cpp's file type for TYPE) and every tensor is either
+ * quantized to TYPE (at least 2 dimensions, row length a multiple of TYPE's
+ * block size, loadable) or copied byte for byte, as llama-quantize
  * does. From any other checkpoint (safetensors, npy, ...) the metadata is
  * general.architecture "squint", general.name (the input's base name without
  * extension) and general.file_type; tensors that are not quantized are

@@ -29,6 +29,9 @@ run "info on the GGUF output" 0 "$SQUINT" info "$tmp/g.gguf"
 grep -qE '^q8 +Q4_0 +\[2, 64\] +72 bytes$' "$out" || { echo "FAIL: q8 line"; cat "$out"; fail=1; }
 grep -qE '^q4k +Q4_K +\[256\] +144 bytes$' "$out" || { echo "FAIL: q4k kept"; cat "$out"; fail=1; }
 grep -qE '^f32 +F32 +\[2, 3\] +24 bytes$' "$out" || { echo "FAIL: f32 kept"; cat "$out"; fail=1; }
+cp "$DATA/good.gguf" "$tmp/good.bin"
+run "a GGUF named .bin is still read as GGUF" 0 "$SQUINT" quantize "$tmp/good.bin" "$tmp/h.gguf" --format q4_0
+cmp -s "$tmp/g.gguf" "$tmp/h.gguf" || { echo "FAIL: .bin input gave another file"; fail=1; }
 run "kept F16 tensor unchanged" 0 "$SQUINT" info "$tmp/g.gguf" f16
 "$SQUINT" info "$DATA/good.gguf" f16 >"$tmp/s1"
 cmp -s "$out" "$tmp/s1" || { echo "FAIL: f16 statistics differ"; fail=1; }

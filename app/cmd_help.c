@@ -25,7 +25,9 @@ typedef struct sq_help_entry {
 
 #define SQ_HELP_SELECT                                                                              \
     "  --include RE          only tensors whose name matches RE (POSIX extended regex)\n"           \
-    "  --exclude RE          leave out tensors whose name matches RE\n"
+    "  --exclude RE          leave out tensors whose name matches RE\n"                         \
+    "  --format TYPE         quantize to OUT.gguf: q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k\n"       \
+    "                        q5_k q6_k iq4_nl iq4_xs (llama.cpp's bytes), f16, bf16 or f32\n"
 
 static const sq_help_entry commands[] = {
     {"demo", "--demo",
@@ -59,6 +61,7 @@ static const sq_help_entry commands[] = {
      "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"},
     {"quantize", NULL,
      "Usage: squint quantize FILE OUT.safetensors [CONFIG] [OPTION]...\n"
+     "   or: squint quantize FILE OUT.gguf --format TYPE\n"
      "Write the selected tensors of rank 2 or more of the checkpoint FILE quantized with CONFIG\n"
      "(codes, scales, asymmetric zero points, configuration) to OUT.safetensors, and copy\n"
      "every other tensor byte for byte (excluded ones too), streaming one tensor at a time.\n"

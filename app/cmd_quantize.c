@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "checkpoint.h"
+#include "cmd_quantize_gguf.h"
 #include "cmd_report.h"
 #include "report.h"
 
@@ -23,6 +24,8 @@ int sq_cmd_quantize(int argc, char **argv)
     int rc = sq_cmd_parse_args(argc, argv, 2, 0, &a);
     if (rc)
         return rc;
+    if (sq_cmd_is_gguf(a.pos[1]))
+        return sq_cmd_quantize_gguf(&a);
     if (a.n_cfg != 1) {
         fprintf(stderr, "squint quantize: one configuration only (--bits given more than once)\n");
         return 2;

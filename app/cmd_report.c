@@ -92,6 +92,10 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
             cur_cfg(a, &has_bits)->zero_in_range = true;
             continue;
         }
+        if (strcmp(arg, "--format") == 0 && i + 1 < argc) {
+            a->format = argv[++i];
+            continue;
+        }
         static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
                                              "--rounding", "--include", "--exclude", "--csv", "--json",
                                              "--scale-dtype"};

@@ -1,4 +1,4 @@
-/* gguf.c - GGUF v2/v3 reader: metadata as text, tensor infos, F32/F16/BF16/Q8_0/Q4_0 loading. */
+/* gguf.c - GGUF v2/v3 reader: metadata as text, tensor infos, plain and block-format loading. */
 #include "gguf.h"
 
 #include <inttypes.h>
@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blockfmt.h"
 #include "dtconv.h"
 #include "fileio.h"
 
@@ -14,32 +15,38 @@
 #define GGUF_MAX_DEPTH 8
 #define GGUF_DEFAULT_ALIGN 32
 
-/* ggml tensor types: name, elements per block, bytes per block, plain dtype. */
+/* ggml tensor types: name, elements per block, bytes per block, how loaded,
+ * and the dtype label of the loaded tensor. */
+enum { K_NONE = 0, K_PLAIN = 1, K_BLOCK = 2, K_I64 = 3 };
 typedef struct ggml_type_info {
     const char *name;
     size_t blck, size;
-    int kind; /* 0: not loadable, 1: plain elements (dt), 2: Q8_0, 3: Q4_0 */
+    int kind; /* K_NONE: not loadable, K_PLAIN: elements of dt, K_BLOCK: blockfmt.h, K_I64 */
     sq_dtype dt;
 } ggml_type_info;
 
+#define BLK(nm, b, sz) {nm, b, sz, K_BLOCK, SQ_DTYPE_F32}
+#define NOPE(nm, b, sz) {nm, b, sz, K_NONE, SQ_DTYPE_F32}
 static const ggml_type_info ggml_types[] = {
-    [0] = {"F32", 1, 4, 1, SQ_DTYPE_F32},    [1] = {"F16", 1, 2, 1, SQ_DTYPE_F16},
-    [2] = {"Q4_0", 32, 18, 3, SQ_DTYPE_I8},  [3] = {"Q4_1", 32, 20, 0, SQ_DTYPE_F32},
-    [6] = {"Q5_0", 32, 22, 0, SQ_DTYPE_F32}, [7] = {"Q5_1", 32, 24, 0, SQ_DTYPE_F32},
-    [8] = {"Q8_0", 32, 34, 2, SQ_DTYPE_I8},  [9] = {"Q8_1", 32, 36, 0, SQ_DTYPE_F32},
-    [10] = {"Q2_K", 256, 84, 0, SQ_DTYPE_F32}, [11] = {"Q3_K", 256, 110, 0, SQ_DTYPE_F32},
-    [12] = {"Q4_K", 256, 144, 0, SQ_DTYPE_F32}, [13] = {"Q5_K", 256, 176, 0, SQ_DTYPE_F32},
-    [14] = {"Q6_K", 256, 210, 0, SQ_DTYPE_F32}, [15] = {"Q8_K", 256, 292, 0, SQ_DTYPE_F32},
-    [16] = {"IQ2_XXS", 256, 66, 0, SQ_DTYPE_F32}, [17] = {"IQ2_XS", 256, 74, 0, SQ_DTYPE_F32},
-    [18] = {"IQ3_XXS", 256, 98, 0, SQ_DTYPE_F32}, [19] = {"IQ1_S", 256, 50, 0, SQ_DTYPE_F32},
-    [20] = {"IQ4_NL", 32, 18, 0, SQ_DTYPE_F32}, [21] = {"IQ3_S", 256, 110, 0, SQ_DTYPE_F32},
-    [22] = {"IQ2_S", 256, 82, 0, SQ_DTYPE_F32}, [23] = {"IQ4_XS", 256, 136, 0, SQ_DTYPE_F32},
-    [24] = {"I8", 1, 1, 1, SQ_DTYPE_I8},     [25] = {"I16", 1, 2, 1, SQ_DTYPE_I16},
-    [26] = {"I32", 1, 4, 1, SQ_DTYPE_I32},   [27] = {"I64", 1, 8, 0, SQ_DTYPE_F32},
-    [28] = {"F64", 1, 8, 1, SQ_DTYPE_F64},   [29] = {"IQ1_M", 256, 56, 0, SQ_DTYPE_F32},
-    [30] = {"BF16", 1, 2, 1, SQ_DTYPE_BF16},  [34] = {"TQ1_0", 256, 54, 0, SQ_DTYPE_F32},
-    [35] = {"TQ2_0", 256, 66, 0, SQ_DTYPE_F32}, [39] = {"MXFP4", 32, 17, 0, SQ_DTYPE_F32},
+    [0] = {"F32", 1, 4, K_PLAIN, SQ_DTYPE_F32}, [1] = {"F16", 1, 2, K_PLAIN, SQ_DTYPE_F16},
+    [2] = BLK("Q4_0", 32, 18),      [3] = BLK("Q4_1", 32, 20),
+    [6] = BLK("Q5_0", 32, 22),      [7] = BLK("Q5_1", 32, 24),
+    [8] = BLK("Q8_0", 32, 34),      [9] = NOPE("Q8_1", 32, 36),
+    [10] = BLK("Q2_K", 256, 84),    [11] = BLK("Q3_K", 256, 110),
+    [12] = BLK("Q4_K", 256, 144),   [13] = BLK("Q5_K", 256, 176),
+    [14] = BLK("Q6_K", 256, 210),   [15] = NOPE("Q8_K", 256, 292),
+    [16] = NOPE("IQ2_XXS", 256, 66), [17] = NOPE("IQ2_XS", 256, 74),
+    [18] = NOPE("IQ3_XXS", 256, 98), [19] = NOPE("IQ1_S", 256, 50),
+    [20] = BLK("IQ4_NL", 32, 18),   [21] = NOPE("IQ3_S", 256, 110),
+    [22] = NOPE("IQ2_S", 256, 82),  [23] = BLK("IQ4_XS", 256, 136),
+    [24] = {"I8", 1, 1, K_PLAIN, SQ_DTYPE_I8},   [25] = {"I16", 1, 2, K_PLAIN, SQ_DTYPE_I16},
+    [26] = {"I32", 1, 4, K_PLAIN, SQ_DTYPE_I32}, [27] = {"I64", 1, 8, K_I64, SQ_DTYPE_F64},
+    [28] = {"F64", 1, 8, K_PLAIN, SQ_DTYPE_F64}, [29] = NOPE("IQ1_M", 256, 56),
+    [30] = {"BF16", 1, 2, K_PLAIN, SQ_DTYPE_BF16}, [34] = NOPE("TQ1_0", 256, 54),
+    [35] = NOPE("TQ2_0", 256, 66),  [39] = NOPE("MXFP4", 32, 17),
 };
+#undef BLK
+#undef NOPE
 #define N_GGML_TYPES (sizeof ggml_types / sizeof ggml_types[0])
 
 /* GGUF metadata value types. */
@@ -58,8 +65,12 @@ struct sq_gguf {
     size_t n;
     sq_tinfo *t;
     int *kind;
+    uint32_t *gtype;  /* each tensor's ggml type number */
     size_t n_meta;
     char **mkey, **mtype, **mval;
+    uint32_t *mraw;   /* each value's GGUF type number */
+    size_t *moff;     /* each value's bytes: offset in buf */
+    size_t *mlen;     /* and length */
 };
 
 /* A bounds-checked reader over the file. */
@@ -270,9 +281,13 @@ void sq_gguf_close(sq_gguf *g)
     }
     free(g->t);
     free(g->kind);
+    free(g->gtype);
     free(g->mkey);
     free(g->mtype);
     free(g->mval);
+    free(g->mraw);
+    free(g->moff);
+    free(g->mlen);
     free(g->fname);
     sq_unmap_file(&g->map);
     free(g);
@@ -291,7 +306,10 @@ static sq_status parse_kv(rd *r, uint64_t n_kv)
     g->mkey = calloc(n, sizeof(char *));
     g->mtype = calloc(n, sizeof(char *));
     g->mval = calloc(n, sizeof(char *));
-    if (!g->mkey || !g->mtype || !g->mval)
+    g->mraw = calloc(n, sizeof *g->mraw);
+    g->moff = calloc(n, sizeof *g->moff);
+    g->mlen = calloc(n, sizeof *g->mlen);
+    if (!g->mkey || !g->mtype || !g->mval || !g->mraw || !g->moff || !g->mlen)
         return sq_fail(r->err, SQ_ERR_NOMEM, "%s: out of memory", g->fname);
     for (uint64_t i = 0; i < n_kv; i++) {
         const char *k;
@@ -310,6 +328,9 @@ static sq_status parse_kv(rd *r, uint64_t n_kv)
         g->mkey[i] = dupn(k, kl);
         g->mtype[i] = dupn(tname, strlen(tname));
         g->mval[i] = b.s;
+        g->mraw[i] = t;
+        g->moff[i] = vpos;
+        g->mlen[i] = r->pos - vpos;
         g->n_meta++;
         if (!g->mkey[i] || !g->mtype[i] || b.oom)
             return sq_fail(r->err, SQ_ERR_NOMEM, "%s: out of memory", g->fname);
@@ -338,6 +359,22 @@ static sq_status unknown_type(sq_gguf *g, sq_tinfo *ti, uint32_t type, sq_error 
     ti->nbytes = 0;
     if (sq_shape_numel(ti->shape, ti->ndim, &ti->numel, NULL) != SQ_OK)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': shape's size overflows", g->fname, ti->name);
+    return SQ_OK;
+}
+
+/* Bytes of tensor ti of a known ggml type with rows of row elements: for the
+ * block formats blockfmt.h's row size times the number of rows. */
+static sq_status tensor_bytes(sq_gguf *g, sq_tinfo *ti, uint32_t type, size_t row, sq_error *err)
+{
+    size_t rows = row ? ti->numel / row : 0, rb;
+    if (sq_ggml_row_bytes((int)type, row, &rb, err) != SQ_OK) {
+        char why[SQ_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': %s", g->fname, ti->name, why);
+    }
+    if (rows && rb > SIZE_MAX / rows)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': shape's size overflows", g->fname, ti->name);
+    ti->nbytes = rb * rows;
     return SQ_OK;
 }
 
@@ -375,6 +412,7 @@ static sq_status parse_tinfo(rd *r, uint64_t n_t, uint64_t *rel)
         }
         if ((st = rd_u32(r, &type, "tensor type")) != SQ_OK || (st = rd_u64(r, &rel[i], "tensor offset")) != SQ_OK)
             return st;
+        g->gtype[i] = type;
         if (type >= N_GGML_TYPES || !ggml_types[type].name) {
             if ((st = unknown_type(g, ti, type, r->err)) != SQ_OK)
                 return st;
@@ -383,7 +421,7 @@ static sq_status parse_tinfo(rd *r, uint64_t n_t, uint64_t *rel)
         const ggml_type_info *gt = &ggml_types[type];
         snprintf(ti->type_name, sizeof ti->type_name, "%s", gt->name);
         g->kind[i] = gt->kind;
-        ti->loadable = gt->kind != 0;
+        ti->loadable = gt->kind != K_NONE;
         ti->dtype = gt->dt;
         if (sq_shape_numel(ti->shape, ti->ndim, &ti->numel, NULL) != SQ_OK)
             return sq_fail(r->err, SQ_ERR_FORMAT, "%s: tensor '%s': shape's size overflows", g->fname, ti->name);
@@ -391,10 +429,8 @@ static sq_status parse_tinfo(rd *r, uint64_t n_t, uint64_t *rel)
         if (row % gt->blck != 0)
             return sq_fail(r->err, SQ_ERR_FORMAT, "%s: tensor '%s': row length %zu is not a multiple of the %s block size %zu",
                            g->fname, ti->name, row, gt->name, gt->blck);
-        size_t blocks = ti->numel / gt->blck;
-        if (blocks > SIZE_MAX / gt->size)
-            return sq_fail(r->err, SQ_ERR_FORMAT, "%s: tensor '%s': shape's size overflows", g->fname, ti->name);
-        ti->nbytes = blocks * gt->size;
+        if ((st = tensor_bytes(g, ti, type, row, r->err)) != SQ_OK)
+            return st;
     }
     return SQ_OK;
 }
@@ -442,7 +478,8 @@ static sq_status gguf_parse(sq_gguf *g, sq_error *err)
     const sq_tinfo **idx = calloc(n, sizeof *idx);
     g->t = calloc(n, sizeof *g->t);
     g->kind = calloc(n, sizeof *g->kind);
-    if (!rel || !idx || !g->t || !g->kind) {
+    g->gtype = calloc(n, sizeof *g->gtype);
+    if (!rel || !idx || !g->t || !g->kind || !g->gtype) {
         st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", g->fname);
         goto out;
     }
@@ -548,6 +585,45 @@ const char *sq_gguf_metadata_key(const sq_gguf *g, size_t i) { return i < g->n_m
 const char *sq_gguf_metadata_type(const sq_gguf *g, size_t i) { return i < g->n_meta ? g->mtype[i] : NULL; }
 const char *sq_gguf_metadata_value(const sq_gguf *g, size_t i) { return i < g->n_meta ? g->mval[i] : NULL; }
 
+sq_status sq_gguf_metadata_raw(const sq_gguf *g, size_t i, uint32_t *type, const uint8_t **bytes, size_t *len,
+                               sq_error *err)
+{
+    if (i >= g->n_meta)
+        return sq_fail(err, SQ_ERR_ARG, "%s: metadata index %zu out of range (%zu pairs)", g->fname, i, g->n_meta);
+    *type = g->mraw[i];
+    *bytes = g->buf + g->moff[i];
+    *len = g->mlen[i];
+    return SQ_OK;
+}
+
+int sq_gguf_tensor_type(const sq_gguf *g, size_t i) { return i < g->n ? (int)g->gtype[i] : -1; }
+
+const uint8_t *sq_gguf_tensor_data(const sq_gguf *g, size_t i)
+{
+    return i < g->n && g->kind[i] >= 0 ? g->buf + g->t[i].offset : NULL;
+}
+
+const char *sq_ggml_type_name(int type)
+{
+    return type >= 0 && (size_t)type < N_GGML_TYPES ? ggml_types[type].name : NULL;
+}
+
+sq_status sq_ggml_row_bytes(int type, size_t n, size_t *bytes, sq_error *err)
+{
+    const char *nm = sq_ggml_type_name(type);
+    if (!nm)
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "unsupported ggml type %d", type);
+    const ggml_type_info *gt = &ggml_types[type];
+    if (gt->kind == K_BLOCK)
+        return sq_block_row_bytes((sq_block_type)type, n, bytes, err);
+    if (n % gt->blck != 0)
+        return sq_fail(err, SQ_ERR_ARG, "row length %zu is not a multiple of the %s block size %zu", n, nm, gt->blck);
+    if (n / gt->blck > SIZE_MAX / gt->size)
+        return sq_fail(err, SQ_ERR_OVERFLOW, "a %s row of %zu elements overflows", nm, n);
+    *bytes = n / gt->blck * gt->size;
+    return SQ_OK;
+}
+
 const char *sq_gguf_metadata_get(const sq_gguf *g, const char *key)
 {
     for (size_t i = 0; i < g->n_meta; i++)
@@ -567,27 +643,40 @@ sq_status sq_gguf_find(const sq_gguf *g, const char *name, size_t *index, sq_err
     return sq_fail(err, SQ_ERR_NOTFOUND, "%s: no tensor named '%s'", g->fname, name);
 }
 
-/* ggml's Q8_0: per 32 values an f16 scale d and 32 int8 q; x = d * q. */
-static void deq_q8_0(const uint8_t *src, size_t n, float *dst)
+/* Signed 64-bit little-endian integers to the nearest floats. */
+static void deq_i64(const uint8_t *src, size_t n, float *dst)
 {
-    for (size_t b = 0; b < n / 32; b++, src += 34) {
-        float d = sq_half_to_float((uint16_t)(src[0] | src[1] << 8));
-        for (int j = 0; j < 32; j++)
-            dst[32 * b + (size_t)j] = d * (float)(int8_t)src[2 + j];
+    for (size_t i = 0; i < n; i++, src += 8) {
+        uint64_t u = 0;
+        for (int k = 0; k < 8; k++)
+            u |= (uint64_t)src[k] << (8 * k);
+        dst[i] = (float)(int64_t)u;
     }
 }
 
-/* ggml's Q4_0: per 32 values an f16 d and 16 bytes; value j < 16 is the low
- * nibble of byte j, value j + 16 its high nibble; x = d * (nibble - 8). */
-static void deq_q4_0(const uint8_t *src, size_t n, float *dst)
+/* Decode tensor ti of kind `kind` from src into dst, row by row for the
+ * block formats (rows of shape[ndim-1] = ne[0] elements). */
+static sq_status decode_tensor(const sq_gguf *g, const sq_tinfo *ti, int kind, const uint8_t *src, float *dst,
+                               sq_error *err)
 {
-    for (size_t b = 0; b < n / 32; b++, src += 18) {
-        float d = sq_half_to_float((uint16_t)(src[0] | src[1] << 8));
-        for (int j = 0; j < 16; j++) {
-            dst[32 * b + (size_t)j] = d * (float)((src[2 + j] & 0x0F) - 8);
-            dst[32 * b + (size_t)j + 16] = d * (float)((src[2 + j] >> 4) - 8);
-        }
+    if (kind == K_I64) {
+        deq_i64(src, ti->numel, dst);
+        return SQ_OK;
     }
+    if (kind != K_BLOCK) {
+        sq_decode_elements(ti->dtype, false, src, ti->numel, dst);
+        return SQ_OK;
+    }
+    size_t row = ti->ndim ? ti->shape[ti->ndim - 1] : 1, rb;
+    sq_block_type bt = (sq_block_type)g->gtype[ti - g->t];
+    if (row == 0 || ti->numel == 0)
+        return SQ_OK;
+    if (sq_block_row_bytes(bt, row, &rb, err) != SQ_OK)
+        return sq_error_prefix(err, g->fname);
+    for (size_t r = 0; r < ti->numel / row; r++)
+        if (sq_block_dequantize_row(bt, src + r * rb, row, dst + r * row, err) != SQ_OK)
+            return sq_error_prefix(err, g->fname);
+    return SQ_OK;
 }
 
 sq_status sq_gguf_raw(const sq_gguf *g, size_t i, const uint8_t **data, size_t *len, sq_error *err)
@@ -617,19 +706,17 @@ sq_status sq_gguf_load(const sq_gguf *g, size_t i, sq_tensor **out, sq_error *er
                        g->fname, ti->name, ti->type_name + 5);
     if (!ti->loadable)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': ggml type %s cannot be loaded (F32, F16, BF16, F64, "
-                       "I8, I16, I32, Q8_0 and Q4_0 can)", g->fname, ti->name, ti->type_name);
+                       "I8, I16, I32, I64 and the block formats of blockfmt.h can)", g->fname, ti->name, ti->type_name);
     sq_tensor *t;
     if (sq_tensor_new(ti->shape, ti->ndim, ti->dtype, &t, err) != SQ_OK)
         return sq_error_prefix(err, g->fname);
-    const uint8_t *src = g->buf + ti->offset;
     sq_mapped_prefetch(&g->map, ti->offset, ti->nbytes);
-    if (g->kind[i] == 2)
-        deq_q8_0(src, ti->numel, t->data);
-    else if (g->kind[i] == 3)
-        deq_q4_0(src, ti->numel, t->data);
-    else
-        sq_decode_elements(ti->dtype, false, src, ti->numel, t->data);
+    sq_status st = decode_tensor(g, ti, g->kind[i], g->buf + ti->offset, t->data, err);
     sq_mapped_release(&g->map, ti->offset, ti->nbytes);
+    if (st != SQ_OK) {
+        sq_tensor_free(t);
+        return st;
+    }
     *out = t;
     return SQ_OK;
 }

@@ -16,10 +16,12 @@
  * block size, sizes that do not overflow, offsets aligned, inside the file
  * and not overlapping. Shapes are reported row-major (GGUF's ne[] reversed,
  * so shape[ndim-1] = ne[0]). Loading converts F32, F16, BF16, F64, I8, I16,
- * I32 and dequantizes Q8_0 and Q4_0 per ggml's block layout (value =
- * float(d) * q, in float32; the loaded tensor's dtype label is I8 for these
- * two); other ggml types are listed with their type name and refused
- * (SQ_ERR_UNSUPPORTED) when loaded. A type number squint does not know
+ * I32 and I64 (to the nearest float; dtype label F64) and dequantizes the
+ * 12 block formats of blockfmt.h (Q4_0 ... Q6_K, IQ4_NL, IQ4_XS) row by row
+ * (rows of ne[0] elements) exactly as ggml's dequantize_row_TYPE does (dtype
+ * label F32); a block tensor's size is sq_block_row_bytes times its rows.
+ * Other ggml types (IQ2_*, TQ*, MXFP4, ...) are listed with their type
+ * name and size and refused (SQ_ERR_UNSUPPORTED) when loaded. A type number squint does not know
  * (ggml adds types) makes only that tensor unusable: it is listed with
  * type_name "type N" and size_unknown set (nbytes 0), and loading it fails
  * with SQ_ERR_UNSUPPORTED "unsupported ggml type N"; the other tensors
@@ -72,6 +74,29 @@ const char *sq_gguf_metadata_get(const sq_gguf *g, const char *key);
  * Errors: ARG for a bad index. */
 sq_status sq_gguf_raw(const sq_gguf *g, size_t i, const uint8_t **data, size_t *len, sq_error *err);
 void sq_gguf_raw_release(const sq_gguf *g, size_t i);
+
+/* The raw value of metadata pair i: its GGUF value type number (0 u8 ...
+ * 12 f64, 8 string, 9 array) in *type, and its bytes exactly as stored in
+ * the file after the type (a string's u64 length and bytes; an array's
+ * element type, u64 count and elements) in *bytes and *len, owned by g (valid
+ * until it is closed). Copying these bytes reproduces the value verbatim
+ * (sq_gguf_writer_kv_raw). Errors: ARG when i is out of range. */
+sq_status sq_gguf_metadata_raw(const sq_gguf *g, size_t i, uint32_t *type, const uint8_t **bytes, size_t *len,
+                               sq_error *err);
+
+/* ggml's name of tensor type number type ("F32", "Q4_K", "IQ4_XS"; static
+ * storage), or NULL when squint does not know the number. */
+const char *sq_ggml_type_name(int type);
+
+/* Bytes a row of n elements of ggml type number type takes, in *bytes.
+ * Errors: UNSUPPORTED for an unknown type, ARG when n is not a multiple of
+ * the type's block size, OVERFLOW. */
+sq_status sq_ggml_row_bytes(int type, size_t n, size_t *bytes, sq_error *err);
+
+/* Tensor i's ggml type number and its bytes in the file (ti->nbytes of
+ * them, owned by g; NULL when i is out of range or the type is unknown). */
+int sq_gguf_tensor_type(const sq_gguf *g, size_t i);
+const uint8_t *sq_gguf_tensor_data(const sq_gguf *g, size_t i);
 
 /* Convert (or dequantize) tensor i into a new float32 tensor (caller frees).
  * Only that tensor's bytes are read; its pages are released afterwards.

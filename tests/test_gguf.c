@@ -2,6 +2,7 @@
  * F16, BF16, Q8_0 and Q4_0 tensors with values recomputed here from the
  * generator's formulas) and every malformed file in tests/data/bad. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gguf.h"
@@ -117,13 +118,16 @@ START_TEST(test_q4_0_dequantized)
         }
     }
     sq_tensor_free(t);
-    /* Q4_K is listed with its size and refused by name */
+    /* Q4_K (all-zero blocks) loads now: zeros, label F32 */
     size_t i;
     sq_error err;
     ck_assert(sq_gguf_find(g, "q4k", &i, &err) == SQ_OK);
-    ck_assert(!sq_gguf_info(g, i)->loadable && sq_gguf_info(g, i)->nbytes == 144);
-    ck_assert_int_eq(sq_gguf_load(g, i, &t, &err), SQ_ERR_UNSUPPORTED);
-    ck_assert_msg(strstr(err.msg, "Q4_K") && strstr(err.msg, "good.gguf"), "%s", err.msg);
+    ck_assert(sq_gguf_info(g, i)->loadable && sq_gguf_info(g, i)->nbytes == 144);
+    t = load_name(g, "q4k");
+    ck_assert(t->numel == 256 && t->dtype == SQ_DTYPE_F32);
+    for (size_t k = 0; k < 256; k++)
+        ck_assert(t->data[k] == 0.0f);
+    sq_tensor_free(t);
     sq_gguf_close(g);
 }
 END_TEST
@@ -245,6 +249,188 @@ START_TEST(test_big_endian_named)
 }
 END_TEST
 
+/* ---- a GGUF built here: every block type from tests/data/ggml, plus the
+ * integer and F64 types ---------------------------------------------------- */
+
+#define GGML_DIR SQ_TEST_DATA "/ggml/"
+#define FROWS 28
+#define FCOLS 512
+
+static const struct {
+    const char *name;
+    uint32_t type;
+} blk_types[] = {{"q4_0", 2}, {"q4_1", 3}, {"q5_0", 6}, {"q5_1", 7}, {"q8_0", 8}, {"q2_k", 10},
+                 {"q3_k", 11}, {"q4_k", 12}, {"q5_k", 13}, {"q6_k", 14}, {"iq4_nl", 20}, {"iq4_xs", 23}};
+#define NBLK (sizeof blk_types / sizeof blk_types[0])
+
+/* A little-endian byte buffer that grows. */
+typedef struct gbuf {
+    uint8_t *p;
+    size_t n, cap;
+} gbuf;
+
+static void gb_put(gbuf *b, const void *src, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2;
+        b->p = realloc(b->p, b->cap);
+        ck_assert_ptr_nonnull(b->p);
+    }
+    memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+
+static void gb_le(gbuf *b, uint64_t v, int w)
+{
+    for (int k = 0; k < w; k++) {
+        uint8_t c = (uint8_t)(v >> (8 * k));
+        gb_put(b, &c, 1);
+    }
+}
+
+static void gb_pad(gbuf *b)
+{
+    while (b->n % 32)
+        gb_le(b, 0, 1);
+}
+
+static uint8_t *read_whole(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+/* Small tensors of the plain integer types and F64 (data and ggml type). */
+static const int64_t ints[4] = {-3, 7, -100, 120};
+
+static void put_info(gbuf *b, const char *name, uint32_t type, uint64_t ne0, uint64_t ne1, uint64_t off)
+{
+    gb_le(b, strlen(name), 8);
+    gb_put(b, name, strlen(name));
+    gb_le(b, 2, 4);
+    gb_le(b, ne0, 8);
+    gb_le(b, ne1, 8);
+    gb_le(b, type, 4);
+    gb_le(b, off, 8);
+}
+
+START_TEST(test_every_block_type_exact)
+{
+    uint8_t *blocks[NBLK];
+    size_t blen[NBLK], off = 0;
+    gbuf b = {NULL, 0, 0};
+    gb_put(&b, "GGUF", 4);
+    gb_le(&b, 3, 4);
+    gb_le(&b, NBLK + 5, 8);
+    gb_le(&b, 0, 8);
+    for (size_t k = 0; k < NBLK; k++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s%s.blocks.bin", GGML_DIR, blk_types[k].name);
+        blocks[k] = read_whole(path, &blen[k]);
+        put_info(&b, blk_types[k].name, blk_types[k].type, FCOLS, FROWS, off);
+        off += (blen[k] + 31) / 32 * 32;
+    }
+    static const char *const inames[5] = {"i8", "i16", "i32", "i64", "f64"};
+    static const uint32_t itypes[5] = {24, 25, 26, 27, 28};
+    static const int iw[5] = {1, 2, 4, 8, 8};
+    for (int k = 0; k < 5; k++) {
+        put_info(&b, inames[k], itypes[k], 2, 2, off);
+        off += 32;
+    }
+    gb_pad(&b);
+    for (size_t k = 0; k < NBLK; k++) {
+        gb_put(&b, blocks[k], blen[k]);
+        gb_pad(&b);
+    }
+    for (int k = 0; k < 5; k++) {
+        for (int j = 0; j < 4; j++) {
+            double d = (double)ints[j] * 0.5;
+            uint64_t u;
+            memcpy(&u, &d, 8);
+            gb_le(&b, k == 4 ? u : (uint64_t)ints[j], iw[k]);
+        }
+        gb_pad(&b);
+    }
+    sq_gguf *g;
+    sq_error err;
+    ck_assert_msg(sq_gguf_open_mem(b.p, b.n, "every.gguf", &g, &err) == SQ_OK, "%s", err.msg);
+    for (size_t k = 0; k < NBLK; k++) {
+        const sq_tinfo *ti = sq_gguf_info(g, k);
+        ck_assert_msg(ti->loadable && ti->nbytes == blen[k], "%s: %zu bytes", blk_types[k].name, ti->nbytes);
+        ck_assert_str_eq(ti->type_name, sq_ggml_type_name((int)blk_types[k].type));
+        sq_tensor *t = NULL, *want = NULL;
+        ck_assert_msg(sq_gguf_load(g, k, &t, &err) == SQ_OK, "%s", err.msg);
+        char path[512];
+        snprintf(path, sizeof path, "%s%s.dequant.npy", GGML_DIR, blk_types[k].name);
+        ck_assert_msg(sq_npy_read(path, &want, &err) == SQ_OK, "%s", err.msg);
+        ck_assert(t->ndim == 2 && t->shape[0] == FROWS && t->shape[1] == FCOLS && t->dtype == SQ_DTYPE_F32);
+        ck_assert_uint_eq(want->numel, t->numel);
+        ck_assert_msg(memcmp(t->data, want->data, t->numel * sizeof(float)) == 0, "%s: values differ",
+                      blk_types[k].name);
+        sq_tensor_free(t);
+        sq_tensor_free(want);
+        free(blocks[k]);
+    }
+    for (int k = 0; k < 5; k++) {
+        sq_tensor *t = load_name(g, inames[k]);
+        ck_assert_uint_eq(t->numel, 4);
+        for (int j = 0; j < 4; j++)
+            ck_assert_msg(t->data[j] == (float)ints[j] * (k == 4 ? 0.5f : 1.0f), "%s[%d]", inames[k], j);
+        sq_tensor_free(t);
+    }
+    sq_gguf_close(g);
+    free(b.p);
+}
+END_TEST
+
+/* A Q6_K tensor of 28 rows of 512 needs 28 x 420 bytes: one byte less is
+ * refused, naming the tensor. */
+START_TEST(test_block_tensor_size_checked)
+{
+    gbuf b = {NULL, 0, 0};
+    gb_put(&b, "GGUF", 4);
+    gb_le(&b, 3, 4);
+    gb_le(&b, 1, 8);
+    gb_le(&b, 0, 8);
+    put_info(&b, "w", 14, FCOLS, FROWS, 0);
+    gb_pad(&b);
+    size_t data = b.n;
+    for (size_t k = 0; k < (size_t)FROWS * 420; k++)
+        gb_le(&b, 0, 1);
+    sq_gguf *g;
+    sq_error err;
+    ck_assert_int_eq(sq_gguf_open_mem(b.p, b.n, "q6.gguf", &g, &err), SQ_OK);
+    ck_assert_uint_eq(sq_gguf_info(g, 0)->nbytes, (size_t)FROWS * 420);
+    ck_assert_uint_eq(sq_gguf_info(g, 0)->offset, data);
+    sq_gguf_close(g);
+    ck_assert_int_eq(sq_gguf_open_mem(b.p, b.n - 1, "q6.gguf", &g, &err), SQ_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "q6.gguf: tensor 'w': data") && strstr(err.msg, "11760 bytes"), "%s", err.msg);
+    /* a row of 500 is no whole number of Q6_K blocks */
+    free(b.p);
+    b = (gbuf){NULL, 0, 0};
+    gb_put(&b, "GGUF", 4);
+    gb_le(&b, 3, 4);
+    gb_le(&b, 1, 8);
+    gb_le(&b, 0, 8);
+    put_info(&b, "w", 14, 500, 1, 0);
+    gb_pad(&b);
+    for (size_t k = 0; k < 420; k++)
+        gb_le(&b, 0, 1);
+    ck_assert_int_eq(sq_gguf_open_mem(b.p, b.n, "q6.gguf", &g, &err), SQ_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "tensor 'w': row length 500"), "%s", err.msg);
+    free(b.p);
+}
+END_TEST
+
 static Suite *gguf_suite(void)
 {
     Suite *s = suite_create("gguf");
@@ -257,6 +443,8 @@ static Suite *gguf_suite(void)
     tcase_add_test(tc, test_unknown_type_only_that_tensor);
     tcase_add_test(tc, test_long_metadata_string_whole);
     tcase_add_test(tc, test_big_endian_named);
+    tcase_add_test(tc, test_every_block_type_exact);
+    tcase_add_test(tc, test_block_tensor_size_checked);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "textesc.h"
 #include "fileio.h"
 
 volatile sig_atomic_t sq_cmd_interrupted = 0;
@@ -270,9 +271,9 @@ static void put_group(double sqnr, double rmse, double maxe, double p50, double 
 static void print_table(const sq_report *rep)
 {
     int nw = 24, sw = 5;
-    char shp[200], b1[32], b2[32];
+    char shp[200], b1[32], b2[32], name[512];
     for (size_t r = 0; r < rep->n_rows; r++) {
-        int l = (int)strlen(rep->rows[r].name);
+        int l = (int)sq_escape_text(name, sizeof name, rep->rows[r].name);
         nw = l > nw ? l : nw;
         l = (int)strlen(sq_shape_format(rep->rows[r].shape, rep->rows[r].ndim, shp, sizeof shp));
         sw = l > sw ? l : sw;
@@ -291,7 +292,8 @@ static void print_table(const sq_report *rep)
     putchar('\n');
     for (size_t r = 0; r < rep->n_rows; r++) {
         const sq_report_row *row = &rep->rows[r];
-        printf("%-*s %-*s %-6s %-5s %9s %9s", nw, row->name, sw, sq_shape_format(row->shape, row->ndim, shp, sizeof shp),
+        sq_escape_text(name, sizeof name, row->name); /* control characters never reach the terminal */
+        printf("%-*s %-*s %-6s %-5s %9s %9s", nw, name, sw, sq_shape_format(row->shape, row->ndim, shp, sizeof shp),
                row->type_name, row->quantized ? "quant" : "kept", human((double)row->fp32_bytes, b1, sizeof b1),
                human((double)row->file_bytes, b2, sizeof b2));
         for (size_t c = 0; c < rep->n_configs; c++) {
@@ -334,8 +336,10 @@ static void print_notes(const sq_report *rep)
     for (size_t r = 0; r < rep->n_rows; r++)
         for (size_t c = 0; c < rep->n_configs; c++) {
             const char *n = rep->rows[r].cells[c].note;
+            char name[512];
             if (n && (c == 0 || !rep->rows[r].cells[c - 1].note || strcmp(n, rep->rows[r].cells[c - 1].note)))
-                fprintf(stderr, "squint report: %s (config %zu): %s\n", rep->rows[r].name, c + 1, n);
+                fprintf(stderr, "squint report: %s (config %zu): %s\n",
+                        (sq_escape_text(name, sizeof name, rep->rows[r].name), name), c + 1, n);
         }
 }
 

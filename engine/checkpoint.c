@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "gguf.h"
 #include "npy.h"
 #include "safetensors.h"
@@ -290,9 +291,20 @@ bool sq_ckpt_metadata(const sq_checkpoint *ck, size_t i, const char **key, const
 
 sq_status sq_ckpt_load(const sq_checkpoint *ck, size_t i, sq_tensor **out, sq_error *err)
 {
+    size_t faults = sq_mapped_faults();
+    sq_status st;
     if (ck->sh)
-        return sq_shards_load(ck->sh, i, out, err);
-    return ck->gg ? sq_gguf_load(ck->gg, i, out, err) : sq_st_load(ck->st, i, out, err);
+        st = sq_shards_load(ck->sh, i, out, err);
+    else
+        st = ck->gg ? sq_gguf_load(ck->gg, i, out, err) : sq_st_load(ck->st, i, out, err);
+    if (st == SQ_OK && sq_mapped_faults() != faults) { /* a read saw zeros where the file was cut */
+        sq_tensor_free(*out);
+        *out = NULL;
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        st = sq_fail(err, SQ_ERR_IO, "%s: tensor %s: the file shrank while it was being read", sq_ckpt_path(ck),
+                     ti ? ti->name : "?");
+    }
+    return st;
 }
 
 size_t sq_ckpt_shard_count(const sq_checkpoint *ck)

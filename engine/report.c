@@ -1050,13 +1050,17 @@ sq_status sq_report_export(const sq_checkpoint *ck, const char *source, const sq
     filter f;
     if ((st = filter_init(&f, &o, err)) != SQ_OK)
         return st;
-    size_t reserve = 0;
+    size_t reserve = 0, faults = sq_mapped_faults();
     sq_st_writer *w = NULL;
     if ((st = export_reserve(ck, source, cfg, &f, &reserve, err)) == SQ_OK &&
         (st = sq_st_writer_new(&w, err)) == SQ_OK && (st = export_meta(w, ck, cfg, source, err)) == SQ_OK &&
         (st = sq_st_writer_begin(w, path, reserve, err)) == SQ_OK &&
-        (st = export_tensors(w, ck, cfg, &f, true, &o, warn, warn_user, &sum, err)) == SQ_OK)
-        st = sq_st_writer_finish(w, err);
+        (st = export_tensors(w, ck, cfg, &f, true, &o, warn, warn_user, &sum, err)) == SQ_OK) {
+        if (sq_mapped_faults() != faults) /* raw copies read zeros where the source was cut */
+            st = sq_fail(err, SQ_ERR_IO, "%s: the file shrank while it was being read; %s not written", source, path);
+        else
+            st = sq_st_writer_finish(w, err);
+    }
     if (st == SQ_ERR_INTERRUPTED)
         sq_error_prefix(err, path);
     sq_st_writer_free(w);

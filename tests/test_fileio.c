@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "fileio.h"
 #include "safetensors.h"
 #include "testutil.h"
@@ -167,6 +168,23 @@ START_TEST(st_load_after_truncation_does_not_crash)
     }
     sq_tensor_free(t);
     sq_st_close(f);
+}
+END_TEST
+
+START_TEST(ckpt_load_after_truncation_is_an_error)
+{
+    char p[256];
+    make_st(at(p, "c.safetensors"), 16);
+    sq_checkpoint *ck;
+    sq_error err;
+    ck_assert_int_eq(sq_ckpt_open(p, &ck, &err), SQ_OK);
+    ck_assert_int_eq(truncate(p, 4096), 0);
+    sq_tensor *t = (sq_tensor *)1;
+    ck_assert_int_eq(sq_ckpt_load(ck, 0, &t, &err), SQ_ERR_IO);
+    ck_assert_ptr_null(t);
+    ck_assert_ptr_nonnull(strstr(err.msg, "c.safetensors: tensor "));
+    ck_assert_ptr_nonnull(strstr(err.msg, "the file shrank while it was being read"));
+    sq_ckpt_close(ck);
 }
 END_TEST
 
@@ -593,6 +611,7 @@ static Suite *fileio_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, map_truncated_read_gives_error);
     tcase_add_test(tc, st_load_after_truncation_does_not_crash);
+    tcase_add_test(tc, ckpt_load_after_truncation_is_an_error);
     tcase_add_test(tc, sigbus_elsewhere_still_kills);
     tcase_add_test(tc, fifo_input_refused_without_waiting);
     tcase_add_test(tc, output_same_as_input_refused);

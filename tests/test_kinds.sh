@@ -80,6 +80,10 @@ esc=$(printf '\033')
 run "control characters in names are escaped" 0 "$SQUINT" info "$DATA/kinds/ctl_name.safetensors"
 has "$out" 'w\x1b]0;pwned\x07'
 lacks "$out" "$esc"
+run "and in the report's table" 0 "$SQUINT" report "$DATA/kinds/ctl_name.safetensors"
+has "$out" 'w\x1b]0;pwned\x07'
+lacks "$out" "$esc"
+lacks "$err" "$esc"
 run "and in GGUF names and metadata" 0 "$SQUINT" info "$DATA/kinds/long_meta.gguf"
 has "$out" 'ctl\x1b[2Jname'
 has "$out" 'meta ctl (string) = x\x1b[31my\nz'

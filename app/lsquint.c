@@ -616,15 +616,20 @@ static sq_tensor *lsq_qtensor_source(lua_State *L)
 }
 
 /* Quantize the tensor at stack index tidx with cfg into a new qtensor box
- * remembering the source (stack: +1). Engine errors name argument arg. */
+ * remembering the source (stack: +1): one fused pass forms the codes, the
+ * statistics and the code histogram, kept in the box for q:stats() and
+ * q:code_histogram(). Engine errors name argument arg. */
 static void lsq_push_quantized(lua_State *L, int tidx, const sq_qconfig *cfg, int arg)
 {
     sq_error err;
     tidx = lua_absindex(L, tidx);
     sq_tensor *t = lsq_check_tensor(L, tidx);
     lsq_qtensor *b = lsq_newbox(L, sizeof(lsq_qtensor), SQ_LUA_QTENSOR, 1);
-    if (sq_quantize(t, cfg, &b->q, &err) != SQ_OK)
+    sq_stats_opts o = sq_stats_opts_default();
+    o.code_counts = b->code_counts;
+    if (sq_quantize_stats(t, cfg, &o, &b->q, &b->stats, NULL, &err) != SQ_OK)
         lsq_engine_error(L, err.code == SQ_ERR_NONFINITE ? 1 : arg, &err);
+    b->have_stats = b->have_codes = 1;
     lsq_gc_account(L, b->q->code_bytes + b->q->n_scales * 2 * sizeof(double));
     lua_pushvalue(L, tidx);
     lua_setiuservalue(L, -2, 1);
@@ -753,15 +758,26 @@ static void lsq_push_stats(lua_State *L, const sq_stats *st)
     lsq_setnum(L, "bits_per_weight_f16", st->bits_per_weight_f16);
 }
 
+/* The quantized tensor box at 1 with its statistics against the source
+ * known (one pass when sq.quantize did not leave them) (stack: 0). */
+static lsq_qtensor *lsq_q_with_stats(lua_State *L)
+{
+    sq_error err;
+    lsq_check_qtensor(L, 1);
+    lsq_qtensor *b = lua_touserdata(L, 1);
+    sq_tensor *x = lsq_qtensor_source(L);
+    if (!b->have_stats) {
+        if (sq_roundtrip_stats(x, b->q, NULL, &b->stats, NULL, &err) != SQ_OK)
+            lsq_engine_error(L, 0, &err);
+        b->have_stats = 1;
+    }
+    return b;
+}
+
 /* q:stats() -> table of round-trip error statistics against the source (stack: +1). */
 static int lsq_q_stats(lua_State *L)
 {
-    sq_error err;
-    sq_stats st;
-    sq_qtensor *q = lsq_check_qtensor(L, 1);
-    if (sq_roundtrip_stats(lsq_qtensor_source(L), q, NULL, &st, NULL, &err) != SQ_OK)
-        return lsq_engine_error(L, 0, &err);
-    lsq_push_stats(L, &st);
+    lsq_push_stats(L, &lsq_q_with_stats(L)->stats);
     return 1;
 }
 
@@ -771,28 +787,12 @@ static void lsq_hist_free(void *p)
     sq_hist_free(p);
 }
 
-/* q:histogram([bins [, range]]) -> {edges, counts, below, above} of the
- * round-trip error; range "data" (default: +-max|err|) or "step" (+-S/2) (stack: +1). */
-static int lsq_q_histogram(lua_State *L)
+/* Push h as {edges, counts, below, above} (stack: +1). */
+static void lsq_push_hist(lua_State *L, const sq_hist *h)
 {
-    static const char *const ranges[] = {"step", "data", NULL};
-    sq_error err;
-    sq_stats st;
-    sq_qtensor *q = lsq_check_qtensor(L, 1);
-    lua_Integer bins = luaL_optinteger(L, 2, 64);
-    luaL_argcheck(L, bins >= 1 && bins <= SQ_HIST_BINS_MAX, 2, "bins must be in 1..65536");
-    sq_stats_opts o = sq_stats_opts_default();
-    o.hist_bins = (int)bins;
-    o.range = (sq_hist_range)luaL_checkoption(L, 3, "data", ranges);
-    sq_tensor *x = lsq_qtensor_source(L);
-    sq_hist *h = lua_newuserdatauv(L, sizeof *h, 0); /* the histogram... */
-    memset(h, 0, sizeof *h);
-    *lsq_guard(L, lsq_hist_free) = h; /* ...and its counts, freed on any exit */
-    if (sq_roundtrip_stats(x, q, &o, &st, h, &err) != SQ_OK)
-        return lsq_engine_error(L, 0, &err);
     lua_createtable(L, 0, 4);
-    lua_createtable(L, (int)bins + 1, 0);
-    lua_createtable(L, (int)bins, 0);
+    lua_createtable(L, h->bins + 1, 0);
+    lua_createtable(L, h->bins, 0);
     for (int i = 0; i <= h->bins; i++) {
         lua_pushnumber(L, i == h->bins ? h->hi : h->lo + (h->hi - h->lo) * i / h->bins);
         lua_rawseti(L, -3, i + 1);
@@ -805,20 +805,75 @@ static int lsq_q_histogram(lua_State *L)
     lua_setfield(L, -2, "edges");
     lsq_setint(L, "below", h->below);
     lsq_setint(L, "above", h->above);
+}
+
+/* Histogram options for bins over range: the "data" range [-m, m], m =
+ * max|err| (1 when that is 0 or not finite), is taken from the known
+ * statistics as a fixed range, exactly the one sq_roundtrip_stats would find
+ * in its first pass, so that the histogram is a single pass. */
+static sq_stats_opts lsq_hist_opts(const sq_stats *st, int bins, sq_hist_range range)
+{
+    sq_stats_opts o = sq_stats_opts_default();
+    o.hist_bins = bins;
+    o.range = range;
+    if (range == SQ_HIST_RANGE_DATA) {
+        double m = st->max_abs_err;
+        if (!(m > 0.0) || !isfinite(m))
+            m = 1.0;
+        o.range = SQ_HIST_RANGE_FIXED;
+        o.lo = -m;
+        o.hi = m;
+    }
+    return o;
+}
+
+/* q:histogram([bins [, range]]) -> {edges, counts, below, above} of the
+ * round-trip error; range "data" (default: +-max|err|) or "step" (+-S/2).
+ * The default (64 bins, "data") is computed once and kept (stack: +1). */
+static int lsq_q_histogram(lua_State *L)
+{
+    static const char *const ranges[] = {"step", "data", NULL};
+    sq_error err;
+    sq_stats st;
+    lsq_check_qtensor(L, 1);
+    lua_Integer bins = luaL_optinteger(L, 2, 64);
+    luaL_argcheck(L, bins >= 1 && bins <= SQ_HIST_BINS_MAX, 2, "bins must be in 1..65536");
+    sq_hist_range range = (sq_hist_range)luaL_checkoption(L, 3, "data", ranges);
+    lsq_qtensor *b = lsq_q_with_stats(L);
+    int dflt = bins == 64 && range == SQ_HIST_RANGE_DATA;
+    if (dflt && b->hist.counts) {
+        lsq_push_hist(L, &b->hist);
+        return 1;
+    }
+    sq_stats_opts o = lsq_hist_opts(&b->stats, (int)bins, range);
+    sq_hist *h = lua_newuserdatauv(L, sizeof *h, 0); /* the histogram... */
+    memset(h, 0, sizeof *h);
+    *lsq_guard(L, lsq_hist_free) = h; /* ...and its counts, freed on any exit */
+    if (sq_roundtrip_stats(lsq_qtensor_source(L), b->q, &o, &st, h, &err) != SQ_OK)
+        return lsq_engine_error(L, 0, &err);
+    if (dflt) { /* keep it: the box owns the counts from now on */
+        b->hist = *h;
+        memset(h, 0, sizeof *h);
+        h = &b->hist;
+    }
+    lsq_push_hist(L, h);
     return 1;
 }
 
 /* q:code_histogram() -> {[code] = count} for every code level
- * -2^(bits-1) .. 2^(bits-1)-1 (stack: +1). */
+ * -2^(bits-1) .. 2^(bits-1)-1, counted once and kept (stack: +1). */
 static int lsq_q_code_histogram(lua_State *L)
 {
-    uint64_t counts[256];
-    sq_qtensor *q = lsq_check_qtensor(L, 1);
-    int levels = 1 << q->config.bits, lo = -(levels / 2);
-    sq_code_histogram(q, counts);
+    lsq_check_qtensor(L, 1);
+    lsq_qtensor *b = lua_touserdata(L, 1);
+    int levels = 1 << b->q->config.bits, lo = -(levels / 2);
+    if (!b->have_codes) {
+        sq_code_histogram(b->q, b->code_counts);
+        b->have_codes = 1;
+    }
     lua_createtable(L, 0, levels);
     for (int i = 0; i < levels; i++) {
-        lua_pushinteger(L, (lua_Integer)counts[i]);
+        lua_pushinteger(L, (lua_Integer)b->code_counts[i]);
         lua_rawseti(L, -2, lo + i);
     }
     return 1;
@@ -855,6 +910,7 @@ static int lsq_q_gc(lua_State *L)
     lsq_qtensor *b = luaL_checkudata(L, 1, SQ_LUA_QTENSOR);
     sq_qtensor_free(b->q);
     b->q = NULL;
+    sq_hist_free(&b->hist);
     return 0;
 }
 
@@ -900,7 +956,6 @@ static int lsq_compare(lua_State *L)
     for (lua_Integer i = 1; i <= n; i++) {
         sq_qconfig cfg;
         sq_stats st;
-        sq_error err;
         char prefix[48], desc[96];
         snprintf(prefix, sizeof prefix, "config %lld: ", (long long)i);
         lua_geti(L, 2, i); /* may run Lua code: fetch the tensor again */
@@ -908,9 +963,7 @@ static int lsq_compare(lua_State *L)
         lsq_parse_qconfig(L, -1, 2, prefix, t->shape, t->ndim, &cfg);
         lua_pop(L, 1);
         lsq_push_quantized(L, 1, &cfg, 2);
-        lsq_qtensor *b = lua_touserdata(L, -1);
-        if (sq_roundtrip_stats(t, b->q, NULL, &st, NULL, &err) != SQ_OK)
-            return lsq_engine_error(L, 0, &err);
+        st = ((lsq_qtensor *)lua_touserdata(L, -1))->stats; /* from the fused pass */
         lua_pop(L, 1);
         lsq_push_stats(L, &st);
         lua_pushstring(L, lsq_describe(&cfg, desc, sizeof desc));

@@ -10,12 +10,25 @@
 
 #include "error.h"
 #include "quant.h"
+#include "stats.h"
 #include "tensor.h"
 
 #define SQ_LUA_CHECKPOINT "squint.checkpoint"
 
 typedef struct lsq_tensor { sq_tensor *t; } lsq_tensor;
-typedef struct lsq_qtensor { sq_qtensor *q; } lsq_qtensor;
+/* A quantized tensor and what is known of it against its source (user value
+ * 1): sq.quantize fills stats and code_counts in its fused pass; the first
+ * q:stats() / q:histogram() fills what is missing (a tensor is immutable, so
+ * the figures never go stale). hist holds the default histogram (64 bins,
+ * "data" range) once computed; counts NULL until then, freed by __gc. A box
+ * from lsq_newbox (zero-filled) starts with nothing known. */
+typedef struct lsq_qtensor {
+    sq_qtensor *q;
+    int have_stats, have_codes;
+    sq_stats stats;
+    uint64_t code_counts[256];
+    sq_hist hist;
+} lsq_qtensor;
 
 /* Bounds of lengths read from Lua (luaL_len honours __len, so a hostile
  * table may claim any length): configurations of sq.compare / sq.report,

@@ -49,10 +49,16 @@ typedef struct sq_tui_glyphs {
     const char *mark;
     const char *hline;
     const char *sel;     /* marker under the selected channel in the strip */
+    const char *xhat;    /* the dequantized value x-hat ("x^" in ASCII) */
 } sq_tui_glyphs;
 
 /* The UTF-8 (block elements) or the ASCII table. */
 const sq_tui_glyphs *sq_tui_glyphs_get(bool utf8);
+
+/* Whether a terminal of type term (the TERM variable, may be NULL) can run
+ * the full-screen panel: false when unset, empty or "dumb" (callers then
+ * fall back to plain text, as for a pipe). */
+bool sq_tui_term_ok(const char *term);
 
 /* Resize (and clear) a grid; returns false on allocation failure (grid left
  * empty). sq_tui_grid_free frees the cells; both accept a zeroed grid. */
@@ -73,6 +79,12 @@ int sq_tui_grid_printf(sq_tui_grid *g, int x, int y, sq_tui_role role, const cha
 char *sq_tui_grid_row(const sq_tui_grid *g, int y, char *buf, size_t bufsize);
 /* The whole grid as text, one line per row; a new string the caller frees. */
 char *sq_tui_grid_text(const sq_tui_grid *g);
+
+/* Draw a box of role `role` holding lines[0..n) (ASCII), centred in the grid
+ * below the header row, sized to the longest line plus a margin of two
+ * columns each side and one blank row above and below (clipped to the grid
+ * when it cannot fit). */
+void sq_tui_draw_box(sq_tui_grid *g, const char *const *lines, int n, sq_tui_role role);
 
 /* ---- numbers ------------------------------------------------------------- */
 

@@ -73,6 +73,12 @@ static int utf8_len(unsigned char c)
     return 1;
 }
 
+/* A combining diacritical mark U+0300..U+036F (two bytes). */
+static bool is_combining(const unsigned char *s)
+{
+    return s[0] == 0xcc || (s[0] == 0xcd && s[1] < 0xb0);
+}
+
 int sq_tui_grid_put(sq_tui_grid *g, int x, int y, const char *text, sq_tui_role role, int max_cells)
 {
     int n = 0;
@@ -86,6 +92,12 @@ int sq_tui_grid_put(sq_tui_grid *g, int x, int y, const char *text, sq_tui_role 
                 ok = 0;
         if (!ok)
             break;
+        if (len == 2 && is_combining((const unsigned char *)text) && n > 0 && x > 0 &&
+            strlen(g->cells[y * g->w + x - 1].g) + 2 <= 4) {
+            strncat(g->cells[y * g->w + x - 1].g, text, 2); /* joins the glyph before it */
+            text += len;
+            continue;
+        }
         if (x >= 0) {
             sq_tui_cell *c = &g->cells[y * g->w + x];
             memcpy(c->g, text, (size_t)len);

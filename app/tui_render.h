@@ -66,7 +66,8 @@ bool sq_tui_grid_resize(sq_tui_grid *g, int w, int h);
 void sq_tui_grid_free(sq_tui_grid *g);
 void sq_tui_grid_clear(sq_tui_grid *g);
 /* Write UTF-8 text at (x, y), one glyph per cell, clipped at the right edge
- * and at max_cells (< 0: no limit). Returns the number of cells written. */
+ * and at max_cells (< 0: no limit); a combining mark (U+0300..U+036F) joins
+ * the cell before it. Returns the number of cells written. */
 int sq_tui_grid_put(sq_tui_grid *g, int x, int y, const char *text, sq_tui_role role, int max_cells);
 /* printf-style sq_tui_grid_put without a cell limit. */
 int sq_tui_grid_printf(sq_tui_grid *g, int x, int y, sq_tui_role role, const char *fmt, ...)

@@ -510,6 +510,17 @@ END_TEST
 
 START_TEST(test_term_ok)
 {
+    /* x-hat (x + U+0302) is one cell, as the terminal shows it */
+    sq_tui_grid g = {0};
+    char row[64];
+    ck_assert(sq_tui_grid_resize(&g, 8, 1));
+    ck_assert_int_eq(sq_tui_grid_put(&g, 0, 0, sq_tui_glyphs_get(true)->xhat, SQ_ROLE_NORMAL, -1), 1);
+    ck_assert_int_eq(sq_tui_grid_put(&g, 1, 0, "-x\u0302y", SQ_ROLE_NORMAL, -1), 3);
+    ck_assert_str_eq(g.cells[0].g, "x\u0302");
+    ck_assert_str_eq(g.cells[2].g, "x\u0302");
+    ck_assert_str_eq(g.cells[3].g, "y");
+    ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "x\u0302-x\u0302y");
+    sq_tui_grid_free(&g);
     ck_assert(!sq_tui_term_ok(NULL));
     ck_assert(!sq_tui_term_ok(""));
     ck_assert(!sq_tui_term_ok("dumb"));

@@ -30,7 +30,7 @@ static int view_demo(bool table_fallback)
     else if (table_fallback)
         s = sq_demo_print_table(stdout, t, "demo", &err);
     else
-        s = sq_fail(&err, SQ_ERR_UNSUPPORTED, "--view needs a terminal");
+        s = sq_fail(&err, SQ_ERR_UNSUPPORTED, "--view needs a terminal (stdin and stdout a tty, TERM not 'dumb')");
     sq_tensor_free(t);
     return s == SQ_OK ? EXIT_SUCCESS : fail(&err);
 }
@@ -130,7 +130,8 @@ int sq_cmd_view(int argc, char **argv)
     if (strcmp(what, "demo") == 0)
         return view_demo(false);
     if (!sq_tui_available()) {
-        fprintf(stderr, "squint: --view needs a terminal (use 'squint info %s' for a listing)\n", what);
+        fprintf(stderr, "squint: --view needs a terminal (stdin and stdout a tty, TERM not 'dumb'); "
+                        "use 'squint info %s' for a listing\n", what);
         return EXIT_FAILURE;
     }
     if (strcmp(what, "demo-set") == 0) {

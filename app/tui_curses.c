@@ -103,7 +103,7 @@ static const struct {
 
 bool sq_tui_available(void)
 {
-    return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    return isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && sq_tui_term_ok(getenv("TERM"));
 }
 
 /* Take the terminal. On failure nothing is left changed. */
@@ -111,7 +111,7 @@ static sq_status term_open(term *T, sq_error *err)
 {
     memset(T, 0, sizeof *T);
     if (!sq_tui_available())
-        return sq_fail(err, SQ_ERR_UNSUPPORTED, "the panel needs a terminal on stdin and stdout");
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "the panel needs a terminal on stdin and stdout (TERM set and not \"dumb\")");
     const char *cur = setlocale(LC_ALL, NULL);
     T->old_locale = strdup(cur ? cur : "C");
     if (!T->old_locale)

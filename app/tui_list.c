@@ -196,12 +196,53 @@ size_t sq_tui_list_selected(const sq_tui_list *l)
     return l->src->n ? l->order[l->sel] : 0;
 }
 
+/* The most dimensions among the entries analysed so far (at least 1). */
+static int list_max_ndim(const sq_tui_list *l)
+{
+    int nd = 1;
+    for (size_t i = 0; i < l->src->n; i++)
+        if (l->e[i].loaded && l->e[i].ndim > nd)
+            nd = l->e[i].ndim;
+    return nd;
+}
+
+/* Say on the status line that a key has nothing to do. */
+static int list_idle(sq_tui_list *l, const char *why)
+{
+    snprintf(l->msg, sizeof l->msg, "%s", why);
+    return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+}
+
+/* A configuration key that has nothing to do in the list's state, or NULL. */
+static const char *list_key_idle(const sq_tui_list *l, int key)
+{
+    const sq_qconfig *c = &l->cfg;
+    if (key == 'b' && c->bits <= SQ_BITS_MIN)
+        return SQ_TUI_MSG_BITS_MIN;
+    if (key == 'B' && c->bits >= SQ_BITS_MAX)
+        return SQ_TUI_MSG_BITS_MAX;
+    if (key == 'a' && c->granularity != SQ_GRAN_CHANNEL)
+        return SQ_TUI_MSG_NOT_CHANNEL;
+    if ((key == '[' || key == ']') && c->granularity != SQ_GRAN_GROUP)
+        return SQ_TUI_MSG_NOT_GROUP;
+    if (key == '[' && c->group_size <= 1)
+        return "[: group size 1 is already the smallest";
+    if (key == ']' && c->group_size >= 65536)
+        return "]: group size 65536 is already the largest";
+    return NULL;
+}
+
 int sq_tui_list_key(sq_tui_list *l, int key)
 {
     size_t n = l->src->n;
     const int moved = SQ_TUI_HANDLED | SQ_TUI_REDRAW;
     sq_qconfig old = l->cfg;
     l->msg[0] = '\0';
+    if (l->help && key != '?' && key != 'q' && key != 'Q' && key != SQ_TUI_KEY_ESC)
+        l->help = false; /* any other key closes the help and then acts */
+    const char *why = key > 0 && key < 128 ? list_key_idle(l, key) : NULL;
+    if (why)
+        return list_idle(l, why);
     switch (key) {
     case SQ_TUI_KEY_UP:
     case 'k':
@@ -248,6 +289,14 @@ int sq_tui_list_key(sq_tui_list *l, int key)
     case 'r':
         l->cfg.rounding = l->cfg.rounding == SQ_ROUND_AWAY ? SQ_ROUND_EVEN : SQ_ROUND_AWAY;
         break;
+    case 'a':
+        if (list_max_ndim(l) <= 1)
+            return list_idle(l, SQ_TUI_MSG_ONE_AXIS);
+        l->cfg.axis = (l->cfg.axis + 1) % list_max_ndim(l);
+        break;
+    case '?':
+        l->help = !l->help;
+        return moved;
     case '[':
         if (l->cfg.group_size > 1)
             l->cfg.group_size /= 2;
@@ -259,6 +308,10 @@ int sq_tui_list_key(sq_tui_list *l, int key)
     case 'q':
     case 'Q':
     case SQ_TUI_KEY_ESC:
+        if (l->help) {
+            l->help = false;
+            return moved;
+        }
         return SQ_TUI_HANDLED | SQ_TUI_QUIT;
     default:
         return SQ_TUI_IGNORED;
@@ -268,13 +321,28 @@ int sq_tui_list_key(sq_tui_list *l, int key)
     return SQ_TUI_HANDLED | SQ_TUI_REDRAW | SQ_TUI_RECOMPUTE;
 }
 
+static const char *const list_help[] = {
+    "Keys (tensor list)",
+    "j / k      select (also arrows, PgUp/PgDn, Home/End)",
+    "Enter      open the selected tensor in the panel",
+    "o          sort: file order, SQNR, size",
+    "b / B      bits down / up (2..8)",
+    "m          symmetric / asymmetric",
+    "g          granularity: tensor, channel, group",
+    "a          per-channel axis",
+    "r          rounding: half away / half even",
+    "[ / ]      group size halve / double",
+    "?          this help",
+    "q / Esc    back",
+};
+
 static const char *sort_names[] = {"file order", "SQNR (worst first)", "size (largest first)"};
 
 /* Width of the list's fixed columns: selection mark, dtype, size, SQNR,
  * bits/w and the separating blanks. */
 #define LIST_FIXED_W 38
 /* The configuration column of quantized entries, with its blanks. */
-#define LIST_QCFG_W 26
+#define LIST_QCFG_W 18
 
 void sq_tui_list_columns(int w, bool quantized, int *name_w, int *shape_w)
 {
@@ -282,7 +350,7 @@ void sq_tui_list_columns(int w, bool quantized, int *name_w, int *shape_w)
     int sw = rest / 4, nw;
     sw = sw < 9 ? 9 : sw > 18 ? 18 : sw;
     nw = rest - sw;
-    *name_w = nw < 12 ? 12 : nw > 60 ? 60 : nw;
+    *name_w = nw < 6 ? 6 : nw > 60 ? 60 : nw;
     *shape_w = sw;
 }
 
@@ -293,10 +361,10 @@ static void entry_values(const sq_tui_entry *e, char *v, size_t size)
     char desc[96];
     if (e->state == SQ_ENTRY_DONE && e->quant && isnan(e->sqnr_db))
         snprintf(v, size, "%9s %7.3f  %s", "no source", e->bits_per_weight,
-                 sq_qconfig_describe_from(&e->qcfg, 1, desc, sizeof desc));
+                 sq_tui_config_short(&e->qcfg, desc, sizeof desc));
     else if (e->state == SQ_ENTRY_DONE && e->quant)
         snprintf(v, size, "%9.2f %7.3f  %s", e->sqnr_db, e->bits_per_weight,
-                 sq_qconfig_describe_from(&e->qcfg, 1, desc, sizeof desc));
+                 sq_tui_config_short(&e->qcfg, desc, sizeof desc));
     else if (e->state == SQ_ENTRY_DONE)
         snprintf(v, size, "%9.2f %7.3f", e->sqnr_db, e->bits_per_weight);
     else if (e->state == SQ_ENTRY_ERROR)
@@ -357,7 +425,9 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
     for (int x = 0; x < w; x++)
         sq_tui_grid_put(g, x, h - 1, " ", SQ_ROLE_FOOTER, 1);
     sq_tui_grid_put(g, 0, h - 1,
-                    w >= 92 ? "j/k or arrows select  Enter open  o sort  b/B bits m mode g gran r round [/] group  q quit"
-                            : "j/k select Enter open o sort b/B bits m g r [/] q quit",
+                    w >= 100 ? "j/k select  Enter open  o sort  b/B bits  m mode  g gran  a axis  r round  [/] group  ? help  q quit"
+                             : "j/k select Enter open o sort b/B bits m g a r [/] ? help q quit",
                     SQ_ROLE_FOOTER, -1);
+    if (l->help)
+        sq_tui_draw_box(g, list_help, (int)(sizeof list_help / sizeof list_help[0]), SQ_ROLE_HEADER);
 }

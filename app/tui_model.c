@@ -239,6 +239,39 @@ static int move_sel(sq_tui_model *m, long long delta)
     return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
 }
 
+/* Say on the status line that key has nothing to do (state unchanged). */
+static int idle(sq_tui_model *m, const char *why)
+{
+    snprintf(m->msg, sizeof m->msg, "%s", why);
+    return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+}
+
+/* [ / ]: the next group size, or why there is none. */
+static int group_key(sq_tui_model *m, int key)
+{
+    sq_qconfig *c = &m->cfg;
+    if (c->granularity != SQ_GRAN_GROUP || m->t->ndim <= 0)
+        return idle(m, SQ_TUI_MSG_NOT_GROUP);
+    size_t last = m->t->shape[m->t->ndim - 1], cur = group_fit(c->group_size, last);
+    size_t next = sq_tui_group_step(cur, last, key == ']' ? 1 : -1);
+    if (next == cur) {
+        snprintf(m->msg, sizeof m->msg, "%c: group size %zu is already the %s divisor of %zu", key, cur,
+                 key == ']' ? "largest" : "smallest", last);
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    }
+    c->group_size = next;
+    m->sel = 0;
+    return SQ_TUI_HANDLED | SQ_TUI_REDRAW | SQ_TUI_RECOMPUTE;
+}
+
+/* , . < > and arrows: move the selection, or say there is none. */
+static int sel_key(sq_tui_model *m, long long delta)
+{
+    if (m->cfg.granularity == SQ_GRAN_TENSOR)
+        return idle(m, SQ_TUI_MSG_NO_SEL);
+    return move_sel(m, delta);
+}
+
 int sq_tui_model_key(sq_tui_model *m, int key)
 {
     sq_qconfig *c = &m->cfg;
@@ -255,12 +288,12 @@ int sq_tui_model_key(sq_tui_model *m, int key)
     switch (key) {
     case 'b':
         if (c->bits <= SQ_BITS_MIN)
-            return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+            return idle(m, SQ_TUI_MSG_BITS_MIN);
         c->bits--;
         return changed;
     case 'B':
         if (c->bits >= SQ_BITS_MAX)
-            return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+            return idle(m, SQ_TUI_MSG_BITS_MAX);
         c->bits++;
         return changed;
     case 'm':
@@ -271,43 +304,43 @@ int sq_tui_model_key(sq_tui_model *m, int key)
         m->sel = 0;
         return changed;
     case 'a':
+        if (c->granularity != SQ_GRAN_CHANNEL)
+            return idle(m, SQ_TUI_MSG_NOT_CHANNEL);
         if (t->ndim <= 1)
-            return SQ_TUI_HANDLED;
+            return idle(m, SQ_TUI_MSG_ONE_AXIS);
         c->axis = (c->axis + 1) % t->ndim;
         m->sel = 0;
-        return c->granularity == SQ_GRAN_CHANNEL ? changed : SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+        return changed;
     case '[':
     case ']':
-        if (t->ndim <= 0)
-            return SQ_TUI_HANDLED;
-        c->group_size = sq_tui_group_step(group_fit(c->group_size, t->shape[t->ndim - 1]),
-                                          t->shape[t->ndim - 1], key == ']' ? 1 : -1);
-        return c->granularity == SQ_GRAN_GROUP ? changed : SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+        return group_key(m, key);
     case 'r':
         c->rounding = c->rounding == SQ_ROUND_AWAY ? SQ_ROUND_EVEN : SQ_ROUND_AWAY;
         return changed;
     case 'z':
+        if (c->mode != SQ_MODE_ASYMMETRIC)
+            return idle(m, SQ_TUI_MSG_Z_SYM);
         c->zero_in_range = !c->zero_in_range;
-        return c->mode == SQ_MODE_ASYMMETRIC ? changed : SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+        return changed;
     case 'l':
         m->log_counts = !m->log_counts;
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
     case SQ_TUI_KEY_LEFT:
     case ',':
-        return move_sel(m, -1);
+        return sel_key(m, -1);
     case SQ_TUI_KEY_RIGHT:
     case '.':
-        return move_sel(m, 1);
+        return sel_key(m, 1);
     case SQ_TUI_KEY_PGUP:
     case '<':
-        return move_sel(m, -page);
+        return sel_key(m, -page);
     case SQ_TUI_KEY_PGDN:
     case '>':
-        return move_sel(m, page);
+        return sel_key(m, page);
     case SQ_TUI_KEY_HOME:
-        return move_sel(m, -(long long)m->n_ch);
+        return sel_key(m, -(long long)m->n_ch);
     case SQ_TUI_KEY_END:
-        return move_sel(m, (long long)m->n_ch);
+        return sel_key(m, (long long)m->n_ch);
     case 'p':
         if (!m->have)
             return SQ_TUI_HANDLED;
@@ -398,22 +431,39 @@ int sq_tui_strip_column_of(size_t sel, size_t n, int cols)
     return (int)((double)sel * cols / (double)n);
 }
 
+char *sq_tui_config_short(const sq_qconfig *cfg, char *buf, size_t bufsize)
+{
+    char gran[32];
+    if (cfg->granularity == SQ_GRAN_CHANNEL)
+        snprintf(gran, sizeof gran, "ch%d", cfg->axis + 1);
+    else if (cfg->granularity == SQ_GRAN_GROUP)
+        snprintf(gran, sizeof gran, "g%zu", cfg->group_size);
+    else
+        snprintf(gran, sizeof gran, "tensor");
+    bool asym = cfg->mode == SQ_MODE_ASYMMETRIC;
+    snprintf(buf, bufsize, "i%d %s %s%s%s%s%s", cfg->bits, asym ? "asym" : "sym", gran,
+             cfg->rounding == SQ_ROUND_EVEN ? " even" : "", asym && cfg->zero_in_range ? " zr" : "",
+             cfg->scale_store != SQ_SCALE_F64 ? " s" : "",
+             cfg->scale_store != SQ_SCALE_F64 ? sq_scale_store_name(cfg->scale_store) : "");
+    return buf;
+}
+
 char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, char *buf,
                      size_t bufsize)
 {
     char desc[64], rmse[16], maxe[16];
     if (!cfg) {
-        snprintf(buf, bufsize, "%-28s %8s %8s %8s %7s %7s %6s", "config", "SQNR dB", "RMSE", "max|err|",
-                 "bits/w", "ratio", "codes");
+        snprintf(buf, bufsize, "%-*s %8s %8s %8s %7s %7s %6s", SQ_TUI_SHORT_W, "config", "SQNR dB", "RMSE",
+                 "max|err|", "bits/w", "ratio", "codes");
         return buf;
     }
-    sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
+    sq_tui_config_short(cfg, desc, sizeof desc);
     if (isnan(st->sqnr_db)) {
-        snprintf(buf, bufsize, "%-28.28s %8s %8s %8s %7.3f %6.2fx %6zu", desc, "unknown", "-", "-",
+        snprintf(buf, bufsize, "%-*s %8s %8s %8s %7.3f %6.2fx %6zu", SQ_TUI_SHORT_W, desc, "unknown", "-", "-",
                  st->bits_per_weight, st->compression, codes_used);
         return buf;
     }
-    snprintf(buf, bufsize, "%-28.28s %8.2f %s %s %7.3f %6.2fx %6zu", desc, st->sqnr_db,
+    snprintf(buf, bufsize, "%-*s %8.2f %s %s %7.3f %6.2fx %6zu", SQ_TUI_SHORT_W, desc, st->sqnr_db,
              sq_tui_fmt_si(st->rmse, 8, rmse, sizeof rmse), sq_tui_fmt_si(st->max_abs_err, 8, maxe, sizeof maxe),
              st->bits_per_weight, st->compression, codes_used);
     return buf;

@@ -122,6 +122,15 @@ sq_status sq_tui_qtensor_check(const sq_qtensor *q, const sq_tensor *source, sq_
 /* Message shown when a configuration key is pressed on a loaded quantized
  * tensor without a source. */
 #define SQ_TUI_MSG_FIXED "the configuration of a loaded quantized tensor is fixed (no source to re-quantize)"
+/* Status-line messages of keys that have nothing to do (the state is left
+ * unchanged). */
+#define SQ_TUI_MSG_BITS_MIN "b: already at 2 bits, the fewest"
+#define SQ_TUI_MSG_BITS_MAX "B: already at 8 bits, the most"
+#define SQ_TUI_MSG_Z_SYM "z: zero-in-range is for asymmetric mode only (m switches the mode)"
+#define SQ_TUI_MSG_NOT_CHANNEL "a: the axis is for per-channel only (g switches the granularity)"
+#define SQ_TUI_MSG_ONE_AXIS "a: a 1-D tensor has only axis 1"
+#define SQ_TUI_MSG_NOT_GROUP "[ ]: the group size is for per-group only (g switches the granularity)"
+#define SQ_TUI_MSG_NO_SEL ", .: per-tensor has no channels or groups to select (g switches)"
 /* Free everything m owns (not the tensor). */
 void sq_tui_model_free(sq_tui_model *m);
 
@@ -153,6 +162,15 @@ int sq_tui_strip_columns(const double *v, size_t n, int cols, double *out);
 /* Column of item sel of n in a strip of cols columns (as sq_tui_strip_columns). */
 int sq_tui_strip_column_of(size_t sel, size_t n, int cols);
 
+/* A configuration in a short, complete form that tells configurations apart
+ * without truncation: bits, sym/asym, tensor / chAXIS (1-based) / gSIZE, then
+ * " even" for half-even rounding, " zr" for zero-in-range (asymmetric), " sf32"
+ * / " sf16" for a rounded scale store: "i4 sym g32", "i8 asym ch1 even zr".
+  * At most 27 characters. Returns buf. */
+char *sq_tui_config_short(const sq_qconfig *cfg, char *buf, size_t bufsize);
+/* Width of the configuration column of the comparison table (longer labels
+ * widen the row rather than being cut). */
+#define SQ_TUI_SHORT_W 16
 /* One pinned/comparison row's cell text: config, SQNR, RMSE, max|err|,
  * bits/weight, ratio, codes used; header when cfg is NULL. Returns buf. */
 char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, char *buf,
@@ -229,6 +247,7 @@ typedef struct sq_tui_list {
     size_t sel, top;             /* selected display row, first shown row */
     size_t done;                 /* entries not pending */
     sq_tui_sort sort;
+    bool help;                   /* the help box is shown */
     char msg[256];
 } sq_tui_list;
 
@@ -239,7 +258,9 @@ void sq_tui_list_free(sq_tui_list *l);
  * false when nothing was pending. */
 bool sq_tui_list_step(sq_tui_list *l);
 /* Apply a key: arrows/j/k move, Enter gives SQ_TUI_OPEN, o cycles the sort,
- * b/B/m/g/r/[/] change the configuration (all entries become pending), q quits. */
+ * b/B/m/g/a/r/[/] change the configuration (all entries become pending; a key
+ * with nothing to do says so in l->msg instead), ? toggles the help, q quits
+ * (closing the help first). */
 int sq_tui_list_key(sq_tui_list *l, int key);
 /* Source index of the selected row. */
 size_t sq_tui_list_selected(const sq_tui_list *l);

@@ -121,8 +121,8 @@ static void selection_text(const sq_tui_model *m, char *buf, size_t size)
     else if (c->granularity == SQ_GRAN_GROUP) {
         size_t last = m->t->ndim > 0 ? m->t->shape[m->t->ndim - 1] : 1;
         size_t first = m->sel * c->group_size;
-        snprintf(buf, size, "group %zu/%zu (row %zu, cols %zu..%zu)", m->sel, m->n_ch, first / last,
-                 first % last, first % last + c->group_size - 1);
+        snprintf(buf, size, "group %zu/%zu (row %zu, cols %zu..%zu)", m->sel + 1, m->n_ch, first / last + 1,
+                 first % last + 1, first % last + c->group_size);
     } else
         snprintf(buf, size, "the tensor");
 }
@@ -160,13 +160,13 @@ static void draw_errors(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     const sq_hist *h = &m->err_hist;
     if (!m->err_known) {
         sq_tui_grid_put(g, 0, l->etitle_y, "Error", SQ_ROLE_TITLE, -1);
-        put_clip(g, 6, l->etitle_y, l->left_w - 6, SQ_ROLE_LABEL, " (x-x\u0302)");
+        put_clip(g, 6, l->etitle_y, l->left_w - 6, SQ_ROLE_LABEL, " (x-%s)", gl->xhat);
         put_clip(g, l->plot_x, l->ebars_y + l->ebars_h / 2, l->plot_w, SQ_ROLE_WARN,
                  "no source: error unknown (sq.view(q, source) compares)");
         return;
     }
-    sq_tui_grid_printf(g, 0, l->etitle_y, SQ_ROLE_TITLE, "Error x-x\u0302%s", m->log_counts ? " (log)" : "");
-    int tx = 12 + (m->log_counts ? 6 : 0);
+    int tx = sq_tui_grid_printf(g, 0, l->etitle_y, SQ_ROLE_TITLE, "Error x-%s%s", gl->xhat,
+                                m->log_counts ? " (log)" : "");
     put_clip(g, tx, l->etitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s counts, outside range %s",
                        m->log_counts ? "log" : "linear", sq_tui_fmt_count(h->below + h->above, o, sizeof o));
     draw_hist(g, h, l->plot_x, l->ebars_y, l->plot_w, l->ebars_h, m->log_counts, gl, SQ_ROLE_BAR_ERROR);
@@ -190,7 +190,7 @@ static void draw_stats(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gri
 /* The per-channel / per-group strip: scales and errors as sparklines. */
 static void draw_strip(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
 {
-    char sel[96], a[32], b[32];
+    char sel[96], a[32], b[32], z[32];
     int cols = g->w - 8, x = 7;
     if (l->strip_h < 4 || cols < 1 || m->n_ch == 0)
         return;
@@ -200,8 +200,9 @@ static void draw_strip(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gri
         snprintf(b, sizeof b, "unknown");
     else
         sq_tui_fmt_si(m->ch_rmse[m->sel], 1, b, sizeof b);
-    sq_tui_grid_printf(g, 9, l->strip_y, SQ_ROLE_LABEL, "%s: scale %s rmse %s   (,/. move  </> page)", sel,
-                       sq_tui_fmt_si(m->q->scales[m->sel], 1, a, sizeof a), b);
+    sq_tui_grid_printf(g, 9, l->strip_y, SQ_ROLE_LABEL, "%s: scale %s zp %s rmse %s   (,/. move  </> page)", sel,
+                       sq_tui_fmt_si(m->q->scales[m->sel], 1, a, sizeof a),
+                       sq_tui_fmt_si(m->q->zero_points[m->sel], 1, z, sizeof z), b);
     double *col = malloc((size_t)cols * sizeof *col);
     int *hts = malloc((size_t)cols * sizeof *hts);
     if (col && hts) {
@@ -235,7 +236,7 @@ static void draw_pins(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid
                            sq_tui_pin_row(&m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used, row, sizeof row));
 }
 
-static const char *help_lines[] = {
+static const char *const help_lines[] = {
     "Keys",
     "b / B      bits down / up (2..8)",
     "m          symmetric / asymmetric",
@@ -243,7 +244,7 @@ static const char *help_lines[] = {
     "a          per-channel axis",
     "[ / ]      group size halve / double (divisors)",
     "r          rounding: half away / half even",
-    "z          zero in range (asymmetric)",
+    "z          zero in range (asymmetric only)",
     "l          log / linear counts",
     ", / .      selected channel or group (also arrows)",
     "< / >      selection by pages (also PgUp/PgDn)",
@@ -252,19 +253,6 @@ static const char *help_lines[] = {
     "?          this help",
     "q / Esc    back",
 };
-
-/* The help box over the middle of the screen. */
-static void draw_help(sq_tui_grid *g)
-{
-    int n = (int)(sizeof help_lines / sizeof help_lines[0]), bw = 52;
-    int x0 = (g->w - bw) / 2 > 0 ? (g->w - bw) / 2 : 0, y0 = (g->h - n - 2) / 2 > 1 ? (g->h - n - 2) / 2 : 1;
-    for (int i = -1; i <= n; i++) {
-        for (int x = 0; x < bw; x++)
-            sq_tui_grid_put(g, x0 + x, y0 + i, " ", SQ_ROLE_HEADER, 1);
-        if (i >= 0 && i < n)
-            sq_tui_grid_put(g, x0 + 2, y0 + i, help_lines[i], SQ_ROLE_HEADER, bw - 3);
-    }
-}
 
 /* What the header adds for a loaded quantized tensor. */
 static const char *fixed_note(const sq_tui_model *m)
@@ -306,10 +294,10 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
         sq_tui_grid_put(g, 0, l->footer_y, m->msg, SQ_ROLE_WARN, -1);
     else
         sq_tui_grid_put(g, 0, l->footer_y,
-                        g->w >= 100 ? " b/B bits  m mode  g gran  a axis  [/] group  r round  l log  ,/. chan  "
+                        g->w >= 100 ? "b/B bits  m mode  g gran  a axis  [/] group  r round  l log  ,/. chan  "
                                       "p pin  s save  ? help  q quit"
                                     :  "b/B bits m mode g gran a axis [] grp r rnd l log ,. ch p pin s save ? q quit",
                         SQ_ROLE_FOOTER, -1);
     if (m->help)
-        draw_help(g);
+        sq_tui_draw_box(g, help_lines, (int)(sizeof help_lines / sizeof help_lines[0]), SQ_ROLE_HEADER);
 }

@@ -10,12 +10,17 @@
 
 static const sq_tui_glyphs glyphs_utf8 = {
     {" ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"},
-    "\u25b2", "\u2500", "\u25b2"};
-static const sq_tui_glyphs glyphs_ascii = {{" ", ".", ".", ":", ":", "|", "|", "#", "#"}, "^", "-", "^"};
+    "\u25b2", "\u2500", "\u25b2", "x\u0302"};
+static const sq_tui_glyphs glyphs_ascii = {{" ", ".", ".", ":", ":", "|", "|", "#", "#"}, "^", "-", "^", "x^"};
 
 const sq_tui_glyphs *sq_tui_glyphs_get(bool utf8)
 {
     return utf8 ? &glyphs_utf8 : &glyphs_ascii;
+}
+
+bool sq_tui_term_ok(const char *term)
+{
+    return term && *term && strcmp(term, "dumb") != 0;
 }
 
 /* ---- grid ---------------------------------------------------------------- */
@@ -68,6 +73,12 @@ static int utf8_len(unsigned char c)
     return 1;
 }
 
+/* A combining diacritical mark U+0300..U+036F (two bytes). */
+static bool is_combining(const unsigned char *s)
+{
+    return s[0] == 0xcc || (s[0] == 0xcd && s[1] < 0xb0);
+}
+
 int sq_tui_grid_put(sq_tui_grid *g, int x, int y, const char *text, sq_tui_role role, int max_cells)
 {
     int n = 0;
@@ -81,6 +92,12 @@ int sq_tui_grid_put(sq_tui_grid *g, int x, int y, const char *text, sq_tui_role 
                 ok = 0;
         if (!ok)
             break;
+        if (len == 2 && is_combining((const unsigned char *)text) && n > 0 && x > 0 &&
+            strlen(g->cells[y * g->w + x - 1].g) + 2 <= 4) {
+            strncat(g->cells[y * g->w + x - 1].g, text, 2); /* joins the glyph before it */
+            text += len;
+            continue;
+        }
         if (x >= 0) {
             sq_tui_cell *c = &g->cells[y * g->w + x];
             memcpy(c->g, text, (size_t)len);
@@ -140,6 +157,26 @@ char *sq_tui_grid_text(const sq_tui_grid *g)
         out[total] = '\0';
     }
     return out;
+}
+
+void sq_tui_draw_box(sq_tui_grid *g, const char *const *lines, int n, sq_tui_role role)
+{
+    int bw = 0, bh = n + 2;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(lines[i]) > bw)
+            bw = (int)strlen(lines[i]);
+    bw += 4;
+    if (bw > g->w)
+        bw = g->w;
+    int x0 = (g->w - bw) / 2, y0 = (g->h - bh) / 2;
+    if (y0 < 1)
+        y0 = bh < g->h ? 1 : 0;
+    for (int i = 0; i < bh; i++) {
+        for (int x = 0; x < bw; x++)
+            sq_tui_grid_put(g, x0 + x, y0 + i, " ", role, 1);
+        if (i >= 1 && i <= n)
+            sq_tui_grid_put(g, x0 + 2, y0 + i, lines[i - 1], role, bw - 4 > 0 ? bw - 4 : 0);
+    }
 }
 
 /* ---- numbers ------------------------------------------------------------- */

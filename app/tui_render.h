@@ -49,10 +49,16 @@ typedef struct sq_tui_glyphs {
     const char *mark;
     const char *hline;
     const char *sel;     /* marker under the selected channel in the strip */
+    const char *xhat;    /* the dequantized value x-hat ("x^" in ASCII) */
 } sq_tui_glyphs;
 
 /* The UTF-8 (block elements) or the ASCII table. */
 const sq_tui_glyphs *sq_tui_glyphs_get(bool utf8);
+
+/* Whether a terminal of type term (the TERM variable, may be NULL) can run
+ * the full-screen panel: false when unset, empty or "dumb" (callers then
+ * fall back to plain text, as for a pipe). */
+bool sq_tui_term_ok(const char *term);
 
 /* Resize (and clear) a grid; returns false on allocation failure (grid left
  * empty). sq_tui_grid_free frees the cells; both accept a zeroed grid. */
@@ -60,7 +66,8 @@ bool sq_tui_grid_resize(sq_tui_grid *g, int w, int h);
 void sq_tui_grid_free(sq_tui_grid *g);
 void sq_tui_grid_clear(sq_tui_grid *g);
 /* Write UTF-8 text at (x, y), one glyph per cell, clipped at the right edge
- * and at max_cells (< 0: no limit). Returns the number of cells written. */
+ * and at max_cells (< 0: no limit); a combining mark (U+0300..U+036F) joins
+ * the cell before it. Returns the number of cells written. */
 int sq_tui_grid_put(sq_tui_grid *g, int x, int y, const char *text, sq_tui_role role, int max_cells);
 /* printf-style sq_tui_grid_put without a cell limit. */
 int sq_tui_grid_printf(sq_tui_grid *g, int x, int y, sq_tui_role role, const char *fmt, ...)
@@ -73,6 +80,12 @@ int sq_tui_grid_printf(sq_tui_grid *g, int x, int y, sq_tui_role role, const cha
 char *sq_tui_grid_row(const sq_tui_grid *g, int y, char *buf, size_t bufsize);
 /* The whole grid as text, one line per row; a new string the caller frees. */
 char *sq_tui_grid_text(const sq_tui_grid *g);
+
+/* Draw a box of role `role` holding lines[0..n) (ASCII), centred in the grid
+ * below the header row, sized to the longest line plus a margin of two
+ * columns each side and one blank row above and below (clipped to the grid
+ * when it cannot fit). */
+void sq_tui_draw_box(sq_tui_grid *g, const char *const *lines, int n, sq_tui_role role);
 
 /* ---- numbers ------------------------------------------------------------- */
 

@@ -172,10 +172,15 @@ START_TEST(test_keys)
     ck_assert_int_eq(sq_qconfig_check(&m.cfg, t->shape, t->ndim, &err), SQ_OK);
     sq_tui_model_key(&m, 'g');
     ck_assert_int_eq(m.cfg.granularity, SQ_GRAN_TENSOR);
-    sq_tui_model_key(&m, 'a');
+    sq_tui_model_key(&m, 'g');
+    ck_assert_int_eq(m.cfg.granularity, SQ_GRAN_CHANNEL);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'a') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
     ck_assert_int_eq(m.cfg.axis, 1);
     sq_tui_model_key(&m, 'a');
     ck_assert_int_eq(m.cfg.axis, 0);
+    sq_tui_model_key(&m, 'g');
+    sq_tui_model_key(&m, 'g');
+    ck_assert_int_eq(m.cfg.granularity, SQ_GRAN_TENSOR);
     sq_tui_model_key(&m, 'r');
     ck_assert_int_eq(m.cfg.rounding, SQ_ROUND_EVEN);
     ck_assert_int_eq(sq_tui_model_key(&m, 'l'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
@@ -283,9 +288,9 @@ START_TEST(test_table_cells)
     st.size_bytes = 131072;
     st.meta_bytes = 16;
     ck_assert_str_eq(sq_tui_pin_row(NULL, NULL, 0, buf, sizeof buf),
-                     "config                        SQNR dB     RMSE max|err|  bits/w   ratio  codes");
+                     "config            SQNR dB     RMSE max|err|  bits/w   ratio  codes");
     ck_assert_str_eq(sq_tui_pin_row(&c, &st, 200, buf, sizeof buf),
-                     "int8 sym per-tensor             41.23   123.0u   2.500m   8.000   4.00x    200");
+                     "i8 sym tensor       41.23   123.0u   2.500m   8.000   4.00x    200");
     ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 0, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "SQNR");
     ck_assert_str_eq(buf, "41.23 dB");
@@ -361,7 +366,7 @@ START_TEST(test_render)
     ck_assert_int_ge(find_row(&g, "SQNR"), 2);
     ck_assert_int_ge(find_row(&g, "Values"), 0);
     ck_assert_int_ge(find_row(&g, "Error x-x"), 0);
-    ck_assert_int_ge(find_row(&g, "now int8 sym per-tensor"), 0);
+    ck_assert_int_ge(find_row(&g, "now i8 sym tensor"), 0);
     /* value range row: min -4 at the left, max 4 at the right */
     sq_tui_grid_row(&g, l.vrange_y, row, sizeof row);
     ck_assert_msg(strncmp(row, " -4.000", 7) == 0, "%s", row);
@@ -370,8 +375,9 @@ START_TEST(test_render)
     ck_assert_uint_eq(strspn(row + 1, "^"), (size_t)l.plot_w);
     /* at 2 bits only 3 levels: -4, 0, 4 -> first, middle and last column */
     sq_tui_model_key(&m, 'b');
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 5; i++)
         sq_tui_model_key(&m, 'b');
+    ck_assert_int_eq(m.cfg.bits, 2);
     ck_assert_int_eq(sq_tui_model_update(&m, l.plot_w, &err), SQ_OK);
     sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(false));
     sq_tui_grid_row(&g, l.vmark_y, row, sizeof row);
@@ -396,6 +402,230 @@ START_TEST(test_render)
     sq_tui_layout_compute(&m, 40, 10, &l);
     sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));
     ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "terminal 40x10 is too small");
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+/* Keys with nothing to do say so and change no state (hidden or shown). */
+START_TEST(test_idle_keys)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    sq_qconfig before = m.cfg;
+    ck_assert_int_eq(sq_tui_model_key(&m, 'B'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, "B: already at 8 bits, the most");
+    ck_assert_int_eq(sq_tui_model_key(&m, 'z'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, SQ_TUI_MSG_Z_SYM);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'a'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, SQ_TUI_MSG_NOT_CHANNEL);
+    ck_assert_int_eq(sq_tui_model_key(&m, ']'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, SQ_TUI_MSG_NOT_GROUP);
+    ck_assert_int_eq(sq_tui_model_key(&m, '['), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_int_eq(sq_tui_model_key(&m, '.'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, SQ_TUI_MSG_NO_SEL);
+    ck_assert_int_eq(sq_tui_model_key(&m, '<'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, SQ_TUI_MSG_NO_SEL);
+    ck_assert_mem_eq(&before, &m.cfg, sizeof before); /* nothing hidden changed */
+    /* a message goes with the next key */
+    sq_tui_model_key(&m, 'l');
+    ck_assert_str_eq(m.msg, "");
+    for (int i = 0; i < 6; i++)
+        sq_tui_model_key(&m, 'b');
+    ck_assert_int_eq(m.cfg.bits, 2);
+    ck_assert_str_eq(m.msg, "");
+    ck_assert_int_eq(sq_tui_model_key(&m, 'b'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, "b: already at 2 bits, the fewest");
+    ck_assert_int_eq(m.cfg.bits, 2);
+    /* per-group over 6 columns: divisors 1 2 3 6 */
+    sq_tui_model_key(&m, 'g');
+    sq_tui_model_key(&m, 'g');
+    ck_assert_uint_eq(m.cfg.group_size, 6);
+    ck_assert_int_eq(sq_tui_model_key(&m, ']'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, "]: group size 6 is already the largest divisor of 6");
+    ck_assert_int_eq(sq_tui_model_key(&m, 'a'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, SQ_TUI_MSG_NOT_CHANNEL);
+    sq_tui_model_key(&m, '[');
+    sq_tui_model_key(&m, '[');
+    ck_assert_uint_eq(m.cfg.group_size, 1);
+    ck_assert_int_eq(sq_tui_model_key(&m, '['), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, "[: group size 1 is already the smallest divisor of 6");
+    /* asymmetric: z toggles */
+    sq_tui_model_key(&m, 'm');
+    ck_assert_int_eq(sq_tui_model_key(&m, 'z') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert(m.cfg.zero_in_range);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+    /* a 1-D tensor per-channel has one axis */
+    static const float v[4] = {1, 2, 3, 4};
+    size_t shape[1] = {4};
+    t = tu_tensor(shape, 1, v);
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "v", NULL, &err), SQ_OK);
+    sq_tui_model_key(&m, 'g');
+    ck_assert_int_eq(sq_tui_model_key(&m, 'a'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(m.msg, SQ_TUI_MSG_ONE_AXIS);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_config_short)
+{
+    sq_qconfig c = sq_qconfig_default();
+    char a[64], b[64], row[256];
+    ck_assert_str_eq(sq_tui_config_short(&c, a, sizeof a), "i8 sym tensor");
+    c.bits = 4;
+    c.granularity = SQ_GRAN_GROUP;
+    ck_assert_str_eq(sq_tui_config_short(&c, a, sizeof a), "i4 sym g32");
+    c.granularity = SQ_GRAN_CHANNEL;
+    c.axis = 1;
+    ck_assert_str_eq(sq_tui_config_short(&c, a, sizeof a), "i4 sym ch2");
+    c.mode = SQ_MODE_ASYMMETRIC;
+    c.zero_in_range = true;
+    c.rounding = SQ_ROUND_EVEN;
+    c.scale_store = SQ_SCALE_F16;
+    ck_assert_str_eq(sq_tui_config_short(&c, a, sizeof a), "i4 asym ch2 even zr sf16");
+    /* the longest labels differ where they differ: never cut */
+    c.granularity = SQ_GRAN_GROUP;
+    c.group_size = 65536;
+    sq_tui_config_short(&c, a, sizeof a);
+    c.group_size = 65535;
+    sq_tui_config_short(&c, b, sizeof b);
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq((int)strlen(a), 27); /* "i4 asym g65536 even zr sf16" */
+    /* a comparison row with a short label fits 80 columns after "now " */
+    sq_stats st = {0};
+    c = sq_qconfig_default();
+    c.granularity = SQ_GRAN_GROUP;
+    c.group_size = 128;
+    sq_tui_pin_row(&c, &st, 255, row, sizeof row);
+    ck_assert_int_le((int)strlen(row) + 4, 80);
+    ck_assert_str_eq(strtok(row, " "), "i8");
+    ck_assert_int_le((int)strlen(sq_tui_pin_row(NULL, NULL, 0, row, sizeof row)) + 4, 80);
+}
+END_TEST
+
+START_TEST(test_term_ok)
+{
+    /* x-hat (x + U+0302) is one cell, as the terminal shows it */
+    sq_tui_grid g = {0};
+    char row[64];
+    ck_assert(sq_tui_grid_resize(&g, 8, 1));
+    ck_assert_int_eq(sq_tui_grid_put(&g, 0, 0, sq_tui_glyphs_get(true)->xhat, SQ_ROLE_NORMAL, -1), 1);
+    ck_assert_int_eq(sq_tui_grid_put(&g, 1, 0, "-x\u0302y", SQ_ROLE_NORMAL, -1), 3);
+    ck_assert_str_eq(g.cells[0].g, "x\u0302");
+    ck_assert_str_eq(g.cells[2].g, "x\u0302");
+    ck_assert_str_eq(g.cells[3].g, "y");
+    ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "x\u0302-x\u0302y");
+    sq_tui_grid_free(&g);
+    ck_assert(!sq_tui_term_ok(NULL));
+    ck_assert(!sq_tui_term_ok(""));
+    ck_assert(!sq_tui_term_ok("dumb"));
+    ck_assert(sq_tui_term_ok("xterm-256color"));
+    ck_assert(sq_tui_term_ok("linux"));
+}
+END_TEST
+
+/* line is shown whole in the help box (ASCII grid): the cells before it and
+ * after it are blank cells of the box. */
+static void help_whole(const sq_tui_grid *g, const char *line)
+{
+    char row[2048];
+    int y = find_row(g, line);
+    ck_assert_msg(y >= 1, "help line missing: %s", line);
+    int x = (int)(strstr(sq_tui_grid_row(g, y, row, sizeof row), line) - row), n = (int)strlen(line);
+    ck_assert_int_ge(x, 2);
+    ck_assert_int_le(x + n + 2, g->w);
+    for (int k = 1; k <= 2; k++) {
+        ck_assert_int_eq(g->cells[y * g->w + x - k].role, SQ_ROLE_HEADER);
+        ck_assert_int_eq(g->cells[y * g->w + x + n - 1 + k].role, SQ_ROLE_HEADER);
+        ck_assert_str_eq(g->cells[y * g->w + x + n - 1 + k].g, " ");
+    }
+}
+
+/* A 16 x 64 random model, per-channel / per-group, two pins, at w x h. */
+static void small_screen(sq_tui_model *m, sq_tensor **t, sq_tui_grid *g, int w, int h, bool utf8, char gkeys)
+{
+    size_t shape[2] = {16, 64};
+    sq_tui_layout l;
+    sq_error err;
+    ck_assert_int_eq(sq_tensor_randn(shape, 2, 5, t, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_init(m, *t, "blk.0.ffn_down.weight", NULL, &err), SQ_OK);
+    for (char k = 0; k < gkeys; k++)
+        sq_tui_model_key(m, 'g');
+    sq_tui_model_key(m, 'm');
+    sq_tui_model_key(m, 'z');
+    sq_tui_model_key(m, 'r');
+    sq_tui_layout_compute(m, w, h, &l);
+    ck_assert_int_eq(sq_tui_model_update(m, l.plot_w, &err), SQ_OK);
+    sq_tui_model_key(m, 'p');
+    sq_tui_model_key(m, gkeys == 2 ? ']' : 'a');
+    sq_tui_layout_compute(m, w, h, &l);
+    ck_assert_int_eq(sq_tui_model_update(m, l.plot_w, &err), SQ_OK);
+    sq_tui_model_key(m, 'p');
+    sq_tui_model_key(m, '.');
+    sq_tui_layout_compute(m, w, h, &l);
+    sq_tui_render(m, &l, g, sq_tui_glyphs_get(utf8));
+}
+
+START_TEST(test_small_screen)
+{
+    sq_tui_model m;
+    sq_tensor *t;
+    sq_tui_grid g = {0};
+    char row[2048], want[64], z[32], sc[32];
+    /* per-group at 80 x 24: the selected group is 1-based, with scale and zp */
+    small_screen(&m, &t, &g, 80, 24, false, 2);
+    ck_assert_uint_eq(m.cfg.group_size, 64);
+    int y = find_row(&g, "Groups   group 2/16 (row 2, cols 1..64): scale ");
+    ck_assert_int_ge(y, 0);
+    snprintf(want, sizeof want, "scale %s zp %s rmse", sq_tui_fmt_si(m.q->scales[1], 1, sc, sizeof sc),
+             sq_tui_fmt_si(m.q->zero_points[1], 1, z, sizeof z));
+    ck_assert_msg(strstr(sq_tui_grid_row(&g, y, row, sizeof row), want), "%s / %s", row, want);
+    /* the comparison keeps every column; two pins differ in their labels */
+    ck_assert_int_ge(find_row(&g, "    config            SQNR dB     RMSE max|err|  bits/w   ratio  codes"), 0);
+    y = find_row(&g, "#1  i8 asym g32 even zr ");
+    ck_assert_int_ge(y, 0);
+    sq_tui_grid_row(&g, y, row, sizeof row);
+    ck_assert_msg(strlen(row) <= 80 && row[strlen(row) - 1] != ' ' && strchr("0123456789", row[strlen(row) - 1]),
+                  "%s", row);
+    ck_assert_int_ge(find_row(&g, "#2  i8 asym g64 even zr "), 0);
+    /* ASCII only without UTF-8, with an ASCII x-hat */
+    char *text = sq_tui_grid_text(&g);
+    for (const char *p = text; *p; p++)
+        ck_assert_msg((unsigned char)*p < 0x80, "non-ASCII byte at %d", (int)(p - text));
+    ck_assert_ptr_nonnull(strstr(text, "Error x-x^"));
+    free(text);
+    /* footer at exactly 100 columns keeps its last key */
+    sq_tui_layout l;
+    m.msg[0] = '\0';
+    sq_tui_layout_compute(&m, 100, 30, &l);
+    sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));
+    sq_tui_grid_row(&g, 29, row, sizeof row);
+    ck_assert_msg(strlen(row) >= 6 && strcmp(row + strlen(row) - 6, "q quit") == 0, "%s", row);
+    ck_assert_int_ge(find_row(&g, "Error x-x\u0302"), 0);
+    /* the help box holds every line whole at 80 x 24 and 100 x 30 */
+    sq_tui_model_key(&m, '?');
+    for (int s = 0; s < 2; s++) {
+        sq_tui_layout_compute(&m, s ? 100 : 80, s ? 30 : 24, &l);
+        sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(false));
+        help_whole(&g, ", / .      selected channel or group (also arrows)");
+        help_whole(&g, "s          save stats, histograms, pins, screen");
+        help_whole(&g, "q / Esc    back");
+    }
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+    /* per-channel at 80 x 24: channel and axis 1-based, scale and zp shown */
+    small_screen(&m, &t, &g, 80, 24, false, 1);
+    ck_assert_int_eq(m.cfg.axis, 1);
+    ck_assert_int_ge(find_row(&g, "Channels channel 2/64 (axis 2): scale "), 0);
+    ck_assert_int_ge(find_row(&g, "#1  i8 asym ch1 even zr "), 0);
+    ck_assert_int_ge(find_row(&g, "#2  i8 asym ch2 even zr "), 0);
+    ck_assert_int_ge(find_row(&g, " zp "), 0);
     sq_tui_grid_free(&g);
     sq_tui_model_free(&m);
     sq_tensor_free(t);
@@ -656,7 +886,7 @@ START_TEST(test_qtensor_no_source)
     ck_assert_int_eq(find_row(&g, "Dequantized values"), 1);
     ck_assert_int_gt(find_row(&g, "no source: error unknown"), 1);
     ck_assert_int_gt(find_row(&g, "SQNR       unknown: no source"), 1);
-    ck_assert_int_gt(find_row(&g, "now int3 sym per-tensor           unknown        -        -   3.031  10.67x      7"), 1);
+    ck_assert_int_gt(find_row(&g, "now i3 sym tensor     unknown        -        -   3.031  10.67x      7"), 1);
     ck_assert(!grid_has(&g, "nan") && !grid_has(&g, "inf"));
     sq_tui_model_free(&m);
     sq_tui_grid_free(&g);
@@ -670,8 +900,9 @@ END_TEST
 START_TEST(test_list_columns)
 {
     static const int want[][5] = {/* w, quantized, name, shape */
-                                  {100, 0, 47, 15}, {80, 0, 32, 10}, {60, 0, 13, 9}, {40, 0, 12, 9},
-                                  {200, 0, 60, 18}, {100, 1, 27, 9},  {140, 1, 58, 18}};
+                                  {100, 0, 47, 15}, {80, 0, 32, 10}, {60, 0, 13, 9}, {40, 0, 6, 9},
+                                  {200, 0, 60, 18}, {100, 1, 33, 11}, {140, 1, 60, 18},
+                                  {80, 1, 15, 9}};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         int nw, sw;
         sq_tui_list_columns(want[i][0], want[i][1], &nw, &sw);
@@ -735,7 +966,7 @@ START_TEST(test_list_quantized)
     sq_tui_grid_row(&g, y, row, sizeof row);
     ck_assert_ptr_nonnull(strstr(row, "[16, 64]"));
     ck_assert_ptr_nonnull(strstr(row, " int3 "));
-    ck_assert_ptr_nonnull(strstr(row, "no source   3.031  int3 sym per-tensor"));
+    ck_assert_ptr_nonnull(strstr(row, "no source   3.031  i3 sym tensor"));
     /* the plain entry's numbers stay on its row at every width */
     snprintf(want, sizeof want, "%9.2f", l.e[0].sqnr_db);
     for (int w = 60; w <= 140; w += 20) {
@@ -763,6 +994,61 @@ START_TEST(test_list_quantized)
     sq_tui_list_free(&l);
     sq_qtensor_free(q);
     sq_tensor_free(t);
+}
+END_TEST
+
+/* The list at 80 x 24: SQNR and bits/w whole, the name column shrinks; keys
+ * with nothing to do say so; a and ? work. */
+START_TEST(test_list_small)
+{
+    sq_tui_source src = {3, mixed_name, mixed_load, NULL, mixed_is_q, mixed_load_q, NULL};
+    sq_tui_list l;
+    sq_tui_grid g = {0};
+    sq_error err;
+    char row[256], want[64];
+    ck_assert_int_eq(sq_tui_list_init(&l, &src, "mixed", NULL, &err), SQ_OK);
+    while (sq_tui_list_step(&l))
+        ;
+    sq_tui_list_render(&l, 80, 24, &g);
+    sq_tui_grid_row(&g, 1, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "SQNR dB  bits/w  config"));
+    snprintf(want, sizeof want, "%9.2f %7.3f", l.e[0].sqnr_db, l.e[0].bits_per_weight);
+    ck_assert_int_eq(find_row(&g, want), 2);
+    ck_assert_int_eq(find_row(&g, "no source   3.031  i3 sym tensor"), 3);
+    for (int y = 0; y < 24; y++)
+        ck_assert_int_le((int)strlen(sq_tui_grid_row(&g, y, row, sizeof row)), 80);
+    /* idle keys: the configuration is unchanged and nothing recomputes */
+    sq_qconfig before = l.cfg;
+    ck_assert_int_eq(sq_tui_list_key(&l, 'B'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(l.msg, SQ_TUI_MSG_BITS_MAX);
+    ck_assert_int_eq(sq_tui_list_key(&l, 'a'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(l.msg, SQ_TUI_MSG_NOT_CHANNEL);
+    ck_assert_int_eq(sq_tui_list_key(&l, ']'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(l.msg, SQ_TUI_MSG_NOT_GROUP);
+    ck_assert_mem_eq(&before, &l.cfg, sizeof before);
+    ck_assert_uint_eq(l.done, 3);
+    sq_tui_list_render(&l, 80, 24, &g);
+    ck_assert_int_eq(find_row(&g, SQ_TUI_MSG_NOT_GROUP), 22);
+    /* per-channel: a cycles the axis over the entries' dimensions */
+    sq_tui_list_key(&l, 'g');
+    ck_assert_int_eq(sq_tui_list_key(&l, 'a') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_int_eq(l.cfg.axis, 1);
+    sq_tui_list_key(&l, 'a');
+    ck_assert_int_eq(l.cfg.axis, 0);
+    /* ? shows the help; q closes it before quitting */
+    ck_assert_int_eq(sq_tui_list_key(&l, '?'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    sq_tui_list_render(&l, 80, 24, &g);
+    help_whole(&g, "j / k      select (also arrows, PgUp/PgDn, Home/End)");
+    ck_assert_int_eq(sq_tui_list_key(&l, 'q') & SQ_TUI_QUIT, 0);
+    ck_assert(!l.help);
+    /* footer at exactly 100 columns */
+    sq_tui_list_render(&l, 100, 24, &g);
+    sq_tui_grid_row(&g, 23, row, sizeof row);
+    ck_assert_int_eq((int)strlen(row), 100);
+    ck_assert_ptr_nonnull(strstr(row, "? help  q quit"));
+    ck_assert_int_eq(sq_tui_list_key(&l, 'q') & SQ_TUI_QUIT, SQ_TUI_QUIT);
+    sq_tui_grid_free(&g);
+    sq_tui_list_free(&l);
 }
 END_TEST
 
@@ -881,6 +1167,10 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_rebin);
     tcase_add_test(tc, test_group_step);
     tcase_add_test(tc, test_keys);
+    tcase_add_test(tc, test_idle_keys);
+    tcase_add_test(tc, test_config_short);
+    tcase_add_test(tc, test_term_ok);
+    tcase_add_test(tc, test_small_screen);
     tcase_add_test(tc, test_selection_and_pins);
     tcase_add_test(tc, test_levels_markers);
     tcase_add_test(tc, test_strip);
@@ -895,6 +1185,7 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_qtensor_no_source);
     tcase_add_test(tc, test_list_columns);
     tcase_add_test(tc, test_list_quantized);
+    tcase_add_test(tc, test_list_small);
     tcase_add_test(tc, test_ckpt_source);
     suite_add_tcase(s, tc);
     return s;

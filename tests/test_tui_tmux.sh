@@ -4,7 +4,7 @@
 # the demo panel; the panel opened from the REPL and resized; the checkpoint
 # list resized (each row keeps its own numbers); a quantized tensor shown with
 # its own error, or "unknown" without a source; a quantized export listed by
-# tensor name. Skips (77) without tmux.
+# tensor name; LANG=C at 80x24 and TERM=dumb. Skips (77) without tmux.
 set -u
 SQUINT=${SQUINT:-./app/squint}
 command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux is not installed"; exit 77; }
@@ -43,12 +43,12 @@ pane | grep -q '█' && ok "UTF-8 block glyphs drawn"
 for k in b b b b; do T send-keys -t sq "$k"; done
 wait_for 'int4 sym per-tensor' && ok "b x4: int8 -> int4"
 s4=
-wait_for 'now int4 sym per-tensor' && s4=$(sqnr)
+wait_for 'now i4 sym tensor' && s4=$(sqnr)
 if lt "$s4" "$s8"; then ok "int4 SQNR $s4 < int8 SQNR $s8"; else echo "FAIL: int4 SQNR $s4 not below int8 $s8"; fail=1; fi
 
 T send-keys -t sq g
 sc=
-wait_for 'now int4 sym per-channel\(axis 1\)' && sc=$(sqnr)
+wait_for 'now i4 sym ch1' && sc=$(sqnr)
 if lt "$s4" "$sc"; then ok "per-channel SQNR $sc > per-tensor $s4"; else echo "FAIL: per-channel $sc not above $s4"; fail=1; fi
 wait_for '^Channels channel 1/256' && ok "channel strip shown"
 T send-keys -t sq .
@@ -57,7 +57,7 @@ wait_for 'channel 2/256' && ok ". selects the next channel"
 T send-keys -t sq l
 wait_for '^Values \(log\)' && ok "l: log counts"
 T send-keys -t sq p
-wait_for '^#1 +int4 sym per-channel' && ok "p pins a row"
+wait_for '^#1 +i4 sym ch1' && ok "p pins a row"
 
 T resize-window -t sq -x 80 -y 24
 wait_for 'a axis \[\] grp' && ok "resize to 80x24 redraws (short footer)"
@@ -139,7 +139,7 @@ T new-session -d -s repl -x 100 -y 30 \
     || { echo "FAIL: cannot start tmux"; exit 1; }
 wait_for '^squint>' 20
 keys 'sq.view(sq.demo())'
-wait_for '^ tensor \[256, 512\] f32' && wait_for 'now int8 sym per-tensor'
+wait_for '^ tensor \[256, 512\] f32' && wait_for 'now i8 sym tensor'
 # column of "Statistics" (1-based) on the second line: the stats column's x + 1
 # (LANG=C: ASCII glyphs, one byte a column)
 stats_col() { pane | sed -n 2p | awk '{ print index($0, "Statistics") }'; }
@@ -153,7 +153,7 @@ wait_for 'a axis \[\] grp' && ok "REPL panel resized to 80x24 redraws (short foo
 [ "$(pane | grep -c 'Statistics')" -eq 1 ] && [ "$(pane | grep -c 'Comparison')" -eq 1 ] \
     && ok "no stale copy of the old layout" || { echo "FAIL: garbage left on screen"; pane; fail=1; }
 T resize-window -t repl -x 130 -y 40
-wait_for 'a axis  \[/\] group' && [ "$(stats_col)" = 95 ] && pane | tail -n 1 | grep -q '^ b/B bits' \
+wait_for 'a axis  \[/\] group' && [ "$(stats_col)" = 95 ] && pane | tail -n 1 | grep -q '^b/B bits' \
     && ok "resized to 130x40: statistics at column 95, footer on line 40" \
     || { echo "FAIL: 130x40 layout"; pane; fail=1; }
 T send-keys -t repl q
@@ -163,7 +163,7 @@ wait_prompt && keys 'print(6 * 7)' && wait_for '^42$' && ok "back in the REPL af
 T resize-window -t repl -x 90 -y 26
 sleep 0.3
 keys 'sq.view(sq.demo())'
-wait_for 'now int8 sym per-tensor'
+wait_for 'now i8 sym tensor'
 [ "$(stats_col)" = 61 ] && [ "$(pane | wc -l)" -eq 26 ] && pane | tail -n 1 | grep -q '^b/B bits m mode' \
     && ok "a panel opened after a resize at the prompt is laid out for 90x26" \
     || { echo "FAIL: panel after a resize at the prompt: statistics at column $(stats_col)"; pane; fail=1; }
@@ -193,7 +193,7 @@ T send-keys -t repl NPage NPage   # PgDn (the same sequence in xterm and tmux)
 wait_for '^> w[0-9]+ .*[0-9]' 
 r=$(check_rows) && ok "scrolled to the end: $r rows, each with its own SQNR" || { echo "FAIL: $r"; pane; fail=1; }
 T resize-window -t repl -x 110 -y 30
-wait_for 'j/k or arrows select'
+wait_for 'j/k select  Enter open'
 r=$(check_rows) && [ "$r" = 12 ] && ok "resized to 110x30: all $r rows, each with its own SQNR" \
     || { echo "FAIL: $r"; pane; fail=1; }
 T send-keys -t repl q
@@ -241,7 +241,7 @@ T new-session -d -s list -x 120 -y 30 \
 wait_for 'wq.safetensors: 12 tensors' 20 && ok "--view on a quantized export: 12 entries, not 36 parts"
 wait_for 'all tensors analysed'
 pane | grep -Eq '\.(codes|scales|zero_points)' && { echo "FAIL: raw parts listed"; pane; fail=1; }
-pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* [0-9.]+ +12\.000 +int4 sym per-group\(4\)' \
+pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* [0-9.]+ +12\.000 +i4 sym g4' \
     && ok "row: w1, its shape, int4, SQNR, bits/w and configuration" || { echo "FAIL: quantized row"; pane; fail=1; }
 r=$(check_rows "$tmp/expected4" 4) && ok "each quantized row: its codes' SQNR against the source file ($r rows)" \
     || { echo "FAIL: $r"; pane; fail=1; }
@@ -259,11 +259,47 @@ S=list2
 T new-session -d -s list2 -x 120 -y 30 \
     "cd '$tmp' && env TERM=xterm-256color LANG=C.UTF-8 '$SQUINT' --view wq.safetensors; sleep 5"
 wait_for 'all tensors analysed' 20
-pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* no source +12\.000 +int4 sym per-group\(4\)' \
+pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* no source +12\.000 +i4 sym g4' \
     && ok "source file gone: rows say 'no source'" || { echo "FAIL: row without source"; pane; fail=1; }
 T send-keys -t list2 Enter
 wait_for '^ w1 \[3, 8\] f32.*int4 sym per-group\(4\) \(loaded, fixed; no source\)' \
     && ok "Enter opens the quantized tensor as it is, error unknown"
 T send-keys -t list2 q
 T send-keys -t list2 q
+# LANG=C at 80x24: ASCII only (x^ for x-hat), keys with nothing to do say so,
+# the selected channel's scale and zero point and every comparison column
+S=plain
+T new-session -d -s plain -x 80 -y 24 \
+    "cd '$tmp' && env TERM=xterm-256color LANG=C LC_ALL=C '$SQUINT' --demo; sleep 5"
+wait_for 'Error x-x\^' 20 && ok "LANG=C: x-hat spelled x^"
+if pane | LC_ALL=C grep -q '[^ -~]'; then echo "FAIL: LANG=C pane has non-ASCII bytes:"; pane; fail=1
+else ok "LANG=C: no bytes outside ASCII"; fi
+T send-keys -t plain z
+wait_for 'z: zero-in-range is for asymmetric mode only' && ok "z in symmetric mode says so"
+T send-keys -t plain .
+wait_for ', \.: per-tensor has no channels or groups' && ok ". per-tensor says so"
+T send-keys -t plain B
+wait_for 'B: already at 8 bits, the most' && ok "B at 8 bits says so"
+T send-keys -t plain g
+wait_for 'Channels channel 1/256' >/dev/null
+T send-keys -t plain .
+wait_for 'channel 2/256 \(axis 1\): scale [-0-9.a-zA-Z]+ zp 0 rmse' && ok "80x24: selected channel's scale and zp"
+wait_for '^now i8 sym ch1 +[0-9.]+ +[0-9.a-z]+ +[0-9.a-z]+ +8\.[0-9]+ +[0-9.]+x +[0-9]+$' \
+    && ok "80x24: comparison keeps every column"
+T send-keys -t plain '?'
+wait_for ', / \.      selected channel or group \(also arrows\)' && ok "80x24: help lines whole"
+T send-keys -t plain q q
+
+# TERM=dumb: the demo falls back to the table, as through a pipe
+S=dumb
+T new-session -d -s dumb -x 80 -y 24 \
+    "cd '$tmp' && env TERM=dumb LANG=C '$SQUINT' --demo; echo \"exit \$?\"; sleep 5"
+wait_for '^exit 0' 20 && pane | grep -Eq '^int4 sym per-channel\(axis 1\) +[0-9.]+ ' && ok "TERM=dumb: demo prints the table" \
+    || { echo "FAIL: TERM=dumb demo"; pane; fail=1; }
+T kill-session -t dumb 2>/dev/null
+T new-session -d -s dumb -x 80 -y 24 \
+    "cd '$tmp' && env TERM=dumb '$SQUINT' --view demo; echo \"exit \$?\"; sleep 5"
+wait_for '^exit 1' 20 && pane | grep -q "needs a terminal (stdin and stdout a tty, TERM not 'dumb')" \
+    && ok "TERM=dumb: --view says why" || { echo "FAIL: TERM=dumb --view"; pane; fail=1; }
+
 exit $fail

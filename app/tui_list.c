@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "stats.h"
+#include "textesc.h"
 #include "tui_model.h"
 
 void sq_tui_config_fit(sq_qconfig *cfg, const size_t *shape, int ndim)
@@ -402,7 +403,9 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
     for (int r = 0; r < rows && l->top + (size_t)r < n; r++) {
         size_t d = l->top + (size_t)r;
         const sq_tui_entry *e = &l->e[l->order[d]];
-        const char *name = l->src->name(l->src->ctx, l->order[d]);
+        const char *raw = l->src->name(l->src->ctx, l->order[d]);
+        char name[512];
+        sq_escape_text(name, sizeof name, raw ? raw : "?"); /* control characters shown as \x.. */
         if (e->loaded) {
             sq_shape_format(e->shape, e->ndim, shape, sizeof shape);
             sq_tui_fmt_bytes((double)e->numel * 4.0, size, sizeof size);
@@ -416,7 +419,7 @@ void sq_tui_list_render(sq_tui_list *l, int w, int h, sq_tui_grid *g)
             snprintf(dt, sizeof dt, "%s", e->loaded ? sq_dtype_name(e->dtype) : "?");
         entry_values(e, v, sizeof v);
         sq_tui_grid_printf(g, 0, 2 + r, d == l->sel ? SQ_ROLE_SELECTED : SQ_ROLE_NORMAL, "%s %-*.*s %-*.*s %-5s %10s %s",
-                           d == l->sel ? ">" : " ", nw, nw, name ? name : "?", sw, sw, shape, dt, size, v);
+                           d == l->sel ? ">" : " ", nw, nw, name, sw, sw, shape, dt, size, v);
     }
     if (l->done < n)
         sq_tui_grid_printf(g, 0, h - 2, SQ_ROLE_WARN, "quantizing %zu/%zu ... (keys stay live)", l->done, n);

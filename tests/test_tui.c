@@ -942,6 +942,37 @@ static sq_status mixed_load_q(void *ctx, size_t i, sq_qtensor **out, sq_error *e
     return SQ_OK;
 }
 
+/* A list source with a name holding terminal control characters. */
+static const char *ctl_name(void *ctx, size_t i)
+{
+    (void)ctx;
+    (void)i;
+    return "a\x1b[2Jb";
+}
+
+START_TEST(test_list_escapes_names)
+{
+    sq_tui_source src = {1, ctl_name, mixed_load, NULL, NULL, NULL, NULL};
+    sq_tui_list l;
+    sq_tui_grid g = {0};
+    sq_error err;
+    char row[256];
+    ck_assert_int_eq(sq_tui_list_init(&l, &src, "ctl", NULL, &err), SQ_OK);
+    while (sq_tui_list_step(&l))
+        ;
+    sq_tui_list_render(&l, 100, 10, &g);
+    bool found = false;
+    for (int y = 0; y < 10; y++) {
+        sq_tui_grid_row(&g, y, row, sizeof row);
+        ck_assert_ptr_null(strchr(row, '\x1b'));
+        found = found || strstr(row, "a\\x1b[2Jb") != NULL;
+    }
+    ck_assert(found);
+    sq_tui_list_free(&l);
+    sq_tui_grid_free(&g);
+}
+END_TEST
+
 START_TEST(test_list_quantized)
 {
     sq_tui_source src = {3, mixed_name, mixed_load, NULL, mixed_is_q, mixed_load_q, NULL};
@@ -1184,6 +1215,7 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_qtensor_with_source);
     tcase_add_test(tc, test_qtensor_no_source);
     tcase_add_test(tc, test_list_columns);
+    tcase_add_test(tc, test_list_escapes_names);
     tcase_add_test(tc, test_list_quantized);
     tcase_add_test(tc, test_list_small);
     tcase_add_test(tc, test_ckpt_source);

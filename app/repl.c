@@ -158,21 +158,48 @@ static int repl_dostring(lua_State *L, const char *s, const char *name)
     return repl_dochunk(L, luaL_loadbuffer(L, s, strlen(s), name));
 }
 
-/* -l name: global name = require(name) (stack: 0). */
-static int repl_dolibrary(lua_State *L, const char *name)
+/* -l name: global name = require(name); -l g=name: global g (stack: 0). */
+static int repl_dolibrary(lua_State *L, const char *spec)
 {
+    const char *eq = strchr(spec, '=');
+    const char *mod = eq ? eq + 1 : spec;
+    if (eq)
+        lua_pushlstring(L, spec, (size_t)(eq - spec));
+    else
+        lua_pushstring(L, spec);
     lua_getglobal(L, "require");
-    lua_pushstring(L, name);
-    int status = repl_docall(L, 1, 1);
+    lua_pushstring(L, mod);
+    int status = repl_docall(L, 1, 1); /* stack: global name, result or error */
     if (status == LUA_OK)
-        lua_setglobal(L, name);
+        lua_setglobal(L, lua_tostring(L, -2));
+    else
+        lua_insert(L, -2);
+    lua_pop(L, 1);
     return repl_report(L, status);
+}
+
+/* LUA_INIT_5_4, else LUA_INIT: "@file" runs the file, anything else is
+ * code (stack: 0). Returns the status (an error is reported). */
+static int repl_luainit(lua_State *L)
+{
+    const char *name = "=LUA_INIT_5_4";
+    const char *init = getenv(name + 1);
+    if (init == NULL) {
+        name = "=LUA_INIT";
+        init = getenv(name + 1);
+    }
+    if (init == NULL)
+        return LUA_OK;
+    if (init[0] == '@')
+        return repl_dofile(L, init + 1);
+    return repl_dostring(L, init, name);
 }
 
 /* ---- value display ------------------------------------------------------ */
 
-/* Lua source of the REPL's value formatter: plain tables shown as
- * {k = v, ...} (two levels, 40 entries), everything else by tostring. */
+/* Lua source of the REPL's value printer: plain tables become strings
+ * {k = v, ...} (two levels, 40 entries), everything else is left alone, and
+ * the global print (as lua(1) calls it) writes them. */
 static const char repl_show_src[] =
     "local function fmt(v, depth, seen)\n"
     "  local mt = getmetatable(v)\n"
@@ -196,29 +223,37 @@ static const char repl_show_src[] =
     "  return '{' .. table.concat(parts, ', ') .. '}'\n"
     "end\n"
     "return function(...)\n"
-    "  local out = {}\n"
-    "  for i = 1, select('#', ...) do out[i] = fmt((select(i, ...)), 0, {}) end\n"
-    "  return table.concat(out, '\\t')\n"
+    "  local out, n = {}, select('#', ...)\n"
+    "  for i = 1, n do\n"
+    "    local v = select(i, ...)\n"
+    "    local mt = getmetatable(v)\n"
+    "    if type(v) == 'table' and not (type(mt) == 'table' and mt.__tostring) then v = fmt(v, 0, {}) end\n"
+    "    out[i] = v\n"
+    "  end\n"
+    "  return table.unpack(out, 1, n)\n"
     "end\n";
 
-/* Print every value on the stack with the formatter, which runs the values'
- * metamethods: protected and interruptible with Ctrl-C (stack: emptied). */
+/* Print every value on the stack through the global print, plain tables
+ * formatted first; both run metamethods: protected and interruptible
+ * with Ctrl-C (stack: emptied). */
 static void repl_print(lua_State *L)
 {
     int n = lua_gettop(L);
     if (n == 0)
         return;
     luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
-    lua_getfield(L, LUA_REGISTRYINDEX, "squint.repl.show");
+    lua_getglobal(L, "print");
     lua_insert(L, 1);
-    if (repl_pcall(L, n, 1, 0) != LUA_OK) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "squint.repl.show");
+    lua_insert(L, 2);
+    int status = repl_pcall(L, n, n, 0);
+    if (status == LUA_OK)
+        status = repl_pcall(L, n, 0, 0);
+    if (status != LUA_OK) {
         const char *msg = lua_tostring(L, -1);
         repl_message(lua_pushfstring(L, "error calling 'print' (%s)", msg ? msg : "(error object is not a string)"));
-    } else if (lua_type(L, -1) == LUA_TSTRING) {
-        fputs(lua_tostring(L, -1), stdout);
-        fputc('\n', stdout);
-        fflush(stdout);
     }
+    fflush(stdout);
     lua_settop(L, 0);
 }
 
@@ -371,6 +406,31 @@ static int repl_complete_word(lua_State *L)
     return 0;
 }
 
+/* Whether position end of line is inside an open string literal ('...' or "..."). */
+static int repl_in_string(const char *line, int end)
+{
+    char quote = 0;
+    for (int i = 0; i < end && line[i]; i++) {
+        if (quote && line[i] == '\\' && i + 1 < end)
+            i++;
+        else if (quote && line[i] == quote)
+            quote = 0;
+        else if (!quote && (line[i] == '"' || line[i] == '\''))
+            quote = line[i];
+        else if (!quote && line[i] == '-' && line[i + 1] == '-')
+            return 0; /* a comment */
+    }
+    return quote != 0;
+}
+
+/* rl_completion_word_break_hook: inside a string the word is all of the
+ * string so far (a file name with its directories); NULL: the usual breaks. */
+static char *repl_word_breaks(void)
+{
+    static char in_string[] = "\"'";
+    return repl_in_string(rl_line_buffer, rl_point) ? in_string : NULL;
+}
+
 /* readline generator: hand out the candidates one by one. */
 static char *repl_completion_next(const char *text, int state)
 {
@@ -382,13 +442,17 @@ static char *repl_completion_next(const char *text, int state)
     return strdup(repl_cands[repl_nextcand++]);
 }
 
-/* rl_attempted_completion_function: complete Lua names, never file names. */
+/* rl_attempted_completion_function: complete Lua names, and file names
+ * inside a string literal (`sq.load("mod<Tab>`). */
 static char **repl_completion(const char *text, int start, int end)
 {
-    (void)start;
     (void)end;
     rl_attempted_completion_over = 1;
     rl_completion_append_character = '\0';
+    if (repl_in_string(rl_line_buffer, start)) {
+        rl_filename_completion_desired = 1;
+        return rl_completion_matches(text, rl_filename_completion_function);
+    }
     for (size_t i = 0; i < repl_ncands; i++)
         free(repl_cands[i]);
     repl_ncands = 0;
@@ -453,6 +517,7 @@ static void repl_rl_init(void)
     rl_attempted_completion_function = repl_completion;
     rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^#~)[]";
     rl_completer_word_break_characters = rl_basic_word_break_characters;
+    rl_completion_word_break_hook = repl_word_breaks;
     stifle_history(REPL_HISTORY_MAX);
     repl_history_path = repl_history_file();
     if (repl_history_path) {
@@ -528,16 +593,29 @@ static void repl_saveline(const char *chunk)
 #endif
 }
 
-/* The prompt: _PROMPT / _PROMPT2 when set to strings, else the defaults (stack: +1). */
+/* tostring(_PROMPT or _PROMPT2), nil when unset (lua_CFunction: the
+ * global's name at 1). */
+static int repl_prompt_value(lua_State *L)
+{
+    if (lua_getglobal(L, lua_tostring(L, 1)) == LUA_TNIL)
+        return 1;
+    luaL_tolstring(L, -1, NULL);
+    return 1;
+}
+
+/* The prompt: tostring of _PROMPT / _PROMPT2 (any value, __tostring runs
+ * protected and interruptible; an error is reported), else the defaults (stack: +1). */
 static const char *repl_prompt(lua_State *L, int first)
 {
-    lua_pushglobaltable(L); /* raw read: a metamethod of _G must not run here */
+    lua_pushcfunction(L, repl_prompt_value);
     lua_pushstring(L, first ? "_PROMPT" : "_PROMPT2");
-    int type = lua_rawget(L, -2);
-    lua_remove(L, -2);
-    if (type == LUA_TSTRING)
+    int status = repl_pcall(L, 1, 1, 0);
+    if (status == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
         return lua_tostring(L, -1);
-    lua_pop(L, 1);
+    if (status != LUA_OK)
+        repl_report(L, status);
+    else
+        lua_pop(L, 1);
     lua_pushstring(L, first ? REPL_PROMPT : REPL_PROMPT2);
     return lua_tostring(L, -1);
 }
@@ -589,6 +667,56 @@ static int repl_try_return(lua_State *L)
     return status;
 }
 
+/* Whether c may be part of a Lua name. */
+static int repl_namechar(char c)
+{
+    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Skip spaces and tabs and newlines. */
+static const char *repl_skipspace(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return p;
+}
+
+/* Where the chunk continues without its leading "local" when it starts
+ * with `local function NAME` or `local NAME, ... = ` (no attributes); NULL
+ * otherwise. Such a chunk is run without the "local", so the names stay
+ * for the following lines (the REPL's one deviation from lua(1)). */
+static const char *repl_unlocal(const char *chunk)
+{
+    const char *p = repl_skipspace(chunk);
+    if (strncmp(p, "local", 5) != 0 || repl_namechar(p[5]))
+        return NULL;
+    const char *body = repl_skipspace(p + 5), *q = body;
+    if (strncmp(q, "function", 8) == 0 && !repl_namechar(q[8]))
+        return body;
+    for (;;) {
+        if (!repl_namechar(*q) || (*q >= '0' && *q <= '9'))
+            return NULL;
+        while (repl_namechar(*q))
+            q++;
+        q = repl_skipspace(q);
+        if (*q != ',')
+            break;
+        q = repl_skipspace(q + 1);
+    }
+    return q[0] == '=' && q[1] != '=' ? body : NULL;
+}
+
+/* Load a complete chunk, a top-level `local` turned global (stack: +1). */
+static int repl_loadchunk(lua_State *L, const char *chunk, size_t len)
+{
+    const char *body = repl_unlocal(chunk);
+    if (body && luaL_loadbuffer(L, body, len - (size_t)(body - chunk), "=stdin") == LUA_OK)
+        return LUA_OK;
+    if (body)
+        lua_pop(L, 1);
+    return luaL_loadbuffer(L, chunk, len, "=stdin");
+}
+
 /* Read further lines while the chunk is incomplete. Returns the load
  * status with the function or error message on top, or -1 when Ctrl-C or
  * EOF abandoned the chunk (stack: line replaced by the result). */
@@ -597,7 +725,7 @@ static int repl_multiline(lua_State *L)
     for (;;) {
         size_t len;
         const char *chunk = lua_tolstring(L, 1, &len);
-        int status = luaL_loadbuffer(L, chunk, len, "=stdin");
+        int status = repl_loadchunk(L, chunk, len);
         if (!repl_incomplete(L, status)) {
             repl_saveline(chunk);
             lua_remove(L, 1);
@@ -675,8 +803,11 @@ void sq_repl_usage(FILE *out)
     fputs("  squint [options] [script [args]]   run Lua with the squint module as `sq`:\n"
           "    -e CODE     run the string CODE\n"
           "    -l MODULE   require MODULE into the global MODULE\n"
+          "    -l G=MODULE require MODULE into the global G\n"
           "    -i          enter the interactive REPL after running the script\n"
           "    -v          print the version\n"
+          "    -E          ignore environment variables (LUA_INIT, LUA_PATH, LUA_CPATH)\n"
+          "    -W          turn warnings on\n"
           "    -           run standard input as the script (stop handling options)\n"
           "    --          stop handling options\n"
           "  With no script: the REPL on a terminal, else standard input is run.\n",
@@ -690,7 +821,30 @@ static void repl_print_version(void)
     fflush(stdout);
 }
 
-enum { REPL_HAS_I = 1, REPL_HAS_V = 2, REPL_HAS_E = 4, REPL_BAD = 8 };
+/* lua(1)'s complaint about a bad option, then its usage text, on stderr. */
+static void repl_bad_option(const char *opt)
+{
+    if (opt[1] == 'e' || opt[1] == 'l')
+        fprintf(stderr, "%s: '%s' needs argument\n", repl_progname, opt);
+    else
+        fprintf(stderr, "%s: unrecognized option '%s'\n", repl_progname, opt);
+    fprintf(stderr,
+            "usage: %s [options] [script [args]]\n"
+            "Available options are:\n"
+            "  -e stat   execute string 'stat'\n"
+            "  -i        enter interactive mode after executing 'script'\n"
+            "  -l mod    require library 'mod' into global 'mod'\n"
+            "  -l g=mod  require library 'mod' into global 'g'\n"
+            "  -v        show version information\n"
+            "  -E        ignore environment variables\n"
+            "  -W        turn warnings on\n"
+            "  --        stop handling options\n"
+            "  -         stop handling options and execute stdin\n",
+            repl_progname);
+    fflush(stderr);
+}
+
+enum { REPL_HAS_I = 1, REPL_HAS_V = 2, REPL_HAS_E = 4, REPL_BAD = 8, REPL_HAS_NOENV = 16 };
 
 /* Scan the options; returns flags and sets *script to the index of the
  * script argument (argc when there is none). */
@@ -708,11 +862,15 @@ static int repl_collectargs(int argc, char **argv, int *script)
             flags |= REPL_HAS_I | REPL_HAS_V;
         } else if (strcmp(a, "-v") == 0) {
             flags |= REPL_HAS_V;
+        } else if (strcmp(a, "-E") == 0) {
+            flags |= REPL_HAS_NOENV;
+        } else if (strcmp(a, "-W") == 0) {
+            continue;
         } else if (strcmp(a, "-e") == 0 || strcmp(a, "-l") == 0) {
             if (a[1] == 'e')
                 flags |= REPL_HAS_E;
             if (++i >= argc || argv[i][0] == '-') {
-                fprintf(stderr, "%s: '%s' needs an argument\n", repl_progname, a);
+                repl_bad_option(a);
                 *script = i;
                 return REPL_BAD;
             }
@@ -720,7 +878,7 @@ static int repl_collectargs(int argc, char **argv, int *script)
             if (a[1] == 'e') /* -eCODE / -lMODULE, as lua(1) accepts */
                 flags |= REPL_HAS_E;
         } else {
-            fprintf(stderr, "%s: unknown option '%s'\n", repl_progname, a);
+            repl_bad_option(a);
             *script = i;
             return REPL_BAD;
         }
@@ -748,6 +906,8 @@ static int repl_runargs(lua_State *L, char **argv, int n)
 {
     for (int i = 1; i < n; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "-W") == 0)
+            lua_warning(L, "@on", 0);
         if (a[0] != '-' || (a[1] != 'e' && a[1] != 'l'))
             continue;
         const char *extra = a[2] ? a + 2 : argv[++i];
@@ -758,6 +918,20 @@ static int repl_runargs(lua_State *L, char **argv, int n)
     return 1;
 }
 
+/* Push arg[1..#arg] (the script's ..., as the -e code may have left arg);
+ * raises an error when arg is not a table (stack: +n). */
+static int repl_pushargs(lua_State *L)
+{
+    if (lua_getglobal(L, "arg") != LUA_TTABLE)
+        luaL_error(L, "'arg' is not a table");
+    int n = (int)luaL_len(L, -1);
+    luaL_checkstack(L, n + 3, "too many arguments to script");
+    for (int i = 1; i <= n; i++)
+        lua_rawgeti(L, -i, i);
+    lua_remove(L, -n - 1);
+    return n;
+}
+
 /* Run the script argv[script] (or stdin for "-") with the remaining
  * arguments as its ... (stack: 0). */
 static int repl_handle_script(lua_State *L, char **argv, int argc, int script)
@@ -765,12 +939,10 @@ static int repl_handle_script(lua_State *L, char **argv, int argc, int script)
     const char *fname = argv[script];
     if (strcmp(fname, "-") == 0 && (script == 0 || strcmp(argv[script - 1], "--") != 0))
         fname = NULL;
+    (void)argc;
     int status = luaL_loadfile(L, fname);
     if (status == LUA_OK) {
-        int n = argc - script - 1;
-        luaL_checkstack(L, n + 3, "too many arguments to script");
-        for (int i = script + 1; i < argc; i++)
-            lua_pushstring(L, argv[i]);
+        int n = repl_pushargs(L);
         status = repl_docall(L, n, LUA_MULTRET);
     }
     return repl_report(L, status);
@@ -792,14 +964,22 @@ static int repl_pmain(lua_State *L)
     int script;
     int flags = repl_collectargs(argc, argv, &script);
     if (flags & REPL_BAD) {
-        lua_pushinteger(L, 2);
+        lua_pushinteger(L, 1);
         return 1;
+    }
+    if (flags & REPL_HAS_NOENV) { /* package reads it: LUA_PATH and LUA_CPATH are ignored */
+        lua_pushboolean(L, 1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV");
     }
     repl_openlibs(L);
     repl_createargtable(L, argc, argv, script);
     lua_gc(L, LUA_GCGEN, 0, 0);
     if (flags & REPL_HAS_V)
         repl_print_version();
+    if (!(flags & REPL_HAS_NOENV) && repl_luainit(L) != LUA_OK) {
+        lua_pushinteger(L, 1);
+        return 1;
+    }
     int ok = repl_runargs(L, argv, script);
     if (ok && script < argc)
         ok = repl_handle_script(L, argv, argc, script) == LUA_OK;
@@ -830,6 +1010,8 @@ int sq_repl_main(int argc, char **argv)
         return EXIT_FAILURE;
     }
     repl_L = L;
+    if (argc > 0 && argv[0] && argv[0][0])
+        repl_progname = argv[0];
 #ifdef SQ_HAVE_READLINE
     repl_use_readline = isatty(STDIN_FILENO);
 #endif

@@ -222,7 +222,7 @@ print("rows", #rows, #rows %% #cfgs, rows.interrupted, rows.cancelled, rows.tota
   T.truthy(n > 0 and n < 100 * 14, "partial rows: " .. n)
   T.eq(rem, "0", "whole tensors"); T.eq(interrupted, "true", "interrupted"); T.eq(cancelled, "true", "cancelled")
   T.eq(tonumber(nq), n // 14, "totals over the rows computed")
-  T.eq(err, "squint: interrupted: sq.report returns the rows computed so far (rows.interrupted = true)\n", "note")
+  T.eq(err, squint .. ": interrupted: sq.report returns the rows computed so far (rows.interrupted = true)\n", "note")
 end)
 
 os.execute("rm -rf '" .. tmp .. "'")

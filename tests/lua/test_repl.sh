@@ -77,9 +77,19 @@ keys 'end'; key Enter
 wait_for "multi-line chunk ran" '^line  *20$'
 
 wait_prompt; keys 'error("boom")'; key Enter
-wait_for "error message printed" '^squint: stdin:1: boom$'
+wait_for "error message printed" 'squint: stdin:1: boom$'
 wait_prompt; keys '6 * 7'; key Enter
 wait_for "session alive after an error" '^42$'
+
+# a top-level local stays for the following lines (the REPL's one deviation from lua(1))
+wait_prompt; keys 'local kept, kept2 = 41, 3'; key Enter
+wait_prompt; keys 'kept * kept2'; key Enter
+wait_for "a top-level local keeps its value for later lines" '^123$'
+# inside a string literal Tab completes file names (readline closes the string)
+mkdir -p "$tmp/cdir" && : >"$tmp/cdir/mymodule_file.lua"
+wait_prompt; keys "x = (\"$tmp/cdir/mymod"; key Tab
+wait_for "Tab in a string completes a file name" "^squint> x = (\"$tmp/cdir/mymodule_file\.lua\"$"
+key C-u
 
 wait_prompt; keys 'sq.quantize(sq.demo(), {bitz = 1})'; key Enter
 wait_for "argument error from the module" "bad argument #2 to 'quantize' (unknown key 'bitz')"

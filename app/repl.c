@@ -482,6 +482,8 @@ static int repl_rl_read(const char *prompt, char **out)
     int fd = fileno(rl_instream ? rl_instream : stdin);
     repl_rl_done = 0;
     repl_sigint_pending = 0;
+    if (rl_instream)
+        rl_reset_screen_size(); /* the window may have been resized while the panel had it */
     rl_callback_handler_install(prompt, repl_rl_handler);
     while (!repl_rl_done) {
         fd_set fds;

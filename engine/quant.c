@@ -891,25 +891,43 @@ static int cmp_double(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
+/* Sort n doubles ascending: insertion sort for small groups, else qsort. */
+static void sort_doubles(double *v, size_t n)
+{
+    if (n > 64) {
+        qsort(v, n, sizeof *v, cmp_double);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        double t = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > t; j--)
+            v[j] = v[j - 1];
+        v[j] = t;
+    }
+}
+
 /* Sum of squared round-trip errors of n values quantized with the range
- * [lo, hi], with the arithmetic of the encode and decode kernels. */
+ * [lo, hi], with the arithmetic of the encode and decode kernels (the sum
+ * in a fixed vector order: the same for every call on the same data). */
+#define SSE_LOOP(ROUND)                                                    \
+    SQ_SIMD_WITH(reduction(+ : sse))                                       \
+    for (size_t i = 0; i < n; i++) {                                       \
+        SQ_ENCODE(x[i], inv, zp, qmin, qmax, ROUND, c)                     \
+        double e = (double)(float)((c - zp) * s) - (double)x[i];           \
+        sse += e * e;                                                      \
+    }
+
+SQ_HOT
 static double roundtrip_sse(const float *x, size_t n, double lo, double hi, const sq_qconfig *cfg)
 {
     double s, zp, sse = 0.0;
     params_from_range(lo, hi, n, cfg, &s, &zp);
     double inv = inverse_scale(s), qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
     if (cfg->rounding == SQ_ROUND_EVEN) {
-        for (size_t i = 0; i < n; i++) {
-            SQ_ENCODE(x[i], inv, zp, qmin, qmax, SQ_ROUND_EVEN, c)
-            double e = (double)(float)((c - zp) * s) - (double)x[i];
-            sse += e * e;
-        }
+        SSE_LOOP(SQ_ROUND_EVEN)
     } else {
-        for (size_t i = 0; i < n; i++) {
-            SQ_ENCODE(x[i], inv, zp, qmin, qmax, SQ_ROUND_AWAY, c)
-            double e = (double)(float)((c - zp) * s) - (double)x[i];
-            sse += e * e;
-        }
+        SSE_LOOP(SQ_ROUND_AWAY)
     }
     return sse;
 }
@@ -965,7 +983,7 @@ static void calibrate_group(const float *x, size_t n, float mn, float mx, const 
     if (cfg->calibration == SQ_CALIB_PERCENTILE) {
         for (size_t i = 0; i < n; i++)
             tmp[i] = sym ? fabs((double)x[i]) : (double)x[i];
-        qsort(tmp, n, sizeof *tmp, cmp_double);
+        sort_doubles(tmp, n);
         *hi = percentile_sorted(tmp, n, cfg->percentile);
         *lo = sym ? -*hi : percentile_sorted(tmp, n, 100.0 - cfg->percentile);
         return;

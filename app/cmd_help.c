@@ -21,7 +21,10 @@ typedef struct sq_help_entry {
     "  --group-size N        elements per group along the last axis (group; default 32)\n"          \
     "  --axis N              the per-channel axis, counted from 1 (channel; default 1)\n"           \
     "  --rounding R          away (half away from zero, default) or even (half to even)\n"          \
-    "  --zero-in-range       asymmetric: widen the range to include 0 (PyTorch's rule)\n"
+    "  --zero-in-range       asymmetric: widen the range to include 0 (PyTorch's rule)\n"          \
+    "  --calibration C       range of each scale: minmax (default), mse (clip ratio minimizing\n"  \
+    "                        the round-trip error), percentile:P (P-th percentile of |x|),\n"     \
+    "                        clip:C (C times the min/max range); values outside are clipped\n"
 
 #define SQ_HELP_SELECT                                                                              \
     "  --include RE          only tensors whose name matches RE (POSIX extended regex)\n"           \

@@ -45,6 +45,38 @@ void sq_cmd_sigint_restore(void)
 /* ---- argument parsing ------------------------------------------------------- */
 
 /* Strict integer in [lo, hi]; false otherwise. */
+/* --calibration's value: minmax, mse, percentile:P or clip:C into c;
+ * false when malformed or out of range. */
+static bool parse_calibration(const char *v, sq_qconfig *c)
+{
+    const char *colon = strchr(v, ':');
+    char name[16];
+    size_t len = colon ? (size_t)(colon - v) : strlen(v);
+    if (len >= sizeof name)
+        return false;
+    memcpy(name, v, len);
+    name[len] = '\0';
+    sq_calibration k;
+    if (!sq_calibration_parse(name, &k) || k == SQ_CALIB_RANGE)
+        return false;
+    if ((k == SQ_CALIB_PERCENTILE || k == SQ_CALIB_CLIP) != (colon != NULL))
+        return false;
+    if (colon) {
+        char *end;
+        errno = 0;
+        double x = strtod(colon + 1, &end);
+        double hi = k == SQ_CALIB_CLIP ? 1.0 : 100.0;
+        if (end == colon + 1 || *end || errno || !(x > 0.0 && x <= hi))
+            return false;
+        if (k == SQ_CALIB_CLIP)
+            c->clip = x;
+        else
+            c->percentile = x;
+    }
+    c->calibration = k;
+    return true;
+}
+
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
     char *end;
@@ -99,7 +131,7 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         }
         static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
                                              "--rounding", "--include", "--exclude", "--csv", "--json",
-                                             "--scale-dtype"};
+                                             "--scale-dtype", "--calibration"};
         int k = -1;
         for (int j = 0; j < (int)(sizeof valued / sizeof valued[0]); j++)
             if (strcmp(arg, valued[j]) == 0)
@@ -150,6 +182,11 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         case 7: a->exclude = v; break;
         case 8: a->csv = v; break;
         case 9: a->json = v; break;
+        case 11:
+            if (!parse_calibration(v, cur_cfg(a, &has_bits)))
+                return usage_err(cmd, "--calibration wants minmax, mse, percentile:P (0 < P <= 100) or "
+                                      "clip:C (0 < C <= 1), not '%s'", v);
+            break;
         default:
             if (!sq_scale_store_parse(v, &a->scale_store))
                 return usage_err(cmd, "--scale-dtype wants f16, f32 or f64, not '%s'", v);

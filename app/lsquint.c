@@ -499,9 +499,64 @@ static int lsq_cfg_int(lua_State *L, int arg, const char *prefix, const char *ke
     return (int)v;
 }
 
+/* A number cfg value at the top of the stack in (0, hi], hi an integer (stack: 0). */
+static double lsq_cfg_number(lua_State *L, int arg, const char *prefix, const char *key, int hi)
+{
+    double v = lua_tonumber(L, -1);
+    if (lua_type(L, -1) != LUA_TNUMBER || !(v > 0.0 && v <= hi))
+        lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "%s must be a number in (0, %d], got %s", key, hi,
+                                                      lsq_value_text(L, -1)));
+    return v;
+}
+
+/* The calibration keys: calibration, percentile, clip, range = {lo, hi};
+ * given[1] records an explicit calibration, given[2] the method a
+ * parameter implies (stack: 0). Returns 0 for another key. */
+static int lsq_cfg_calib_key(lua_State *L, int arg, const char *prefix, const char *k, sq_qconfig *cfg, int *given)
+{
+    if (strcmp(k, "calibration") == 0) {
+        const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        if (!sq_calibration_parse(s, &cfg->calibration))
+            lsq_cfg_error(L, arg, prefix,
+                          lua_pushfstring(L, "calibration must be 'minmax', 'percentile', 'mse', 'clip' or "
+                                             "'range', got %s", lsq_value_text(L, -1)));
+        given[1] = 1 + (int)cfg->calibration;
+        return 1;
+    }
+    int implied;
+    if (strcmp(k, "percentile") == 0) {
+        cfg->percentile = lsq_cfg_number(L, arg, prefix, k, 100);
+        implied = SQ_CALIB_PERCENTILE;
+    } else if (strcmp(k, "clip") == 0) {
+        cfg->clip = lsq_cfg_number(L, arg, prefix, k, 1);
+        implied = SQ_CALIB_CLIP;
+    } else if (strcmp(k, "range") == 0) {
+        int ok = lua_type(L, -1) == LUA_TTABLE && luaL_len(L, -1) == 2;
+        if (ok) {
+            lua_geti(L, -1, 1);
+            lua_geti(L, -2, 2);
+            ok = lua_type(L, -2) == LUA_TNUMBER && lua_type(L, -1) == LUA_TNUMBER;
+            cfg->range_lo = lua_tonumber(L, -2);
+            cfg->range_hi = lua_tonumber(L, -1);
+            lua_pop(L, 2);
+            ok = ok && isfinite(cfg->range_lo) && isfinite(cfg->range_hi) && cfg->range_lo < cfg->range_hi;
+        }
+        if (!ok)
+            lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "range must be {lo, hi} with finite lo < hi, got %s",
+                                                          lsq_value_text(L, -1)));
+        implied = SQ_CALIB_RANGE;
+    } else {
+        return 0;
+    }
+    if (given[2] && given[2] != 1 + implied)
+        lsq_cfg_error(L, arg, prefix, "percentile, clip and range exclude each other");
+    given[2] = 1 + implied;
+    return 1;
+}
+
 /* Parse one configuration key (value at the top of the stack) into cfg. */
 static void lsq_cfg_key(lua_State *L, int arg, const char *prefix, const char *k, sq_qconfig *cfg,
-                        int *axis_given)
+                        int *given)
 {
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
     if (strcmp(k, "bits") == 0) {
@@ -517,7 +572,7 @@ static void lsq_cfg_key(lua_State *L, int arg, const char *prefix, const char *k
                                           lsq_value_text(L, -1)));
     } else if (strcmp(k, "axis") == 0) {
         cfg->axis = lsq_cfg_int(L, arg, prefix, k, 1, SQ_MAX_DIMS, "an integer in 1..8 (1 = first dimension)") - 1;
-        *axis_given = 1;
+        given[0] = 1;
     } else if (strcmp(k, "group_size") == 0) {
         cfg->group_size = (size_t)lsq_cfg_int(L, arg, prefix, k, 1, INT32_MAX, "a positive integer");
     } else if (strcmp(k, "rounding") == 0) {
@@ -529,7 +584,7 @@ static void lsq_cfg_key(lua_State *L, int arg, const char *prefix, const char *k
             lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "zero_in_range must be a boolean, got %s",
                                                           lsq_value_text(L, -1)));
         cfg->zero_in_range = lua_toboolean(L, -1);
-    } else {
+    } else if (!lsq_cfg_calib_key(L, arg, prefix, k, cfg, given)) {
         lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "unknown key '%s'", k));
     }
 }
@@ -540,7 +595,7 @@ static void lsq_cfg_key(lua_State *L, int arg, const char *prefix, const char *k
 void lsq_parse_qconfig(lua_State *L, int idx, int arg, const char *prefix, const size_t *shape,
                               int ndim, sq_qconfig *cfg)
 {
-    int axis_given = 0;
+    int given[3] = {0, 0, 0}; /* axis; calibration; the method a parameter implies (each 1 + value) */
     *cfg = sq_qconfig_default();
     idx = lua_absindex(L, idx);
     if (lua_isnoneornil(L, idx))
@@ -552,9 +607,17 @@ void lsq_parse_qconfig(lua_State *L, int idx, int arg, const char *prefix, const
     while (lua_next(L, idx) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING)
             lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "unknown key %s", lsq_value_text(L, -2)));
-        lsq_cfg_key(L, arg, prefix, lua_tostring(L, -2), cfg, &axis_given);
+        lsq_cfg_key(L, arg, prefix, lua_tostring(L, -2), cfg, given);
         lua_pop(L, 1);
     }
+    if (given[2] && !given[1])
+        cfg->calibration = (sq_calibration)(given[2] - 1);
+    else if (given[2] && given[1] != given[2])
+        lsq_cfg_error(L, arg, prefix,
+                      lua_pushfstring(L, "calibration '%s' takes no %s", sq_calibration_name(cfg->calibration),
+                                      given[2] == 1 + SQ_CALIB_PERCENTILE ? "percentile"
+                                      : given[2] == 1 + SQ_CALIB_CLIP   ? "clip"
+                                                                         : "range"));
     if (!shape)
         return;
     if (cfg->granularity == SQ_GRAN_CHANNEL && cfg->axis >= ndim)
@@ -590,6 +653,22 @@ static void lsq_push_qconfig(lua_State *L, const sq_qconfig *cfg)
     lua_setfield(L, -2, "rounding");
     lua_pushboolean(L, cfg->zero_in_range);
     lua_setfield(L, -2, "zero_in_range");
+    lua_pushstring(L, sq_calibration_name(cfg->calibration));
+    lua_setfield(L, -2, "calibration");
+    if (cfg->calibration == SQ_CALIB_PERCENTILE) {
+        lua_pushnumber(L, cfg->percentile);
+        lua_setfield(L, -2, "percentile");
+    } else if (cfg->calibration == SQ_CALIB_CLIP) {
+        lua_pushnumber(L, cfg->clip);
+        lua_setfield(L, -2, "clip");
+    } else if (cfg->calibration == SQ_CALIB_RANGE) {
+        lua_createtable(L, 2, 0);
+        lua_pushnumber(L, cfg->range_lo);
+        lua_rawseti(L, -2, 1);
+        lua_pushnumber(L, cfg->range_hi);
+        lua_rawseti(L, -2, 2);
+        lua_setfield(L, -2, "range");
+    }
 }
 
 /* ======================================================================

@@ -38,6 +38,10 @@ sq_qconfig sq_qconfig_default(void)
     c.zero_in_range = false;
     c.format = SQ_FORMAT_INT;
     c.calibration = SQ_CALIB_MINMAX;
+    c.percentile = 99.99;
+    c.clip = 1.0;
+    c.range_lo = -1.0;
+    c.range_hi = 1.0;
     return c;
 }
 
@@ -64,9 +68,16 @@ static sq_status check_enums(const sq_qconfig *cfg, sq_error *err)
         return sq_fail(err, SQ_ERR_ARG, "unknown rounding %d", (int)cfg->rounding);
     if (cfg->format != SQ_FORMAT_INT)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "element format %d is not implemented", (int)cfg->format);
-    if (cfg->calibration != SQ_CALIB_MINMAX)
-        return sq_fail(err, SQ_ERR_UNSUPPORTED, "calibration %d is not implemented",
-                       (int)cfg->calibration);
+    if ((unsigned)cfg->calibration > SQ_CALIB_RANGE)
+        return sq_fail(err, SQ_ERR_ARG, "unknown calibration %d", (int)cfg->calibration);
+    if (cfg->calibration == SQ_CALIB_PERCENTILE && !(cfg->percentile > 0.0 && cfg->percentile <= 100.0))
+        return sq_fail(err, SQ_ERR_ARG, "percentile = %g is outside (0, 100]", cfg->percentile);
+    if (cfg->calibration == SQ_CALIB_CLIP && !(cfg->clip > 0.0 && cfg->clip <= 1.0))
+        return sq_fail(err, SQ_ERR_ARG, "clip = %g is outside (0, 1]", cfg->clip);
+    if (cfg->calibration == SQ_CALIB_RANGE &&
+        !(isfinite(cfg->range_lo) && isfinite(cfg->range_hi) && cfg->range_lo < cfg->range_hi))
+        return sq_fail(err, SQ_ERR_ARG, "range = {%g, %g} needs finite lo < hi", cfg->range_lo,
+                       cfg->range_hi);
     if ((unsigned)cfg->scale_store > SQ_SCALE_F16)
         return sq_fail(err, SQ_ERR_ARG, "unknown scale store %d", (int)cfg->scale_store);
     return SQ_OK;
@@ -97,6 +108,12 @@ static const char *const mode_names[] = {"symmetric", "asymmetric"};
 static const char *const gran_names[] = {"tensor", "channel", "group"};
 static const char *const round_names[] = {"away", "even"};
 static const char *const store_names[] = {"f64", "f32", "f16"};
+static const char *const calib_names[] = {"minmax", "percentile", "mse", "clip", "range"};
+
+const char *sq_calibration_name(sq_calibration c)
+{
+    return (unsigned)c <= SQ_CALIB_RANGE ? calib_names[c] : "?";
+}
 
 const char *sq_scale_store_name(sq_scale_store s)
 {
@@ -156,6 +173,15 @@ bool sq_scale_store_parse(const char *s, sq_scale_store *out)
     return true;
 }
 
+bool sq_calibration_parse(const char *s, sq_calibration *out)
+{
+    int v;
+    if (!parse_name(s, calib_names, 5, &v))
+        return false;
+    *out = (sq_calibration)v;
+    return true;
+}
+
 bool sq_rounding_parse(const char *s, sq_rounding *out)
 {
     int v;
@@ -179,10 +205,19 @@ char *sq_qconfig_describe_from(const sq_qconfig *cfg, int first_axis, char *buf,
         snprintf(gran, sizeof gran, "per-group(%zu)", cfg->group_size);
     else
         snprintf(gran, sizeof gran, "per-tensor");
-    snprintf(buf, bufsize, "int%d %s %s%s%s", cfg->bits,
+    char cal[64] = "";
+    if (cfg->calibration == SQ_CALIB_MSE)
+        snprintf(cal, sizeof cal, " mse");
+    else if (cfg->calibration == SQ_CALIB_PERCENTILE)
+        snprintf(cal, sizeof cal, " p%g", cfg->percentile);
+    else if (cfg->calibration == SQ_CALIB_CLIP)
+        snprintf(cal, sizeof cal, " clip%g", cfg->clip);
+    else if (cfg->calibration == SQ_CALIB_RANGE)
+        snprintf(cal, sizeof cal, " range[%g,%g]", cfg->range_lo, cfg->range_hi);
+    snprintf(buf, bufsize, "int%d %s %s%s%s%s", cfg->bits,
              cfg->mode == SQ_MODE_SYMMETRIC ? "sym" : "asym", gran,
              cfg->rounding == SQ_ROUND_EVEN ? " even" : "",
-             cfg->zero_in_range && cfg->mode == SQ_MODE_ASYMMETRIC ? " zir" : "");
+             cfg->zero_in_range && cfg->mode == SQ_MODE_ASYMMETRIC ? " zir" : "", cal);
     return buf;
 }
 
@@ -821,8 +856,8 @@ static double zp_for_scale(double mn, double s, const sq_qconfig *cfg)
 /* Round the scales of q to cfg->scale_store (F16 falling back to F32 for the
  * whole tensor, recorded in q->config) and form the asymmetric zero points
  * again from the rounded scales; inv gets the new inverse scales. */
-static void round_scales(const float *mn, size_t n, size_t per_index, const sq_qconfig *cfg, sq_qtensor *q,
-                         double *inv)
+static void round_scales(const float *mn, const double *lo, size_t n, size_t per_index, const sq_qconfig *cfg,
+                         sq_qtensor *q, double *inv)
 {
     sq_scale_store store = cfg->scale_store;
     if (store == SQ_SCALE_F16 && !scales_fit_f16(q->scales, n))
@@ -831,9 +866,238 @@ static void round_scales(const float *mn, size_t n, size_t per_index, const sq_q
     for (size_t k = 0; k < n; k++) {
         q->scales[k] = store_round(q->scales[k], store);
         if (cfg->mode == SQ_MODE_ASYMMETRIC && per_index)
-            q->zero_points[k] = zp_for_scale(mn[k], q->scales[k], cfg);
+            q->zero_points[k] = zp_for_scale(lo ? lo[k] : mn[k], q->scales[k], cfg);
     }
     inverse_scales(q->scales, n, inv);
+}
+
+/* ---- calibration (sq_calibration other than min/max) ---------------------- */
+
+/* The p-th percentile (0 < p <= 100) of the n >= 1 sorted values v, with
+ * numpy's default linear interpolation. */
+static double percentile_sorted(const double *v, size_t n, double p)
+{
+    double rank = p / 100.0 * (double)(n - 1);
+    size_t i = (size_t)floor(rank);
+    if (i + 1 >= n)
+        return v[n - 1];
+    double t = rank - (double)i, a = v[i], b = v[i + 1];
+    return t >= 0.5 ? b - (b - a) * (1.0 - t) : a + (b - a) * t; /* numpy's _lerp */
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Sort n doubles ascending: insertion sort for small groups, else qsort. */
+static void sort_doubles(double *v, size_t n)
+{
+    if (n > 64) {
+        qsort(v, n, sizeof *v, cmp_double);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        double t = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > t; j--)
+            v[j] = v[j - 1];
+        v[j] = t;
+    }
+}
+
+/* Sum of squared round-trip errors of n values quantized with the range
+ * [lo, hi], with the arithmetic of the encode and decode kernels (the sum
+ * in a fixed vector order: the same for every call on the same data). */
+#define SSE_LOOP(ROUND)                                                    \
+    SQ_SIMD_WITH(reduction(+ : sse))                                       \
+    for (size_t i = 0; i < n; i++) {                                       \
+        SQ_ENCODE(x[i], inv, zp, qmin, qmax, ROUND, c)                     \
+        double e = (double)(float)((c - zp) * s) - (double)x[i];           \
+        sse += e * e;                                                      \
+    }
+
+SQ_HOT
+static double roundtrip_sse(const float *x, size_t n, double lo, double hi, const sq_qconfig *cfg)
+{
+    double s, zp, sse = 0.0;
+    params_from_range(lo, hi, n, cfg, &s, &zp);
+    double inv = inverse_scale(s), qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
+    if (cfg->rounding == SQ_ROUND_EVEN) {
+        SSE_LOOP(SQ_ROUND_EVEN)
+    } else {
+        SSE_LOOP(SQ_ROUND_AWAY)
+    }
+    return sse;
+}
+
+#define SQ_MSE_GRID 100
+#define SQ_MSE_REFINE 20
+
+/* The clip ratio alpha minimizing roundtrip_sse of [alpha*mn, alpha*mx]:
+ * the grid 0.2 + 0.8*i/99 (ties keep the larger alpha, so 1 wins over an
+ * equal smaller one), then SQ_MSE_REFINE points within one grid step of the
+ * best, taken only when strictly better. */
+static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq_qconfig *cfg)
+{
+    double step = 0.8 / (SQ_MSE_GRID - 1), best_a = 1.0;
+    double best = roundtrip_sse(x, n, mn, mx, cfg);
+    for (int i = SQ_MSE_GRID - 2; i >= 0; i--) {
+        double a = 0.2 + step * i, e = roundtrip_sse(x, n, a * mn, a * mx, cfg);
+        if (e < best) {
+            best = e;
+            best_a = a;
+        }
+    }
+    double center = best_a;
+    for (int i = 0; i < SQ_MSE_REFINE; i++) {
+        double a = center - step + 2.0 * step * (i + 0.5) / SQ_MSE_REFINE;
+        if (a < 0.2 || a > 1.0)
+            continue;
+        double e = roundtrip_sse(x, n, a * mn, a * mx, cfg);
+        if (e < best) {
+            best = e;
+            best_a = a;
+        }
+    }
+    return best_a;
+}
+
+/* The calibrated range [*lo, *hi] of one group of n values (x, with min/max
+ * mn, mx); tmp holds n doubles (PERCENTILE only). */
+static void calibrate_group(const float *x, size_t n, float mn, float mx, const sq_qconfig *cfg, double *tmp,
+                            double *lo, double *hi)
+{
+    bool sym = cfg->mode == SQ_MODE_SYMMETRIC;
+    double a = fabs((double)mn) > fabs((double)mx) ? fabs((double)mn) : fabs((double)mx);
+    double l0 = sym ? -a : mn, h0 = sym ? a : mx, r = 1.0;
+    if (n == 0 || cfg->calibration == SQ_CALIB_RANGE) {
+        l0 = cfg->range_lo;
+        h0 = cfg->range_hi;
+        a = fabs(l0) > fabs(h0) ? fabs(l0) : fabs(h0);
+        *lo = sym ? -a : l0;
+        *hi = sym ? a : h0;
+        return;
+    }
+    if (cfg->calibration == SQ_CALIB_PERCENTILE) {
+        for (size_t i = 0; i < n; i++)
+            tmp[i] = sym ? fabs((double)x[i]) : (double)x[i];
+        sort_doubles(tmp, n);
+        *hi = percentile_sorted(tmp, n, cfg->percentile);
+        *lo = sym ? -*hi : percentile_sorted(tmp, n, 100.0 - cfg->percentile);
+        return;
+    }
+    if (cfg->calibration == SQ_CALIB_CLIP)
+        r = cfg->clip;
+    else if (cfg->calibration == SQ_CALIB_MSE)
+        r = mse_alpha(x, n, l0, h0, cfg);
+    *lo = r * l0;
+    *hi = r * h0;
+}
+
+typedef struct calib_job {
+    const sq_layout *l;
+    const sq_qconfig *cfg;
+    const float *data;       /* the values grouped by index, per_index each */
+    size_t per_index, per_task;
+    const float *mn, *mx;
+    double *lo, *hi;
+    int *nomem;              /* per task */
+} calib_job;
+
+static void calib_task(void *vjob, size_t t, int worker)
+{
+    const calib_job *j = vjob;
+    (void)worker;
+    size_t k0 = t * j->per_task, k1 = j->l->n_index - k0 < j->per_task ? j->l->n_index : k0 + j->per_task;
+    double *tmp = NULL;
+    if (j->cfg->calibration == SQ_CALIB_PERCENTILE && j->per_index &&
+        !(tmp = malloc(j->per_index * sizeof *tmp))) {
+        j->nomem[t] = 1;
+        return;
+    }
+    for (size_t k = k0; k < k1; k++)
+        calibrate_group(j->data + k * j->per_index, j->per_index, j->mn[k], j->mx[k], j->cfg, tmp, &j->lo[k],
+                        &j->hi[k]);
+    free(tmp);
+}
+
+/* x's values grouped by scale index (a copy) when the layout interleaves
+ * them (per-channel on an axis other than the first); NULL when x is
+ * grouped already (*copy false) or on no memory (*copy true). */
+static float *group_values(const sq_layout *l, const float *x, bool *copy)
+{
+    size_t per = l->n_index ? l->numel / l->n_index : 0;
+    *copy = l->cycle && l->cycle * l->run < l->numel;
+    if (!*copy)
+        return NULL;
+    float *g = malloc(l->numel * sizeof *g);
+    size_t *fill = calloc(l->n_index, sizeof *fill);
+    if (!g || !fill) {
+        free(g);
+        free(fill);
+        return NULL;
+    }
+    sq_run r = sq_run_at(l, 0);
+    for (size_t i = 0; i < l->numel;) {
+        memcpy(g + r.k * per + fill[r.k], x + i, r.left * sizeof *g);
+        fill[r.k] += r.left;
+        i += r.left;
+        sq_run_advance(l, &r, r.left);
+    }
+    free(fill);
+    return g;
+}
+
+/* Calibrated ranges of every index into lo, hi (n_index each), one task
+ * per about SQ_PART elements; fails only on no memory. */
+static sq_status calibrate_ranges(const sq_layout *l, const float *x, const sq_qconfig *cfg, const float *mn,
+                                  const float *mx, double *lo, double *hi, sq_error *err)
+{
+    bool copy;
+    float *g = group_values(l, x, &copy);
+    if (copy && !g)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for calibration (%zu values)", l->numel);
+    size_t per = l->n_index ? l->numel / l->n_index : 0;
+    calib_job j = {.l = l, .cfg = cfg, .data = copy ? g : x, .per_index = per, .mn = mn, .mx = mx, .lo = lo, .hi = hi};
+    size_t pt = SQ_PART / (per ? per : 1);
+    j.per_task = pt ? pt : 1;
+    size_t tasks = l->n_index ? (l->n_index + j.per_task - 1) / j.per_task : 0;
+    j.nomem = calloc(tasks ? tasks : 1, sizeof *j.nomem);
+    if (!j.nomem) {
+        free(g);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for calibration");
+    }
+    sq_parallel_for(tasks, calib_task, &j);
+    int nomem = 0;
+    for (size_t t = 0; t < tasks; t++)
+        nomem |= j.nomem[t];
+    free(j.nomem);
+    free(g);
+    return nomem ? sq_fail(err, SQ_ERR_NOMEM, "out of memory for calibration") : SQ_OK;
+}
+
+/* Scales, zero points and inverse scales from calibrated ranges (mn, mx:
+ * the min/max per index). */
+static sq_status calibrated_params(const sq_layout *l, const float *x, const sq_qconfig *cfg, const float *mn,
+                                   const float *mx, sq_qtensor *q, double *inv, sq_error *err)
+{
+    size_t n = l->n_index, per_index = n ? l->numel / n : 0;
+    double *lo = malloc((n ? n : 1) * 2 * sizeof *lo);
+    if (!lo)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for %zu calibrated ranges", n);
+    double *hi = lo + n;
+    sq_status st = calibrate_ranges(l, x, cfg, mn, mx, lo, hi, err);
+    if (st == SQ_OK) {
+        for (size_t k = 0; k < n; k++)
+            params_from_range(lo[k], hi[k], per_index, cfg, &q->scales[k], &q->zero_points[k]);
+        inverse_scales(q->scales, n, inv);
+        if (cfg->scale_store != SQ_SCALE_F64)
+            round_scales(mn, lo, n, per_index, cfg, q, inv);
+    }
+    free(lo);
+    return st;
 }
 
 /* Scales and zero points of every index, and their inverse scales in inv;
@@ -851,6 +1115,11 @@ static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq
         return sq_tensor_check_finite(x, "tensor", err);
     }
     size_t per_index = l->n_index ? l->numel / l->n_index : 0;
+    if (cfg->calibration != SQ_CALIB_MINMAX) {
+        sq_status st = calibrated_params(l, x->data, cfg, mn, mx, q, inv, err);
+        free(mn);
+        return st;
+    }
     double qmin = sq_qconfig_qmin(cfg), qmax = sq_qconfig_qmax(cfg);
     if (per_index && cfg->mode == SQ_MODE_SYMMETRIC) {
         params_symmetric(mn, mx, l->n_index, qmax, q->scales, q->zero_points, inv);
@@ -864,7 +1133,7 @@ static sq_status compute_params(const sq_layout *l, const sq_tensor *x, const sq
         inverse_scales(q->scales, l->n_index, inv);
     }
     if (cfg->scale_store != SQ_SCALE_F64)
-        round_scales(mn, l->n_index, per_index, cfg, q, inv);
+        round_scales(mn, NULL, l->n_index, per_index, cfg, q, inv);
     free(mn);
     return SQ_OK;
 }

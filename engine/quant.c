@@ -655,6 +655,11 @@ static sq_status qtensor_alloc(const sq_qconfig *cfg, const size_t *shape, int n
     sq_status st = sq_packed_size(numel, cfg->bits, &bytes, err);
     if (st != SQ_OK)
         return st;
+    /* one scale per channel of a tensor with no elements: at most 2^24 of them
+     * (a [2^40, 0] tensor would otherwise ask for 8 TB of scales) */
+    if (numel == 0 && n_scales > ((size_t)1 << 24))
+        return sq_fail(err, SQ_ERR_ARG, "a tensor with no elements and %zu channels: more than 2^24 scales for "
+                                        "nothing to quantize", n_scales);
     if (n_scales > SIZE_MAX / sizeof(double))
         return sq_fail(err, SQ_ERR_OVERFLOW, "%zu scales overflow size_t", n_scales);
     sq_qtensor *q = calloc(1, sizeof *q);

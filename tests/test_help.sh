@@ -4,7 +4,7 @@
 # file given where a script goes, and the manual page covering every option.
 set -u
 SQUINT=${SQUINT:-./app/squint}
-SRC=${SQUINT_SRCDIR:-.}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 out=$d/out; err=$d/err

@@ -8,7 +8,7 @@
 set -u
 SQUINT=${SQUINT:-./app/squint}
 case $SQUINT in /*) ;; *) SQUINT=$(pwd)/$SQUINT ;; esac
-SRC=${SQUINT_SRCDIR:-.}
+SRC=$(cd "$(dirname "$0")/.." && pwd)
 d=$(mktemp -d)
 out=$d/out; err=$d/err
 . "$SRC/tests/shlib.sh"

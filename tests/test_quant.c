@@ -48,6 +48,27 @@ static void assert_fails(const float *data, const size_t *shape, int ndim, sq_qc
     sq_tensor_free(x);
 }
 
+/* A zero-element tensor with an absurd channel count is refused, not allocated. */
+START_TEST(test_empty_tensor_huge_channel_axis)
+{
+    size_t huge[2] = {(size_t)1 << 40, 0}, small[2] = {4, 0};
+    sq_tensor *t;
+    sq_qtensor *q;
+    sq_error err;
+    sq_qconfig cfg = sq_qconfig_default();
+    cfg.granularity = SQ_GRAN_CHANNEL;
+    ck_assert_int_eq(sq_tensor_new(huge, 2, SQ_DTYPE_F32, &t, &err), SQ_OK);
+    ck_assert_int_eq(sq_quantize(t, &cfg, &q, &err), SQ_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "more than 2^24 scales"));
+    sq_tensor_free(t);
+    ck_assert_int_eq(sq_tensor_new(small, 2, SQ_DTYPE_F32, &t, &err), SQ_OK);
+    ck_assert_int_eq(sq_quantize(t, &cfg, &q, &err), SQ_OK);
+    ck_assert_uint_eq(q->n_scales, 4);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+}
+END_TEST
+
 START_TEST(test_qmin_qmax_every_width)
 {
     sq_qconfig c = sq_qconfig_default();
@@ -421,6 +442,7 @@ static Suite *quant_suite(void)
     tcase_add_test(tc, test_from_parts_roundtrip_and_validation);
     tcase_add_test(tc, test_describe_and_names);
     tcase_add_test(tc, test_size_accounting);
+    tcase_add_test(tc, test_empty_tensor_huge_channel_axis);
     suite_add_tcase(s, tc);
     return s;
 }

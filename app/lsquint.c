@@ -1030,6 +1030,19 @@ static int lsq_compare(lua_State *L)
 {
     lsq_check_tensor(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    lua_pushnil(L);
+    if (lua_rawlen(L, 2) == 0 && lua_next(L, 2) != 0) { /* sq.compare(t, {bits = 4}): one configuration */
+        bool one = lua_type(L, -2) == LUA_TSTRING;
+        lua_pop(L, 2);
+        if (one) {
+            lua_createtable(L, 1, 0);
+            lua_pushvalue(L, 2);
+            lua_rawseti(L, -2, 1);
+            lua_replace(L, 2);
+        }
+    }
+    lua_settop(L, 2);
     lua_Integer n = lsq_checklen(L, 2, 2, LSQ_MAX_CONFIGS, "configuration list");
     lua_createtable(L, (int)n, 0);
     for (lua_Integer i = 1; i <= n; i++) {

@@ -52,6 +52,17 @@ T.test("sq.plot refuses what it cannot draw, and reports files it cannot write",
   T.raises(function() sq.plot(t, tmp .. "/z.png", {bins = 0}) end, {pattern = "bins"})
 end)
 
+T.test("sq.compare with one configuration table compares that configuration", function()
+  local t = sq.demo()
+  local one = sq.compare(t, {bits = 4, granularity = "channel"})
+  local list = sq.compare(t, {{bits = 4, granularity = "channel"}})
+  T.eq(#one, 1, "one row")
+  T.eq(one[1].config, "int4 sym per-channel(axis 1)", "its configuration")
+  T.eq(one[1].sqnr_db, list[1].sqnr_db, "the same figures as the one-element list")
+  T.eq(#sq.compare(t, {}), 0, "an empty list is still empty")
+  T.raises(function() sq.compare(t, {bitz = 4}) end, {pattern = "unknown key 'bitz'"})
+end)
+
 T.test("sq.lesson is there", function()
   T.eq(type(sq.lesson), "function", "a function")
 end)

@@ -9,19 +9,35 @@ return {
   minutes = 8,
   needs = has_calibration,
   run = function(lesson)
-    local t = sq.demo()
-    local rows = {{"int4 per-tensor", "SQNR dB", "clipped"}}
-    for _, c in ipairs({{}, {calibration = "mse"}}) do
-      c.bits = 4
-      local s = sq.quantize(t, c):stats()
-      rows[#rows + 1] = {c.calibration or "min/max", string.format("%.2f", s.sqnr_db), s.clipped}
+    local t = sq.randn({256, 256}, 61)
+    local rows = {{"int4 sym per-tensor", "SQNR dB", "clipped"}}
+    local function add(label, cfg)
+      cfg.bits = 4
+      local s = sq.quantize(t, cfg):stats()
+      rows[#rows + 1] = {label, string.format("%.2f", s.sqnr_db), s.clipped}
+      return s
     end
+    local base = add("min/max (clip 1.0)", {})
+    for _, c in ipairs({0.9, 0.8, 0.7, 0.6, 0.5, 0.4}) do add("clip " .. c, {clip = c}) end
+    local best = add("mse-optimal", {calibration = "mse"})
+    add("percentile 99.9", {percentile = 99.9})
     lesson.page([[
 # A smaller range on purpose
-The scale comes from the largest value. Clip the range to a fraction of it and every other value gets a finer step, while the few values beyond the range are cut to its edge. The best clip balances rounding error against clipping error.]])
-    lesson.page("# Min/max against the MSE-optimal range\n" .. lesson.table(rows))
-    lesson.view(t, {bits = 4}, {keys = {"c  calibration method", "( / )  shrink / grow the clip by 1%"}})
-    lesson.ask("Why is clipping worse for the outlier channels of the demo tensor than for the others?",
-               "Their values are the ones beyond the range: the clip cuts exactly the weights that matter most to those channels. Per-channel scales avoid the dilemma.")
+The scale comes from the largest value, and a normal tensor's largest values are rare. Clip the range to a fraction c of it: every other value gets a step c times finer, while the few values beyond the range are cut to its edge.
+
+Two errors now compete: rounding error (smaller as c shrinks) and clipping error (larger as c shrinks). Somewhere between them is the best clip.]])
+    lesson.page("# A 256 x 256 normal tensor\n" .. lesson.table(rows) .. string.format([[
+
+
+The MSE-optimal range gains %.1f dB over min/max by clipping %d of %d values. Clip too hard and the clipped values' errors take over.]],
+      best.sqnr_db - base.sqnr_db, best.clipped, t:numel()))
+    lesson.view(t, {bits = 4, calibration = "mse"}, {
+      note = "The tensor with its MSE-optimal int4 range: the outermost values lie beyond the last level and count as clipped in the statistics.",
+      keys = {"p      pin this configuration", "b / B  fewer / more bits: the calibration follows",
+              "l      log counts: see the clipped tails"},
+    })
+    local g8 = sq.quantize(t, {bits = 8, calibration = "mse"}):stats().sqnr_db - sq.quantize(t, {bits = 8}):stats().sqnr_db
+    lesson.ask("Is clipping worth as much at int8 as at int4?",
+               string.format("Much less: %.1f dB here against %.1f dB at int4. At int8 the step is already 16 times finer, so rounding error is small and there is little to win by trading it for clipping error; the optimal clip moves close to 1.0. Clipping matters most at low bit widths.", g8, best.sqnr_db - base.sqnr_db))
   end,
 }

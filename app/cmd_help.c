@@ -59,6 +59,7 @@ static const sq_help_entry commands[] = {
      "Options:\n" SQ_HELP_SELECT
      "  --csv OUT             also write the rows as CSV to OUT\n"
      "  --json OUT            also write the rows as JSON to OUT\n"
+     "  --plot OUT            draw SQNR against bits per weight per tensor (OUT.png or OUT.svg)\n"
      "  --scale-dtype T       size (and round) scales as f16, f32 or f64 (default) as quantize\n"
      "\n"
      "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"},

@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "plot.h"
 #include "textesc.h"
 #include "fileio.h"
 
@@ -131,12 +133,12 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         }
         static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
                                              "--rounding", "--include", "--exclude", "--csv", "--json",
-                                             "--scale-dtype", "--calibration"};
+                                             "--scale-dtype", "--calibration", "--plot"};
         int k = -1;
         for (int j = 0; j < (int)(sizeof valued / sizeof valued[0]); j++)
             if (strcmp(arg, valued[j]) == 0)
                 k = j;
-        if (k < 0 || ((k == 8 || k == 9) && !allow_outputs))
+        if (k < 0 || ((k == 8 || k == 9 || k == 12) && !allow_outputs))
             return usage_err(cmd, "unknown option '%s'", arg);
         if (i + 1 >= argc)
             return usage_err(cmd, "option '%s' needs a value", arg);
@@ -182,6 +184,7 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         case 7: a->exclude = v; break;
         case 8: a->csv = v; break;
         case 9: a->json = v; break;
+        case 12: a->plot = v; break;
         case 11:
             if (!parse_calibration(v, cur_cfg(a, &has_bits)))
                 return usage_err(cmd, "--calibration wants minmax, mse, percentile:P (0 < P <= 100) or "
@@ -409,6 +412,16 @@ int sq_cmd_check_paths(const char *cmd, const sq_cmd_args *a)
         if (outs[i] && (st = sq_output_check(outs[i], in, 1, exts[i], i > 0, &err)) != SQ_OK)
             return check_fail(cmd, st, &err);
     }
+    if (a->plot) {
+        size_t n = strlen(a->plot);
+        if (n < 5 || (strcasecmp(a->plot + n - 4, ".png") != 0 && strcasecmp(a->plot + n - 4, ".svg") != 0)) {
+            fprintf(stderr, "squint %s: --plot %s: a chart is written as .png or .svg; name the file so\n", cmd,
+                    a->plot);
+            return 2;
+        }
+        if ((st = sq_output_check(a->plot, in, 1, NULL, false, &err)) != SQ_OK)
+            return check_fail(cmd, st, &err);
+    }
     struct stat sb; /* one regular file cannot hold both (standard output, a device or a FIFO can) */
     if (a->csv && a->json && strcmp(a->csv, "-") != 0 && strcmp(a->csv, a->json) == 0 &&
         !(stat(a->csv, &sb) == 0 && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)))) {
@@ -416,6 +429,47 @@ int sq_cmd_check_paths(const char *cmd, const sq_cmd_args *a)
         return 2;
     }
     return 0;
+}
+
+/* --plot: SQNR against bits per weight (as exported) of every measured
+ * (tensor, configuration), a series per configuration. */
+static sq_status write_plot(const sq_report *rep, const char *path, sq_error *err)
+{
+    sq_plot_point *pts = calloc(rep->n_rows * rep->n_configs + 1, sizeof *pts);
+    char(*names)[96] = calloc(rep->n_configs + 1, sizeof *names);
+    const char *series[SQ_CMD_MAX_CONFIGS];
+    sq_status st = SQ_OK;
+    if (!pts || !names)
+        st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    size_t n = 0;
+    for (size_t c = 0; st == SQ_OK && c < rep->n_configs && c < SQ_CMD_MAX_CONFIGS; c++) {
+        series[c] = sq_qconfig_describe_from(&rep->configs[c], 1, names[c], sizeof names[c]);
+        for (size_t r = 0; r < rep->n_rows; r++) {
+            const sq_report_cell *x = &rep->rows[r].cells[c];
+            if (x->status == SQ_REPORT_QUANTIZED && !isnan(x->sqnr_db))
+                pts[n++] = (sq_plot_point){x->bits_per_weight, x->sqnr_db, (int)c, NULL};
+        }
+    }
+    sq_scene *s = NULL;
+    if (st == SQ_OK && n == 0)
+        st = sq_fail(err, SQ_ERR_ARG, "%s: no quantized tensor to plot", path);
+    if (st == SQ_OK) {
+        sq_plot_scatter sc = sq_plot_scatter_default();
+        sc.title = "SQNR against bits per weight, per tensor";
+        sc.subtitle = rep->source;
+        sc.xlabel = "bits per weight (as exported)";
+        sc.ylabel = "SQNR (dB)";
+        sc.points = pts;
+        sc.n_points = n;
+        sc.series_names = series;
+        sc.n_series = (int)(rep->n_configs < SQ_CMD_MAX_CONFIGS ? rep->n_configs : SQ_CMD_MAX_CONFIGS);
+        if ((st = sq_plot_scatter_chart(&sc, &s, err)) == SQ_OK)
+            st = sq_scene_write(s, path, err);
+    }
+    sq_scene_free(s);
+    free(pts);
+    free(names);
+    return st;
 }
 
 int sq_cmd_report(int argc, char **argv)
@@ -453,6 +507,10 @@ int sq_cmd_report(int argc, char **argv)
         rc = 1;
     }
     if (a.json && sq_report_write_json(rep, a.json, &err) != SQ_OK) {
+        fprintf(stderr, "squint report: %s\n", err.msg);
+        rc = 1;
+    }
+    if (a.plot && write_plot(rep, a.plot, &err) != SQ_OK) {
         fprintf(stderr, "squint report: %s\n", err.msg);
         rc = 1;
     }

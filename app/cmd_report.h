@@ -18,6 +18,7 @@ typedef struct sq_cmd_args {
     sq_qconfig cfg[SQ_CMD_MAX_CONFIGS];
     size_t n_cfg;               /* 0 when no configuration option was given */
     const char *include, *exclude, *csv, *json;
+    const char *plot;           /* --plot OUT.png|OUT.svg (report only) */
     sq_scale_store scale_store; /* --scale-dtype (applies to every configuration; default f64) */
     int scale_store_set;        /* --scale-dtype was given */
     const char *format;         /* --format TYPE (quantize to .gguf) */

@@ -44,6 +44,16 @@ run "missing file" 1 "$SQUINT" report "$tmp/nope.safetensors"
 has "$err" "nope.safetensors"
 run "unwritable csv" 1 "$SQUINT" report "$G" --csv "$tmp/no/dir/r.csv"
 has "$err" "$tmp/no/dir/r.csv"
+run "report --plot draws SQNR against bits per weight" 0 "$SQUINT" report "$G" --bits 8 --bits 4 --plot "$tmp/p.svg"
+has "$tmp/p.svg" ">SQNR against bits per weight, per tensor</text>"
+has "$tmp/p.svg" ">int4 sym per-tensor</text>"
+[ "$(grep -c '<circle' "$tmp/p.svg")" -ge 4 ] && echo "ok: points and legend drawn" || { echo "FAIL: points"; fail=1; }
+run "report --plot as PNG" 0 "$SQUINT" report "$G" --plot "$tmp/p.png"
+[ "$(head -c 4 "$tmp/p.png" | tail -c 3)" = "PNG" ] && echo "ok: a PNG file" || { echo "FAIL: not a PNG"; fail=1; }
+run "report --plot with another extension" 2 "$SQUINT" report "$G" --plot "$tmp/p.jpg"
+has "$err" "a chart is written as .png or .svg"
+[ ! -e "$tmp/p.jpg" ] || { echo "FAIL: p.jpg written"; fail=1; }
+run "quantize has no --plot" 2 "$SQUINT" quantize "$G" "$tmp/pq.safetensors" --plot "$tmp/p.svg"
 run "gguf report" 0 "$SQUINT" report "$DATA/good.gguf"
 grep -qE '^q4 +\[3, 32\] +Q4_0 +quant ' "$out" || { echo "FAIL: q4 row"; cat "$out"; fail=1; }
 grep -qE '^q4k +\[256\] +Q4_K +kept ' "$out" || { echo "FAIL: q4k row"; cat "$out"; fail=1; }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "plot.h"
 #include "tui_model.h"
 
 sq_status sq_tui_write_atomic(const char *path, const char *data, size_t len, sq_error *err)
@@ -121,6 +122,96 @@ static sq_status save_one(const char *dir, const char *base, const char *suffix,
     return s;
 }
 
+/* Draw scene (owned, freed here) to dir/base+suffix.svg and .png. */
+static sq_status save_chart(const char *dir, const char *base, const char *suffix, sq_scene *scene, sbuf *list,
+                            sq_error *err)
+{
+    static const char *const ext[2] = {".svg", ".png"};
+    sq_status s = SQ_OK;
+    for (int i = 0; i < 2 && s == SQ_OK; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s%s%s", dir, base, suffix, ext[i]);
+        if ((s = sq_scene_write(scene, path, err)) == SQ_OK)
+            sb_printf(list, " %s%s", suffix, ext[i]);
+    }
+    sq_scene_free(scene);
+    return s;
+}
+
+/* The histogram h as a chart titled title, with marks (may be NULL). */
+static sq_status hist_scene(const sq_hist *h, const char *title, const char *subtitle, const char *xlabel,
+                            bool log_counts, const double *marks, size_t n_marks, sq_scene **out, sq_error *err)
+{
+    sq_plot_hist ph = sq_plot_hist_default();
+    ph.title = title;
+    ph.subtitle = subtitle;
+    ph.xlabel = xlabel;
+    ph.counts = h->counts;
+    ph.bins = h->bins;
+    ph.lo = h->lo;
+    ph.hi = h->hi;
+    ph.log_counts = log_counts;
+    ph.marks = marks;
+    ph.n_marks = n_marks;
+    return sq_plot_histogram(&ph, out, err);
+}
+
+/* The charts of the screen: the value histogram with the selected group's
+ * levels, the error histogram, and SQNR against bits per weight of the
+ * current row and the pins (PNG and SVG each). */
+static sq_status save_charts(const sq_tui_model *m, const char *dir, const char *base, sbuf *list, sq_error *err)
+{
+    char desc[96], sub[200], title[200];
+    double levels[256];
+    size_t n_levels = 0;
+    sq_qconfig_describe_from(&m->done_cfg, 1, desc, sizeof desc);
+    if (m->q && m->sel < m->q->n_scales)
+        n_levels = sq_tui_levels(&m->done_cfg, m->q->scales[m->sel], m->q->zero_points[m->sel], levels);
+    snprintf(title, sizeof title, "Values of %s", m->name);
+    snprintf(sub, sizeof sub, "%s: levels of %s %zu marked", desc,
+             m->done_cfg.granularity == SQ_GRAN_TENSOR ? "the tensor" :
+             m->done_cfg.granularity == SQ_GRAN_CHANNEL ? "channel" : "group", m->sel + 1);
+    sq_scene *sc;
+    sq_status s = hist_scene(&m->val_hist, title, sub, "value", m->log_counts, levels, n_levels, &sc, err);
+    if (s == SQ_OK)
+        s = save_chart(dir, base, "-values", sc, list, err);
+    if (s != SQ_OK || !m->err_known)
+        return s;
+    snprintf(title, sizeof title, "Round-trip error of %s", m->name);
+    snprintf(sub, sizeof sub, "%s: SQNR %.2f dB, RMSE %.4g", desc, m->st.sqnr_db, m->st.rmse);
+    if ((s = hist_scene(&m->err_hist, title, sub, "error x - x^ (value units)", m->log_counts, NULL, 0, &sc, err)) ==
+        SQ_OK)
+        s = save_chart(dir, base, "-error", sc, list, err);
+    if (s != SQ_OK)
+        return s;
+    sq_plot_point pts[SQ_TUI_MAX_PINS + 1];
+    char labels[SQ_TUI_MAX_PINS + 1][64];
+    static const char *const series[] = {"per-tensor", "per-channel", "per-group"};
+    int n = 0;
+    for (int i = -1; i < m->n_pins; i++) {
+        const sq_qconfig *c = i < 0 ? &m->done_cfg : &m->pins[i].cfg;
+        const sq_stats *st = i < 0 ? &m->st : &m->pins[i].st;
+        sq_tui_config_short(c, labels[n], sizeof labels[n]);
+        if (i < 0)
+            snprintf(labels[n] + strlen(labels[n]), sizeof labels[n] - strlen(labels[n]), " (now)");
+        pts[n] = (sq_plot_point){st->bits_per_weight_f16, st->sqnr_db, (int)c->granularity, labels[n]};
+        n++;
+    }
+    sq_plot_scatter ps = sq_plot_scatter_default();
+    snprintf(title, sizeof title, "%s: SQNR against bits per weight", m->name);
+    ps.title = title;
+    ps.subtitle = "the current configuration and the pinned ones, scales as f16";
+    ps.xlabel = "bits per weight";
+    ps.ylabel = "SQNR (dB)";
+    ps.points = pts;
+    ps.n_points = (size_t)n;
+    ps.series_names = series;
+    ps.n_series = 3;
+    if (sq_plot_scatter_chart(&ps, &sc, err) != SQ_OK)
+        return SQ_OK; /* nothing finite to draw (a lossless configuration): no chart */
+    return save_chart(dir, base, "-pins", sc, list, err);
+}
+
 sq_status sq_tui_save(const sq_tui_model *m, const char *screen_text, const char *dir, char *written,
                       size_t wsize, sq_error *err)
 {
@@ -207,6 +298,8 @@ sq_status sq_tui_save(const sq_tui_model *m, const char *screen_text, const char
     }
     if (s == SQ_OK && screen_text)
         s = save_one(dir, base, "-screen.txt", screen_text, strlen(screen_text), &list, err);
+    if (s == SQ_OK)
+        s = save_charts(m, dir, base, &list, err);
     if (s == SQ_OK && written)
         snprintf(written, wsize, "saved in %s: %s", dir, list.s ? list.s : "");
     free(list.s);

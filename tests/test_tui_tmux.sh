@@ -68,7 +68,8 @@ wait_for 'Statistics' >/dev/null
 
 T send-keys -t sq s
 wait_for 'saved in \.: squint-demo-stats.csv' && ok "s saves"
-for f in squint-demo-stats.csv squint-demo-hist.csv squint-demo-pins.csv squint-demo.json squint-demo-screen.txt; do
+for f in squint-demo-stats.csv squint-demo-hist.csv squint-demo-pins.csv squint-demo.json squint-demo-screen.txt \
+         squint-demo-values.svg squint-demo-values.png squint-demo-error.svg squint-demo-error.png; do
     [ -s "$tmp/$f" ] || { echo "FAIL: $f not written"; fail=1; }
 done
 grep -q 'Statistics' "$tmp/squint-demo-screen.txt" && ok "screen text saved"

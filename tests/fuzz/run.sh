@@ -11,7 +11,7 @@ out=${FUZZ_OUT:-$top/build-fuzz}
 CC=${CLANG:-clang}
 command -v "$CC" >/dev/null || { echo "fuzz: $CC not found" >&2; exit 1; }
 mkdir -p "$out"
-flags="-std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$top/engine"
+flags="-std=c11 -D_POSIX_C_SOURCE=200809L -Wno-psabi -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$top/engine"
 # every engine source (the readers need most of them; a new file needs no edit here)
 src=$(cd "$top/engine" && ls *.c)
 objs=""

@@ -19,6 +19,7 @@
 #include "kernel.h"
 #include "kernel512.h"
 #include "layout.h"
+#include "qformat_int.h"
 #include "quant_int.h"
 #include "simd.h"
 #include "threads.h"
@@ -66,8 +67,9 @@ static sq_status check_enums(const sq_qconfig *cfg, sq_error *err)
         return sq_fail(err, SQ_ERR_ARG, "unknown granularity %d", (int)cfg->granularity);
     if (cfg->rounding != SQ_ROUND_AWAY && cfg->rounding != SQ_ROUND_EVEN)
         return sq_fail(err, SQ_ERR_ARG, "unknown rounding %d", (int)cfg->rounding);
-    if (cfg->format != SQ_FORMAT_INT)
-        return sq_fail(err, SQ_ERR_UNSUPPORTED, "element format %d is not implemented", (int)cfg->format);
+    sq_status fst = sq_format_check(cfg, err);
+    if (fst != SQ_OK)
+        return fst;
     if ((unsigned)cfg->calibration > SQ_CALIB_RANGE)
         return sq_fail(err, SQ_ERR_ARG, "unknown calibration %d", (int)cfg->calibration);
     if (cfg->calibration == SQ_CALIB_PERCENTILE && !(cfg->percentile > 0.0 && cfg->percentile <= 100.0))
@@ -205,6 +207,13 @@ char *sq_qconfig_describe_from(const sq_qconfig *cfg, int first_axis, char *buf,
         snprintf(gran, sizeof gran, "per-group(%zu)", cfg->group_size);
     else
         snprintf(gran, sizeof gran, "per-tensor");
+    if (cfg->format != SQ_FORMAT_INT) { /* "q4_k", "nf4 per-group(128) dq", "fp8_e4m3 per-channel(axis 1)" */
+        const sq_format_info *fi = sq_format_info_of((int)cfg->format);
+        bool show = fi && (fi->any_granularity || (cfg->format == SQ_FORMAT_NF4 && cfg->group_size != 64));
+        snprintf(buf, bufsize, "%s%s%s%s", sq_format_name(cfg->format), show ? " " : "", show ? gran : "",
+                 cfg->double_quant ? " dq" : "");
+        return buf;
+    }
     char cal[64] = "";
     if (cfg->calibration == SQ_CALIB_MSE)
         snprintf(cal, sizeof cal, " mse");
@@ -681,6 +690,7 @@ static sq_status qtensor_alloc(const sq_qconfig *cfg, const size_t *shape, int n
     q->orig_dtype = dtype;
     q->code_bytes = bytes;
     q->n_scales = n_scales;
+    q->tensor_scale = 1.0;
     *out = q;
     return SQ_OK;
 }
@@ -691,6 +701,7 @@ void sq_qtensor_free(sq_qtensor *q)
         free(q->codes);
         free(q->scales);
         free(q->zero_points);
+        free(q->aux);
         free(q);
     }
 }
@@ -1196,6 +1207,8 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, const sq_
     *out = NULL;
     if ((st = sq_qconfig_check(cfg, x->shape, x->ndim, err)) != SQ_OK)
         return st;
+    if (cfg->format != SQ_FORMAT_INT)
+        return sq_fail(err, SQ_ERR_UNSUPPORTED, "format %s: quantization is not wired yet", sq_format_name(cfg->format));
     sq_qconfig c = *cfg;
     if (c.granularity == SQ_GRAN_CHANNEL && x->ndim == 0)
         c.granularity = SQ_GRAN_TENSOR; /* the seed: a scalar has no channels */

@@ -52,8 +52,18 @@
 typedef enum sq_mode { SQ_MODE_SYMMETRIC = 0, SQ_MODE_ASYMMETRIC } sq_mode;
 typedef enum sq_granularity { SQ_GRAN_TENSOR = 0, SQ_GRAN_CHANNEL, SQ_GRAN_GROUP } sq_granularity;
 typedef enum sq_rounding { SQ_ROUND_AWAY = 0, SQ_ROUND_EVEN } sq_rounding;
-/* Element format. Only uniform integers today; see the header comment. */
-typedef enum sq_format { SQ_FORMAT_INT = 0 } sq_format;
+/* Element format: uniform integers (INT, the seed's arithmetic and the
+ * default), llama.cpp's block formats (blockfmt.h, byte-exact with ggml) and
+ * the float / codebook element formats (elemfmt.h). See "Formats" below. */
+typedef enum sq_format {
+    SQ_FORMAT_INT = 0,
+    SQ_FORMAT_Q4_0, SQ_FORMAT_Q4_1, SQ_FORMAT_Q5_0, SQ_FORMAT_Q5_1, SQ_FORMAT_Q8_0,
+    SQ_FORMAT_Q2_K, SQ_FORMAT_Q3_K, SQ_FORMAT_Q4_K, SQ_FORMAT_Q5_K, SQ_FORMAT_Q6_K,
+    SQ_FORMAT_IQ4_NL, SQ_FORMAT_IQ4_XS,
+    SQ_FORMAT_FP8_E4M3, SQ_FORMAT_FP8_E5M2, SQ_FORMAT_FP4_E2M1, SQ_FORMAT_NF4,
+    SQ_FORMAT_MXFP4, SQ_FORMAT_MXFP8, SQ_FORMAT_NVFP4
+} sq_format;
+#define SQ_FORMAT_COUNT 20
 /* How the range of each scale group is chosen (compute_params in quant.c):
  *   MINMAX:     min and max (max|x| when symmetric) - the default;
  *   PERCENTILE: symmetric: the p-th percentile of |x|; asymmetric: the
@@ -106,6 +116,7 @@ typedef struct sq_qconfig {
     double clip;                /* CLIP: ratio in (0, 1] (default 1) */
     double range_lo, range_hi;  /* RANGE: lo < hi, finite */
     sq_scale_store scale_store; /* precision scales are rounded to (default F64: none) */
+    bool double_quant;          /* NF4 only: bitsandbytes' double quantization of the absmax values */
 } sq_qconfig;
 
 /* The seed's default: int8, symmetric, per-tensor, round half away from zero,
@@ -152,6 +163,10 @@ typedef struct sq_qtensor {
     double *scales;          /* n_scales, owned */
     double *zero_points;     /* n_scales, owned (float values, may exceed the code range) */
     size_t n_clipped;        /* values whose rounded code fell outside [qmin, qmax] */
+    /* Formats other than INT (see "Formats"); NULL / 0 / 1 for INT. */
+    uint8_t *aux;            /* format side data, owned (NF4 double quantization) */
+    size_t aux_bytes;
+    double tensor_scale;     /* NVFP4's fp32 tensor scale S; 1 otherwise */
 } sq_qtensor;
 
 /* Quantize x with cfg. On success *out is a new quantized tensor the caller
@@ -219,5 +234,99 @@ size_t sq_qtensor_meta_bytes(const sq_qtensor *q);
  * bits + zero-point bits when asymmetric)) / numel, zero points counted at
  * the scale's width (store F64: 64 bits). 0 for an empty tensor. */
 double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store);
+
+/* ---- formats ------------------------------------------------------------------
+ * A configuration's `format` selects how elements are stored. INT is the
+ * uniform integer grid above. For every other format the configuration is
+ * the format's own (sq_qconfig_for_format) and sq_qconfig_check refuses
+ * anything else, naming the field:
+ *   bits        = the format's code bits (4 for q4_k and nf4, 6 for q6_k, 8 for fp8 ...);
+ *   mode        = asymmetric for the formats with a per-block minimum (q4_1, q5_1,
+ *                 q2_k, q4_k, q5_k), symmetric otherwise;
+ *   granularity = per-group with group_size = the block for the fixed-block formats
+ *                 (ggml's 32 / 256, mxfp4/mxfp8 32, nvfp4 16); nf4: per-group, any
+ *                 even group_size dividing the last dimension (default 64);
+ *                 fp8_e4m3, fp8_e5m2, fp4_e2m1: any granularity (scale = max|x| / format max);
+ *   calibration = minmax; scale_store is ignored (out-of-row scales are float32);
+ *   double_quant only with nf4.
+ * rounding and zero_in_range are ignored (each format rounds as its reference does).
+ *
+ * A quantized tensor of such a format holds (sq_qtensor):
+ *   codes       the bytes as stored: the concatenated blocks of every row for the
+ *               block formats, mxfp4/mxfp8 and nvfp4 (blockfmt.h / elemfmt.h layouts,
+ *               rows along the last axis); for fp8 one byte per element; for fp4
+ *               two elements per byte, element 2i in the low nibble; for nf4 the
+ *               4-bit codes, first element of a pair in the high nibble (bitsandbytes).
+ *               code_bytes is their size.
+ *   scales      one per scale index (sq_qconfig_scale_count): fp8/fp4: the out-of-row
+ *               scale; nf4: the block absmax used to decode (after double quantization);
+ *               the block formats, mx and nvfp4: the block's decoded scale (the
+ *               super-block d for the K-quants; E4M3 scale times S for nvfp4), for display;
+ *   zero_points 0, or for the formats with a minimum the block's decoded minimum (display);
+ *   aux         nf4 with double_quant: the nabs code bytes, then ceil(nabs / 256)
+ *               float32 absmax2 and the float32 offset (sq_nf4_dq_encode); else NULL;
+ *   tensor_scale nvfp4's S; 1 otherwise.
+ * sq_dequantize gives exactly the values the format's decoder gives (ggml's
+ * dequantize_row_* for the block formats). sq_qtensor_code returns the stored
+ * code of an element as an unsigned value 0 .. 2^bits - 1 (ggml's quant index,
+ * the fp8 byte, the codebook index); sq_qtensor_codes writes that value minus
+ * 2^(bits-1), so the code histogram's level (sq_code_histogram) is the stored
+ * code itself. n_clipped counts values beyond the largest level of their block
+ * on their side (saturated). */
+
+typedef enum sq_format_kind { SQ_FORMAT_KIND_INT = 0, SQ_FORMAT_KIND_BLOCK, SQ_FORMAT_KIND_ELEM } sq_format_kind;
+
+typedef struct sq_format_info {
+    sq_format format;
+    const char *name;         /* "int", "q4_k", "fp8_e4m3", "nf4", "mxfp4", ... */
+    sq_format_kind kind;
+    int native;               /* sq_block_type (BLOCK), sq_elemfmt (ELEM), -1 (INT) */
+    int bits;                 /* code bits per element (0 for INT: set by the config) */
+    size_t block;             /* elements per stored block; 0 when set by the config */
+    bool fixed_block;         /* granularity is forced to per-group(block) */
+    bool any_granularity;     /* per-tensor / per-channel / per-group scales allowed */
+    bool asymmetric;          /* blocks carry a minimum */
+    double bits_per_weight;   /* from the stored blocks alone (0 for INT); nf4 at block 64 */
+    const char *scale_desc;   /* how scales are stored, one short phrase */
+} sq_format_info;
+
+/* Description of f (static storage), or NULL when f is out of range. */
+const sq_format_info *sq_format_info_of(int f);
+
+/* The format's name ("int", "q4_k", ...), or "?" when out of range. */
+const char *sq_format_name(sq_format f);
+
+/* Look a name up case-insensitively ("Q4_K", "nf4", "int"). false when unknown. */
+bool sq_format_parse(const char *s, sq_format *out);
+
+/* The configuration format f implies (sq_qconfig_default for INT; otherwise
+ * format, bits, mode, granularity and group_size set as listed above, fp8/fp4
+ * per-tensor, nf4 group 64). */
+sq_qconfig sq_qconfig_for_format(sq_format f);
+
+/* The representable values available to element i of q, ascending, each
+ * once, as float32 (INT: (q - zp) * scale for every code of its scale index;
+ * formats: every code of its block or sub-block decoded with that block's
+ * scales). Writes the first min(count, max) to out (NULL allowed when max is
+ * 0) and returns the count (0 when i >= numel). */
+size_t sq_qtensor_levels(const sq_qtensor *q, size_t i, float *out, size_t max);
+
+/* Bytes q takes in a file, the one accounting shown to users: codes as
+ * stored plus every scale and zero point at the precision it is stored in
+ * (INT: scale_store, F64 counted as 8 bytes; zero points only when
+ * asymmetric; formats: code_bytes + 4 per out-of-row scale + aux_bytes +
+ * 4 for nvfp4's tensor scale). */
+size_t sq_qtensor_storage_bytes(const sq_qtensor *q);
+
+/* Build a quantized tensor of a non-INT format from its stored bytes (e.g.
+ * read back from a file): bytes/nbytes as in q->codes, scales the
+ * out-of-row scales for fp8/fp4 (sq_qconfig_scale_count of them, finite and
+ * > 0; NULL otherwise), nf4: absmax per block when not double-quantized,
+ * aux as q->aux, tensor_scale nvfp4's S. Validates sizes, derives the display
+ * scales. Caller frees *out. Errors: SQ_ERR_ARG naming what does not fit. */
+sq_status sq_qtensor_from_format_bytes(const sq_qconfig *cfg, const size_t *shape, int ndim,
+                                       sq_dtype orig_dtype, const uint8_t *bytes, size_t nbytes,
+                                       const double *scales, const uint8_t *aux, size_t aux_bytes,
+                                       double tensor_scale, sq_qtensor **out, sq_error *err);
 
 #endif

@@ -19,6 +19,7 @@ sq_status sq_tui_model_init(sq_tui_model *m, const sq_tensor *t, const char *nam
         return s;
     sq_tensor_summary(t, &m->sum);
     m->has_source = true;
+    m->int_cfg = m->cfg.format == SQ_FORMAT_INT ? m->cfg : sq_qconfig_default();
     return SQ_OK;
 }
 
@@ -63,8 +64,23 @@ static void model_drop_results(sq_tui_model *m)
     sq_hist_free(&m->err_hist);
     free(m->ch_rmse);
     m->ch_rmse = NULL;
+    free(m->xhat);
+    m->xhat = NULL;
     m->n_ch = 0;
+    m->storage = 0;
     m->have = false;
+}
+
+const float *sq_tui_model_xhat(sq_tui_model *m)
+{
+    if (!m->have || !m->q)
+        return NULL;
+    if (!m->xhat) {
+        m->xhat = malloc((m->q->numel ? m->q->numel : 1) * sizeof *m->xhat);
+        if (m->xhat)
+            sq_dequantize_into(m->q, m->xhat);
+    }
+    return m->xhat;
 }
 
 void sq_tui_model_free(sq_tui_model *m)
@@ -151,6 +167,7 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
     for (size_t k = 0; k < ((size_t)1 << m->cfg.bits); k++)
         m->codes_used += m->codes[k] != 0;
     m->n_ch = m->q->n_scales;
+    m->storage = sq_qtensor_storage_bytes(m->q);
     for (size_t c = 0; c < m->n_ch; c++)
         m->ch_rmse[c] = sqrt(m->ch_rmse[c]);
     if (m->sel >= m->n_ch)
@@ -224,7 +241,14 @@ void sq_tui_cycle_granularity(sq_qconfig *cfg, const size_t *shape, int ndim)
     }
 }
 
-/* Move the selection by delta within 0..n-1 (clamped). */
+/* First element of scale index k. */
+static size_t first_element(const sq_tui_model *m, size_t k)
+{
+    return m->q && sq_tui_member_count(m->q, k) ? sq_tui_member(m->q, k, 0) : 0;
+}
+
+/* Move the selection by delta within 0..n-1 (clamped); an open
+ * walk-through follows to the selection's first element. */
 static int move_sel(sq_tui_model *m, long long delta)
 {
     size_t n = m->n_ch;
@@ -236,6 +260,8 @@ static int move_sel(sq_tui_model *m, long long delta)
     if (s >= (long long)n)
         s = (long long)n - 1;
     m->sel = (size_t)s;
+    if (m->walk)
+        m->walk_i = first_element(m, m->sel);
     return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
 }
 
@@ -272,16 +298,120 @@ static int sel_key(sq_tui_model *m, long long delta)
     return move_sel(m, delta);
 }
 
+/* Put the walk-through on element i and select its scale index. */
+static void walk_to(sq_tui_model *m, size_t i)
+{
+    m->walk_i = i;
+    if (m->q && i < m->q->numel)
+        m->sel = sq_qtensor_scale_index(m->q, i);
+}
+
+/* Keys of the open walk-through: arrows step through the elements, w jumps
+ * to the worst, e / Esc close. Returns 0 for a key it leaves to the panel. */
+static int walk_key(sq_tui_model *m, int key)
+{
+    size_t n = m->q ? m->q->numel : 0;
+    switch (key) {
+    case SQ_TUI_KEY_LEFT:
+        if (m->walk_i > 0)
+            walk_to(m, m->walk_i - 1);
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case SQ_TUI_KEY_RIGHT:
+        if (m->walk_i + 1 < n)
+            walk_to(m, m->walk_i + 1);
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'e':
+    case SQ_TUI_KEY_ESC:
+        m->walk = false;
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    default:
+        return 0;
+    }
+}
+
+/* w: the element with the worst |error| (opens the walk-through). */
+static int worst_key(sq_tui_model *m)
+{
+    const float *xh = sq_tui_model_xhat(m);
+    if (!xh)
+        return idle(m, m->have ? "w: out of memory for the dequantized values" : "w: nothing computed yet");
+    if (!m->err_known)
+        return idle(m, "w: the error is unknown without a source");
+    walk_to(m, sq_tui_worst_element(m->t, xh));
+    m->walk = true;
+    snprintf(m->msg, sizeof m->msg, "w: element %zu has the worst |error| %.4g", m->walk_i + 1,
+             fabs((double)m->t->data[m->walk_i] - xh[m->walk_i]));
+    return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+}
+
+/* f / F: the next / previous format that fits the tensor; the ones skipped
+ * are named on the status line. Leaving INT keeps its configuration for the
+ * way back. */
+static int format_key(sq_tui_model *m, int dir)
+{
+    const sq_tensor *t = m->t;
+    char skipped[256] = "", why[200] = "";
+    int cur = (int)m->cfg.format;
+    sq_error e;
+    for (int step = 1; step < SQ_FORMAT_COUNT; step++) {
+        int f = ((cur + dir * step) % SQ_FORMAT_COUNT + SQ_FORMAT_COUNT) % SQ_FORMAT_COUNT;
+        sq_qconfig c = f == SQ_FORMAT_INT ? m->int_cfg : sq_qconfig_for_format((sq_format)f);
+        if (f == SQ_FORMAT_NF4 && t->ndim > 0) { /* any even group size dividing the row */
+            size_t last = t->shape[t->ndim - 1], g = group_fit(c.group_size, last);
+            while (g > 2 && (g % 2 || last % g))
+                g--;
+            c.group_size = g;
+        }
+        if (sq_qconfig_check(&c, t->shape, t->ndim, &e) != SQ_OK) {
+            size_t o = strlen(skipped);
+            snprintf(skipped + o, sizeof skipped - o, "%s%s", o ? " " : "", sq_format_name((sq_format)f));
+            if (!why[0])
+                snprintf(why, sizeof why, "%.190s", e.msg);
+            continue;
+        }
+        if (cur == SQ_FORMAT_INT)
+            m->int_cfg = m->cfg;
+        m->cfg = c;
+        m->sel = 0;
+        if (skipped[0])
+            snprintf(m->msg, sizeof m->msg, "%c: skipped %s (%s)", dir > 0 ? 'f' : 'F', skipped, why);
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW | SQ_TUI_RECOMPUTE;
+    }
+    return idle(m, "f: no other format fits this tensor");
+}
+
+static int model_key(sq_tui_model *m, int key);
+
 int sq_tui_model_key(sq_tui_model *m, int key)
+{
+    sq_qconfig before = m->cfg;
+    int r = model_key(m, key);
+    if ((r & SQ_TUI_RECOMPUTE) && before.format != SQ_FORMAT_INT && m->cfg.format == before.format) {
+        sq_error e;
+        if (sq_qconfig_check(&m->cfg, m->t->shape, m->t->ndim, &e) != SQ_OK) {
+            m->cfg = before; /* a key the format does not allow */
+            snprintf(m->msg, sizeof m->msg, "%c: %s %s", key, sq_format_name(before.format), SQ_TUI_MSG_FORMAT_FIXED);
+            return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+        }
+    }
+    return r;
+}
+
+static int model_key(sq_tui_model *m, int key)
 {
     sq_qconfig *c = &m->cfg;
     const sq_tensor *t = m->t;
     const int changed = SQ_TUI_HANDLED | SQ_TUI_REDRAW | SQ_TUI_RECOMPUTE;
     long long page = m->n_ch > 16 ? (long long)(m->n_ch / 16) : 1;
     if (m->help && key != '?' && key != 'q' && key != SQ_TUI_KEY_ESC)
-        m->help = false; /* any other key closes the help and then acts */
+        m->help = m->glossary = false; /* any other key closes the help and then acts */
     m->msg[0] = key == 's' ? m->msg[0] : '\0';
-    if (m->fixed && !m->has_source && key < 128 && key > 0 && strchr("bBmga[]rz", key)) {
+    if (m->walk && !m->help) {
+        int r = walk_key(m, key);
+        if (r)
+            return r;
+    }
+    if (m->fixed && !m->has_source && key < 128 && key > 0 && strchr("bBmga[]rzfF", key)) {
         snprintf(m->msg, sizeof m->msg, "%s", SQ_TUI_MSG_FIXED);
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
     }
@@ -325,6 +455,25 @@ int sq_tui_model_key(sq_tui_model *m, int key)
     case 'l':
         m->log_counts = !m->log_counts;
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'e':
+        if (!m->have)
+            return idle(m, "e: nothing computed yet");
+        m->walk = true;
+        sq_tui_model_xhat(m);
+        if (!m->q || m->walk_i >= m->q->numel || sq_qtensor_scale_index(m->q, m->walk_i) != m->sel)
+            m->walk_i = first_element(m, m->sel);
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'w':
+        return worst_key(m);
+    case 'v':
+        m->sel_hist = !m->sel_hist;
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 't':
+        m->pane = (sq_tui_pane)((m->pane + 1) % SQ_PANE_COUNT);
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'f':
+    case 'F':
+        return format_key(m, key == 'f' ? 1 : -1);
     case SQ_TUI_KEY_LEFT:
     case ',':
         return sel_key(m, -1);
@@ -351,6 +500,7 @@ int sq_tui_model_key(sq_tui_model *m, int key)
         m->pins[m->n_pins].cfg = m->done_cfg;
         m->pins[m->n_pins].st = m->st;
         m->pins[m->n_pins].codes_used = m->codes_used;
+        m->pins[m->n_pins].storage = m->storage;
         m->n_pins++;
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
     case 'x':
@@ -363,14 +513,17 @@ int sq_tui_model_key(sq_tui_model *m, int key)
             return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
         }
         return SQ_TUI_HANDLED | SQ_TUI_SAVE | SQ_TUI_REDRAW;
-    case '?':
-        m->help = !m->help;
+    case '?': /* keys, then the glossary, then closed */
+        if (m->help && !m->glossary)
+            m->glossary = true;
+        else
+            m->help = !m->help, m->glossary = false;
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
     case 'q':
     case 'Q':
     case SQ_TUI_KEY_ESC:
         if (m->help) {
-            m->help = false;
+            m->help = m->glossary = false;
             return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
         }
         return SQ_TUI_HANDLED | SQ_TUI_QUIT;
@@ -441,6 +594,16 @@ char *sq_tui_config_short(const sq_qconfig *cfg, char *buf, size_t bufsize)
     else
         snprintf(gran, sizeof gran, "tensor");
     bool asym = cfg->mode == SQ_MODE_ASYMMETRIC;
+    if (cfg->format != SQ_FORMAT_INT) {
+        const sq_format_info *fi = sq_format_info_of((int)cfg->format);
+        if (fi && fi->any_granularity)
+            snprintf(buf, bufsize, "%s %s", fi->name, gran);
+        else if (cfg->format == SQ_FORMAT_NF4)
+            snprintf(buf, bufsize, "nf4 %s%s", gran, cfg->double_quant ? " dq" : "");
+        else
+            snprintf(buf, bufsize, "%s", sq_format_name(cfg->format));
+        return buf;
+    }
     snprintf(buf, bufsize, "i%d %s %s%s%s%s%s", cfg->bits, asym ? "asym" : "sym", gran,
              cfg->rounding == SQ_ROUND_EVEN ? " even" : "", asym && cfg->zero_in_range ? " zr" : "",
              cfg->scale_store != SQ_SCALE_F64 ? " s" : "",
@@ -448,34 +611,46 @@ char *sq_tui_config_short(const sq_qconfig *cfg, char *buf, size_t bufsize)
     return buf;
 }
 
-char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, char *buf,
+/* The file accounting: bits per weight and ratio against fp32 of `storage`
+ * bytes for n elements (0 and 1 for an empty tensor). */
+static void accounting(size_t storage, size_t n, double *bpw, double *ratio)
+{
+    *bpw = n ? 8.0 * (double)storage / (double)n : 0;
+    *ratio = storage ? 4.0 * (double)n / (double)storage : 1;
+}
+
+char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, size_t storage, char *buf,
                      size_t bufsize)
 {
     char desc[64], rmse[16], maxe[16];
+    double bpw, ratio;
     if (!cfg) {
         snprintf(buf, bufsize, "%-*s %8s %8s %8s %7s %7s %6s", SQ_TUI_SHORT_W, "config", "SQNR dB", "RMSE",
                  "max|err|", "bits/w", "ratio", "codes");
         return buf;
     }
     sq_tui_config_short(cfg, desc, sizeof desc);
+    accounting(storage, st->numel, &bpw, &ratio);
     if (isnan(st->sqnr_db)) {
         snprintf(buf, bufsize, "%-*s %8s %8s %8s %7.3f %6.2fx %6zu", SQ_TUI_SHORT_W, desc, "unknown", "-", "-",
-                 st->bits_per_weight, st->compression, codes_used);
+                 bpw, ratio, codes_used);
         return buf;
     }
     snprintf(buf, bufsize, "%-*s %8.2f %s %s %7.3f %6.2fx %6zu", SQ_TUI_SHORT_W, desc, st->sqnr_db,
              sq_tui_fmt_si(st->rmse, 8, rmse, sizeof rmse), sq_tui_fmt_si(st->max_abs_err, 8, maxe, sizeof maxe),
-             st->bits_per_weight, st->compression, codes_used);
+             bpw, ratio, codes_used);
     return buf;
 }
 
-bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_used, size_t n_scales,
-                       int i, const char **label, char *value, size_t vsize)
+bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_used, size_t storage,
+                       size_t n_scales, int i, const char **label, char *value, size_t vsize)
 {
     static const char *labels[] = {"SQNR",    "MSE",     "RMSE",     "max |err|", "mean |err|",
-                                   "cosine",  "clipped", "codes",    "fp32",      "packed",
-                                   "metadata", "ratio",  "bits/w",   "scales"};
+                                   "cosine",  "clipped", "codes",    "fp32",      "stored",
+                                   "ratio",   "bits/w",  "seed size", "scales"};
     char a[32], b[32];
+    double bpw, ratio;
+    accounting(storage, st->numel, &bpw, &ratio);
     if (i < 0 || i >= (int)(sizeof labels / sizeof labels[0]))
         return false;
     *label = labels[i];
@@ -495,10 +670,12 @@ bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_u
         break;
     case 7: snprintf(value, vsize, "%zu / %d", codes_used, 1 << cfg->bits); break;
     case 8: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)st->fp32_bytes, a, sizeof a)); break;
-    case 9: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)st->size_bytes, a, sizeof a)); break;
-    case 10: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)st->meta_bytes, a, sizeof a)); break;
-    case 11: snprintf(value, vsize, "%.2fx", st->compression); break;
-    case 12: snprintf(value, vsize, "%.3f (f16 %.3f)", st->bits_per_weight, st->bits_per_weight_f16); break;
+    case 9: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)storage, a, sizeof a)); break;
+    case 10: snprintf(value, vsize, "%.2fx", ratio); break;
+    case 11: snprintf(value, vsize, "%.3f", bpw); break;
+    case 12:
+        snprintf(value, vsize, "%s (%.2fx)", sq_tui_fmt_bytes((double)st->size_bytes, a, sizeof a), st->compression);
+        break;
     default: snprintf(value, vsize, "%s", sq_tui_fmt_count(n_scales, b, sizeof b)); break;
     }
     return true;

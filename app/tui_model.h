@@ -64,7 +64,11 @@ typedef struct sq_tui_pin {
     sq_qconfig cfg;
     sq_stats st;
     size_t codes_used;
+    size_t storage;              /* sq_qtensor_storage_bytes */
 } sq_tui_pin;
+
+/* The lower-left pane (t cycles it). */
+typedef enum sq_tui_pane { SQ_PANE_ERROR = 0, SQ_PANE_CODES, SQ_PANE_TRANSFER, SQ_PANE_COUNT } sq_tui_pane;
 
 typedef struct sq_tui_model {
     const sq_tensor *t;          /* borrowed: the values analysed (for a loaded
@@ -78,6 +82,12 @@ typedef struct sq_tui_model {
     size_t sel;                  /* selected scale index (channel or group) */
     bool log_counts;
     bool help;
+    bool glossary;               /* ? a second time: the glossary page */
+    bool walk;                   /* e: the walk-through of element walk_i */
+    size_t walk_i;               /* 0-based element index */
+    bool sel_hist;               /* v: value histogram of the selection alone */
+    sq_tui_pane pane;            /* t: error histogram, code usage, transfer */
+    sq_qconfig int_cfg;          /* the INT configuration f/F return to */
     sq_tui_pin pins[SQ_TUI_MAX_PINS];
     int n_pins;
     char msg[512];               /* footer message (saved paths, errors); "" for none */
@@ -98,6 +108,9 @@ typedef struct sq_tui_model {
     size_t n_ch;
     sq_hist val_hist;            /* original values over [sum.min, sum.max] */
     int bins;                    /* bins of both histograms */
+    size_t storage;              /* sq_qtensor_storage_bytes(q) */
+    float *xhat;                 /* q dequantized (numel), made on demand by
+                                    sq_tui_model_xhat; NULL until then */
 } sq_tui_model;
 
 /* Set up m for tensor t (borrowed) named name, starting at initial (NULL:
@@ -131,8 +144,12 @@ sq_status sq_tui_qtensor_check(const sq_qtensor *q, const sq_tensor *source, sq_
 #define SQ_TUI_MSG_ONE_AXIS "a: a 1-D tensor has only axis 1"
 #define SQ_TUI_MSG_NOT_GROUP "[ ]: the group size is for per-group only (g switches the granularity)"
 #define SQ_TUI_MSG_NO_SEL ", .: per-tensor has no channels or groups to select (g switches)"
+#define SQ_TUI_MSG_FORMAT_FIXED "fixes bits, mode and blocks (f/F change the format)"
 /* Free everything m owns (not the tensor). */
 void sq_tui_model_free(sq_tui_model *m);
+/* The dequantized values of m->q (computed once per analysis), or NULL when
+ * there are no results or no memory. */
+const float *sq_tui_model_xhat(sq_tui_model *m);
 
 /* Analyse with the current configuration, histograms with `bins` bins (the
  * plot width). Recomputes only what changed (the value histogram only when
@@ -162,6 +179,66 @@ int sq_tui_strip_columns(const double *v, size_t n, int cols, double *out);
 /* Column of item sel of n in a strip of cols columns (as sq_tui_strip_columns). */
 int sq_tui_strip_column_of(size_t sel, size_t n, int cols);
 
+/* ---- explanations (tui_explain.c) --------------------------------------- */
+
+/* The elements governed by scale index k of q: how many, and the j-th one
+ * (0-based element index; j < sq_tui_member_count). 0 for k out of range. */
+size_t sq_tui_member_count(const sq_qtensor *q, size_t k);
+size_t sq_tui_member(const sq_qtensor *q, size_t k, size_t j);
+/* The levels available to element i (sq_qtensor_levels), a new array the
+ * caller frees, *n of them; NULL (and *n 0) without memory. */
+float *sq_tui_element_levels(const sq_qtensor *q, size_t i, size_t *n);
+/* The range of scale index k: its values' min..max widened to its levels'
+ * (so unused levels show), never empty. */
+void sq_tui_selection_range(const sq_tensor *t, const sq_qtensor *q, size_t k, double *lo, double *hi);
+/* Histogram of scale index k's values over sq_tui_selection_range; h is new
+ * (free with sq_hist_free). Errors: bins < 1 (ARG), no memory. */
+sq_status sq_tui_selection_hist(const sq_tensor *t, const sq_qtensor *q, size_t k, int bins, sq_hist *h,
+                                sq_error *err);
+
+/* One element's quantization, step by step (e). INT: t = x * (1/scale) + zp,
+ * rounded, clamped to [qmin, qmax] giving the engine's code, x-hat =
+ * (code - zp) * scale as float; other formats: the block's scale(s), the
+ * level nearest x, the stored code and the decoder's x-hat. */
+typedef struct sq_tui_walk {
+    size_t i, k;                 /* element and its scale index, 0-based */
+    bool is_int;
+    double x, scale, zp;
+    double t, rounded;           /* INT */
+    int qmin, qmax;              /* INT: the code range; formats 0..2^bits-1 */
+    int code;                    /* sq_qtensor_code */
+    bool clipped;
+    double nearest;              /* formats: the level nearest x */
+    size_t n_levels;             /* formats: levels of the block */
+    double xhat, err;            /* x-hat and x - x-hat */
+    double range_lo, range_hi;   /* INT min/max calibration: the range the
+                                    scale came from (NaN otherwise) */
+} sq_tui_walk;
+#define SQ_TUI_WALK_W 192
+#define SQ_TUI_WALK_LINES 12
+/* Fill w for element i of q (t the values, xhat q dequantized: needed for
+ * the formats, may be NULL for INT). */
+void sq_tui_walk_compute(const sq_tensor *t, const sq_qtensor *q, const float *xhat, size_t i, sq_tui_walk *w);
+/* The walk-through as text lines (at most max); known: x and the error are
+ * known (false without a source). Returns the line count. */
+int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, char lines[][SQ_TUI_WALK_W],
+                      int max);
+/* Index of the element with the largest |x - xhat| (the first on a tie). */
+size_t sq_tui_worst_element(const sq_tensor *t, const float *xhat);
+/* x-hat of cols evenly spaced x over [lo, hi] (column centres) with element
+ * i's scale / levels: the staircase of the transfer function. */
+void sq_tui_transfer(const sq_qtensor *q, size_t i, double lo, double hi, int cols, double *out);
+/* Row (0 = top) of value v in a plot `rows` tall over [lo, hi]; -1 outside. */
+int sq_tui_transfer_row(double v, double lo, double hi, int rows);
+/* Code-usage bars: counts[0..n) (one per code) into cols columns. When
+ * every code has a column, code k fills columns [k*w, k*w + w) with w =
+ * cols / n (the last one left blank as a gap when w >= 3) and the rest stay
+ * 0; otherwise sq_tui_rebin. */
+void sq_tui_code_columns(const uint64_t *counts, size_t n, int cols, uint64_t *out);
+/* The glossary lines (? twice), ASCII, each at most 76 characters. */
+extern const char *const sq_tui_glossary[];
+extern const int sq_tui_glossary_n;
+
 /* A configuration in a short, complete form that tells configurations apart
  * without truncation: bits, sym/asym, tensor / chAXIS (1-based) / gSIZE, then
  * " even" for half-even rounding, " zr" for zero-in-range (asymmetric), " sf32"
@@ -172,13 +249,15 @@ char *sq_tui_config_short(const sq_qconfig *cfg, char *buf, size_t bufsize);
  * widen the row rather than being cut). */
 #define SQ_TUI_SHORT_W 16
 /* One pinned/comparison row's cell text: config, SQNR, RMSE, max|err|,
- * bits/weight, ratio, codes used; header when cfg is NULL. Returns buf. */
-char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, char *buf,
+ * bits/weight and ratio from the file accounting (storage bytes:
+ * sq_qtensor_storage_bytes), codes used; header when cfg is NULL. Returns buf. */
+char *sq_tui_pin_row(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, size_t storage, char *buf,
                      size_t bufsize);
 /* The statistics table: label and value text of row i (0 <= i < count);
- * returns false past the end. */
-bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_used, size_t n_scales,
-                       int i, const char **label, char *value, size_t vsize);
+ * returns false past the end. "stored", "ratio" and "bits/w" are the file
+ * accounting (storage bytes); "seed size" the seed's packed codes and ratio. */
+bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_used, size_t storage,
+                       size_t n_scales, int i, const char **label, char *value, size_t vsize);
 
 /* ---- layout and rendering ------------------------------------------------ */
 

@@ -127,30 +127,48 @@ static void selection_text(const sq_tui_model *m, char *buf, size_t size)
         snprintf(buf, size, "the tensor");
 }
 
-/* Value histogram with the selected scale's level markers. */
+/* Value histogram (of the tensor, or with v of the selection alone over
+ * its range widened to its levels) with the selected scale's level markers
+ * (sq_qtensor_levels of its first element). */
 static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
 {
     char sel[96], s[32], z[32];
     double scale = m->q->scales[m->sel], zp = m->q->zero_points[m->sel];
+    sq_hist selh = {0};
+    const sq_hist *h = &m->val_hist;
+    sq_error e;
     selection_text(m, sel, sizeof sel);
-    const char *vt = m->has_source ? "Values" : "Dequantized values";
-    sq_tui_grid_printf(g, 0, l->vtitle_y, SQ_ROLE_TITLE, "%s%s", vt, m->log_counts ? " (log)" : "");
-    int tx = (int)strlen(vt) + 1 + (m->log_counts ? 6 : 0);
-    put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s levels of %s: scale %s zp %s",
-                       gl->mark, sel, sq_tui_fmt_si(scale, 1, s, sizeof s), sq_tui_fmt_si(zp, 1, z, sizeof z));
-    draw_hist(g, &m->val_hist, l->plot_x, l->vbars_y, l->plot_w, l->vbars_h, m->log_counts, gl,
-              SQ_ROLE_BAR_VALUE);
-    double lv[256];
+    if (m->sel_hist && sq_tui_selection_hist(m->t, m->q, m->sel, l->plot_w, &selh, &e) == SQ_OK)
+        h = &selh;
+    const char *vt = h == &selh ? "Values of" : m->has_source ? "Values" : "Dequantized values";
+    int tx = sq_tui_grid_printf(g, 0, l->vtitle_y, SQ_ROLE_TITLE, "%s%s", vt, m->log_counts ? " (log)" : "");
+    if (h == &selh)
+        put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s, %s its levels (v: whole tensor)", sel,
+                 gl->mark);
+    else if (m->done_cfg.format == SQ_FORMAT_INT)
+        put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s levels of %s: scale %s zp %s", gl->mark, sel,
+                 sq_tui_fmt_si(scale, 1, s, sizeof s), sq_tui_fmt_si(zp, 1, z, sizeof z));
+    else
+        put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s %s levels of %s", gl->mark,
+                 sq_format_name(m->done_cfg.format), sel);
+    draw_hist(g, h, l->plot_x, l->vbars_y, l->plot_w, l->vbars_h, m->log_counts, gl, SQ_ROLE_BAR_VALUE);
+    size_t n = 0;
+    float *lv = sq_tui_element_levels(m->q, sq_tui_member(m->q, m->sel, 0), &n);
+    double *lvd = malloc((n ? n : 1) * sizeof *lvd);
     bool *mark = calloc((size_t)l->plot_w, sizeof *mark);
-    if (mark) {
-        size_t n = sq_tui_levels(&m->done_cfg, scale, zp, lv);
-        sq_tui_marker_columns(lv, n, m->val_hist.lo, m->val_hist.hi, l->plot_w, mark);
+    if (lv && lvd && mark) {
+        for (size_t i = 0; i < n; i++)
+            lvd[i] = lv[i];
+        sq_tui_marker_columns(lvd, n, h->lo, h->hi, l->plot_w, mark);
         for (int c = 0; c < l->plot_w; c++)
             if (mark[c])
                 sq_tui_grid_put(g, l->plot_x + c, l->vmark_y, gl->mark, SQ_ROLE_MARKER, 1);
-        free(mark);
     }
-    draw_range(g, l->plot_x, l->vrange_y, l->plot_w, m->val_hist.lo, m->val_hist.hi);
+    free(lv);
+    free(lvd);
+    free(mark);
+    draw_range(g, l->plot_x, l->vrange_y, l->plot_w, h->lo, h->hi);
+    sq_hist_free(&selh);
 }
 
 /* Error histogram. */
@@ -173,6 +191,62 @@ static void draw_errors(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     draw_range(g, l->plot_x, l->erange_y, l->plot_w, h->lo, h->hi);
 }
 
+/* Code usage: how often each code is used (t). */
+static void draw_codes(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
+{
+    size_t n = (size_t)1 << m->done_cfg.bits;
+    bool is_int = m->done_cfg.format == SQ_FORMAT_INT;
+    int lo = is_int ? -(1 << (m->done_cfg.bits - 1)) : 0;
+    char a[32], b[32];
+    int tx = sq_tui_grid_printf(g, 0, l->etitle_y, SQ_ROLE_TITLE, "Code usage%s", m->log_counts ? " (log)" : "");
+    put_clip(g, tx, l->etitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %zu of %zu codes used (t: next pane)",
+             m->codes_used, n);
+    uint64_t *cols = malloc((size_t)l->plot_w * sizeof *cols);
+    int *hts = malloc((size_t)l->plot_w * sizeof *hts);
+    if (cols && hts && l->plot_w > 0) {
+        sq_tui_code_columns(m->codes, n, l->plot_w, cols);
+        sq_tui_bar_heights(cols, (size_t)l->plot_w, l->ebars_h, m->log_counts, hts);
+        sq_tui_draw_bars(g, l->plot_x, l->ebars_y, l->ebars_h, hts, (size_t)l->plot_w, gl, SQ_ROLE_BAR_ERROR);
+    }
+    free(cols);
+    free(hts);
+    snprintf(a, sizeof a, "code %d", lo);
+    snprintf(b, sizeof b, "%d", lo + (int)n - 1);
+    sq_tui_grid_put(g, l->plot_x, l->erange_y, a, SQ_ROLE_LABEL, -1);
+    sq_tui_grid_put(g, l->plot_x + l->plot_w - (int)strlen(b), l->erange_y, b, SQ_ROLE_LABEL, -1);
+}
+
+/* The transfer function x -> x-hat over the selection's range (t): the
+ * staircase (*) over the identity (.). */
+static void draw_transfer(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl)
+{
+    char sel[96];
+    double lo, hi;
+    int w = l->plot_w, rows = l->ebars_h;
+    selection_text(m, sel, sizeof sel);
+    int tx = sq_tui_grid_printf(g, 0, l->etitle_y, SQ_ROLE_TITLE, "Transfer x -> %s", gl->xhat);
+    put_clip(g, tx, l->etitle_y, l->left_w - tx, SQ_ROLE_LABEL, " of %s (* %s, . x = %s)", sel, gl->xhat, gl->xhat);
+    if (w <= 0 || rows <= 0)
+        return;
+    sq_tui_selection_range(m->t, m->q, m->sel, &lo, &hi);
+    double *out = malloc((size_t)w * sizeof *out);
+    if (out) {
+        sq_tui_transfer(m->q, sq_tui_member(m->q, m->sel, 0), lo, hi, w, out);
+        for (int c = 0; c < w; c++) {
+            int ry = sq_tui_transfer_row(lo + (c + 0.5) * (hi - lo) / w, lo, hi, rows);
+            if (ry >= 0)
+                sq_tui_grid_put(g, l->plot_x + c, l->ebars_y + ry, ".", SQ_ROLE_LABEL, 1);
+        }
+        for (int c = 0; c < w; c++) {
+            int ry = sq_tui_transfer_row(out[c], lo, hi, rows);
+            if (ry >= 0)
+                sq_tui_grid_put(g, l->plot_x + c, l->ebars_y + ry, "*", SQ_ROLE_BAR_ERROR, 1);
+        }
+    }
+    free(out);
+    draw_range(g, l->plot_x, l->erange_y, l->plot_w, lo, hi);
+}
+
 /* The statistics table. */
 static void draw_stats(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g)
 {
@@ -180,7 +254,7 @@ static void draw_stats(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gri
     char v[64];
     sq_tui_grid_put(g, l->stats_x, l->stats_y, "Statistics", SQ_ROLE_TITLE, -1);
     for (int i = 0; i + 1 < l->stats_h; i++) {
-        if (!sq_tui_stats_cell(&m->st, &m->done_cfg, m->codes_used, m->n_ch, i, &label, v, sizeof v))
+        if (!sq_tui_stats_cell(&m->st, &m->done_cfg, m->codes_used, m->storage, m->n_ch, i, &label, v, sizeof v))
             break;
         sq_tui_grid_put(g, l->stats_x, l->stats_y + 1 + i, label, SQ_ROLE_LABEL, -1);
         sq_tui_grid_put(g, l->stats_x + 11, l->stats_y + 1 + i, v, SQ_ROLE_VALUE, g->w - l->stats_x - 11);
@@ -228,31 +302,58 @@ static void draw_pins(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid
     int y = l->pins_y;
     sq_tui_grid_put(g, 0, y, "Comparison", SQ_ROLE_TITLE, -1);
     sq_tui_grid_printf(g, 11, y++, SQ_ROLE_LABEL, "(p pins the current row, x drops the last; %d pinned)", m->n_pins);
-    sq_tui_grid_printf(g, 0, y++, SQ_ROLE_LABEL, "    %s", sq_tui_pin_row(NULL, NULL, 0, row, sizeof row));
+    sq_tui_grid_printf(g, 0, y++, SQ_ROLE_LABEL, "    %s", sq_tui_pin_row(NULL, NULL, 0, 0, row, sizeof row));
     sq_tui_grid_printf(g, 0, y++, SQ_ROLE_SELECTED, "now %s",
-                       sq_tui_pin_row(&m->done_cfg, &m->st, m->codes_used, row, sizeof row));
+                       sq_tui_pin_row(&m->done_cfg, &m->st, m->codes_used, m->storage, row, sizeof row));
     for (int i = m->n_pins - l->pins_shown; i < m->n_pins; i++)
         sq_tui_grid_printf(g, 0, y++, SQ_ROLE_PIN, "#%-2d %s", i + 1,
-                           sq_tui_pin_row(&m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used, row, sizeof row));
+                           sq_tui_pin_row(&m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used, m->pins[i].storage, row,
+                                          sizeof row));
 }
 
 static const char *const help_lines[] = {
-    "Keys",
-    "b / B      bits down / up (2..8)",
-    "m          symmetric / asymmetric",
-    "g          granularity: tensor, channel, group",
-    "a          per-channel axis",
-    "[ / ]      group size halve / double (divisors)",
-    "r          rounding: half away / half even",
-    "z          zero in range (asymmetric only)",
-    "l          log / linear counts",
-    ", / .      selected channel or group (also arrows)",
-    "< / >      selection by pages (also PgUp/PgDn)",
-    "p / x      pin the current row / drop last pin",
-    "s          save stats, histograms, pins, screen",
-    "?          this help",
-    "q / Esc    back",
+    "Keys                                    (? again: the glossary)",
+    "b / B   bits down / up (2..8)           f / F   format next / previous",
+    "m       symmetric / asymmetric          e       walk through an element",
+    "g       tensor, channel, group          w       element of worst |error|",
+    "a       per-channel axis                v       values: tensor / selection",
+    "[ / ]   group size down / up            t       pane: error, codes, x->x^",
+    "r       rounding away / half even       l       log / linear counts",
+    "z       zero in range (asymmetric)      p / x   pin row / drop last pin",
+    ", / .   channel or group (arrows)       s       save stats, charts, screen",
+    "< / >   selection by pages              ?       this help, the glossary",
+    "In the walk-through (e): <- / -> element, w worst, e or Esc closes.",
+    "q / Esc back",
 };
+
+/* The walk-through box of element m->walk_i. The model is const here; the
+ * dequantized values the formats need come from m->xhat when made (the key
+ * that opens the box makes them), else are computed for the one element. */
+static void draw_walk(const sq_tui_model *m, sq_tui_grid *g)
+{
+    char lines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W];
+    const char *ptr[SQ_TUI_WALK_LINES];
+    sq_tui_walk w;
+    float one = NAN;
+    const float *xh = m->xhat;
+    if (!xh && m->done_cfg.format != SQ_FORMAT_INT) {
+        float *all = malloc(m->q->numel * sizeof *all);
+        if (all) {
+            sq_dequantize_into(m->q, all);
+            one = all[m->walk_i < m->q->numel ? m->walk_i : 0];
+        }
+        free(all);
+    }
+    sq_tui_walk_compute(m->t, m->q, xh, m->walk_i, &w);
+    if (!xh && m->done_cfg.format != SQ_FORMAT_INT) {
+        w.xhat = one;
+        w.err = w.x - one;
+    }
+    int n = sq_tui_walk_lines(&w, m->q, m->err_known, lines, SQ_TUI_WALK_LINES);
+    for (int i = 0; i < n; i++)
+        ptr[i] = lines[i];
+    sq_tui_draw_box(g, ptr, n, SQ_ROLE_HEADER);
+}
 
 /* What the header adds for a loaded quantized tensor. */
 static const char *fixed_note(const sq_tui_model *m)
@@ -282,7 +383,12 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
                        sq_qconfig_describe_from(&m->cfg, 1, desc, sizeof desc), fixed_note(m));
     if (m->have) {
         draw_values(m, l, g, gl);
-        draw_errors(m, l, g, gl);
+        if (m->pane == SQ_PANE_CODES)
+            draw_codes(m, l, g, gl);
+        else if (m->pane == SQ_PANE_TRANSFER)
+            draw_transfer(m, l, g, gl);
+        else
+            draw_errors(m, l, g, gl);
         draw_stats(m, l, g);
         draw_strip(m, l, g, gl);
         draw_pins(m, l, g);
@@ -294,10 +400,16 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
         sq_tui_grid_put(g, 0, l->footer_y, m->msg, SQ_ROLE_WARN, -1);
     else
         sq_tui_grid_put(g, 0, l->footer_y,
-                        g->w >= 100 ? "b/B bits  m mode  g gran  a axis  [/] group  r round  l log  ,/. chan  "
-                                      "p pin  s save  ? help  q quit"
-                                    :  "b/B bits m mode g gran a axis [] grp r rnd l log ,. ch p pin s save ? q quit",
+                        g->w >= 130 ? "b/B bits  m mode  g gran  a axis  [/] group  f/F format  e explain  w worst  "
+                                      "v sel  t pane  ,/. chan  p pin  s save  ? help  q quit"
+                        : g->w >= 100 ? "b/B bits  m mode  g gran  a axis  [/] group  f/F format  e explain  v sel  "
+                                        "t pane  p pin  ? help  q quit"
+                                      : "b/B m g a [] f/F fmt e walk w worst v sel t pane ,. p pin s ? help q",
                         SQ_ROLE_FOOTER, -1);
-    if (m->help)
+    if (m->have && m->walk && !m->help)
+        draw_walk(m, g);
+    if (m->help && m->glossary)
+        sq_tui_draw_box(g, sq_tui_glossary, sq_tui_glossary_n, SQ_ROLE_HEADER);
+    else if (m->help)
         sq_tui_draw_box(g, help_lines, (int)(sizeof help_lines / sizeof help_lines[0]), SQ_ROLE_HEADER);
 }

@@ -323,7 +323,7 @@ void sq_tui_transfer(const sq_qtensor *q, size_t i, double lo, double hi, int co
 
 int sq_tui_transfer_row(double v, double lo, double hi, int rows)
 {
-    if (!(hi > lo) || rows <= 0 || isnan(v))
+    if (!(hi > lo) || rows <= 0 || !(v >= lo && v <= hi))
         return -1;
     int r = (int)floor((v - lo) / (hi - lo) * rows);
     if (r < 0 || r > rows)
@@ -355,7 +355,7 @@ void sq_tui_code_columns(const uint64_t *counts, size_t n, int cols, uint64_t *o
 
 const char *const sq_tui_glossary[] = {
     "Glossary (the names used in Statistics and the table)",
-    "SQNR     signal-to-quantization-noise ratio: 10 log10(sum x^2 / sum (x-x^)^2)",
+    "SQNR     signal to quantization noise: 10 log10(sum x^2 / sum (x - x^)^2)",
     "         in dB; higher is better, about 6 dB per extra bit.",
     "RMSE     root mean squared error: the typical size of x - x^.",
     "cosine   cosine similarity of x and x^ as vectors; 1 means same direction.",

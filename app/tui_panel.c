@@ -400,11 +400,11 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
         sq_tui_grid_put(g, 0, l->footer_y, m->msg, SQ_ROLE_WARN, -1);
     else
         sq_tui_grid_put(g, 0, l->footer_y,
-                        g->w >= 130 ? "b/B bits  m mode  g gran  a axis  [/] group  f/F format  e explain  w worst  "
+                        g->w >= 131 ? "b/B bits  m mode  g gran  a axis  [/] group  f/F format  e explain  w worst  "
                                       "v sel  t pane  ,/. chan  p pin  s save  ? help  q quit"
-                        : g->w >= 100 ? "b/B bits  m mode  g gran  a axis  [/] group  f/F format  e explain  v sel  "
-                                        "t pane  p pin  ? help  q quit"
-                                      : "b/B m g a [] f/F fmt e walk w worst v sel t pane ,. p pin s ? help q",
+                        : g->w >= 100 ? "b/B bits  m mode  g gran  a axis  [/] group  f/F format  e walk  v sel  "
+                                        "t pane  p pin  ? help q quit"
+                                      : "b/B m g a [] f/F fmt e walk w worst v sel t pane ,. p pin s ? help q quit",
                         SQ_ROLE_FOOTER, -1);
     if (m->have && m->walk && !m->help)
         draw_walk(m, g);

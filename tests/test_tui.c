@@ -287,21 +287,50 @@ START_TEST(test_table_cells)
     st.fp32_bytes = 524288;
     st.size_bytes = 131072;
     st.meta_bytes = 16;
-    ck_assert_str_eq(sq_tui_pin_row(NULL, NULL, 0, buf, sizeof buf),
+    st.numel = 131072;
+    /* the file accounting: 131072 code bytes + one f64 scale = 131080 bytes:
+     * bits/w = 8 * 131080 / 131072 = 8.000488, ratio = 524288 / 131080 */
+    ck_assert_str_eq(sq_tui_pin_row(NULL, NULL, 0, 0, buf, sizeof buf),
                      "config            SQNR dB     RMSE max|err|  bits/w   ratio  codes");
-    ck_assert_str_eq(sq_tui_pin_row(&c, &st, 200, buf, sizeof buf),
+    ck_assert_str_eq(sq_tui_pin_row(&c, &st, 200, 131080, buf, sizeof buf),
                      "i8 sym tensor       41.23   123.0u   2.500m   8.000   4.00x    200");
-    ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 0, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 0, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "SQNR");
     ck_assert_str_eq(buf, "41.23 dB");
-    ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 7, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 7, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "codes");
     ck_assert_str_eq(buf, "200 / 256");
-    ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 8, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 8, &label, buf, sizeof buf));
     ck_assert_str_eq(buf, "512.00 KiB");
-    ck_assert(sq_tui_stats_cell(&st, &c, 200, 1, 6, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 6, &label, buf, sizeof buf));
     ck_assert_str_eq(buf, "0.00% (0)");
-    ck_assert(!sq_tui_stats_cell(&st, &c, 200, 1, 14, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 9, &label, buf, sizeof buf));
+    ck_assert_str_eq(label, "stored");
+    ck_assert_str_eq(buf, "128.01 KiB");
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 10, &label, buf, sizeof buf));
+    ck_assert_str_eq(label, "ratio");
+    ck_assert_str_eq(buf, "4.00x");
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 11, &label, buf, sizeof buf));
+    ck_assert_str_eq(label, "bits/w");
+    ck_assert_str_eq(buf, "8.000");
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 12, &label, buf, sizeof buf));
+    ck_assert_str_eq(label, "seed size");
+    ck_assert_str_eq(buf, "128.00 KiB (4.00x)");
+    ck_assert(!sq_tui_stats_cell(&st, &c, 200, 131080, 1, 14, &label, buf, sizeof buf));
+    /* issue 14: int4 per-group(32) with f64 scales: 4 bits of code + 64/32
+     * bits of scale = 6 bits per weight, so ratio 32/6 = 5.33x (not the
+     * seed's 8.00x beside bits/w 6) */
+    st.numel = 4096;
+    st.size_bytes = 2048;
+    st.compression = 8.0;
+    c.bits = 4;
+    c.granularity = SQ_GRAN_GROUP;
+    ck_assert_str_eq(strstr(sq_tui_pin_row(&c, &st, 16, 2048 + 128 * 8, buf, sizeof buf), "  6.000"),
+                     "  6.000   5.33x     16");
+    ck_assert(sq_tui_stats_cell(&st, &c, 16, 2048 + 128 * 8, 128, 10, &label, buf, sizeof buf));
+    ck_assert_str_eq(buf, "5.33x");
+    ck_assert(sq_tui_stats_cell(&st, &c, 16, 2048 + 128 * 8, 128, 12, &label, buf, sizeof buf));
+    ck_assert_str_eq(buf, "2.00 KiB (8.00x)");
 }
 END_TEST
 
@@ -398,7 +427,7 @@ START_TEST(test_render)
     ck_assert_int_eq(find_row(&g, "scale  \u2582\u2588"), l.strip_y + 1);
     sq_tui_model_key(&m, '?');
     sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));
-    ck_assert_int_ge(find_row(&g, "b / B      bits down / up"), 0);
+    ck_assert_int_ge(find_row(&g, "b / B   bits down / up"), 0);
     sq_tui_layout_compute(&m, 40, 10, &l);
     sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(true));
     ck_assert_str_eq(sq_tui_grid_row(&g, 0, row, sizeof row), "terminal 40x10 is too small");
@@ -501,10 +530,10 @@ START_TEST(test_config_short)
     c = sq_qconfig_default();
     c.granularity = SQ_GRAN_GROUP;
     c.group_size = 128;
-    sq_tui_pin_row(&c, &st, 255, row, sizeof row);
+    sq_tui_pin_row(&c, &st, 255, 0, row, sizeof row);
     ck_assert_int_le((int)strlen(row) + 4, 80);
     ck_assert_str_eq(strtok(row, " "), "i8");
-    ck_assert_int_le((int)strlen(sq_tui_pin_row(NULL, NULL, 0, row, sizeof row)) + 4, 80);
+    ck_assert_int_le((int)strlen(sq_tui_pin_row(NULL, NULL, 0, 0, row, sizeof row)) + 4, 80);
 }
 END_TEST
 
@@ -612,9 +641,10 @@ START_TEST(test_small_screen)
     for (int s = 0; s < 2; s++) {
         sq_tui_layout_compute(&m, s ? 100 : 80, s ? 30 : 24, &l);
         sq_tui_render(&m, &l, &g, sq_tui_glyphs_get(false));
-        help_whole(&g, ", / .      selected channel or group (also arrows)");
-        help_whole(&g, "s          save stats, histograms, pins, screen");
-        help_whole(&g, "q / Esc    back");
+        help_whole(&g, ", / .   channel or group (arrows)       s       save stats, charts, screen");
+        help_whole(&g, "< / >   selection by pages              ?       this help, the glossary");
+        help_whole(&g, "In the walk-through (e): <- / -> element, w worst, e or Esc closes.");
+        help_whole(&g, "q / Esc back");
     }
     sq_tui_grid_free(&g);
     sq_tui_model_free(&m);
@@ -910,7 +940,9 @@ START_TEST(test_qtensor_no_source)
     ck_assert_int_eq(find_row(&g, "Dequantized values"), 1);
     ck_assert_int_gt(find_row(&g, "no source: error unknown"), 1);
     ck_assert_int_gt(find_row(&g, "SQNR       unknown: no source"), 1);
-    ck_assert_int_gt(find_row(&g, "now i3 sym tensor     unknown        -        -   3.031  10.67x      7"), 1);
+    /* stored: 384 code bytes + one f64 scale = 392: 8 * 392 / 1024 = 3.0625
+     * bits/w (printed half-even as 3.062), ratio 4096 / 392 = 10.45 */
+    ck_assert_int_gt(find_row(&g, "now i3 sym tensor     unknown        -        -   3.062  10.45x      7"), 1);
     ck_assert(!grid_has(&g, "nan") && !grid_has(&g, "inf"));
     sq_tui_model_free(&m);
     sq_tui_grid_free(&g);
@@ -1195,6 +1227,445 @@ START_TEST(test_ckpt_source)
 }
 END_TEST
 
+
+/* ---- explanations ------------------------------------------------------------ */
+
+/* Check the walk-through of every element of t quantized with c against the
+ * engine: the code is sq_qtensor_code, rounding then clamping gives it, x-hat
+ * is sq_dequantize's float exactly, the error is x - x-hat, and the clipped
+ * flags add up to n_clipped. */
+static void check_walk_all(const sq_tensor *t, const sq_qconfig *c)
+{
+    sq_qtensor *q;
+    sq_tensor *deq;
+    sq_error err;
+    sq_tui_walk w;
+    size_t clipped = 0;
+    ck_assert_int_eq(sq_quantize(t, c, &q, &err), SQ_OK);
+    ck_assert_int_eq(sq_dequantize(q, &deq, &err), SQ_OK);
+    for (size_t i = 0; i < t->numel; i++) {
+        sq_tui_walk_compute(t, q, NULL, i, &w);
+        ck_assert_uint_eq(w.i, i);
+        ck_assert_uint_eq(w.k, sq_qtensor_scale_index(q, i));
+        ck_assert_int_eq(w.code, sq_qtensor_code(q, i));
+        double cl = w.rounded < w.qmin ? w.qmin : w.rounded > w.qmax ? w.qmax : w.rounded;
+        ck_assert_double_eq(cl, (double)w.code);
+        ck_assert_float_eq((float)w.xhat, deq->data[i]);
+        ck_assert_double_eq(w.err, (double)t->data[i] - (double)deq->data[i]);
+        clipped += w.clipped;
+    }
+    ck_assert_uint_eq(clipped, q->n_clipped);
+    sq_tensor_free(deq);
+    sq_qtensor_free(q);
+}
+
+START_TEST(test_walk_numbers)
+{
+    sq_tensor *t = small_tensor();
+    sq_qconfig c = sq_qconfig_default();
+    sq_qtensor *q;
+    sq_error err;
+    sq_tui_walk w;
+    char lines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W];
+    /* int8 symmetric per-tensor: scale = 4 / 127; element 5 (x = 0.5):
+     * 0.5 * 31.75 = 15.875 -> 16, x-hat = 16 * 4 / 127 */
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    sq_tui_walk_compute(t, q, NULL, 4, &w);
+    ck_assert_double_eq_tol(w.t, 15.875, 1e-12);
+    ck_assert_double_eq(w.rounded, 16);
+    ck_assert_int_eq(w.code, 16);
+    ck_assert_float_eq((float)w.xhat, (float)(16 * 4.0 / 127));
+    ck_assert(!w.clipped);
+    ck_assert_double_eq(w.range_hi, 4);
+    int n = sq_tui_walk_lines(&w, q, true, lines, SQ_TUI_WALK_LINES);
+    ck_assert_int_eq(n, 11);
+    ck_assert_str_eq(lines[0], "Element 5 of 12         [1, 5]");
+    ck_assert_str_eq(lines[1], "scale index 1 of 1      int8 sym per-tensor");
+    ck_assert_str_eq(lines[2], "x                       = 0.5");
+    ck_assert_str_eq(lines[3], "scale = max|x| / qmax   = 4 / 127 = 0.03149606");
+    ck_assert_str_eq(lines[5], "x / scale + zp          = 0.5 / 0.03149606 + 0 = 15.875");
+    ck_assert_str_eq(lines[6], "round (half away)       = 16");
+    ck_assert_str_eq(lines[7], "clamp to [-127, 127]    = q = 16  (inside: not clipped)");
+    ck_assert_str_eq(lines[8], "x^ = (q - zp) * scale   = (16 - 0) * 0.03149606 = 0.503937");
+    ck_assert_str_eq(lines[9], "error x - x^            = -0.003937006");
+    for (int i = 0; i < n; i++)
+        ck_assert_int_le((int)strlen(lines[i]), 76); /* fits the box at 80 columns */
+    sq_qtensor_free(q);
+    /* clipped: range clipped to half of max|x| = 2, scale 2 / 127; x = 4
+     * (element 12) gives 254, clamped to 127, x-hat 2 */
+    c.calibration = SQ_CALIB_CLIP;
+    c.clip = 0.5;
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    sq_tui_walk_compute(t, q, NULL, 11, &w);
+    ck_assert_double_eq_tol(w.t, 254, 1e-9);
+    ck_assert_double_eq(w.rounded, 254);
+    ck_assert_int_eq(w.code, 127);
+    ck_assert(w.clipped);
+    ck_assert_float_eq((float)w.xhat, 2.0f);
+    ck_assert(isnan(w.range_hi)); /* not min/max: the scale is shown, not derived */
+    n = sq_tui_walk_lines(&w, q, true, lines, SQ_TUI_WALK_LINES);
+    ck_assert_str_eq(lines[3], "scale (clip)            = 0.01574803");
+    ck_assert_str_eq(lines[7], "clamp to [-127, 127]    = q = 127  CLIPPED: outside the code range");
+    ck_assert_str_eq(lines[9], "error x - x^            = 2");
+    sq_qtensor_free(q);
+    /* every element of several configurations agrees with the engine */
+    c = sq_qconfig_default();
+    c.bits = 4;
+    check_walk_all(t, &c);
+    c.mode = SQ_MODE_ASYMMETRIC;
+    c.granularity = SQ_GRAN_CHANNEL;
+    c.bits = 3;
+    check_walk_all(t, &c);
+    c.axis = 1;
+    c.rounding = SQ_ROUND_EVEN;
+    check_walk_all(t, &c);
+    c = sq_qconfig_default();
+    c.granularity = SQ_GRAN_GROUP;
+    c.group_size = 3;
+    c.bits = 2;
+    c.calibration = SQ_CALIB_CLIP;
+    c.clip = 0.6;
+    check_walk_all(t, &c);
+    c.mode = SQ_MODE_ASYMMETRIC;
+    check_walk_all(t, &c);
+    /* the asymmetric derivation */
+    c = sq_qconfig_default();
+    c.mode = SQ_MODE_ASYMMETRIC;
+    c.granularity = SQ_GRAN_CHANNEL;
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    sq_tui_walk_compute(t, q, NULL, 7, &w); /* x = -2, channel 2 spans -4..4 */
+    ck_assert_double_eq(w.range_lo, -4);
+    ck_assert_double_eq(w.range_hi, 4);
+    n = sq_tui_walk_lines(&w, q, true, lines, SQ_TUI_WALK_LINES);
+    ck_assert_str_eq(lines[3], "scale = (max - min) / n = (4 - -4) / 255 = 0.03137255");
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_walk_keys)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    sq_tui_layout lay;
+    sq_tui_grid g = {0};
+    sq_qconfig c = sq_qconfig_default();
+    c.granularity = SQ_GRAN_CHANNEL;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", &c, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 40, &err), SQ_OK);
+    sq_tui_model_key(&m, '.'); /* channel 2 */
+    ck_assert_int_eq(sq_tui_model_key(&m, 'e'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert(m.walk);
+    ck_assert_uint_eq(m.walk_i, 6); /* the selected channel's first element */
+    sq_tui_model_key(&m, SQ_TUI_KEY_LEFT);
+    ck_assert_uint_eq(m.walk_i, 5);
+    ck_assert_uint_eq(m.sel, 0); /* the selection follows the element */
+    sq_tui_model_key(&m, SQ_TUI_KEY_RIGHT);
+    sq_tui_model_key(&m, SQ_TUI_KEY_RIGHT);
+    ck_assert_uint_eq(m.walk_i, 7);
+    ck_assert_uint_eq(m.sel, 1);
+    for (int i = 0; i < 10; i++)
+        sq_tui_model_key(&m, SQ_TUI_KEY_RIGHT);
+    ck_assert_uint_eq(m.walk_i, 11); /* stops at the last element */
+    sq_tui_layout_compute(&m, 80, 24, &lay);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_ge(find_row(&g, "Element 12 of 12        [2, 6]"), 1);
+    ck_assert_int_ge(find_row(&g, "clamp to [-127, 127]    = q = 127"), 1);
+    /* w: the worst |error| of the whole tensor */
+    ck_assert_int_eq(sq_tui_model_key(&m, 'w') & SQ_TUI_REDRAW, SQ_TUI_REDRAW);
+    const float *xh = sq_tui_model_xhat(&m);
+    ck_assert_ptr_nonnull(xh);
+    size_t worst = sq_tui_worst_element(t, xh);
+    ck_assert_uint_eq(m.walk_i, worst);
+    for (size_t i = 0; i < t->numel; i++)
+        ck_assert(fabs(t->data[i] - xh[i]) <= fabs(t->data[worst] - xh[worst]));
+    ck_assert_ptr_nonnull(strstr(m.msg, "worst |error|"));
+    /* Esc closes the walk-through, not the panel; e opens and closes it */
+    ck_assert_int_eq(sq_tui_model_key(&m, SQ_TUI_KEY_ESC) & SQ_TUI_QUIT, 0);
+    ck_assert(!m.walk);
+    sq_tui_model_key(&m, 'e');
+    ck_assert(m.walk);
+    ck_assert_uint_eq(m.walk_i, worst); /* still in the selected channel: kept */
+    sq_tui_model_key(&m, 'e');
+    ck_assert(!m.walk);
+    /* without the walk-through the arrows move the selection again */
+    sq_tui_model_key(&m, SQ_TUI_KEY_LEFT);
+    ck_assert_uint_eq(m.sel, 0);
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_selection_hist)
+{
+    sq_tensor *t = small_tensor();
+    sq_qconfig c = sq_qconfig_default();
+    sq_qtensor *q;
+    sq_error err;
+    sq_hist h;
+    c.bits = 2;
+    c.granularity = SQ_GRAN_CHANNEL;
+    c.axis = 1; /* channel k: elements k and k + 6 */
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    ck_assert_uint_eq(sq_tui_member_count(q, 2), 2);
+    ck_assert_uint_eq(sq_tui_member(q, 2, 0), 2);
+    ck_assert_uint_eq(sq_tui_member(q, 2, 1), 8);
+    ck_assert_uint_eq(sq_tui_member_count(q, 6), 0);
+    sq_qtensor_free(q);
+    /* channel 1 of axis 1 (-1 and -4 with 2 bits: scale 4, levels -4, 0, 4):
+     * the range reaches the unused level 4 */
+    c.axis = 1;
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    double lo, hi;
+    sq_tui_selection_range(t, q, 0, &lo, &hi);
+    ck_assert_double_eq(lo, -4);
+    ck_assert_double_eq(hi, 4);
+    ck_assert_int_eq(sq_tui_selection_hist(t, q, 0, 4, &h, &err), SQ_OK);
+    ck_assert_uint_eq(h.counts[0], 1); /* -4 */
+    ck_assert_uint_eq(h.counts[1], 1); /* -1 */
+    ck_assert_uint_eq(h.counts[2] + h.counts[3] + h.below + h.above, 0);
+    sq_hist_free(&h);
+    sq_qtensor_free(q);
+    /* channel 1 of axis 0: -1 -0.5 0 0.25 0.5 1, levels -1 0 1 */
+    c.axis = 0;
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    ck_assert_uint_eq(sq_tui_member_count(q, 1), 6);
+    ck_assert_uint_eq(sq_tui_member(q, 1, 5), 11);
+    ck_assert_int_eq(sq_tui_selection_hist(t, q, 0, 4, &h, &err), SQ_OK);
+    ck_assert(h.lo == -1 && h.hi == 1);
+    ck_assert_uint_eq(h.counts[0], 1);
+    ck_assert_uint_eq(h.counts[1], 1);
+    ck_assert_uint_eq(h.counts[2], 2);
+    ck_assert_uint_eq(h.counts[3], 2);
+    sq_hist_free(&h);
+    ck_assert_int_eq(sq_tui_selection_hist(t, q, 0, 0, &h, &err), SQ_ERR_ARG);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+    /* ReLU data on a symmetric grid: the levels' unused negative half is
+     * inside the range and marked, to the left of every value */
+    static const float relu[8] = {0, 0.5f, 1, 2, 0, 0.25f, 3, 1.5f};
+    size_t shape[1] = {8};
+    t = tu_tensor(shape, 1, relu);
+    c = sq_qconfig_default();
+    c.bits = 3; /* levels -3..3 */
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_selection_hist(t, q, 0, 12, &h, &err), SQ_OK);
+    ck_assert_double_eq(h.lo, -3);
+    ck_assert_double_eq(h.hi, 3);
+    for (int b = 0; b < 6; b++)
+        ck_assert_uint_eq(h.counts[b], 0);
+    size_t nl;
+    float *lv = sq_tui_element_levels(q, 0, &nl);
+    ck_assert_uint_eq(nl, 7);
+    double lvd[7];
+    bool mark[12];
+    for (size_t i = 0; i < nl; i++)
+        lvd[i] = lv[i];
+    sq_tui_marker_columns(lvd, nl, h.lo, h.hi, 12, mark);
+    ck_assert(mark[0] && mark[2] && mark[4]); /* -3, -2, -1: no data there */
+    free(lv);
+    sq_hist_free(&h);
+    /* the panel's v: the title names the selection */
+    sq_tui_model m;
+    sq_tui_layout lay;
+    sq_tui_grid g = {0};
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "relu", &c, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 40, &err), SQ_OK);
+    sq_tui_model_key(&m, 'v');
+    ck_assert(m.sel_hist);
+    sq_tui_layout_compute(&m, 80, 24, &lay);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "Values of the tensor, ^ its levels"), lay.vtitle_y);
+    char row[256];
+    sq_tui_grid_row(&g, lay.vrange_y, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "-3"));
+    sq_tui_grid_row(&g, lay.vmark_y, row, sizeof row);
+    ck_assert_int_eq(row[1], '^'); /* level -3 at the first column */
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_code_usage_transfer)
+{
+    uint64_t counts[4] = {5, 0, 3, 1}, out[12], small[2];
+    sq_tui_code_columns(counts, 4, 12, out);
+    const uint64_t want[12] = {5, 5, 0, 0, 0, 0, 3, 3, 0, 1, 1, 0};
+    for (int i = 0; i < 12; i++)
+        ck_assert_uint_eq(out[i], want[i]);
+    sq_tui_code_columns(counts, 4, 2, small); /* more codes than columns: summed */
+    ck_assert_uint_eq(small[0], 5);
+    ck_assert_uint_eq(small[1], 4);
+    /* the staircase of int2 symmetric with scale 1 (levels -1, 0, 1) over
+     * [-1.5, 1.5] in 6 columns: centres -1.25 -0.75 -0.25 0.25 0.75 1.25 */
+    static const float v[4] = {-1, 0.2f, 0.7f, 1};
+    size_t shape[1] = {4};
+    sq_tensor *t = tu_tensor(shape, 1, v);
+    sq_qconfig c = sq_qconfig_default();
+    sq_qtensor *q;
+    sq_error err;
+    double st[6];
+    c.bits = 2;
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    sq_tui_transfer(q, 0, -1.5, 1.5, 6, st);
+    const double ws[6] = {-1, -1, 0, 0, 1, 1};
+    for (int i = 0; i < 6; i++)
+        ck_assert_double_eq(st[i], ws[i]);
+    ck_assert_int_eq(sq_tui_transfer_row(-1.5, -1.5, 1.5, 3), 2);
+    ck_assert_int_eq(sq_tui_transfer_row(0, -1.5, 1.5, 3), 1);
+    ck_assert_int_eq(sq_tui_transfer_row(1.5, -1.5, 1.5, 3), 0);
+    ck_assert_int_eq(sq_tui_transfer_row(2, -1.5, 1.5, 3), -1);
+    /* the model's code counts: codes -2..1 as levels 0..3; -1 -> -1, 0.2 -> 0,
+     * 0.7 -> 1, 1 -> 1 */
+    sq_tui_model m;
+    sq_tui_layout lay;
+    sq_tui_grid g = {0};
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "t", &c, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 40, &err), SQ_OK);
+    ck_assert_uint_eq(m.codes[0], 0);
+    ck_assert_uint_eq(m.codes[1], 1);
+    ck_assert_uint_eq(m.codes[2], 1);
+    ck_assert_uint_eq(m.codes[3], 2);
+    sq_tui_model_key(&m, 't');
+    ck_assert_int_eq(m.pane, SQ_PANE_CODES);
+    sq_tui_layout_compute(&m, 80, 24, &lay);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "Code usage 3 of 4 codes used"), lay.etitle_y);
+    ck_assert_int_eq(find_row(&g, "code -2"), lay.erange_y);
+    sq_tui_model_key(&m, 't');
+    ck_assert_int_eq(m.pane, SQ_PANE_TRANSFER);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "Transfer x -> x^ of the tensor"), lay.etitle_y);
+    /* the staircase's top step (x-hat = 1, the top of the range) in the first plot row */
+    char row[256];
+    sq_tui_grid_row(&g, lay.ebars_y, row, sizeof row);
+    ck_assert_ptr_nonnull(strstr(row, "*"));
+    sq_tui_model_key(&m, 't');
+    ck_assert_int_eq(m.pane, SQ_PANE_ERROR);
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_glossary)
+{
+    /* fits the help box at 80 x 24: lines of at most 76 columns, box rows below the header */
+    ck_assert_int_le(sq_tui_glossary_n + 2, 22);
+    for (int i = 0; i < sq_tui_glossary_n; i++)
+        ck_assert_int_le((int)strlen(sq_tui_glossary[i]), 76);
+    /* every statistic the panel names is explained under the same name */
+    static const char *names[] = {"SQNR", "RMSE", "cosine", "clipped", "bits/w", "seed", "scale", "zero",
+                                  "group", "format"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        bool found = false;
+        for (int i = 0; i < sq_tui_glossary_n; i++)
+            found = found || strncmp(sq_tui_glossary[i], names[k], strlen(names[k])) == 0;
+        ck_assert_msg(found, "%s not in the glossary", names[k]);
+    }
+    sq_stats st = {0};
+    sq_qconfig c = sq_qconfig_default();
+    const char *label;
+    char v[64];
+    static const int shown[] = {0, 2, 5, 6, 11}; /* SQNR RMSE cosine clipped bits/w */
+    for (size_t k = 0; k < sizeof shown / sizeof shown[0]; k++) {
+        ck_assert(sq_tui_stats_cell(&st, &c, 0, 0, 1, shown[k], &label, v, sizeof v));
+        ck_assert_str_eq(label, names[k]);
+    }
+    /* ? shows the keys, ? again the glossary (whole at 80 x 24), ? closes */
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    sq_tui_layout lay;
+    sq_tui_grid g = {0};
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 40, &err), SQ_OK);
+    sq_tui_model_key(&m, '?');
+    sq_tui_layout_compute(&m, 80, 24, &lay);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_ge(find_row(&g, "b / B   bits down / up"), 1);
+    ck_assert_int_ge(find_row(&g, "q / Esc back"), 1);
+    ck_assert_int_ge(find_row(&g, "f / F   format next / previous"), 1);
+    sq_tui_model_key(&m, '?');
+    ck_assert(m.help && m.glossary);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_ge(find_row(&g, "Glossary"), 1);
+    ck_assert_int_ge(find_row(&g, sq_tui_glossary[sq_tui_glossary_n - 1]), 1);
+    ck_assert_int_lt(find_row(&g, sq_tui_glossary[sq_tui_glossary_n - 1]), 23);
+    sq_tui_model_key(&m, '?');
+    ck_assert(!m.help && !m.glossary);
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_format_keys)
+{
+    sq_tensor *t = small_tensor(); /* last dimension 6: no block format fits */
+    sq_tui_model m;
+    sq_error err;
+    char a[64];
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    sq_tui_model_key(&m, 'b');
+    ck_assert_int_eq(sq_tui_model_key(&m, 'f') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_int_eq(m.cfg.format, SQ_FORMAT_FP8_E4M3);
+    ck_assert_ptr_nonnull(strstr(m.msg, "f: skipped q4_0 q4_1"));
+    ck_assert_ptr_nonnull(strstr(m.msg, "iq4_xs"));
+    ck_assert_int_eq(sq_qconfig_check(&m.cfg, t->shape, t->ndim, &err), SQ_OK);
+    /* keys that change what the format fixes say so and change nothing */
+    sq_qconfig before = m.cfg;
+    ck_assert_int_eq(sq_tui_model_key(&m, 'b') & SQ_TUI_RECOMPUTE, 0);
+    ck_assert(memcmp(&before, &m.cfg, sizeof before) == 0);
+    ck_assert_str_eq(m.msg, "b: fp8_e4m3 " SQ_TUI_MSG_FORMAT_FIXED);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'm') & SQ_TUI_RECOMPUTE, 0);
+    ck_assert_str_eq(m.msg, "m: fp8_e4m3 " SQ_TUI_MSG_FORMAT_FIXED);
+    /* fp8 takes any granularity */
+    ck_assert_int_eq(sq_tui_model_key(&m, 'g') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_int_eq(m.cfg.granularity, SQ_GRAN_CHANNEL);
+    ck_assert_str_eq(sq_tui_config_short(&m.cfg, a, sizeof a), "fp8_e4m3 ch1");
+    sq_tui_model_key(&m, 'f');
+    ck_assert_int_eq(m.cfg.format, SQ_FORMAT_FP8_E5M2);
+    sq_tui_model_key(&m, 'f');
+    ck_assert_int_eq(m.cfg.format, SQ_FORMAT_FP4_E2M1);
+    sq_tui_model_key(&m, 'f'); /* nf4: the even group size 6 */
+    ck_assert_int_eq(m.cfg.format, SQ_FORMAT_NF4);
+    ck_assert_uint_eq(m.cfg.group_size, 6);
+    ck_assert_str_eq(sq_tui_config_short(&m.cfg, a, sizeof a), "nf4 g6");
+    sq_tui_model_key(&m, 'f'); /* mxfp4, mxfp8 (32) and nvfp4 (16) skipped: back to int */
+    ck_assert_int_eq(m.cfg.format, SQ_FORMAT_INT);
+    ck_assert_int_eq(m.cfg.bits, 7); /* the INT configuration kept */
+    ck_assert_ptr_nonnull(strstr(m.msg, "skipped mxfp4 mxfp8 nvfp4"));
+    sq_tui_model_key(&m, 'F');
+    ck_assert_int_eq(m.cfg.format, SQ_FORMAT_NF4);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+    /* a row of 256: q4_k fits, its label is the format's name */
+    float *v = calloc(512, sizeof *v);
+    for (int i = 0; i < 512; i++)
+        v[i] = (float)sin(i * 0.37);
+    size_t shape[2] = {2, 256};
+    t = tu_tensor(shape, 2, v);
+    free(v);
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "w", NULL, &err), SQ_OK);
+    int presses = 0;
+    while (m.cfg.format != SQ_FORMAT_Q4_K && presses < SQ_FORMAT_COUNT) {
+        sq_tui_model_key(&m, 'f');
+        presses++;
+    }
+    ck_assert_int_eq(presses, SQ_FORMAT_Q4_K); /* every format before it fits */
+    ck_assert_str_eq(sq_tui_config_short(&m.cfg, a, sizeof a), "q4_k");
+    ck_assert_str_eq(sq_qconfig_describe(&m.cfg, a, sizeof a), "q4_k");
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
 START_TEST(test_config_fit)
 {
     sq_qconfig c = sq_qconfig_default();
@@ -1236,6 +1707,12 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_save);
     tcase_add_test(tc, test_list);
     tcase_add_test(tc, test_config_fit);
+    tcase_add_test(tc, test_walk_numbers);
+    tcase_add_test(tc, test_walk_keys);
+    tcase_add_test(tc, test_selection_hist);
+    tcase_add_test(tc, test_code_usage_transfer);
+    tcase_add_test(tc, test_glossary);
+    tcase_add_test(tc, test_format_keys);
     tcase_add_test(tc, test_qtensor_with_source);
     tcase_add_test(tc, test_qtensor_no_source);
     tcase_add_test(tc, test_list_columns);

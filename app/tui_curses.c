@@ -247,7 +247,9 @@ static void model_loop(term *T, sq_tui_model *mp)
     sq_error e2;
     for (;;) {
         sq_tui_layout_compute(&m, COLS, LINES, &lay);
-        if (!lay.too_small && (!m.have || m.bins != lay.plot_w || memcmp(&m.done_cfg, &m.cfg, sizeof m.cfg) != 0)) {
+        bool failed = !m.have && m.fail[0] && memcmp(&m.fail_cfg, &m.cfg, sizeof m.cfg) == 0; /* no retry */
+        if (!lay.too_small && !failed &&
+            (!m.have || m.bins != lay.plot_w || memcmp(&m.done_cfg, &m.cfg, sizeof m.cfg) != 0)) {
             char keep[sizeof m.msg];
             memcpy(keep, m.msg, sizeof keep);
             if (sq_tui_model_update(&m, lay.plot_w, &e2) == SQ_OK)

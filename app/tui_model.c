@@ -174,10 +174,13 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
         m->sel = m->n_ch ? m->n_ch - 1 : 0;
     m->done_cfg = m->cfg;
     m->have = true;
+    m->fail[0] = '\0';
     return SQ_OK;
 fail:
     model_drop_results(m);
     snprintf(m->msg, sizeof m->msg, "error: %.480s", err ? err->msg : "analysis failed");
+    memcpy(m->fail, m->msg, sizeof m->fail);
+    m->fail_cfg = m->cfg;
     return s;
 }
 

@@ -91,6 +91,8 @@ typedef struct sq_tui_model {
     sq_tui_pin pins[SQ_TUI_MAX_PINS];
     int n_pins;
     char msg[512];               /* footer message (saved paths, errors); "" for none */
+    char fail[512];              /* why the last analysis failed; "" after a success */
+    sq_qconfig fail_cfg;         /* the configuration it failed for */
     sq_summary sum;              /* of the tensor, computed once */
     /* ---- results of the last sq_tui_model_update ---- */
     bool have;                   /* the fields below are valid */

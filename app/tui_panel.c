@@ -393,10 +393,10 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
         draw_strip(m, l, g, gl);
         draw_pins(m, l, g);
     } else {
-        sq_tui_grid_put(g, 1, 2, m->msg[0] ? m->msg : "computing...", SQ_ROLE_WARN, -1);
+        sq_tui_grid_put(g, 1, 2, m->fail[0] ? m->fail : m->msg[0] ? m->msg : "computing...", SQ_ROLE_WARN, -1);
     }
     fill_row(g, l->footer_y, SQ_ROLE_FOOTER);
-    if (m->msg[0] && m->have)
+    if (m->msg[0] && (m->have || (m->fail[0] && strcmp(m->msg, m->fail) != 0)))
         sq_tui_grid_put(g, 0, l->footer_y, m->msg, SQ_ROLE_WARN, -1);
     else
         sq_tui_grid_put(g, 0, l->footer_y,

@@ -60,7 +60,7 @@ T send-keys -t sq p
 wait_for '^#1 +i4 sym ch1' && ok "p pins a row"
 
 T resize-window -t sq -x 80 -y 24
-wait_for 'a axis \[\] grp' && ok "resize to 80x24 redraws (short footer)"
+wait_for 'b/B m g a \[\] f/F fmt' && ok "resize to 80x24 redraws (short footer)"
 [ "$(pane | wc -l)" -eq 24 ] && ok "pane is 24 lines" || { echo "FAIL: pane lines"; fail=1; }
 T resize-window -t sq -x 140 -y 45
 wait_for 'a axis  \[/\] group' && ok "resize to 140x45 redraws (full footer)"
@@ -146,8 +146,8 @@ wait_for '^ tensor \[256, 512\] f32' && wait_for 'now i8 sym tensor'
 stats_col() { pane | sed -n 2p | awk '{ print index($0, "Statistics") }'; }
 [ "$(stats_col)" = 71 ] && ok "REPL panel at 100x30: statistics at column 71"
 T resize-window -t repl -x 80 -y 24
-wait_for 'a axis \[\] grp' && ok "REPL panel resized to 80x24 redraws (short footer)"
-[ "$(pane | wc -l)" -eq 24 ] && pane | tail -n 1 | grep -q '^b/B bits m mode' && ok "footer on the new last line (24)" \
+wait_for 'b/B m g a \[\] f/F fmt' && ok "REPL panel resized to 80x24 redraws (short footer)"
+[ "$(pane | wc -l)" -eq 24 ] && pane | tail -n 1 | grep -q '^b/B m g a' && ok "footer on the new last line (24)" \
     || { echo "FAIL: footer not on line 24"; pane; fail=1; }
 [ "$(stats_col)" = 51 ] && ok "laid out for 80 columns: statistics at column 51" \
     || { echo "FAIL: statistics at column $(stats_col), not 51"; pane; fail=1; }
@@ -165,7 +165,7 @@ T resize-window -t repl -x 90 -y 26
 sleep 0.3
 keys 'sq.view(sq.demo())'
 wait_for 'now i8 sym tensor'
-[ "$(stats_col)" = 61 ] && [ "$(pane | wc -l)" -eq 26 ] && pane | tail -n 1 | grep -q '^b/B bits m mode' \
+[ "$(stats_col)" = 61 ] && [ "$(pane | wc -l)" -eq 26 ] && pane | tail -n 1 | grep -q '^b/B m g a' \
     && ok "a panel opened after a resize at the prompt is laid out for 90x26" \
     || { echo "FAIL: panel after a resize at the prompt: statistics at column $(stats_col)"; pane; fail=1; }
 T send-keys -t repl q
@@ -288,7 +288,39 @@ wait_for 'channel 2/256 \(axis 1\): scale [-0-9.a-zA-Z]+ zp 0 rmse' && ok "80x24
 wait_for '^now i8 sym ch1 +[0-9.]+ +[0-9.a-z]+ +[0-9.a-z]+ +8\.[0-9]+ +[0-9.]+x +[0-9]+$' \
     && ok "80x24: comparison keeps every column"
 T send-keys -t plain '?'
-wait_for ', / \.      selected channel or group \(also arrows\)' && ok "80x24: help lines whole"
+wait_for ', / \.   channel or group \(arrows\) +s +save' && ok "80x24: help lines whole"
+T send-keys -t plain '?'
+wait_for 'Glossary \(the names used in Statistics' && wait_for 'bits/w   bits per weight: 8 \* stored bytes' \
+    && ok "? twice: the glossary"
+T send-keys -t plain '?'
+wait_for '^now i8 sym ch1' >/dev/null
+# e: the walk-through of the selected channel's first element (channel 2: element 513)
+T send-keys -t plain e
+wait_for 'Element 513 of 131072 +\[2, 1\]' && wait_for 'x / scale \+ zp +=' \
+    && wait_for 'x\^ = \(q - zp\) \* scale +=' && ok "e: walk-through of element 513"
+T send-keys -t plain Right
+wait_for 'Element 514 of 131072 +\[2, 2\]' && ok "-> the next element"
+T send-keys -t plain w
+wait_for 'w: element [0-9]+ has the worst \|error\|' && wait_for 'error x - x\^ +=' && ok "w: the worst element"
+T send-keys -t plain e
+wait_for '^Comparison' >/dev/null
+pane | grep -q 'Element [0-9]* of 131072' && { echo "FAIL: e did not close the walk-through"; fail=1; }
+T send-keys -t plain v
+wait_for '^Values of channel [0-9]+/256 \(axis 1\), \^ its levels' && ok "v: the selected channel's histogram"
+T send-keys -t plain v t
+wait_for '^Code usage [0-9]+ of 256 codes used' && ok "t: code usage"
+T send-keys -t plain t
+wait_for '^Transfer x -> x\^ of channel' && pane | grep -q '\*' && ok "t: the transfer staircase"
+T send-keys -t plain t
+wait_for '^Error x-x\^' >/dev/null
+# f: formats (q4_k is the 8th after int); the label shows the format
+for k in 1 2 3 4 5 6 7 8; do T send-keys -t plain f; done
+wait_for 'values - q4_k$' && ok "f x8: q4_k in the header"
+T send-keys -t plain b
+wait_for 'b: q4_k fixes bits, mode and blocks' && ok "b on q4_k says the format fixes it"
+for k in 1 2 3 4 5 6 7 8; do T send-keys -t plain F; done
+wait_for 'values - int8 sym per-channel\(axis 1\)$' && ok "F x8: back to int8, its configuration kept"
+if pane | LC_ALL=C grep -q '[^ -~]'; then echo "FAIL: LANG=C pane has non-ASCII bytes:"; pane; fail=1; fi
 T send-keys -t plain q q
 
 # TERM=dumb: the demo falls back to the table, as through a pipe

@@ -105,7 +105,7 @@ static void step_quantized(sq_tui_list *l, sq_tui_entry *e, size_t i)
         e->dtype = q->orig_dtype;
         e->qcfg = q->config;
         e->sqnr_db = quantized_sqnr(l, i, q);
-        e->bits_per_weight = sq_qtensor_bits_per_weight(q, SQ_SCALE_F32);
+        e->bits_per_weight = q->numel ? 8.0 * (double)sq_qtensor_storage_bytes(q) / (double)q->numel : 0;
     } else {
         e->state = SQ_ENTRY_ERROR;
         snprintf(e->err, sizeof e->err, "%.120s", err.msg);
@@ -146,7 +146,7 @@ bool sq_tui_list_step(sq_tui_list *l)
     if (s == SQ_OK) {
         e->state = SQ_ENTRY_DONE;
         e->sqnr_db = st.sqnr_db;
-        e->bits_per_weight = st.bits_per_weight;
+        e->bits_per_weight = q->numel ? 8.0 * (double)sq_qtensor_storage_bytes(q) / (double)q->numel : 0;
     } else {
         e->state = SQ_ENTRY_ERROR;
         snprintf(e->err, sizeof e->err, "%.120s", err.msg);

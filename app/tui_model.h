@@ -311,7 +311,7 @@ typedef struct sq_tui_entry {
     size_t numel;
     sq_dtype dtype;
     double sqnr_db;              /* NaN: unknown (a quantized entry) */
-    double bits_per_weight;
+    double bits_per_weight;      /* 8 * sq_qtensor_storage_bytes / numel (the file accounting) */
     bool quant;                  /* a loaded quantized tensor */
     sq_qconfig qcfg;             /* its configuration */
     char err[128];

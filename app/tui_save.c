@@ -62,20 +62,23 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 }
 
 /* The statistics as a JSON object (new reference). */
-static json_t *stats_json(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used)
+static json_t *stats_json(const sq_qconfig *cfg, const sq_stats *st, size_t codes_used, size_t storage)
 {
     char desc[96];
-    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:I, s:I, "
-                     "s:I, s:I, s:f, s:f, s:f}",
-                     "config", sq_qconfig_describe_from(cfg, 1, desc, sizeof desc), "bits", cfg->bits, "mode",
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:I, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, "
+                     "s:I, s:f, s:f, s:I, s:f, s:f}",
+                     "config", sq_qconfig_describe_from(cfg, 1, desc, sizeof desc), "format",
+                     sq_format_name(cfg->format), "bits", cfg->bits, "mode",
                      sq_mode_name(cfg->mode), "granularity", sq_granularity_name(cfg->granularity), "axis", cfg->axis + 1,
                      "group_size", (json_int_t)cfg->group_size, "rounding", sq_rounding_name(cfg->rounding),
                      "mse", st->mse, "rmse", st->rmse, "max_abs_err", st->max_abs_err, "mean_abs_err",
                      st->mean_abs_err, "cosine", st->cosine, "clipped_frac", st->clipped_frac, "clipped", (json_int_t)st->clipped,
-                     "compression", st->compression, "codes_used", (json_int_t)codes_used, "fp32_bytes",
-                     (json_int_t)st->fp32_bytes, "size_bytes", (json_int_t)st->size_bytes, "meta_bytes",
-                     (json_int_t)st->meta_bytes, "bits_per_weight", st->bits_per_weight, "bits_per_weight_f16",
-                     st->bits_per_weight_f16, "numel", (double)st->numel);
+                     "codes_used", (json_int_t)codes_used, "fp32_bytes", (json_int_t)st->fp32_bytes,
+                     "storage_bytes", (json_int_t)storage,
+                     "ratio", storage ? 4.0 * (double)st->numel / (double)storage : 1.0,
+                     "bits_per_weight", st->numel ? 8.0 * (double)storage / (double)st->numel : 0.0,
+                     "seed_size_bytes", (json_int_t)st->size_bytes, "seed_compression", st->compression,
+                     "numel", (double)st->numel);
     /* JSON has no infinity: a lossless round trip has sqnr_db null */
     if (o)
         json_object_set_new(o, "sqnr_db", isfinite(st->sqnr_db) ? json_real(st->sqnr_db) : json_null());
@@ -102,12 +105,14 @@ static void hist_csv(sbuf *b, const char *which, const sq_hist *h)
 }
 
 /* One pinned/current row to CSV. */
-static void pin_csv(sbuf *b, const char *label, const sq_qconfig *cfg, const sq_stats *st, size_t used)
+static void pin_csv(sbuf *b, const char *label, const sq_qconfig *cfg, const sq_stats *st, size_t used,
+                    size_t storage)
 {
     char desc[96];
-    sb_printf(b, "%s,\"%s\",%.6f,%.9g,%.9g,%.9g,%.6f,%.4f,%.4f,%zu\n", label,
+    sb_printf(b, "%s,\"%s\",%.6f,%.9g,%.9g,%.9g,%.6f,%zu,%.4f,%.4f,%zu\n", label,
               sq_qconfig_describe_from(cfg, 1, desc, sizeof desc), st->sqnr_db, st->mse, st->rmse, st->max_abs_err,
-              st->cosine, st->bits_per_weight, st->compression, used);
+              st->cosine, storage, st->numel ? 8.0 * (double)storage / (double)st->numel : 0,
+              storage ? 4.0 * (double)st->numel / (double)storage : 1, used);
 }
 
 /* Write one file dir/base+suffix from a buffer; appends its name to list. */
@@ -165,8 +170,13 @@ static sq_status save_charts(const sq_tui_model *m, const char *dir, const char 
     double levels[256];
     size_t n_levels = 0;
     sq_qconfig_describe_from(&m->done_cfg, 1, desc, sizeof desc);
-    if (m->q && m->sel < m->q->n_scales)
-        n_levels = sq_tui_levels(&m->done_cfg, m->q->scales[m->sel], m->q->zero_points[m->sel], levels);
+    if (m->q && m->sel < m->q->n_scales) { /* the levels sq_qtensor_levels gives (every format) */
+        float lv[256];
+        n_levels = sq_qtensor_levels(m->q, sq_tui_member(m->q, m->sel, 0), lv, 256);
+        n_levels = n_levels > 256 ? 256 : n_levels;
+        for (size_t i = 0; i < n_levels; i++)
+            levels[i] = lv[i];
+    }
     snprintf(title, sizeof title, "Values of %s", m->name);
     snprintf(sub, sizeof sub, "%s: levels of %s %zu marked", desc,
              m->done_cfg.granularity == SQ_GRAN_TENSOR ? "the tensor" :
@@ -194,13 +204,15 @@ static sq_status save_charts(const sq_tui_model *m, const char *dir, const char 
         sq_tui_config_short(c, labels[n], sizeof labels[n]);
         if (i < 0)
             snprintf(labels[n] + strlen(labels[n]), sizeof labels[n] - strlen(labels[n]), " (now)");
-        pts[n] = (sq_plot_point){st->bits_per_weight_f16, st->sqnr_db, (int)c->granularity, labels[n]};
+        size_t stored = i < 0 ? m->storage : m->pins[i].storage;
+        double bpw = st->numel ? 8.0 * (double)stored / (double)st->numel : 0;
+        pts[n] = (sq_plot_point){bpw, st->sqnr_db, (int)c->granularity, labels[n]};
         n++;
     }
     sq_plot_scatter ps = sq_plot_scatter_default();
     snprintf(title, sizeof title, "%s: SQNR against bits per weight", m->name);
     ps.title = title;
-    ps.subtitle = "the current configuration and the pinned ones, scales as f16";
+    ps.subtitle = "the current configuration and the pinned ones, bytes as stored";
     ps.xlabel = "bits per weight";
     ps.ylabel = "SQNR (dB)";
     ps.points = pts;
@@ -240,8 +252,10 @@ sq_status sq_tui_save(const sq_tui_model *m, const char *screen_text, const char
               m->st.rmse, m->st.max_abs_err, m->st.mean_abs_err, m->st.sqnr_db, m->st.cosine);
     sb_printf(&b, "clipped,%zu\nclipped_frac,%.9g\ncodes_used,%zu\ncode_levels,%d\n", m->st.clipped,
               m->st.clipped_frac, m->codes_used, 1 << m->done_cfg.bits);
-    sb_printf(&b, "fp32_bytes,%zu\nsize_bytes,%zu\nmeta_bytes,%zu\ncompression,%.6f\nbits_per_weight,%.6f\n",
-              m->st.fp32_bytes, m->st.size_bytes, m->st.meta_bytes, m->st.compression, m->st.bits_per_weight);
+    sb_printf(&b, "fp32_bytes,%zu\nstorage_bytes,%zu\nratio,%.6f\nbits_per_weight,%.6f\n", m->st.fp32_bytes,
+              m->storage, m->storage ? 4.0 * (double)m->st.numel / (double)m->storage : 1,
+              m->st.numel ? 8.0 * (double)m->storage / (double)m->st.numel : 0);
+    sb_printf(&b, "seed_size_bytes,%zu\nseed_compression,%.6f\n", m->st.size_bytes, m->st.compression);
     (void)label;
     (void)v;
     if (b.oom)
@@ -258,12 +272,12 @@ sq_status sq_tui_save(const sq_tui_model *m, const char *screen_text, const char
     }
     /* pinned table CSV */
     if (s == SQ_OK) {
-        sb_printf(&b, "row,config,sqnr_db,mse,rmse,max_abs_err,cosine,bits_per_weight,compression,codes_used\n");
-        pin_csv(&b, "now", &m->done_cfg, &m->st, m->codes_used);
+        sb_printf(&b, "row,config,sqnr_db,mse,rmse,max_abs_err,cosine,storage_bytes,bits_per_weight,ratio,codes_used\n");
+        pin_csv(&b, "now", &m->done_cfg, &m->st, m->codes_used, m->storage);
         for (int i = 0; i < m->n_pins; i++) {
             char lab[16];
             snprintf(lab, sizeof lab, "%d", i + 1);
-            pin_csv(&b, lab, &m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used);
+            pin_csv(&b, lab, &m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used, m->pins[i].storage);
         }
         s = b.oom ? sq_fail(err, SQ_ERR_NOMEM, "out of memory") : save_one(dir, base, "-pins.csv", b.s, b.len, &list, err);
     }
@@ -273,10 +287,10 @@ sq_status sq_tui_save(const sq_tui_model *m, const char *screen_text, const char
         char shape[128];
         json_t *pins = json_array();
         for (int i = 0; i < m->n_pins; i++)
-            json_array_append_new(pins, stats_json(&m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used));
+            json_array_append_new(pins, stats_json(&m->pins[i].cfg, &m->pins[i].st, m->pins[i].codes_used, m->pins[i].storage));
         json_t *root = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "tensor", m->name, "shape",
                                  sq_shape_format(m->t->shape, m->t->ndim, shape, sizeof shape), "dtype",
-                                 sq_dtype_name(m->t->dtype), "stats", stats_json(&m->done_cfg, &m->st, m->codes_used),
+                                 sq_dtype_name(m->t->dtype), "stats", stats_json(&m->done_cfg, &m->st, m->codes_used, m->storage),
                                  "value_histogram", hist_json(&m->val_hist), "error_histogram",
                                  hist_json(&m->err_hist), "pinned", pins);
         char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;

@@ -714,6 +714,10 @@ START_TEST(test_save)
     char *s = slurp(path);
     ck_assert_ptr_nonnull(s);
     ck_assert(strncmp(s, "statistic,value\nconfig,\"int8 sym per-tensor\"\nmse,", 49) == 0);
+    /* one accounting: 12 code bytes + an f64 scale = 20 bytes for 12 values:
+     * ratio 48 / 20, bits/w 160 / 12; the seed's figures labelled */
+    ck_assert_msg(strstr(s, "\nstorage_bytes,20\nratio,2.400000\nbits_per_weight,13.333333\nseed_size_bytes,12\n"
+                            "seed_compression,4.000000\n"), "%s", s);
     free(s);
     snprintf(path, sizeof path, "%s/squint-blk.0_attn_q-hist.csv", dir);
     s = slurp(path);
@@ -723,11 +727,14 @@ START_TEST(test_save)
     snprintf(path, sizeof path, "%s/squint-blk.0_attn_q-pins.csv", dir);
     s = slurp(path);
     ck_assert(strstr(s, "\nnow,\"int8 sym per-tensor\",") && strstr(s, "\n1,\"int8 sym per-tensor\","));
+    ck_assert_msg(strstr(s, ",20,13.3333,2.4000,"), "%s", s);
     free(s);
     snprintf(path, sizeof path, "%s/squint-blk.0_attn_q.json", dir);
     s = slurp(path);
     ck_assert(strstr(s, "\"tensor\": \"blk.0/attn q\"") && strstr(s, "\"value_histogram\"") &&
               strstr(s, "\"pinned\": ["));
+    ck_assert_msg(strstr(s, "\"storage_bytes\": 20") && strstr(s, "\"ratio\": 2.4") &&
+                  strstr(s, "\"seed_compression\": 4.0") && strstr(s, "\"format\": \"int\""), "%s", s);
     free(s);
     snprintf(path, sizeof path, "%s/squint-blk.0_attn_q-screen.txt", dir);
     s = slurp(path);
@@ -1044,7 +1051,8 @@ START_TEST(test_list_quantized)
         ;
     ck_assert(l.e[1].quant && l.e[1].state == SQ_ENTRY_DONE && isnan(l.e[1].sqnr_db));
     ck_assert_int_eq(l.e[1].qcfg.bits, 3);
-    ck_assert_double_eq(l.e[1].bits_per_weight, sq_qtensor_bits_per_weight(q, SQ_SCALE_F32));
+    ck_assert_double_eq(l.e[1].bits_per_weight, 8.0 * (double)sq_qtensor_storage_bytes(q) / (double)q->numel);
+    ck_assert_double_eq(l.e[1].bits_per_weight, 3.0625); /* 384 code bytes + an f64 scale, 1024 values */
     ck_assert_int_eq(l.e[2].state, SQ_ENTRY_ERROR);
     ck_assert_str_eq(l.e[2].err, "broken parts");
     sq_tui_list_render(&l, 100, 10, &g);
@@ -1053,7 +1061,7 @@ START_TEST(test_list_quantized)
     sq_tui_grid_row(&g, y, row, sizeof row);
     ck_assert_ptr_nonnull(strstr(row, "[16, 64]"));
     ck_assert_ptr_nonnull(strstr(row, " int3 "));
-    ck_assert_ptr_nonnull(strstr(row, "no source   3.031  i3 sym tensor"));
+    ck_assert_ptr_nonnull(strstr(row, "no source   3.062  i3 sym tensor"));
     /* the plain entry's numbers stay on its row at every width */
     snprintf(want, sizeof want, "%9.2f", l.e[0].sqnr_db);
     for (int w = 60; w <= 140; w += 20) {
@@ -1101,7 +1109,7 @@ START_TEST(test_list_small)
     ck_assert_ptr_nonnull(strstr(row, "SQNR dB  bits/w  config"));
     snprintf(want, sizeof want, "%9.2f %7.3f", l.e[0].sqnr_db, l.e[0].bits_per_weight);
     ck_assert_int_eq(find_row(&g, want), 2);
-    ck_assert_int_eq(find_row(&g, "no source   3.031  i3 sym tensor"), 3);
+    ck_assert_int_eq(find_row(&g, "no source   3.062  i3 sym tensor"), 3);
     for (int y = 0; y < 24; y++)
         ck_assert_int_le((int)strlen(sq_tui_grid_row(&g, y, row, sizeof row)), 80);
     /* idle keys: the configuration is unchanged and nothing recomputes */

@@ -242,7 +242,7 @@ T new-session -d -s list -x 120 -y 30 \
 wait_for 'wq.safetensors: 12 tensors' 20 && ok "--view on a quantized export: 12 entries, not 36 parts"
 wait_for 'all tensors analysed'
 pane | grep -Eq '\.(codes|scales|zero_points)' && { echo "FAIL: raw parts listed"; pane; fail=1; }
-pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* [0-9.]+ +12\.000 +i4 sym g4' \
+pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* [0-9.]+ +20\.000 +i4 sym g4' \
     && ok "row: w1, its shape, int4, SQNR, bits/w and configuration" || { echo "FAIL: quantized row"; pane; fail=1; }
 r=$(check_rows "$tmp/expected4" 4) && ok "each quantized row: its codes' SQNR against the source file ($r rows)" \
     || { echo "FAIL: $r"; pane; fail=1; }
@@ -260,7 +260,7 @@ S=list2
 T new-session -d -s list2 -x 120 -y 30 \
     "cd '$tmp' && env TERM=xterm-256color LANG=C.UTF-8 '$SQUINT' --view wq.safetensors; sleep 5"
 wait_for 'all tensors analysed' 20
-pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* no source +12\.000 +i4 sym g4' \
+pane | grep -Eq '^> w1 +\[3, 8\] +int4 .* no source +20\.000 +i4 sym g4' \
     && ok "source file gone: rows say 'no source'" || { echo "FAIL: row without source"; pane; fail=1; }
 T send-keys -t list2 Enter
 wait_for '^ w1 \[3, 8\] f32.*int4 sym per-group\(4\) \(loaded, fixed; no source\)' \

@@ -564,8 +564,9 @@ static void lsq_view_check_numel(lua_State *L, size_t numel, const size_t *shape
                                             sq_shape_format(shape, ndim, buf, sizeof buf)));
 }
 
-/* sq.view(x [, cfg]): the panel on a tensor, a quantized tensor or a
- * checkpoint; returns when the user leaves it with q. For a quantized
+/* sq.view(x [, cfg [, {note = s}]]): the panel on a tensor, a quantized
+ * tensor or a checkpoint; returns when the user leaves it with q. note (a
+ * tensor's panel) is shown on the status line until the first key. For a quantized
  * tensor, sq.view(q [, source]): its error against source, or against the
  * tensor sq.quantize made it from, else "unknown". The arguments are
  * checked before the terminal is (stack: 0). */
@@ -591,8 +592,18 @@ int lsq_view(lua_State *L)
         lsq_view_check_numel(L, t->numel, t->shape, t->ndim);
         lsq_parse_qconfig(L, 2, 2, "", t->shape, t->ndim, &cfg);
     }
-    if (!sq_tui_available())
+    if (lua_istable(L, 3)) { /* sq.view(x, cfg, {note = "..."}): the panel's status line */
+        if (lua_getfield(L, 3, "note") != LUA_TNIL && !lua_isstring(L, -1))
+            return luaL_argerror(L, 3, "'note' must be a string");
+        sq_tui_set_note(ck ? NULL : lua_tostring(L, -1));
+        lua_pop(L, 1);
+    } else if (!lua_isnoneornil(L, 3)) {
+        return luaL_typeerror(L, 3, "table");
+    }
+    if (!sq_tui_available()) {
+        sq_tui_set_note(NULL);
         return luaL_error(L, "sq.view needs a terminal on standard input and output");
+    }
     if (q) {
         st = sq_tui_view_qtensor_source(q, src, "qtensor", &err);
     } else if (t) {

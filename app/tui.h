@@ -55,6 +55,11 @@ sq_status sq_tui_view_qtensor_source(const sq_qtensor *q, const sq_tensor *sourc
 /* sq_tui_view_qtensor_source without a source. */
 sq_status sq_tui_view_qtensor(const sq_qtensor *q, const char *name, sq_error *err);
 
+/* The next tensor panel opened (sq_tui_view_tensor / _qtensor*) shows note
+ * on its status line until the first key (e.g. a lesson's note and the keys
+ * to try). note is copied (up to 511 bytes); NULL or "" clears it. */
+void sq_tui_set_note(const char *note);
+
 /* A set of named tensors loaded on demand (e.g. a checkpoint), with no
  * dependency on any file format. name(ctx, i) returns a string owned by the
  * source, valid while the panel runs; load(ctx, i, out, err) returns a new

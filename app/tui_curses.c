@@ -238,6 +238,14 @@ static int term_key(int timeout_ms)
     }
 }
 
+/* The note the next panel shows (sq_tui_set_note). */
+static char pending_note[512];
+
+void sq_tui_set_note(const char *note)
+{
+    snprintf(pending_note, sizeof pending_note, "%s", note ? note : "");
+}
+
 /* Run the panel on an initialised model until the user leaves. */
 static void model_loop(term *T, sq_tui_model *mp)
 {
@@ -245,6 +253,10 @@ static void model_loop(term *T, sq_tui_model *mp)
     sq_tui_grid g = {0};
     sq_tui_layout lay;
     sq_error e2;
+    if (pending_note[0]) { /* shown until the first key */
+        snprintf(m.msg, sizeof m.msg, "%s", pending_note);
+        pending_note[0] = '\0';
+    }
     for (;;) {
         sq_tui_layout_compute(&m, COLS, LINES, &lay);
         bool failed = !m.have && m.fail[0] && memcmp(&m.fail_cfg, &m.cfg, sizeof m.cfg) == 0; /* no retry */

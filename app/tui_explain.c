@@ -372,5 +372,7 @@ const char *const sq_tui_glossary[] = {
     "format   how codes are stored: int (a uniform grid), a ggml block format",
     "         (q4_k: blocks of 256 with their own scales) or an element format",
     "         (nf4, fp8_e4m3: a fixed set of levels, times the block's scale).",
+    "calib    how a group's range is chosen: min/max, mse (the least squared",
+    "         error), a percentile of |x|, or clip (a fraction of min/max).",
 };
 const int sq_tui_glossary_n = (int)(sizeof sq_tui_glossary / sizeof sq_tui_glossary[0]);

@@ -293,6 +293,23 @@ static int group_key(sq_tui_model *m, int key)
     return SQ_TUI_HANDLED | SQ_TUI_REDRAW | SQ_TUI_RECOMPUTE;
 }
 
+/* ( / ): the clip ratio 1% down / up (switching to clip calibration from
+ * 100%), within 1%..100%. */
+static int clip_key(sq_tui_model *m, int key)
+{
+    sq_qconfig *c = &m->cfg;
+    double r = c->calibration == SQ_CALIB_CLIP ? c->clip : 1.0;
+    long pct = lround(r * 100) + (key == ')' ? 1 : -1);
+    if (pct > 100 || pct < 1) {
+        snprintf(m->msg, sizeof m->msg, "%c: the clip ratio is already %s", key,
+                 pct > 100 ? "100% (the whole range)" : "1%, the least");
+        return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    }
+    c->calibration = SQ_CALIB_CLIP;
+    c->clip = (double)pct / 100.0;
+    return SQ_TUI_HANDLED | SQ_TUI_REDRAW | SQ_TUI_RECOMPUTE;
+}
+
 /* , . < > and arrows: move the selection, or say there is none. */
 static int sel_key(sq_tui_model *m, long long delta)
 {
@@ -414,7 +431,7 @@ static int model_key(sq_tui_model *m, int key)
         if (r)
             return r;
     }
-    if (m->fixed && !m->has_source && key < 128 && key > 0 && strchr("bBmga[]rzfF", key)) {
+    if (m->fixed && !m->has_source && key < 128 && key > 0 && strchr("bBmga[]rzfFc()", key)) {
         snprintf(m->msg, sizeof m->msg, "%s", SQ_TUI_MSG_FIXED);
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
     }
@@ -458,6 +475,14 @@ static int model_key(sq_tui_model *m, int key)
     case 'l':
         m->log_counts = !m->log_counts;
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;
+    case 'c': /* calibration: minmax -> mse -> percentile -> minmax */
+        c->calibration = c->calibration == SQ_CALIB_MINMAX ? SQ_CALIB_MSE
+                         : c->calibration == SQ_CALIB_MSE  ? SQ_CALIB_PERCENTILE
+                                                           : SQ_CALIB_MINMAX;
+        return changed;
+    case '(':
+    case ')':
+        return clip_key(m, key);
     case 'e':
         if (!m->have)
             return idle(m, "e: nothing computed yet");

@@ -322,6 +322,7 @@ static const char *const help_lines[] = {
     "z       zero in range (asymmetric)      p / x   pin row / drop last pin",
     ", / .   channel or group (arrows)       s       save stats, charts, screen",
     "< / >   selection by pages              ?       this help, the glossary",
+    "c       calibration: minmax, mse, pct   ( / )   clip ratio -1% / +1%",
     "In the walk-through (e): <- / -> element, w worst, e or Esc closes.",
     "q / Esc back",
 };

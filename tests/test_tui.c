@@ -1674,6 +1674,42 @@ START_TEST(test_format_keys)
 }
 END_TEST
 
+
+START_TEST(test_calibration_keys)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    char a[96];
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_key(&m, 'c') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_int_eq(m.cfg.calibration, SQ_CALIB_MSE);
+    sq_tui_model_key(&m, 'c');
+    ck_assert_int_eq(m.cfg.calibration, SQ_CALIB_PERCENTILE);
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    sq_tui_model_key(&m, 'c');
+    ck_assert_int_eq(m.cfg.calibration, SQ_CALIB_MINMAX);
+    /* ) at the whole range says so; ( clips 1% and switches to clip */
+    ck_assert_int_eq(sq_tui_model_key(&m, ')') & SQ_TUI_RECOMPUTE, 0);
+    ck_assert_str_eq(m.msg, "): the clip ratio is already 100% (the whole range)");
+    ck_assert_int_eq(sq_tui_model_key(&m, '(') & SQ_TUI_RECOMPUTE, SQ_TUI_RECOMPUTE);
+    ck_assert_int_eq(m.cfg.calibration, SQ_CALIB_CLIP);
+    ck_assert_double_eq(m.cfg.clip, 0.99);
+    ck_assert_str_eq(sq_qconfig_describe(&m.cfg, a, sizeof a), "int8 sym per-tensor clip0.99");
+    /* stats follow: max|x| 4 clipped to 3.96 clips the two values of magnitude 4 */
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_uint_eq(m.st.clipped, 2);
+    for (int i = 0; i < 200; i++)
+        sq_tui_model_key(&m, '(');
+    ck_assert_double_eq(m.cfg.clip, 0.01);
+    ck_assert_str_eq(m.msg, "(: the clip ratio is already 1%, the least");
+    sq_tui_model_key(&m, ')');
+    ck_assert_double_eq(m.cfg.clip, 0.02);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
 START_TEST(test_config_fit)
 {
     sq_qconfig c = sq_qconfig_default();
@@ -1721,6 +1757,7 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_code_usage_transfer);
     tcase_add_test(tc, test_glossary);
     tcase_add_test(tc, test_format_keys);
+    tcase_add_test(tc, test_calibration_keys);
     tcase_add_test(tc, test_qtensor_with_source);
     tcase_add_test(tc, test_qtensor_no_source);
     tcase_add_test(tc, test_list_columns);

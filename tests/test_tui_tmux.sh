@@ -159,6 +159,13 @@ wait_for 'a axis  \[/\] group' && [ "$(stats_col)" = 95 ] && pane | tail -n 1 | 
     || { echo "FAIL: 130x40 layout"; pane; fail=1; }
 T send-keys -t repl q
 wait_prompt && keys 'print(6 * 7)' && wait_for '^42$' && ok "back in the REPL after q"
+# a note (a lesson's) stays on the status line until the first key
+keys 'sq.view(sq.demo(), nil, {note = "the note of a lesson  try: e v"})'
+wait_for 'now i8 sym tensor' && wait_for '^the note of a lesson  try: e v' && ok "sq.view's note on the status line"
+T send-keys -t repl l
+wait_for '^Values \(log\)' && ! pane | grep -q 'the note of a lesson' && ok "the note goes at the first key"
+T send-keys -t repl q
+wait_prompt
 # resized at the prompt (outside readline's read): the next panel still gets
 # the terminal's size, not the LINES/COLUMNS readline exported at start-up
 T resize-window -t repl -x 90 -y 26

@@ -105,7 +105,12 @@ function M.view(t, cfg, opts)
     return
   end
   wait("Enter: open the panel")
-  local ok, err = pcall(sq.view, t, cfg)
+  -- the note and the keys to try also stay on the panel's status line until the first key
+  local try = {}
+  for _, k in ipairs(opts.keys or {}) do try[#try + 1] = k:match("^(%S+)") end
+  local status = opts.note or ""
+  if #try > 0 then status = status .. (status ~= "" and "  " or "") .. "try: " .. table.concat(try, " ") end
+  local ok, err = pcall(sq.view, t, cfg, {note = status})
   if not ok then io.write("\n  the panel could not open: ", tostring(err), "\n") wait("Enter: go on") end
 end
 

@@ -235,6 +235,10 @@ int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, cha
     int n = 0;
 #define L(label, ...) do { if (n < max) { int o_ = snprintf(lines[n], SQ_TUI_WALK_W, "%-24s", label); \
         snprintf(lines[n] + o_, SQ_TUI_WALK_W - (size_t)o_, __VA_ARGS__); n++; } } while (0)
+    /* a line with its operands wider than the box at 80 columns keeps only its result (after the last "= ") */
+#define FIT() do { if (n > 0 && strlen(lines[n - 1]) > SQ_TUI_WALK_FIT) { \
+        const char *r_ = strrchr(lines[n - 1], '='); \
+        memmove(lines[n - 1] + 24, r_, strlen(r_) + 1); } } while (0)
     coords(q, w->i, pos, sizeof pos);
     sq_qconfig_describe_from(c, 1, desc, sizeof desc);
     snprintf(lab, sizeof lab, "Element %zu of %zu", w->i + 1, q->numel);
@@ -246,24 +250,28 @@ int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, cha
     else
         L("x", "unknown (no source: the values shown are x^)");
     if (w->is_int) {
-        if (!isnan(w->range_hi) && c->mode == SQ_MODE_SYMMETRIC)
+        if (!isnan(w->range_hi) && c->mode == SQ_MODE_SYMMETRIC) {
             L("scale = max|x| / qmax", "= %s / %d = %s", num(w->range_hi, b, sizeof b), w->qmax,
               num(w->scale, a, sizeof a));
-        else if (!isnan(w->range_hi))
+            FIT();
+        } else if (!isnan(w->range_hi)) {
             L("scale = (max - min) / n", "= (%s - %s) / %d = %s", num(w->range_hi, b, sizeof b),
               num(w->range_lo, d, sizeof d), w->qmax - w->qmin, num(w->scale, a, sizeof a));
-        else {
+            FIT();
+        } else {
             snprintf(lab, sizeof lab, "scale (%s)", sq_calibration_name(c->calibration));
             L(lab, "= %s", num(w->scale, a, sizeof a));
         }
         L("zero point zp", "= %s", num(w->zp, a, sizeof a));
         L("x / scale + zp", "= %s / %s + %s = %s", num(w->x, a, sizeof a), num(w->scale, b, sizeof b),
           num(w->zp, d, sizeof d), num(w->t, e, sizeof e));
+        FIT();
         L(c->rounding == SQ_ROUND_EVEN ? "round (half to even)" : "round (half away)", "= %.0f", w->rounded);
         snprintf(lab, sizeof lab, "clamp to [%d, %d]", w->qmin, w->qmax);
         L(lab, "= q = %d%s", w->code, w->clipped ? "  CLIPPED: outside the code range" : "  (inside: not clipped)");
         L("x^ = (q - zp) * scale", "= (%d - %s) * %s = %s", w->code, num(w->zp, a, sizeof a),
           num(w->scale, b, sizeof b), num(w->xhat, d, sizeof d));
+        FIT();
     } else {
         const sq_format_info *fi = sq_format_info_of((int)c->format);
         L("block scale", "= %s%s%s", num(w->scale, a, sizeof a), fi && fi->asymmetric ? ", min " : "",
@@ -282,6 +290,7 @@ int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, cha
     if (n < max)
         snprintf(lines[n++], SQ_TUI_WALK_W, "<-/-> previous/next element   w worst |error|   e/Esc close");
 #undef L
+#undef FIT
     return n;
 }
 

@@ -218,6 +218,7 @@ typedef struct sq_tui_walk {
 } sq_tui_walk;
 #define SQ_TUI_WALK_W 192
 #define SQ_TUI_WALK_LINES 12
+#define SQ_TUI_WALK_FIT 76     /* widest line kept whole (the box at 80 columns) */
 /* Fill w for element i of q (t the values, xhat q dequantized: needed for
  * the formats, may be NULL for INT). */
 void sq_tui_walk_compute(const sq_tensor *t, const sq_qtensor *q, const float *xhat, size_t i, sq_tui_walk *w);

@@ -1261,6 +1261,10 @@ static void check_walk_all(const sq_tensor *t, const sq_qconfig *c)
         ck_assert_float_eq((float)w.xhat, deq->data[i]);
         ck_assert_double_eq(w.err, (double)t->data[i] - (double)deq->data[i]);
         clipped += w.clipped;
+        char lines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W];
+        int n = sq_tui_walk_lines(&w, q, true, lines, SQ_TUI_WALK_LINES);
+        for (int k = 0; k < n; k++) /* whole in the box at 80 columns */
+            ck_assert_msg(strlen(lines[k]) <= SQ_TUI_WALK_FIT, "%s", lines[k]);
     }
     ck_assert_uint_eq(clipped, q->n_clipped);
     sq_tensor_free(deq);
@@ -1336,6 +1340,28 @@ START_TEST(test_walk_numbers)
     check_walk_all(t, &c);
     c.mode = SQ_MODE_ASYMMETRIC;
     check_walk_all(t, &c);
+    /* long numbers (7 digits, negative zero points) keep every line whole */
+    sq_tensor *r;
+    size_t rs[2] = {8, 64};
+    ck_assert_int_eq(sq_tensor_randn(rs, 2, 11, &r, &err), SQ_OK);
+    for (size_t i = 0; i < r->numel; i++)
+        r->data[i] = r->data[i] * 0.001f + 0.0003f;
+    c = sq_qconfig_default();
+    c.mode = SQ_MODE_ASYMMETRIC;
+    c.granularity = SQ_GRAN_GROUP;
+    c.group_size = 16;
+    check_walk_all(r, &c);
+    sq_qtensor *qr;
+    ck_assert_int_eq(sq_quantize(r, &c, &qr, &err), SQ_OK);
+    sq_tui_walk_compute(r, qr, NULL, 5, &w);
+    w.x = -0.0001234567; /* operands too long for 76 columns: only the result stays */
+    w.scale = 0.0001234567;
+    w.zp = -123.4567;
+    w.t = -124.4567;
+    n = sq_tui_walk_lines(&w, qr, true, lines, SQ_TUI_WALK_LINES);
+    ck_assert_str_eq(lines[5], "x / scale + zp          = -124.4567");
+    sq_qtensor_free(qr);
+    sq_tensor_free(r);
     /* the asymmetric derivation */
     c = sq_qconfig_default();
     c.mode = SQ_MODE_ASYMMETRIC;

@@ -276,11 +276,11 @@ int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, cha
         const sq_format_info *fi = sq_format_info_of((int)c->format);
         L("block scale", "= %s%s%s", num(w->scale, a, sizeof a), fi && fi->asymmetric ? ", min " : "",
           fi && fi->asymmetric ? num(w->zp, b, sizeof b) : "");
-        if (fi && fi->scale_desc)
-            L("", "(%s)", fi->scale_desc);
+        if (fi && fi->scale_desc && n < max) /* how the format stores its scales */
+            snprintf(lines[n++], SQ_TUI_WALK_FIT + 1, "  (%s)", fi->scale_desc);
         L("levels of the block", "= %zu representable values", w->n_levels);
         L("nearest level to x", "= %s%s", num(w->nearest, a, sizeof a),
-          w->clipped ? "  CLIPPED: beyond the block's largest level" : "");
+          w->clipped ? "  CLIPPED: beyond the levels" : "");
         snprintf(lab, sizeof lab, "code (stored, 0..%d)", w->qmax);
         L(lab, "= %d", w->code);
         L("x^ (the decoder's)", "= %s", num(w->xhat, a, sizeof a));

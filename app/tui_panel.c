@@ -274,9 +274,14 @@ static void draw_strip(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gri
         snprintf(b, sizeof b, "unknown");
     else
         sq_tui_fmt_si(m->ch_rmse[m->sel], 1, b, sizeof b);
-    sq_tui_grid_printf(g, 9, l->strip_y, SQ_ROLE_LABEL, "%s: scale %s zp %s rmse %s   (,/. move  </> page)", sel,
-                       sq_tui_fmt_si(m->q->scales[m->sel], 1, a, sizeof a),
-                       sq_tui_fmt_si(m->q->zero_points[m->sel], 1, z, sizeof z), b);
+    const sq_format_info *fi = sq_format_info_of((int)m->done_cfg.format);
+    bool is_int = m->done_cfg.format == SQ_FORMAT_INT;
+    char zpart[48] = ""; /* INT: the zero point; formats with a minimum: the block's minimum */
+    if (is_int || (fi && fi->asymmetric))
+        snprintf(zpart, sizeof zpart, " %s %s", is_int ? "zp" : "min",
+                 sq_tui_fmt_si(m->q->zero_points[m->sel], 1, z, sizeof z));
+    sq_tui_grid_printf(g, 9, l->strip_y, SQ_ROLE_LABEL, "%s: scale %s%s rmse %s   (,/. move  </> page)", sel,
+                       sq_tui_fmt_si(m->q->scales[m->sel], 1, a, sizeof a), zpart, b);
     double *col = malloc((size_t)cols * sizeof *col);
     int *hts = malloc((size_t)cols * sizeof *hts);
     if (col && hts) {

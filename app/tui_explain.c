@@ -250,11 +250,11 @@ int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, cha
     else
         L("x", "unknown (no source: the values shown are x^)");
     if (w->is_int) {
-        if (!isnan(w->range_hi) && c->mode == SQ_MODE_SYMMETRIC) {
+        if (known && !isnan(w->range_hi) && c->mode == SQ_MODE_SYMMETRIC) {
             L("scale = max|x| / qmax", "= %s / %d = %s", num(w->range_hi, b, sizeof b), w->qmax,
               num(w->scale, a, sizeof a));
             FIT();
-        } else if (!isnan(w->range_hi)) {
+        } else if (known && !isnan(w->range_hi)) { /* (without a source the range is unknown) */
             L("scale = (max - min) / n", "= (%s - %s) / %d = %s", num(w->range_hi, b, sizeof b),
               num(w->range_lo, d, sizeof d), w->qmax - w->qmin, num(w->scale, a, sizeof a));
             FIT();

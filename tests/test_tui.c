@@ -951,6 +951,17 @@ START_TEST(test_qtensor_no_source)
      * bits/w (printed half-even as 3.062), ratio 4096 / 392 = 10.45 */
     ck_assert_int_gt(find_row(&g, "now i3 sym tensor     unknown        -        -   3.062  10.45x      7"), 1);
     ck_assert(!grid_has(&g, "nan") && !grid_has(&g, "inf"));
+    /* the walk-through without a source: x unknown, no error line; w says why not */
+    sq_tui_model_key(&m, 'w');
+    ck_assert_str_eq(m.msg, "w: the error is unknown without a source");
+    ck_assert(!m.walk);
+    sq_tui_model_key(&m, 'e');
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_gt(find_row(&g, "x                       unknown (no source: the values shown are x^)"), 0);
+    ck_assert_int_gt(find_row(&g, "clamp to [-3, 3]        = q = "), 0);
+    ck_assert_int_gt(find_row(&g, "scale (minmax)          = "), 0); /* not derived from x^ */
+    ck_assert_int_lt(find_row(&g, "error x - x^"), 0);
+    ck_assert(!grid_has(&g, "nan"));
     sq_tui_model_free(&m);
     sq_tui_grid_free(&g);
     sq_tensor_free(other);

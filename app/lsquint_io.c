@@ -612,6 +612,7 @@ int lsq_view(lua_State *L)
         lua_getiuservalue(L, 1, 1);
         st = sq_tui_view_checkpoint(ck, lua_tostring(L, -1), &cfg, &err);
     }
+    sq_tui_set_note(NULL); /* a note the panel did not show goes too */
     if (st != SQ_OK)
         return lsq_engine_error(L, 2, &err);
     return 0;

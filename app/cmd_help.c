@@ -75,6 +75,23 @@ static const sq_help_entry commands[] = {
      "  --scale-dtype T       store scales as f16 (default), f32 or f64\n"
      "\n"
      "Example: squint quantize model.safetensors model-q4.safetensors --bits 4 --granularity group\n"},
+    {"diff", NULL,
+     "Usage: squint diff REF OTHER [OPTION]...\n"
+     "Compare two checkpoints (safetensors, GGUF, sharded sets, squint's quantized exports)\n"
+     "tensor by tensor, matched by name, REF being the reference: SQNR, RMSE, max |err|, exact\n"
+     "median and 95th percentile of |err| and cosine per pair, then a total row (SQNR pooled\n"
+     "over every compared element) and the names found on one side only. Quantized tensors\n"
+     "are dequantized; a pair whose shapes differ is a row saying so. Exit status 1 when a\n"
+     "pair could not be compared.\n"
+     "\n"
+     "Options:\n"
+     "  --map FILE.lua        rename (and transform) OTHER's tensors: FILE.lua returns\n"
+     "                        function(name, meta) -> new name or nil (dropped), or a table\n"
+     "                        {name = that function, tensor = function(name, t, meta) -> t}\n"
+     "  --csv OUT             also write the rows as CSV to OUT (- for standard output)\n"
+     "  --json OUT            also write the rows as JSON to OUT (- for standard output)\n"
+     "\n"
+     "Example: squint diff model.safetensors model-q4_k.gguf --map scripts/maps/llama_gguf.lua\n"},
     {"lesson", NULL,
      "Usage: squint lesson [N | FILE.lua]\n"
      "Without an argument, list the lessons; with a number, run that lesson: pages of text,\n"
@@ -84,7 +101,7 @@ static const sq_help_entry commands[] = {
      "SQUINT_LESSONS names another folder of lessons.\n"},
     {"help", NULL,
      "Usage: squint help [COMMAND]\n"
-     "Print the usage of squint, or of COMMAND (demo, view, info, report, quantize, lesson).\n"},
+     "Print the usage of squint, or of COMMAND (demo, view, info, report, quantize, diff, lesson).\n"},
 };
 
 void sq_help_program(FILE *out)
@@ -100,6 +117,7 @@ void sq_help_program(FILE *out)
           "  info FILE [NAME]      list a file's tensors (NAME: with statistics)\n"
           "  report FILE [CONFIG]...  per-tensor error and size of each configuration\n"
           "  quantize FILE OUT.safetensors [CONFIG]  write the quantized checkpoint\n"
+          "  diff REF OTHER        per-tensor error of one checkpoint against another\n"
           "  lesson [N | FILE.lua]  list or run a guided lesson on quantization\n"
           "  help [COMMAND]        this help, or one command's\n"
           "'squint COMMAND --help' describes one command.\n"
@@ -165,7 +183,7 @@ int sq_cmd_help(int argc, char **argv)
     if (argc > 2)
         fprintf(stderr, "squint help: one command at most\n");
     else
-        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, quantize, lesson, help)\n",
+        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, quantize, diff, lesson, help)\n",
                 argv[1]);
     return 2;
 }

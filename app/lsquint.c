@@ -1906,6 +1906,7 @@ int luaopen_squint(lua_State *L)
     lsq_register_rows(L);
     luaL_newlib(L, lsq_functions);
     lsq_misc_register(L);
+    lsq_diff_register(L); /* lsquint_diff.c: sq.diff, sq.layer_error, sq.take_rows */
     lua_pushstring(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
     return 1;

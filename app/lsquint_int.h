@@ -110,5 +110,7 @@ int lsq_ckpt_model_stats(lua_State *L, const sq_qconfig *cfg);
 /* Add sq.threads, sq.lesson and sq.plot to the module table on top
  * (lsquint_misc.c; stack: 0). */
 void lsq_misc_register(lua_State *L);
+/* Add sq.diff, sq.layer_error and sq.take_rows (lsquint_diff.c; stack: 0). */
+void lsq_diff_register(lua_State *L);
 
 #endif

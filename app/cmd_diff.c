@@ -293,7 +293,9 @@ static sq_status map_tensor(dstate *s, const dentry *e, sq_tensor **t, sq_error 
     lua_pushstring(L, e->name);
     sq_status st = SQ_OK;
     if (lua_pcall(L, 4, 1, 1) != LUA_OK) {
-        st = sq_fail(err, SQ_ERR_ARG, "the map's tensor function failed: %s", lua_tostring(L, -1));
+        const char *m = lua_tostring(L, -1), *tb = m ? strstr(m, "\nstack traceback:") : NULL;
+        st = sq_fail(err, SQ_ERR_ARG, "the map's tensor function failed: %.*s", tb ? (int)(tb - m) : 300,
+                     m ? m : "(error object is not a string)");
     } else {
         lsq_tensor *r = luaL_testudata(L, -1, SQ_LUA_TENSOR);
         if (!r || !r->t)
@@ -357,6 +359,7 @@ static void compare_pair(dstate *s, const dentry *re, dentry *oe, drow *r)
         r->note = strdup(err.msg);
         r->d.sqnr_db = r->d.rmse = r->d.max_abs_err = r->d.mean_abs_err = NAN;
         r->d.median_abs_err = r->d.p95_abs_err = r->d.cosine = NAN;
+        r->d.numel = a ? a->numel : 0;
         s->failed++;
     }
     sq_tensor_free(a);

@@ -222,15 +222,15 @@ static sq_status roundtrip(const sq_tensor *t, const sq_qconfig *cfg, const char
 sq_status sq_layer_error(const sq_tensor *w, const sq_tensor *x, const sq_tensor *b, const sq_qconfig *wcfg,
                          const sq_qconfig *acfg, sq_layer_err *out, sq_error *err)
 {
-    size_t n;
+    size_t n = 0;
     sq_status st;
     memset(out, 0, sizeof *out);
     if ((st = layer_shapes(w, x, b, &n, err)) != SQ_OK || (st = sq_tensor_check_finite(w, "the weight", err)) != SQ_OK ||
         (st = sq_tensor_check_finite(x, "the input", err)) != SQ_OK ||
         (b && (st = sq_tensor_check_finite(b, "the bias", err)) != SQ_OK))
         return st;
-    size_t in = w->shape[1], outf = w->shape[0], ny;
-    if (__builtin_mul_overflow(n, outf, &ny) || ny > SIZE_MAX / (2 * sizeof(double)))
+    size_t in = w->shape[1], outf = w->shape[0], ny = n * outf;
+    if ((outf && n > SIZE_MAX / outf) || ny > SIZE_MAX / (2 * sizeof(double)))
         return sq_fail(err, SQ_ERR_OVERFLOW, "the output [%zu, %zu] is too large", n, outf);
     sq_tensor *wq = NULL, *xq = NULL, *x2 = NULL;
     double *y = NULL;

@@ -25,6 +25,8 @@ static void lsq_diff_fields(lua_State *L, const sq_diff *d)
     lsq_setnum(L, "cosine", d->cosine);
     lsq_setnum(L, "err_min", d->err_min);
     lsq_setnum(L, "err_max", d->err_max);
+    lsq_setnum(L, "sum_x2", d->sum_x2);
+    lsq_setnum(L, "sum_e2", d->sum_e2);
     if (d->numel > 0)
         lsq_setint(L, "max_index", d->max_index + 1);
 }
@@ -86,7 +88,8 @@ static int lsq_diff_histogram(lua_State *L)
 
 /* sq.diff(ref, other) -> {sqnr_db, rmse, max_abs_err, mean_abs_err,
  * median_abs_err, p95_abs_err, cosine, mse, err_min, err_max, numel,
- * max_index (1-based flat), histogram = function} with ref as the
+ * sum_x2, sum_e2 (for pooling), max_index (1-based flat), histogram =
+ * function} with ref as the
  * reference; both tensors of one shape (stack: +1). */
 static int lsq_diff(lua_State *L)
 {

@@ -711,3 +711,107 @@ int sq_cmd_diff(int argc, char **argv)
     cleanup(&s);
     return rc;
 }
+
+/* ---- squint report --activations ------------------------------------------------ */
+
+int sq_cmd_activations_check(const char *acts)
+{
+    sq_error err;
+    sq_status st = sq_input_check(acts, &err);
+    if (st != SQ_OK) {
+        fprintf(stderr, "squint report: --activations %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* Index in acts of the activations feeding weight name; false when none. */
+static bool find_input(const sq_checkpoint *acts, const char *name, size_t *idx)
+{
+    char key[1024];
+    if ((size_t)snprintf(key, sizeof key, "%s.input", name) < sizeof key && sq_ckpt_find(acts, key, idx, NULL) == SQ_OK)
+        return true;
+    size_t n = strlen(name);
+    return ends_with(name, ".weight") && n < sizeof key &&
+           snprintf(key, sizeof key, "%.*s.input", (int)(n - 7), name) > 0 && sq_ckpt_find(acts, key, idx, NULL) == SQ_OK;
+}
+
+/* One weight's row: its activations loaded, viewed as [tokens, in], the
+ * weight's and the output's SQNR per configuration printed. Returns false
+ * after a note on stderr. */
+static bool activation_row(const sq_checkpoint *ck, size_t i, const sq_checkpoint *acts, size_t ai,
+                           const sq_qconfig *cfg, size_t n, int nw)
+{
+    const char *name = sq_ckpt_info(ck, i)->name;
+    sq_tensor *w = NULL, *x = NULL;
+    sq_layer_err r[SQ_CMD_MAX_CONFIGS];
+    sq_error err;
+    sq_status st = sq_ckpt_load(ck, i, &w, &err);
+    if (st == SQ_OK)
+        st = sq_ckpt_load(acts, ai, &x, &err);
+    if (st == SQ_OK && x->ndim > 2) { /* [..., in] -> [tokens, in] */
+        size_t in = x->shape[x->ndim - 1];
+        memset(x->shape, 0, sizeof x->shape);
+        x->shape[0] = in ? x->numel / in : 0;
+        x->shape[1] = in;
+        x->ndim = 2;
+    }
+    for (size_t c = 0; st == SQ_OK && c < n && c < SQ_CMD_MAX_CONFIGS; c++)
+        st = sq_layer_error(w, x, NULL, &cfg[c], NULL, &r[c], &err);
+    char esc[512];
+    sq_escape_text(esc, sizeof esc, name);
+    if (st == SQ_OK) {
+        printf("%-*s %7zu", nw, esc, r[0].tokens);
+        for (size_t c = 0; c < n && c < SQ_CMD_MAX_CONFIGS; c++) {
+            put_num("%.2f", r[c].weight.sqnr_db, 9);
+            put_num("%.2f", r[c].output.sqnr_db, 9);
+        }
+        putchar('\n');
+    } else {
+        fprintf(stderr, "squint report: --activations: %s: %s\n", esc, err.msg);
+    }
+    sq_tensor_free(w);
+    sq_tensor_free(x);
+    return st == SQ_OK;
+}
+
+int sq_cmd_report_activations(const char *model, const char *acts_path, const sq_qconfig *cfg, size_t n)
+{
+    sq_checkpoint *ck = NULL, *acts = NULL;
+    sq_error err;
+    if (sq_ckpt_open(model, &ck, &err) != SQ_OK || sq_ckpt_open(acts_path, &acts, &err) != SQ_OK) {
+        fprintf(stderr, "squint report: --activations: %s\n", err.msg);
+        sq_ckpt_close(ck);
+        return 1;
+    }
+    int nw = 24, rc = 0;
+    size_t found = 0, ai;
+    for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        int l = (int)strlen(ti->name);
+        if (ti->ndim == 2 && find_input(acts, ti->name, &ai))
+            nw = l > nw ? (l > 60 ? 60 : l) : nw;
+    }
+    printf("\nOutput error with the activations of %s (X W^T in double; weight SQNR, output SQNR per configuration):\n",
+           acts_path);
+    printf("%-*s %7s", nw, "name", "tokens");
+    for (size_t c = 0; c < n && c < SQ_CMD_MAX_CONFIGS; c++) {
+        char d[96];
+        sq_qconfig_describe_from(&cfg[c], 1, d, sizeof d);
+        printf(" | %-17.17s", d);
+    }
+    putchar('\n');
+    for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
+        const sq_tinfo *ti = sq_ckpt_info(ck, i);
+        if (ti->ndim != 2 || !find_input(acts, ti->name, &ai))
+            continue;
+        found++;
+        if (!activation_row(ck, i, acts, ai, cfg, n, nw))
+            rc = 1;
+    }
+    printf("%zu weight%s with activations (NAME.input, or BASE.input for BASE.weight)\n", found,
+           found == 1 ? "" : "s");
+    sq_ckpt_close(ck);
+    sq_ckpt_close(acts);
+    return rc;
+}

@@ -15,4 +15,21 @@
  * 2 usage, 130 interrupted. */
 int sq_cmd_diff(int argc, char **argv);
 
+#include <stddef.h>
+
+#include "quant.h"
+
+/* `squint report MODEL --activations ACTS`: 0 when ACTS is a readable
+ * regular file, else the exit status after a message. */
+int sq_cmd_activations_check(const char *acts);
+
+/* The output SQNR section of `report --activations`: for every rank-2 tensor
+ * NAME of model whose input activations are in the checkpoint acts, as
+ * NAME.input or (NAME ending in .weight) BASE.input, and each of the n
+ * configurations, sq_layer_error's output SQNR (no bias; activations [...,
+ * in] taken as [tokens, in]), printed on stdout after the weight's own SQNR.
+ * Returns 0, or 1 when a checkpoint could not be read or a pair failed
+ * (noted on stderr). */
+int sq_cmd_report_activations(const char *model, const char *acts, const sq_qconfig *cfg, size_t n);
+
 #endif

@@ -60,6 +60,8 @@ static const sq_help_entry commands[] = {
      "  --csv OUT             also write the rows as CSV to OUT\n"
      "  --json OUT            also write the rows as JSON to OUT\n"
      "  --plot OUT            draw SQNR against bits per weight per tensor (OUT.png or OUT.svg)\n"
+     "  --activations ACTS    also the output SQNR of each weight W whose input X is in ACTS\n"
+     "                        (as W's name + .input, or without .weight), X W^T in double\n"
      "  --scale-dtype T       size (and round) scales as f16, f32 or f64 (default) as quantize\n"
      "\n"
      "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"},

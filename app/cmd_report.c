@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "cmd_diff.h"
 #include "plot.h"
 #include "textesc.h"
 #include "fileio.h"
@@ -129,6 +130,10 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         }
         if (strcmp(arg, "--format") == 0 && i + 1 < argc) {
             a->format = argv[++i];
+            continue;
+        }
+        if (strcmp(arg, "--activations") == 0 && allow_outputs && i + 1 < argc) {
+            a->activations = argv[++i];
             continue;
         }
         static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
@@ -479,7 +484,8 @@ int sq_cmd_report(int argc, char **argv)
     if (rc)
         return rc;
     sq_error err;
-    if ((rc = sq_cmd_check_paths("report", &a)) != 0)
+    if ((rc = sq_cmd_check_paths("report", &a)) != 0 ||
+        (a.activations && (rc = sq_cmd_activations_check(a.activations)) != 0))
         return rc;
     sq_checkpoint *ck;
     if (sq_ckpt_open(a.pos[0], &ck, &err) != SQ_OK) {
@@ -502,6 +508,8 @@ int sq_cmd_report(int argc, char **argv)
     fflush(stdout);
     print_notes(rep);
     rc = 0;
+    if (a.activations && !rep->cancelled && sq_cmd_report_activations(a.pos[0], a.activations, a.cfg, a.n_cfg))
+        rc = 1; /* the output error section, after the table (cmd_diff.c) */
     if (a.csv && sq_report_write_csv(rep, a.csv, &err) != SQ_OK) {
         fprintf(stderr, "squint report: %s\n", err.msg);
         rc = 1;

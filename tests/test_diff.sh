@@ -111,6 +111,33 @@ for t in model.layers.0.mlp.up_proj.weight lm_head.weight model.layers.1.self_at
     eq "$(field "$tmp/q.csv" "tensor,$t" 12)" "$(field "$tmp/rep.csv" "tensor,$t" 13)" "$t max"
 done
 
+# ---- report --activations: the output SQNR of sq.layer_error per weight with inputs ----
+run "report --activations (one input does not fit: exit 1)" 1 "$SQUINT" report "$D/hf.safetensors" --bits 8 --bits 4 \
+    --granularity channel --activations "$D/acts.safetensors"
+has "$out" "3 weights with activations"
+has "$err" "model.layers.1.mlp.up_proj.weight: the input has 7 features (its dimension 2) but the weight takes 8"
+run "the same figures from sq.layer_error" 0 "$SQUINT" -e "
+local ck, acts = sq.open('$D/hf.safetensors'), sq.open('$D/acts.safetensors')
+local function row(w, x, tokens)
+  local W, X = ck:tensor(w), acts:tensor(x)
+  if X.ndim == 3 then -- [2, 2, 12] as [4, 12]
+    local v = {} for _, a in ipairs(X:totable()) do for _, r in ipairs(a) do v[#v + 1] = r end end
+    X = sq.tensor(v)
+  end
+  local a, b = sq.layer_error(W, X, {bits = 8}), sq.layer_error(W, X, {bits = 4, granularity = 'channel'})
+  print(string.format('%s %d %.2f %.2f %.2f %.2f', w, tokens, a.weight.sqnr_db, a.sqnr_db, b.weight.sqnr_db, b.sqnr_db))
+end
+row('model.layers.0.mlp.up_proj.weight', 'model.layers.0.mlp.up_proj.weight.input', 3)
+row('model.layers.0.mlp.down_proj.weight', 'model.layers.0.mlp.down_proj.input', 4)"
+cp "$out" "$tmp/want"
+"$SQUINT" report "$D/hf.safetensors" --bits 8 --bits 4 --granularity channel --activations "$D/acts.safetensors" 2>/dev/null |
+    grep '^model\.layers\.0\.mlp\.\(up\|down\)_proj\.weight  *[0-9]' | tr -s ' ' >"$tmp/got"
+eq "$(wc -l <"$tmp/want")" 2 "two reference rows"
+cmp -s "$tmp/want" "$tmp/got" || { echo "FAIL: report --activations figures"; cat "$tmp/want" "$tmp/got"; fail=1; }
+run "--activations: a missing file before any work" 1 "$SQUINT" report "$D/hf.safetensors" --activations "$tmp/none.safetensors"
+has "$err" "none.safetensors"
+run "quantize has no --activations" 2 "$SQUINT" quantize "$D/hf.safetensors" "$tmp/x.safetensors" --activations "$D/acts.safetensors"
+
 # ---- usage and input errors ----
 run "no arguments" 2 "$SQUINT" diff
 has "$err" "missing REF and OTHER arguments"

@@ -6,6 +6,10 @@ directory, writes next to this file):
   other.safetensors  a with a[2, 5] + 0.5, b equal, c = 2.25, s [4, 2], o_only [2]
   hf.safetensors     a two-layer Llama-shaped model with Hugging Face names
                      (hidden 8, 2 heads, 1 KV head, FFN 12, vocabulary 6)
+  acts.safetensors   input activations for `report --activations`:
+                     model.layers.0.mlp.up_proj.weight.input [3, 8],
+                     model.layers.0.mlp.down_proj.input [2, 2, 12] (module-style name, 3-D),
+                     model.layers.1.mlp.up_proj.input [3, 7] (does not fit: a note)
   llama.gguf         the same tensors with llama.cpp's names and Q / K rows
                      permuted as convert_hf_to_gguf.py's permute() does,
                      llama.attention.head_count = 2, head_count_kv = 1
@@ -115,6 +119,10 @@ def main():
     add("model.norm.weight", "output_norm.weight", [D])
     add("lm_head.weight", "output.weight", [V, D])
     write_safetensors(os.path.join(HERE, "hf.safetensors"), hf)
+    write_safetensors(os.path.join(HERE, "acts.safetensors"), [
+        ("model.layers.0.mlp.up_proj.weight.input", [3, D], values(3 * D, 40)),
+        ("model.layers.0.mlp.down_proj.input", [2, 2, F], values(4 * F, 41)),
+        ("model.layers.1.mlp.up_proj.input", [3, 7], values(21, 42))])
     write_gguf(os.path.join(HERE, "llama.gguf"),
                [("general.architecture", "str", "llama"), ("llama.attention.head_count", "u32", H),
                 ("llama.attention.head_count_kv", "u32", HKV)], gg)

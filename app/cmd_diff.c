@@ -57,6 +57,8 @@ typedef struct dstate {
     sq_checkpoint *ref, *other;
     dentry *re, *oe;
     size_t nre, noe;
+    dentry **sorted; /* OTHER's mapped entries by name */
+    size_t nsorted;
     drow *rows;
     size_t nrows;
     lua_State *L; /* the map's state (NULL without --map) */
@@ -156,6 +158,16 @@ static bool is_qpart(const sq_checkpoint *ck, const char *name)
     return false;
 }
 
+/* Free n entries and the array. */
+static void free_entries(dentry *e, size_t n)
+{
+    for (size_t i = 0; e && i < n; i++) {
+        free(e[i].own);
+        free(e[i].mapped);
+    }
+    free(e);
+}
+
 /* The logical tensors of ck into *out (*n of them). */
 static int list_entries(const sq_checkpoint *ck, dentry **out, size_t *n)
 {
@@ -171,7 +183,7 @@ static int list_entries(const sq_checkpoint *ck, dentry **out, size_t *n)
         } else if (ends_with(name, ".codes")) {
             e[k].own = strndup(name, strlen(name) - strlen(".codes"));
             if (!e[k].own)
-                return free(e), -1;
+                return free_entries(e, k), -1;
             e[k].name = e[k].own;
             e[k].quantized = true;
             e[k++].index = i;
@@ -180,15 +192,6 @@ static int list_entries(const sq_checkpoint *ck, dentry **out, size_t *n)
     *out = e;
     *n = k;
     return 0;
-}
-
-static void free_entries(dentry *e, size_t n)
-{
-    for (size_t i = 0; e && i < n; i++) {
-        free(e[i].own);
-        free(e[i].mapped);
-    }
-    free(e);
 }
 
 /* ---- the map ------------------------------------------------------------------- */
@@ -366,26 +369,41 @@ static void compare_pair(dstate *s, const dentry *re, dentry *oe, drow *r)
     sq_tensor_free(b);
 }
 
-/* Entry of OTHER whose mapped name is name, not yet matched; NULL if none. */
-static dentry *find_other(dstate *s, const char *name)
+/* qsort / bsearch order of OTHER's entries by mapped name (dropped ones last). */
+static int by_mapped(const void *a, const void *b)
 {
-    for (size_t i = 0; i < s->noe; i++)
-        if (s->oe[i].mapped && !s->oe[i].matched && strcmp(s->oe[i].mapped, name) == 0)
-            return &s->oe[i];
-    return NULL;
+    const dentry *x = *(const dentry *const *)a, *y = *(const dentry *const *)b;
+    if (!x->mapped || !y->mapped)
+        return (x->mapped == NULL) - (y->mapped == NULL);
+    return strcmp(x->mapped, y->mapped);
 }
 
-/* Two of OTHER's tensors mapped to one name: an error of the map. */
-static int check_unique(const dstate *s)
+/* OTHER's entries sorted by mapped name into s->sorted (the dropped ones
+ * left out); two mapped to one name are an error of the map. */
+static int sort_other(dstate *s)
 {
+    s->sorted = calloc(s->noe + 1, sizeof *s->sorted);
+    if (!s->sorted)
+        return fprintf(stderr, "squint diff: out of memory\n"), 1;
     for (size_t i = 0; i < s->noe; i++)
-        for (size_t j = i + 1; s->oe[i].mapped && j < s->noe; j++)
-            if (s->oe[j].mapped && strcmp(s->oe[i].mapped, s->oe[j].mapped) == 0) {
-                fprintf(stderr, "squint diff: %s and %s of %s both map to %s\n", s->oe[i].name, s->oe[j].name,
-                        s->other_path, s->oe[i].mapped);
-                return 1;
-            }
+        s->sorted[i] = &s->oe[i];
+    qsort(s->sorted, s->noe, sizeof *s->sorted, by_mapped);
+    s->nsorted = s->noe - s->dropped;
+    for (size_t i = 1; i < s->nsorted; i++)
+        if (strcmp(s->sorted[i - 1]->mapped, s->sorted[i]->mapped) == 0) {
+            fprintf(stderr, "squint diff: %s and %s of %s both map to %s\n", s->sorted[i - 1]->name,
+                    s->sorted[i]->name, s->other_path, s->sorted[i]->mapped);
+            return 1;
+        }
     return 0;
+}
+
+/* Entry of OTHER whose mapped name is name; NULL if none. */
+static dentry *find_other(dstate *s, const char *name)
+{
+    dentry key = {.mapped = (char *)name}, *kp = &key;
+    dentry **hit = s->nsorted ? bsearch(&kp, s->sorted, s->nsorted, sizeof *s->sorted, by_mapped) : NULL;
+    return hit ? *hit : NULL;
 }
 
 /* Compare every matched pair, REF's order; 130 when interrupted. */
@@ -400,7 +418,7 @@ static int run_pairs(dstate *s)
         if (sq_cmd_interrupted)
             return 130;
         dentry *o = find_other(s, s->re[i].name);
-        if (!o)
+        if (!o || o->matched) /* REF holding one name twice (a malformed file): the second is unmatched */
             continue;
         o->matched = s->re[i].matched = true;
         drow *r = &s->rows[s->nrows++];
@@ -654,6 +672,7 @@ static void cleanup(dstate *s)
     for (size_t i = 0; s->rows && i < s->nrows; i++)
         free(s->rows[i].note);
     free(s->rows);
+    free(s->sorted);
     free_entries(s->re, s->nre);
     free_entries(s->oe, s->noe);
     if (s->L)
@@ -671,7 +690,7 @@ static int run(dstate *s)
     if (list_entries(s->ref, &s->re, &s->nre) != 0 || list_entries(s->other, &s->oe, &s->noe) != 0)
         return fprintf(stderr, "squint diff: out of memory\n"), 1;
     int rc;
-    if ((s->map_path && (rc = map_open(s)) != 0) || (rc = map_names(s)) != 0 || (rc = check_unique(s)) != 0)
+    if ((s->map_path && (rc = map_open(s)) != 0) || (rc = map_names(s)) != 0 || (rc = sort_other(s)) != 0)
         return rc;
     sq_cmd_sigint_install();
     rc = run_pairs(s);

@@ -63,7 +63,11 @@ static void lsq_diff_push_hist(lua_State *L, const sq_hist *h)
 static int lsq_diff_histogram(lua_State *L)
 {
     int base = lua_istable(L, 1) ? 1 : 0; /* d:histogram(...) or d.histogram(...) */
-    sq_tensor *a = lsq_check_tensor(L, lua_upvalueindex(1)), *b = lsq_check_tensor(L, lua_upvalueindex(2));
+    lsq_tensor *ba = luaL_testudata(L, lua_upvalueindex(1), SQ_LUA_TENSOR);
+    lsq_tensor *bb = luaL_testudata(L, lua_upvalueindex(2), SQ_LUA_TENSOR);
+    if (!ba || !bb || !ba->t || !bb->t)
+        return luaL_error(L, "histogram: a tensor of this comparison has been freed");
+    sq_tensor *a = ba->t, *b = bb->t;
     lua_Integer bins = luaL_optinteger(L, base + 1, 64);
     luaL_argcheck(L, bins >= 1 && bins <= SQ_HIST_BINS_MAX, base + 1, "bins must be in 1..65536");
     sq_stats_opts o = sq_stats_opts_default();

@@ -111,6 +111,18 @@ for t in model.layers.0.mlp.up_proj.weight lm_head.weight model.layers.1.self_at
     eq "$(field "$tmp/q.csv" "tensor,$t" 12)" "$(field "$tmp/rep.csv" "tensor,$t" 13)" "$t max"
 done
 
+# ---- a GGUF block type dequantized: llama.cpp's Q8_0 of the ggml fixture rows ----
+run "fixture rows as safetensors" 0 "$SQUINT" -e "sq.load('$SRC/tests/data/ggml/input.npy'):save('$tmp/in.safetensors', 'w')"
+run "to Q8_0 GGUF" 0 "$SQUINT" quantize "$tmp/in.safetensors" "$tmp/q8.gguf" --format q8_0
+run "diff against the Q8_0 GGUF" 0 "$SQUINT" diff "$tmp/in.safetensors" "$tmp/q8.gguf" --csv "$tmp/q8.csv"
+eq "$(field "$tmp/q8.csv" tensor,w 7)" Q8_0 "Q8_0 type"
+run "sq.diff of the loaded pair" 0 "$SQUINT" -e "print(string.format('%.9g', sq.diff(sq.open('$tmp/in.safetensors'):tensor('w'), sq.open('$tmp/q8.gguf'):tensor('w')).sqnr_db))"
+eq "$(field "$tmp/q8.csv" tensor,w 10)" "$(cat "$out")" "Q8_0 SQNR as sq.diff"
+awk -v s="$(cat "$out")" 'BEGIN { exit !(s > 40 && s < 90) }' || { echo "FAIL: Q8_0 SQNR $(cat "$out") not finite and plausible"; fail=1; }
+run "a GGUF with block types against itself" 0 "$SQUINT" diff "$SRC/tests/data/good.gguf" "$SRC/tests/data/good.gguf"
+has "$out" "6 matched, 0 failed"
+grep -qE '^q4k +\[256\] +Q4_K +Q4_K +inf ' "$out" || { echo "FAIL: Q4_K row"; cat "$out"; fail=1; }
+
 # ---- report --activations: the output SQNR of sq.layer_error per weight with inputs ----
 run "report --activations (one input does not fit: exit 1)" 1 "$SQUINT" report "$D/hf.safetensors" --bits 8 --bits 4 \
     --granularity channel --activations "$D/acts.safetensors"

@@ -1391,6 +1391,19 @@ size_t sq_qtensor_meta_bytes(const sq_qtensor *q)
     return q->n_scales * 16;
 }
 
+size_t sq_zero_point_width(const double *zp, size_t n)
+{
+    bool i8 = true, i16 = true, f32 = true;
+    for (size_t k = 0; k < n; k++) {
+        double v = zp[k];
+        bool integral = v == trunc(v);
+        i8 = i8 && integral && v >= -128.0 && v <= 127.0;
+        i16 = i16 && integral && v >= -32768.0 && v <= 32767.0;
+        f32 = f32 && (double)(float)v == v;
+    }
+    return i8 ? 1 : i16 ? 2 : f32 ? 4 : 8;
+}
+
 double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store)
 {
     if (q->numel == 0)

@@ -680,20 +680,11 @@ static const char *scale_dtype(sq_scale_store store, size_t *size)
     return store == SQ_SCALE_F16 ? "F16" : store == SQ_SCALE_F32 ? "F32" : "F64";
 }
 
-/* The smallest dtype holding n zero points exactly: I8 or I16 when all are
- * integers in range, else F32 when all are floats, else F64. */
+/* The smallest dtype holding n zero points exactly (sq_zero_point_width). */
 static const char *zp_dtype(const double *zp, size_t n, size_t *size)
 {
-    bool i8 = true, i16 = true, f32 = true;
-    for (size_t k = 0; k < n; k++) {
-        double v = zp[k];
-        bool integral = v == trunc(v);
-        i8 = i8 && integral && v >= -128.0 && v <= 127.0;
-        i16 = i16 && integral && v >= -32768.0 && v <= 32767.0;
-        f32 = f32 && (double)(float)v == v;
-    }
-    *size = i8 ? 1 : i16 ? 2 : f32 ? 4 : 8;
-    return i8 ? "I8" : i16 ? "I16" : f32 ? "F32" : "F64";
+    *size = sq_zero_point_width(zp, n);
+    return *size == 1 ? "I8" : *size == 2 ? "I16" : *size == 4 ? "F32" : "F64";
 }
 
 /* The store q's scales are written in: q->config.scale_store when every

@@ -95,6 +95,7 @@ for i, c in ipairs(cases) do
     run(string.format("%q report %q %s --scale-dtype f64 --csv %q", squint, src, opts, csv))
     local r = csv_row(csv)
     T.eq(tonumber(r.after_bytes), s.bytes, "report after_bytes")
+    T.eq(r.config_index, "1", "the CSV numbers configurations from 1, as Lua's rows do")
     T.near(tonumber(r.bits_per_weight), s.bits_per_weight, 1e-9 * s.bits_per_weight, "report bits_per_weight (CSV text)")
     -- the default export (f16 scales): the reloaded tensor, the file and the report agree
     local out16 = tmp .. "/h" .. i .. ".safetensors"

@@ -374,8 +374,9 @@ static sq_status cell_measure(const sq_report_row *r, const sq_tensor *x, const 
         return sq_fail(err, s, "%s", e.msg);
     if (s != SQ_OK)
         return cell_fail(r, c, e.msg, err);
-    size_t code = q->code_bytes; /* the one accounting: sq_qtensor_storage_bytes (zero point dtype, F16 fallback) */
-    cell_sizes_quant(r, &q->config, code, sq_qtensor_storage_bytes(q) - code, c);
+    size_t code, meta;
+    sq_st_qtensor_file_bytes(q, &code, &meta); /* exact: zero point dtype, F16 fallback */
+    cell_sizes_quant(r, &q->config, code, meta, c);
     sq_dequantize_into(q, buf);
     for (size_t i = 0; i < x->numel; i++) /* |e| exactly: the difference in double, then rounded once */
         buf[i] = (float)fabs((double)x->data[i] - (double)buf[i]);

@@ -705,12 +705,7 @@ static sq_scale_store exact_store(const sq_qtensor *q)
 
 void sq_st_qtensor_file_bytes(const sq_qtensor *q, size_t *code_bytes, size_t *meta_bytes)
 {
-    if (q->config.format != SQ_FORMAT_INT) { /* the one accounting (quant.h) */
-        *code_bytes = q->code_bytes;
-        *meta_bytes = sq_qtensor_storage_bytes(q) - q->code_bytes;
-        return;
-    }
-    size_t ss, zs = 0; /* as sq_qtensor_storage_bytes, with scales widened where not exact in scale_store */
+    size_t ss, zs = 0;
     scale_dtype(exact_store(q), &ss);
     if (q->config.mode == SQ_MODE_ASYMMETRIC)
         zp_dtype(q->zero_points, q->n_scales, &zs);

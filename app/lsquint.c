@@ -1917,8 +1917,8 @@ int luaopen_squint(lua_State *L)
     lsq_register_rows(L);
     luaL_newlib(L, lsq_functions);
     lsq_misc_register(L);
-    lsq_help_register(L);
     lua_pushstring(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
+    lsq_help_register(L);
     return 1;
 }

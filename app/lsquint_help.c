@@ -143,8 +143,11 @@ static const help_entry help_entries[] = {
     {"report", G_FILE, "sq.report(ck | path, cfg | {cfg, ...} [, opts]) -> rows | nil, message",
      "squint report from Lua: one row per (tensor, configuration) with rows.totals per configuration",
      "opts: include, exclude (POSIX extended regexes on names), csv, json (paths written atomically).\n"
-     "Sizes are the export's (codes + f64 scales + zero points, as q:stats().bytes). Ctrl-C stops\n"
-     "between tensors and returns the rows done, with rows.interrupted = true.",
+     "Each row: name, shape, dtype, quantized, config, config_index, status, numel, fp32_bytes,\n"
+     "file_bytes, bytes (= size_bytes: codes + f64 scales + zero points, as q:stats().bytes),\n"
+     "code_bytes, meta_bytes, bits_per_weight, sqnr_db, rmse, max_abs_err, median_abs_err,\n"
+     "p95_abs_err, note. Ctrl-C stops between tensors and returns the rows done, with\n"
+     "rows.interrupted = true.",
      "local path = \"sq_example.safetensors\"\n"
      "assert(sq.randn({8, 32}, 1):save(path, \"w\"))\n"
      "local rows = sq.report(path, {{bits = 8}, {bits = 4}})\n"

@@ -96,6 +96,9 @@ for i, c in ipairs(cases) do
     local r = csv_row(csv)
     T.eq(tonumber(r.after_bytes), s.bytes, "report after_bytes")
     T.eq(r.config_index, "1", "the CSV numbers configurations from 1, as Lua's rows do")
+    local lr = sq.report(src, cfg)[1]
+    T.eq(lr.bytes, s.bytes, "sq.report's bytes"); T.eq(lr.size_bytes, s.bytes, "sq.report's size_bytes")
+    T.eq(lr.bits_per_weight, s.bits_per_weight, "sq.report's bits_per_weight")
     T.near(tonumber(r.bits_per_weight), s.bits_per_weight, 1e-9 * s.bits_per_weight, "report bits_per_weight (CSV text)")
     -- the default export (f16 scales): the reloaded tensor, the file and the report agree
     local out16 = tmp .. "/h" .. i .. ".safetensors"

@@ -664,7 +664,7 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
             char desc[96];
             sq_qconfig_describe_from(&rep->configs[c], 1, desc, sizeof desc);
             csv_lead(f, "tensor", row->name, shp, row->type_name, row->numel, row->fp32_bytes, row->file_bytes, desc,
-                     c + 1, sq_report_status_name(x->status));
+                     c, sq_report_status_name(x->status));
             csv_num(f, x->sqnr_db);
             csv_num(f, x->rmse);
             csv_num(f, x->max_abs_err);
@@ -682,7 +682,7 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
         const sq_report_total *t = &rep->totals[c];
         char desc[96];
         sq_qconfig_describe_from(&rep->configs[c], 1, desc, sizeof desc);
-        csv_lead(f, "total", "", "", "", t->numel, t->fp32_bytes, t->file_bytes, desc, c + 1,
+        csv_lead(f, "total", "", "", "", t->numel, t->fp32_bytes, t->file_bytes, desc, c,
                  rep->cancelled ? "cancelled" : "complete");
         csv_num(f, t->sqnr_db);
         csv_num(f, t->rmse);

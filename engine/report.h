@@ -176,7 +176,7 @@ double sq_percentile_select(float *v, size_t n, double p);
 
 /* Write rep as CSV, atomically (fileio.h). One line per (tensor, config) and
  * one "total" line per config; columns: kind,name,shape,file_type,numel,
- * fp32_bytes,file_bytes,config,config_index (1-based, as in Lua),status,sqnr_db,rmse,
+ * fp32_bytes,file_bytes,config,config_index,status,sqnr_db,rmse,
  * max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,
  * after_bytes,bits_per_weight,bits_per_weight_f16,note. Numbers as %.9g
  * ("inf", "nan" for non-finite, as Python reads them); names quoted when

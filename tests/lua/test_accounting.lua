@@ -95,7 +95,6 @@ for i, c in ipairs(cases) do
     run(string.format("%q report %q %s --scale-dtype f64 --csv %q", squint, src, opts, csv))
     local r = csv_row(csv)
     T.eq(tonumber(r.after_bytes), s.bytes, "report after_bytes")
-    T.eq(r.config_index, "1", "the CSV numbers configurations from 1, as Lua's rows do")
     local lr = sq.report(src, cfg)[1]
     T.eq(lr.bytes, s.bytes, "sq.report's bytes"); T.eq(lr.size_bytes, s.bytes, "sq.report's size_bytes")
     T.eq(lr.bits_per_weight, s.bits_per_weight, "sq.report's bits_per_weight")

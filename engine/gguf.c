@@ -589,7 +589,7 @@ sq_status sq_gguf_metadata_raw(const sq_gguf *g, size_t i, uint32_t *type, const
                                sq_error *err)
 {
     if (i >= g->n_meta)
-        return sq_fail(err, SQ_ERR_ARG, "%s: metadata index %zu out of range (%zu pairs)", g->fname, i, g->n_meta);
+        return sq_fail(err, SQ_ERR_ARG, "%s: metadata pair %zu is out of range 1..%zu", g->fname, i + 1, g->n_meta);
     *type = g->mraw[i];
     *bytes = g->buf + g->moff[i];
     *len = g->mlen[i];
@@ -682,7 +682,7 @@ static sq_status decode_tensor(const sq_gguf *g, const sq_tinfo *ti, int kind, c
 sq_status sq_gguf_raw(const sq_gguf *g, size_t i, const uint8_t **data, size_t *len, sq_error *err)
 {
     if (i >= g->n)
-        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", g->fname, i);
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor %zu is out of range 1..%zu", g->fname, i + 1, g->n);
     sq_mapped_prefetch(&g->map, g->t[i].offset, g->t[i].nbytes);
     *data = g->buf + g->t[i].offset;
     *len = g->t[i].nbytes;
@@ -699,7 +699,7 @@ sq_status sq_gguf_load(const sq_gguf *g, size_t i, sq_tensor **out, sq_error *er
 {
     *out = NULL;
     if (i >= g->n)
-        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", g->fname, i);
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor %zu is out of range 1..%zu", g->fname, i + 1, g->n);
     const sq_tinfo *ti = &g->t[i];
     if (g->kind[i] < 0)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': unsupported ggml type %s (not known to squint)",

@@ -167,7 +167,7 @@ size_t sq_qtensor_storage_bytes(const sq_qtensor *q)
     if (q->config.format == SQ_FORMAT_INT) {
         size_t per = q->config.scale_store == SQ_SCALE_F16 ? 2 : q->config.scale_store == SQ_SCALE_F32 ? 4 : 8;
         if (q->config.mode == SQ_MODE_ASYMMETRIC)
-            per *= 2;
+            per += sq_zero_point_width(q->zero_points, q->n_scales); /* as the export writes them */
         return q->code_bytes + q->n_scales * per;
     }
     size_t b = q->code_bytes + q->aux_bytes;

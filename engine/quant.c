@@ -91,8 +91,8 @@ sq_status sq_qconfig_check(const sq_qconfig *cfg, const size_t *shape, int ndim,
     if (st != SQ_OK || !shape)
         return st;
     if (cfg->granularity == SQ_GRAN_CHANNEL && ndim > 0 && (cfg->axis < 0 || cfg->axis >= ndim))
-        return sq_fail(err, SQ_ERR_ARG, "axis = %d is out of range for a tensor of %d dimension%s (0..%d)",
-                       cfg->axis, ndim, ndim == 1 ? "" : "s", ndim - 1);
+        return sq_fail(err, SQ_ERR_ARG, "axis %d is out of range for a tensor of %d dimension%s (axes 1..%d)",
+                       cfg->axis + 1, ndim, ndim == 1 ? "" : "s", ndim); /* 1-based, as users number axes */
     if (cfg->granularity == SQ_GRAN_GROUP) {
         if (ndim == 0)
             return sq_fail(err, SQ_ERR_ARG, "per-group quantization needs at least one dimension");
@@ -1353,12 +1353,12 @@ sq_status sq_qtensor_from_parts(const sq_qconfig *cfg, const size_t *shape, int 
     int qmin = sq_qconfig_qmin(&c), qmax = sq_qconfig_qmax(&c);
     for (size_t i = 0; i < numel; i++) {
         if (codes[i] < qmin || codes[i] > qmax)
-            return sq_fail(err, SQ_ERR_ARG, "code %d at index %zu is outside [%d, %d] for %d bits %s",
-                           codes[i], i, qmin, qmax, c.bits, sq_mode_name(c.mode));
+            return sq_fail(err, SQ_ERR_ARG, "code %d of element %zu is outside [%d, %d] for %d bits %s",
+                           codes[i], i + 1, qmin, qmax, c.bits, sq_mode_name(c.mode));
     }
     for (size_t k = 0; k < l.n_index; k++) {
         if (!isfinite(scales[k]) || !isfinite(zero_points[k]))
-            return sq_fail(err, SQ_ERR_NONFINITE, "scale or zero point %zu is not finite", k);
+            return sq_fail(err, SQ_ERR_NONFINITE, "scale or zero point %zu is not finite", k + 1);
     }
     sq_qtensor *q;
     if ((st = qtensor_alloc(&c, shape, ndim, numel, orig_dtype, l.n_index, &q, err)) != SQ_OK)
@@ -1389,6 +1389,19 @@ double sq_qtensor_compression_ratio(const sq_qtensor *q)
 size_t sq_qtensor_meta_bytes(const sq_qtensor *q)
 {
     return q->n_scales * 16;
+}
+
+size_t sq_zero_point_width(const double *zp, size_t n)
+{
+    bool i8 = true, i16 = true, f32 = true;
+    for (size_t k = 0; k < n; k++) {
+        double v = zp[k];
+        bool integral = v == trunc(v);
+        i8 = i8 && integral && v >= -128.0 && v <= 127.0;
+        i16 = i16 && integral && v >= -32768.0 && v <= 32767.0;
+        f32 = f32 && (double)(float)v == v;
+    }
+    return i8 ? 1 : i16 ? 2 : f32 ? 4 : 8;
 }
 
 double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store)

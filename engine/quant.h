@@ -230,6 +230,11 @@ double sq_qtensor_compression_ratio(const sq_qtensor *q);
 /* The seed's metadata accounting: 16 bytes per scale (f64 scale + f64 zero point). */
 size_t sq_qtensor_meta_bytes(const sq_qtensor *q);
 
+/* Bytes each of the n zero points zp takes in a file: the smallest type
+ * holding all of them exactly, 1 (I8) or 2 (I16) when all are integers in
+ * range, else 4 (F32) when all are floats, else 8 (F64); 1 when n is 0. */
+size_t sq_zero_point_width(const double *zp, size_t n);
+
 /* Bits per weight as GGUF reports it: (packed code bits + n_scales * (scale
  * bits + zero-point bits when asymmetric)) / numel, zero points counted at
  * the scale's width (store F64: 64 bits). 0 for an empty tensor. */
@@ -311,10 +316,11 @@ sq_qconfig sq_qconfig_for_format(sq_format f);
  * 0) and returns the count (0 when i >= numel). */
 size_t sq_qtensor_levels(const sq_qtensor *q, size_t i, float *out, size_t max);
 
-/* Bytes q takes in a file, the one accounting shown to users: codes as
- * stored plus every scale and zero point at the precision it is stored in
- * (INT: scale_store, F64 counted as 8 bytes; zero points only when
- * asymmetric; formats: code_bytes + 4 per out-of-row scale + aux_bytes +
+/* Bytes q takes in a file, the one accounting shown to users (q:stats(),
+ * sq.compare, squint report's "after", the bytes squint quantize writes):
+ * codes as stored plus every scale and zero point at the precision it is
+ * stored in (INT: scales in scale_store, F64 counted as 8 bytes; zero points
+ * only when asymmetric, at sq_zero_point_width; formats: code_bytes + 4 per out-of-row scale + aux_bytes +
  * 4 for nvfp4's tensor scale). */
 size_t sq_qtensor_storage_bytes(const sq_qtensor *q);
 

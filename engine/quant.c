@@ -1193,17 +1193,41 @@ static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq
  * its part of Q and nz_g its non-empty bins. */
 #define SQ_KL_BINS 2048
 #define SQ_KL_WORK (4 * (SQ_KL_BINS + 1)) /* doubles of workspace kl_threshold needs */
+#define SQ_KL_LOGS 65536                  /* log(k) is tabulated for counts k up to this */
+
+/* The workspace of a task's KL searches over groups of n values: SQ_KL_WORK
+ * doubles, then log(k) for k = 0..min(n, SQ_KL_LOGS) (log(0) stored as 0). */
+static size_t kl_work_size(size_t n)
+{
+    return SQ_KL_WORK + (n < SQ_KL_LOGS ? n : SQ_KL_LOGS) + 1;
+}
+
+static void kl_work_init(double *w, size_t n)
+{
+    size_t top = n < SQ_KL_LOGS ? n : SQ_KL_LOGS;
+    double *lg = w + SQ_KL_WORK;
+    lg[0] = 0.0;
+    for (size_t k = 1; k <= top; k++)
+        lg[k] = log((double)k);
+}
+
+/* log(c) for a count c >= 1, from the table of kl_work_init (the same value). */
+static inline double kl_log(const double *lg, size_t top, double c)
+{
+    return c <= (double)top ? lg[(size_t)c] : log(c);
+}
 
 /* The divergence of candidate i (see above) from the prefix sums cum (counts),
  * nz (non-empty bins) and plp (c log c) of the histogram h; INFINITY when
  * some q is 0 where p is not. */
-static double kl_candidate(const double *h, const double *cum, const double *nz, const double *plp, int i, int levels)
+static double kl_candidate(const double *h, const double *cum, const double *nz, const double *plp, int i, int levels,
+                           const double *lg, size_t top)
 {
     double total = cum[SQ_KL_BINS], out = total - cum[i], last = h[i - 1] + out;
     double sum_q = cum[i];
     if (!(sum_q > 0.0))
         return INFINITY;
-    double plogp = plp[i - 1] + (last > 0.0 ? last * log(last) : 0.0), cross = 0.0;
+    double plogp = plp[i - 1] + (last > 0.0 ? last * kl_log(lg, top, last) : 0.0), cross = 0.0;
     int per = i / levels;
     for (int g = 0; g < levels; g++) {
         int a = g * per, b = g == levels - 1 ? i : a + per;
@@ -1216,16 +1240,18 @@ static double kl_candidate(const double *h, const double *cum, const double *nz,
             continue;
         if (qg == 0.0)
             return INFINITY;
-        cross += pg * log(qg / nzg);
+        cross += pg * (kl_log(lg, top, qg) - kl_log(lg, top, nzg));
     }
-    return (plogp - cross) / total - log(total) + log(sum_q);
+    return (plogp - cross) / total - kl_log(lg, top, total) + kl_log(lg, top, sum_q);
 }
 
 /* The KL threshold of n values (max |x| = amax > 0) for `levels` quantized
- * levels; w holds SQ_KL_WORK doubles. */
+ * levels; w is a workspace of kl_work_size(n) doubles set up by kl_work_init. */
 static double kl_threshold(const float *x, size_t n, double amax, int levels, double *w)
 {
     double *h = w, *cum = h + SQ_KL_BINS, *nz = cum + SQ_KL_BINS + 1, *plp = nz + SQ_KL_BINS + 1;
+    const double *lg = w + SQ_KL_WORK;
+    size_t top = n < SQ_KL_LOGS ? n : SQ_KL_LOGS;
     double per_bin = SQ_KL_BINS / amax;
     memset(h, 0, SQ_KL_BINS * sizeof *h);
     for (size_t k = 0; k < n; k++) {
@@ -1236,12 +1262,12 @@ static double kl_threshold(const float *x, size_t n, double amax, int levels, do
     for (int j = 0; j < SQ_KL_BINS; j++) {
         cum[j + 1] = cum[j] + h[j];
         nz[j + 1] = nz[j] + (h[j] > 0.0);
-        plp[j + 1] = plp[j] + (h[j] > 0.0 ? h[j] * log(h[j]) : 0.0);
+        plp[j + 1] = plp[j] + (h[j] > 0.0 ? h[j] * kl_log(lg, top, h[j]) : 0.0);
     }
     int best_i = SQ_KL_BINS;
     double best = INFINITY;
     for (int i = levels; i <= SQ_KL_BINS; i++) {
-        double d = kl_candidate(h, cum, nz, plp, i, levels);
+        double d = kl_candidate(h, cum, nz, plp, i, levels, lg, top);
         if (d < best) {
             best = d;
             best_i = i;
@@ -1271,7 +1297,7 @@ static void kl_range(const float *x, size_t n, double mn, double mx, const sq_qc
 }
 
 /* The calibrated range [*lo, *hi] of one group of n values (x, with min/max
- * mn, mx); tmp holds n doubles (PERCENTILE) or SQ_KL_WORK (KL). */
+ * mn, mx); tmp holds n doubles (PERCENTILE) or KL's workspace (kl_work_init). */
 static void calibrate_group(const float *x, size_t n, float mn, float mx, const sq_qconfig *cfg, double *tmp,
                             double *lo, double *hi)
 {
@@ -1322,12 +1348,14 @@ static void calib_task(void *vjob, size_t t, int worker)
     (void)worker;
     size_t k0 = t * j->per_task, k1 = j->l->n_index - k0 < j->per_task ? j->l->n_index : k0 + j->per_task;
     double *tmp = NULL;
-    size_t need = j->cfg->calibration == SQ_CALIB_KL ? SQ_KL_WORK
+    size_t need = j->cfg->calibration == SQ_CALIB_KL ? kl_work_size(j->per_index)
                   : j->cfg->calibration == SQ_CALIB_PERCENTILE ? j->per_index : 0;
     if (need && !(tmp = malloc(need * sizeof *tmp))) {
         j->nomem[t] = 1;
         return;
     }
+    if (j->cfg->calibration == SQ_CALIB_KL)
+        kl_work_init(tmp, j->per_index);
     for (size_t k = k0; k < k1; k++)
         calibrate_group(j->data + k * j->per_index, j->per_index, j->mn[k], j->mx[k], j->cfg, tmp, &j->lo[k],
                         &j->hi[k]);

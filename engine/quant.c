@@ -1183,14 +1183,19 @@ static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq
  * to bin i-1, and the candidate Q = bins 0..i-1 (without the clipped count)
  * summed in L groups of floor(i/L) bins (the last group also takes the
  * remainder), each group's sum spread evenly over the bins where P is not
- * zero. The divergence sum p log(p/q) of the normalized P and Q is infinite
- * when some q is 0 where p is not (such a candidate never wins; i =
- * SQ_KL_BINS always has a finite one). The threshold is (i + 0.5) bin widths
- * for the smallest divergence (ties: the smaller i), at most max|x|.
+ * zero, both normalized. The divergence is sum p log(p/q). When the last
+ * group has no count of its own but P does (it holds only clipped values,
+ * folded into bin i-1), q there is 1/(N+1), N the total count: as if it held
+ * one value of N+1 (NVIDIA's scipy-based code has an infinite divergence
+ * there, which forbids clipping isolated outliers; MXNet smooths both
+ * distributions by 1e-4, which makes a lone value cost nothing to clip).
+ * The threshold is (i + 0.5) bin widths for the smallest divergence (ties:
+ * the smaller i), at most max|x|.
  * With prefix sums of the counts, of the non-empty bins and of c log c, one
  * candidate costs O(L): sum p log(p/q) = (sum P log P - sum_g P_g log(Q_g/nz_g)) / N
- * - log N + log sum Q, N the total count, P_g the part of P in group g, Q_g
- * its part of Q and nz_g its non-empty bins. */
+ * - log N + (N - A)/N log sum Q + A/N log(N+1), N the total count, P_g the
+ * part of P in group g, Q_g its part of Q, nz_g its non-empty bins, the sum
+ * over groups with Q_g > 0, and A the clipped count when it is alone. */
 #define SQ_KL_BINS 2048
 #define SQ_KL_WORK (4 * (SQ_KL_BINS + 1)) /* doubles of workspace kl_threshold needs */
 #define SQ_KL_LOGS 65536                  /* log(k) is tabulated for counts k up to this */
@@ -1218,16 +1223,12 @@ static inline double kl_log(const double *lg, size_t top, double c)
 }
 
 /* The divergence of candidate i (see above) from the prefix sums cum (counts),
- * nz (non-empty bins) and plp (c log c) of the histogram h; INFINITY when
- * some q is 0 where p is not. */
+ * nz (non-empty bins) and plp (c log c) of the histogram h. */
 static double kl_candidate(const double *h, const double *cum, const double *nz, const double *plp, int i, int levels,
                            const double *lg, size_t top)
 {
     double total = cum[SQ_KL_BINS], out = total - cum[i], last = h[i - 1] + out;
-    double sum_q = cum[i];
-    if (!(sum_q > 0.0))
-        return INFINITY;
-    double plogp = plp[i - 1] + (last > 0.0 ? last * kl_log(lg, top, last) : 0.0), cross = 0.0;
+    double plogp = plp[i - 1] + (last > 0.0 ? last * kl_log(lg, top, last) : 0.0), cross = 0.0, alone = 0.0;
     int per = i / levels;
     for (int g = 0; g < levels; g++) {
         int a = g * per, b = g == levels - 1 ? i : a + per;
@@ -1236,13 +1237,13 @@ static double kl_candidate(const double *h, const double *cum, const double *nz,
             pg += out;
             nzg += h[i - 1] == 0.0 && out > 0.0; /* bin i-1 holds only clipped values */
         }
-        if (pg == 0.0)
-            continue;
-        if (qg == 0.0)
-            return INFINITY;
-        cross += pg * (kl_log(lg, top, qg) - kl_log(lg, top, nzg));
+        if (qg == 0.0) /* pg is 0 too, or only clipped values (q = 1/(N+1)) */
+            alone = pg;
+        else
+            cross += pg * (kl_log(lg, top, qg) - kl_log(lg, top, nzg));
     }
-    return (plogp - cross) / total - kl_log(lg, top, total) + kl_log(lg, top, sum_q);
+    double kl = (plogp - cross) / total - kl_log(lg, top, total) + alone / total * log(total + 1.0);
+    return cum[i] > 0.0 ? kl + (total - alone) / total * kl_log(lg, top, cum[i]) : kl;
 }
 
 /* The KL threshold of n values (max |x| = amax > 0) for `levels` quantized

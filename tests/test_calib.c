@@ -232,6 +232,59 @@ START_TEST(test_mse_never_worse_than_minmax)
 }
 END_TEST
 
+/* Per group (the float-ranked search): every group's error is at most that
+ * of the best point of the 100-point grid and that of min/max, each found by
+ * quantizing the group alone with the explicit range (the sums in a
+ * different order: a relative 1e-12 of slack). */
+START_TEST(test_mse_per_group_reaches_grid_optimum)
+{
+    for (int t = 0; t < 4; t++) {
+        sq_tensor *x = heavy(8, 64, 40 + (uint64_t)t);
+        sq_qconfig c = sq_qconfig_default();
+        c.bits = 3 + t % 2;
+        c.mode = t >= 2 ? SQ_MODE_ASYMMETRIC : SQ_MODE_SYMMETRIC;
+        c.granularity = SQ_GRAN_GROUP;
+        c.group_size = 32;
+        c.calibration = SQ_CALIB_MSE;
+        sq_qtensor *q = quant(x, c);
+        sq_tensor *y;
+        sq_error err;
+        ck_assert(sq_dequantize(q, &y, &err) == SQ_OK);
+        for (size_t g = 0; g < x->numel / 32; g++) {
+            const float *v = x->data + 32 * g;
+            float mn = INFINITY, mx = -INFINITY;
+            double got = 0.0;
+            for (int k = 0; k < 32; k++) {
+                mn = v[k] < mn ? v[k] : mn;
+                mx = v[k] > mx ? v[k] : mx;
+                double e = (double)y->data[32 * g + k] - (double)v[k];
+                got += e * e;
+            }
+            double amax = fabs((double)mn) > fabs((double)mx) ? fabs((double)mn) : fabs((double)mx);
+            double lo = c.mode == SQ_MODE_SYMMETRIC ? -amax : mn, hi = c.mode == SQ_MODE_SYMMETRIC ? amax : mx;
+            size_t shape[1] = {32};
+            sq_tensor *one = tu_tensor(shape, 1, v);
+            sq_qconfig r = c;
+            r.granularity = SQ_GRAN_TENSOR;
+            r.calibration = SQ_CALIB_RANGE;
+            double best = INFINITY;
+            for (int i = 0; i < 100; i++) {
+                double a = i == 99 ? 1.0 : 0.2 + 0.8 / 99 * i;
+                r.range_lo = a * lo;
+                r.range_hi = a * hi;
+                double e = sse_of(one, r);
+                best = e < best ? e : best;
+            }
+            ck_assert_msg(got <= best * (1 + 1e-12), "case %d group %zu: %.17g > grid best %.17g", t, g, got, best);
+            sq_tensor_free(one);
+        }
+        sq_tensor_free(y);
+        sq_qtensor_free(q);
+        sq_tensor_free(x);
+    }
+}
+END_TEST
+
 START_TEST(test_same_for_any_thread_count)
 {
     sq_tensor *x = heavy(256, 512, 3);
@@ -608,6 +661,7 @@ static Suite *calib_suite(void)
     tcase_add_test(tc, test_per_group_and_per_channel);
     tcase_add_test(tc, test_mse_reaches_grid_optimum);
     tcase_add_test(tc, test_mse_never_worse_than_minmax);
+    tcase_add_test(tc, test_mse_per_group_reaches_grid_optimum);
     tcase_add_test(tc, test_same_for_any_thread_count);
     tcase_add_test(tc, test_errors_name_the_field);
     tcase_add_test(tc, test_names_and_describe);

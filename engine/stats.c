@@ -45,6 +45,7 @@ sq_stats_opts sq_stats_opts_default(void)
 /* Running sums of one pass. */
 typedef struct acc {
     double e2, ae, x2, xh2, emin, emax; /* sum x*x_hat = (x2 + xh2 - e2) / 2 */
+    double e2c;                         /* sum e^2 of the clipped values (clip_sse) */
 } acc;
 
 /* Binning of errors: bins + 2 slots, slot bins = below, bins + 1 = above. */
@@ -296,6 +297,38 @@ static void count_bins(const int32_t *bin, size_t n, const binner *bn)
         c0[bin[i]]++;
 }
 
+/* Sum of e^2 over the clipped values of chunk [start, start+n) (codes: its
+ * n codes): those at qmin or qmax whose rounded code x * (1/scale) + zp fell
+ * outside, with the encoder's arithmetic (INT format only; 0 otherwise). */
+static double clip_sse(const sq_layout *l, const sq_qtensor *q, const float *x, size_t start, size_t n,
+                       const int8_t *codes)
+{
+    int qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config);
+    double sum = 0.0, lo = qmin, hi = qmax;
+    if (q->config.format != SQ_FORMAT_INT)
+        return 0.0;
+    for (size_t j = 0; j < n; j++) {
+        if (codes[j] != qmin && codes[j] != qmax)
+            continue;
+        size_t left, k = sq_layout_at(l, start + j, &left);
+        double s = q->scales[k], zp = q->zero_points[k], inv = fabs(s) < 1e-30 ? 0.0 : 1.0 / s, r;
+        if (q->config.rounding == SQ_ROUND_EVEN) {
+            SQ_ENCODE(x[j], inv, zp, lo, hi, SQ_ROUND_EVEN, c)
+            r = c_r;
+            (void)c;
+        } else {
+            SQ_ENCODE(x[j], inv, zp, lo, hi, SQ_ROUND_AWAY, c)
+            r = c_r;
+            (void)c;
+        }
+        if (r < lo || r > hi) {
+            double e = (double)x[j] - (double)(float)(((double)codes[j] - zp) * s);
+            sum += e * e;
+        }
+    }
+    return sum;
+}
+
 /* Accumulate chunk [start, start+n) of x against q. */
 static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *q, size_t start, size_t n,
                       const binner *bn, chunk_scratch *s, acc *a)
@@ -304,6 +337,7 @@ static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *
     for (size_t j = 0; j < n; j++)
         s->q32[j] = s->q[j];
     acc_codes(l, x->data + start, q, start, n, bn, s, a);
+    a->e2c += clip_sse(l, q, x->data + start, start, n, s->q);
 }
 
 /* ---- parts and workers --------------------------------------------------------
@@ -336,6 +370,7 @@ static void acc_add(acc *a, const acc *p)
     a->xh2 += p->xh2;
     a->emin = p->emin < a->emin ? p->emin : a->emin;
     a->emax = p->emax > a->emax ? p->emax : a->emax;
+    a->e2c += p->e2c;
 }
 
 /* New per-part sums for n parts (each acc_init), or NULL. */
@@ -555,6 +590,8 @@ static void fill_stats(const sq_qtensor *q, const acc *a, sq_stats *out)
     out->sum_x2 = a->x2;
     out->sum_e2 = a->e2;
     out->mse = a->e2 / (double)n;
+    out->mse_clip = a->e2c / (double)n;
+    out->mse_round = (a->e2 - a->e2c) / (double)n;
     out->rmse = sqrt(out->mse);
     out->mean_abs_err = a->ae / (double)n;
     out->err_min = a->emin;
@@ -924,6 +961,7 @@ static void fused_visit(void *vctx, const sq_part *p, const sq_qtensor *q, size_
     for (size_t j = 0; j < n; j++)
         w->s.q32[j] = codes[j];
     acc_codes(&c->l, c->x->data + start, q, start, n, &w->bn, &w->s, &c->parts[p->index]);
+    c->parts[p->index].e2c += clip_sse(&c->l, q, c->x->data + start, start, n, codes);
     if (c->o->code_counts)
         count_codes(codes, n, w->s.cc);
     if (c->o->index_mse) {
@@ -1178,6 +1216,7 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
     *clipped += encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
                                   &b, &k, codes, w->s.bin);
     lane_acc_flush(&v, &c->parts[p->index]);
+    c->parts[p->index].e2c += clip_sse(&c->l, q, x + start, start, n, codes);
     return true;
 }
 #else

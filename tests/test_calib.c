@@ -2,12 +2,19 @@
  * exact ranges on hand-computed data, clipping counts, per-channel and
  * per-group groups, MSE optimality against the grid and min/max, KL against
  * a worked example and a direct implementation of NVIDIA's description,
- * thread independence and the configuration errors. */
+ * thread independence, the configuration errors, and the split of the MSE
+ * into rounding and clipping. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "quant.h"
+#include "safetensors.h"
+#include "stats.h"
 #include "testutil.h"
+#include "simd.h"
 #include "threads.h"
 
 static sq_qtensor *quant(const sq_tensor *x, sq_qconfig cfg)
@@ -589,6 +596,134 @@ START_TEST(test_kl_per_channel)
 }
 END_TEST
 
+/* ---- the MSE split ---------------------------------------------------------- */
+
+/* int8 symmetric with the range [-127/64, 127/64]: scale 1/64 exactly, so
+ * every error is a short binary fraction and every sum below is exact. 3 and
+ * -2 are clipped (errors 1.015625 and -0.015625); 126.5/64 rounds to code
+ * 127 (away) or 126 (even) without clipping, error -/+ 2^-7; 0.50390625 is
+ * 32.25 steps, error 2^-8; the rest are exact. */
+START_TEST(test_mse_split_exact)
+{
+    float v[8] = {3.0f, -2.0f, 0.50390625f, -0.25f, 0.0f, 1.0f, 1.9765625f, -1.984375f};
+    size_t shape[1] = {8};
+    sq_tensor *x = tu_tensor(shape, 1, v);
+    double clip = 1.015625 * 1.015625 + 0.015625 * 0.015625, round = 0x1p-16 + 0x1p-14;
+    for (int r = 0; r < 2; r++) {
+        sq_qconfig c = sq_qconfig_default();
+        c.calibration = SQ_CALIB_RANGE;
+        c.range_lo = -127.0 / 64;
+        c.range_hi = 127.0 / 64;
+        c.rounding = r ? SQ_ROUND_EVEN : SQ_ROUND_AWAY;
+        sq_qtensor *q;
+        sq_stats st, st2;
+        sq_error err;
+        ck_assert(sq_quantize_stats(x, &c, NULL, &q, &st, NULL, &err) == SQ_OK);
+        ck_assert(q->scales[0] == 1.0 / 64);
+        ck_assert_uint_eq(st.clipped, 2);
+        ck_assert_int_eq(sq_qtensor_code(q, 6), r ? 126 : 127);
+        ck_assert(st.mse_clip == clip / 8);
+        ck_assert(st.mse_round == round / 8);
+        ck_assert(st.mse == (clip + round) / 8);
+        ck_assert(sq_roundtrip_stats(x, q, NULL, &st2, NULL, &err) == SQ_OK); /* the unfused pass */
+        ck_assert(st2.mse_clip == st.mse_clip && st2.mse_round == st.mse_round);
+        sq_qtensor_free(q);
+    }
+    sq_tensor_free(x);
+}
+END_TEST
+
+/* On larger data: the parts add up, min/max clips nothing, and every path
+ * (fused or not, any thread count, portable kernels) gives the same split. */
+START_TEST(test_mse_split_sums)
+{
+    sq_tensor *x = heavy(300, 1000, 6);
+    sq_calibration cal[3] = {SQ_CALIB_MINMAX, SQ_CALIB_CLIP, SQ_CALIB_MSE};
+    for (int m = 0; m < 3; m++)
+        for (int g = 0; g < 3; g++) {
+            sq_qconfig c = sq_qconfig_default();
+            c.bits = 4;
+            c.mode = g == 1 ? SQ_MODE_ASYMMETRIC : SQ_MODE_SYMMETRIC;
+            c.granularity = (sq_granularity)g;
+            c.axis = 1;
+            c.group_size = 40;
+            c.calibration = cal[m];
+            c.clip = 0.5;
+            sq_qtensor *q;
+            sq_stats a, b, d;
+            sq_error err;
+            sq_threads_set(1);
+            ck_assert(sq_quantize_stats(x, &c, NULL, &q, &a, NULL, &err) == SQ_OK);
+            sq_qtensor_free(q);
+            sq_threads_set(2);
+            sq_simd_force_portable(true);
+            ck_assert(sq_quantize_stats(x, &c, NULL, &q, &b, NULL, &err) == SQ_OK);
+            sq_simd_force_portable(false);
+            ck_assert(sq_roundtrip_stats(x, q, NULL, &d, NULL, &err) == SQ_OK);
+            ck_assert(a.mse_clip == b.mse_clip && a.mse_clip == d.mse_clip);
+            ck_assert(a.mse_round == b.mse_round && a.mse_round == d.mse_round);
+            ck_assert_double_eq_tol(a.mse_round + a.mse_clip, a.mse, 1e-12 * a.mse);
+            if (m == 0)
+                ck_assert(a.mse_clip == 0.0 && a.clipped == 0);
+            else
+                ck_assert(a.mse_clip > 0.0 && a.clipped > 0);
+            sq_qtensor_free(q);
+        }
+    sq_threads_set(0);
+    sq_tensor_free(x);
+}
+END_TEST
+
+/* ---- calibration in exported files ------------------------------------------ */
+
+/* Write q as tensor "w" of a safetensors file and load it back. */
+static sq_qtensor *save_load(const sq_qtensor *q)
+{
+    char path[] = "/tmp/sq_calib_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    sq_st_writer *w;
+    sq_safetensors *f;
+    sq_qtensor *back;
+    sq_error err;
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert_msg(sq_st_writer_add_qtensor(w, "w", q, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_msg(sq_st_writer_write(w, path, &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+    ck_assert_msg(sq_st_open(path, &f, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_msg(sq_st_load_qtensor(f, "w", &back, &err) == SQ_OK, "%s", err.msg);
+    sq_st_close(f);
+    unlink(path);
+    return back;
+}
+
+START_TEST(test_calibration_survives_export)
+{
+    sq_tensor *x = heavy(4, 64, 12);
+    static const char *const want[] = {"int4 sym per-tensor", "int4 sym per-tensor p99.5", "int4 sym per-tensor mse",
+                                       "int4 sym per-tensor clip0.7", "int4 sym per-tensor range[-1.25,3]",
+                                       "int4 sym per-tensor kl"};
+    for (int m = 0; m < 6; m++) {
+        sq_qconfig c = sq_qconfig_default();
+        c.bits = 4;
+        c.calibration = (sq_calibration)m;
+        c.percentile = 99.5;
+        c.clip = 0.7;
+        c.range_lo = -1.25;
+        c.range_hi = 3.0;
+        sq_qtensor *q = quant(x, c), *back = save_load(q);
+        char buf[96];
+        ck_assert_int_eq(back->config.calibration, c.calibration);
+        ck_assert_str_eq(sq_qconfig_describe(&back->config, buf, sizeof buf), want[m]);
+        ck_assert(memcmp(back->scales, q->scales, q->n_scales * sizeof(double)) == 0);
+        sq_qtensor_free(back);
+        sq_qtensor_free(q);
+    }
+    sq_tensor_free(x);
+}
+END_TEST
+
 static void assert_bad(sq_qconfig c, const char *needle)
 {
     sq_error err;
@@ -672,6 +807,9 @@ static Suite *calib_suite(void)
     tcase_add_test(tc, test_kl_asymmetric);
     tcase_add_test(tc, test_kl_same_for_any_thread_count);
     tcase_add_test(tc, test_kl_per_channel);
+    tcase_add_test(tc, test_mse_split_exact);
+    tcase_add_test(tc, test_mse_split_sums);
+    tcase_add_test(tc, test_calibration_survives_export);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -553,7 +553,7 @@ END_TEST
 
 START_TEST(test_kl_same_for_any_thread_count)
 {
-    sq_tensor *x = heavy(64, 3000, 4);
+    sq_tensor *x = heavy(64, 300, 4);
     for (int g = 0; g < 2; g++) {
         sq_qconfig c = sq_qconfig_default();
         c.calibration = SQ_CALIB_KL;

@@ -298,33 +298,42 @@ static void count_bins(const int32_t *bin, size_t n, const binner *bn)
 }
 
 /* Sum of e^2 over the clipped values of chunk [start, start+n) (codes: its
- * n codes): those at qmin or qmax whose rounded code x * (1/scale) + zp fell
- * outside, with the encoder's arithmetic (INT format only; 0 otherwise). */
+ * n codes): those whose rounded code x * (1/scale) + zp fell outside [qmin,
+ * qmax], with the encoder's arithmetic (INT format only; 0 otherwise). A
+ * vector pass over each run skips the runs with nothing near clipping. */
+SQ_HOT
 static double clip_sse(const sq_layout *l, const sq_qtensor *q, const float *x, size_t start, size_t n,
                        const int8_t *codes)
 {
     int qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config);
     double sum = 0.0, lo = qmin, hi = qmax;
-    if (q->config.format != SQ_FORMAT_INT)
+    bool even = q->config.rounding == SQ_ROUND_EVEN;
+    size_t edge = 0; /* codes at qmin or qmax: a clipped value has one */
+    SQ_SIMD_WITH(reduction(+ : edge))
+    for (size_t i = 0; i < n; i++)
+        edge += (codes[i] == qmin) | (codes[i] == qmax);
+    if (q->config.format != SQ_FORMAT_INT || edge == 0)
         return 0.0;
-    for (size_t j = 0; j < n; j++) {
-        if (codes[j] != qmin && codes[j] != qmax)
-            continue;
-        size_t left, k = sq_layout_at(l, start + j, &left);
-        double s = q->scales[k], zp = q->zero_points[k], inv = fabs(s) < 1e-30 ? 0.0 : 1.0 / s, r;
-        if (q->config.rounding == SQ_ROUND_EVEN) {
-            SQ_ENCODE(x[j], inv, zp, lo, hi, SQ_ROUND_EVEN, c)
-            r = c_r;
-            (void)c;
-        } else {
-            SQ_ENCODE(x[j], inv, zp, lo, hi, SQ_ROUND_AWAY, c)
-            r = c_r;
-            (void)c;
+    sq_run run = sq_run_at(l, start);
+    for (size_t j = 0; j < n;) {
+        size_t len = run.left < n - j ? run.left : n - j;
+        double s = q->scales[run.k], zp = q->zero_points[run.k], inv = fabs(s) < 1e-30 ? 0.0 : 1.0 / s;
+        size_t near = 0; /* values at least half a step outside: every clipped one (and ties that are not) */
+        SQ_SIMD_WITH(reduction(+ : near))
+        for (size_t i = j; i < j + len; i++) {
+            double v = (double)x[i] * inv + zp;
+            near += (v >= hi + 0.5) | (v <= lo - 0.5);
         }
-        if (r < lo || r > hi) {
-            double e = (double)x[j] - (double)(float)(((double)codes[j] - zp) * s);
-            sum += e * e;
+        for (size_t i = j; near && i < j + len; i++) {
+            double v = (double)x[i] * inv + zp; /* SQ_ENCODE's value; clipped when it rounds outside */
+            double r = sq_round_scalar(v < lo - 1.0 ? lo - 1.0 : (v > hi + 1.0 ? hi + 1.0 : v), even);
+            if (r < lo || r > hi) {
+                double e = (double)x[i] - (double)(float)(((double)codes[i] - zp) * s);
+                sum += e * e;
+            }
         }
+        j += len;
+        sq_run_advance(l, &run, len);
     }
     return sum;
 }
@@ -337,7 +346,8 @@ static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *
     for (size_t j = 0; j < n; j++)
         s->q32[j] = s->q[j];
     acc_codes(l, x->data + start, q, start, n, bn, s, a);
-    a->e2c += clip_sse(l, q, x->data + start, start, n, s->q);
+    if (q->n_clipped)
+        a->e2c += clip_sse(l, q, x->data + start, start, n, s->q);
 }
 
 /* ---- parts and workers --------------------------------------------------------
@@ -1213,10 +1223,12 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
         k.sse = plan_window(&c->plan, p->index);
     lane_acc v;
     lane_acc_init(&v);
-    *clipped += encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
+    size_t nc = encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
                                   &b, &k, codes, w->s.bin);
+    *clipped += nc;
     lane_acc_flush(&v, &c->parts[p->index]);
-    c->parts[p->index].e2c += clip_sse(&c->l, q, x + start, start, n, codes);
+    if (nc) /* the chunk's clipped values: their part of the error */
+        c->parts[p->index].e2c += clip_sse(&c->l, q, x + start, start, n, codes);
     return true;
 }
 #else

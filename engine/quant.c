@@ -1013,7 +1013,8 @@ static void sse_candidates(const float *x, size_t n, const float *inv, const flo
 /* Float parameters of the candidate range [lo, hi] for sse_candidates: its
  * bound of the decoded range widens [lo, hi] by half a step (the zero
  * point's rounding) and a relative 2^-16 (float rounding). */
-static inline void float_candidate(double lo, double hi, size_t n, const sq_qconfig *cfg, float *inv, float *s, float *zp,
+static inline void float_candidate(double lo, double hi, size_t n, const sq_qconfig *cfg, float *inv, float *s,
+                                   float *zp,
                             float *dlo, float *dhi)
 {
     double sd, zd;
@@ -1107,7 +1108,7 @@ static double mse_alpha_exact(const float *x, size_t n, double mn, double mx, co
 static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq_qconfig *cfg)
 {
     double amax = fabs(mn) > fabs(mx) ? fabs(mn) : fabs(mx);
-    if (!(amax > 0x1p-60 && amax < 0x1p60) || n > SQ_MSE_FLOAT_MAX)
+    if (!(amax > 0x1p-40 && amax < 0x1p50) || n > SQ_MSE_FLOAT_MAX) /* float squares stay normal and finite */
         return mse_alpha_exact(x, n, mn, mx, cfg);
     enum { CAP = SQ_MSE_GRID + SQ_MSE_BATCH }; /* room for whole batches */
     float inv[CAP], s[CAP], zp[CAP], dlo[CAP], dhi[CAP], f[CAP], lb[CAP];
@@ -1120,7 +1121,7 @@ static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq
      * float error so far by more than 0.1% (the bound only grows as alpha
      * shrinks, so no later candidate can win). */
     for (int b = 0; b < SQ_MSE_GRID && !stop; b += SQ_MSE_BATCH) {
-        for (int c = b; c < b + SQ_MSE_BATCH; c++) { /* candidate c: grid point 99 - c (past the grid: repeats of 0.2) */
+        for (int c = b; c < b + SQ_MSE_BATCH; c++) { /* grid point 99 - c (past the grid: 0.2 again) */
             int i = c < SQ_MSE_GRID ? SQ_MSE_GRID - 1 - c : 0;
             alpha[c] = i == SQ_MSE_GRID - 1 ? 1.0 : 0.2 + step * i;
             float_candidate(alpha[c] * mn, alpha[c] * mx, n, cfg, &inv[c], &s[c], &zp[c], &dlo[c], &dhi[c]);

@@ -1014,8 +1014,7 @@ static void sse_candidates(const float *x, size_t n, const float *inv, const flo
  * bound of the decoded range widens [lo, hi] by half a step (the zero
  * point's rounding) and a relative 2^-16 (float rounding). */
 static inline void float_candidate(double lo, double hi, size_t n, const sq_qconfig *cfg, float *inv, float *s,
-                                   float *zp,
-                            float *dlo, float *dhi)
+                                   float *zp, float *dlo, float *dhi)
 {
     double sd, zd;
     if (cfg->mode == SQ_MODE_SYMMETRIC) { /* params_from_range's arithmetic, for hi = -lo >= 1e-30 */

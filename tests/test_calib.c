@@ -552,6 +552,30 @@ START_TEST(test_kl_asymmetric)
     ck_assert_uint_ge(q->n_clipped, 4);
     sq_qtensor_free(q);
     sq_tensor_free(x);
+
+    x = with_outliers(20000, 4, 10); /* two-sided: L = 2^(bits-1), [max(min, -T), min(max, T)] */
+    for (size_t k = 0; k < 4; k++)
+        x->data[k * 5000] = fabsf(x->data[k * 5000]); /* the outliers all positive */
+    amax = ref_hist(x->data, x->numel, h);
+    i = ref_best(h, 8, &d);
+    t = (i + 0.5) * (amax / KL_BINS);
+    mn = INFINITY;
+    for (size_t k = 0; k < x->numel; k++)
+        mn = x->data[k] < mn ? x->data[k] : mn;
+    ck_assert(t < amax && -t > mn); /* at int4 T = 3.1 cuts the body's negative side too */
+    q = quant(x, c);
+    ck_assert_double_eq_tol(q->scales[0], 2 * t / 15.0, 1e-12 * t); /* [max(min, -T), min(max, T)] = [-T, T] */
+    ck_assert_uint_gt(q->n_clipped, 4);
+    sq_qtensor_free(q);
+    c.bits = 8; /* L = 128: T above the body, below the outliers */
+    i = ref_best(h, 128, &d);
+    t = (i + 0.5) * (amax / KL_BINS);
+    ck_assert_msg(-t < mn && t < 50.0, "T %g, min %g", t, mn);
+    q = quant(x, c);
+    ck_assert_double_eq_tol(q->scales[0], (t - mn) / 255.0, 1e-12 * t);
+    ck_assert_uint_eq(q->n_clipped, 4);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
 }
 END_TEST
 

@@ -1041,30 +1041,27 @@ static inline void float_candidate(double lo, double hi, size_t n, const sq_qcon
  * index first); returns how many. */
 static int smallest_k(const float *f, int m, int k, int *idx)
 {
-    float fmin = INFINITY, top[SQ_MSE_EXACT];
+    float fmin = INFINITY;
     for (int c = 0; c < m; c++)
         fmin = f[c] < fmin ? f[c] : fmin;
     float limit = fmin * 1.01f;
     int got = 0;
     for (int c = 0; c < m; c++) {
-        if (!(f[c] <= limit) || (got == k && !(f[c] < top[k - 1])))
+        if (!(f[c] <= limit))
             continue;
-        int pos = got < k ? got : k - 1;
-        while (pos > 0 && f[c] < top[pos - 1]) {
-            top[pos] = top[pos - 1];
-            idx[pos] = idx[pos - 1];
-            pos--;
+        if (got < k) {
+            idx[got++] = c;
+            continue;
         }
-        top[pos] = f[c];
-        idx[pos] = c;
-        got += got < k;
+        int worst = 0; /* full: replace the largest (the last such) when c is smaller */
+        for (int j = 1; j < k; j++)
+            worst = f[idx[j]] >= f[idx[worst]] ? j : worst;
+        if (f[c] < f[idx[worst]]) {
+            for (int j = worst; j + 1 < k; j++) /* keep index order */
+                idx[j] = idx[j + 1];
+            idx[k - 1] = c;
+        }
     }
-    for (int i = 1; i < got; i++) /* by index, so the exact pass sees candidates in grid order */
-        for (int j = i; j > 0 && idx[j] < idx[j - 1]; j--) {
-            int t = idx[j];
-            idx[j] = idx[j - 1];
-            idx[j - 1] = t;
-        }
     return got;
 }
 
@@ -1123,7 +1120,19 @@ static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq
         for (int c = b; c < b + SQ_MSE_BATCH; c++) { /* grid point 99 - c (past the grid: 0.2 again) */
             int i = c < SQ_MSE_GRID ? SQ_MSE_GRID - 1 - c : 0;
             alpha[c] = i == SQ_MSE_GRID - 1 ? 1.0 : 0.2 + step * i;
-            float_candidate(alpha[c] * mn, alpha[c] * mx, n, cfg, &inv[c], &s[c], &zp[c], &dlo[c], &dhi[c]);
+        }
+        if (cfg->mode == SQ_MODE_SYMMETRIC) { /* float_candidate's values, with fewer divisions */
+            double u = amax / (-qmin), v = (-qmin) / amax;
+            for (int c = b; c < b + SQ_MSE_BATCH; c++) {
+                s[c] = (float)(alpha[c] * u);
+                inv[c] = (float)(v / alpha[c]);
+                zp[c] = 0.0f;
+                dhi[c] = (float)(alpha[c] * amax * (1.0 + 0x1p-16));
+                dlo[c] = -dhi[c];
+            }
+        } else {
+            for (int c = b; c < b + SQ_MSE_BATCH; c++)
+                float_candidate(alpha[c] * mn, alpha[c] * mx, n, cfg, &inv[c], &s[c], &zp[c], &dlo[c], &dhi[c]);
         }
         sse_candidates(x, n, inv + b, s + b, zp + b, dlo + b, dhi + b, qmin, qmax, f + b, lb + b);
         for (int c = b; c < b + SQ_MSE_BATCH && c < SQ_MSE_GRID && !stop; c++) {

@@ -24,7 +24,8 @@ typedef struct sq_help_entry {
     "  --zero-in-range       asymmetric: widen the range to include 0 (PyTorch's rule)\n"          \
     "  --calibration C       range of each scale: minmax (default), mse (clip ratio minimizing\n"  \
     "                        the round-trip error), percentile:P (P-th percentile of |x|),\n"     \
-    "                        clip:C (C times the min/max range); values outside are clipped\n"
+    "                        clip:C (C times the min/max range), kl (TensorRT's entropy\n"          \
+    "                        calibration; per tensor or channel); values outside are clipped\n"
 
 #define SQ_HELP_SELECT                                                                              \
     "  --include RE          only tensors whose name matches RE (POSIX extended regex)\n"           \

@@ -48,7 +48,7 @@ void sq_cmd_sigint_restore(void)
 /* ---- argument parsing ------------------------------------------------------- */
 
 /* Strict integer in [lo, hi]; false otherwise. */
-/* --calibration's value: minmax, mse, percentile:P or clip:C into c;
+/* --calibration's value: minmax, mse, kl, percentile:P or clip:C into c;
  * false when malformed or out of range. */
 static bool parse_calibration(const char *v, sq_qconfig *c)
 {
@@ -192,7 +192,7 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         case 12: a->plot = v; break;
         case 11:
             if (!parse_calibration(v, cur_cfg(a, &has_bits)))
-                return usage_err(cmd, "--calibration wants minmax, mse, percentile:P (0 < P <= 100) or "
+                return usage_err(cmd, "--calibration wants minmax, mse, kl, percentile:P (0 < P <= 100) or "
                                       "clip:C (0 < C <= 1), not '%s'", v);
             break;
         default:

@@ -518,8 +518,8 @@ static int lsq_cfg_calib_key(lua_State *L, int arg, const char *prefix, const ch
         const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
         if (!sq_calibration_parse(s, &cfg->calibration))
             lsq_cfg_error(L, arg, prefix,
-                          lua_pushfstring(L, "calibration must be 'minmax', 'percentile', 'mse', 'clip' or "
-                                             "'range', got %s", lsq_value_text(L, -1)));
+                          lua_pushfstring(L, "calibration must be 'minmax', 'percentile', 'mse', 'clip', "
+                                             "'range' or 'kl', got %s", lsq_value_text(L, -1)));
         given[1] = 1 + (int)cfg->calibration;
         return 1;
     }
@@ -821,8 +821,10 @@ void lsq_setint(lua_State *L, const char *k, size_t v)
 static void lsq_push_stats(lua_State *L, const sq_stats *st, const sq_qtensor *q)
 {
     size_t bytes = sq_qtensor_storage_bytes(q);
-    lua_createtable(L, 0, 20);
+    lua_createtable(L, 0, 22);
     lsq_setnum(L, "mse", st->mse);
+    lsq_setnum(L, "mse_round", st->mse_round);
+    lsq_setnum(L, "mse_clip", st->mse_clip);
     lsq_setnum(L, "rmse", st->rmse);
     lsq_setnum(L, "max_abs_err", st->max_abs_err);
     lsq_setnum(L, "mean_abs_err", st->mean_abs_err);

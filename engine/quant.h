@@ -73,18 +73,33 @@ typedef enum sq_format {
  *               asymmetric: alpha*min, alpha*max), alpha minimizing the
  *               round-trip squared error of the group over the 100-point
  *               grid 0.2 + 0.8*i/99 (i = 0..99, alpha = 1 included), refined
- *               by 20 points around the best; never worse than min/max;
+ *               by 20 points around the best; never worse than min/max
+ *               (the grid is ranked in float arithmetic for groups of up to
+ *               4096 values, and alpha = 1 and the 4 best-ranked points are
+ *               compared exactly);
  *   CLIP:       cfg->clip (in (0, 1]) times the min/max range, as MSE's alpha;
  *   RANGE:      the explicit range [cfg->range_lo, cfg->range_hi] for every
- *               group (symmetric: max(|lo|, |hi|)).
+ *               group (symmetric: max(|lo|, |hi|));
+ *   KL:         TensorRT's entropy calibration: the threshold T minimizing
+ *               the KL divergence between the 2048-bin histogram of |x| over
+ *               [0, max|x|] clipped at T and its quantization to L levels
+ *               (T = (i + 0.5) bin widths, i = L..2048, at most max|x|; the
+ *               details at kl_threshold in quant.c). Symmetric: [-T, T],
+ *               L = 2^(bits-1). Asymmetric: [max(min, -T), min(max, T)] with
+ *               T from the same |x| histogram and L = 2^bits when all values
+ *               have one sign, else 2^(bits-1). Per tensor or per channel
+ *               (each channel its own histogram: with few values per channel
+ *               the histogram is sparse and the threshold noisy); per-group
+ *               is refused. A tensor costs one pass plus O(2048 * L) per
+ *               scale (4096 x 4096 int8 per channel: about 3 s on one core).
  * Values outside the range are clipped (counted in n_clipped). The ranges are
  * computed per scale group, so results do not depend on the thread count. */
 typedef enum sq_calibration {
-    SQ_CALIB_MINMAX = 0, SQ_CALIB_PERCENTILE, SQ_CALIB_MSE, SQ_CALIB_CLIP, SQ_CALIB_RANGE
+    SQ_CALIB_MINMAX = 0, SQ_CALIB_PERCENTILE, SQ_CALIB_MSE, SQ_CALIB_CLIP, SQ_CALIB_RANGE, SQ_CALIB_KL
 } sq_calibration;
 
-/* "minmax", "percentile", "mse", "clip", "range", and the parser (false on
- * an unknown name). */
+/* "minmax", "percentile", "mse", "clip", "range", "kl", and the parser
+ * (false on an unknown name). */
 const char *sq_calibration_name(sq_calibration c);
 bool sq_calibration_parse(const char *s, sq_calibration *out);
 
@@ -135,7 +150,7 @@ int sq_qconfig_qmax(const sq_qconfig *cfg);
 
 /* Describe cfg compactly, e.g. "int4 asym per-group(32)" plus " even" or
  * " zir" when those options are set, and the calibration when not min/max:
- * " mse", " p99.9", " clip0.8", " range[-1,2]". Returns buf (always NUL-terminated). */
+ * " mse", " p99.9", " clip0.8", " range[-1,2]", " kl". Returns buf (always NUL-terminated). */
 char *sq_qconfig_describe(const sq_qconfig *cfg, char *buf, size_t bufsize);
 
 /* The same with the axis numbered from first_axis (1 for user-facing text,

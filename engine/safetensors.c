@@ -513,6 +513,31 @@ static bool read_reals(const sq_tinfo *ti, const uint8_t *p, size_t n, double *o
     return true;
 }
 
+/* Parse a finite decimal number; true and *out untouched when s is NULL. */
+static bool parse_real_opt(const char *s, double *out)
+{
+    char *end;
+    if (!s)
+        return true;
+    double v = strtod(s, &end);
+    if (!*s || *end || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The calibration recorded with a quantized tensor (absent: min/max) and its
+ * parameter; false when malformed. */
+static bool calib_from_meta(const sq_safetensors *f, const char *name, sq_qconfig *cfg)
+{
+    const char *cal = qmeta(f, name, "calibration");
+    return (!cal || sq_calibration_parse(cal, &cfg->calibration)) &&
+           parse_real_opt(qmeta(f, name, "percentile"), &cfg->percentile) &&
+           parse_real_opt(qmeta(f, name, "clip"), &cfg->clip) &&
+           parse_real_opt(qmeta(f, name, "range_lo"), &cfg->range_lo) &&
+           parse_real_opt(qmeta(f, name, "range_hi"), &cfg->range_hi);
+}
+
 /* Parse the quantization config and shape from the metadata. */
 static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq_qconfig *cfg, size_t *shape,
                                    int *ndim, sq_dtype *orig, size_t *n_clipped, sq_error *err)
@@ -539,6 +564,8 @@ static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq
         bad = "orig_dtype";
     else if (!parse_int(qmeta(f, name, "n_clipped"), 0, LLONG_MAX, &clipped))
         bad = "n_clipped";
+    else if (!calib_from_meta(f, name, cfg))
+        bad = "calibration";
     if (bad)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': missing or bad metadata squint.%s.%s", f->fname,
                        name, name, bad);
@@ -941,7 +968,7 @@ static sq_status qtensor_meta(sq_st_writer *w, const qdesc *d, sq_error *err)
     struct {
         const char *field;
         char value[256];
-    } kv[10];
+    } kv[14];
     int n = 0;
 #define KV(F, ...) (kv[n].field = (F), snprintf(kv[n].value, sizeof kv[n].value, __VA_ARGS__), n++)
     KV("bits", "%d", c->bits);
@@ -954,6 +981,15 @@ static sq_status qtensor_meta(sq_st_writer *w, const qdesc *d, sq_error *err)
     KV("shape", "%s", shape_txt);
     KV("orig_dtype", "%s", sq_dtype_name(d->orig));
     KV("n_clipped", "%zu", d->n_clipped);
+    KV("calibration", "%s", sq_calibration_name(c->calibration)); /* and its parameter: */
+    if (c->calibration == SQ_CALIB_PERCENTILE)
+        KV("percentile", "%.17g", c->percentile);
+    else if (c->calibration == SQ_CALIB_CLIP)
+        KV("clip", "%.17g", c->clip);
+    else if (c->calibration == SQ_CALIB_RANGE) {
+        KV("range_lo", "%.17g", c->range_lo);
+        KV("range_hi", "%.17g", c->range_hi);
+    }
 #undef KV
     for (int i = 0; i < n; i++) {
         snprintf(key, sizeof key, "squint.%s.%s", d->name, kv[i].field);

@@ -45,6 +45,7 @@ sq_stats_opts sq_stats_opts_default(void)
 /* Running sums of one pass. */
 typedef struct acc {
     double e2, ae, x2, xh2, emin, emax; /* sum x*x_hat = (x2 + xh2 - e2) / 2 */
+    double e2c;                         /* sum e^2 of the clipped values (clip_sse) */
 } acc;
 
 /* Binning of errors: bins + 2 slots, slot bins = below, bins + 1 = above. */
@@ -296,6 +297,47 @@ static void count_bins(const int32_t *bin, size_t n, const binner *bn)
         c0[bin[i]]++;
 }
 
+/* Sum of e^2 over the clipped values of chunk [start, start+n) (codes: its
+ * n codes): those whose rounded code x * (1/scale) + zp fell outside [qmin,
+ * qmax], with the encoder's arithmetic (INT format only; 0 otherwise). A
+ * vector pass over each run skips the runs with nothing near clipping. */
+SQ_HOT
+static double clip_sse(const sq_layout *l, const sq_qtensor *q, const float *x, size_t start, size_t n,
+                       const int8_t *codes)
+{
+    int qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config);
+    double sum = 0.0, lo = qmin, hi = qmax;
+    bool even = q->config.rounding == SQ_ROUND_EVEN;
+    size_t edge = 0; /* codes at qmin or qmax: a clipped value has one */
+    SQ_SIMD_WITH(reduction(+ : edge))
+    for (size_t i = 0; i < n; i++)
+        edge += (codes[i] == qmin) | (codes[i] == qmax);
+    if (q->config.format != SQ_FORMAT_INT || edge == 0)
+        return 0.0;
+    sq_run run = sq_run_at(l, start);
+    for (size_t j = 0; j < n;) {
+        size_t len = run.left < n - j ? run.left : n - j;
+        double s = q->scales[run.k], zp = q->zero_points[run.k], inv = fabs(s) < 1e-30 ? 0.0 : 1.0 / s;
+        size_t near = 0; /* values at least half a step outside: every clipped one (and ties that are not) */
+        SQ_SIMD_WITH(reduction(+ : near))
+        for (size_t i = j; i < j + len; i++) {
+            double v = (double)x[i] * inv + zp;
+            near += (v >= hi + 0.5) | (v <= lo - 0.5);
+        }
+        for (size_t i = j; near && i < j + len; i++) {
+            double v = (double)x[i] * inv + zp; /* SQ_ENCODE's value; clipped when it rounds outside */
+            double r = sq_round_scalar(v < lo - 1.0 ? lo - 1.0 : (v > hi + 1.0 ? hi + 1.0 : v), even);
+            if (r < lo || r > hi) {
+                double e = (double)x[i] - (double)(float)(((double)codes[i] - zp) * s);
+                sum += e * e;
+            }
+        }
+        j += len;
+        sq_run_advance(l, &run, len);
+    }
+    return sum;
+}
+
 /* Accumulate chunk [start, start+n) of x against q. */
 static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *q, size_t start, size_t n,
                       const binner *bn, chunk_scratch *s, acc *a)
@@ -304,6 +346,8 @@ static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *
     for (size_t j = 0; j < n; j++)
         s->q32[j] = s->q[j];
     acc_codes(l, x->data + start, q, start, n, bn, s, a);
+    if (q->n_clipped)
+        a->e2c += clip_sse(l, q, x->data + start, start, n, s->q);
 }
 
 /* ---- parts and workers --------------------------------------------------------
@@ -336,6 +380,7 @@ static void acc_add(acc *a, const acc *p)
     a->xh2 += p->xh2;
     a->emin = p->emin < a->emin ? p->emin : a->emin;
     a->emax = p->emax > a->emax ? p->emax : a->emax;
+    a->e2c += p->e2c;
 }
 
 /* New per-part sums for n parts (each acc_init), or NULL. */
@@ -555,6 +600,8 @@ static void fill_stats(const sq_qtensor *q, const acc *a, sq_stats *out)
     out->sum_x2 = a->x2;
     out->sum_e2 = a->e2;
     out->mse = a->e2 / (double)n;
+    out->mse_clip = a->e2c / (double)n;
+    out->mse_round = (a->e2 - a->e2c) / (double)n;
     out->rmse = sqrt(out->mse);
     out->mean_abs_err = a->ae / (double)n;
     out->err_min = a->emin;
@@ -924,6 +971,7 @@ static void fused_visit(void *vctx, const sq_part *p, const sq_qtensor *q, size_
     for (size_t j = 0; j < n; j++)
         w->s.q32[j] = codes[j];
     acc_codes(&c->l, c->x->data + start, q, start, n, &w->bn, &w->s, &c->parts[p->index]);
+    c->parts[p->index].e2c += clip_sse(&c->l, q, c->x->data + start, start, n, codes);
     if (c->o->code_counts)
         count_codes(codes, n, w->s.cc);
     if (c->o->index_mse) {
@@ -1175,9 +1223,12 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
         k.sse = plan_window(&c->plan, p->index);
     lane_acc v;
     lane_acc_init(&v);
-    *clipped += encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
+    size_t nc = encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
                                   &b, &k, codes, w->s.bin);
+    *clipped += nc;
     lane_acc_flush(&v, &c->parts[p->index]);
+    if (nc) /* the chunk's clipped values: their part of the error */
+        c->parts[p->index].e2c += clip_sse(&c->l, q, x + start, start, n, codes);
     return true;
 }
 #else

@@ -457,9 +457,20 @@ void sq_format_decode(const sq_qtensor *q, size_t start, size_t n, float *out)
             sq_error e;
             (void)sq_elemfmt_decode_row(f == SQ_FORMAT_FP8_E4M3 ? SQ_ELEM_FP8_E4M3 : SQ_ELEM_FP8_E5M2,
                                         q->codes + start + i, len, s, out + i, &e);
-        } else {
-            for (size_t t = i; t < i + len; t++)
-                out[t] = elem_value(f, sq_format_code(q, start + t), s);
+        } else if (f == SQ_FORMAT_NF4) { /* runs are whole blocks */
+            sq_error e;
+            (void)sq_nf4_decode(q->codes + (start + i) / 2, &s, len, len, out + i, &e);
+        } else { /* fp4: the byte-aligned even middle of the run by the row decoder */
+            size_t a = start + i, z = a + len, a2 = a + a % 2, z2 = z - z % 2;
+            sq_error e;
+            if (z2 > a2)
+                (void)sq_elemfmt_decode_row(SQ_ELEM_FP4_E2M1, q->codes + a2 / 2, z2 - a2, s, out + (a2 - start), &e);
+            else
+                a2 = z2 = z;
+            for (size_t t = a; t < a2; t++)
+                out[t - start] = elem_value(f, sq_format_code(q, t), s);
+            for (size_t t = z2; t < z; t++)
+                out[t - start] = elem_value(f, sq_format_code(q, t), s);
         }
         i += len;
         sq_run_advance(&l, &r, len);
@@ -489,6 +500,39 @@ void sq_format_dequantize_into(const sq_qtensor *q, float *out)
     sq_parallel_for(n_parts, fdq_part, &j);
 }
 
+/* The bytes of an in-row block that hold nothing but code bits, [off, off +
+ * len), and the byte values that set every code there to the format's most
+ * negative (lo) and most positive (hi) level at a positive scale (for the
+ * ggml types: codes 0 and 2^bits - 1, whichever way the scale turns them). */
+typedef struct code_region {
+    size_t off, len;
+    uint8_t lo, hi;
+} code_region;
+
+static code_region region_of(sq_format f)
+{
+    code_region r = {0, 0, 0x00, 0xff};
+    switch (f) {
+    case SQ_FORMAT_Q4_0:
+    case SQ_FORMAT_IQ4_NL: r.off = 2, r.len = 16; break;
+    case SQ_FORMAT_Q4_1: r.off = 4, r.len = 16; break;
+    case SQ_FORMAT_Q5_0: r.off = 2, r.len = 20; break;  /* qh[4], qs[16] */
+    case SQ_FORMAT_Q5_1: r.off = 4, r.len = 20; break;
+    case SQ_FORMAT_Q8_0: r.off = 2, r.len = 32, r.lo = 0x80, r.hi = 0x7f; break;
+    case SQ_FORMAT_Q2_K: r.off = 16, r.len = 64; break;
+    case SQ_FORMAT_Q3_K: r.off = 0, r.len = 96; break;  /* hmask[32], qs[64] */
+    case SQ_FORMAT_Q4_K: r.off = 16, r.len = 128; break;
+    case SQ_FORMAT_Q5_K: r.off = 16, r.len = 160; break; /* qh[32], qs[128] */
+    case SQ_FORMAT_Q6_K: r.off = 0, r.len = 192; break;  /* ql[128], qh[64] */
+    case SQ_FORMAT_IQ4_XS: r.off = 8, r.len = 128; break;
+    case SQ_FORMAT_MXFP4: r.off = 1, r.len = 16, r.lo = 0xff, r.hi = 0x77; break; /* -6 / +6 nibbles */
+    case SQ_FORMAT_MXFP8: r.off = 1, r.len = 32, r.lo = 0xfe, r.hi = 0x7e; break; /* -448 / +448 */
+    case SQ_FORMAT_NVFP4: r.off = 1, r.len = 8, r.lo = 0xff, r.hi = 0x77; break;
+    default: break;
+    }
+    return r;
+}
+
 /* How many of x[start, start + n) lie beyond the extreme levels of their block
  * (or scale index) on their side. tmp: 2 * (bytes of n elements) bytes and
  * 2 * n floats of scratch for the in-row formats. */
@@ -499,20 +543,15 @@ static size_t count_clipped(const sq_qtensor *q, const float *x, size_t start, s
     unsigned neg, pos;
     if (is_inrow(f)) {
         size_t e, b, off = byte_of(&q->config, start), nb = byte_of(&q->config, start + n) - off;
-        const sq_format_info *fi = sq_format_info_of((int)f);
+        code_region cr = region_of(f);
         inrow_block(f, &e, &b);
-        if (fi->kind == SQ_FORMAT_KIND_BLOCK)
-            neg = 0, pos = (1u << fi->bits) - 1u;
-        else
-            elem_extreme_codes(f, &neg, &pos);
         uint8_t *lo = tb, *hi = tb + nb;
         memcpy(lo, q->codes + off, nb);
         memcpy(hi, q->codes + off, nb);
-        for (size_t k = 0; k < nb / b; k++)
-            for (size_t j = 0; j < e; j++) {
-                block_set_code(f, lo + k * b, j, neg);
-                block_set_code(f, hi + k * b, j, pos);
-            }
+        for (size_t k = 0; k < nb / b; k++) {
+            memset(lo + k * b + cr.off, cr.lo, cr.len);
+            memset(hi + k * b + cr.off, cr.hi, cr.len);
+        }
         float *vlo = tf, *vhi = tf + n;
         inrow_decode(f, lo, n, (float)q->tensor_scale, vlo);
         inrow_decode(f, hi, n, (float)q->tensor_scale, vhi);
@@ -665,6 +704,13 @@ static fq_scratch *scratch_new(int n, size_t chunk)
     return ws;
 }
 
+/* Element t's E2M1 code of v into its nibble (an even t starts the byte). */
+static void put_fp4(uint8_t *codes, size_t t, float v)
+{
+    unsigned c = (unsigned)sq_fp4_e2m1_encode(v) & 15u;
+    codes[t / 2] = (uint8_t)(t % 2 ? (codes[t / 2] & 15u) | c << 4 : c);
+}
+
 /* Encode elements [s, s + n) (whole units); false on a non-finite value. */
 static bool encode_chunk(fq_job *j, size_t s, size_t n)
 {
@@ -700,11 +746,16 @@ static bool encode_chunk(fq_job *j, size_t s, size_t n)
         float sc = (float)q->scales[r.k];
         if (f != SQ_FORMAT_FP4_E2M1) {
             (void)sq_elemfmt_encode_row(elem_of(f), x + s + i, len, sc, q->codes + s + i, &e);
-        } else {
-            for (size_t t = s + i; t < s + i + len; t++) {
-                unsigned c = (unsigned)sq_fp4_e2m1_encode(x[t] / sc) & 15u;
-                q->codes[t / 2] = (uint8_t)(t % 2 ? (q->codes[t / 2] & 15u) | c << 4 : c);
-            }
+        } else { /* the byte-aligned even middle of the run by the row encoder */
+            size_t a = s + i, z = a + len, a2 = a + a % 2, z2 = z - z % 2;
+            if (z2 > a2)
+                (void)sq_elemfmt_encode_row(SQ_ELEM_FP4_E2M1, x + a2, z2 - a2, sc, q->codes + a2 / 2, &e);
+            else
+                a2 = z2 = z;
+            for (size_t t = a; t < a2; t++) /* the odd ends, in element order */
+                put_fp4(q->codes, t, x[t] / sc);
+            for (size_t t = z2; t < z; t++)
+                put_fp4(q->codes, t, x[t] / sc);
         }
         i += len;
         sq_run_advance(&j->l, &r, len);
@@ -720,8 +771,9 @@ static size_t visit_chunk(fq_job *j, const sq_part *p, size_t s, size_t n, fq_sc
     size_t clipped = count_clipped(q, x, s, n, w->tb, w->tf);
     if (j->fh.visit) {
         sq_format_decode(q, s, n, w->xhat);
-        sq_format_codes(q, s, n, w->codes);
-        j->fh.visit(j->fh.ctx, p, q, s, n, x, w->xhat, w->codes);
+        if (j->fh.want_codes)
+            sq_format_codes(q, s, n, w->codes);
+        j->fh.visit(j->fh.ctx, p, q, s, n, x, w->xhat, j->fh.want_codes ? w->codes : NULL);
     }
     if (j->qh.visit) {
         int bias = 1 << (q->config.bits - 1);

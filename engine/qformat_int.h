@@ -36,6 +36,7 @@ typedef struct sq_format_hooks {
     void *ctx;
     sq_quant_begin begin;    /* may be NULL */
     sq_format_visitor visit; /* may be NULL */
+    bool want_codes;         /* visit gets the codes (else codes is NULL) */
 } sq_format_hooks;
 
 /* sq_quantize_visit for a non-INT format: qh's begin and visit (codes

@@ -1322,7 +1322,8 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
         return st;
     if (c.bins)
         binner_set_range(&c.bn, o->lo, o->hi);
-    const sq_format_hooks hooks = {.ctx = &c, .begin = ffused_begin, .visit = ffused_visit};
+    const sq_format_hooks hooks = {.ctx = &c, .begin = ffused_begin, .visit = ffused_visit,
+                                   .want_codes = o->code_counts != NULL};
     if ((st = sq_format_quantize(x, cfg, NULL, &hooks, q_out, err)) != SQ_OK)
         goto fail;
     uint64_t cc[4][256] = {{0}};

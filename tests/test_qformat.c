@@ -322,6 +322,20 @@ START_TEST(fp8_channel_group_by_hand)
     ck_assert(q->scales[0] == (double)(7.0f / 6.0f) && q->scales[2] == 1.5);
     sq_tensor_free(xh);
     sq_qtensor_free(q);
+    /* fp4 per group of 5: runs with odd heads, even middles and odd tails */
+    sq_tensor *x4 = randn_tensor(2, 15, 3, 1.0f);
+    cfg.granularity = SQ_GRAN_GROUP;
+    cfg.group_size = 5;
+    q = quantize_ok(x4, &cfg);
+    xh = dequantize_ok(q);
+    for (size_t i = 0; i < 30; i++) {
+        float s = (float)q->scales[i / 5], r = x4->data[i] / s;
+        ck_assert_int_eq(sq_qtensor_code(q, i), sq_fp4_e2m1_encode(r));
+        ck_assert_float_eq(xh->data[i], sq_fp4_e2m1_decode((uint8_t)sq_fp4_e2m1_encode(r)) * s);
+    }
+    sq_tensor_free(x4);
+    sq_tensor_free(xh);
+    sq_qtensor_free(q);
     sq_tensor_free(x);
     sq_tensor_free(x2);
     sq_tensor_free(x3);

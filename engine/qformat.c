@@ -1038,8 +1038,10 @@ sq_status sq_qtensor_from_format_bytes(const sq_qconfig *cfg, const size_t *shap
     if (oor && !scales && numel)
         return sq_fail(err, SQ_ERR_ARG, "format %s: scales are needed (one per %s)", name,
                        c.format == SQ_FORMAT_NF4 ? "block" : "scale index");
-    if (c.format == SQ_FORMAT_NVFP4 && !(isfinite(tensor_scale) && tensor_scale > 0.0))
-        return sq_fail(err, SQ_ERR_ARG, "format nvfp4: tensor scale %g must be finite and positive", tensor_scale);
+    float ts = (float)tensor_scale; /* scales are stored as float32 */
+    if (c.format == SQ_FORMAT_NVFP4 && !(isfinite(ts) && ts > 0.0f))
+        return sq_fail(err, SQ_ERR_ARG, "format nvfp4: tensor scale %g must be finite and positive (as a float32)",
+                       tensor_scale);
     if ((st = fq_alloc(&c, shape, ndim, numel, orig_dtype, &q, err)) != SQ_OK)
         return st;
     if (aux_bytes != q->aux_bytes || (aux_bytes && !aux)) {
@@ -1048,18 +1050,20 @@ sq_status sq_qtensor_from_format_bytes(const sq_qconfig *cfg, const size_t *shap
         goto fail;
     }
     for (size_t k = 0; oor && k < q->n_scales; k++) {
-        bool ok = c.format == SQ_FORMAT_NF4 ? isfinite(scales[k]) : isfinite(scales[k]) && scales[k] > 0.0;
+        float f = (float)scales[k];
+        bool ok = c.format == SQ_FORMAT_NF4 ? isfinite(f) : isfinite(f) && f > 0.0f;
         if (!ok) {
             st = sq_fail(err, SQ_ERR_ARG, "format %s: scale %zu is %g (%s)", name, k + 1, scales[k],
-                         c.format == SQ_FORMAT_NF4 ? "must be finite" : "must be finite and positive");
+                         c.format == SQ_FORMAT_NF4 ? "must be a finite float32"
+                                                   : "must be a finite and positive float32");
             goto fail;
         }
-        q->scales[k] = scales[k];
+        q->scales[k] = f;
     }
     if (want)
         memcpy(q->codes, bytes, want);
     if (c.format == SQ_FORMAT_NVFP4)
-        q->tensor_scale = tensor_scale;
+        q->tensor_scale = ts;
     if (is_inrow(c.format))
         inrow_display(q, 0, numel);
     if (dq) {

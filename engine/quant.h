@@ -330,7 +330,10 @@ size_t sq_qtensor_storage_bytes(const sq_qtensor *q);
  * out-of-row scales for fp8/fp4 (sq_qconfig_scale_count of them, finite and
  * > 0; NULL otherwise), nf4: absmax per block when not double-quantized,
  * aux as q->aux, tensor_scale nvfp4's S. Validates sizes, derives the display
- * scales. Caller frees *out. Errors: SQ_ERR_ARG naming what does not fit. */
+ * scales. Caller frees *out. Errors: SQ_ERR_ARG naming what does not fit.
+ * Scales and S are rounded to float32 (as stored and as the decoders use
+ * them) and must stay finite (and > 0 but for nf4's absmax) after that;
+ * n_clipped is 0 (the originals are unknown). */
 sq_status sq_qtensor_from_format_bytes(const sq_qconfig *cfg, const size_t *shape, int ndim,
                                        sq_dtype orig_dtype, const uint8_t *bytes, size_t nbytes,
                                        const double *scales, const uint8_t *aux, size_t aux_bytes,

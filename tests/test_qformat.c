@@ -11,6 +11,8 @@
 #include "blockfmt.h"
 #include "elemfmt.h"
 #include "quant.h"
+#include "layout.h"
+#include "quant_int.h"
 #include "rng.h"
 #include "stats.h"
 #include "testutil.h"
@@ -584,11 +586,29 @@ START_TEST(threads_do_not_matter)
         sq_qtensor *q[2];
         sq_stats st[2];
         sq_error err;
+        sq_hist h[2];
+        size_t ns = sq_qconfig_scale_count(&cfgs[c], x->shape, 2), nl = (size_t)1 << cfgs[c].bits;
+        double *im[2] = {calloc(ns, sizeof(double)), calloc(ns, sizeof(double))};
+        uint64_t cc[2][256];
+        sq_tensor *xh[2];
         for (int t = 0; t < 2; t++) {
+            sq_stats_opts o = sq_stats_opts_default();
+            o.index_mse = im[t];
+            o.code_counts = cc[t];
             sq_threads_set(t ? 3 : 1);
-            ck_assert_int_eq(sq_quantize_stats(x, &cfgs[c], NULL, &q[t], &st[t], NULL, &err), SQ_OK);
+            ck_assert_int_eq(sq_quantize_stats(x, &cfgs[c], &o, &q[t], &st[t], &h[t], &err), SQ_OK);
+            xh[t] = dequantize_ok(q[t]);
         }
         sq_threads_set(0);
+        ck_assert(memcmp(xh[0]->data, xh[1]->data, x->numel * sizeof(float)) == 0);
+        ck_assert(memcmp(im[0], im[1], ns * sizeof(double)) == 0);
+        ck_assert(memcmp(cc[0], cc[1], nl * sizeof(uint64_t)) == 0);
+        ck_assert(memcmp(h[0].counts, h[1].counts, (size_t)h[0].bins * sizeof(uint64_t)) == 0 && h[0].hi == h[1].hi);
+        for (int t = 0; t < 2; t++) {
+            sq_tensor_free(xh[t]);
+            sq_hist_free(&h[t]);
+            free(im[t]);
+        }
         ck_assert_uint_eq(q[0]->code_bytes, q[1]->code_bytes);
         ck_assert(memcmp(q[0]->codes, q[1]->codes, q[0]->code_bytes) == 0);
         ck_assert(memcmp(q[0]->scales, q[1]->scales, q[0]->n_scales * sizeof(double)) == 0);
@@ -677,6 +697,18 @@ START_TEST(from_format_bytes_round_trip)
             sq_tensor_free(a);
             sq_tensor_free(b);
             sq_qtensor_free(r);
+            if (sc) { /* a scale that is 0 as a float32 */
+                double *bad = malloc(q->n_scales * sizeof(double));
+                memcpy(bad, q->scales, q->n_scales * sizeof(double));
+                bad[q->n_scales - 1] = f == SQ_FORMAT_NF4 ? 1e300 : 1e-300;
+                ck_assert_int_eq(sq_qtensor_from_format_bytes(&q->config, q->shape, q->ndim, SQ_DTYPE_F32, q->codes,
+                                                              q->code_bytes, bad, NULL, 0, 1.0, &r, &err),
+                                 SQ_ERR_ARG);
+                char want[32];
+                snprintf(want, sizeof want, "scale %zu is", q->n_scales); /* 1-based */
+                ck_assert_msg(strstr(err.msg, want), "%s", err.msg);
+                free(bad);
+            }
             /* sizes that do not fit */
             ck_assert_int_eq(sq_qtensor_from_format_bytes(&q->config, q->shape, q->ndim, SQ_DTYPE_F32, q->codes,
                                                           q->code_bytes - 1, sc, q->aux, q->aux_bytes,
@@ -753,6 +785,46 @@ START_TEST(empty_and_storage)
 }
 END_TEST
 
+/* sq_quantize_visit's chunk visitor (quant_int.h) sees every element's
+ * signed code once, in order within a part. */
+typedef struct seen {
+    int8_t *codes;
+    size_t count;
+} seen;
+
+static void seen_visit(void *ctx, const sq_part *p, const sq_qtensor *q, size_t start, size_t n, const int8_t *codes)
+{
+    seen *s = ctx;
+    (void)q;
+    ck_assert(start >= p->start && start + n <= p->end && n <= SQ_CHUNK);
+    memcpy(s->codes + start, codes, n);
+    s->count += n;
+}
+
+START_TEST(visit_hooks_see_codes)
+{
+    sq_tensor *x = randn_tensor(3, 8192, 101, 1.0f);
+    const sq_format fs[3] = {SQ_FORMAT_Q5_K, SQ_FORMAT_NF4, SQ_FORMAT_FP8_E5M2};
+    for (int f = 0; f < 3; f++) {
+        sq_qconfig cfg = sq_qconfig_for_format(fs[f]);
+        cfg.group_size = fs[f] == SQ_FORMAT_NF4 ? 4096 : cfg.group_size; /* nf4: chunks above SQ_CHUNK */
+        seen s = {malloc(x->numel), 0};
+        sq_quant_hooks h = {.ctx = &s, .visit = seen_visit};
+        sq_qtensor *q;
+        sq_error err;
+        ck_assert_int_eq(sq_quantize_visit(x, &cfg, &h, &q, &err), SQ_OK);
+        ck_assert_uint_eq(s.count, x->numel);
+        int8_t *want = malloc(x->numel);
+        sq_qtensor_codes(q, 0, x->numel, want);
+        ck_assert(memcmp(want, s.codes, x->numel) == 0);
+        free(want);
+        free(s.codes);
+        sq_qtensor_free(q);
+    }
+    sq_tensor_free(x);
+}
+END_TEST
+
 static Suite *qformat_suite(void)
 {
     Suite *s = suite_create("qformat");
@@ -770,6 +842,7 @@ static Suite *qformat_suite(void)
     tcase_add_test(tc, from_format_bytes_round_trip);
     tcase_add_test(tc, nonfinite_refused);
     tcase_add_test(tc, empty_and_storage);
+    tcase_add_test(tc, visit_hooks_see_codes);
     suite_add_tcase(s, tc);
     return s;
 }

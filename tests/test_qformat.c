@@ -98,17 +98,18 @@ START_TEST(block_formats_match_row_kernels)
             ck_assert_int_eq(sq_block_dequantize_row(bt, ref, 512, y, &err), SQ_OK);
             assert_same_floats(y, xh->data + 512 * r, 512, fi->name);
         }
-        /* every decoded value is one of its levels; with all 2^bits levels
-         * distinct, the one the stored code ranks (ascending or descending) */
+        /* all 2^bits levels of an element are distinct (no zero scale in this
+         * data), and its decoded value is the one its stored code ranks
+         * (ascending or descending): the code bits are where the decoder reads */
         size_t nl = (size_t)1 << fi->bits;
         float lv[256];
         for (size_t i = 0; i < x->numel; i += 7) {
             size_t n = sq_qtensor_levels(q, i, lv, 256);
             int c = sq_qtensor_code(q, i);
             ck_assert(c >= 0 && (size_t)c < nl);
-            if (n == nl)
-                ck_assert_msg(lv[c] == xh->data[i] || lv[nl - 1 - (size_t)c] == xh->data[i],
-                              "%s element %zu code %d value %g", fi->name, i, c, (double)xh->data[i]);
+            ck_assert_msg(n == nl, "%s element %zu: %zu levels", fi->name, i, n); /* no zero scale here */
+            ck_assert_msg(lv[c] == xh->data[i] || lv[nl - 1 - (size_t)c] == xh->data[i],
+                          "%s element %zu code %d value %g", fi->name, i, c, (double)xh->data[i]);
             int8_t sc;
             sq_qtensor_codes(q, i, 1, &sc);
             ck_assert_int_eq(sc, c - (int)(nl / 2));
@@ -764,6 +765,11 @@ START_TEST(empty_and_storage)
         ck_assert(q->numel == 0 && q->code_bytes == 0 && st.numel == 0 && isinf(st.sqnr_db));
         sq_qtensor_free(q);
     }
+    sq_qconfig dq = sq_qconfig_for_format(SQ_FORMAT_NF4); /* no blocks: only the offset */
+    dq.double_quant = true;
+    sq_qtensor *e = quantize_ok(x, &dq);
+    ck_assert(e->n_scales == 0 && e->aux_bytes == 4);
+    sq_qtensor_free(e);
     sq_tensor_free(x);
     /* storage: q4_k 144 bytes per 256; fp8 per channel: 1 byte + 4 per scale; nvfp4: 9 per 16 + 4 */
     sq_tensor *y = randn_tensor(2, 256, 91, 1.0f);

@@ -340,6 +340,49 @@ unsigned sq_format_code(const sq_qtensor *q, size_t i)
     return i % 2 ? byte >> 4 : byte & 15u;
 }
 
+/* Low nibbles of m bytes at p, then their high nibbles, into out[0 .. 2m). */
+static void nibbles_split(const uint8_t *p, size_t m, uint8_t *out)
+{
+    for (size_t k = 0; k < m; k++) {
+        out[k] = p[k] & 15u;
+        out[k + m] = p[k] >> 4;
+    }
+}
+
+/* Every code of in-row block b (e elements) into out, as block_code gives them. */
+static void block_codes(sq_format f, const uint8_t *b, size_t e, uint8_t *out)
+{
+    switch (f) {
+    case SQ_FORMAT_Q4_0:
+    case SQ_FORMAT_IQ4_NL: nibbles_split(b + 2, 16, out); break;
+    case SQ_FORMAT_Q4_1: nibbles_split(b + 4, 16, out); break;
+    case SQ_FORMAT_MXFP4: nibbles_split(b + 1, 16, out); break;
+    case SQ_FORMAT_Q4_K:
+        for (size_t g = 0; g < 4; g++)
+            nibbles_split(b + 16 + 32 * g, 32, out + 64 * g);
+        break;
+    case SQ_FORMAT_IQ4_XS:
+        for (size_t g = 0; g < 8; g++)
+            nibbles_split(b + 8 + 16 * g, 16, out + 32 * g);
+        break;
+    case SQ_FORMAT_Q8_0:
+        for (size_t j = 0; j < 32; j++)
+            out[j] = b[2 + j] ^ 0x80u;
+        break;
+    case SQ_FORMAT_MXFP8: memcpy(out, b + 1, 32); break;
+    case SQ_FORMAT_NVFP4:
+        for (size_t j = 0; j < 8; j++) {
+            out[2 * j] = b[1 + j] & 15u;
+            out[2 * j + 1] = b[1 + j] >> 4;
+        }
+        break;
+    default:
+        for (size_t j = 0; j < e; j++)
+            out[j] = (uint8_t)block_code(f, b, j);
+        break;
+    }
+}
+
 void sq_format_codes(const sq_qtensor *q, size_t start, size_t n, uint8_t *out)
 {
     sq_format f = q->config.format;
@@ -348,10 +391,37 @@ void sq_format_codes(const sq_qtensor *q, size_t start, size_t n, uint8_t *out)
         return;
     }
     if (is_inrow(f)) {
-        size_t e, b;
+        size_t e, b, i = start;
+        uint8_t tmp[256];
         inrow_block(f, &e, &b);
-        for (size_t i = start; i < start + n; i++)
+        for (; i < start + n && i % e; i++) /* a partial first block */
             out[i - start] = (uint8_t)block_code(f, q->codes + i / e * b, i % e);
+        for (; i + e <= start + n; i += e)
+            block_codes(f, q->codes + i / e * b, e, out + (i - start));
+        if (i < start + n) { /* a partial last block */
+            block_codes(f, q->codes + i / e * b, e, tmp);
+            memcpy(out + (i - start), tmp, start + n - i);
+        }
+        return;
+    }
+    if (f == SQ_FORMAT_NF4 && start % 2 == 0) { /* high nibble first */
+        for (size_t k = 0; k < n / 2; k++) {
+            uint8_t c = q->codes[start / 2 + k];
+            out[2 * k] = c >> 4;
+            out[2 * k + 1] = c & 15u;
+        }
+        if (n % 2)
+            out[n - 1] = (uint8_t)sq_format_code(q, start + n - 1);
+        return;
+    }
+    if (f == SQ_FORMAT_FP4_E2M1 && start % 2 == 0) {
+        for (size_t k = 0; k < n / 2; k++) {
+            uint8_t c = q->codes[start / 2 + k];
+            out[2 * k] = c & 15u;
+            out[2 * k + 1] = c >> 4;
+        }
+        if (n % 2)
+            out[n - 1] = (uint8_t)sq_format_code(q, start + n - 1);
         return;
     }
     for (size_t i = start; i < start + n; i++)

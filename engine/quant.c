@@ -1541,7 +1541,7 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, const sq_
     if ((st = sq_qconfig_check(cfg, x->shape, x->ndim, err)) != SQ_OK)
         return st;
     if (cfg->format != SQ_FORMAT_INT)
-        return sq_fail(err, SQ_ERR_UNSUPPORTED, "format %s: quantization is not wired yet", sq_format_name(cfg->format));
+        return sq_format_quantize(x, cfg, h, NULL, out, err);
     sq_qconfig c = *cfg;
     if (c.granularity == SQ_GRAN_CHANNEL && x->ndim == 0)
         c.granularity = SQ_GRAN_TENSOR; /* the seed: a scalar has no channels */
@@ -1628,6 +1628,10 @@ void sq_dequantize_into(const sq_qtensor *q, float *out)
     sq_layout l;
     size_t n_parts = sq_part_count(q->numel);
     int workers = sq_parallel_workers(n_parts);
+    if (q->config.format != SQ_FORMAT_INT) {
+        sq_format_dequantize_into(q, out);
+        return;
+    }
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
     choose_kernels();
     dequant_job j = {.q = q, .l = &l, .out = out, .bufs = malloc((size_t)workers * sizeof(chunk_buf))};
@@ -1649,6 +1653,8 @@ sq_status sq_dequantize(const sq_qtensor *q, sq_tensor **out, sq_error *err)
 int sq_qtensor_code(const sq_qtensor *q, size_t i)
 {
     int8_t v = 0;
+    if (q->config.format != SQ_FORMAT_INT)
+        return (int)sq_format_code(q, i);
     if (i < q->numel)
         sq_unpack_codes(q->codes, i, 1, q->config.bits, &v);
     return v;
@@ -1656,6 +1662,12 @@ int sq_qtensor_code(const sq_qtensor *q, size_t i)
 
 void sq_qtensor_codes(const sq_qtensor *q, size_t start, size_t n, int8_t *out)
 {
+    if (q->config.format != SQ_FORMAT_INT) { /* stored code - 2^(bits-1) */
+        int bias = 1 << (q->config.bits - 1);
+        for (size_t i = 0; i < n; i++)
+            out[i] = (int8_t)((int)sq_format_code(q, start + i) - bias);
+        return;
+    }
     sq_unpack_codes(q->codes, start, n, q->config.bits, out);
 }
 
@@ -1679,6 +1691,10 @@ sq_status sq_qtensor_from_parts(const sq_qconfig *cfg, const size_t *shape, int 
         return st;
     if ((st = sq_qconfig_check(cfg, shape, ndim, err)) != SQ_OK)
         return st;
+    if (cfg->format != SQ_FORMAT_INT)
+        return sq_fail(err, SQ_ERR_ARG, "format %s: integer codes and scales cannot rebuild it "
+                                        "(use sq_qtensor_from_format_bytes with its stored bytes)",
+                       sq_format_name(cfg->format));
     sq_qconfig c = *cfg;
     if (c.granularity == SQ_GRAN_CHANNEL && ndim == 0)
         c.granularity = SQ_GRAN_TENSOR;
@@ -1721,6 +1737,8 @@ double sq_qtensor_compression_ratio(const sq_qtensor *q)
 
 size_t sq_qtensor_meta_bytes(const sq_qtensor *q)
 {
+    if (q->config.format != SQ_FORMAT_INT) /* formats: the out-of-row scales and side data */
+        return sq_qtensor_storage_bytes(q) - q->code_bytes;
     return q->n_scales * 16;
 }
 
@@ -1741,6 +1759,8 @@ double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store)
 {
     if (q->numel == 0)
         return 0.0;
+    if (q->config.format != SQ_FORMAT_INT) /* formats: as stored, whatever store says */
+        return 8.0 * (double)sq_qtensor_storage_bytes(q) / (double)q->numel;
     double per_scale = store == SQ_SCALE_F16 ? 16.0 : store == SQ_SCALE_F64 ? 64.0 : 32.0;
     if (q->config.mode == SQ_MODE_ASYMMETRIC)
         per_scale *= 2.0;

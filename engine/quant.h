@@ -282,17 +282,24 @@ double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store);
  *               scale; nf4: the block absmax used to decode (after double quantization);
  *               the block formats, mx and nvfp4: the block's decoded scale (the
  *               super-block d for the K-quants; E4M3 scale times S for nvfp4), for display;
- *   zero_points 0, or for the formats with a minimum the block's decoded minimum (display);
+ *   zero_points 0, or for the formats with a minimum the block's decoded minimum (display:
+ *               q4_1 / q5_1 the block's m; q2_k / q4_k / q5_k the super-block dmin as
+ *               stored, the sub-block minimums being -dmin times their 6- or 4-bit mins);
  *   aux         nf4 with double_quant: the nabs code bytes, then ceil(nabs / 256)
  *               float32 absmax2 and the float32 offset (sq_nf4_dq_encode); else NULL;
  *   tensor_scale nvfp4's S; 1 otherwise.
  * sq_dequantize gives exactly the values the format's decoder gives (ggml's
  * dequantize_row_* for the block formats). sq_qtensor_code returns the stored
  * code of an element as an unsigned value 0 .. 2^bits - 1 (ggml's quant index,
- * the fp8 byte, the codebook index); sq_qtensor_codes writes that value minus
+ * q8_0's int8 plus 128, the fp8 byte, the fp4 nibble, the codebook index); sq_qtensor_codes writes that value minus
  * 2^(bits-1), so the code histogram's level (sq_code_histogram) is the stored
  * code itself. n_clipped counts values beyond the largest level of their block
- * on their side (saturated). */
+ * on their side (saturated). For these formats sq_qtensor_size_bytes is
+ * code_bytes, sq_qtensor_meta_bytes the rest of sq_qtensor_storage_bytes, and
+ * sq_qtensor_bits_per_weight 8 * storage bytes / numel whatever the store
+ * argument; sq_qtensor_from_parts refuses them (use sq_qtensor_from_format_bytes).
+ * Quantization runs on the thread pool in parts of whole blocks, with results
+ * identical for every thread count. */
 
 typedef enum sq_format_kind { SQ_FORMAT_KIND_INT = 0, SQ_FORMAT_KIND_BLOCK, SQ_FORMAT_KIND_ELEM } sq_format_kind;
 
@@ -344,7 +351,10 @@ size_t sq_qtensor_storage_bytes(const sq_qtensor *q);
  * out-of-row scales for fp8/fp4 (sq_qconfig_scale_count of them, finite and
  * > 0; NULL otherwise), nf4: absmax per block when not double-quantized,
  * aux as q->aux, tensor_scale nvfp4's S. Validates sizes, derives the display
- * scales. Caller frees *out. Errors: SQ_ERR_ARG naming what does not fit. */
+ * scales. Caller frees *out. Errors: SQ_ERR_ARG naming what does not fit.
+ * Scales and S are rounded to float32 (as stored and as the decoders use
+ * them) and must stay finite (and > 0 but for nf4's absmax) after that;
+ * n_clipped is 0 (the originals are unknown). */
 sq_status sq_qtensor_from_format_bytes(const sq_qconfig *cfg, const size_t *shape, int ndim,
                                        sq_dtype orig_dtype, const uint8_t *bytes, size_t nbytes,
                                        const double *scales, const uint8_t *aux, size_t aux_bytes,

@@ -744,7 +744,7 @@ START_TEST(nonfinite_refused)
             sq_stats st;
             sq_error err;
             ck_assert_int_eq(sq_quantize(x, &cfg, &q, &err), SQ_ERR_NONFINITE);
-            ck_assert(q == NULL && strstr(err.msg, "300"));
+            ck_assert(q == NULL && strstr(err.msg, "301"));
             ck_assert_int_eq(sq_quantize_stats(x, &cfg, NULL, &q, &st, NULL, &err), SQ_ERR_NONFINITE);
             ck_assert(q == NULL);
         }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "cmd_diff.h"
 #include "plot.h"
 #include "textesc.h"
 #include "fileio.h"
@@ -47,7 +48,7 @@ void sq_cmd_sigint_restore(void)
 /* ---- argument parsing ------------------------------------------------------- */
 
 /* Strict integer in [lo, hi]; false otherwise. */
-/* --calibration's value: minmax, mse, percentile:P or clip:C into c;
+/* --calibration's value: minmax, mse, kl, percentile:P or clip:C into c;
  * false when malformed or out of range. */
 static bool parse_calibration(const char *v, sq_qconfig *c)
 {
@@ -131,6 +132,10 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
             a->format = argv[++i];
             continue;
         }
+        if (strcmp(arg, "--activations") == 0 && allow_outputs && i + 1 < argc) {
+            a->activations = argv[++i];
+            continue;
+        }
         static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
                                              "--rounding", "--include", "--exclude", "--csv", "--json",
                                              "--scale-dtype", "--calibration", "--plot"};
@@ -187,7 +192,7 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         case 12: a->plot = v; break;
         case 11:
             if (!parse_calibration(v, cur_cfg(a, &has_bits)))
-                return usage_err(cmd, "--calibration wants minmax, mse, percentile:P (0 < P <= 100) or "
+                return usage_err(cmd, "--calibration wants minmax, mse, kl, percentile:P (0 < P <= 100) or "
                                       "clip:C (0 < C <= 1), not '%s'", v);
             break;
         default:
@@ -479,7 +484,8 @@ int sq_cmd_report(int argc, char **argv)
     if (rc)
         return rc;
     sq_error err;
-    if ((rc = sq_cmd_check_paths("report", &a)) != 0)
+    if ((rc = sq_cmd_check_paths("report", &a)) != 0 ||
+        (a.activations && (rc = sq_cmd_activations_check(a.activations)) != 0))
         return rc;
     sq_checkpoint *ck;
     if (sq_ckpt_open(a.pos[0], &ck, &err) != SQ_OK) {
@@ -502,6 +508,8 @@ int sq_cmd_report(int argc, char **argv)
     fflush(stdout);
     print_notes(rep);
     rc = 0;
+    if (a.activations && !rep->cancelled && sq_cmd_report_activations(a.pos[0], a.activations, a.cfg, a.n_cfg))
+        rc = 1; /* the output error section, after the table (cmd_diff.c) */
     if (a.csv && sq_report_write_csv(rep, a.csv, &err) != SQ_OK) {
         fprintf(stderr, "squint report: %s\n", err.msg);
         rc = 1;

@@ -22,6 +22,7 @@ typedef struct sq_cmd_args {
     sq_scale_store scale_store; /* --scale-dtype (applies to every configuration; default f64) */
     int scale_store_set;        /* --scale-dtype was given */
     const char *format;         /* --format TYPE (quantize to .gguf) */
+    const char *activations;    /* --activations ACTS (report only: output SQNR per weight, cmd_diff.c) */
 } sq_cmd_args;
 
 /* Parse argv[1..argc) (argv[0] is the command name): want_pos positional

@@ -1747,6 +1747,152 @@ START_TEST(test_calibration_keys)
 }
 END_TEST
 
+
+/* ---- formats other than INT (the format engine) ------------------------------- */
+
+/* A [rows, cols] tensor of smooth values with a few outliers. */
+static sq_tensor *wavy_tensor(size_t rows, size_t cols)
+{
+    size_t shape[2] = {rows, cols};
+    float *v = malloc(rows * cols * sizeof *v);
+    for (size_t i = 0; i < rows * cols; i++)
+        v[i] = (float)(sin((double)i * 0.37) * 0.05 + cos((double)i * 0.011) * 0.02) * (i % 97 == 5 ? 8.0f : 1.0f);
+    sq_tensor *t = tu_tensor(shape, 2, v);
+    free(v);
+    return t;
+}
+
+/* Every element's walk-through of t in format f (granularity g for the
+ * formats that take any) against the engine: the stored code, the decoder's
+ * x-hat (one of the element's levels), a nearest level at least as close to
+ * x as x-hat, the clipped flags adding up to n_clipped, lines within 76
+ * columns. */
+static void check_walk_format(const sq_tensor *t, sq_format f, sq_granularity g)
+{
+    sq_qconfig c = sq_qconfig_for_format(f);
+    sq_qtensor *q;
+    sq_tensor *deq;
+    sq_error err;
+    sq_tui_walk w;
+    size_t clipped = 0;
+    char lines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W];
+    if (sq_format_info_of((int)f)->any_granularity)
+        c.granularity = g;
+    ck_assert_msg(sq_quantize(t, &c, &q, &err) == SQ_OK, "%s: %s", sq_format_name(f), err.msg);
+    ck_assert_int_eq(sq_dequantize(q, &deq, &err), SQ_OK);
+    for (size_t i = 0; i < t->numel; i++) {
+        sq_tui_walk_compute(t, q, deq->data, i, &w);
+        ck_assert(!w.is_int);
+        ck_assert_int_eq(w.code, sq_qtensor_code(q, i));
+        ck_assert_float_eq((float)w.xhat, deq->data[i]);
+        ck_assert_double_eq(w.err, (double)t->data[i] - (double)deq->data[i]);
+        size_t nl;
+        float *lv = sq_tui_element_levels(q, i, &nl);
+        bool found = false;
+        for (size_t k = 0; k < nl; k++)
+            found = found || lv[k] == deq->data[i];
+        ck_assert_msg(found, "%s element %zu: x-hat %g is not one of its %zu levels", sq_format_name(f), i,
+                      (double)deq->data[i], nl);
+        ck_assert_uint_eq(w.n_levels, nl);
+        free(lv);
+        ck_assert(fabs(w.x - w.nearest) <= fabs(w.x - w.xhat));
+        clipped += w.clipped;
+        int n = sq_tui_walk_lines(&w, q, true, lines, SQ_TUI_WALK_LINES);
+        for (int k = 0; k < n; k++)
+            ck_assert_msg(strlen(lines[k]) <= SQ_TUI_WALK_FIT, "%s", lines[k]);
+    }
+    ck_assert_msg(clipped == q->n_clipped, "%s: %zu clipped, engine %zu", sq_format_name(f), clipped, q->n_clipped);
+    sq_tensor_free(deq);
+    sq_qtensor_free(q);
+}
+
+START_TEST(test_walk_formats)
+{
+    sq_tensor *t = wavy_tensor(2, 256);
+    static const sq_format fs[] = {SQ_FORMAT_Q4_0, SQ_FORMAT_Q4_1, SQ_FORMAT_Q8_0, SQ_FORMAT_Q4_K, SQ_FORMAT_Q6_K,
+                                   SQ_FORMAT_IQ4_NL, SQ_FORMAT_FP8_E4M3, SQ_FORMAT_FP4_E2M1, SQ_FORMAT_NF4,
+                                   SQ_FORMAT_MXFP4, SQ_FORMAT_NVFP4};
+    for (size_t k = 0; k < sizeof fs / sizeof fs[0]; k++)
+        check_walk_format(t, fs[k], SQ_GRAN_TENSOR);
+    check_walk_format(t, SQ_FORMAT_FP8_E4M3, SQ_GRAN_CHANNEL);
+    /* q4_k, element 1: the lines name the block scale, the levels, the code */
+    sq_qconfig c = sq_qconfig_for_format(SQ_FORMAT_Q4_K);
+    sq_qtensor *q;
+    sq_tensor *deq;
+    sq_error err;
+    sq_tui_walk w;
+    char lines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W], want[96];
+    ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+    ck_assert_int_eq(sq_dequantize(q, &deq, &err), SQ_OK);
+    sq_tui_walk_compute(t, q, deq->data, 0, &w);
+    int n = sq_tui_walk_lines(&w, q, true, lines, SQ_TUI_WALK_LINES);
+    ck_assert_str_eq(lines[0], "Element 1 of 512        [1, 1]");
+    ck_assert_str_eq(lines[1], "scale index 1 of 2      q4_k");
+    snprintf(want, sizeof want, "block scale             = %.7g, min %.7g", q->scales[0], q->zero_points[0]);
+    ck_assert_str_eq(lines[3], want);
+    ck_assert_str_eq(lines[5], "levels of the block     = 16 representable values");
+    snprintf(want, sizeof want, "code (stored, 0..15)    = %d", sq_qtensor_code(q, 0));
+    ck_assert_str_eq(lines[7], want);
+    snprintf(want, sizeof want, "x^ (the decoder's)      = %.7g", (double)deq->data[0]);
+    ck_assert_str_eq(lines[8], want);
+    ck_assert_int_eq(n, 11);
+    sq_tensor_free(deq);
+    sq_qtensor_free(q);
+    sq_tensor_free(t);
+}
+END_TEST
+
+START_TEST(test_format_panel)
+{
+    sq_tensor *t = wavy_tensor(2, 256);
+    sq_tui_model m;
+    sq_error err;
+    sq_tui_layout lay;
+    sq_tui_grid g = {0};
+    char row[256];
+    sq_qconfig c = sq_qconfig_default();
+    c.bits = 4;
+    c.granularity = SQ_GRAN_GROUP;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "w", &c, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 40, &err), SQ_OK);
+    sq_tui_model_key(&m, 'p');
+    while (m.cfg.format != SQ_FORMAT_Q4_K)
+        sq_tui_model_key(&m, 'f');
+    ck_assert_int_eq(sq_tui_model_update(&m, 40, &err), SQ_OK);
+    /* q4_k: 144 bytes per block of 256: 4.5 bits per weight, ratio 32 / 4.5 */
+    ck_assert_uint_eq(m.storage, 2 * 144);
+    ck_assert_uint_eq(m.storage, sq_qtensor_storage_bytes(m.q));
+    sq_tui_model_key(&m, 'p');
+    sq_tui_layout_compute(&m, 80, 24, &lay);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "- q4_k"), 0);
+    ck_assert_int_gt(find_row(&g, "bits/w     4.500"), 0);
+    ck_assert_int_gt(find_row(&g, "ratio      7.11x"), 0);
+    /* pins compare formats: int4 g32 (4 + 64 / 32 bits) and q4_k */
+    ck_assert_int_gt(find_row(&g, "#1  i4 sym g32 "), 0);
+    sq_tui_grid_row(&g, find_row(&g, "#1  i4 sym g32 "), row, sizeof row);
+    ck_assert_msg(strstr(row, "   6.000   5.33x "), "%s", row);
+    sq_tui_grid_row(&g, find_row(&g, "#2  q4_k "), row, sizeof row);
+    ck_assert_msg(strstr(row, "   4.500   7.11x "), "%s", row);
+    /* the value histogram marks the selected block's levels */
+    sq_tui_grid_row(&g, lay.vmark_y, row, sizeof row);
+    ck_assert_ptr_nonnull(strchr(row, '^'));
+    ck_assert_int_eq(find_row(&g, "Values ^ q4_k levels of group 1/2"), lay.vtitle_y);
+    /* the walk-through of a q4_k element, and the code usage of 16 codes */
+    sq_tui_model_key(&m, 'e');
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_gt(find_row(&g, "nearest level to x      = "), 0);
+    sq_tui_model_key(&m, 'e');
+    sq_tui_model_key(&m, 't');
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "Code usage 16 of 16 codes used"), lay.etitle_y);
+    ck_assert_int_eq(find_row(&g, "code 0"), lay.erange_y);
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
 START_TEST(test_config_fit)
 {
     sq_qconfig c = sq_qconfig_default();
@@ -1795,6 +1941,8 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_glossary);
     tcase_add_test(tc, test_format_keys);
     tcase_add_test(tc, test_calibration_keys);
+    tcase_add_test(tc, test_walk_formats);
+    tcase_add_test(tc, test_format_panel);
     tcase_add_test(tc, test_qtensor_with_source);
     tcase_add_test(tc, test_qtensor_no_source);
     tcase_add_test(tc, test_list_columns);

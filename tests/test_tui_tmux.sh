@@ -323,6 +323,11 @@ wait_for '^Error x-x\^' >/dev/null
 # f: formats (q4_k is the 8th after int); the label shows the format
 for k in 1 2 3 4 5 6 7 8; do T send-keys -t plain f; done
 wait_for 'values - q4_k$' && ok "f x8: q4_k in the header"
+wait_for '^now q4_k +[0-9.]+ ' && wait_for 'bits/w +4\.500' && pane | grep -Eq 'SQNR +[0-9.]+ dB' \
+    && ok "q4_k quantized: statistics, 4.5 bits/w, its comparison row"
+T send-keys -t plain e
+wait_for 'nearest level to x +=' && wait_for 'code \(stored, 0\.\.15\) +=' && ok "e on q4_k: the block's level and code"
+T send-keys -t plain e
 T send-keys -t plain b
 wait_for 'b: q4_k fixes bits, mode and blocks' && ok "b on q4_k says the format fixes it"
 for k in 1 2 3 4 5 6 7 8; do T send-keys -t plain F; done

@@ -267,8 +267,8 @@ static void model_loop(term *T, sq_tui_model *mp)
             if (sq_tui_model_update(&m, lay.plot_w, &e2) == SQ_OK)
                 memcpy(m.msg, keep, sizeof keep);
         }
-        if (m.walk)
-            sq_tui_model_xhat(&m); /* the walk-through's x-hat (formats) */
+        if (m.walk && m.have && m.done_cfg.format != SQ_FORMAT_INT)
+            sq_tui_model_xhat(&m); /* the walk-through's x-hat (formats; INT computes its own) */
         sq_tui_render(&m, &lay, &g, T->gl);
         term_draw(T, &g);
         /* apply every key already typed before recomputing (keys never queue

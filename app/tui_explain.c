@@ -59,6 +59,28 @@ size_t sq_tui_member(const sq_qtensor *q, size_t k, size_t j)
     }
 }
 
+void sq_tui_member_runs(const sq_qtensor *q, size_t k, size_t *start, size_t *n_runs, size_t *run_len,
+                        size_t *stride)
+{
+    *start = 0, *n_runs = 0, *run_len = 0, *stride = 0;
+    size_t n = sq_tui_member_count(q, k);
+    if (n == 0)
+        return;
+    if (q->config.granularity == SQ_GRAN_CHANNEL && q->ndim > 0) {
+        size_t inner, n_axis;
+        channel_dims(q, &inner, &n_axis);
+        *start = k * inner;
+        *run_len = inner;
+        *n_runs = inner ? n / inner : 0;
+        *stride = n_axis * inner;
+        return;
+    }
+    *start = sq_tui_member(q, k, 0);
+    *n_runs = 1;
+    *run_len = n;
+    *stride = n;
+}
+
 /* ---- levels ------------------------------------------------------------------ */
 
 float *sq_tui_element_levels(const sq_qtensor *q, size_t i, size_t *n)
@@ -74,14 +96,16 @@ float *sq_tui_element_levels(const sq_qtensor *q, size_t i, size_t *n)
 
 void sq_tui_selection_range(const sq_tensor *t, const sq_qtensor *q, size_t k, double *lo, double *hi)
 {
-    double a = INFINITY, b = -INFINITY;
-    size_t n = sq_tui_member_count(q, k), nl = 0;
-    for (size_t j = 0; j < n; j++) {
-        double v = t->data[sq_tui_member(q, k, j)];
-        if (isfinite(v)) {
-            a = v < a ? v : a;
-            b = v > b ? v : b;
-        }
+    float a = INFINITY, b = -INFINITY;
+    size_t n = sq_tui_member_count(q, k), nl = 0, start, runs, len, stride;
+    sq_tui_member_runs(q, k, &start, &runs, &len, &stride);
+    for (size_t r = 0; r < runs; r++) {
+        const float *p = t->data + start + r * stride;
+        for (size_t j = 0; j < len; j++)
+            if (isfinite(p[j])) {
+                a = p[j] < a ? p[j] : a;
+                b = p[j] > b ? p[j] : b;
+            }
     }
     if (n > 0) {
         float *lv = sq_tui_element_levels(q, sq_tui_member(q, k, 0), &nl);
@@ -114,21 +138,26 @@ sq_status sq_tui_selection_hist(const sq_tensor *t, const sq_qtensor *q, size_t 
     h->bins = bins;
     h->lo = lo;
     h->hi = hi;
-    size_t n = sq_tui_member_count(q, k);
-    for (size_t j = 0; j < n; j++) {
-        double v = t->data[sq_tui_member(q, k, j)];
-        if (isnan(v))
-            continue;
-        if (v < lo) {
-            h->below++;
-            continue;
+    size_t start, runs, len, stride;
+    double f = bins / (hi - lo);
+    sq_tui_member_runs(q, k, &start, &runs, &len, &stride);
+    for (size_t r = 0; r < runs; r++) {
+        const float *p = t->data + start + r * stride;
+        for (size_t j = 0; j < len; j++) {
+            double v = p[j];
+            if (isnan(v))
+                continue;
+            if (v < lo) {
+                h->below++;
+                continue;
+            }
+            if (v > hi) {
+                h->above++;
+                continue;
+            }
+            int b = (int)((v - lo) * f);
+            h->counts[b >= bins ? bins - 1 : b]++;
         }
-        if (v > hi) {
-            h->above++;
-            continue;
-        }
-        int b = (int)((v - lo) / (hi - lo) * bins);
-        h->counts[b >= bins ? bins - 1 : b]++;
     }
     return SQ_OK;
 }
@@ -154,14 +183,19 @@ static double nearest_level(const float *lv, size_t n, double v)
 /* min, max and max|x| of scale group k's values. */
 static void group_range(const sq_tensor *t, const sq_qtensor *q, size_t k, double *mn, double *mx, double *amax)
 {
-    size_t n = sq_tui_member_count(q, k);
-    *mn = INFINITY, *mx = -INFINITY, *amax = 0;
-    for (size_t j = 0; j < n; j++) {
-        double v = t->data[sq_tui_member(q, k, j)];
-        *mn = v < *mn ? v : *mn;
-        *mx = v > *mx ? v : *mx;
-        *amax = fabs(v) > *amax ? fabs(v) : *amax;
+    size_t start, runs, len, stride;
+    float a = INFINITY, b = -INFINITY;
+    sq_tui_member_runs(q, k, &start, &runs, &len, &stride);
+    for (size_t r = 0; r < runs; r++) {
+        const float *p = t->data + start + r * stride;
+        for (size_t j = 0; j < len; j++) {
+            a = p[j] < a ? p[j] : a;
+            b = p[j] > b ? p[j] : b;
+        }
     }
+    *mn = a;
+    *mx = b;
+    *amax = fmax(fabs((double)a), fabs((double)b));
 }
 
 void sq_tui_walk_compute(const sq_tensor *t, const sq_qtensor *q, const float *xhat, size_t i, sq_tui_walk *w)

@@ -487,7 +487,8 @@ static int model_key(sq_tui_model *m, int key)
         if (!m->have)
             return idle(m, "e: nothing computed yet");
         m->walk = true;
-        sq_tui_model_xhat(m);
+        if (m->done_cfg.format != SQ_FORMAT_INT)
+            sq_tui_model_xhat(m); /* the decoder's values (INT computes its own) */
         if (!m->q || m->walk_i >= m->q->numel || sq_qtensor_scale_index(m->q, m->walk_i) != m->sel)
             m->walk_i = first_element(m, m->sel);
         return SQ_TUI_HANDLED | SQ_TUI_REDRAW;

@@ -187,6 +187,10 @@ int sq_tui_strip_column_of(size_t sel, size_t n, int cols);
  * (0-based element index; j < sq_tui_member_count). 0 for k out of range. */
 size_t sq_tui_member_count(const sq_qtensor *q, size_t k);
 size_t sq_tui_member(const sq_qtensor *q, size_t k, size_t j);
+/* The same elements as runs: run r (0 <= r < *n_runs) is the *run_len
+ * consecutive elements from *start + r * *stride (none for k out of range). */
+void sq_tui_member_runs(const sq_qtensor *q, size_t k, size_t *start, size_t *n_runs, size_t *run_len,
+                        size_t *stride);
 /* The levels available to element i (sq_qtensor_levels), a new array the
  * caller frees, *n of them; NULL (and *n 0) without memory. */
 float *sq_tui_element_levels(const sq_qtensor *q, size_t i, size_t *n);

@@ -1535,6 +1535,44 @@ START_TEST(test_selection_hist)
 }
 END_TEST
 
+/* The runs of a scale index list the same elements as sq_tui_member, in order,
+ * and the scale indices cover every element once. */
+START_TEST(test_member_runs)
+{
+    size_t shape[3] = {3, 4, 6};
+    float v[72];
+    for (int i = 0; i < 72; i++)
+        v[i] = (float)i - 30;
+    sq_tensor *t = tu_tensor(shape, 3, v);
+    sq_error err;
+    for (int cfgi = 0; cfgi < 5; cfgi++) {
+        sq_qconfig c = sq_qconfig_default();
+        c.granularity = cfgi == 0 ? SQ_GRAN_TENSOR : cfgi == 4 ? SQ_GRAN_GROUP : SQ_GRAN_CHANNEL;
+        c.axis = cfgi >= 1 && cfgi <= 3 ? cfgi - 1 : 0;
+        c.group_size = 3;
+        sq_qtensor *q;
+        ck_assert_int_eq(sq_quantize(t, &c, &q, &err), SQ_OK);
+        int seen[72] = {0};
+        for (size_t k = 0; k < q->n_scales; k++) {
+            size_t start, runs, len, stride, j = 0;
+            sq_tui_member_runs(q, k, &start, &runs, &len, &stride);
+            ck_assert_uint_eq(runs * len, sq_tui_member_count(q, k));
+            for (size_t r = 0; r < runs; r++)
+                for (size_t i = 0; i < len; i++, j++) {
+                    size_t e = start + r * stride + i;
+                    ck_assert_uint_eq(e, sq_tui_member(q, k, j));
+                    ck_assert_uint_eq(sq_qtensor_scale_index(q, e), k);
+                    seen[e]++;
+                }
+        }
+        for (int i = 0; i < 72; i++)
+            ck_assert_int_eq(seen[i], 1);
+        sq_qtensor_free(q);
+    }
+    sq_tensor_free(t);
+}
+END_TEST
+
 START_TEST(test_code_usage_transfer)
 {
     uint64_t counts[4] = {5, 0, 3, 1}, out[12], small[2];
@@ -1937,6 +1975,7 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_walk_numbers);
     tcase_add_test(tc, test_walk_keys);
     tcase_add_test(tc, test_selection_hist);
+    tcase_add_test(tc, test_member_runs);
     tcase_add_test(tc, test_code_usage_transfer);
     tcase_add_test(tc, test_glossary);
     tcase_add_test(tc, test_format_keys);

@@ -1,5 +1,6 @@
 /* bench_tui.c - `make bench-tui`: the panel's update after a key (quantize +
- * statistics + histograms + per-channel errors + render into a cell grid) on
+ * statistics + histograms + per-channel errors + render into a cell grid;
+ * with the walk-through open also every element's x-hat; then each format) on
  * a 4096 x 4096 tensor, next to a plain sq_quantize of the same tensor in the
  * same run; best of several runs per configuration. Target: < 100 ms.
  * Usage: bench_tui [rows cols] (default 4096 4096). */
@@ -37,6 +38,13 @@ int main(int argc, char **argv)
         {'b', "b (int7 sym per-tensor)"}, {'b', "b (int6)"}, {'b', "b (int5)"}, {'b', "b (int4)"},
         {'m', "m (asym)"}, {'g', "g (per-channel)"}, {'g', "g (per-group 32)"}, {'m', "m (sym)"},
         {'g', "g (per-tensor)"},
+        {'f', "f (q4_0)"}, {'f', "f (q4_1)"}, {'f', "f (q5_0)"}, {'f', "f (q5_1)"}, {'f', "f (q8_0)"},
+        {'f', "f (q2_k)"}, {'f', "f (q3_k)"}, {'f', "f (q4_k)"}, {'f', "f (q5_k)"}, {'f', "f (q6_k)"},
+        {'f', "f (iq4_nl)"}, {'f', "f (iq4_xs)"}, {'f', "f (fp8_e4m3)"}, {'f', "f (fp8_e5m2)"},
+        {'f', "f (fp4_e2m1)"}, {'f', "f (nf4)"}, {'f', "f (mxfp4)"}, {'f', "f (mxfp8)"}, {'f', "f (nvfp4)"},
+        {'f', "f (int4 sym per-tensor)"}, {'g', "g (per-channel)"}, {'v', "v (channel's histogram)"},
+        {'t', "t (code usage)"}, {'t', "t (transfer x -> x^)"}, {'e', "e (walk-through: all x^)"},
+        {'g', "g (per-group 32, e v t on)"}, {'F', "F (nvfp4, e v t on)"}, {'F', "F (mxfp8, e v t on)"},
     };
     sq_tui_model m;
     sq_tui_grid g = {0};
@@ -68,6 +76,8 @@ int main(int argc, char **argv)
                 return EXIT_FAILURE;
             }
             sq_tui_layout_compute(&m, 120, 40, &lay);
+            if (m.walk && m.done_cfg.format != SQ_FORMAT_INT)
+                sq_tui_model_xhat(&m); /* as the panel does for an open walk-through */
             sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(true));
             double t3 = now();
             bestq = t1 - t0 < bestq ? t1 - t0 : bestq;

@@ -3,8 +3,13 @@
  * any terminal: the configuration, the selected channel/group, the log-count
  * toggle, pinned comparison rows; key -> state transitions; the analysis
  * (quantize + statistics + histograms + per-channel error) for a plot width;
- * rendering the whole panel into a cell grid for a terminal size; saving the
- * results to CSV / JSON / text; and the tensor list shown for a checkpoint.
+ * the explanations (tui_explain.c: one element's quantization step by step,
+ * a selection's histogram with its levels, code usage, the transfer
+ * function, the glossary); rendering the whole panel into a cell grid for a
+ * terminal size; saving the results to CSV / JSON / text; and the tensor
+ * list shown for a checkpoint. Sizes shown are one file accounting:
+ * sq_qtensor_storage_bytes (the seed's packed-code figures are labelled
+ * "seed").
  *
  *     sq_tui_model m;
  *     if (sq_tui_model_init(&m, t, "demo", NULL, &err) != SQ_OK) ...;

@@ -1,6 +1,9 @@
 /* test_tui.c - the panel's pure logic: formatting, bars, glyphs, key
  * transitions, levels and markers, strip, table cells, layout, rendering,
- * saving, the tensor list. */
+ * saving, the tensor list; the explanations (walk-through numbers against the
+ * engine's codes and dequantized values, selection histograms, code usage,
+ * transfer staircase, glossary), the format and calibration keys, the file
+ * accounting. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>

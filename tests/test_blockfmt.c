@@ -323,8 +323,8 @@ static void rand_row(int r, float *x)
         case 6: /* halves and quarters: ties after scaling */
             v = (float)((int)(rnd_next() % 33) - 16) * 0.25f;
             break;
-        case 7: /* sparse: mostly zeros, some sub-blocks all zero */
-            v = rnd_next() % 8 == 0 ? v : 0.0f;
+        case 7: /* sparse: mostly zeros of either sign, some sub-blocks all zero */
+            v = rnd_next() % 8 == 0 ? v : (i / 3) % 2 ? 0.0f : -0.0f;
             break;
         case 8: /* a scale per 16 elements */
             if (i % 16 == 0)

@@ -224,17 +224,42 @@ SQ_AVX512 static void avx_transpose(int count, int n, const float *x, __m512 *xt
         xt[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, x + i, 4);
 }
 
-/* fit_affine_group's search for up to 16 sub-blocks of n (16 or 32). */
-SQ_AVX512 static void avx_fit_affine(int count, int n, int nmax, const float *x, const float *w, uint8_t *L,
-                                     float *scales, float *mins, float rmin, float rdelta, int nstep, int use_mad)
+/* The weights of the K-quant searches: |x| (Q2_K), or av_x + |x| with
+ * av_x = sqrt(sum of x^2 / 32) over the sub-block, summed in order
+ * (Q4_K, Q5_K) -- k45_blocks' and q2_k_block's arithmetic, per lane. */
+enum { W_ABS = 1, W_RMS_ABS = 2 };
+
+/* fit_affine_group's search for up to 16 sub-blocks of n (16 or 32),
+ * inlined into one copy per format (constant n, nmax, use_mad). The
+ * candidates' codes round in the float domain -- t = v + 1.5 * 2^23
+ * clamped to [1.5 * 2^23, 1.5 * 2^23 + nmax], then minus 1.5 * 2^23, the
+ * same code as sq_blk_nearest and the integer clamp -- whenever every
+ * lane's v = iscale * (x - min) stays within +-2^22 (checked at the lane's
+ * extreme elements: the rounded products are monotone in x); otherwise
+ * (some huge or degenerate scale) the exact integer rounding runs. */
+SQ_AVX512 static inline __attribute__((always_inline)) void
+avx_fit_affine(int count, const int n, const int nmax, const float *x, const float *w, int wmode, uint8_t *L,
+               float *scales, float *mins, float rmin, float rdelta, int nstep, const int use_mad)
 {
     __m512 xt[32], wt[32], lt[32];
     if (n < 1 || n > 32)
         return;
     avx_transpose(count, n, x, xt);
-    avx_transpose(count, n, w, wt);
     const __m512 zero = _mm512_setzero_ps();
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    if (wmode == W_ABS) {
+        for (int i = 0; i < n; i++)
+            wt[i] = _mm512_and_ps(xt[i], absmask);
+    } else if (wmode == W_RMS_ABS) {
+        __m512 sum_x2 = zero;
+        for (int i = 0; i < n; i++)
+            sum_x2 = _mm512_add_ps(sum_x2, _mm512_mul_ps(xt[i], xt[i]));
+        __m512 av_x = _mm512_sqrt_ps(_mm512_div_ps(sum_x2, _mm512_set1_ps(32.0f)));
+        for (int i = 0; i < n; i++)
+            wt[i] = _mm512_add_ps(av_x, _mm512_and_ps(xt[i], absmask));
+    } else {
+        avx_transpose(count, n, w, wt);
+    }
     __m512 min = xt[0], max = xt[0], sum_w = wt[0], sum_x = _mm512_mul_ps(wt[0], xt[0]);
     for (int i = 1; i < n; i++) {
         min = _mm512_min_ps(xt[i], min); /* x < min ? x : min */
@@ -242,10 +267,15 @@ SQ_AVX512 static void avx_fit_affine(int count, int n, int nmax, const float *x,
         sum_w = _mm512_add_ps(sum_w, wt[i]);
         sum_x = _mm512_add_ps(sum_x, _mm512_mul_ps(wt[i], xt[i]));
     }
+    const __m512 xmin = min;
     min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(min, zero, _CMP_GT_OQ), zero);
     __m512 min0 = min;
     __mmask16 degenerate = _mm512_cmp_ps_mask(max, min, _CMP_EQ_OQ);
+    /* lanes whose rounding range does not matter: degenerate or unused */
+    const __mmask16 ignore = degenerate | (__mmask16)~((1u << count) - 1);
     const __m512i vnmax = _mm512_set1_epi32(nmax);
+    const __m512 magic = _mm512_set1_ps(12582912.f), magic_top = _mm512_set1_ps(12582912.f + (float)nmax);
+    const __m512 lim = _mm512_set1_ps(0x1p22f), nlim = _mm512_set1_ps(-0x1p22f);
     __m512 iscale = _mm512_div_ps(_mm512_set1_ps((float)nmax), _mm512_sub_ps(max, min));
     __m512 scale = _mm512_div_ps(_mm512_set1_ps(1.0f), iscale);
     /* the codes' source: L = clamp(nearest(src_is * (x - src_min))) */
@@ -260,14 +290,31 @@ SQ_AVX512 static void avx_fit_affine(int count, int n, int nmax, const float *x,
     for (int is = 0; is <= nstep; is++) {
         iscale = _mm512_div_ps(_mm512_set1_ps(rmin + rdelta * is + nmax), _mm512_sub_ps(max, min));
         __m512 sum_l = zero, sum_l2 = zero, sum_xl = zero;
-        for (int i = 0; i < n; i++) {
-            __m512i li = avx_nearest(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)));
-            li = _mm512_max_epi32(_mm512_min_epi32(li, vnmax), _mm512_setzero_si512());
-            __m512 l = _mm512_cvtepi32_ps(li), wl = _mm512_mul_ps(wt[i], l);
-            lt[i] = l;
-            sum_l = _mm512_add_ps(sum_l, wl);
-            sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, l));
-            sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, xt[i]));
+        __mmask16 in_range = _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(max, min)), lim, _CMP_LT_OQ) &
+                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(xmin, min)), nlim, _CMP_GT_OQ) &
+                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(max, min)), nlim, _CMP_GT_OQ) &
+                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(xmin, min)), lim, _CMP_LT_OQ);
+        if ((__mmask16)(in_range | ignore) == 0xffff) {
+#pragma GCC unroll 8
+            for (int i = 0; i < n; i++) {
+                __m512 t = _mm512_add_ps(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)), magic);
+                __m512 l = _mm512_sub_ps(_mm512_min_ps(_mm512_max_ps(t, magic), magic_top), magic);
+                __m512 wl = _mm512_mul_ps(wt[i], l);
+                lt[i] = l;
+                sum_l = _mm512_add_ps(sum_l, wl);
+                sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, l));
+                sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, xt[i]));
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                __m512i li = avx_nearest(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)));
+                li = _mm512_max_epi32(_mm512_min_epi32(li, vnmax), _mm512_setzero_si512());
+                __m512 l = _mm512_cvtepi32_ps(li), wl = _mm512_mul_ps(wt[i], l);
+                lt[i] = l;
+                sum_l = _mm512_add_ps(sum_l, wl);
+                sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, l));
+                sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, xt[i]));
+            }
         }
         __m512 D = _mm512_sub_ps(_mm512_mul_ps(sum_w, sum_l2), _mm512_mul_ps(sum_l, sum_l));
         __m512 this_scale = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_w, sum_xl), _mm512_mul_ps(sum_x, sum_l)), D);
@@ -276,6 +323,7 @@ SQ_AVX512 static void avx_fit_affine(int count, int n, int nmax, const float *x,
         this_min = _mm512_mask_mov_ps(this_min, pos, zero);
         this_scale = _mm512_mask_div_ps(this_scale, pos, sum_xl, sum_l2);
         __m512 mad = zero;
+#pragma GCC unroll 8
         for (int i = 0; i < n; i++) {
             __m512 diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(this_scale, lt[i]), this_min), xt[i]);
             diff = use_mad ? _mm512_and_ps(diff, absmask) : _mm512_mul_ps(diff, diff);
@@ -297,12 +345,31 @@ SQ_AVX512 static void avx_fit_affine(int count, int n, int nmax, const float *x,
     float sc[16], nm[16];
     _mm512_storeu_ps(sc, _mm512_mask_mov_ps(scale, degenerate, zero));
     _mm512_storeu_ps(nm, _mm512_xor_ps(_mm512_set1_ps(-0.0f), _mm512_mask_mov_ps(min, degenerate, min0)));
+    /* lane k's codes: column k of codes[][], gathered and narrowed to bytes */
+    __m512i col = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                     _mm512_set1_epi32(16));
     for (int k = 0; k < count; k++) {
         scales[k] = sc[k];
         mins[k] = nm[k];
-        for (int i = 0; i < n; i++)
-            L[k * n + i] = (uint8_t)codes[i][k];
+        for (int i = 0; i < n; i += 16)
+            _mm_storeu_si128((__m128i *)(L + k * n + i),
+                             _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(col, &codes[i][k], 4)));
     }
+}
+
+SQ_AVX512 static void avx_fit_q2(int count, const float *x, uint8_t *L, float *scales, float *mins)
+{
+    avx_fit_affine(count, 16, 3, x, NULL, W_ABS, L, scales, mins, -0.5f, 0.1f, 15, 1);
+}
+
+SQ_AVX512 static void avx_fit_q4(int count, const float *x, uint8_t *L, float *scales, float *mins)
+{
+    avx_fit_affine(count, 32, 15, x, NULL, W_RMS_ABS, L, scales, mins, -1.f, 0.1f, 20, 0);
+}
+
+SQ_AVX512 static void avx_fit_q5(int count, const float *x, uint8_t *L, float *scales, float *mins)
+{
+    avx_fit_affine(count, 32, 31, x, NULL, W_RMS_ABS, L, scales, mins, -0.5f, 0.1f, 15, 0);
 }
 #endif
 
@@ -313,12 +380,6 @@ SQ_AVX512 static void avx_fit_affine(int count, int n, int nmax, const float *x,
 SQ_HOT static void fit_affine_group(int count, int n, int nmax, const float *x, const float *w, uint8_t *L,
                                     float *scales, float *mins, float rmin, int nstep, int use_mad)
 {
-#if SQ_X86_KERNELS
-    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
-        avx_fit_affine(count, n, nmax, x, w, L, scales, mins, rmin, 0.1f, nstep, use_mad);
-        return;
-    }
-#endif
 #if SQ_BLK_LANES
     if (sq_blk_lanes_enabled()) {
         sq_lf xt[32] = {{0}}, wt[32] = {{0}}, sc, nm;
@@ -679,9 +740,16 @@ static void q2_k_block(const float *x, uint8_t *b)
 {
     uint8_t L[SQ_QK], *sc = b;
     float w[SQ_QK], scales[16], mins[16], max_scale = 0, max_min = 0;
-    for (int i = 0; i < SQ_QK; i++)
-        w[i] = fabsf(x[i]);
-    fit_affine_group(16, 16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_fit_q2(16, x, L, scales, mins);
+    } else
+#endif
+    {
+        for (int i = 0; i < SQ_QK; i++)
+            w[i] = fabsf(x[i]);
+        fit_affine_group(16, 16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
+    }
     for (int j = 0; j < 16; j++) {
         if (scales[j] > max_scale)
             max_scale = scales[j];
@@ -886,6 +954,14 @@ static void k45_finish(const float *x, const float *scales, const float *mins, u
 static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax, float rmin, int nstep, uint8_t *L)
 {
     float w[2 * SQ_QK], scales[16], mins[16];
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        (nmax == 15 ? avx_fit_q4 : avx_fit_q5)(8 * nsb, x, L, scales, mins);
+        for (int s = 0; s < nsb; s++)
+            k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK);
+        return;
+    }
+#endif
     for (int j = 0; j < 8 * nsb; j++) {
         const float *xb = x + 32 * j;
         float sum_x2 = 0;

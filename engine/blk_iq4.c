@@ -169,30 +169,54 @@ SQ_AVX512 static void avx_block_levels(const float *x, float id, uint8_t *q4)
     _mm_storeu_si128((__m128i *)q4, _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
 }
 
-/* The value of nearest_level(v) per lane. lv holds the levels, lv_next
- * levels[k + 1] (levels[15] at 15). */
-SQ_AVX512 static inline __m512 avx_level(__m512 v, __m512 lv, __m512 lv_next)
+/* The value of nearest_level(v) per lane, for the search, where |v| <=
+ * 134 (v = id * x with |id| <= 134 / max|x|) -- other lanes (all-zero
+ * blocks) are dropped. v's bucket b = floor(v / 8) + 16 (clamped to
+ * 0..31) selects from 32-entry tables the last level k at or below 8 (b -
+ * 16) (levels[0] when none), the next and the one after (+inf past the
+ * last); the levels are at least 11 apart, so at most the next one lies in
+ * the bucket, and v >= next moves up by one. Then the nearer of the two
+ * around v, as nearest_level decides (v - lo < hi - v). */
+typedef struct avx_level_tabs {
+    __m512 lo[2], nx[2], nx2[2]; /* entries 0..15 and 16..31 */
+} avx_level_tabs;
+
+static void level_tabs(float lo[32], float nx[32], float nx2[32])
 {
-    __m512i idx = _mm512_setzero_si512();
-    for (int step = 8; step >= 1; step >>= 1) {
-        __m512i cand = _mm512_or_si512(idx, _mm512_set1_epi32(step));
-        __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_permutexvar_ps(cand, lv), _CMP_GE_OQ);
-        idx = _mm512_mask_mov_epi32(idx, ge, cand);
+    for (int b = 0; b < 32; b++) {
+        float lb = 8.0f * (float)(b - 16);
+        int k = 0;
+        while (k < 15 && levels[k + 1] <= lb)
+            k++;
+        lo[b] = levels[k];
+        nx[b] = k + 1 < 16 ? levels[k + 1] : INFINITY;
+        nx2[b] = k + 2 < 16 ? levels[k + 2] : INFINITY;
     }
-    /* idx is 15 only for v >= levels[15]: lo = hi = levels[15] then */
-    __m512 lo = _mm512_permutexvar_ps(idx, lv), hi = _mm512_permutexvar_ps(idx, lv_next);
-    __mmask16 take_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo), _mm512_sub_ps(hi, v), _CMP_LT_OQ);
-    __m512 q = _mm512_mask_mov_ps(hi, take_lo, lo);
-    /* NaN (no comparison holds) takes levels[15], as nearest_level */
-    return _mm512_mask_mov_ps(q, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_ps(levels[15]));
 }
 
-SQ_AVX512 static inline void avx_level_sums(const __m512 *xt, const __m512 *wt, __m512 id, __m512 lv,
-                                            __m512 lv_next, __m512 *sumqx, __m512 *sumq2)
+SQ_AVX512 static inline __m512 avx_level(__m512 v, const avx_level_tabs *t)
+{
+    __m512i b = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(0.125f)),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    b = _mm512_max_epi32(_mm512_min_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(16)), _mm512_set1_epi32(31)),
+                         _mm512_setzero_si512());
+    __m512 lo = _mm512_permutex2var_ps(t->lo[0], b, t->lo[1]);
+    __m512 nx = _mm512_permutex2var_ps(t->nx[0], b, t->nx[1]);
+    __m512 nx2 = _mm512_permutex2var_ps(t->nx2[0], b, t->nx2[1]);
+    __mmask16 up = _mm512_cmp_ps_mask(v, nx, _CMP_GE_OQ);
+    lo = _mm512_mask_mov_ps(lo, up, nx);
+    __m512 hi = _mm512_mask_mov_ps(nx, up, nx2);
+    __mmask16 take_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo), _mm512_sub_ps(hi, v), _CMP_LT_OQ);
+    return _mm512_mask_mov_ps(hi, take_lo, lo);
+}
+
+SQ_AVX512 static inline void avx_level_sums(const __m512 *xt, const __m512 *wt, __m512 id, const avx_level_tabs *t,
+                                            __m512 *sumqx, __m512 *sumq2)
 {
     __m512 sqx = _mm512_setzero_ps(), sq2 = _mm512_setzero_ps();
+#pragma GCC unroll 8
     for (int j = 0; j < 32; j++) {
-        __m512 q = avx_level(_mm512_mul_ps(id, xt[j]), lv, lv_next), wq = _mm512_mul_ps(wt[j], q);
+        __m512 q = avx_level(_mm512_mul_ps(id, xt[j]), t), wq = _mm512_mul_ps(wt[j], q);
         sqx = _mm512_add_ps(sqx, _mm512_mul_ps(wq, xt[j]));
         sq2 = _mm512_add_ps(sq2, _mm512_mul_ps(wq, q));
     }
@@ -218,14 +242,20 @@ SQ_AVX512 static void avx_block_scales(int count, const float *x, float *scales)
         amax = _mm512_mask_mov_ps(amax, gt, ax);
         max = _mm512_mask_mov_ps(max, gt, xt[j]);
     }
-    __m512 lv = _mm512_loadu_ps(levels);
-    __m512 lv_next = _mm512_permutexvar_ps(_mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1), lv);
+    float tlo[32], tnx[32], tnx2[32];
+    level_tabs(tlo, tnx, tnx2);
+    avx_level_tabs tabs;
+    for (int h = 0; h < 2; h++) {
+        tabs.lo[h] = _mm512_loadu_ps(tlo + 16 * h);
+        tabs.nx[h] = _mm512_loadu_ps(tnx + 16 * h);
+        tabs.nx2[h] = _mm512_loadu_ps(tnx2 + 16 * h);
+    }
     __m512 sumqx, sumq2;
     __m512 id0 = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_xor_ps(_mm512_set1_ps(-0.0f), max), _mm512_set1_ps(levels[0])));
-    avx_level_sums(xt, wt, id0, lv, lv_next, &sumqx, &sumq2);
+    avx_level_sums(xt, wt, id0, &tabs, &sumqx, &sumq2);
     __m512 d = _mm512_div_ps(sumqx, sumq2), best = _mm512_mul_ps(d, sumqx);
     for (int itry = -NTRY; itry <= NTRY; itry++) {
-        avx_level_sums(xt, wt, _mm512_div_ps(_mm512_set1_ps(itry + levels[0]), max), lv, lv_next, &sumqx, &sumq2);
+        avx_level_sums(xt, wt, _mm512_div_ps(_mm512_set1_ps(itry + levels[0]), max), &tabs, &sumqx, &sumq2);
         __mmask16 upd = _mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ) &
                         _mm512_cmp_ps_mask(_mm512_mul_ps(sumqx, sumqx), _mm512_mul_ps(best, sumq2), _CMP_GT_OQ);
         __m512 nd = _mm512_div_ps(sumqx, sumq2);

@@ -55,7 +55,9 @@ void sq_blk_iq4_nl_dequant(const uint8_t *src, size_t nb, float *dst);
 void sq_blk_iq4_xs_quant(const float *x, size_t nb, uint8_t *dst);
 void sq_blk_iq4_xs_dequant(const uint8_t *src, size_t nb, float *dst);
 
-/* Whether the eight-lane searches run (see sq_block_force_scalar). */
+/* Whether the lane-parallel searches run (see sq_block_force_scalar): the
+ * hand-written AVX-512 kernels where sq_use_avx512(), else the portable
+ * lanes of blk_lanes.h. */
 int sq_blk_lanes_enabled(void);
 
 /* Little-endian half at p, as a float (exact). */

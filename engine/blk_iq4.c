@@ -135,12 +135,152 @@ SQ_LANE_INLINE sq_lf lanes_block_scale(const sq_lf *x)
 }
 #endif
 
+#if SQ_X86_KERNELS
+/* ---- hand-written AVX-512 search -------------------------------------------
+ * block_scale per lane with mask registers. The level nearest v: a
+ * four-step bisection for the last level at or below v (levels[0] when
+ * none), then the nearer of it and the next, as nearest_level decides. */
+
+/* nearest_level(v) per lane, the index. */
+SQ_AVX512 static inline __m512i avx_level_index(__m512 v, __m512 lv, __m512 lv_next)
+{
+    __m512i idx = _mm512_setzero_si512();
+    for (int step = 8; step >= 1; step >>= 1) {
+        __m512i cand = _mm512_or_si512(idx, _mm512_set1_epi32(step));
+        __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_permutexvar_ps(cand, lv), _CMP_GE_OQ);
+        idx = _mm512_mask_mov_epi32(idx, ge, cand);
+    }
+    __m512 lo = _mm512_permutexvar_ps(idx, lv), hi = _mm512_permutexvar_ps(idx, lv_next);
+    __mmask16 up = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo), _mm512_sub_ps(hi, v), _CMP_NLT_UQ) &
+                   _mm512_cmp_ps_mask(v, _mm512_set1_ps(levels[0]), _CMP_GT_OQ) & (__mmask16)~_mm512_cmpeq_epi32_mask(idx, _mm512_set1_epi32(15));
+    idx = _mm512_mask_add_epi32(idx, up, idx, _mm512_set1_epi32(1));
+    return _mm512_mask_mov_epi32(idx, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(15));
+}
+
+/* The 32 level indices of one block against inverse scale id, packed as
+ * pack_levels packs them (16 bytes at q4). */
+SQ_AVX512 static void avx_block_levels(const float *x, float id, uint8_t *q4)
+{
+    __m512 lv = _mm512_loadu_ps(levels);
+    __m512 lv_next = _mm512_permutexvar_ps(_mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1), lv);
+    __m512 vid = _mm512_set1_ps(id);
+    __m512i lo = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x)), lv, lv_next);
+    __m512i hi = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x + 16)), lv, lv_next);
+    _mm_storeu_si128((__m128i *)q4, _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
+}
+
+/* The value of nearest_level(v) per lane, for the search, where |v| <=
+ * 134 (v = id * x with |id| <= 134 / max|x|) -- other lanes (all-zero
+ * blocks) are dropped. v's bucket b = floor(v / 8) + 16 (clamped to
+ * 0..31) selects from 32-entry tables the last level k at or below 8 (b -
+ * 16) (levels[0] when none), the next and the one after (+inf past the
+ * last); the levels are at least 11 apart, so at most the next one lies in
+ * the bucket, and v >= next moves up by one. Then the nearer of the two
+ * around v, as nearest_level decides (v - lo < hi - v). */
+typedef struct avx_level_tabs {
+    __m512 lo[2], nx[2], nx2[2]; /* entries 0..15 and 16..31 */
+} avx_level_tabs;
+
+static void level_tabs(float lo[32], float nx[32], float nx2[32])
+{
+    for (int b = 0; b < 32; b++) {
+        float lb = 8.0f * (float)(b - 16);
+        int k = 0;
+        while (k < 15 && levels[k + 1] <= lb)
+            k++;
+        lo[b] = levels[k];
+        nx[b] = k + 1 < 16 ? levels[k + 1] : INFINITY;
+        nx2[b] = k + 2 < 16 ? levels[k + 2] : INFINITY;
+    }
+}
+
+SQ_AVX512 static inline __m512 avx_level(__m512 v, const avx_level_tabs *t)
+{
+    __m512i b = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(0.125f)),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    b = _mm512_max_epi32(_mm512_min_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(16)), _mm512_set1_epi32(31)),
+                         _mm512_setzero_si512());
+    __m512 lo = _mm512_permutex2var_ps(t->lo[0], b, t->lo[1]);
+    __m512 nx = _mm512_permutex2var_ps(t->nx[0], b, t->nx[1]);
+    __m512 nx2 = _mm512_permutex2var_ps(t->nx2[0], b, t->nx2[1]);
+    __mmask16 up = _mm512_cmp_ps_mask(v, nx, _CMP_GE_OQ);
+    lo = _mm512_mask_mov_ps(lo, up, nx);
+    __m512 hi = _mm512_mask_mov_ps(nx, up, nx2);
+    __mmask16 take_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo), _mm512_sub_ps(hi, v), _CMP_LT_OQ);
+    return _mm512_mask_mov_ps(hi, take_lo, lo);
+}
+
+SQ_AVX512 static inline void avx_level_sums(const __m512 *xt, const __m512 *wt, __m512 id, const avx_level_tabs *t,
+                                            __m512 *sumqx, __m512 *sumq2)
+{
+    __m512 sqx = _mm512_setzero_ps(), sq2 = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int j = 0; j < 32; j++) {
+        __m512 q = avx_level(_mm512_mul_ps(id, xt[j]), t), wq = _mm512_mul_ps(wt[j], q);
+        sqx = _mm512_add_ps(sqx, _mm512_mul_ps(wq, xt[j]));
+        sq2 = _mm512_add_ps(sq2, _mm512_mul_ps(wq, q));
+    }
+    *sumqx = sqx;
+    *sumq2 = sq2;
+}
+
+/* block_scales_group's search for up to 16 blocks of 32. */
+SQ_AVX512 static void avx_block_scales(int count, const float *x, float *scales)
+{
+    __m512 xt[32], wt[32];
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                     _mm512_set1_epi32(32));
+    __mmask16 m = (__mmask16)((1u << count) - 1);
+    __m512 amax = zero, max = zero;
+    for (int j = 0; j < 32; j++) {
+        xt[j] = _mm512_mask_i32gather_ps(zero, m, idx, x + j, 4);
+        wt[j] = _mm512_mul_ps(xt[j], xt[j]);
+        __m512 ax = _mm512_and_ps(xt[j], absmask);
+        __mmask16 gt = _mm512_cmp_ps_mask(ax, amax, _CMP_GT_OQ);
+        amax = _mm512_mask_mov_ps(amax, gt, ax);
+        max = _mm512_mask_mov_ps(max, gt, xt[j]);
+    }
+    float tlo[32], tnx[32], tnx2[32];
+    level_tabs(tlo, tnx, tnx2);
+    avx_level_tabs tabs;
+    for (int h = 0; h < 2; h++) {
+        tabs.lo[h] = _mm512_loadu_ps(tlo + 16 * h);
+        tabs.nx[h] = _mm512_loadu_ps(tnx + 16 * h);
+        tabs.nx2[h] = _mm512_loadu_ps(tnx2 + 16 * h);
+    }
+    __m512 sumqx, sumq2;
+    __m512 id0 = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_xor_ps(_mm512_set1_ps(-0.0f), max), _mm512_set1_ps(levels[0])));
+    avx_level_sums(xt, wt, id0, &tabs, &sumqx, &sumq2);
+    __m512 d = _mm512_div_ps(sumqx, sumq2), best = _mm512_mul_ps(d, sumqx);
+    for (int itry = -NTRY; itry <= NTRY; itry++) {
+        avx_level_sums(xt, wt, _mm512_div_ps(_mm512_set1_ps(itry + levels[0]), max), &tabs, &sumqx, &sumq2);
+        __mmask16 upd = _mm512_cmp_ps_mask(sumq2, zero, _CMP_GT_OQ) &
+                        _mm512_cmp_ps_mask(_mm512_mul_ps(sumqx, sumqx), _mm512_mul_ps(best, sumq2), _CMP_GT_OQ);
+        __m512 nd = _mm512_div_ps(sumqx, sumq2);
+        d = _mm512_mask_mov_ps(d, upd, nd);
+        best = _mm512_mask_mov_ps(best, upd, _mm512_mul_ps(nd, sumqx));
+    }
+    float out[16];
+    _mm512_storeu_ps(out, _mm512_mask_mov_ps(d, _mm512_cmp_ps_mask(amax, _mm512_set1_ps(GROUP_EPS), _CMP_LT_OQ), zero));
+    for (int k = 0; k < count; k++)
+        scales[k] = out[k];
+}
+#endif
+
 /* The scales of count (at most 16) consecutive 32-element blocks
  * (block_scale's results; L, room for count * 32, receives block_scale's
  * provisional indices on the scalar path only: callers recompute them).
  * Unused lanes hold zeros and are dropped. */
 SQ_HOT static void block_scales_group(int count, const float *x, uint8_t *L, float *scales)
 {
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_block_scales(count, x, scales);
+        return;
+    }
+#endif
 #if SQ_BLK_LANES
     if (sq_blk_lanes_enabled()) {
         sq_lf xt[32] = {{0}};
@@ -173,6 +313,12 @@ static void iq4_nl_finish(const float *x, float d, uint8_t *b)
     uint8_t L[32];
     sq_blk_put_half(b, d);
     float id = d ? 1 / d : 0;
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_block_levels(x, id, b + 2);
+        return;
+    }
+#endif
     for (int j = 0; j < 32; j++)
         L[j] = (uint8_t)nearest_level(id * x[j]);
     pack_levels(L, 32, b + 2);
@@ -207,6 +353,11 @@ static void iq4_xs_finish(const float *x, const float *scales, uint8_t *b)
 {
     uint8_t L[SQ_QK];
     float max_scale = 0, amax_scale = 0;
+#if SQ_X86_KERNELS
+    int fast = sq_blk_lanes_enabled() && sq_use_avx512();
+#else
+    int fast = 0;
+#endif
     for (int ib = 0; ib < 8; ib++) {
         if (fabsf(scales[ib]) > amax_scale) {
             amax_scale = fabsf(scales[ib]);
@@ -222,15 +373,21 @@ static void iq4_xs_finish(const float *x, const float *scales, uint8_t *b)
         int l = sq_blk_clamp(sq_blk_nearest(id * scales[ib]), -32, 31);
         float dl = d * l;
         float idl = dl ? 1 / dl : 0.f;
-        for (int j = 0; j < 32; j++)
-            L[32 * ib + j] = (uint8_t)nearest_level(idl * x[32 * ib + j]);
+#if SQ_X86_KERNELS
+        if (fast)
+            avx_block_levels(x + 32 * ib, idl, b + 8 + 16 * ib);
+        else
+#endif
+            for (int j = 0; j < 32; j++)
+                L[32 * ib + j] = (uint8_t)nearest_level(idl * x[32 * ib + j]);
         l += 32;
         b[4 + ib / 2] = (uint8_t)(b[4 + ib / 2] | ((l & 0xf) << (4 * (ib % 2))));
         scales_h |= (unsigned)(l >> 4) << (2 * ib);
     }
     b[2] = (uint8_t)(scales_h & 0xff);
     b[3] = (uint8_t)(scales_h >> 8);
-    pack_levels(L, SQ_QK, b + 8);
+    if (!fast)
+        pack_levels(L, SQ_QK, b + 8);
 }
 
 void sq_blk_iq4_xs_quant(const float *x, size_t nb, uint8_t *dst)

@@ -193,6 +193,186 @@ SQ_LANE_INLINE void lanes_fit_affine(int n, int nmax, const sq_lf *x, const sq_l
 }
 #endif
 
+#if SQ_X86_KERNELS
+/* ---- hand-written AVX-512 searches -----------------------------------------
+ * The same per-lane operations as the lane code above (one sub-block a lane,
+ * the scalar order of every sum), with mask registers for the branches:
+ * GCC lowers the generic vectors' masks poorly. Each candidate's codes are
+ * kept only as the scale and minimum they came from, and rebuilt once at the
+ * end with the same operations. */
+
+/* sq_blk_nearest per lane. */
+SQ_AVX512 static inline __m512i avx_nearest(__m512 v)
+{
+    __m512i t = _mm512_castps_si512(_mm512_add_ps(v, _mm512_set1_ps(12582912.f)));
+    return _mm512_sub_epi32(_mm512_and_si512(t, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x00400000));
+}
+
+SQ_AVX512 static inline __m512i avx_clamp(__m512i v, int lo, int hi)
+{
+    return _mm512_max_epi32(_mm512_min_epi32(v, _mm512_set1_epi32(hi)), _mm512_set1_epi32(lo));
+}
+
+/* Element i of the count (<= 16) sub-blocks of n elements at x, one a
+ * lane, into xt[i]; missing lanes read 0. */
+SQ_AVX512 static void avx_transpose(int count, int n, const float *x, __m512 *xt)
+{
+    __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                     _mm512_set1_epi32(n));
+    __mmask16 m = (__mmask16)((1u << count) - 1);
+    for (int i = 0; i < n; i++)
+        xt[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, x + i, 4);
+}
+
+/* The weights of the K-quant searches: |x| (Q2_K), or av_x + |x| with
+ * av_x = sqrt(sum of x^2 / 32) over the sub-block, summed in order
+ * (Q4_K, Q5_K) -- k45_blocks' and q2_k_block's arithmetic, per lane. */
+enum { W_ABS = 1, W_RMS_ABS = 2 };
+
+/* fit_affine_group's search for up to 16 sub-blocks of n (16 or 32),
+ * inlined into one copy per format (constant n, nmax, use_mad). The
+ * candidates' codes round in the float domain -- t = v + 1.5 * 2^23
+ * clamped to [1.5 * 2^23, 1.5 * 2^23 + nmax], then minus 1.5 * 2^23, the
+ * same code as sq_blk_nearest and the integer clamp -- whenever every
+ * lane's v = iscale * (x - min) stays within +-2^22 (checked at the lane's
+ * extreme elements: the rounded products are monotone in x); otherwise
+ * (some huge or degenerate scale) the exact integer rounding runs. */
+SQ_AVX512 static inline __attribute__((always_inline)) void
+avx_fit_affine(int count, const int n, const int nmax, const float *x, const float *w, int wmode, uint8_t *L,
+               float *scales, float *mins, float rmin, float rdelta, int nstep, const int use_mad)
+{
+    __m512 xt[32], wt[32], lt[32];
+    if (n < 1 || n > 32)
+        return;
+    avx_transpose(count, n, x, xt);
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    if (wmode == W_ABS) {
+        for (int i = 0; i < n; i++)
+            wt[i] = _mm512_and_ps(xt[i], absmask);
+    } else if (wmode == W_RMS_ABS) {
+        __m512 sum_x2 = zero;
+        for (int i = 0; i < n; i++)
+            sum_x2 = _mm512_add_ps(sum_x2, _mm512_mul_ps(xt[i], xt[i]));
+        __m512 av_x = _mm512_sqrt_ps(_mm512_div_ps(sum_x2, _mm512_set1_ps(32.0f)));
+        for (int i = 0; i < n; i++)
+            wt[i] = _mm512_add_ps(av_x, _mm512_and_ps(xt[i], absmask));
+    } else {
+        avx_transpose(count, n, w, wt);
+    }
+    __m512 min = xt[0], max = xt[0], sum_w = wt[0], sum_x = _mm512_mul_ps(wt[0], xt[0]);
+    for (int i = 1; i < n; i++) {
+        min = _mm512_min_ps(xt[i], min); /* x < min ? x : min */
+        max = _mm512_max_ps(xt[i], max); /* x > max ? x : max */
+        sum_w = _mm512_add_ps(sum_w, wt[i]);
+        sum_x = _mm512_add_ps(sum_x, _mm512_mul_ps(wt[i], xt[i]));
+    }
+    const __m512 xmin = min;
+    min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(min, zero, _CMP_GT_OQ), zero);
+    __m512 min0 = min;
+    __mmask16 degenerate = _mm512_cmp_ps_mask(max, min, _CMP_EQ_OQ);
+    /* lanes whose rounding range does not matter: degenerate or unused */
+    const __mmask16 ignore = degenerate | (__mmask16)~((1u << count) - 1);
+    const __m512i vnmax = _mm512_set1_epi32(nmax);
+    const __m512 magic = _mm512_set1_ps(12582912.f), magic_top = _mm512_set1_ps(12582912.f + (float)nmax);
+    const __m512 lim = _mm512_set1_ps(0x1p22f), nlim = _mm512_set1_ps(-0x1p22f);
+    __m512 iscale = _mm512_div_ps(_mm512_set1_ps((float)nmax), _mm512_sub_ps(max, min));
+    __m512 scale = _mm512_div_ps(_mm512_set1_ps(1.0f), iscale);
+    /* the codes' source: L = clamp(nearest(src_is * (x - src_min))) */
+    __m512 src_is = iscale, src_min = min, best = zero;
+    for (int i = 0; i < n; i++) {
+        __m512i l = avx_nearest(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)));
+        l = _mm512_max_epi32(_mm512_min_epi32(l, vnmax), _mm512_setzero_si512());
+        __m512 diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(l)), min), xt[i]);
+        diff = use_mad ? _mm512_and_ps(diff, absmask) : _mm512_mul_ps(diff, diff);
+        best = _mm512_add_ps(best, _mm512_mul_ps(wt[i], diff));
+    }
+    for (int is = 0; is <= nstep; is++) {
+        iscale = _mm512_div_ps(_mm512_set1_ps(rmin + rdelta * is + nmax), _mm512_sub_ps(max, min));
+        __m512 sum_l = zero, sum_l2 = zero, sum_xl = zero;
+        __mmask16 in_range = _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(max, min)), lim, _CMP_LT_OQ) &
+                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(xmin, min)), nlim, _CMP_GT_OQ) &
+                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(max, min)), nlim, _CMP_GT_OQ) &
+                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(xmin, min)), lim, _CMP_LT_OQ);
+        if ((__mmask16)(in_range | ignore) == 0xffff) {
+#pragma GCC unroll 8
+            for (int i = 0; i < n; i++) {
+                __m512 t = _mm512_add_ps(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)), magic);
+                __m512 l = _mm512_sub_ps(_mm512_min_ps(_mm512_max_ps(t, magic), magic_top), magic);
+                __m512 wl = _mm512_mul_ps(wt[i], l);
+                lt[i] = l;
+                sum_l = _mm512_add_ps(sum_l, wl);
+                sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, l));
+                sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, xt[i]));
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                __m512i li = avx_nearest(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)));
+                li = _mm512_max_epi32(_mm512_min_epi32(li, vnmax), _mm512_setzero_si512());
+                __m512 l = _mm512_cvtepi32_ps(li), wl = _mm512_mul_ps(wt[i], l);
+                lt[i] = l;
+                sum_l = _mm512_add_ps(sum_l, wl);
+                sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, l));
+                sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, xt[i]));
+            }
+        }
+        __m512 D = _mm512_sub_ps(_mm512_mul_ps(sum_w, sum_l2), _mm512_mul_ps(sum_l, sum_l));
+        __m512 this_scale = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_w, sum_xl), _mm512_mul_ps(sum_x, sum_l)), D);
+        __m512 this_min = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_l2, sum_x), _mm512_mul_ps(sum_l, sum_xl)), D);
+        __mmask16 pos = _mm512_cmp_ps_mask(this_min, zero, _CMP_GT_OQ);
+        this_min = _mm512_mask_mov_ps(this_min, pos, zero);
+        this_scale = _mm512_mask_div_ps(this_scale, pos, sum_xl, sum_l2);
+        __m512 mad = zero;
+#pragma GCC unroll 8
+        for (int i = 0; i < n; i++) {
+            __m512 diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(this_scale, lt[i]), this_min), xt[i]);
+            diff = use_mad ? _mm512_and_ps(diff, absmask) : _mm512_mul_ps(diff, diff);
+            mad = _mm512_add_ps(mad, _mm512_mul_ps(wt[i], diff));
+        }
+        __mmask16 upd = _mm512_cmp_ps_mask(D, zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(mad, best, _CMP_LT_OQ);
+        src_is = _mm512_mask_mov_ps(src_is, upd, iscale);
+        src_min = _mm512_mask_mov_ps(src_min, upd, min);
+        best = _mm512_mask_mov_ps(best, upd, mad);
+        scale = _mm512_mask_mov_ps(scale, upd, this_scale);
+        min = _mm512_mask_mov_ps(min, upd, this_min);
+    }
+    int32_t codes[32][16];
+    for (int i = 0; i < n; i++) {
+        __m512i l = avx_nearest(_mm512_mul_ps(src_is, _mm512_sub_ps(xt[i], src_min)));
+        l = _mm512_max_epi32(_mm512_min_epi32(l, vnmax), _mm512_setzero_si512());
+        _mm512_storeu_si512(codes[i], _mm512_mask_mov_epi32(l, degenerate, _mm512_setzero_si512()));
+    }
+    float sc[16], nm[16];
+    _mm512_storeu_ps(sc, _mm512_mask_mov_ps(scale, degenerate, zero));
+    _mm512_storeu_ps(nm, _mm512_xor_ps(_mm512_set1_ps(-0.0f), _mm512_mask_mov_ps(min, degenerate, min0)));
+    /* lane k's codes: column k of codes[][], gathered and narrowed to bytes */
+    __m512i col = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                     _mm512_set1_epi32(16));
+    for (int k = 0; k < count; k++) {
+        scales[k] = sc[k];
+        mins[k] = nm[k];
+        for (int i = 0; i < n; i += 16)
+            _mm_storeu_si128((__m128i *)(L + k * n + i),
+                             _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(col, &codes[i][k], 4)));
+    }
+}
+
+SQ_AVX512 static void avx_fit_q2(int count, const float *x, uint8_t *L, float *scales, float *mins)
+{
+    avx_fit_affine(count, 16, 3, x, NULL, W_ABS, L, scales, mins, -0.5f, 0.1f, 15, 1);
+}
+
+SQ_AVX512 static void avx_fit_q4(int count, const float *x, uint8_t *L, float *scales, float *mins)
+{
+    avx_fit_affine(count, 32, 15, x, NULL, W_RMS_ABS, L, scales, mins, -1.f, 0.1f, 20, 0);
+}
+
+SQ_AVX512 static void avx_fit_q5(int count, const float *x, uint8_t *L, float *scales, float *mins)
+{
+    avx_fit_affine(count, 32, 31, x, NULL, W_RMS_ABS, L, scales, mins, -0.5f, 0.1f, 15, 0);
+}
+#endif
+
 /* count (at most 16) consecutive sub-blocks of n elements (x and weights w
  * laid out alike): codes into L, scales and negated minima into scales[],
  * mins[]. Unused lanes hold zeros (a degenerate sub-block) and are
@@ -333,10 +513,152 @@ SQ_LANE_INLINE void lanes_fit_symmetric(int n, int nmax, const sq_lf *x, sq_li *
 }
 #endif
 
+#if SQ_X86_KERNELS
+/* The element of largest magnitude (first on ties) per lane, and that
+ * magnitude. */
+SQ_AVX512 static inline __m512 avx_signed_absmax(int n, const __m512 *xt, __m512 *amax_out)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    __m512 amax = _mm512_setzero_ps(), max = _mm512_setzero_ps();
+    for (int i = 0; i < n; i++) {
+        __m512 ax = _mm512_and_ps(xt[i], absmask);
+        __mmask16 m = _mm512_cmp_ps_mask(ax, amax, _CMP_GT_OQ);
+        amax = _mm512_mask_mov_ps(amax, m, ax);
+        max = _mm512_mask_mov_ps(max, m, xt[i]);
+    }
+    *amax_out = amax;
+    return max;
+}
+
+/* symmetric_sums per lane (wx = x*x*x and w = x*x precomputed, as the
+ * scalar products group); the codes, not offset, into li when not NULL. */
+SQ_AVX512 static inline void avx_symmetric_sums(int n, int nmax, const __m512 *xt, const __m512 *wxt,
+                                                const __m512 *wt, __m512 iscale, __m512 *sumlx, __m512 *suml2)
+{
+    __m512 slx = _mm512_setzero_ps(), sl2 = _mm512_setzero_ps();
+    for (int i = 0; i < n; i++) {
+        __m512 l = _mm512_cvtepi32_ps(avx_clamp(avx_nearest(_mm512_mul_ps(iscale, xt[i])), -nmax, nmax - 1));
+        slx = _mm512_add_ps(slx, _mm512_mul_ps(wxt[i], l));
+        sl2 = _mm512_add_ps(sl2, _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
+    }
+    *sumlx = slx;
+    *suml2 = sl2;
+}
+
+/* fit_symmetric_group's search for up to 16 sub-blocks of 16. */
+SQ_AVX512 static void avx_fit_symmetric(int count, int nmax, const float *x, int8_t *L, float *scales)
+{
+    enum { n = 16 };
+    __m512 xt[n], wt[n], wxt[n], amax;
+    const __m512 zero = _mm512_setzero_ps();
+    avx_transpose(count, n, x, xt);
+    for (int i = 0; i < n; i++) {
+        wt[i] = _mm512_mul_ps(xt[i], xt[i]);
+        wxt[i] = _mm512_mul_ps(wt[i], xt[i]);
+    }
+    __m512 max = avx_signed_absmax(n, xt, &amax);
+    __mmask16 tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(GROUP_EPS), _CMP_LT_OQ);
+    __m512 sumlx, suml2, src_is = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
+    avx_symmetric_sums(n, nmax, xt, wxt, wt, src_is, &sumlx, &suml2);
+    __m512 scale = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(suml2, zero, _CMP_NEQ_UQ), sumlx, suml2);
+    __m512 best = _mm512_mul_ps(scale, sumlx);
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0)
+            continue;
+        __m512 iscale = _mm512_div_ps(_mm512_set1_ps(-(nmax + 0.1f * is)), max);
+        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, &sumlx, &suml2);
+        __mmask16 upd = _mm512_cmp_ps_mask(suml2, zero, _CMP_GT_OQ) &
+                        _mm512_cmp_ps_mask(_mm512_mul_ps(sumlx, sumlx), _mm512_mul_ps(best, suml2), _CMP_GT_OQ);
+        __m512 ns = _mm512_div_ps(sumlx, suml2);
+        scale = _mm512_mask_mov_ps(scale, upd, ns);
+        best = _mm512_mask_mov_ps(best, upd, _mm512_mul_ps(ns, sumlx));
+        src_is = _mm512_mask_mov_ps(src_is, upd, iscale);
+    }
+    int32_t codes[n][16];
+    for (int i = 0; i < n; i++) {
+        __m512i l = avx_clamp(avx_nearest(_mm512_mul_ps(src_is, xt[i])), -nmax, nmax - 1);
+        l = _mm512_add_epi32(l, _mm512_set1_epi32(nmax));
+        _mm512_storeu_si512(codes[i], _mm512_mask_mov_epi32(l, tiny, _mm512_setzero_si512()));
+    }
+    float sc[16];
+    _mm512_storeu_ps(sc, _mm512_mask_mov_ps(scale, tiny, zero));
+    for (int k = 0; k < count; k++) {
+        scales[k] = sc[k];
+        for (int i = 0; i < n; i++)
+            L[k * n + i] = (int8_t)codes[i][k];
+    }
+}
+
+/* fit_q3 for the sixteen sub-blocks of 16 of one Q3_K super-block. */
+SQ_AVX512 static void avx_fit_q3(int nmax, const float *x, int8_t *L, float *scales)
+{
+    enum { n = 16 };
+    __m512 xt[n], wt[n], wxt[n], amax;
+    __m512i lt[n];
+    const __m512 zero = _mm512_setzero_ps();
+    avx_transpose(16, n, x, xt);
+    for (int i = 0; i < n; i++) {
+        wt[i] = _mm512_mul_ps(xt[i], xt[i]);
+        wxt[i] = _mm512_mul_ps(wt[i], xt[i]);
+    }
+    __m512 max = avx_signed_absmax(n, xt, &amax);
+    __mmask16 tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(GROUP_EPS), _CMP_LT_OQ);
+    __m512 iscale = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
+    __m512 sumlx = zero, suml2 = zero;
+    for (int i = 0; i < n; i++) {
+        lt[i] = avx_clamp(avx_nearest(_mm512_mul_ps(iscale, xt[i])), -nmax, nmax - 1);
+        __m512 l = _mm512_cvtepi32_ps(lt[i]);
+        sumlx = _mm512_add_ps(sumlx, _mm512_mul_ps(wxt[i], l));
+        suml2 = _mm512_add_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
+    }
+    for (int itry = 0; itry < 5; itry++) {
+        __mmask16 changed = 0;
+        for (int i = 0; i < n; i++) {
+            __m512 l = _mm512_cvtepi32_ps(lt[i]);
+            __m512 slx = _mm512_sub_ps(sumlx, _mm512_mul_ps(wxt[i], l));
+            __mmask16 go = _mm512_cmp_ps_mask(slx, zero, _CMP_GT_OQ);
+            __m512 sl2 = _mm512_sub_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
+            __m512i nli = avx_clamp(avx_nearest(_mm512_div_ps(_mm512_mul_ps(xt[i], sl2), slx)), -nmax, nmax - 1);
+            go &= _mm512_cmpneq_epi32_mask(nli, lt[i]);
+            __m512 nl = _mm512_cvtepi32_ps(nli);
+            slx = _mm512_add_ps(slx, _mm512_mul_ps(wxt[i], nl));
+            sl2 = _mm512_add_ps(sl2, _mm512_mul_ps(_mm512_mul_ps(wt[i], nl), nl));
+            go &= _mm512_cmp_ps_mask(sl2, zero, _CMP_GT_OQ);
+            go &= _mm512_cmp_ps_mask(_mm512_mul_ps(_mm512_mul_ps(slx, slx), suml2),
+                                     _mm512_mul_ps(_mm512_mul_ps(sumlx, sumlx), sl2), _CMP_GT_OQ);
+            lt[i] = _mm512_mask_mov_epi32(lt[i], go, nli);
+            sumlx = _mm512_mask_mov_ps(sumlx, go, slx);
+            suml2 = _mm512_mask_mov_ps(suml2, go, sl2);
+            changed |= go;
+        }
+        if (!changed)
+            break;
+    }
+    int32_t codes[n][16];
+    for (int i = 0; i < n; i++) {
+        __m512i l = _mm512_add_epi32(lt[i], _mm512_set1_epi32(nmax));
+        _mm512_storeu_si512(codes[i], _mm512_mask_mov_epi32(l, tiny, _mm512_setzero_si512()));
+    }
+    float sc[16];
+    _mm512_storeu_ps(sc, _mm512_mask_mov_ps(_mm512_div_ps(sumlx, suml2), tiny, zero));
+    for (int k = 0; k < 16; k++) {
+        scales[k] = sc[k];
+        for (int i = 0; i < n; i++)
+            L[k * n + i] = (int8_t)codes[i][k];
+    }
+}
+#endif
+
 /* fit_symmetric for count (at most 16) consecutive sub-blocks of n
  * elements: codes into L, scales into scales[]. */
 SQ_HOT static void fit_symmetric_group(int count, int n, int nmax, const float *x, int8_t *L, float *scales)
 {
+#if SQ_X86_KERNELS
+    if (n == 16 && sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_fit_symmetric(count, nmax, x, L, scales);
+        return;
+    }
+#endif
 #if SQ_BLK_LANES
     if (sq_blk_lanes_enabled()) {
         sq_lf xt[32] = {{0}}, sc;
@@ -418,9 +740,16 @@ static void q2_k_block(const float *x, uint8_t *b)
 {
     uint8_t L[SQ_QK], *sc = b;
     float w[SQ_QK], scales[16], mins[16], max_scale = 0, max_min = 0;
-    for (int i = 0; i < SQ_QK; i++)
-        w[i] = fabsf(x[i]);
-    fit_affine_group(16, 16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_fit_q2(16, x, L, scales, mins);
+    } else
+#endif
+    {
+        for (int i = 0; i < SQ_QK; i++)
+            w[i] = fabsf(x[i]);
+        fit_affine_group(16, 16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
+    }
     for (int j = 0; j < 16; j++) {
         if (scales[j] > max_scale)
             max_scale = scales[j];
@@ -452,7 +781,7 @@ static void q2_k_block(const float *x, uint8_t *b)
     pack_2bit(L, b + 16);
 }
 
-void sq_blk_q2_k_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q2_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
     for (size_t i = 0; i < nb; i++)
         q2_k_block(x + i * SQ_QK, dst + i * 84);
@@ -496,12 +825,11 @@ static void q3_k_put_scales(const float *scales, float max_scale, uint8_t *s)
 static void q3_k_pack(uint8_t *L, uint8_t *b)
 {
     memset(b, 0, 32);
-    for (int j = 0; j < SQ_QK; j++) {
-        if (L[j] > 3) {
-            b[j % 32] = (uint8_t)(b[j % 32] | (1u << (j / 32)));
-            L[j] = (uint8_t)(L[j] - 4);
+    for (int j = 0; j < SQ_QK; j += 32) /* codes are 0..7: bit 2 goes to hmask */
+        for (int k = 0; k < 32; k++) {
+            b[k] = (uint8_t)(b[k] | ((L[j + k] >> 2) << (j / 32)));
+            L[j + k] &= 3;
         }
-    }
     pack_2bit(L, b + 32);
 }
 
@@ -509,8 +837,14 @@ static void q3_k_block(const float *x, uint8_t *b)
 {
     int8_t L[SQ_QK];
     float scales[16], max_scale = 0, amax = 0;
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512())
+        avx_fit_q3(4, x, L, scales);
+    else
+#endif
+        for (int j = 0; j < 16; j++)
+            scales[j] = fit_q3(16, 4, x + 16 * j, L + 16 * j);
     for (int j = 0; j < 16; j++) {
-        scales[j] = fit_q3(16, 4, x + 16 * j, L + 16 * j);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
             max_scale = scales[j];
@@ -534,7 +868,7 @@ static void q3_k_block(const float *x, uint8_t *b)
     q3_k_pack((uint8_t *)L, b);
 }
 
-void sq_blk_q3_k_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q3_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
     for (size_t i = 0; i < nb; i++)
         q3_k_block(x + i * SQ_QK, dst + i * 110);
@@ -620,6 +954,14 @@ static void k45_finish(const float *x, const float *scales, const float *mins, u
 static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax, float rmin, int nstep, uint8_t *L)
 {
     float w[2 * SQ_QK], scales[16], mins[16];
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        (nmax == 15 ? avx_fit_q4 : avx_fit_q5)(8 * nsb, x, L, scales, mins);
+        for (int s = 0; s < nsb; s++)
+            k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK);
+        return;
+    }
+#endif
     for (int j = 0; j < 8 * nsb; j++) {
         const float *xb = x + 32 * j;
         float sum_x2 = 0;
@@ -641,7 +983,7 @@ static void q4_k_pack(const uint8_t *L, uint8_t *b)
             b[16 + j / 2 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
 }
 
-void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
     uint8_t L[2 * SQ_QK];
     for (size_t i = 0; i < nb; i += 2) {
@@ -671,22 +1013,15 @@ static void q5_k_pack(const uint8_t *L, uint8_t *b)
     uint8_t *qh = b + 16, *ql = b + 48;
     memset(qh, 0, 32);
     for (int n = 0; n < SQ_QK; n += 64) {
-        for (int j = 0; j < 32; j++) {
+        for (int j = 0; j < 32; j++) { /* codes are 0..31: bit 4 goes to qh */
             int l1 = L[n + j], l2 = L[n + j + 32];
-            if (l1 > 15) {
-                l1 -= 16;
-                qh[j] = (uint8_t)(qh[j] | (1u << (n / 32)));
-            }
-            if (l2 > 15) {
-                l2 -= 16;
-                qh[j] = (uint8_t)(qh[j] | (2u << (n / 32)));
-            }
-            ql[n / 2 + j] = (uint8_t)(l1 | (l2 << 4));
+            qh[j] = (uint8_t)(qh[j] | ((l1 >> 4) << (n / 32)) | ((l2 >> 4) << (n / 32 + 1)));
+            ql[n / 2 + j] = (uint8_t)((l1 & 15) | ((l2 & 15) << 4));
         }
     }
 }
 
-void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
     uint8_t L[2 * SQ_QK];
     for (size_t i = 0; i < nb; i += 2) {
@@ -759,7 +1094,7 @@ static void q6_k_block(const float *x, uint8_t *b)
     q6_k_pack(L, b);
 }
 
-void sq_blk_q6_k_quant(const float *x, size_t nb, uint8_t *dst)
+SQ_HOT void sq_blk_q6_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
     for (size_t i = 0; i < nb; i++)
         q6_k_block(x + i * SQ_QK, dst + i * 210);

@@ -13,7 +13,10 @@
  * Branches become masks: a lane computes both sides and keeps one.
  *
  * SQ_BLK_LANES is 0 where the extensions are missing; the scalar code then
- * runs alone.
+ * runs alone. On CPUs with AVX-512 the blk_*.c files run hand-written
+ * intrinsics versions of the same per-lane operations instead (GCC lowers
+ * these generic vectors' masks poorly there); this code is their portable
+ * twin (sq_simd_force_portable selects it).
  */
 #ifndef SQ_BLK_LANES_H
 #define SQ_BLK_LANES_H

@@ -82,6 +82,9 @@ static int round_plain(float v)
     float f = v - (float)t;
     return t + (f >= 0.5f) - (f <= -0.5f);
 }
+#if SQ_X86_KERNELS
+SQ_AVX512 static void avx_q4_0_blocks(const float *x, size_t nb, uint8_t *dst);
+#endif
 
 static void q4_0_block(const float *x, uint8_t *b)
 {
@@ -102,6 +105,12 @@ static void q4_0_block(const float *x, uint8_t *b)
 
 SQ_HOT void sq_blk_q4_0_quant(const float *x, size_t nb, uint8_t *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_q4_0_blocks(x, nb, dst);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nb; i++)
         q4_0_block(x + i * QK, dst + i * 18);
 }
@@ -272,8 +281,87 @@ static void q8_0_block(const float *x, uint8_t *b)
             b[2 + j] = (uint8_t)(sq_blk_trunc(roundf(x[j] * id)) & 0xff);
 }
 
+
+#if SQ_X86_KERNELS
+/* ---- hand-written AVX-512 blocks --------------------------------------------
+ * One 32-element block in two vectors; the largest magnitude by a vector
+ * maximum (order-free for finite values) and, where its sign matters, the
+ * first element reaching it. Blocks that are not plain_block take the
+ * scalar code. */
+
+SQ_AVX512 static inline float avx_block_amax(__m512 a0, __m512 a1)
+{
+    return _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
+}
+
+SQ_AVX512 static void avx_q4_0_blocks(const float *x, size_t nb, uint8_t *dst)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + i * QK;
+        uint8_t *b = dst + i * 18;
+        __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+        __m512 a0 = _mm512_and_ps(x0, absmask), a1 = _mm512_and_ps(x1, absmask);
+        float am = avx_block_amax(a0, a1);
+        __m512 amax = _mm512_set1_ps(am);
+        uint32_t at = (uint32_t)_mm512_cmp_ps_mask(a0, amax, _CMP_EQ_OQ) |
+                      (uint32_t)_mm512_cmp_ps_mask(a1, amax, _CMP_EQ_OQ) << 16;
+        /* the first element of largest magnitude; +0 for zeros, as signed_absmax */
+        float max = am > 0 && at ? xb[__builtin_ctz(at)] : 0.0f;
+        float d = max / -8;
+        float id = inverse(d);
+        if (!plain_block(d, id)) {
+            q4_0_block(xb, b);
+            continue;
+        }
+        sq_blk_put_half(b, d);
+        __m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(8.5f);
+        __m512i cap = _mm512_set1_epi32(15);
+        __m512i lo = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), off)), cap);
+        __m512i hi = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x1, vid), off)), cap);
+        _mm_storeu_si128((__m128i *)(b + 2), _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
+    }
+}
+
+/* round_plain per lane: (int)roundf(v), half away from zero. */
+SQ_AVX512 static inline __m512i avx_round_plain(__m512 v)
+{
+    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), f = _mm512_sub_ps(v, t);
+    __m512i r = _mm512_cvttps_epi32(t), one = _mm512_set1_epi32(1);
+    r = _mm512_mask_add_epi32(r, _mm512_cmp_ps_mask(f, _mm512_set1_ps(0.5f), _CMP_GE_OQ), r, one);
+    return _mm512_mask_sub_epi32(r, _mm512_cmp_ps_mask(f, _mm512_set1_ps(-0.5f), _CMP_LE_OQ), r, one);
+}
+
+SQ_AVX512 static void avx_q8_0_blocks(const float *x, size_t nb, uint8_t *dst)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + i * QK;
+        uint8_t *b = dst + i * 34;
+        __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+        float amax = avx_block_amax(_mm512_and_ps(x0, absmask), _mm512_and_ps(x1, absmask));
+        float d = amax / 127;
+        float id = inverse(d);
+        if (!plain_block(d, id)) {
+            q8_0_block(xb, b);
+            continue;
+        }
+        sq_blk_put_half(b, d);
+        __m512 vid = _mm512_set1_ps(id);
+        _mm_storeu_si128((__m128i *)(b + 2), _mm512_cvtepi32_epi8(avx_round_plain(_mm512_mul_ps(x0, vid))));
+        _mm_storeu_si128((__m128i *)(b + 18), _mm512_cvtepi32_epi8(avx_round_plain(_mm512_mul_ps(x1, vid))));
+    }
+}
+#endif
+
 SQ_HOT void sq_blk_q8_0_quant(const float *x, size_t nb, uint8_t *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_q8_0_blocks(x, nb, dst);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nb; i++)
         q8_0_block(x + i * QK, dst + i * 34);
 }

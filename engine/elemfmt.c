@@ -54,6 +54,21 @@ SQ_HOT size_t sq_fmt_first_nonfinite(const float *x, size_t n)
     return n;
 }
 
+/* The bit pattern of max|x[i]| over i < n (0 for n = 0): above
+ * 0x7f800000 - 1 exactly when some x[i] is NaN or Inf (their magnitudes'
+ * patterns are the largest). */
+SQ_HOT static uint32_t absmax_bits(const float *x, size_t n)
+{
+    uint32_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m;
+}
+
 const sq_elemfmt_info *sq_elemfmt_info_of(int f)
 {
     return f >= 0 && f < SQ_ELEMFMT_COUNT ? &kernels[f].info : NULL;
@@ -130,11 +145,15 @@ sq_status sq_elemfmt_row_scale(sq_elemfmt f, const float *x, size_t n, float *sc
 {
     const fmt_kernel *k;
     sq_status st = checked(f, 0, &k, err);
-    if (st == SQ_OK)
-        st = nonfinite(k, x, n, err);
-    if (st == SQ_OK)
-        *scale = sq_elemfmt_tensor_scale(f, sq_fmt_absmax(x, n));
-    return st;
+    if (st != SQ_OK)
+        return st;
+    uint32_t m = absmax_bits(x, n); /* one pass; the check's own only when something is not finite */
+    if (m >= 0x7f800000u)
+        return nonfinite(k, x, n, err);
+    float a;
+    memcpy(&a, &m, sizeof a);
+    *scale = sq_elemfmt_tensor_scale(f, a);
+    return SQ_OK;
 }
 
 sq_status sq_elemfmt_encode_row(sq_elemfmt f, const float *x, size_t n, float scale, uint8_t *dst,

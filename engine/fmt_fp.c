@@ -146,6 +146,106 @@ static float e8m0_inverse(uint8_t b)
     return b == 254u ? 0x1p-127f : fval((uint32_t)(254u - b) << 23);
 }
 
+
+#if SQ_X86_KERNELS
+/* ---- hand-written AVX-512 kernels for the 4-bit block formats -------------
+ * enc_mag and the packings, sixteen elements a vector; the block maximum by
+ * a vector maximum (order-free for finite values); decoding through a
+ * sixteen-entry permute of the exact E2M1 values. Same bytes and floats as
+ * the portable loops (which sq_simd_force_portable selects). */
+
+/* enc_e2m1 per lane (x finite). */
+SQ_AVX512 static inline __m512i avx_enc_e2m1(__m512 v)
+{
+    const uint32_t mbits = 1, bias = 1, sh = 23u - mbits;
+    __m512i u = _mm512_castps_si512(v);
+    __m512i a = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
+    __m512 magic = _mm512_castsi512_ps(_mm512_set1_epi32((int)((151u - bias - mbits) << 23)));
+    __m512i sub = _mm512_sub_epi32(_mm512_castps_si512(_mm512_add_ps(_mm512_castsi512_ps(a), magic)),
+                                   _mm512_castps_si512(magic));
+    __m512i r = _mm512_add_epi32(a, _mm512_set1_epi32((1 << (sh - 1)) - 1));
+    r = _mm512_add_epi32(r, _mm512_and_si512(_mm512_srli_epi32(a, sh), _mm512_set1_epi32(1)));
+    __m512i nrm = _mm512_sub_epi32(_mm512_srli_epi32(r, sh), _mm512_set1_epi32((int)((127u - bias) << mbits)));
+    __m512i c = _mm512_mask_mov_epi32(nrm, _mm512_cmplt_epi32_mask(a, _mm512_set1_epi32((int)((128u - bias) << 23))), sub);
+    c = _mm512_mask_mov_epi32(c, _mm512_cmpge_epi32_mask(a, _mm512_set1_epi32(0x40c00000)), _mm512_set1_epi32(7));
+    return _mm512_or_si512(c, _mm512_and_si512(_mm512_srli_epi32(u, 28), _mm512_set1_epi32(8)));
+}
+
+/* The exact E2M1 values of codes 0..15, for permutes. */
+SQ_AVX512 static inline __m512 avx_e2m1_table(void)
+{
+    return _mm512_set_ps(-6.0f, -4.0f, -3.0f, -2.0f, -1.5f, -1.0f, -0.5f, -0.0f, 6.0f, 4.0f, 3.0f, 2.0f, 1.5f,
+                         1.0f, 0.5f, 0.0f);
+}
+
+/* Sixteen codes (element 2i, 2i+1 in lanes 2i, 2i+1) as 8 bytes, the first
+ * of a pair in the low nibble. */
+SQ_AVX512 static inline void avx_pack_pairs_lo(__m512i c, uint8_t *out)
+{
+    __m512i q = _mm512_or_si512(c, _mm512_srli_epi64(c, 28));
+    _mm_storel_epi64((__m128i *)out, _mm512_cvtepi64_epi8(q));
+}
+
+/* Eight bytes as sixteen codes, low nibble first. */
+SQ_AVX512 static inline __m512i avx_unpack_pairs_lo(const uint8_t *in)
+{
+    __m512i q = _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)in));
+    return _mm512_or_si512(_mm512_and_si512(q, _mm512_set1_epi64(15)),
+                           _mm512_slli_epi64(_mm512_srli_epi64(q, 4), 32));
+}
+
+SQ_AVX512 static void avx_mxfp4_enc(const float *x, size_t nb, uint8_t *dst)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + 32 * i;
+        uint8_t *b = dst + 17 * i;
+        __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(x0, absmask), _mm512_and_ps(x1, absmask)));
+        b[0] = sq_mx_scale_byte(amax, 2);
+        __m512 inv = _mm512_set1_ps(e8m0_inverse(b[0]));
+        __m512i lo = avx_enc_e2m1(_mm512_mul_ps(x0, inv)), hi = avx_enc_e2m1(_mm512_mul_ps(x1, inv));
+        _mm_storeu_si128((__m128i *)(b + 1), _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
+    }
+}
+
+SQ_AVX512 static void avx_mxfp4_dec(const uint8_t *src, size_t nb, float *dst)
+{
+    __m512 tab = avx_e2m1_table();
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + 17 * i;
+        __m512 d = _mm512_set1_ps(sq_e8m0_decode(b[0]));
+        __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(b + 1)));
+        _mm512_storeu_ps(dst + 32 * i, _mm512_mul_ps(_mm512_permutexvar_ps(q, tab), d));
+        _mm512_storeu_ps(dst + 32 * i + 16, _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), tab), d));
+    }
+}
+
+SQ_AVX512 static void avx_nvfp4_enc(const float *x, size_t nb, float s, uint8_t *dst)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (size_t i = 0; i < nb; i++) {
+        uint8_t *b = dst + 9 * i;
+        __m512 v = _mm512_loadu_ps(x + 16 * i);
+        b[0] = enc_e4m3(_mm512_reduce_max_ps(_mm512_and_ps(v, absmask)) / 6.0f / s);
+        float d = dec_e4m3(b[0]) * s;
+        /* d == 0: every element is (nearly) 0, signed zeros as nvfp4_block */
+        v = d == 0.0f ? _mm512_mul_ps(v, _mm512_setzero_ps()) : _mm512_div_ps(v, _mm512_set1_ps(d));
+        avx_pack_pairs_lo(avx_enc_e2m1(v), b + 1);
+    }
+}
+
+SQ_AVX512 static void avx_nvfp4_dec(const uint8_t *src, size_t nb, float scale, float *dst)
+{
+    __m512 tab = avx_e2m1_table();
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + 9 * i;
+        __m512 d = _mm512_set1_ps(dec_e4m3(b[0]) * scale);
+        _mm512_storeu_ps(dst + 16 * i, _mm512_mul_ps(_mm512_permutexvar_ps(avx_unpack_pairs_lo(b + 1), tab), d));
+    }
+}
+#endif
+
 /* ---- plain element rows ------------------------------------------------- */
 
 SQ_HOT void sq_fmt_e4m3_enc(const float *x, size_t n, float scale, uint8_t *dst)
@@ -204,6 +304,12 @@ static inline void mxfp4_block(const float *x, uint8_t *b)
 
 SQ_HOT void sq_fmt_mxfp4_enc(const float *x, size_t nb, float scale, uint8_t *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_use_avx512()) {
+        avx_mxfp4_enc(x, nb, dst);
+        return;
+    }
+#endif
     (void)scale;
     for (size_t i = 0; i < nb; i++)
         mxfp4_block(x + 32 * i, dst + 17 * i);
@@ -211,6 +317,12 @@ SQ_HOT void sq_fmt_mxfp4_enc(const float *x, size_t nb, float scale, uint8_t *ds
 
 SQ_HOT void sq_fmt_mxfp4_dec(const uint8_t *src, size_t nb, float scale, float *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_use_avx512()) {
+        avx_mxfp4_dec(src, nb, dst);
+        return;
+    }
+#endif
     (void)scale;
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + 17 * i;
@@ -264,12 +376,24 @@ static void nvfp4_block(const float *x, float s, uint8_t *b)
 
 SQ_HOT void sq_fmt_nvfp4_enc(const float *x, size_t nb, float scale, uint8_t *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_use_avx512()) {
+        avx_nvfp4_enc(x, nb, scale, dst);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nb; i++)
         nvfp4_block(x + 16 * i, scale, dst + 9 * i);
 }
 
 SQ_HOT void sq_fmt_nvfp4_dec(const uint8_t *src, size_t nb, float scale, float *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_use_avx512()) {
+        avx_nvfp4_dec(src, nb, scale, dst);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + 9 * i;
         float d = dec_e4m3(b[0]) * scale;

@@ -107,10 +107,86 @@ static float get_f32le(const uint8_t *p)
     return f;
 }
 
+
+#if SQ_X86_KERNELS
+/* ---- hand-written AVX-512 kernels for the table's 64-element blocks --------
+ * nf4_code per lane as a four-step bisection over the midpoints (the count
+ * of midpoints below v, found by permutes); the first element of a pair
+ * in the high nibble; decoding through a permute of the codebook. */
+
+/* Midpoints shifted by one: t[0] = -inf (below every finite v), t[k] =
+ * nf4_mid[k - 1]. */
+SQ_AVX512 static inline __m512 avx_nf4_thresholds(void)
+{
+    const float *m = nf4_mid;
+    return _mm512_set_ps(m[14], m[13], m[12], m[11], m[10], m[9], m[8], m[7], m[6], m[5], m[4], m[3], m[2], m[1],
+                         m[0], -INFINITY);
+}
+
+/* nf4_code per lane: the largest k with t[k] < v (0 for NaN). */
+SQ_AVX512 static inline __m512i avx_nf4_code(__m512 v, __m512 t)
+{
+    __m512i idx = _mm512_setzero_si512();
+    for (int step = 8; step >= 1; step >>= 1) {
+        __m512i cand = _mm512_or_si512(idx, _mm512_set1_epi32(step));
+        __mmask16 gt = _mm512_cmp_ps_mask(v, _mm512_permutexvar_ps(cand, t), _CMP_GT_OQ);
+        idx = _mm512_mask_mov_epi32(idx, gt, cand);
+    }
+    return idx;
+}
+
+SQ_AVX512 static void avx_nf4_enc(const float *x, size_t nb, uint8_t *dst)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff)), t = avx_nf4_thresholds();
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + 64 * i;
+        uint8_t *b = dst + 36 * i;
+        __m512 v[4], m = _mm512_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm512_loadu_ps(xb + 16 * k);
+            m = _mm512_max_ps(m, _mm512_and_ps(v[k], absmask));
+        }
+        float a = _mm512_reduce_max_ps(m);
+        put_f32le(b, a);
+        float inv = nf4_inverse(a);
+        if (isinf(inv)) {
+            nf4_block(xb, 64, a, b + 4);
+            continue;
+        }
+        for (int k = 0; k < 4; k++) {
+            __m512i c = avx_nf4_code(_mm512_mul_ps(v[k], _mm512_set1_ps(inv)), t);
+            /* qword j: codes 2j (low dword) and 2j+1; byte = c[2j] << 4 | c[2j+1] */
+            __m512i q = _mm512_or_si512(_mm512_slli_epi64(c, 4), _mm512_srli_epi64(c, 32));
+            _mm_storel_epi64((__m128i *)(b + 4 + 8 * k), _mm512_cvtepi64_epi8(q));
+        }
+    }
+}
+
+SQ_AVX512 static void avx_nf4_dec(const uint8_t *src, size_t nb, float *dst)
+{
+    __m512 tab = _mm512_loadu_ps(nf4_values);
+    for (size_t i = 0; i < nb; i++) {
+        const uint8_t *b = src + 36 * i;
+        __m512 a = _mm512_set1_ps(get_f32le(b));
+        for (int k = 0; k < 4; k++) {
+            __m512i q = _mm512_cvtepu8_epi64(_mm_loadl_epi64((const __m128i *)(b + 4 + 8 * k)));
+            __m512i c = _mm512_or_si512(_mm512_srli_epi64(q, 4), _mm512_slli_epi64(_mm512_and_si512(q, _mm512_set1_epi64(15)), 32));
+            _mm512_storeu_ps(dst + 64 * i + 16 * k, _mm512_mul_ps(_mm512_permutexvar_ps(c, tab), a));
+        }
+    }
+}
+#endif
+
 /* Row kernels of the table's "nf4": blocks of 64 as fp32 absmax + 32 bytes. */
 void sq_fmt_nf4_enc(const float *x, size_t nb, float scale, uint8_t *dst)
 {
     (void)scale;
+#if SQ_X86_KERNELS
+    if (sq_use_avx512()) {
+        avx_nf4_enc(x, nb, dst);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nb; i++) {
         float a = sq_fmt_absmax(x + 64 * i, 64);
         put_f32le(dst + 36 * i, a);
@@ -121,6 +197,12 @@ void sq_fmt_nf4_enc(const float *x, size_t nb, float scale, uint8_t *dst)
 void sq_fmt_nf4_dec(const uint8_t *src, size_t nb, float scale, float *dst)
 {
     (void)scale;
+#if SQ_X86_KERNELS
+    if (sq_use_avx512()) {
+        avx_nf4_dec(src, nb, dst);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nb; i++)
         nf4_block_dec(src + 36 * i + 4, 64, get_f32le(src + 36 * i), dst + 64 * i);
 }

@@ -8,6 +8,7 @@
 
 #include "blockfmt.h"
 #include "npy.h"
+#include "simd.h"
 #include "testutil.h"
 
 #define GGML_DIR SQ_TEST_DATA "/ggml/"
@@ -263,6 +264,149 @@ START_TEST(test_nonfinite)
 }
 END_TEST
 
+/* ---- randomized equality of the paths -------------------------------------
+ * The fast paths (the hand-written AVX-512 kernels where the CPU has them,
+ * the portable lane code with sq_simd_force_portable) must write the scalar
+ * path's bytes for any input, ties and degenerate sub-blocks included:
+ * RAND_ROWS rows of RAND_COLS elements from a mix of distributions. */
+#define RAND_ROWS 2000
+#define RAND_COLS 512
+
+static uint64_t rnd_state;
+
+static uint64_t rnd_next(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* Uniform in [0, 1). */
+static float rnd_unit(void)
+{
+    return (float)(rnd_next() >> 40) * 0x1p-24f;
+}
+
+/* Roughly normal: a sum of four uniforms, centered. */
+static float rnd_normal(void)
+{
+    return rnd_unit() + rnd_unit() + rnd_unit() + rnd_unit() - 2.0f;
+}
+
+/* Row r of the randomized set: its distribution picked by r, a scale
+ * changing per 16-element run in some of them (so sub-blocks differ). */
+static void rand_row(int r, float *x)
+{
+    int kind = r % 16;
+    float scale = ldexpf(1.0f, (int)(rnd_next() % 40) - 30);
+    for (int i = 0; i < RAND_COLS; i++) {
+        float v = rnd_normal();
+        switch (kind) {
+        case 0: /* plain weights */
+            break;
+        case 1: /* outliers */
+            v = rnd_next() % 64 == 0 ? v * 50 : v;
+            break;
+        case 2: /* all positive */
+            v = fabsf(v);
+            break;
+        case 3: /* all negative */
+            v = -fabsf(v) - 0.01f;
+            break;
+        case 4: /* uniform */
+            v = rnd_unit() - 0.3f;
+            break;
+        case 5: /* small integers: many ties */
+            v = (float)((int)(rnd_next() % 17) - 8);
+            break;
+        case 6: /* halves and quarters: ties after scaling */
+            v = (float)((int)(rnd_next() % 33) - 16) * 0.25f;
+            break;
+        case 7: /* sparse: mostly zeros of either sign, some sub-blocks all zero */
+            v = rnd_next() % 8 == 0 ? v : (i / 3) % 2 ? 0.0f : -0.0f;
+            break;
+        case 8: /* a scale per 16 elements */
+            if (i % 16 == 0)
+                scale = ldexpf(1.0f, (int)(rnd_next() % 24) - 12);
+            break;
+        case 9: /* constant runs of 16 */
+            if (i % 16 == 0)
+                scale = rnd_normal();
+            v = 1.0f;
+            break;
+        case 10: /* one large value per 32 */
+            v = i % 32 == (r / 16) % 32 ? 100.0f : v * 0.01f;
+            break;
+        case 11: /* tiny and denormal values */
+            v *= 0x1p-120f;
+            scale = 1.0f;
+            break;
+        case 12: /* huge values */
+            v *= 0x1p100f;
+            scale = 1.0f;
+            break;
+        case 13: /* Laplace-like: heavy tails */
+            v = (rnd_next() & 1 ? 1.0f : -1.0f) * -logf(1.0f - rnd_unit() * 0.999f);
+            break;
+        case 14: /* two values only */
+            v = rnd_next() & 1 ? 0.5f : -0.25f;
+            break;
+        default: /* sub-blocks of zeros between weights */
+            v = (i / 16) % 3 == 0 ? 0.0f : v;
+            break;
+        }
+        x[i] = v * scale;
+    }
+}
+
+/* Bytes of the whole randomized set on one path into out (RAND_ROWS rows
+ * of rb bytes): path 0 scalar, 1 portable lanes, 2 the default. */
+static void rand_quantize(const sq_block_info *bi, int path, uint8_t *out, size_t rb)
+{
+    float x[RAND_COLS];
+    sq_error err;
+    sq_block_force_scalar(path == 0);
+    sq_simd_force_portable(path == 1);
+    rnd_state = 0x9E3779B97F4A7C15ULL;
+    for (int r = 0; r < RAND_ROWS; r++) {
+        rand_row(r, x);
+        ck_assert_msg(sq_block_quantize_row(bi->type, x, RAND_COLS, out + (size_t)r * rb, &err) == SQ_OK, "%s",
+                      err.msg);
+    }
+    sq_block_force_scalar(false);
+    sq_simd_force_portable(false);
+}
+
+START_TEST(test_random_paths_agree)
+{
+    const sq_block_info *bi = sq_block_info_at((size_t)_i);
+    size_t rb = RAND_COLS / bi->block * bi->block_bytes;
+    uint8_t *ref = malloc(rb * RAND_ROWS), *got = malloc(rb * RAND_ROWS);
+    ck_assert(ref && got);
+    rand_quantize(bi, 0, ref, rb);
+    for (int path = 1; path <= 2; path++) {
+        rand_quantize(bi, path, got, rb);
+        int nbad = 0;
+        char bad[512] = "";
+        for (int r = 0; r < RAND_ROWS; r++) {
+            size_t k = 0;
+            while (k < rb && got[(size_t)r * rb + k] == ref[(size_t)r * rb + k])
+                k++;
+            if (k < rb && nbad++ < 8) {
+                size_t len = strlen(bad);
+                snprintf(bad + len, sizeof bad - len, " row %d (kind %d)@%zu(%02x/%02x)", r, r % 16, k,
+                         got[(size_t)r * rb + k], ref[(size_t)r * rb + k]);
+            }
+        }
+        ck_assert_msg(nbad == 0, "%s, %s path: %d of %d random rows differ from the scalar path:%s", bi->name,
+                      path == 1 ? "portable lane" : "default", nbad, RAND_ROWS, bad);
+    }
+    free(ref);
+    free(got);
+}
+END_TEST
+
 static Suite *blockfmt_suite(void)
 {
     Suite *s = suite_create("blockfmt");
@@ -275,6 +419,7 @@ static Suite *blockfmt_suite(void)
     tcase_add_test(tc, test_lookup);
     tcase_add_loop_test(tc, test_bad_length, 0, (int)NTYPES);
     tcase_add_loop_test(tc, test_nonfinite, 0, (int)NTYPES);
+    tcase_add_loop_test(tc, test_random_paths_agree, 0, (int)NTYPES);
     suite_add_tcase(s, tc);
     return s;
 }

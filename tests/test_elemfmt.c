@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "elemfmt.h"
+#include "simd.h"
 #include "testutil.h"
 
 static uint32_t bits(float f)
@@ -598,6 +599,126 @@ START_TEST(test_every_format_special_rows)
 }
 END_TEST
 
+/* ---- randomized equality of the paths ------------------------------------
+ * The hand-written AVX-512 kernels (where the CPU has them) write the same
+ * bytes and decode to the same floats as the portable loops
+ * (sq_simd_force_portable), for RAND_ROWS rows of mixed distributions and
+ * for random bytes (NaN scale codes included). */
+#define RAND_ROWS 2000
+#define RAND_COLS 512
+
+static uint64_t rnd_state;
+
+static uint64_t rnd_next(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+static float rnd_normal(void)
+{
+    float v = 0;
+    for (int k = 0; k < 4; k++)
+        v += (float)(rnd_next() >> 40) * 0x1p-24f;
+    return v - 2.0f;
+}
+
+/* NF4's decision thresholds as sq_nf4_code draws them: the largest float
+ * still taking code c, for c = 0..14 (by bisection on the bit patterns,
+ * which order as the values between two positive or two negative
+ * floats; across zero, by halves). */
+static float nf4_threshold(int c)
+{
+    float lo = sq_nf4_value((uint8_t)c), hi = sq_nf4_value((uint8_t)(c + 1));
+    for (int k = 0; k < 200 && nextafterf(lo, hi) != hi; k++) {
+        float mid = lo / 2 + hi / 2;
+        if (mid == lo || mid == hi)
+            mid = nextafterf(lo, hi);
+        if (sq_nf4_code(mid) <= c)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return sq_nf4_code(hi) <= c ? hi : lo;
+}
+
+static void rand_row(int r, float *x)
+{
+    int kind = r % 8;
+    if (kind == 6) { /* NF4 ties: thresholds exactly, in blocks whose absmax is 1 */
+        for (int i = 0; i < RAND_COLS; i++)
+            x[i] = i % 64 == 0 ? (rnd_next() & 1 ? 1.0f : -1.0f) : nf4_threshold((int)(rnd_next() % 15));
+        return;
+    }
+    float scale = ldexpf(1.0f, (int)(rnd_next() % 240) - 140);
+    for (int i = 0; i < RAND_COLS; i++) {
+        float v = rnd_normal();
+        if (kind == 1) /* quarters: ties */
+            v = (float)((int)(rnd_next() % 65) - 32) * 0.25f;
+        else if (kind == 2) /* zeros of both signs, some blocks all zero */
+            v = (i / 64) % 2 && rnd_next() % 4 == 0 ? v : (i % 3 ? 0.0f : -0.0f);
+        else if (kind == 3) /* a scale per 16 elements */
+            scale = i % 16 ? scale : ldexpf(1.0f, (int)(rnd_next() % 60) - 30);
+        else if (kind == 4) /* outliers */
+            v = rnd_next() % 50 == 0 ? v * 1000 : v;
+        else if (kind == 5) /* near the largest floats */
+            scale = 0x1p120f;
+        x[i] = v * scale;
+    }
+}
+
+static int same_float(float a, float b)
+{
+    return (isnan(a) && isnan(b)) || bits(a) == bits(b);
+}
+
+/* Encode (from x, when x is not NULL: its row scale) or take q as given,
+ * then decode, on the portable (1) or default (0) path. */
+static void rand_path(sq_elemfmt f, int portable, const float *x, uint8_t *q, float *y, float *scale)
+{
+    sq_error err;
+    sq_simd_force_portable(portable);
+    if (x) {
+        ck_assert_int_eq(sq_elemfmt_row_scale(f, x, RAND_COLS, scale, &err), SQ_OK);
+        ck_assert_msg(sq_elemfmt_encode_row(f, x, RAND_COLS, *scale, q, &err) == SQ_OK, "%s", err.msg);
+    }
+    ck_assert_msg(sq_elemfmt_decode_row(f, q, RAND_COLS, *scale, y, &err) == SQ_OK, "%s", err.msg);
+    sq_simd_force_portable(false);
+}
+
+START_TEST(test_random_paths_agree)
+{
+    sq_elemfmt f = (sq_elemfmt)_i;
+    const sq_elemfmt_info *inf = sq_elemfmt_info_of(_i);
+    size_t rb = RAND_COLS / inf->block * inf->block_bytes;
+    float x[RAND_COLS], y0[RAND_COLS], y1[RAND_COLS], s0, s1;
+    uint8_t q0[RAND_COLS * 2], q1[RAND_COLS * 2];
+    int nbad = 0, first = -1;
+    rnd_state = 0x9E3779B97F4A7C15ULL;
+    for (int r = 0; r < RAND_ROWS; r++) {
+        rand_row(r, x);
+        rand_path(f, 1, x, q0, y0, &s0);
+        rand_path(f, 0, x, q1, y1, &s1);
+        int bad = bits(s0) != bits(s1) || memcmp(q0, q1, rb) != 0;
+        for (int j = 0; j < RAND_COLS; j++)
+            bad |= !same_float(y0[j], y1[j]);
+        for (size_t j = 0; j < rb; j++) /* random bytes decode alike too */
+            q0[j] = q1[j] = (uint8_t)rnd_next();
+        rand_path(f, 1, NULL, q0, y0, &s0);
+        rand_path(f, 0, NULL, q1, y1, &s0);
+        for (int j = 0; j < RAND_COLS; j++)
+            bad |= !same_float(y0[j], y1[j]);
+        if (bad && first < 0)
+            first = r;
+        nbad += bad;
+    }
+    ck_assert_msg(nbad == 0, "%s: %d of %d random rows differ between the portable and default paths (first: "
+                  "row %d)", inf->name, nbad, RAND_ROWS, first);
+}
+END_TEST
+
 /* ---- table, levels, errors ----------------------------------------------- */
 
 static const struct {
@@ -717,6 +838,7 @@ static Suite *elemfmt_suite(void)
     tcase_add_loop_test(tc, test_every_format_special_rows, 0, SQ_ELEMFMT_COUNT);
     tcase_add_test(tc, test_levels_values);
     tcase_add_test(tc, test_errors);
+    tcase_add_loop_test(tc, test_random_paths_agree, 0, SQ_ELEMFMT_COUNT);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;

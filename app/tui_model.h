@@ -280,6 +280,9 @@ typedef struct sq_tui_layout {
     int plot_x, plot_w;          /* histogram bars */
     int vtitle_y, vbars_y, vbars_h, vmark_y, vrange_y;
     int etitle_y, ebars_y, ebars_h, erange_y;
+    int xtitle_y, xbars_y, xbars_h, xrange_y; /* a third chart when tall enough
+                                    (xbars_h > 0): code usage, or the transfer
+                                    function when t selects it */
     int stats_x, stats_y, stats_h;
     int strip_y, strip_h;        /* 0 rows for per-tensor */
     int pins_y, pins_h, pins_shown;

@@ -11,6 +11,8 @@
 /* Fixed rows of the histogram column: two titles, marker row, two range rows. */
 #define HIST_FIXED_ROWS 5
 #define TOP_MIN_ROWS 11
+/* Chart rows from which a third chart is shown (two more fixed rows). */
+#define TALL_BARS 32
 
 void sq_tui_layout_compute(const sq_tui_model *m, int w, int h, sq_tui_layout *lay)
 {
@@ -40,8 +42,14 @@ void sq_tui_layout_compute(const sq_tui_model *m, int w, int h, sq_tui_layout *l
         top = avail - lay->strip_h - lay->pins_h;
     }
     int bars = top - HIST_FIXED_ROWS;
-    lay->vbars_h = (bars + 1) / 2;
-    lay->ebars_h = bars - lay->vbars_h;
+    if (bars >= TALL_BARS) { /* room for a third chart: three of at least 10 rows */
+        lay->xbars_h = (bars - 2) / 3;
+        lay->ebars_h = (bars - 2) / 3;
+        lay->vbars_h = bars - 2 - lay->xbars_h - lay->ebars_h;
+    } else {
+        lay->vbars_h = (bars + 1) / 2;
+        lay->ebars_h = bars - lay->vbars_h;
+    }
     lay->vtitle_y = 1;
     lay->vbars_y = 2;
     lay->vmark_y = lay->vbars_y + lay->vbars_h;
@@ -49,6 +57,11 @@ void sq_tui_layout_compute(const sq_tui_model *m, int w, int h, sq_tui_layout *l
     lay->etitle_y = lay->vrange_y + 1;
     lay->ebars_y = lay->etitle_y + 1;
     lay->erange_y = lay->ebars_y + lay->ebars_h;
+    if (lay->xbars_h > 0) {
+        lay->xtitle_y = lay->erange_y + 1;
+        lay->xbars_y = lay->xtitle_y + 1;
+        lay->xrange_y = lay->xbars_y + lay->xbars_h;
+    }
     lay->stats_x = lay->left_w + 1;
     lay->stats_y = 1;
     lay->stats_h = top;
@@ -389,7 +402,15 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
                        sq_qconfig_describe_from(&m->cfg, 1, desc, sizeof desc), fixed_note(m));
     if (m->have) {
         draw_values(m, l, g, gl);
-        if (m->pane == SQ_PANE_CODES)
+        if (l->xbars_h > 0) { /* tall: the error stays, the third chart shows codes or the transfer */
+            sq_tui_layout x = *l;
+            x.etitle_y = l->xtitle_y, x.ebars_y = l->xbars_y, x.ebars_h = l->xbars_h, x.erange_y = l->xrange_y;
+            draw_errors(m, l, g, gl);
+            if (m->pane == SQ_PANE_TRANSFER)
+                draw_transfer(m, &x, g, gl);
+            else
+                draw_codes(m, &x, g, gl);
+        } else if (m->pane == SQ_PANE_CODES)
             draw_codes(m, l, g, gl);
         else if (m->pane == SQ_PANE_TRANSFER)
             draw_transfer(m, l, g, gl);

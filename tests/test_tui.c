@@ -351,9 +351,18 @@ START_TEST(test_layout)
     ck_assert_int_eq(l.vbars_h + l.ebars_h, 24 - 2 - 3 - 5);
     ck_assert_int_eq(l.pins_y + l.pins_h, l.footer_y);
     ck_assert_int_eq(l.erange_y, l.strip_y - 1);
+    ck_assert_int_eq(l.xbars_h, 0); /* two charts */
     sq_tui_layout_compute(&m, 160, 50, &l);
     ck_assert_int_eq(l.plot_w, 160 - 36 - 1 - 2);
-    ck_assert_int_eq(l.vbars_h + l.ebars_h, 50 - 2 - 3 - 5);
+    /* tall: a third chart with its title and range rows, 40 - 2 rows shared */
+    ck_assert_int_eq(l.vbars_h + l.ebars_h + l.xbars_h, 50 - 2 - 3 - 5 - 2);
+    ck_assert_int_eq(l.xbars_h, 12);
+    ck_assert_int_eq(l.vbars_h, 14);
+    ck_assert_int_eq(l.xtitle_y, l.erange_y + 1);
+    ck_assert_int_eq(l.xrange_y, l.xbars_y + l.xbars_h);
+    ck_assert_int_eq(l.xrange_y, l.strip_y - 1);
+    sq_tui_layout_compute(&m, 160, 40, &l); /* 30 chart rows: still two */
+    ck_assert_int_eq(l.xbars_h, 0);
     m.cfg.granularity = SQ_GRAN_CHANNEL;
     m.n_pins = 8;
     sq_tui_layout_compute(&m, 80, 24, &l); /* not enough room for all pins */
@@ -1630,8 +1639,19 @@ START_TEST(test_code_usage_transfer)
     char row[256];
     sq_tui_grid_row(&g, lay.ebars_y, row, sizeof row);
     ck_assert_ptr_nonnull(strstr(row, "*"));
+    /* tall (60 rows): the error histogram stays, the transfer below it; t
+     * back to the error pane shows the code usage there */
+    sq_tui_layout_compute(&m, 100, 60, &lay);
+    ck_assert_int_gt(lay.xbars_h, 0);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "Error x-x^"), lay.etitle_y);
+    ck_assert_int_eq(find_row(&g, "Transfer x -> x^ of the tensor"), lay.xtitle_y);
     sq_tui_model_key(&m, 't');
     ck_assert_int_eq(m.pane, SQ_PANE_ERROR);
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "Error x-x^"), lay.etitle_y);
+    ck_assert_int_eq(find_row(&g, "Code usage 3 of 4 codes used"), lay.xtitle_y);
+    ck_assert_int_eq(find_row(&g, "code -2"), lay.xrange_y);
     sq_tui_grid_free(&g);
     sq_tui_model_free(&m);
     sq_qtensor_free(q);

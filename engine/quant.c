@@ -91,8 +91,8 @@ sq_status sq_qconfig_check(const sq_qconfig *cfg, const size_t *shape, int ndim,
     if (st != SQ_OK || !shape)
         return st;
     if (cfg->granularity == SQ_GRAN_CHANNEL && ndim > 0 && (cfg->axis < 0 || cfg->axis >= ndim))
-        return sq_fail(err, SQ_ERR_ARG, "axis = %d is out of range for a tensor of %d dimension%s (0..%d)",
-                       cfg->axis, ndim, ndim == 1 ? "" : "s", ndim - 1);
+        return sq_fail(err, SQ_ERR_ARG, "axis %d is out of range for a tensor of %d dimension%s (axes 1..%d)",
+                       cfg->axis + 1, ndim, ndim == 1 ? "" : "s", ndim); /* 1-based, as users number axes */
     if (cfg->granularity == SQ_GRAN_GROUP) {
         if (ndim == 0)
             return sq_fail(err, SQ_ERR_ARG, "per-group quantization needs at least one dimension");

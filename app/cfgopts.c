@@ -106,6 +106,10 @@ int sq_opts_check(const sq_qconfig *cfg, unsigned set, sq_opts_style s, char *ms
             }
             if (same(cfg, &fx, (sq_opt)o))
                 continue;
+            if (s == SQ_OPTS_CLI && o == SQ_OPT_ZERO_IN_RANGE) { /* a flag: no value to show */
+                snprintf(msg, n, "%s does not apply to --format %s", cli_names[o], fi->name);
+                return o;
+            }
             snprintf(msg, n, "%s does not apply to %s %s (it fixes %s)", opt_text(cfg, (sq_opt)o, s, given, sizeof given),
                      fmt_opt, fi->name, opt_text(&fx, (sq_opt)o, s, fixed, sizeof fixed));
             return o;

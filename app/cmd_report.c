@@ -463,7 +463,8 @@ static void print_table(const sq_report *rep)
         printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (as squint quantize writes them, "
                "%s scales), compression %.3fx, %.3f bits/weight (GGUF-style f16 %.3f)",
                d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes,
-               sq_scale_store_name(rep->configs[c].scale_store), t->compression_ratio,
+               rep->configs[c].format != SQ_FORMAT_INT ? "the format's" : sq_scale_store_name(rep->configs[c].scale_store),
+               t->compression_ratio,
                t->bits_per_weight, t->bits_per_weight_f16);
         if (t->num_failed)
             printf(", %zu failed", t->num_failed);

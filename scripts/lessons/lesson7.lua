@@ -33,9 +33,8 @@ return {
     lesson.page([[
 # Levels where the values are
 Normally distributed weights crowd around 0. Evenly spaced int4 levels spend as many levels on the rare large values as on the crowd. NF4 places its 16 levels at the quantiles of a normal distribution; the FP formats space them geometrically: fine near zero, coarse far out.]])
-    lesson.page("# A normal tensor, 128 x 256\n" .. lesson.table(rows) .. [[
-
-At about 4.5 bits a weight NF4 beats evenly spaced int4 on normal data. MXFP4 saves bits with a power-of-two scale per block (one byte); FP8 spends twice the bits.]])
+    lesson.page("# A normal tensor, 128 x 256\n" .. lesson.table(rows) .. "\n\n" .. [[
+On normal data NF4 at 4.5 bits a weight beats evenly spaced int4 groups at 5 (their fp32 scales cost a bit a weight). FP4 has 15 levels, spaced for floats, not for a bell curve. MXFP4 spends one byte per 32 on a power-of-two scale; FP8 spends twice the bits.]])
     lesson.view(t, {format = "nf4"}, {keys = {", / .  block by block: the 16 levels scale with each block's absmax",
                                               "s  save the value histogram with the levels marked"}})
     lesson.ask("Why do FP8 levels get sparser away from zero?",

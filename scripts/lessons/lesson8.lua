@@ -26,9 +26,8 @@ Q4_0 stores an fp16 scale per 32 weights: 4.5 bits a weight. Q4_K groups 8 block
     lesson.page("# A normal tensor, 128 x 256\n" .. lesson.table({{"format", "bits/weight", "SQNR dB"},
       {"int4 asym per-group(32)", string.format("%.3f", int4.bits_per_weight), string.format("%.2f", int4.sqnr_db)},
       {"q4_0", string.format("%.3f", q4_0.bits_per_weight), string.format("%.2f", q4_0.sqnr_db)},
-      {"q4_k", string.format("%.3f", q4_k.bits_per_weight), string.format("%.2f", q4_k.sqnr_db)}}) .. [[
-
-The asymmetric int4 groups store a float scale and zero point per 32 weights; q4_k gets a minimum per 32 for 6 bits each, and searches each block for the scale and minimum with the least error.]])
+      {"q4_k", string.format("%.3f", q4_k.bits_per_weight), string.format("%.2f", q4_k.sqnr_db)}}) .. "\n\n" .. [[
+The asymmetric int4 groups store an fp32 scale and zero point per 32 weights: 2 bits a weight of metadata. q4_k keeps a scale and a minimum per 32 for 12 bits, and searches each block for the pair with the least error: better SQNR for 1.5 bits a weight less.]])
     lesson.view(t, {format = "q4_k"}, {keys = {", / .  block by block: each block of 32 has its own levels"}})
     lesson.ask("Why quantize the scales instead of storing them in fp16?",
                "Eight fp16 scales and minimums per 256 weights would cost 1 bit a weight; 6-bit codes cost 0.375, which leaves room for the minimums.")

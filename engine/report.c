@@ -723,7 +723,8 @@ static json_t *json_config(const sq_qconfig *cfg)
     if (!o)
         return NULL;
     sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
-    if (jset(o, "describe", json_string(desc)) && jset(o, "bits", json_integer(cfg->bits)) &&
+    if (jset(o, "describe", json_string(desc)) && jset(o, "format", json_string(sq_format_name(cfg->format))) &&
+        jset(o, "bits", json_integer(cfg->bits)) &&
         jset(o, "mode", json_string(sq_mode_name(cfg->mode))) &&
         jset(o, "granularity", json_string(sq_granularity_name(cfg->granularity))) &&
         jset(o, "axis", json_integer(cfg->axis + 1)) && jset(o, "group_size", json_integer((json_int_t)cfg->group_size)) &&

@@ -22,6 +22,10 @@ has "$out" "| q4_k "
 has "$out" "| nf4 dq "
 has "$out" "| fp8_e4m3 per-channel(axis 2) "
 has "$out" "| int4 sym per-tensor "
+run "the JSON configuration names the format" 0 "$SQUINT" report "$G" --include "^j_scalar$" --format q4_k --bits 4 \
+    --json "$tmp/r.json"
+has "$tmp/r.json" '"format": "q4_k"'
+has "$tmp/r.json" '"format": "int"'
 run "options before --format stay in its configuration" 0 "$SQUINT" report "$G" --include "^j_scalar$" --group-size 128 --format nf4
 has "$out" "| nf4 per-group(128) "
 

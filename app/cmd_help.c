@@ -30,7 +30,8 @@ typedef struct sq_help_entry {
     "  --zero-in-range       asymmetric: widen the range to include 0 (PyTorch's rule)\n"          \
     "  --calibration C       range of each scale: minmax (default), mse (clip ratio minimizing\n"  \
     "                        the round-trip error), percentile:P (P-th percentile of |x|),\n"     \
-    "                        clip:C (C times the min/max range); values outside are clipped\n"
+    "                        clip:C (C times the min/max range), kl (TensorRT's entropy\n"          \
+    "                        calibration; per tensor or channel); values outside are clipped\n"
 
 #define SQ_HELP_SELECT                                                                              \
     "  --include RE          only tensors whose name matches RE (POSIX extended regex)\n"           \
@@ -64,6 +65,8 @@ static const sq_help_entry commands[] = {
      "  --csv OUT             also write the rows as CSV to OUT\n"
      "  --json OUT            also write the rows as JSON to OUT\n"
      "  --plot OUT            draw SQNR against bits per weight per tensor (OUT.png or OUT.svg)\n"
+     "  --activations ACTS    also the output SQNR of each weight W whose input X is in ACTS\n"
+     "                        (as W's name + .input, or without .weight), X W^T in double\n"
      "  --scale-dtype T       size (and round) scales as f16, f32 or f64 (default) as quantize\n"
      "\n"
      "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"
@@ -84,6 +87,23 @@ static const sq_help_entry commands[] = {
      "\n"
      "Example: squint quantize model.safetensors model-q4.safetensors --bits 4 --granularity group\n"
      "         squint quantize model.safetensors model-nf4.safetensors --format nf4 --double-quant\n"},
+    {"diff", NULL,
+     "Usage: squint diff REF OTHER [OPTION]...\n"
+     "Compare two checkpoints (safetensors, GGUF, sharded sets, squint's quantized exports)\n"
+     "tensor by tensor, matched by name, REF being the reference: SQNR, RMSE, max |err|, exact\n"
+     "median and 95th percentile of |err| and cosine per pair, then a total row (SQNR pooled\n"
+     "over every compared element) and the names found on one side only. Quantized tensors\n"
+     "are dequantized; a pair whose shapes differ is a row saying so. Exit status 1 when a\n"
+     "pair could not be compared.\n"
+     "\n"
+     "Options:\n"
+     "  --map FILE.lua        rename (and transform) OTHER's tensors: FILE.lua returns\n"
+     "                        function(name, meta) -> new name or nil (dropped), or a table\n"
+     "                        {name = that function, tensor = function(name, t, meta) -> t}\n"
+     "  --csv OUT             also write the rows as CSV to OUT (- for standard output)\n"
+     "  --json OUT            also write the rows as JSON to OUT (- for standard output)\n"
+     "\n"
+     "Example: squint diff model.safetensors model-q4_k.gguf --map scripts/maps/llama_gguf.lua\n"},
     {"lesson", NULL,
      "Usage: squint lesson [N | FILE.lua]\n"
      "Without an argument, list the lessons; with a number, run that lesson: pages of text,\n"
@@ -93,7 +113,7 @@ static const sq_help_entry commands[] = {
      "SQUINT_LESSONS names another folder of lessons.\n"},
     {"help", NULL,
      "Usage: squint help [COMMAND]\n"
-     "Print the usage of squint, or of COMMAND (demo, view, info, report, quantize, lesson).\n"},
+     "Print the usage of squint, or of COMMAND (demo, view, info, report, quantize, diff, lesson).\n"},
 };
 
 void sq_help_program(FILE *out)
@@ -109,6 +129,7 @@ void sq_help_program(FILE *out)
           "  info FILE [NAME]      list a file's tensors (NAME: with statistics)\n"
           "  report FILE [CONFIG]...  per-tensor error and size of each configuration\n"
           "  quantize FILE OUT.safetensors [CONFIG]  write the quantized checkpoint\n"
+          "  diff REF OTHER        per-tensor error of one checkpoint against another\n"
           "  lesson [N | FILE.lua]  list or run a guided lesson on quantization\n"
           "  help [COMMAND]        this help, or one command's\n"
           "'squint COMMAND --help' describes one command.\n"
@@ -174,7 +195,7 @@ int sq_cmd_help(int argc, char **argv)
     if (argc > 2)
         fprintf(stderr, "squint help: one command at most\n");
     else
-        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, quantize, lesson, help)\n",
+        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, quantize, diff, lesson, help)\n",
                 argv[1]);
     return 2;
 }

@@ -16,6 +16,7 @@
 
 #include "cfgopts.h"
 #include "checkpoint.h"
+#include "cmd_diff.h"
 #include "plot.h"
 #include "textesc.h"
 #include "fileio.h"
@@ -48,7 +49,7 @@ void sq_cmd_sigint_restore(void)
 /* ---- argument parsing ------------------------------------------------------- */
 
 /* Strict integer in [lo, hi]; false otherwise. */
-/* --calibration's value: minmax, mse, percentile:P or clip:C into c;
+/* --calibration's value: minmax, mse, kl, percentile:P or clip:C into c;
  * false when malformed or out of range. */
 static bool parse_calibration(const char *v, sq_qconfig *c)
 {
@@ -221,6 +222,10 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
                 return rc;
             continue;
         }
+        if (strcmp(arg, "--activations") == 0 && allow_outputs && i + 1 < argc) {
+            a->activations = argv[++i];
+            continue;
+        }
         static const char *const valued[] = {"--bits", "--mode", "--granularity", "--group-size", "--axis",
                                              "--rounding", "--include", "--exclude", "--csv", "--json",
                                              "--scale-dtype", "--calibration", "--plot"};
@@ -284,7 +289,7 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         case 12: a->plot = v; break;
         case 11:
             if (!parse_calibration(v, cur_cfg(a, &has_bits)))
-                return usage_err(cmd, "--calibration wants minmax, mse, percentile:P (0 < P <= 100) or "
+                return usage_err(cmd, "--calibration wants minmax, mse, kl, percentile:P (0 < P <= 100) or "
                                       "clip:C (0 < C <= 1), not '%s'", v);
             MARK(SQ_OPT_CALIBRATION);
             break;
@@ -581,7 +586,8 @@ int sq_cmd_report(int argc, char **argv)
     if (rc || (rc = sq_cmd_check_format("report", &a)) != 0)
         return rc;
     sq_error err;
-    if ((rc = sq_cmd_check_paths("report", &a)) != 0)
+    if ((rc = sq_cmd_check_paths("report", &a)) != 0 ||
+        (a.activations && (rc = sq_cmd_activations_check(a.activations)) != 0))
         return rc;
     sq_checkpoint *ck;
     if (sq_ckpt_open(a.pos[0], &ck, &err) != SQ_OK) {
@@ -604,6 +610,8 @@ int sq_cmd_report(int argc, char **argv)
     fflush(stdout);
     print_notes(rep);
     rc = 0;
+    if (a.activations && !rep->cancelled && sq_cmd_report_activations(a.pos[0], a.activations, a.cfg, a.n_cfg))
+        rc = 1; /* the output error section, after the table (cmd_diff.c) */
     if (a.csv && sq_report_write_csv(rep, a.csv, &err) != SQ_OK) {
         fprintf(stderr, "squint report: %s\n", err.msg);
         rc = 1;

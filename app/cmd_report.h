@@ -23,6 +23,7 @@ typedef struct sq_cmd_args {
     int scale_store_set;        /* --scale-dtype was given */
     const char *format;         /* the last --format NAME (also the GGUF type of quantize to .gguf) */
     int format_unknown;         /* that NAME is no sq_format (quant.h): only a GGUF type */
+    const char *activations;    /* --activations ACTS (report only: output SQNR per weight, cmd_diff.c) */
 } sq_cmd_args;
 
 /* Parse argv[1..argc) (argv[0] is the command name): want_pos positional

@@ -519,8 +519,8 @@ static int lsq_cfg_calib_key(lua_State *L, int arg, const char *prefix, const ch
         const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
         if (!sq_calibration_parse(s, &cfg->calibration))
             lsq_cfg_error(L, arg, prefix,
-                          lua_pushfstring(L, "calibration must be 'minmax', 'percentile', 'mse', 'clip' or "
-                                             "'range', got %s", lsq_value_text(L, -1)));
+                          lua_pushfstring(L, "calibration must be 'minmax', 'percentile', 'mse', 'clip', "
+                                             "'range' or 'kl', got %s", lsq_value_text(L, -1)));
         given[1] = 1 + (int)cfg->calibration;
         return 1;
     }
@@ -869,11 +869,17 @@ void lsq_setint(lua_State *L, const char *k, size_t v)
     lua_setfield(L, -2, k);
 }
 
-/* Push round-trip statistics as a table (stack: +1). */
-static void lsq_push_stats(lua_State *L, const sq_stats *st)
+/* Push round-trip statistics of q as a table; the sizes are the one
+ * accounting (sq_qtensor_storage_bytes: codes + scales in q's scale_dtype +
+ * zero points, as squint quantize writes them), the seed's figures keep
+ * seed_* names (stack: +1). */
+static void lsq_push_stats(lua_State *L, const sq_stats *st, const sq_qtensor *q)
 {
-    lua_createtable(L, 0, 17);
+    size_t bytes = sq_qtensor_storage_bytes(q);
+    lua_createtable(L, 0, 22);
     lsq_setnum(L, "mse", st->mse);
+    lsq_setnum(L, "mse_round", st->mse_round);
+    lsq_setnum(L, "mse_clip", st->mse_clip);
     lsq_setnum(L, "rmse", st->rmse);
     lsq_setnum(L, "max_abs_err", st->max_abs_err);
     lsq_setnum(L, "mean_abs_err", st->mean_abs_err);
@@ -885,11 +891,16 @@ static void lsq_push_stats(lua_State *L, const sq_stats *st)
     lsq_setnum(L, "clipped_frac", st->clipped_frac);
     lsq_setint(L, "numel", st->numel);
     lsq_setint(L, "fp32_bytes", st->fp32_bytes);
-    lsq_setint(L, "size_bytes", st->size_bytes);
-    lsq_setint(L, "meta_bytes", st->meta_bytes);
-    lsq_setnum(L, "compression", st->compression);
-    lsq_setnum(L, "bits_per_weight", st->bits_per_weight);
+    lsq_setint(L, "bytes", bytes);
+    lsq_setnum(L, "bits_per_weight", st->numel ? 8.0 * (double)bytes / (double)st->numel : 0.0);
+    lsq_setnum(L, "ratio", bytes ? 4.0 * (double)st->numel / (double)bytes : 1.0);
+    lua_pushstring(L, q->config.format == SQ_FORMAT_INT ? sq_scale_store_name(q->config.scale_store)
+                                                       : sq_format_info_of((int)q->config.format)->scale_desc);
+    lua_setfield(L, -2, "scale_dtype");
     lsq_setnum(L, "bits_per_weight_f16", st->bits_per_weight_f16);
+    lsq_setint(L, "seed_size_bytes", st->size_bytes);
+    lsq_setint(L, "seed_meta_bytes", st->meta_bytes);
+    lsq_setnum(L, "seed_ratio", st->compression);
 }
 
 /* The quantized tensor box at 1 with its statistics against the source
@@ -911,7 +922,8 @@ static lsq_qtensor *lsq_q_with_stats(lua_State *L)
 /* q:stats() -> table of round-trip error statistics against the source (stack: +1). */
 static int lsq_q_stats(lua_State *L)
 {
-    lsq_push_stats(L, &lsq_q_with_stats(L)->stats);
+    lsq_qtensor *b = lsq_q_with_stats(L);
+    lsq_push_stats(L, &b->stats, b->q);
     return 1;
 }
 
@@ -1021,7 +1033,8 @@ static int lsq_q_len(lua_State *L)
     return 1;
 }
 
-/* tostring(q): "qtensor[256, 512] int8 sym per-tensor, 131072 B (4.00x)" (stack: +1). */
+/* tostring(q): "qtensor[256, 512] int8 sym per-tensor, 131080 B (4.00x)", the
+ * bytes and ratio of q:stats() (stack: +1). */
 static int lsq_q_tostring(lua_State *L)
 {
     lsq_qtensor *b = luaL_checkudata(L, 1, SQ_LUA_QTENSOR);
@@ -1032,8 +1045,8 @@ static int lsq_q_tostring(lua_State *L)
     char shape[8 * 24 + 4], desc[96], line[400];
     snprintf(line, sizeof line, "qtensor%s %s, %zu B (%.2fx)",
              sq_shape_format(b->q->shape, b->q->ndim, shape, sizeof shape),
-             lsq_describe(&b->q->config, desc, sizeof desc), sq_qtensor_size_bytes(b->q),
-             sq_qtensor_compression_ratio(b->q));
+             lsq_describe(&b->q->config, desc, sizeof desc), sq_qtensor_storage_bytes(b->q),
+             sq_qtensor_storage_bytes(b->q) ? 4.0 * (double)b->q->numel / (double)sq_qtensor_storage_bytes(b->q) : 1.0);
     lua_pushstring(L, line);
     return 1;
 }
@@ -1077,7 +1090,7 @@ static int lsq_q_index(lua_State *L)
 
 static const char *const lsq_row_columns[] = {
     "config", "bits", "mode", "granularity", "sqnr_db", "rmse", "max_abs_err", "mean_abs_err",
-    "cosine", "clipped", "size_bytes", "meta_bytes", "compression", "bits_per_weight", NULL};
+    "cosine", "clipped", "bytes", "ratio", "bits_per_weight", NULL};
 
 /* sq.compare(t, {cfg, ...}) -> rows of statistics, one per configuration,
  * printing as an aligned table (stack: +1). */
@@ -1111,8 +1124,8 @@ static int lsq_compare(lua_State *L)
         lua_pop(L, 1);
         lsq_push_quantized(L, 1, &cfg, 2);
         st = ((lsq_qtensor *)lua_touserdata(L, -1))->stats; /* from the fused pass */
-        lua_pop(L, 1);
-        lsq_push_stats(L, &st);
+        lsq_push_stats(L, &st, ((lsq_qtensor *)lua_touserdata(L, -1))->q);
+        lua_remove(L, -2);
         lua_pushstring(L, lsq_describe(&cfg, desc, sizeof desc));
         lua_setfield(L, -2, "config");
         lsq_setint(L, "bits", (size_t)cfg.bits);
@@ -2002,7 +2015,9 @@ int luaopen_squint(lua_State *L)
     lsq_register_rows(L);
     luaL_newlib(L, lsq_functions);
     lsq_misc_register(L);
+    lsq_diff_register(L); /* lsquint_diff.c: sq.diff, sq.layer_error, sq.take_rows */
     lua_pushstring(L, PACKAGE_VERSION);
     lua_setfield(L, -2, "version");
+    lsq_help_register(L);
     return 1;
 }

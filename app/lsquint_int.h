@@ -110,5 +110,11 @@ int lsq_ckpt_model_stats(lua_State *L, const sq_qconfig *cfg);
 /* Add sq.threads, sq.lesson and sq.plot to the module table on top
  * (lsquint_misc.c; stack: 0). */
 void lsq_misc_register(lua_State *L);
+/* Add sq.diff, sq.layer_error and sq.take_rows (lsquint_diff.c; stack: 0). */
+void lsq_diff_register(lua_State *L);
+
+/* Add sq.help and the module table's __tostring (the list of functions and
+ * methods) to the module table on top (lsquint_help.c; stack: 0). */
+void lsq_help_register(lua_State *L);
 
 #endif

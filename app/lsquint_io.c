@@ -376,6 +376,7 @@ static void lsq_push_report_row(lua_State *L, const sq_report *rep, const sq_rep
     lsq_setint(L, "fp32_bytes", row->fp32_bytes);
     lsq_setint(L, "file_bytes", row->file_bytes);
     lsq_setint(L, "size_bytes", cell->after_bytes);
+    lsq_setint(L, "bytes", cell->after_bytes); /* q:stats()'s name for the same figure */
     lsq_setint(L, "code_bytes", cell->code_bytes);
     lsq_setint(L, "meta_bytes", cell->meta_bytes);
     lsq_setnum(L, "bits_per_weight", cell->bits_per_weight);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_diff.h"
 #include "cmd_help.h"
 #include "cmd_info.h"
 #include "cmd_quantize.h"
@@ -46,6 +47,7 @@ static const sq_subcommand subcommands[] = {
     {"info", sq_cmd_info, false},
     {"report", sq_cmd_report, false},
     {"quantize", sq_cmd_quantize, false},
+    {"diff", sq_cmd_diff, false},
     {"lesson", cmd_lesson, false},
     {"help", sq_cmd_help, true},
     {"--version", cmd_version, true},

@@ -131,7 +131,7 @@ sq_status sq_block_quantize_row(sq_block_type t, const float *x, size_t n, uint8
     size_t i = first_nonfinite(x, n);
     if (i < n)
         return sq_fail(err, SQ_ERR_NONFINITE, "%s: input element %zu is %g (block formats need finite values)",
-                       k->info.name, i, (double)x[i]);
+                       k->info.name, i + 1, (double)x[i]);
     k->quant(x, n / k->info.block, dst);
     return SQ_OK;
 }

@@ -323,7 +323,7 @@ sq_status sq_ckpt_raw(const sq_checkpoint *ck, size_t i, const uint8_t **data, s
         size_t local;
         const sq_safetensors *f = sq_shards_tensor_file(ck->sh, i, &local);
         if (!f)
-            return sq_fail(err, SQ_ERR_ARG, "tensor index %zu out of range", i);
+            return sq_fail(err, SQ_ERR_ARG, "tensor %zu (1-based) is out of range", i + 1);
         return sq_st_raw(f, local, data, len, err);
     }
     return ck->gg ? sq_gguf_raw(ck->gg, i, data, len, err) : sq_st_raw(ck->st, i, data, len, err);

@@ -130,8 +130,8 @@ sq_status sq_encode_elements(sq_dtype dt, const float *src, size_t n, uint8_t *d
         case SQ_DTYPE_I16:
         case SQ_DTYPE_I32:
             if (!(f >= lo && f <= hi) || f != floorf(f))
-                return sq_fail(err, SQ_ERR_ARG, "value %g at index %zu is not representable as %s", (double)f,
-                               i, sq_dtype_name(dt));
+                return sq_fail(err, SQ_ERR_ARG, "value %g of element %zu is not representable as %s", (double)f,
+                               i + 1, sq_dtype_name(dt));
             store_le(dst, (uint64_t)(int64_t)f, w);
             break;
         default: return sq_fail(err, SQ_ERR_ARG, "invalid dtype %d", (int)dt);

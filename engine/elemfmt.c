@@ -122,7 +122,7 @@ static sq_status nonfinite(const fmt_kernel *k, const float *x, size_t n, sq_err
     size_t i = sq_fmt_first_nonfinite(x, n);
     if (i < n)
         return sq_fail(err, SQ_ERR_NONFINITE, "%s: input element %zu is %g (finite values needed)",
-                       k->info.name, i, (double)x[i]);
+                       k->info.name, i + 1, (double)x[i]);
     return SQ_OK;
 }
 

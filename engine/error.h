@@ -6,6 +6,13 @@
  * caller passes (which may be NULL when the caller does not want the text).
  * The caller owns the sq_error; nothing in it needs freeing.
  *
+ * Messages are for people, so every number in them that counts a position
+ * is 1-based, as users (and Lua) count: axes ("axis 1" is the first
+ * dimension), dimensions, channels, groups, tensors of a file, metadata
+ * pairs and element indices (flat "element 1" is the first value; a
+ * multi-index "[1, 2]" is row 1, column 2). The C API itself stays 0-based:
+ * a function given index i names it as i + 1 in its message.
+ *
  *     sq_error err;
  *     if (sq_tensor_new(shape, 2, SQ_DTYPE_F32, &t, &err) != SQ_OK)
  *         fprintf(stderr, "squint: %s\n", err.msg);

@@ -141,7 +141,7 @@ sq_status sq_nf4_encode(const float *x, size_t n, size_t block, uint8_t *codes, 
         return st;
     size_t bad = sq_fmt_first_nonfinite(x, n);
     if (bad < n)
-        return sq_fail(err, SQ_ERR_NONFINITE, "nf4: input element %zu is %g (finite values needed)", bad,
+        return sq_fail(err, SQ_ERR_NONFINITE, "nf4: input element %zu is %g (finite values needed)", bad + 1,
                        (double)x[bad]);
     for (size_t i = 0; i < n / block; i++) {
         absmax[i] = sq_fmt_absmax(x + i * block, block);
@@ -240,7 +240,7 @@ sq_status sq_nf4_dq_encode(const float *absmax, size_t nabs, uint8_t *q, float *
 {
     size_t bad = sq_fmt_first_nonfinite(absmax, nabs);
     if (bad < nabs)
-        return sq_fail(err, SQ_ERR_NONFINITE, "nf4 double quantization: absmax %zu is %g", bad,
+        return sq_fail(err, SQ_ERR_NONFINITE, "nf4 double quantization: absmax %zu is %g", bad + 1,
                        (double)absmax[bad]);
     float map[256];
     sq_dynamic_map(map);

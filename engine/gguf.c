@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "blockfmt.h"
+#include "elemfmt.h"
 #include "dtconv.h"
 #include "fileio.h"
 
@@ -17,7 +18,7 @@
 
 /* ggml tensor types: name, elements per block, bytes per block, how loaded,
  * and the dtype label of the loaded tensor. */
-enum { K_NONE = 0, K_PLAIN = 1, K_BLOCK = 2, K_I64 = 3 };
+enum { K_NONE = 0, K_PLAIN = 1, K_BLOCK = 2, K_I64 = 3, K_MXFP4 = 4 };
 typedef struct ggml_type_info {
     const char *name;
     size_t blck, size;
@@ -43,7 +44,7 @@ static const ggml_type_info ggml_types[] = {
     [26] = {"I32", 1, 4, K_PLAIN, SQ_DTYPE_I32}, [27] = {"I64", 1, 8, K_I64, SQ_DTYPE_F64},
     [28] = {"F64", 1, 8, K_PLAIN, SQ_DTYPE_F64}, [29] = NOPE("IQ1_M", 256, 56),
     [30] = {"BF16", 1, 2, K_PLAIN, SQ_DTYPE_BF16}, [34] = NOPE("TQ1_0", 256, 54),
-    [35] = NOPE("TQ2_0", 256, 66),  [39] = NOPE("MXFP4", 32, 17),
+    [35] = NOPE("TQ2_0", 256, 66),  [39] = {"MXFP4", 32, 17, K_MXFP4, SQ_DTYPE_F32},
 };
 #undef BLK
 #undef NOPE
@@ -589,7 +590,7 @@ sq_status sq_gguf_metadata_raw(const sq_gguf *g, size_t i, uint32_t *type, const
                                sq_error *err)
 {
     if (i >= g->n_meta)
-        return sq_fail(err, SQ_ERR_ARG, "%s: metadata index %zu out of range (%zu pairs)", g->fname, i, g->n_meta);
+        return sq_fail(err, SQ_ERR_ARG, "%s: metadata pair %zu is out of range 1..%zu", g->fname, i + 1, g->n_meta);
     *type = g->mraw[i];
     *bytes = g->buf + g->moff[i];
     *len = g->mlen[i];
@@ -663,6 +664,11 @@ static sq_status decode_tensor(const sq_gguf *g, const sq_tinfo *ti, int kind, c
         deq_i64(src, ti->numel, dst);
         return SQ_OK;
     }
+    if (kind == K_MXFP4) { /* rows are whole blocks, so the tensor is one run of blocks */
+        if (sq_elemfmt_decode_ggml_mxfp4(src, ti->numel, dst, err) != SQ_OK)
+            return sq_error_prefix(err, g->fname);
+        return SQ_OK;
+    }
     if (kind != K_BLOCK) {
         sq_decode_elements(ti->dtype, false, src, ti->numel, dst);
         return SQ_OK;
@@ -682,7 +688,7 @@ static sq_status decode_tensor(const sq_gguf *g, const sq_tinfo *ti, int kind, c
 sq_status sq_gguf_raw(const sq_gguf *g, size_t i, const uint8_t **data, size_t *len, sq_error *err)
 {
     if (i >= g->n)
-        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", g->fname, i);
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor %zu is out of range 1..%zu", g->fname, i + 1, g->n);
     sq_mapped_prefetch(&g->map, g->t[i].offset, g->t[i].nbytes);
     *data = g->buf + g->t[i].offset;
     *len = g->t[i].nbytes;
@@ -699,14 +705,14 @@ sq_status sq_gguf_load(const sq_gguf *g, size_t i, sq_tensor **out, sq_error *er
 {
     *out = NULL;
     if (i >= g->n)
-        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", g->fname, i);
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor %zu is out of range 1..%zu", g->fname, i + 1, g->n);
     const sq_tinfo *ti = &g->t[i];
     if (g->kind[i] < 0)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': unsupported ggml type %s (not known to squint)",
                        g->fname, ti->name, ti->type_name + 5);
     if (!ti->loadable)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': ggml type %s cannot be loaded (F32, F16, BF16, F64, "
-                       "I8, I16, I32, I64 and the block formats of blockfmt.h can)", g->fname, ti->name, ti->type_name);
+                       "I8, I16, I32, I64, MXFP4 and the block formats of blockfmt.h can)", g->fname, ti->name, ti->type_name);
     sq_tensor *t;
     if (sq_tensor_new(ti->shape, ti->ndim, ti->dtype, &t, err) != SQ_OK)
         return sq_error_prefix(err, g->fname);

@@ -23,6 +23,7 @@
 #include "quant_int.h"
 #include "simd.h"
 #include "threads.h"
+#include "blk_lanes.h"
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -70,8 +71,11 @@ static sq_status check_enums(const sq_qconfig *cfg, sq_error *err)
     sq_status fst = sq_format_check(cfg, err);
     if (fst != SQ_OK)
         return fst;
-    if ((unsigned)cfg->calibration > SQ_CALIB_RANGE)
+    if ((unsigned)cfg->calibration > SQ_CALIB_KL)
         return sq_fail(err, SQ_ERR_ARG, "unknown calibration %d", (int)cfg->calibration);
+    if (cfg->calibration == SQ_CALIB_KL && cfg->granularity == SQ_GRAN_GROUP)
+        return sq_fail(err, SQ_ERR_ARG, "calibration = kl works per tensor or per channel, not per group "
+                                        "(its 2048-bin histogram needs many values per scale)");
     if (cfg->calibration == SQ_CALIB_PERCENTILE && !(cfg->percentile > 0.0 && cfg->percentile <= 100.0))
         return sq_fail(err, SQ_ERR_ARG, "percentile = %g is outside (0, 100]", cfg->percentile);
     if (cfg->calibration == SQ_CALIB_CLIP && !(cfg->clip > 0.0 && cfg->clip <= 1.0))
@@ -110,11 +114,11 @@ static const char *const mode_names[] = {"symmetric", "asymmetric"};
 static const char *const gran_names[] = {"tensor", "channel", "group"};
 static const char *const round_names[] = {"away", "even"};
 static const char *const store_names[] = {"f64", "f32", "f16"};
-static const char *const calib_names[] = {"minmax", "percentile", "mse", "clip", "range"};
+static const char *const calib_names[] = {"minmax", "percentile", "mse", "clip", "range", "kl"};
 
 const char *sq_calibration_name(sq_calibration c)
 {
-    return (unsigned)c <= SQ_CALIB_RANGE ? calib_names[c] : "?";
+    return (unsigned)c <= SQ_CALIB_KL ? calib_names[c] : "?";
 }
 
 const char *sq_scale_store_name(sq_scale_store s)
@@ -178,7 +182,7 @@ bool sq_scale_store_parse(const char *s, sq_scale_store *out)
 bool sq_calibration_parse(const char *s, sq_calibration *out)
 {
     int v;
-    if (!parse_name(s, calib_names, 5, &v))
+    if (!parse_name(s, calib_names, 6, &v))
         return false;
     *out = (sq_calibration)v;
     return true;
@@ -223,6 +227,8 @@ char *sq_qconfig_describe_from(const sq_qconfig *cfg, int first_axis, char *buf,
         snprintf(cal, sizeof cal, " clip%g", cfg->clip);
     else if (cfg->calibration == SQ_CALIB_RANGE)
         snprintf(cal, sizeof cal, " range[%g,%g]", cfg->range_lo, cfg->range_hi);
+    else if (cfg->calibration == SQ_CALIB_KL)
+        snprintf(cal, sizeof cal, " kl");
     snprintf(buf, bufsize, "int%d %s %s%s%s%s", cfg->bits,
              cfg->mode == SQ_MODE_SYMMETRIC ? "sym" : "asym", gran,
              cfg->rounding == SQ_ROUND_EVEN ? " even" : "",
@@ -950,12 +956,118 @@ static double roundtrip_sse(const float *x, size_t n, double lo, double hi, cons
 
 #define SQ_MSE_GRID 100
 #define SQ_MSE_REFINE 20
+#define SQ_MSE_EXACT 4 /* float-search winners checked exactly (grid; half as many for the refinement) */
+/* Groups of up to this many values are ranked in float (larger ones: the
+ * float sums would be too coarse, and there are few such groups). */
+#define SQ_MSE_FLOAT_MAX 4096
 
-/* The clip ratio alpha minimizing roundtrip_sse of [alpha*mn, alpha*mx]:
- * the grid 0.2 + 0.8*i/99 (ties keep the larger alpha, so 1 wins over an
- * equal smaller one), then SQ_MSE_REFINE points within one grid step of the
- * best, taken only when strictly better. */
-static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq_qconfig *cfg)
+/* The float pre-search: for each of SQ_MSE_BATCH candidates (scale s, zero
+ * point zp, 1/s inv, all as floats) the round-trip squared error of n values
+ * in float arithmetic into f[c], and a lower bound of the true error from
+ * clipping alone into lb[c]: the squared distances of the values outside the
+ * candidate's decoded range [dlo[c], dhi[c]]. Both only rank candidates: the
+ * winners are checked with roundtrip_sse. The lanes of the vectors are the
+ * candidates, so it vectorizes for any n. */
+#define SQ_MSE_BATCH 16
+SQ_HOT
+static void sse_candidates(const float *x, size_t n, const float *inv, const float *s, const float *zp,
+                           const float *dlo, const float *dhi, float qmin, float qmax, float *f, float *lb)
+{
+#if SQ_BLK_LANES /* the same arithmetic in vector lanes, one candidate each */
+    sq_lf vi, vs, vz, vlo, vhi, acc = lf_splat(0.0f), clip = lf_splat(0.0f);
+    sq_lf lo = lf_splat(qmin), hi = lf_splat(qmax), magic = lf_splat(0x1.8p23f), zero = lf_splat(0.0f);
+    memcpy(&vi, inv, sizeof vi);
+    memcpy(&vs, s, sizeof vs);
+    memcpy(&vz, zp, sizeof vz);
+    memcpy(&vlo, dlo, sizeof vlo);
+    memcpy(&vhi, dhi, sizeof vhi);
+    for (size_t i = 0; i < n; i++) {
+        sq_lf xi = zero + x[i], v = xi * vi + vz; /* a broadcast (lf_splat builds lane by lane) */
+        v = lf_sel(v < lo, lo, lf_sel(v > hi, hi, v));
+        sq_lf r = (v + magic) - magic;
+        sq_lf e = (r - vz) * vs - xi;
+        sq_lf d = lf_sel(xi > vhi, xi - vhi, lf_sel(xi < vlo, vlo - xi, zero));
+        acc += e * e;
+        clip += d * d;
+    }
+    memcpy(f, &acc, sizeof acc);
+    memcpy(lb, &clip, sizeof clip);
+#else
+    for (int c = 0; c < SQ_MSE_BATCH; c++) {
+        float acc = 0.0f, clip = 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            float xi = x[i], v = xi * inv[c] + zp[c];
+            v = v < qmin ? qmin : (v > qmax ? qmax : v);
+            float r = (v + 0x1.8p23f) - 0x1.8p23f; /* nearest integer (ties: even) */
+            float e = (r - zp[c]) * s[c] - xi;
+            float d = xi > dhi[c] ? xi - dhi[c] : (xi < dlo[c] ? dlo[c] - xi : 0.0f);
+            acc += e * e;
+            clip += d * d;
+        }
+        f[c] = acc;
+        lb[c] = clip;
+    }
+#endif
+}
+
+/* Float parameters of the candidate range [lo, hi] for sse_candidates: its
+ * bound of the decoded range widens [lo, hi] by half a step (the zero
+ * point's rounding) and a relative 2^-16 (float rounding). */
+static inline void float_candidate(double lo, double hi, size_t n, const sq_qconfig *cfg, float *inv, float *s,
+                                   float *zp, float *dlo, float *dhi)
+{
+    double sd, zd;
+    if (cfg->mode == SQ_MODE_SYMMETRIC) { /* params_from_range's arithmetic, for hi = -lo >= 1e-30 */
+        sd = hi / (double)((1 << (cfg->bits - 1)) - 1);
+        zd = 0.0;
+    } else {
+        params_from_range(lo, hi, n, cfg, &sd, &zd);
+    }
+    if (cfg->zero_in_range && cfg->mode == SQ_MODE_ASYMMETRIC) {
+        lo = lo < 0.0 ? lo : 0.0;
+        hi = hi > 0.0 ? hi : 0.0;
+    }
+    double w = cfg->mode == SQ_MODE_SYMMETRIC ? 0.0 : 0.5 * sd;
+    *inv = (float)inverse_scale(sd);
+    *s = (float)sd;
+    *zp = (float)zd;
+    *dlo = (float)((lo - w) - fabs(lo - w) * 0x1p-16);
+    *dhi = (float)((hi + w) + fabs(hi + w) * 0x1p-16);
+}
+
+/* Indices of the (at most k) smallest of f[0..m) that lie within 1% of the
+ * smallest (float rounding moves the errors by far less, so the others
+ * cannot be the best) into idx, by increasing index (ties in f: the lower
+ * index first); returns how many. */
+static int smallest_k(const float *f, int m, int k, int *idx)
+{
+    float fmin = INFINITY;
+    for (int c = 0; c < m; c++)
+        fmin = f[c] < fmin ? f[c] : fmin;
+    float limit = fmin * 1.01f;
+    int got = 0;
+    for (int c = 0; c < m; c++) {
+        if (!(f[c] <= limit))
+            continue;
+        if (got < k) {
+            idx[got++] = c;
+            continue;
+        }
+        int worst = 0; /* full: replace the largest (the last such) when c is smaller */
+        for (int j = 1; j < k; j++)
+            worst = f[idx[j]] >= f[idx[worst]] ? j : worst;
+        if (f[c] < f[idx[worst]]) {
+            for (int j = worst; j + 1 < k; j++) /* keep index order */
+                idx[j] = idx[j + 1];
+            idx[k - 1] = c;
+        }
+    }
+    return got;
+}
+
+/* mse_alpha's search with every candidate evaluated exactly: the reference
+ * behaviour, used for groups whose magnitudes float arithmetic cannot hold. */
+static double mse_alpha_exact(const float *x, size_t n, double mn, double mx, const sq_qconfig *cfg)
 {
     double step = 0.8 / (SQ_MSE_GRID - 1), best_a = 1.0;
     double best = roundtrip_sse(x, n, mn, mx, cfg);
@@ -980,8 +1092,222 @@ static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq
     return best_a;
 }
 
+/* The clip ratio alpha minimizing roundtrip_sse of [alpha*mn, alpha*mx] over
+ * the grid 0.2 + 0.8*i/99, then over SQ_MSE_REFINE points within one grid
+ * step of the best (taken only when strictly better). The grid is ranked in
+ * float arithmetic (sse_candidates, from alpha = 1 down, stopping once
+ * clipping alone costs more than the best so far); alpha = 1 and the
+ * SQ_MSE_EXACT best-ranked points are then compared exactly, by decreasing
+ * alpha, a point replacing the best only when strictly better (so ties keep
+ * the larger alpha and the result is never worse than min/max). The same for
+ * the refinement with half as many exact checks. */
+static double mse_alpha(const float *x, size_t n, double mn, double mx, const sq_qconfig *cfg)
+{
+    double amax = fabs(mn) > fabs(mx) ? fabs(mn) : fabs(mx);
+    if (!(amax > 0x1p-40 && amax < 0x1p50) || n > SQ_MSE_FLOAT_MAX) /* float squares stay normal and finite */
+        return mse_alpha_exact(x, n, mn, mx, cfg);
+    enum { CAP = SQ_MSE_GRID + SQ_MSE_BATCH }; /* room for whole batches */
+    float inv[CAP], s[CAP], zp[CAP], dlo[CAP], dhi[CAP], f[CAP], lb[CAP];
+    double alpha[CAP], step = 0.8 / (SQ_MSE_GRID - 1);
+    float qmin = (float)sq_qconfig_qmin(cfg), qmax = (float)sq_qconfig_qmax(cfg), fbest = INFINITY;
+    int m = 0;
+    bool stop = false;
+    /* Batches of candidates by decreasing alpha (alpha = 1 first), formed only
+     * as needed: stop after a candidate whose clipping bound exceeds the best
+     * float error so far by more than 0.1% (the bound only grows as alpha
+     * shrinks, so no later candidate can win). */
+    for (int b = 0; b < SQ_MSE_GRID && !stop; b += SQ_MSE_BATCH) {
+        for (int c = b; c < b + SQ_MSE_BATCH; c++) { /* grid point 99 - c (past the grid: 0.2 again) */
+            int i = c < SQ_MSE_GRID ? SQ_MSE_GRID - 1 - c : 0;
+            alpha[c] = i == SQ_MSE_GRID - 1 ? 1.0 : 0.2 + step * i;
+        }
+        if (cfg->mode == SQ_MODE_SYMMETRIC) { /* float_candidate's values, with fewer divisions */
+            double u = amax / (-qmin), v = (-qmin) / amax;
+            for (int c = b; c < b + SQ_MSE_BATCH; c++) {
+                s[c] = (float)(alpha[c] * u);
+                inv[c] = (float)(v / alpha[c]);
+                zp[c] = 0.0f;
+                dhi[c] = (float)(alpha[c] * amax * (1.0 + 0x1p-16));
+                dlo[c] = -dhi[c];
+            }
+        } else {
+            for (int c = b; c < b + SQ_MSE_BATCH; c++)
+                float_candidate(alpha[c] * mn, alpha[c] * mx, n, cfg, &inv[c], &s[c], &zp[c], &dlo[c], &dhi[c]);
+        }
+        sse_candidates(x, n, inv + b, s + b, zp + b, dlo + b, dhi + b, qmin, qmax, f + b, lb + b);
+        for (int c = b; c < b + SQ_MSE_BATCH && c < SQ_MSE_GRID && !stop; c++) {
+            fbest = f[c] < fbest ? f[c] : fbest;
+            m = c + 1;
+            stop = lb[c] > fbest * 1.001f;
+        }
+    }
+    int idx[SQ_MSE_EXACT];
+    int k = smallest_k(f, m, SQ_MSE_EXACT, idx);
+    double best_a = 1.0, best = roundtrip_sse(x, n, mn, mx, cfg);
+    for (int j = 0; j < k; j++) {
+        if (idx[j] == 0)
+            continue;
+        double a = alpha[idx[j]], e = roundtrip_sse(x, n, a * mn, a * mx, cfg);
+        if (e < best) {
+            best = e;
+            best_a = a;
+        }
+    }
+    double center = best_a, ra[SQ_MSE_REFINE];
+    int r = 0;
+    for (int i = 0; i < SQ_MSE_REFINE; i++) {
+        double a = center - step + 2.0 * step * (i + 0.5) / SQ_MSE_REFINE;
+        if (a < 0.2 || a > 1.0)
+            continue;
+        ra[r] = a;
+        float_candidate(a * mn, a * mx, n, cfg, &inv[r], &s[r], &zp[r], &dlo[r], &dhi[r]);
+        r++;
+    }
+    for (int c = r; c < (r + SQ_MSE_BATCH - 1) / SQ_MSE_BATCH * SQ_MSE_BATCH; c++) { /* pad the last batch */
+        inv[c] = inv[0];
+        s[c] = s[0];
+        zp[c] = zp[0];
+        dlo[c] = dlo[0];
+        dhi[c] = dhi[0];
+    }
+    for (int b = 0; b < r; b += SQ_MSE_BATCH)
+        sse_candidates(x, n, inv + b, s + b, zp + b, dlo + b, dhi + b, qmin, qmax, f + b, lb + b);
+    m = r;
+    k = smallest_k(f, m, SQ_MSE_EXACT / 2, idx);
+    for (int j = 0; j < k; j++) {
+        double a = ra[idx[j]], e = roundtrip_sse(x, n, a * mn, a * mx, cfg);
+        if (e < best) {
+            best = e;
+            best_a = a;
+        }
+    }
+    return best_a;
+}
+
+/* ---- KL (entropy) calibration --------------------------------------------
+ * TensorRT's entropy calibration (Migacz, "8-bit Inference with TensorRT",
+ * GTC 2017), as squint does it: a histogram of |x| with SQ_KL_BINS bins over
+ * [0, max|x|]; for each candidate i = L..SQ_KL_BINS (L quantized levels) the
+ * reference P = bins 0..i-1 with the count beyond (the clipped values) added
+ * to bin i-1, and the candidate Q = bins 0..i-1 (without the clipped count)
+ * summed in L groups of floor(i/L) bins (the last group also takes the
+ * remainder), each group's sum spread evenly over the bins where P is not
+ * zero, both normalized. The divergence is sum p log(p/q). When the last
+ * group has no count of its own but P does (it holds only clipped values,
+ * folded into bin i-1), q there is 1/(N+1), N the total count: as if it held
+ * one value of N+1 (NVIDIA's scipy-based code has an infinite divergence
+ * there, which forbids clipping isolated outliers; MXNet smooths both
+ * distributions by 1e-4, which makes a lone value cost nothing to clip).
+ * The threshold is (i + 0.5) bin widths for the smallest divergence (ties:
+ * the smaller i), at most max|x|.
+ * With prefix sums of the counts, of the non-empty bins and of c log c, one
+ * candidate costs O(L): sum p log(p/q) = (sum P log P - sum_g P_g log(Q_g/nz_g)) / N
+ * - log N + (N - A)/N log sum Q + A/N log(N+1), N the total count, P_g the
+ * part of P in group g, Q_g its part of Q, nz_g its non-empty bins, the sum
+ * over groups with Q_g > 0, and A the clipped count when it is alone. */
+#define SQ_KL_BINS 2048
+#define SQ_KL_WORK (4 * (SQ_KL_BINS + 1)) /* doubles of workspace kl_threshold needs */
+#define SQ_KL_LOGS 65536                  /* log(k) is tabulated for counts k up to this */
+
+/* The workspace of a task's KL searches over groups of n values: SQ_KL_WORK
+ * doubles, then log(k) for k = 0..min(n, SQ_KL_LOGS) (log(0) stored as 0). */
+static size_t kl_work_size(size_t n)
+{
+    return SQ_KL_WORK + (n < SQ_KL_LOGS ? n : SQ_KL_LOGS) + 1;
+}
+
+static void kl_work_init(double *w, size_t n)
+{
+    size_t top = n < SQ_KL_LOGS ? n : SQ_KL_LOGS;
+    double *lg = w + SQ_KL_WORK;
+    lg[0] = 0.0;
+    for (size_t k = 1; k <= top; k++)
+        lg[k] = log((double)k);
+}
+
+/* log(c) for a count c >= 1, from the table of kl_work_init (the same value). */
+static inline double kl_log(const double *lg, size_t top, double c)
+{
+    return c <= (double)top ? lg[(size_t)c] : log(c);
+}
+
+/* The divergence of candidate i (see above) from the prefix sums cum (counts),
+ * nz (non-empty bins) and plp (c log c) of the histogram h. */
+static double kl_candidate(const double *h, const double *cum, const double *nz, const double *plp, int i, int levels,
+                           const double *lg, size_t top)
+{
+    double total = cum[SQ_KL_BINS], out = total - cum[i], last = h[i - 1] + out;
+    double plogp = plp[i - 1] + (last > 0.0 ? last * kl_log(lg, top, last) : 0.0), cross = 0.0, alone = 0.0;
+    int per = i / levels;
+    for (int g = 0; g < levels; g++) {
+        int a = g * per, b = g == levels - 1 ? i : a + per;
+        double qg = cum[b] - cum[a], pg = qg, nzg = nz[b] - nz[a];
+        if (g == levels - 1) {
+            pg += out;
+            nzg += h[i - 1] == 0.0 && out > 0.0; /* bin i-1 holds only clipped values */
+        }
+        if (qg == 0.0) /* pg is 0 too, or only clipped values (q = 1/(N+1)) */
+            alone = pg;
+        else
+            cross += pg * (kl_log(lg, top, qg) - kl_log(lg, top, nzg));
+    }
+    double kl = (plogp - cross) / total - kl_log(lg, top, total) + alone / total * log(total + 1.0);
+    return cum[i] > 0.0 ? kl + (total - alone) / total * kl_log(lg, top, cum[i]) : kl;
+}
+
+/* The KL threshold of n values (max |x| = amax > 0) for `levels` quantized
+ * levels; w is a workspace of kl_work_size(n) doubles set up by kl_work_init. */
+static double kl_threshold(const float *x, size_t n, double amax, int levels, double *w)
+{
+    double *h = w, *cum = h + SQ_KL_BINS, *nz = cum + SQ_KL_BINS + 1, *plp = nz + SQ_KL_BINS + 1;
+    const double *lg = w + SQ_KL_WORK;
+    size_t top = n < SQ_KL_LOGS ? n : SQ_KL_LOGS;
+    double per_bin = SQ_KL_BINS / amax;
+    memset(h, 0, SQ_KL_BINS * sizeof *h);
+    for (size_t k = 0; k < n; k++) {
+        double b = fabs((double)x[k]) * per_bin;
+        h[b < SQ_KL_BINS - 1 ? (int)b : SQ_KL_BINS - 1] += 1.0;
+    }
+    cum[0] = nz[0] = plp[0] = 0.0;
+    for (int j = 0; j < SQ_KL_BINS; j++) {
+        cum[j + 1] = cum[j] + h[j];
+        nz[j + 1] = nz[j] + (h[j] > 0.0);
+        plp[j + 1] = plp[j] + (h[j] > 0.0 ? h[j] * kl_log(lg, top, h[j]) : 0.0);
+    }
+    int best_i = SQ_KL_BINS;
+    double best = INFINITY;
+    for (int i = levels; i <= SQ_KL_BINS; i++) {
+        double d = kl_candidate(h, cum, nz, plp, i, levels, lg, top);
+        if (d < best) {
+            best = d;
+            best_i = i;
+        }
+    }
+    double t = (best_i + 0.5) * (amax / SQ_KL_BINS);
+    return t < amax ? t : amax;
+}
+
+/* The KL range of a group: symmetric [-T, T] with 2^(bits-1) levels;
+ * asymmetric [max(mn, -T), min(mx, T)] with T from the same |x| histogram,
+ * with 2^bits levels when the values are all of one sign (the whole code
+ * range then covers [0, T]) and 2^(bits-1) otherwise. */
+static void kl_range(const float *x, size_t n, double mn, double mx, const sq_qconfig *cfg, double *w, double *lo,
+                     double *hi)
+{
+    double amax = fabs(mn) > fabs(mx) ? fabs(mn) : fabs(mx);
+    bool sym = cfg->mode == SQ_MODE_SYMMETRIC, one_sided = mn >= 0.0 || mx <= 0.0;
+    int levels = 1 << (cfg->bits - (sym || !one_sided ? 1 : 0));
+    *lo = sym ? -amax : mn;
+    *hi = sym ? amax : mx;
+    if (!(amax >= 1e-30))
+        return;
+    double t = kl_threshold(x, n, amax, levels, w);
+    *lo = sym ? -t : (mn > -t ? mn : -t);
+    *hi = sym ? t : (mx < t ? mx : t);
+}
+
 /* The calibrated range [*lo, *hi] of one group of n values (x, with min/max
- * mn, mx); tmp holds n doubles (PERCENTILE only). */
+ * mn, mx); tmp holds n doubles (PERCENTILE) or KL's workspace (kl_work_init). */
 static void calibrate_group(const float *x, size_t n, float mn, float mx, const sq_qconfig *cfg, double *tmp,
                             double *lo, double *hi)
 {
@@ -1002,6 +1328,10 @@ static void calibrate_group(const float *x, size_t n, float mn, float mx, const 
         sort_doubles(tmp, n);
         *hi = percentile_sorted(tmp, n, cfg->percentile);
         *lo = sym ? -*hi : percentile_sorted(tmp, n, 100.0 - cfg->percentile);
+        return;
+    }
+    if (cfg->calibration == SQ_CALIB_KL) {
+        kl_range(x, n, mn, mx, cfg, tmp, lo, hi);
         return;
     }
     if (cfg->calibration == SQ_CALIB_CLIP)
@@ -1028,11 +1358,14 @@ static void calib_task(void *vjob, size_t t, int worker)
     (void)worker;
     size_t k0 = t * j->per_task, k1 = j->l->n_index - k0 < j->per_task ? j->l->n_index : k0 + j->per_task;
     double *tmp = NULL;
-    if (j->cfg->calibration == SQ_CALIB_PERCENTILE && j->per_index &&
-        !(tmp = malloc(j->per_index * sizeof *tmp))) {
+    size_t need = j->cfg->calibration == SQ_CALIB_KL ? kl_work_size(j->per_index)
+                  : j->cfg->calibration == SQ_CALIB_PERCENTILE ? j->per_index : 0;
+    if (need && !(tmp = malloc(need * sizeof *tmp))) {
         j->nomem[t] = 1;
         return;
     }
+    if (j->cfg->calibration == SQ_CALIB_KL)
+        kl_work_init(tmp, j->per_index);
     for (size_t k = k0; k < k1; k++)
         calibrate_group(j->data + k * j->per_index, j->per_index, j->mn[k], j->mx[k], j->cfg, tmp, &j->lo[k],
                         &j->hi[k]);
@@ -1208,7 +1541,7 @@ sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, const sq_
     if ((st = sq_qconfig_check(cfg, x->shape, x->ndim, err)) != SQ_OK)
         return st;
     if (cfg->format != SQ_FORMAT_INT)
-        return sq_fail(err, SQ_ERR_UNSUPPORTED, "format %s: quantization is not wired yet", sq_format_name(cfg->format));
+        return sq_format_quantize(x, cfg, h, NULL, out, err);
     sq_qconfig c = *cfg;
     if (c.granularity == SQ_GRAN_CHANNEL && x->ndim == 0)
         c.granularity = SQ_GRAN_TENSOR; /* the seed: a scalar has no channels */
@@ -1295,6 +1628,10 @@ void sq_dequantize_into(const sq_qtensor *q, float *out)
     sq_layout l;
     size_t n_parts = sq_part_count(q->numel);
     int workers = sq_parallel_workers(n_parts);
+    if (q->config.format != SQ_FORMAT_INT) {
+        sq_format_dequantize_into(q, out);
+        return;
+    }
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
     choose_kernels();
     dequant_job j = {.q = q, .l = &l, .out = out, .bufs = malloc((size_t)workers * sizeof(chunk_buf))};
@@ -1316,6 +1653,8 @@ sq_status sq_dequantize(const sq_qtensor *q, sq_tensor **out, sq_error *err)
 int sq_qtensor_code(const sq_qtensor *q, size_t i)
 {
     int8_t v = 0;
+    if (q->config.format != SQ_FORMAT_INT)
+        return (int)sq_format_code(q, i);
     if (i < q->numel)
         sq_unpack_codes(q->codes, i, 1, q->config.bits, &v);
     return v;
@@ -1323,6 +1662,12 @@ int sq_qtensor_code(const sq_qtensor *q, size_t i)
 
 void sq_qtensor_codes(const sq_qtensor *q, size_t start, size_t n, int8_t *out)
 {
+    if (q->config.format != SQ_FORMAT_INT) { /* stored code - 2^(bits-1) */
+        int bias = 1 << (q->config.bits - 1);
+        for (size_t i = 0; i < n; i++)
+            out[i] = (int8_t)((int)sq_format_code(q, start + i) - bias);
+        return;
+    }
     sq_unpack_codes(q->codes, start, n, q->config.bits, out);
 }
 
@@ -1346,6 +1691,10 @@ sq_status sq_qtensor_from_parts(const sq_qconfig *cfg, const size_t *shape, int 
         return st;
     if ((st = sq_qconfig_check(cfg, shape, ndim, err)) != SQ_OK)
         return st;
+    if (cfg->format != SQ_FORMAT_INT)
+        return sq_fail(err, SQ_ERR_ARG, "format %s: integer codes and scales cannot rebuild it "
+                                        "(use sq_qtensor_from_format_bytes with its stored bytes)",
+                       sq_format_name(cfg->format));
     sq_qconfig c = *cfg;
     if (c.granularity == SQ_GRAN_CHANNEL && ndim == 0)
         c.granularity = SQ_GRAN_TENSOR;
@@ -1353,12 +1702,12 @@ sq_status sq_qtensor_from_parts(const sq_qconfig *cfg, const size_t *shape, int 
     int qmin = sq_qconfig_qmin(&c), qmax = sq_qconfig_qmax(&c);
     for (size_t i = 0; i < numel; i++) {
         if (codes[i] < qmin || codes[i] > qmax)
-            return sq_fail(err, SQ_ERR_ARG, "code %d at index %zu is outside [%d, %d] for %d bits %s",
-                           codes[i], i, qmin, qmax, c.bits, sq_mode_name(c.mode));
+            return sq_fail(err, SQ_ERR_ARG, "code %d of element %zu is outside [%d, %d] for %d bits %s",
+                           codes[i], i + 1, qmin, qmax, c.bits, sq_mode_name(c.mode));
     }
     for (size_t k = 0; k < l.n_index; k++) {
         if (!isfinite(scales[k]) || !isfinite(zero_points[k]))
-            return sq_fail(err, SQ_ERR_NONFINITE, "scale or zero point %zu is not finite", k);
+            return sq_fail(err, SQ_ERR_NONFINITE, "scale or zero point %zu is not finite", k + 1);
     }
     sq_qtensor *q;
     if ((st = qtensor_alloc(&c, shape, ndim, numel, orig_dtype, l.n_index, &q, err)) != SQ_OK)
@@ -1388,13 +1737,30 @@ double sq_qtensor_compression_ratio(const sq_qtensor *q)
 
 size_t sq_qtensor_meta_bytes(const sq_qtensor *q)
 {
+    if (q->config.format != SQ_FORMAT_INT) /* formats: the out-of-row scales and side data */
+        return sq_qtensor_storage_bytes(q) - q->code_bytes;
     return q->n_scales * 16;
+}
+
+size_t sq_zero_point_width(const double *zp, size_t n)
+{
+    bool i8 = true, i16 = true, f32 = true;
+    for (size_t k = 0; k < n; k++) {
+        double v = zp[k];
+        bool integral = v == trunc(v);
+        i8 = i8 && integral && v >= -128.0 && v <= 127.0;
+        i16 = i16 && integral && v >= -32768.0 && v <= 32767.0;
+        f32 = f32 && (double)(float)v == v;
+    }
+    return i8 ? 1 : i16 ? 2 : f32 ? 4 : 8;
 }
 
 double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store)
 {
     if (q->numel == 0)
         return 0.0;
+    if (q->config.format != SQ_FORMAT_INT) /* formats: as stored, whatever store says */
+        return 8.0 * (double)sq_qtensor_storage_bytes(q) / (double)q->numel;
     double per_scale = store == SQ_SCALE_F16 ? 16.0 : store == SQ_SCALE_F64 ? 64.0 : 32.0;
     if (q->config.mode == SQ_MODE_ASYMMETRIC)
         per_scale *= 2.0;

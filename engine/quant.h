@@ -73,18 +73,33 @@ typedef enum sq_format {
  *               asymmetric: alpha*min, alpha*max), alpha minimizing the
  *               round-trip squared error of the group over the 100-point
  *               grid 0.2 + 0.8*i/99 (i = 0..99, alpha = 1 included), refined
- *               by 20 points around the best; never worse than min/max;
+ *               by 20 points around the best; never worse than min/max
+ *               (the grid is ranked in float arithmetic for groups of up to
+ *               4096 values, and alpha = 1 and the 4 best-ranked points are
+ *               compared exactly);
  *   CLIP:       cfg->clip (in (0, 1]) times the min/max range, as MSE's alpha;
  *   RANGE:      the explicit range [cfg->range_lo, cfg->range_hi] for every
- *               group (symmetric: max(|lo|, |hi|)).
+ *               group (symmetric: max(|lo|, |hi|));
+ *   KL:         TensorRT's entropy calibration: the threshold T minimizing
+ *               the KL divergence between the 2048-bin histogram of |x| over
+ *               [0, max|x|] clipped at T and its quantization to L levels
+ *               (T = (i + 0.5) bin widths, i = L..2048, at most max|x|; the
+ *               details at kl_threshold in quant.c). Symmetric: [-T, T],
+ *               L = 2^(bits-1). Asymmetric: [max(min, -T), min(max, T)] with
+ *               T from the same |x| histogram and L = 2^bits when all values
+ *               have one sign, else 2^(bits-1). Per tensor or per channel
+ *               (each channel its own histogram: with few values per channel
+ *               the histogram is sparse and the threshold noisy); per-group
+ *               is refused. A tensor costs one pass plus O(2048 * L) per
+ *               scale (4096 x 4096 int8 per channel: about 3 s on one core).
  * Values outside the range are clipped (counted in n_clipped). The ranges are
  * computed per scale group, so results do not depend on the thread count. */
 typedef enum sq_calibration {
-    SQ_CALIB_MINMAX = 0, SQ_CALIB_PERCENTILE, SQ_CALIB_MSE, SQ_CALIB_CLIP, SQ_CALIB_RANGE
+    SQ_CALIB_MINMAX = 0, SQ_CALIB_PERCENTILE, SQ_CALIB_MSE, SQ_CALIB_CLIP, SQ_CALIB_RANGE, SQ_CALIB_KL
 } sq_calibration;
 
-/* "minmax", "percentile", "mse", "clip", "range", and the parser (false on
- * an unknown name). */
+/* "minmax", "percentile", "mse", "clip", "range", "kl", and the parser
+ * (false on an unknown name). */
 const char *sq_calibration_name(sq_calibration c);
 bool sq_calibration_parse(const char *s, sq_calibration *out);
 
@@ -135,7 +150,7 @@ int sq_qconfig_qmax(const sq_qconfig *cfg);
 
 /* Describe cfg compactly, e.g. "int4 asym per-group(32)" plus " even" or
  * " zir" when those options are set, and the calibration when not min/max:
- * " mse", " p99.9", " clip0.8", " range[-1,2]". Returns buf (always NUL-terminated). */
+ * " mse", " p99.9", " clip0.8", " range[-1,2]", " kl". Returns buf (always NUL-terminated). */
 char *sq_qconfig_describe(const sq_qconfig *cfg, char *buf, size_t bufsize);
 
 /* The same with the axis numbered from first_axis (1 for user-facing text,
@@ -230,6 +245,11 @@ double sq_qtensor_compression_ratio(const sq_qtensor *q);
 /* The seed's metadata accounting: 16 bytes per scale (f64 scale + f64 zero point). */
 size_t sq_qtensor_meta_bytes(const sq_qtensor *q);
 
+/* Bytes each of the n zero points zp takes in a file: the smallest type
+ * holding all of them exactly, 1 (I8) or 2 (I16) when all are integers in
+ * range, else 4 (F32) when all are floats, else 8 (F64); 1 when n is 0. */
+size_t sq_zero_point_width(const double *zp, size_t n);
+
 /* Bits per weight as GGUF reports it: (packed code bits + n_scales * (scale
  * bits + zero-point bits when asymmetric)) / numel, zero points counted at
  * the scale's width (store F64: 64 bits). 0 for an empty tensor. */
@@ -262,17 +282,24 @@ double sq_qtensor_bits_per_weight(const sq_qtensor *q, sq_scale_store store);
  *               scale; nf4: the block absmax used to decode (after double quantization);
  *               the block formats, mx and nvfp4: the block's decoded scale (the
  *               super-block d for the K-quants; E4M3 scale times S for nvfp4), for display;
- *   zero_points 0, or for the formats with a minimum the block's decoded minimum (display);
+ *   zero_points 0, or for the formats with a minimum the block's decoded minimum (display:
+ *               q4_1 / q5_1 the block's m; q2_k / q4_k / q5_k the super-block dmin as
+ *               stored, the sub-block minimums being -dmin times their 6- or 4-bit mins);
  *   aux         nf4 with double_quant: the nabs code bytes, then ceil(nabs / 256)
  *               float32 absmax2 and the float32 offset (sq_nf4_dq_encode); else NULL;
  *   tensor_scale nvfp4's S; 1 otherwise.
  * sq_dequantize gives exactly the values the format's decoder gives (ggml's
  * dequantize_row_* for the block formats). sq_qtensor_code returns the stored
  * code of an element as an unsigned value 0 .. 2^bits - 1 (ggml's quant index,
- * the fp8 byte, the codebook index); sq_qtensor_codes writes that value minus
+ * q8_0's int8 plus 128, the fp8 byte, the fp4 nibble, the codebook index); sq_qtensor_codes writes that value minus
  * 2^(bits-1), so the code histogram's level (sq_code_histogram) is the stored
  * code itself. n_clipped counts values beyond the largest level of their block
- * on their side (saturated). */
+ * on their side (saturated). For these formats sq_qtensor_size_bytes is
+ * code_bytes, sq_qtensor_meta_bytes the rest of sq_qtensor_storage_bytes, and
+ * sq_qtensor_bits_per_weight 8 * storage bytes / numel whatever the store
+ * argument; sq_qtensor_from_parts refuses them (use sq_qtensor_from_format_bytes).
+ * Quantization runs on the thread pool in parts of whole blocks, with results
+ * identical for every thread count. */
 
 typedef enum sq_format_kind { SQ_FORMAT_KIND_INT = 0, SQ_FORMAT_KIND_BLOCK, SQ_FORMAT_KIND_ELEM } sq_format_kind;
 
@@ -311,10 +338,11 @@ sq_qconfig sq_qconfig_for_format(sq_format f);
  * 0) and returns the count (0 when i >= numel). */
 size_t sq_qtensor_levels(const sq_qtensor *q, size_t i, float *out, size_t max);
 
-/* Bytes q takes in a file, the one accounting shown to users: codes as
- * stored plus every scale and zero point at the precision it is stored in
- * (INT: scale_store, F64 counted as 8 bytes; zero points only when
- * asymmetric; formats: code_bytes + 4 per out-of-row scale + aux_bytes +
+/* Bytes q takes in a file, the one accounting shown to users (q:stats(),
+ * sq.compare, squint report's "after", the bytes squint quantize writes):
+ * codes as stored plus every scale and zero point at the precision it is
+ * stored in (INT: scales in scale_store, F64 counted as 8 bytes; zero points
+ * only when asymmetric, at sq_zero_point_width; formats: code_bytes + 4 per out-of-row scale + aux_bytes +
  * 4 for nvfp4's tensor scale). */
 size_t sq_qtensor_storage_bytes(const sq_qtensor *q);
 
@@ -323,7 +351,10 @@ size_t sq_qtensor_storage_bytes(const sq_qtensor *q);
  * out-of-row scales for fp8/fp4 (sq_qconfig_scale_count of them, finite and
  * > 0; NULL otherwise), nf4: absmax per block when not double-quantized,
  * aux as q->aux, tensor_scale nvfp4's S. Validates sizes, derives the display
- * scales. Caller frees *out. Errors: SQ_ERR_ARG naming what does not fit. */
+ * scales. Caller frees *out. Errors: SQ_ERR_ARG naming what does not fit.
+ * Scales and S are rounded to float32 (as stored and as the decoders use
+ * them) and must stay finite (and > 0 but for nf4's absmax) after that;
+ * n_clipped is 0 (the originals are unknown). */
 sq_status sq_qtensor_from_format_bytes(const sq_qconfig *cfg, const size_t *shape, int ndim,
                                        sq_dtype orig_dtype, const uint8_t *bytes, size_t nbytes,
                                        const double *scales, const uint8_t *aux, size_t aux_bytes,

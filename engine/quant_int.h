@@ -57,7 +57,9 @@ typedef struct sq_quant_hooks {
 /* sq_quantize, calling h->begin (if not NULL), then offering every chunk to
  * h->enc (if not NULL) and otherwise calling h->visit (if not NULL) after
  * the built-in encoding. Chunks of one part come in order, on one worker;
- * parts run in parallel. h may be NULL. */
+ * parts run in parallel. h may be NULL. Non-INT formats (qformat_int.h):
+ * enc is not used, visit gets each chunk's stored codes minus 2^(bits-1),
+ * in chunks of at most SQ_CHUNK inside the format's own parts of whole blocks. */
 sq_status sq_quantize_visit(const sq_tensor *x, const sq_qconfig *cfg, const sq_quant_hooks *h, sq_qtensor **out,
                             sq_error *err);
 

@@ -291,6 +291,7 @@ static bool filter_match(const filter *f, const char *name)
 static void cell_clear_figures(sq_report_cell *c)
 {
     c->sqnr_db = c->rmse = c->max_abs_err = c->median_abs_err = c->p95_abs_err = NAN;
+    c->mse_round = c->mse_clip = NAN;
     c->sum_x2 = c->sum_e2 = 0.0;
 }
 
@@ -385,6 +386,8 @@ static sq_status cell_measure(const sq_report_row *r, const sq_tensor *x, const 
     c->sqnr_db = st.sqnr_db;
     c->rmse = st.rmse;
     c->max_abs_err = st.max_abs_err;
+    c->mse_round = st.mse_round;
+    c->mse_clip = st.mse_clip;
     c->clipped = st.clipped;
     median_p95(buf, x->numel, &c->median_abs_err, &c->p95_abs_err);
     sq_qtensor_free(q);
@@ -744,6 +747,7 @@ static json_t *json_cell(const sq_report_cell *x)
         jset(o, "rmse", jnum(x->rmse)) && jset(o, "max_abs_err", jnum(x->max_abs_err)) &&
         jset(o, "median_abs_err", jnum(x->median_abs_err)) && jset(o, "p95_abs_err", jnum(x->p95_abs_err)) &&
         jset(o, "clipped", json_integer((json_int_t)x->clipped)) &&
+        jset(o, "mse_round", jnum(x->mse_round)) && jset(o, "mse_clip", jnum(x->mse_clip)) &&
         jset(o, "n_scales", json_integer((json_int_t)x->n_scales)) &&
         jset(o, "code_bytes", json_integer((json_int_t)x->code_bytes)) &&
         jset(o, "meta_bytes", json_integer((json_int_t)x->meta_bytes)) &&

@@ -21,6 +21,7 @@
  *
  * Per (tensor, config) cell, with e = x - dequant(quant(x)) in float32:
  *   sqnr_db, rmse, max_abs_err   as sq_quantize_stats computes them;
+ *   mse_round, mse_clip          its split of the MSE (JSON only);
  *   median_abs_err, p95_abs_err  exact percentiles of |e| over the tensor,
  *       linear interpolation between order statistics as numpy's default:
  *       with a = sorted |e| (n values), pos = p (n - 1), value =
@@ -110,6 +111,7 @@ const char *sq_report_status_name(sq_report_status s);
 typedef struct sq_report_cell {
     sq_report_status status;
     double sqnr_db, rmse, max_abs_err, median_abs_err, p95_abs_err;   /* NaN when not measured */
+    double mse_round, mse_clip;                                       /* NaN when not measured */
     size_t clipped;
     size_t n_scales;              /* 0 when not quantized */
     size_t code_bytes;            /* packed codes (0 when kept) */

@@ -217,7 +217,7 @@ static sq_status parse_entry(const sq_safetensors *f, const char *name, json_t *
         uint64_t v;
         if (!json_uint(json_array_get(shape, (size_t)d), SIZE_MAX, &v))
             return sq_fail(err, SQ_ERR_FORMAT, "%s: tensor '%s': dimension %d is not a non-negative integer", fn,
-                           name, d);
+                           name, d + 1);
         ti->shape[d] = (size_t)v;
     }
     if (sq_shape_numel(ti->shape, ti->ndim, &ti->numel, NULL) != SQ_OK || ti->numel > SIZE_MAX / size)
@@ -398,7 +398,7 @@ sq_status sq_st_find(const sq_safetensors *f, const char *name, size_t *index, s
 sq_status sq_st_raw(const sq_safetensors *f, size_t i, const uint8_t **data, size_t *len, sq_error *err)
 {
     if (i >= f->n)
-        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", f->fname, i);
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor %zu is out of range 1..%zu", f->fname, i + 1, f->n);
     sq_mapped_prefetch(&f->map, f->t[i].offset, f->t[i].nbytes);
     *data = f->buf + f->t[i].offset;
     *len = f->t[i].nbytes;
@@ -415,7 +415,7 @@ sq_status sq_st_load(const sq_safetensors *f, size_t i, sq_tensor **out, sq_erro
 {
     *out = NULL;
     if (i >= f->n)
-        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", f->fname, i);
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor %zu is out of range 1..%zu", f->fname, i + 1, f->n);
     const sq_tinfo *ti = &f->t[i];
     if (!ti->loadable)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': dtype %s cannot be loaded as float32", f->fname,
@@ -550,6 +550,31 @@ static bool read_reals(const sq_tinfo *ti, const uint8_t *p, size_t n, double *o
     return true;
 }
 
+/* Parse a finite decimal number; true and *out untouched when s is NULL. */
+static bool parse_real_opt(const char *s, double *out)
+{
+    char *end;
+    if (!s)
+        return true;
+    double v = strtod(s, &end);
+    if (!*s || *end || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The calibration recorded with a quantized tensor (absent: min/max) and its
+ * parameter; false when malformed. */
+static bool calib_from_meta(const sq_safetensors *f, const char *name, sq_qconfig *cfg)
+{
+    const char *cal = qmeta(f, name, "calibration");
+    return (!cal || sq_calibration_parse(cal, &cfg->calibration)) &&
+           parse_real_opt(qmeta(f, name, "percentile"), &cfg->percentile) &&
+           parse_real_opt(qmeta(f, name, "clip"), &cfg->clip) &&
+           parse_real_opt(qmeta(f, name, "range_lo"), &cfg->range_lo) &&
+           parse_real_opt(qmeta(f, name, "range_hi"), &cfg->range_hi);
+}
+
 /* Parse the quantization config and shape from the metadata. */
 static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq_qconfig *cfg, size_t *shape,
                                    int *ndim, sq_dtype *orig, size_t *n_clipped, sq_error *err)
@@ -581,6 +606,8 @@ static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq
         bad = "orig_dtype";
     else if (!parse_int(qmeta(f, name, "n_clipped"), 0, LLONG_MAX, &clipped))
         bad = "n_clipped";
+    else if (!calib_from_meta(f, name, cfg))
+        bad = "calibration";
     if (bad)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': missing or bad metadata squint.%s.%s", f->fname,
                        name, name, bad);
@@ -629,13 +656,13 @@ static sq_status check_params(const sq_safetensors *f, const char *name, const s
     for (size_t k = 0; k < n; k++) {
         if (!(isfinite(sc[k]) && sc[k] > 0.0))
             return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': scale %zu is %g (scales must be finite and positive)",
-                           f->fname, name, k, sc[k]);
+                           f->fname, name, k + 1, sc[k]);
         if (!isfinite(zp[k]))
             return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': zero point %zu is %g (not finite)",
-                           f->fname, name, k, zp[k]);
+                           f->fname, name, k + 1, zp[k]);
         if (cfg->mode == SQ_MODE_SYMMETRIC && zp[k] != 0.0)
             return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': zero point %zu is %g but the tensor is symmetric (must be 0)",
-                           f->fname, name, k, zp[k]);
+                           f->fname, name, k + 1, zp[k]);
     }
     return SQ_OK;
 }
@@ -772,20 +799,11 @@ static const char *scale_dtype(sq_scale_store store, size_t *size)
     return store == SQ_SCALE_F16 ? "F16" : store == SQ_SCALE_F32 ? "F32" : "F64";
 }
 
-/* The smallest dtype holding n zero points exactly: I8 or I16 when all are
- * integers in range, else F32 when all are floats, else F64. */
+/* The smallest dtype holding n zero points exactly (sq_zero_point_width). */
 static const char *zp_dtype(const double *zp, size_t n, size_t *size)
 {
-    bool i8 = true, i16 = true, f32 = true;
-    for (size_t k = 0; k < n; k++) {
-        double v = zp[k];
-        bool integral = v == trunc(v);
-        i8 = i8 && integral && v >= -128.0 && v <= 127.0;
-        i16 = i16 && integral && v >= -32768.0 && v <= 32767.0;
-        f32 = f32 && (double)(float)v == v;
-    }
-    *size = i8 ? 1 : i16 ? 2 : f32 ? 4 : 8;
-    return i8 ? "I8" : i16 ? "I16" : f32 ? "F32" : "F64";
+    *size = sq_zero_point_width(zp, n);
+    return *size == 1 ? "I8" : *size == 2 ? "I16" : *size == 4 ? "F32" : "F64";
 }
 
 /* The store q's scales are written in: q->config.scale_store when every
@@ -1057,7 +1075,7 @@ static sq_status qtensor_meta(sq_st_writer *w, const qdesc *d, sq_error *err)
     struct {
         const char *field;
         char value[256];
-    } kv[12];
+    } kv[16];
     int n = 0;
 #define KV(F, ...) (kv[n].field = (F), snprintf(kv[n].value, sizeof kv[n].value, __VA_ARGS__), n++)
     if (c->format != SQ_FORMAT_INT) /* INT files stay as they were */
@@ -1074,6 +1092,15 @@ static sq_status qtensor_meta(sq_st_writer *w, const qdesc *d, sq_error *err)
     KV("shape", "%s", shape_txt);
     KV("orig_dtype", "%s", sq_dtype_name(d->orig));
     KV("n_clipped", "%zu", d->n_clipped);
+    KV("calibration", "%s", sq_calibration_name(c->calibration)); /* and its parameter: */
+    if (c->calibration == SQ_CALIB_PERCENTILE)
+        KV("percentile", "%.17g", c->percentile);
+    else if (c->calibration == SQ_CALIB_CLIP)
+        KV("clip", "%.17g", c->clip);
+    else if (c->calibration == SQ_CALIB_RANGE) {
+        KV("range_lo", "%.17g", c->range_lo);
+        KV("range_hi", "%.17g", c->range_hi);
+    }
 #undef KV
     for (int i = 0; i < n; i++) {
         snprintf(key, sizeof key, "squint.%s.%s", d->name, kv[i].field);

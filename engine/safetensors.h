@@ -138,7 +138,9 @@ bool sq_st_has_qtensor(const sq_safetensors *f, const char *name);
 sq_status sq_st_load_qtensor(const sq_safetensors *f, const char *name, sq_qtensor **out, sq_error *err);
 
 /* Bytes q takes in a file written by sq_st_writer_add_qtensor: the codes,
- * and the scales plus zero points (meta). Cannot fail. */
+ * and the scales plus zero points (meta); code + meta is
+ * sq_qtensor_storage_bytes(q), the one accounting, for every tensor sq_quantize
+ * makes (scales exact in their scale_store). Cannot fail. */
 void sq_st_qtensor_file_bytes(const sq_qtensor *q, size_t *code_bytes, size_t *meta_bytes);
 
 /* The same from a config and shape before quantizing: scales in

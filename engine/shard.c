@@ -302,7 +302,7 @@ sq_status sq_shards_load(const sq_shards *s, size_t i, sq_tensor **out, sq_error
 {
     *out = NULL;
     if (i >= s->n)
-        return sq_fail(err, SQ_ERR_ARG, "%s: tensor index %zu out of range", s->fname, i);
+        return sq_fail(err, SQ_ERR_ARG, "%s: tensor %zu is out of range 1..%zu", s->fname, i + 1, s->n);
     return sq_st_load(s->files[s->file_of[i]], s->local[i], out, err);
 }
 

@@ -21,6 +21,7 @@
 #include "kernel.h"
 #include "kernel512.h"
 #include "layout.h"
+#include "qformat_int.h"
 #include "quant_int.h"
 #include "simd.h"
 #include "threads.h"
@@ -45,6 +46,7 @@ sq_stats_opts sq_stats_opts_default(void)
 /* Running sums of one pass. */
 typedef struct acc {
     double e2, ae, x2, xh2, emin, emax; /* sum x*x_hat = (x2 + xh2 - e2) / 2 */
+    double e2c;                         /* sum e^2 of the clipped values (clip_sse) */
 } acc;
 
 /* Binning of errors: bins + 2 slots, slot bins = below, bins + 1 = above. */
@@ -296,6 +298,47 @@ static void count_bins(const int32_t *bin, size_t n, const binner *bn)
         c0[bin[i]]++;
 }
 
+/* Sum of e^2 over the clipped values of chunk [start, start+n) (codes: its
+ * n codes): those whose rounded code x * (1/scale) + zp fell outside [qmin,
+ * qmax], with the encoder's arithmetic (INT format only; 0 otherwise). A
+ * vector pass over each run skips the runs with nothing near clipping. */
+SQ_HOT
+static double clip_sse(const sq_layout *l, const sq_qtensor *q, const float *x, size_t start, size_t n,
+                       const int8_t *codes)
+{
+    int qmin = sq_qconfig_qmin(&q->config), qmax = sq_qconfig_qmax(&q->config);
+    double sum = 0.0, lo = qmin, hi = qmax;
+    bool even = q->config.rounding == SQ_ROUND_EVEN;
+    size_t edge = 0; /* codes at qmin or qmax: a clipped value has one */
+    SQ_SIMD_WITH(reduction(+ : edge))
+    for (size_t i = 0; i < n; i++)
+        edge += (codes[i] == qmin) | (codes[i] == qmax);
+    if (q->config.format != SQ_FORMAT_INT || edge == 0)
+        return 0.0;
+    sq_run run = sq_run_at(l, start);
+    for (size_t j = 0; j < n;) {
+        size_t len = run.left < n - j ? run.left : n - j;
+        double s = q->scales[run.k], zp = q->zero_points[run.k], inv = fabs(s) < 1e-30 ? 0.0 : 1.0 / s;
+        size_t near = 0; /* values at least half a step outside: every clipped one (and ties that are not) */
+        SQ_SIMD_WITH(reduction(+ : near))
+        for (size_t i = j; i < j + len; i++) {
+            double v = (double)x[i] * inv + zp;
+            near += (v >= hi + 0.5) | (v <= lo - 0.5);
+        }
+        for (size_t i = j; near && i < j + len; i++) {
+            double v = (double)x[i] * inv + zp; /* SQ_ENCODE's value; clipped when it rounds outside */
+            double r = sq_round_scalar(v < lo - 1.0 ? lo - 1.0 : (v > hi + 1.0 ? hi + 1.0 : v), even);
+            if (r < lo || r > hi) {
+                double e = (double)x[i] - (double)(float)(((double)codes[i] - zp) * s);
+                sum += e * e;
+            }
+        }
+        j += len;
+        sq_run_advance(l, &run, len);
+    }
+    return sum;
+}
+
 /* Accumulate chunk [start, start+n) of x against q. */
 static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *q, size_t start, size_t n,
                       const binner *bn, chunk_scratch *s, acc *a)
@@ -304,6 +347,8 @@ static void acc_chunk(const sq_layout *l, const sq_tensor *x, const sq_qtensor *
     for (size_t j = 0; j < n; j++)
         s->q32[j] = s->q[j];
     acc_codes(l, x->data + start, q, start, n, bn, s, a);
+    if (q->n_clipped)
+        a->e2c += clip_sse(l, q, x->data + start, start, n, s->q);
 }
 
 /* ---- parts and workers --------------------------------------------------------
@@ -336,6 +381,7 @@ static void acc_add(acc *a, const acc *p)
     a->xh2 += p->xh2;
     a->emin = p->emin < a->emin ? p->emin : a->emin;
     a->emax = p->emax > a->emax ? p->emax : a->emax;
+    a->e2c += p->e2c;
 }
 
 /* New per-part sums for n parts (each acc_init), or NULL. */
@@ -444,11 +490,127 @@ static void pass_part(void *vjob, size_t p, int worker)
     }
 }
 
+/* ---- formats (qformat_int.h) --------------------------------------------------------
+ * A non-INT format's values come from its decoder, not from (q - zp) * scale:
+ * these passes decode each chunk into a small buffer (sq_format_decode; in
+ * sq_quantize_stats the quantizer hands over each chunk it has just encoded
+ * and decoded, while it is in cache) and accumulate the (x, x_hat) pairs with
+ * the sums above. Parts and chunks follow sq_format_geometry, so
+ * sq_roundtrip_stats and sq_quantize_stats agree bit for bit and neither
+ * depends on the thread count. Formats have no step bound: for them
+ * SQ_HIST_RANGE_STEP means the data range [-m, m], m = max |e| (as
+ * SQ_HIST_RANGE_DATA), which the statistics pass finds; the histogram is then
+ * a second pass. */
+
+/* Sums and bin slots of n (x, x_hat) pairs. */
+static void acc_pairs(lane_acc *vp, const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin)
+{
+    ACC_CONSTS(bn)
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            ACC_ONE(vp, j, x[i + j], xh[i + j], bin[i + j]);
+    for (; i < n; i++)
+        ACC_ONE(vp, 0, x[i], xh[i], bin[i]);
+}
+
+#if SQ_X86_KERNELS
+/* acc_pairs on AVX-512 machines: acc512_step on eight pairs at a time, the
+ * tail portably (the same operations, bit for bit). */
+SQ_AVX512
+static void acc_pairs_avx512(lane_acc *v, const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin)
+{
+    acc512 a;
+    bin512 b;
+    acc512_load(&a, v);
+    bin512_init(&b, bn);
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        acc512_step(&a, &b, _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)),
+                    bin + i);
+    acc512_store(&a, v);
+    acc_pairs(v, x + i, xh + i, n - i, bn, bin + i);
+}
+#endif
+
+/* One decoded chunk into a; its bins counted into bn's counts when count_hist. */
+static void format_chunk_acc(const float *x, const float *xh, size_t n, const binner *bn, chunk_scratch *s,
+                             bool count_hist, acc *a)
+{
+    const binner b = *bn;
+    lane_acc v;
+    lane_acc_init(&v);
+    for (size_t i = 0; i < n; i += SQ_CHUNK) {
+        size_t m = n - i < SQ_CHUNK ? n - i : SQ_CHUNK;
+#if SQ_X86_KERNELS
+        if (sq_use_avx512())
+            acc_pairs_avx512(&v, x + i, xh + i, m, &b, s->bin);
+        else
+#endif
+            acc_pairs(&v, x + i, xh + i, m, &b, s->bin);
+        if (count_hist)
+            count_bins(s->bin, m, bn);
+    }
+    lane_acc_flush(&v, a);
+}
+
+typedef struct fpass_job {
+    const sq_tensor *x;
+    const sq_qtensor *q;
+    size_t part, chunk;
+    bool count_hist;
+    worker_state *ws;
+    float *xh;          /* chunk floats per worker */
+    acc *parts;
+} fpass_job;
+
+static void fpass_part(void *vjob, size_t p, int worker)
+{
+    const fpass_job *j = vjob;
+    worker_state *w = &j->ws[worker];
+    float *xh = j->xh + (size_t)worker * j->chunk;
+    size_t numel = j->q->numel, s0 = p * j->part, e = numel - s0 < j->part ? numel : s0 + j->part;
+    for (size_t s = s0; s < e; s += j->chunk) {
+        size_t n = e - s < j->chunk ? e - s : j->chunk;
+        sq_format_decode(j->q, s, n, xh);
+        format_chunk_acc(j->x->data + s, xh, n, &w->bn, &w->s, j->count_hist, &j->parts[p]);
+    }
+}
+
+/* stats_pass for a non-INT format. */
+static sq_status format_pass(const sq_tensor *x, const sq_qtensor *q, binner *bn, bool count_hist, acc *a,
+                             sq_error *err)
+{
+    size_t n_parts;
+    fpass_job j = {.x = x, .q = q, .count_hist = count_hist};
+    sq_format_geometry(&q->config, q->numel, &j.part, &j.chunk, &n_parts);
+    int workers = sq_parallel_workers(n_parts);
+    j.parts = parts_new(n_parts);
+    if (j.parts)
+        j.ws = workers_get(&workers, bn, count_hist);
+    if (j.ws)
+        j.xh = malloc((size_t)workers * j.chunk * sizeof(float));
+    if (!j.xh) {
+        workers_free(j.ws, workers);
+        free(j.parts);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    }
+    sq_parallel_run(n_parts, workers, fpass_part, &j);
+    parts_total(j.parts, n_parts, a);
+    workers_fold(j.ws, workers, bn, count_hist, NULL);
+    workers_free(j.ws, workers);
+    free(j.xh);
+    free(j.parts);
+    return SQ_OK;
+}
+
 /* One pass over x and q into *a; bins counted into bn->sub when count_hist
  * is set. Errors: no memory. */
 static sq_status stats_pass(const sq_tensor *x, const sq_qtensor *q, binner *bn, bool count_hist, acc *a,
                             sq_error *err)
 {
+    if (q->config.format != SQ_FORMAT_INT)
+        return format_pass(x, q, bn, count_hist, a, err);
     sq_layout l;
     size_t n_parts = sq_part_count(q->numel);
     int workers = sq_parallel_workers(n_parts);
@@ -555,6 +717,8 @@ static void fill_stats(const sq_qtensor *q, const acc *a, sq_stats *out)
     out->sum_x2 = a->x2;
     out->sum_e2 = a->e2;
     out->mse = a->e2 / (double)n;
+    out->mse_clip = a->e2c / (double)n;
+    out->mse_round = (a->e2 - a->e2c) / (double)n;
     out->rmse = sqrt(out->mse);
     out->mean_abs_err = a->ae / (double)n;
     out->err_min = a->emin;
@@ -586,7 +750,7 @@ static sq_status hist_range(const sq_tensor *x, const sq_qtensor *q, const sq_st
         *hi = o->hi;
         return SQ_OK;
     }
-    if (o->range == SQ_HIST_RANGE_DATA) {
+    if (o->range == SQ_HIST_RANGE_DATA || q->config.format != SQ_FORMAT_INT) { /* formats: no step bound */
         acc a;
         binner dummy = {.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
         sq_status st = stats_pass(x, q, &dummy, false, &a, err);
@@ -924,6 +1088,7 @@ static void fused_visit(void *vctx, const sq_part *p, const sq_qtensor *q, size_
     for (size_t j = 0; j < n; j++)
         w->s.q32[j] = codes[j];
     acc_codes(&c->l, c->x->data + start, q, start, n, &w->bn, &w->s, &c->parts[p->index]);
+    c->parts[p->index].e2c += clip_sse(&c->l, q, c->x->data + start, start, n, codes);
     if (c->o->code_counts)
         count_codes(codes, n, w->s.cc);
     if (c->o->index_mse) {
@@ -1175,14 +1340,100 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
         k.sse = plan_window(&c->plan, p->index);
     lane_acc v;
     lane_acc_init(&v);
-    *clipped += encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
+    size_t nc = encode_acc_avx512(&v, &c->l, x + start, start, n, inv, q->zero_points, q->scales, qmin, qmax, even,
                                   &b, &k, codes, w->s.bin);
+    *clipped += nc;
     lane_acc_flush(&v, &c->parts[p->index]);
+    if (nc) /* the chunk's clipped values: their part of the error */
+        c->parts[p->index].e2c += clip_sse(&c->l, q, x + start, start, n, codes);
     return true;
 }
 #else
 #define fused_encode NULL
 #endif
+
+/* sq_quantize_stats for a non-INT format: the fused pass (sums, extremes,
+ * code counts; bins when the range is fixed), then the histogram pass. */
+typedef struct ffused_ctx {
+    const sq_stats_opts *o;
+    bool bins;          /* count bins in the fused pass (fixed range) */
+    binner bn;
+    worker_state *ws;
+    int n_ws;
+    acc *parts;
+    size_t n_parts;
+} ffused_ctx;
+
+static sq_status ffused_begin(void *vctx, const sq_qtensor *q, size_t n_parts, int *workers, sq_error *err)
+{
+    ffused_ctx *c = vctx;
+    (void)q;
+    c->n_parts = n_parts;
+    if (!(c->parts = parts_new(n_parts)) || !(c->ws = workers_get(workers, &c->bn, c->bins)))
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    c->n_ws = *workers;
+    return SQ_OK;
+}
+
+static void ffused_visit(void *vctx, const sq_part *p, const sq_qtensor *q, size_t start, size_t n,
+                         const float *x, const float *xhat, const uint8_t *codes)
+{
+    ffused_ctx *c = vctx;
+    worker_state *w = &c->ws[p->worker];
+    (void)q;
+    (void)start;
+    format_chunk_acc(x, xhat, n, &w->bn, &w->s, c->bins, &c->parts[p->index]);
+    for (size_t i = 0; c->o->code_counts && i < n; i++)
+        w->s.cc[i & 3][codes[i]]++;
+}
+
+static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_stats_opts *o,
+                                       sq_qtensor **q_out, sq_stats *out, sq_hist *hist, sq_error *err)
+{
+    sq_status st;
+    ffused_ctx c = {.o = o, .bins = hist && o->range == SQ_HIST_RANGE_FIXED};
+    c.bn = (binner){.bins = 1, .lo = -1.0, .hi = 1.0, .inv_w = 0.5};
+    if (hist && (st = hist_alloc(&c.bn, hist, o->hist_bins, err)) != SQ_OK)
+        return st;
+    if (c.bins)
+        binner_set_range(&c.bn, o->lo, o->hi);
+    const sq_format_hooks hooks = {.ctx = &c, .begin = ffused_begin, .visit = ffused_visit,
+                                   .want_codes = o->code_counts != NULL};
+    if ((st = sq_format_quantize(x, cfg, NULL, &hooks, q_out, err)) != SQ_OK)
+        goto fail;
+    uint64_t cc[4][256] = {{0}};
+    workers_fold(c.ws, c.n_ws, &c.bn, c.bins, o->code_counts ? cc : NULL);
+    for (size_t k = 0; o->code_counts && k < ((size_t)1 << cfg->bits); k++)
+        o->code_counts[k] = cc[0][k] + cc[1][k] + cc[2][k] + cc[3][k];
+    acc a;
+    parts_total(c.parts, c.n_parts, &a);
+    fill_stats(*q_out, &a, out);
+    if (o->index_mse && (st = sq_index_mse(x, *q_out, o->index_mse, err)) != SQ_OK)
+        goto fail;
+    if (hist && !c.bins) {
+        double m = x->numel ? (fabs(a.emin) > fabs(a.emax) ? fabs(a.emin) : fabs(a.emax)) : 0.0;
+        if (!(m > 0.0) || !isfinite(m))
+            m = 1.0;
+        binner_set_range(&c.bn, -m, m);
+        acc again;
+        if ((st = format_pass(x, *q_out, &c.bn, true, &again, err)) != SQ_OK)
+            goto fail;
+    }
+    if (hist)
+        hist_finish(&c.bn, hist);
+    workers_free(c.ws, c.n_ws);
+    free(c.parts);
+    return SQ_OK;
+fail:
+    workers_free(c.ws, c.n_ws);
+    free(c.parts);
+    free(c.bn.sub);
+    if (hist)
+        sq_hist_free(hist);
+    sq_qtensor_free(*q_out);
+    *q_out = NULL;
+    return st;
+}
 
 sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_stats_opts *opts,
                             sq_qtensor **q_out, sq_stats *out, sq_hist *hist, sq_error *err)
@@ -1190,6 +1441,11 @@ sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_
     sq_stats_opts o = opts ? *opts : sq_stats_opts_default();
     sq_status st;
     *q_out = NULL;
+    if (cfg->format != SQ_FORMAT_INT) {
+        if ((st = check_opts(&o, err)) != SQ_OK)
+            return st;
+        return format_quantize_stats(x, cfg, &o, q_out, out, hist, err);
+    }
     if (o.range == SQ_HIST_RANGE_DATA && hist) { /* needs the error range first */
         if ((st = sq_quantize(x, cfg, q_out, err)) != SQ_OK)
             return st;
@@ -1245,6 +1501,42 @@ fail:
     return st;
 }
 
+/* sq_index_mse for a non-INT format: the squared errors added per index in
+ * element order (chunks decoded one after another). */
+static sq_status format_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_error *err)
+{
+    size_t part, chunk, n_parts;
+    sq_layout l;
+    sq_format_geometry(&q->config, q->numel, &part, &chunk, &n_parts);
+    float *xh = malloc(chunk * sizeof(float));
+    if (!xh)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for per-index errors");
+    sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
+    for (size_t k = 0; k < q->n_scales; k++)
+        mse[k] = 0.0;
+    for (size_t s = 0; s < q->numel; s += chunk) {
+        size_t n = q->numel - s < chunk ? q->numel - s : chunk;
+        sq_format_decode(q, s, n, xh);
+        sq_run r = sq_run_at(&l, s);
+        for (size_t i = 0; i < n;) {
+            size_t len = r.left < n - i ? r.left : n - i;
+            double sum = mse[r.k];
+            for (size_t t = i; t < i + len; t++) {
+                double e = (double)x->data[s + t] - (double)xh[t];
+                sum += e * e;
+            }
+            mse[r.k] = sum;
+            i += len;
+            sq_run_advance(&l, &r, len);
+        }
+    }
+    size_t per = q->n_scales ? q->numel / q->n_scales : 0;
+    for (size_t k = 0; k < q->n_scales; k++)
+        mse[k] = per ? mse[k] / (double)per : 0.0;
+    free(xh);
+    return SQ_OK;
+}
+
 sq_status sq_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_error *err)
 {
     sq_stats_opts o = sq_stats_opts_default();
@@ -1253,6 +1545,8 @@ sq_status sq_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_
         return st;
     sq_layout l;
     sse_plan pl;
+    if (q->config.format != SQ_FORMAT_INT)
+        return format_index_mse(x, q, mse, err);
     int workers = 1; /* the parts in order, through the same windows as sq_quantize_stats */
     int8_t *codes = malloc(SQ_CHUNK);
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
@@ -1282,7 +1576,14 @@ size_t sq_code_histogram(const sq_qtensor *q, uint64_t *counts)
     size_t levels = (size_t)1 << q->config.bits, used = 0;
     int bias = 1 << (q->config.bits - 1);
     memset(counts, 0, levels * sizeof(uint64_t));
-    for (size_t start = 0; start < q->numel; start += SQ_CHUNK) {
+    for (size_t start = 0; q->config.format != SQ_FORMAT_INT && start < q->numel; start += SQ_CHUNK) {
+        size_t n = q->numel - start < SQ_CHUNK ? q->numel - start : SQ_CHUNK; /* level = stored code */
+        uint8_t *u = (uint8_t *)buf;
+        sq_format_codes(q, start, n, u);
+        for (size_t j = 0; j < n; j++)
+            counts[u[j]]++;
+    }
+    for (size_t start = 0; q->config.format == SQ_FORMAT_INT && start < q->numel; start += SQ_CHUNK) {
         size_t n = q->numel - start < SQ_CHUNK ? q->numel - start : SQ_CHUNK;
         sq_unpack_codes(q->codes, start, n, q->config.bits, buf);
         for (size_t j = 0; j < n; j++)

@@ -16,7 +16,16 @@
  *             sum x^2 = 0 < sum e^2),
  *   cosine = sum x x_hat / sqrt(sum x^2 sum x_hat^2)  (1 when both are all zero,
  *             0 when exactly one is),
- *   clipped = values whose rounded code fell outside [qmin, qmax].
+ *   clipped = values whose rounded code fell outside [qmin, qmax] (non-INT
+ *             formats: values beyond their block's extreme levels, quant.h),
+ *   mse_clip = (sum of e^2 over the clipped values) / numel, mse_round = the
+ *             rest, (sum e^2 - that) / numel: mse = mse_round + mse_clip up
+ *             to rounding (the INT format; other formats: mse_clip = 0).
+ * Non-INT formats (quant.h "Formats"): x_hat is the format decoder's value;
+ * SQ_HIST_RANGE_STEP has no step bound there and means the data range
+ * (as SQ_HIST_RANGE_DATA: [-m, m], m = max |e|), binned in a second pass;
+ * size_bytes is the stored code bytes and both bits_per_weight fields are
+ * 8 * sq_qtensor_storage_bytes / numel; code levels are the stored codes.
  * For an empty tensor every error figure is 0, sqnr_db is +inf and cosine 1.
  *
  * Thread-safety: reads its inputs only.
@@ -79,6 +88,7 @@ sq_stats_opts sq_stats_opts_default(void);
 typedef struct sq_stats {
     size_t numel;
     double mse, rmse, max_abs_err, mean_abs_err, sqnr_db, cosine;
+    double mse_round, mse_clip;   /* mse of rounding (unclipped values) and of clipping, over numel */
     double err_min, err_max;      /* signed extremes of e (0 when empty) */
     double sum_x2, sum_e2;        /* sum x^2 and sum e^2 (for pooling over tensors) */
     size_t clipped;               /* count of clipped values */

@@ -115,7 +115,7 @@ sq_status sq_shape_numel(const size_t *shape, int ndim, size_t *numel, sq_error 
     for (int i = 0; i < ndim; i++) {
         if (shape[i] != 0 && n > SIZE_MAX / shape[i])
             return sq_fail(err, SQ_ERR_OVERFLOW, "shape dimension %d (%zu) makes the element count overflow",
-                           i, shape[i]);
+                           i + 1, shape[i]);
         n *= shape[i];
     }
     if (n > SIZE_MAX / sizeof(float))
@@ -202,12 +202,12 @@ void sq_tensor_free(sq_tensor *t)
     }
 }
 
-/* Write the multi-index of flat index i in shape as "(a, b, c)". */
+/* Write the multi-index of flat index i in shape as "[a, b, c]", 1-based. */
 static void format_multi_index(const sq_tensor *t, size_t i, char *buf, size_t bufsize)
 {
     size_t idx[SQ_MAX_DIMS];
     for (int d = t->ndim - 1; d >= 0; d--) {
-        idx[d] = t->shape[d] ? i % t->shape[d] : 0;
+        idx[d] = (t->shape[d] ? i % t->shape[d] : 0) + 1;
         i = t->shape[d] ? i / t->shape[d] : 0;
     }
     sq_shape_format(idx, t->ndim, buf, bufsize);
@@ -228,9 +228,9 @@ sq_status sq_tensor_check_finite(const sq_tensor *t, const char *what, sq_error 
         return SQ_OK;
     format_multi_index(t, first, where, sizeof where);
     return sq_fail(err, SQ_ERR_NONFINITE,
-                   "%s%s%zu non-finite value%s (%zu NaN, %zu Inf) of %zu; first at flat index %zu %s = %g",
+                   "%s%s%zu non-finite value%s (%zu NaN, %zu Inf) of %zu; first at element %zu %s = %g",
                    what ? what : "", what ? " has " : "", bad, bad == 1 ? "" : "s", n_nan, bad - n_nan,
-                   t->numel, first, where, (double)t->data[first]);
+                   t->numel, first + 1, where, (double)t->data[first]);
 }
 
 void sq_tensor_summary(const sq_tensor *t, sq_summary *out)

@@ -93,8 +93,9 @@ sq_status sq_tensor_randn(const size_t *shape, int ndim, uint64_t seed,
 void sq_tensor_free(sq_tensor *t);
 
 /* Succeeds when every value of t is finite; otherwise SQ_ERR_NONFINITE with a
- * message giving how many values are NaN or infinite and the first index
- * (as a flat index and as a multi-index). what names the tensor in the
+ * message giving how many values are NaN or infinite and the first one
+ * (as a flat element number and as a multi-index, both 1-based: "first at
+ * element 2 [1, 2] = nan"). what names the tensor in the
  * message (may be NULL). */
 sq_status sq_tensor_check_finite(const sq_tensor *t, const char *what, sq_error *err);
 

@@ -65,15 +65,15 @@ for _, name in ipairs(names) do
                fp32_bytes = 4 * t:numel()}
   if qt then
     local st = qt:stats()
-    row.sqnr_db, row.cosine, row.size_bytes = st.sqnr_db, st.cosine, st.size_bytes
-    row.meta_bytes, row.bits_per_weight = st.meta_bytes, st.bits_per_weight
+    row.sqnr_db, row.cosine, row.bytes = st.sqnr_db, st.cosine, st.bytes
+    row.bits_per_weight = st.bits_per_weight
   else
-    row.size_bytes, row.bits_per_weight = 4 * t:numel(), 32
+    row.bytes, row.bits_per_weight = 4 * t:numel(), 32
   end
   rows[#rows + 1] = row
 end
-local columns = {"name", "shape", "numel", "quantized", "sqnr_db", "cosine", "fp32_bytes", "size_bytes",
-                 "meta_bytes", "bits_per_weight"}
+local columns = {"name", "shape", "numel", "quantized", "sqnr_db", "cosine", "fp32_bytes", "bytes",
+                 "bits_per_weight"}
 setmetatable(rows, {columns = columns, __tostring = getmetatable(sq.compare(sq.tensor{1}, {})).__tostring})
 print(rows)
 

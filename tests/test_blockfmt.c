@@ -254,7 +254,7 @@ START_TEST(test_nonfinite)
             memset(q, 0xa5, sizeof q);
             ck_assert_int_eq(sq_block_quantize_row(bi->type, x, COLS, q, &err), SQ_ERR_NONFINITE);
             char want[64];
-            snprintf(want, sizeof want, "%s: input element %zu is ", bi->name, pos[p]);
+            snprintf(want, sizeof want, "%s: input element %zu is ", bi->name, pos[p] + 1); /* 1-based */
             ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
             for (size_t i = 0; i < sizeof q; i++)
                 ck_assert_uint_eq(q[i], 0xa5);

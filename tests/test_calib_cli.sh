@@ -1,5 +1,5 @@
 #!/bin/sh
-# `squint report --calibration`: each method reaches the configuration, bad values are refused by name.
+# `squint report --calibration`: each method (kl too) reaches the configuration, bad values are refused by name.
 set -u
 SQUINT=${SQUINT:-./app/squint}
 DATA=$(dirname "$0")/data
@@ -16,7 +16,11 @@ has "$out" "int8 sym per-tensor p99.9"
 has "$out" "int4 sym per-tensor clip0.8"
 run "minmax is the default description" 0 "$SQUINT" report "$G" --calibration minmax
 has "$out" "int8 sym per-tensor"
-for bad in kl percentile percentile:0 percentile:101 clip:0 clip:1.5 clip:x mse:0.5 range; do
+run "report --calibration kl" 0 "$SQUINT" report "$G" --bits 8 --calibration kl
+has "$out" "int8 sym per-tensor kl"
+run "kl per group refused by name" 2 "$SQUINT" report "$G" --granularity group --group-size 2 --calibration kl
+has "$err" "kl works per tensor or per channel"
+for bad in kl:1 entropy percentile percentile:0 percentile:101 clip:0 clip:1.5 clip:x mse:0.5 range; do
     run "--calibration $bad refused" 2 "$SQUINT" report "$G" --calibration "$bad"
     has "$err" "--calibration wants"
 done

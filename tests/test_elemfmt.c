@@ -508,7 +508,7 @@ START_TEST(test_nf4_row)
     ck_assert_ptr_nonnull(strstr(err.msg, "nf4"));
     w[6] = NAN;
     ck_assert_int_eq(sq_nf4_encode(w, 8, 4, c, a, &err), SQ_ERR_NONFINITE);
-    ck_assert_ptr_nonnull(strstr(err.msg, "element 6"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "element 7"));
 }
 END_TEST
 
@@ -671,13 +671,13 @@ START_TEST(test_errors)
     x[5] = NAN;
     ck_assert_int_eq(sq_elemfmt_encode_row(SQ_ELEM_FP8_E4M3, x, 8, 1.0f, q, &err), SQ_ERR_NONFINITE);
     ck_assert_ptr_nonnull(strstr(err.msg, "fp8_e4m3"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "element 5"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "element 6"));
     ck_assert_int_eq(sq_elemfmt_row_scale(SQ_ELEM_FP8_E5M2, x, 8, &s, &err), SQ_ERR_NONFINITE);
     ck_assert_ptr_nonnull(strstr(err.msg, "fp8_e5m2"));
     x[5] = 0;
     x[40] = -INFINITY;
     ck_assert_int_eq(sq_elemfmt_encode_row(SQ_ELEM_MXFP8, x, 64, 1.0f, q, &err), SQ_ERR_NONFINITE);
-    ck_assert_ptr_nonnull(strstr(err.msg, "mxfp8: input element 40"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "mxfp8: input element 41"));
     ck_assert_int_eq(sq_elemfmt_encode_row(SQ_ELEM_MXFP4, x, 33, 1.0f, q, &err), SQ_ERR_ARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "mxfp4: row length 33 is not a multiple of the block size 32"));
     ck_assert_int_eq(sq_elemfmt_decode_row(SQ_ELEM_NF4, q, 32, 1.0f, x, &err), SQ_ERR_ARG);

@@ -1,6 +1,7 @@
 /* test_gguf.c - the generated GGUF fixtures (metadata of every type, F32,
  * F16, BF16, Q8_0 and Q4_0 tensors with values recomputed here from the
  * generator's formulas) and every malformed file in tests/data/bad. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,13 +216,16 @@ START_TEST(test_unknown_type_only_that_tensor)
     ck_assert_int_eq(sq_gguf_load(g, i, &t, &err), SQ_ERR_UNSUPPORTED);
     ck_assert_ptr_null(t);
     ck_assert_msg(strstr(err.msg, "tensor 'odd': unsupported ggml type 99"), "%s", err.msg);
-    /* MXFP4 (ggml type 39) is known: listed with its size, refused by name */
+    /* MXFP4 (ggml type 39) loads: zero bytes are scale 2^-127 times +0 */
     ck_assert(sq_gguf_find(g, "mx", &i, &err) == SQ_OK);
     ti = sq_gguf_info(g, i);
     ck_assert_str_eq(ti->type_name, "MXFP4");
-    ck_assert(!ti->loadable && !ti->size_unknown && ti->nbytes == 4 * 17);
-    ck_assert_int_eq(sq_gguf_load(g, i, &t, &err), SQ_ERR_UNSUPPORTED);
-    ck_assert_msg(strstr(err.msg, "MXFP4"), "%s", err.msg);
+    ck_assert(ti->loadable && !ti->size_unknown && ti->nbytes == 4 * 17);
+    ck_assert_int_eq(sq_gguf_load(g, i, &t, &err), SQ_OK);
+    ck_assert(t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 64 && t->dtype == SQ_DTYPE_F32);
+    for (size_t k = 0; k < t->numel; k++)
+        ck_assert(t->data[k] == 0.0f && !signbit(t->data[k]));
+    sq_tensor_free(t);
     sq_gguf_close(g);
 }
 END_TEST
@@ -392,6 +396,48 @@ START_TEST(test_every_block_type_exact)
 }
 END_TEST
 
+/* A hand-built MXFP4 tensor of 2 rows of 32: each block's E8M0 byte, then
+ * element j in the low nibble of qs[j], element j + 16 in the high one;
+ * ggml reads scale byte 0xff as 2^128 (no NaN). Loaded as ggml decodes. */
+START_TEST(test_mxfp4_loads)
+{
+    static const float e2m1[16] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6};
+    uint8_t blk[2][17];
+    blk[0][0] = 126; /* 2^-1 */
+    blk[1][0] = 0xff;
+    for (int j = 0; j < 16; j++) {
+        blk[0][1 + j] = (uint8_t)(j | (15 - j) << 4);
+        blk[1][1 + j] = (uint8_t)((j * 3) & 15);
+    }
+    gbuf b = {NULL, 0, 0};
+    gb_put(&b, "GGUF", 4);
+    gb_le(&b, 3, 4);
+    gb_le(&b, 1, 8);
+    gb_le(&b, 0, 8);
+    put_info(&b, "mx", 39, 32, 2, 0);
+    gb_pad(&b);
+    gb_put(&b, blk, sizeof blk);
+    gb_pad(&b);
+    sq_gguf *g;
+    sq_error err;
+    ck_assert_msg(sq_gguf_open_mem(b.p, b.n, "mx.gguf", &g, &err) == SQ_OK, "%s", err.msg);
+    sq_tensor *t = load_name(g, "mx");
+    ck_assert(t->ndim == 2 && t->shape[0] == 2 && t->shape[1] == 32);
+    for (int j = 0; j < 32; j++) {
+        int c0 = j < 16 ? j : 15 - (j - 16), c1 = j < 16 ? (j * 3) & 15 : 0;
+        ck_assert_float_eq(t->data[j], e2m1[c0] * 0.5f);
+        /* ggml: doubled E2M1 values times 2^(e - 128); past 2^128 they overflow to Inf */
+        float want = (e2m1[c1] * 2.0f) * 0x1p127f;
+        ck_assert_msg(t->data[32 + j] == want || (isnan(want) && isnan(t->data[32 + j])), "element %d: %g vs %g",
+                      32 + j, (double)t->data[32 + j], (double)want);
+    }
+    ck_assert(t->data[32 + 11] == 0x1p127f && isinf(t->data[32 + 2]));
+    sq_tensor_free(t);
+    sq_gguf_close(g);
+    free(b.p);
+}
+END_TEST
+
 /* A Q6_K tensor of 28 rows of 512 needs 28 x 420 bytes: one byte less is
  * refused, naming the tensor. */
 START_TEST(test_block_tensor_size_checked)
@@ -444,6 +490,7 @@ static Suite *gguf_suite(void)
     tcase_add_test(tc, test_long_metadata_string_whole);
     tcase_add_test(tc, test_big_endian_named);
     tcase_add_test(tc, test_every_block_type_exact);
+    tcase_add_test(tc, test_mxfp4_loads);
     tcase_add_test(tc, test_block_tensor_size_checked);
     suite_add_tcase(s, tc);
     return s;

@@ -33,8 +33,10 @@ grep -qE '^- +f32 +\[4\] +16 bytes$' "$out" || { echo "FAIL: truncated npy line"
 has "$err" "npy_truncated_data.npy: truncated data"
 run "unknown tensor" 1 "$SQUINT" info "$DATA/good.gguf" nope
 has "$err" "no tensor named 'nope'"
-run "unloadable dtype" 1 "$SQUINT" info "$DATA/kinds/unknown_types.gguf" mx
-has "$err" "MXFP4"
+run "unloadable dtype" 1 "$SQUINT" info "$DATA/kinds/unknown_types.gguf" odd
+has "$err" "unsupported ggml type 99"
+run "MXFP4 tensor statistics" 0 "$SQUINT" info "$DATA/kinds/unknown_types.gguf" mx
+has "$out" "non-finite 0"
 run "missing file" 1 "$SQUINT" info "$DATA/does-not-exist.safetensors"
 has "$err" "No such file"
 run "usage" 2 "$SQUINT" info

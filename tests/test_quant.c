@@ -340,13 +340,13 @@ START_TEST(test_nonfinite_input)
     const size_t shape[] = {2, 3};
     sq_qconfig cfg = sq_qconfig_default();
     assert_fails(d, shape, 2, cfg, SQ_ERR_NONFINITE, "3 non-finite values (1 NaN, 2 Inf) of 6");
-    assert_fails(d, shape, 2, cfg, SQ_ERR_NONFINITE, "first at flat index 1 [0, 1]");
+    assert_fails(d, shape, 2, cfg, SQ_ERR_NONFINITE, "first at element 2 [1, 2]");
     cfg.granularity = SQ_GRAN_GROUP;
     cfg.group_size = 3;
-    assert_fails(d, shape, 2, cfg, SQ_ERR_NONFINITE, "first at flat index 1");
+    assert_fails(d, shape, 2, cfg, SQ_ERR_NONFINITE, "first at element 2 [1, 2]");
     cfg.granularity = SQ_GRAN_CHANNEL;
     cfg.axis = 1;
-    assert_fails(d, shape, 2, cfg, SQ_ERR_NONFINITE, "first at flat index 1");
+    assert_fails(d, shape, 2, cfg, SQ_ERR_NONFINITE, "first at element 2 [1, 2]");
 }
 END_TEST
 
@@ -371,7 +371,7 @@ START_TEST(test_from_parts_roundtrip_and_validation)
     ck_assert_int_eq(q->orig_dtype, SQ_DTYPE_F16);
     sq_qtensor_free(q);
     ck_assert_int_eq(sq_qtensor_from_parts(&cfg, shape, 2, SQ_DTYPE_F32, bad, scales, zps, &q, &err), SQ_ERR_ARG);
-    ck_assert(strstr(err.msg, "code -8 at index 0 is outside [-7, 7]") != NULL);
+    ck_assert(strstr(err.msg, "code -8 of element 1 is outside [-7, 7]") != NULL);
     ck_assert_ptr_null(q);
 }
 END_TEST

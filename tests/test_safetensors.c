@@ -77,6 +77,11 @@ START_TEST(test_fixture_listing_and_values)
     ck_assert_msg(strstr(err.msg, "I64") && strstr(err.msg, "i_i64") && strstr(err.msg, "good.safetensors"), "%s",
                   err.msg);
     ck_assert_int_eq(sq_st_find(f, "missing", &i, &err), SQ_ERR_NOTFOUND);
+    /* a tensor number past the end is named 1-based, with the valid range */
+    char want[64];
+    snprintf(want, sizeof want, "tensor %zu is out of range 1..%zu", sq_st_count(f) + 1, sq_st_count(f));
+    ck_assert_int_eq(sq_st_load(f, sq_st_count(f), &t, &err), SQ_ERR_ARG);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
     sq_st_close(f);
 }
 END_TEST
@@ -455,15 +460,15 @@ START_TEST(test_corrupt_qtensors_refused)
     write_q(p, "F32", 0.5, NULL, 0, "symmetric", "8"); /* the new one; n_clipped = numel is fine */
     load_q(p, SQ_OK, "", "");
     write_q(p, "F64", 0.0, NULL, 0, "symmetric", "0");
-    load_q(p, SQ_ERR_FORMAT, "scale 0 is 0", "positive");
+    load_q(p, SQ_ERR_FORMAT, "scale 1 is 0", "positive");
     write_q(p, "F64", -0.5, NULL, 0, "symmetric", "0");
-    load_q(p, SQ_ERR_FORMAT, "scale 0 is -0.5", "positive");
+    load_q(p, SQ_ERR_FORMAT, "scale 1 is -0.5", "positive");
     write_q(p, "F64", INFINITY, NULL, 0, "symmetric", "0");
-    load_q(p, SQ_ERR_FORMAT, "scale 0 is inf", "finite");
+    load_q(p, SQ_ERR_FORMAT, "scale 1 is inf", "finite");
     write_q(p, "F64", 0.5, "F64", 1.0, "symmetric", "0");
-    load_q(p, SQ_ERR_FORMAT, "zero point 0 is 1", "symmetric");
+    load_q(p, SQ_ERR_FORMAT, "zero point 1 is 1", "symmetric");
     write_q(p, "F64", 0.5, "F64", NAN, "asymmetric", "0");
-    load_q(p, SQ_ERR_FORMAT, "zero point 0 is nan", "not finite");
+    load_q(p, SQ_ERR_FORMAT, "zero point 1 is nan", "not finite");
     write_q(p, "F64", 0.5, NULL, 0, "symmetric", "9");
     load_q(p, SQ_ERR_FORMAT, "n_clipped 9", "8 elements");
     write_q(p, "F64", 0.5, NULL, 0, "asymmetric", "0");

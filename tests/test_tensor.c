@@ -127,7 +127,7 @@ START_TEST(test_summary_and_finite_check)
     ck_assert(s.min == 1.0 && s.max == 7.0 && s.mean == 4.0 && s.std == sqrt(5.0));
     ck_assert_int_eq(sq_tensor_check_finite(t, "w", &err), SQ_ERR_NONFINITE);
     ck_assert_str_eq(err.msg,
-                     "w has 2 non-finite values (1 NaN, 1 Inf) of 6; first at flat index 1 [0, 1] = nan");
+                     "w has 2 non-finite values (1 NaN, 1 Inf) of 6; first at element 2 [1, 2] = nan");
     t->data[1] = 2.0f;
     t->data[3] = 4.0f;
     ck_assert(sq_tensor_check_finite(t, "w", &err) == SQ_OK);

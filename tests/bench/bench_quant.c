@@ -16,14 +16,21 @@
  * per-tensor >= 1000 M elements/s on one thread) and prints the load
  * average, since figures taken on a busy machine mean little. Exits
  * non-zero when a target is missed.
- * Usage: bench_quant [--threads] [rows cols] (default 4096 4096); --threads
- * runs the threads section alone. */
+ * A last section times every non-INT format (quant.h "Formats") on the first
+ * 1024 rows: sq_quantize and sq_quantize_stats with the 64-bin histogram,
+ * against a baseline doing the same work the straightforward way: the row
+ * kernels of blockfmt.h / elemfmt.h called once per row to encode and decode,
+ * then the scalar double statistics of tests/refquant.c (reported, no target).
+ * Usage: bench_quant [--threads | --formats] [rows cols] (default 4096 4096);
+ * --threads / --formats run that section alone. */
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "blockfmt.h"
+#include "elemfmt.h"
 #include "memtune.h"
 
 #include "quant.h"
@@ -129,6 +136,105 @@ static int time_pipeline(const sq_tensor *x, const sq_qconfig *cfg, int threads,
     return 0;
 }
 
+/* The baseline of the formats section: encode and decode row by row with
+ * the row kernels, then the scalar statistics; false on an error. */
+static bool format_baseline(const sq_tensor *x, sq_format f, uint8_t *buf, float *xh)
+{
+    const sq_format_info *fi = sq_format_info_of((int)f);
+    size_t cols = x->shape[1], rows = x->shape[0], rb;
+    sq_error err;
+    float s = 1.0f;
+    if (fi->kind == SQ_FORMAT_KIND_BLOCK) {
+        if (sq_block_row_bytes((sq_block_type)fi->native, cols, &rb, &err) != SQ_OK)
+            return false;
+    } else if (f == SQ_FORMAT_NF4) {
+        rb = cols / 2;
+    } else if (sq_elemfmt_row_bytes((sq_elemfmt)fi->native, cols, &rb, &err) != SQ_OK ||
+               sq_elemfmt_row_scale((sq_elemfmt)fi->native, x->data, x->numel, &s, &err) != SQ_OK) {
+        return false;
+    }
+    float absmax[64];
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x->data + r * cols;
+        uint8_t *b = buf + r * rb;
+        sq_status st;
+        if (fi->kind == SQ_FORMAT_KIND_BLOCK)
+            st = sq_block_quantize_row((sq_block_type)fi->native, xr, cols, b, &err) == SQ_OK
+                     ? sq_block_dequantize_row((sq_block_type)fi->native, b, cols, xh + r * cols, &err)
+                     : SQ_ERR_ARG;
+        else if (f == SQ_FORMAT_NF4)
+            st = sq_nf4_encode(xr, cols, 64, b, absmax, &err) == SQ_OK
+                     ? sq_nf4_decode(b, absmax, cols, 64, xh + r * cols, &err)
+                     : SQ_ERR_ARG;
+        else
+            st = sq_elemfmt_encode_row((sq_elemfmt)fi->native, xr, cols, s, b, &err) == SQ_OK
+                     ? sq_elemfmt_decode_row((sq_elemfmt)fi->native, b, cols, s, xh + r * cols, &err)
+                     : SQ_ERR_ARG;
+        if (st != SQ_OK)
+            return false;
+    }
+    ref_stats rs;
+    uint64_t counts[64] = {0};
+    ref_stats_compute(x->data, xh, x->numel, &rs, 64, -0.5, 0.5, counts);
+    return true;
+}
+
+/* Every non-INT format on the first 1024 rows of x (4096 columns or fewer: a
+ * multiple of 256 is needed); best of 3 rounds. */
+static int formats_section(const sq_tensor *x)
+{
+    size_t shape[2] = {x->shape[0] < 1024 ? x->shape[0] : 1024, x->shape[1]};
+    sq_tensor *y;
+    sq_error err;
+    if (shape[1] % 256 != 0 || sq_tensor_new(shape, 2, SQ_DTYPE_F32, &y, &err) != SQ_OK) {
+        fprintf(stderr, "bench: formats need columns divisible by 256\n");
+        return -1;
+    }
+    memcpy(y->data, x->data, y->numel * sizeof(float));
+    uint8_t *buf = malloc(y->numel * 2);
+    float *xh = malloc(y->numel * sizeof(float));
+    if (!buf || !xh)
+        return -1;
+    double best[SQ_FORMAT_COUNT][3], n = (double)y->numel;
+    for (int f = 1; f < SQ_FORMAT_COUNT; f++)
+        best[f][0] = best[f][1] = best[f][2] = 1e30;
+    for (int r = 0; r < 3; r++)
+        for (int f = 1; f < SQ_FORMAT_COUNT; f++) {
+            sq_qconfig cfg = sq_qconfig_for_format((sq_format)f);
+            sq_qtensor *q;
+            sq_stats st;
+            sq_hist h;
+            double t0 = now();
+            if (sq_quantize(y, &cfg, &q, &err) != SQ_OK)
+                return die(&err), -1;
+            double t1 = now();
+            sq_qtensor_free(q);
+            double t2 = now();
+            if (sq_quantize_stats(y, &cfg, NULL, &q, &st, &h, &err) != SQ_OK)
+                return die(&err), -1;
+            double t3 = now();
+            sq_hist_free(&h);
+            sq_qtensor_free(q);
+            if (!format_baseline(y, (sq_format)f, buf, xh))
+                return -1;
+            double t4 = now();
+            best[f][0] = t1 - t0 < best[f][0] ? t1 - t0 : best[f][0];
+            best[f][1] = t3 - t2 < best[f][1] ? t3 - t2 : best[f][1];
+            best[f][2] = t4 - t3 < best[f][2] ? t4 - t3 : best[f][2];
+        }
+    printf("\nformats: %zu x %zu f32, single thread, best of 3\n", shape[0], shape[1]);
+    printf("%-10s %9s %16s %14s %5s\n", "M elem/s", "quantize", "quant+stats+h64", "row baseline", "x");
+    for (int f = 1; f < SQ_FORMAT_COUNT; f++)
+        printf("%-10s %9.1f %16.1f %14.1f %5.2f\n", sq_format_name((sq_format)f), n / best[f][0] / 1e6,
+               n / best[f][1] / 1e6, n / best[f][2] / 1e6, best[f][2] / best[f][1]);
+    printf("row baseline = the row kernels encoding and decoding row by row (one scale per tensor for\n"
+           "fp8/fp4/nvfp4, nf4 blocks of 64), then the scalar double statistics and histogram of refquant.c.\n");
+    free(buf);
+    free(xh);
+    sq_tensor_free(y);
+    return 0;
+}
+
 /* The 1-minute load average from /proc/loadavg, or -1 when unknown. */
 static double load_average(void)
 {
@@ -191,12 +297,19 @@ int main(int argc, char **argv)
     sq_memtune(); /* as the squint program does */
     sq_threads_set(1); /* the table: one thread; threads_section varies it */
     bool only_threads = argc > 1 && strcmp(argv[1], "--threads") == 0;
-    if (argc - only_threads == 3) {
-        shape[0] = strtoul(argv[1 + only_threads], NULL, 10);
-        shape[1] = strtoul(argv[2 + only_threads], NULL, 10);
+    bool only_formats = argc > 1 && strcmp(argv[1], "--formats") == 0;
+    int skip = only_threads || only_formats;
+    if (argc - skip == 3) {
+        shape[0] = strtoul(argv[1 + skip], NULL, 10);
+        shape[1] = strtoul(argv[2 + skip], NULL, 10);
     }
     if (sq_tensor_randn(shape, 2, 7, &x, &err) != SQ_OK)
         return die(&err);
+    if (only_formats) {
+        int m = formats_section(x);
+        sq_tensor_free(x);
+        return m ? EXIT_FAILURE : EXIT_SUCCESS;
+    }
     if (only_threads) {
         sq_qconfig c[2] = {sq_qconfig_default(), sq_qconfig_default()};
         c[1].bits = 4;
@@ -264,7 +377,7 @@ int main(int argc, char **argv)
            "baseline = scalar double reference (tests/refquant.c) doing quantize, dequantize, stats, histogram.\n");
     sq_qconfig tcfgs[2] = {cfgs[0], cfgs[8]}; /* int8 sym per-tensor, int4 sym per-group(32) */
     int tmissed = threads_section(x, tcfgs, 2);
-    if (tmissed < 0)
+    if (tmissed < 0 || formats_section(x) < 0)
         return EXIT_FAILURE;
     free(xh);
     sq_tensor_free(x);

@@ -90,7 +90,7 @@ T.test("sq.compare rows equal q:stats()", function()
   local rows = sq.compare(x, configs)
   for i, cfg in ipairs(configs) do
     local s = fresh(x, cfg):stats()
-    for _, k in ipairs{"sqnr_db", "rmse", "max_abs_err", "mean_abs_err", "cosine", "clipped", "size_bytes"} do
+    for _, k in ipairs{"sqnr_db", "rmse", "max_abs_err", "mean_abs_err", "cosine", "clipped", "bytes", "ratio", "bits_per_weight"} do
       T.eq(rows[i][k], s[k], "row " .. i .. " " .. k)
     end
   end

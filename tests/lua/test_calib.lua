@@ -1,4 +1,4 @@
--- Calibration: percentile, mse, clip and range through sq.quantize's table.
+-- Calibration: percentile, mse, clip, range and kl through sq.quantize's table; the MSE split in q:stats().
 local T = require "testlib"
 
 local function seq(n) local t = {} for i = 1, n do t[i] = i end return sq.tensor(t) end
@@ -41,10 +41,30 @@ T.test("errors name the key", function()
   T.raises(function() sq.quantize(x, {percentile = 0}) end, {pattern = "percentile must be a number in %(0, 100%]"})
   T.raises(function() sq.quantize(x, {clip = 1.5}) end, {pattern = "clip must be a number in %(0, 1%]"})
   T.raises(function() sq.quantize(x, {range = {2, 1}}) end, {pattern = "range must be {lo, hi}"})
-  T.raises(function() sq.quantize(x, {calibration = "kl"}) end, {pattern = "calibration must be"})
+  T.raises(function() sq.quantize(x, {calibration = "entropy"}) end, {pattern = "calibration must be .*'kl'"})
+  T.raises(function() sq.quantize(x, {calibration = "kl", granularity = "group", group_size = 2}) end,
+           {pattern = "kl works per tensor or per channel"})
   T.raises(function() sq.quantize(x, {calibration = "mse", clip = 0.5}) end,
            {pattern = "calibration 'mse' takes no clip"})
   T.raises(function() sq.quantize(x, {clip = 0.5, percentile = 99}) end, {pattern = "exclude each other"})
+end)
+
+T.test("kl: the worked example of test_calib.c (int2: threshold 4.5 bins of width 1)", function()
+  local q = sq.quantize(sq.tensor{0.5, -0.5, 0.5, 0.5, 1.5, -1.5, 1.5, 2.5, -2.5, 3.5, 2048},
+                        {bits = 2, calibration = "kl"})
+  T.eq(q:scales()[1], 4.5, "scale"); T.eq(q:stats().clipped, 1, "clipped")
+  T.eq(q.config.calibration, "kl", "config")
+  T.eq(sq.quantize(sq.tensor{1, 2}, q.config).config.calibration, "kl", "config round trip")
+end)
+
+T.test("stats: mse = mse_round + mse_clip, exact with scale 1/64", function()
+  -- 3 and -2 clipped at 127/64 (errors 1.015625, 0.015625); 0.50390625 rounds off by 2^-8
+  local x = sq.tensor{3, -2, 0.50390625, -0.25, 0, 1}
+  local st = sq.quantize(x, {range = {-127 / 64, 127 / 64}}):stats()
+  T.eq(st.mse_clip, (1.015625 ^ 2 + 0.015625 ^ 2) / 6, "mse_clip")
+  T.eq(st.mse_round, 2 ^ -16 / 6, "mse_round")
+  local mm = sq.quantize(x):stats()
+  T.eq(mm.mse_clip, 0.0, "min/max clips nothing"); T.eq(mm.mse_round, mm.mse, "all rounding")
 end)
 
 T.done()

@@ -129,6 +129,11 @@ wait_prompt; keys 'half typed'; key C-c
 keys '1 + 1'; key Enter
 wait_for "Ctrl-C at the prompt drops the line" '^squint> 1 + 1$'
 
+wait_prompt; keys 'sq'; key Enter
+wait_for "typing sq prints the list of functions and methods, not a table address" '^  ck:close  '
+wait_prompt; keys 'sq.help(sq.quantize)'; key Enter
+wait_for "sq.help(sq.quantize) prints its example" '^  print(q, q:stats().sqnr_db)$'
+
 wait_prompt; key C-d
 i=0; while tm has-session -t repl 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 if tm has-session -t repl 2>/dev/null; then echo "FAIL: Ctrl-D leaves the REPL"; fail=1; else echo "ok: Ctrl-D leaves the REPL"; fi

@@ -7,15 +7,19 @@ local q = sq.quantize(x, {bits = 8})
 T.test("q:stats() keys and exact values", function()
   local s = q:stats()
   for _, k in ipairs{"mse", "rmse", "max_abs_err", "mean_abs_err", "sqnr_db", "cosine", "clipped", "numel",
-                     "fp32_bytes", "size_bytes", "meta_bytes", "compression", "bits_per_weight"} do
+                     "fp32_bytes", "bytes", "ratio", "bits_per_weight", "scale_dtype", "seed_size_bytes",
+                     "seed_meta_bytes", "seed_ratio"} do
     T.truthy(s[k] ~= nil, "key " .. k)
   end
   T.near(s.mse, 0.5 / 3, 1e-15, "mse"); T.near(s.rmse, math.sqrt(0.5 / 3), 1e-15, "rmse")
   T.eq(s.max_abs_err, 0.5, "max_abs_err"); T.near(s.mean_abs_err, 1 / 3, 1e-15, "mean_abs_err")
   T.near(s.sqnr_db, 10 * math.log(((127 * 127) + 12.5) / 0.5, 10), 1e-9, "sqnr_db")
   T.eq(s.clipped, 0, "clipped"); T.eq(s.numel, 3, "numel"); T.eq(s.fp32_bytes, 12, "fp32_bytes")
-  T.eq(s.size_bytes, 3, "size_bytes"); T.eq(s.meta_bytes, 16, "meta_bytes"); T.eq(s.compression, 4.0, "compression")
-  T.near(s.bits_per_weight, (3 * 8 + 32) / 3, 1e-12, "bits_per_weight")
+  T.eq(s.bytes, 3 + 8, "3 codes + one f64 scale"); T.eq(s.scale_dtype, "f64", "Lua keeps f64 scales")
+  T.eq(s.bits_per_weight, 8 * 11 / 3, "bits_per_weight = 8 * bytes / numel"); T.eq(s.ratio, 12 / 11, "ratio = 4 * numel / bytes")
+  T.eq(s.seed_size_bytes, 3, "seed_size_bytes"); T.eq(s.seed_meta_bytes, 16, "seed_meta_bytes")
+  T.eq(s.seed_ratio, 4.0, "seed_ratio")
+  T.eq(s.size_bytes, nil, "the ambiguous seed name is gone")
 end)
 
 T.test("q:histogram(bins)", function()

@@ -14,12 +14,18 @@ typedef struct sq_help_entry {
 } sq_help_entry;
 
 #define SQ_HELP_CONFIG                                                                              \
-    "Configuration (each further --bits starts a new configuration):\n"                             \
+    "Configuration (each further --bits or --format starts a new configuration):\n"                 \
+    "  --format NAME         element format: int (default: the options below), llama.cpp's\n"      \
+    "                        q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs,\n"   \
+    "                        fp8_e4m3 fp8_e5m2 fp4_e2m1 (any --granularity), nf4 (--group-size),\n" \
+    "                        mxfp4 mxfp8 nvfp4; a format fixes the other options: giving one\n"   \
+    "                        with another value is an error\n"                                     \
+    "  --double-quant        nf4: quantize the block absmax values too (bitsandbytes)\n"          \
     "  --bits N              code width, 2 to 8 bits\n"                                             \
     "  --mode MODE           symmetric (default) or asymmetric\n"                                   \
     "  --granularity G       tensor (default), channel or group\n"                                  \
-    "  --group-size N        elements per group along the last axis (group; default 32)\n"          \
-    "  --axis N              the per-channel axis, counted from 1 (channel; default 1)\n"           \
+    "  --group-size N        elements per group along the last axis (group only; default 32)\n"     \
+    "  --axis N              the per-channel axis, counted from 1 (channel only; default 1)\n"      \
     "  --rounding R          away (half away from zero, default) or even (half to even)\n"          \
     "  --zero-in-range       asymmetric: widen the range to include 0 (PyTorch's rule)\n"          \
     "  --calibration C       range of each scale: minmax (default), mse (clip ratio minimizing\n"  \
@@ -29,9 +35,7 @@ typedef struct sq_help_entry {
 
 #define SQ_HELP_SELECT                                                                              \
     "  --include RE          only tensors whose name matches RE (POSIX extended regex)\n"           \
-    "  --exclude RE          leave out tensors whose name matches RE\n"                         \
-    "  --format TYPE         quantize to OUT.gguf: q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k\n"       \
-    "                        q5_k q6_k iq4_nl iq4_xs (llama.cpp's bytes), f16, bf16 or f32\n"
+    "  --exclude RE          leave out tensors whose name matches RE\n"
 
 static const sq_help_entry commands[] = {
     {"demo", "--demo",
@@ -65,19 +69,24 @@ static const sq_help_entry commands[] = {
      "                        (as W's name + .input, or without .weight), X W^T in double\n"
      "  --scale-dtype T       size (and round) scales as f16, f32 or f64 (default) as quantize\n"
      "\n"
-     "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"},
+     "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"
+     "         squint report model.safetensors --format q4_k --format nf4 --format fp8_e4m3\n"},
     {"quantize", NULL,
      "Usage: squint quantize FILE OUT.safetensors [CONFIG] [OPTION]...\n"
      "   or: squint quantize FILE OUT.gguf --format TYPE\n"
      "Write the selected tensors of rank 2 or more of the checkpoint FILE quantized with CONFIG\n"
-     "(codes, scales, asymmetric zero points, configuration) to OUT.safetensors, and copy\n"
+     "(codes, scales, asymmetric zero points, configuration; for a --format its bytes as U8,\n"
+     "fp32 scales where they live outside them) to OUT.safetensors, and copy\n"
      "every other tensor byte for byte (excluded ones too), streaming one tensor at a time.\n"
      "The result reloads exactly: sq.open(OUT):qtensor(NAME) in Lua.\n"
      "\n" SQ_HELP_CONFIG "\n"
      "Options:\n" SQ_HELP_SELECT
-     "  --scale-dtype T       store scales as f16 (default), f32 or f64\n"
+     "  --scale-dtype T       store INT scales as f16 (default), f32 or f64\n"
+     "  --format TYPE         for OUT.gguf: q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k\n"
+     "                        iq4_nl iq4_xs (llama.cpp's bytes), f16, bf16 or f32\n"
      "\n"
-     "Example: squint quantize model.safetensors model-q4.safetensors --bits 4 --granularity group\n"},
+     "Example: squint quantize model.safetensors model-q4.safetensors --bits 4 --granularity group\n"
+     "         squint quantize model.safetensors model-nf4.safetensors --format nf4 --double-quant\n"},
     {"diff", NULL,
      "Usage: squint diff REF OTHER [OPTION]...\n"
      "Compare two checkpoints (safetensors, GGUF, sharded sets, squint's quantized exports)\n"

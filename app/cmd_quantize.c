@@ -1,6 +1,7 @@
-/* cmd_quantize.c - `squint quantize FILE OUT.safetensors [config options]
- * [--scale-dtype f16|f32|f64] [--include RE] [--exclude RE]`: the quantized
- * export of a checkpoint (scales stored as f16 unless told otherwise). */
+/* cmd_quantize.c - `squint quantize FILE OUT.safetensors [config options |
+ * --format NAME [--double-quant]] [--scale-dtype f16|f32|f64] [--include RE]
+ * [--exclude RE]`: the quantized export of a checkpoint (INT scales stored
+ * as f16 unless told otherwise; a format's bytes as the format stores them). */
 #include "cmd_quantize.h"
 
 #include <stdio.h>
@@ -26,13 +27,15 @@ int sq_cmd_quantize(int argc, char **argv)
         return rc;
     if (sq_cmd_is_gguf(a.pos[1]))
         return sq_cmd_quantize_gguf(&a);
+    if ((rc = sq_cmd_check_format("quantize", &a)) != 0)
+        return rc;
     if (a.n_cfg != 1) {
-        fprintf(stderr, "squint quantize: one configuration only (--bits given more than once)\n");
+        fprintf(stderr, "squint quantize: one configuration only (--bits or --format given more than once)\n");
         return 2;
     }
     if ((rc = sq_cmd_check_paths("quantize", &a)) != 0) /* before any work: never overwrite the input */
         return rc;
-    if (!a.scale_store_set)
+    if (!a.scale_store_set && a.cfg[0].format == SQ_FORMAT_INT)
         a.cfg[0].scale_store = SQ_SCALE_F16; /* files default to f16 scales */
     sq_error err;
     sq_checkpoint *ck;
@@ -51,9 +54,10 @@ int sq_cmd_quantize(int argc, char **argv)
         fprintf(stderr, "squint quantize: %s\n", err.msg);
         return st == SQ_ERR_INTERRUPTED ? 130 : st == SQ_ERR_ARG ? 2 : 1;
     }
-    char d[96];
-    printf("wrote %s (%s, %s scales): %zu quantized, %zu kept, %zu excluded (kept and excluded: copied as is)\n",
-           a.pos[1], sq_qconfig_describe_from(&a.cfg[0], 1, d, sizeof d), sq_scale_store_name(a.cfg[0].scale_store),
-           sum.quantized, sum.kept, sum.excluded);
+    char d[96], sc[40] = "";
+    if (a.cfg[0].format == SQ_FORMAT_INT) /* a format stores its scales its own way */
+        snprintf(sc, sizeof sc, ", %s scales", sq_scale_store_name(a.cfg[0].scale_store));
+    printf("wrote %s (%s%s): %zu quantized, %zu kept, %zu excluded (kept and excluded: copied as is)\n", a.pos[1],
+           sq_qconfig_describe_from(&a.cfg[0], 1, d, sizeof d), sc, sum.quantized, sum.kept, sum.excluded);
     return 0;
 }

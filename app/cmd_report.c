@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cfgopts.h"
 #include "checkpoint.h"
 #include "cmd_diff.h"
 #include "plot.h"
@@ -111,11 +112,91 @@ static sq_qconfig *cur_cfg(sq_cmd_args *a, int *has_bits)
     return &a->cfg[a->n_cfg - 1];
 }
 
+/* Copy option o's field(s) from src to dst. */
+static void copy_opt(sq_qconfig *dst, const sq_qconfig *src, int o)
+{
+    switch (o) {
+    case SQ_OPT_BITS: dst->bits = src->bits; break;
+    case SQ_OPT_MODE: dst->mode = src->mode; break;
+    case SQ_OPT_GRANULARITY: dst->granularity = src->granularity; break;
+    case SQ_OPT_AXIS: dst->axis = src->axis; break;
+    case SQ_OPT_GROUP_SIZE: dst->group_size = src->group_size; break;
+    case SQ_OPT_ROUNDING: dst->rounding = src->rounding; break;
+    case SQ_OPT_ZERO_IN_RANGE: dst->zero_in_range = src->zero_in_range; break;
+    case SQ_OPT_CALIBRATION:
+        dst->calibration = src->calibration;
+        dst->percentile = src->percentile;
+        dst->clip = src->clip;
+        break;
+    case SQ_OPT_DOUBLE_QUANT: dst->double_quant = src->double_quant; break;
+    default: break;
+    }
+}
+
+/* --format NAME: a known format starts a new configuration (or turns the
+ * current one, without bits or format yet, into one, keeping the options
+ * given so far: `--group-size 128 --format nf4`); an unknown name is only
+ * remembered (a GGUF type for `quantize OUT.gguf`). Returns 0, or 2 on too
+ * many configurations. */
+static int start_format(const char *cmd, sq_cmd_args *a, const char *v, int *has_bits, unsigned *set)
+{
+    sq_format f;
+    a->format = v;
+    a->format_unknown = !sq_format_parse(v, &f);
+    if (a->format_unknown)
+        return 0;
+    if (a->n_cfg > 0 && *has_bits) {
+        if (a->n_cfg >= SQ_CMD_MAX_CONFIGS)
+            return usage_err(cmd, "too many configurations (at most 16) at --format %s", v);
+        a->cfg[a->n_cfg++] = sq_qconfig_default();
+        set[a->n_cfg - 1] = 0;
+    }
+    sq_qconfig *c = cur_cfg(a, has_bits), old = *c;
+    *c = sq_qconfig_for_format(f);
+    for (int o = 0; o < SQ_OPT_COUNT; o++)
+        if (set[a->n_cfg - 1] & SQ_OPT_BIT(o))
+            copy_opt(c, &old, o);
+    *has_bits = 1;
+    return 0;
+}
+
+/* Refuse options that do not apply (cfgopts.h) in every configuration, and
+ * --scale-dtype when no configuration is an INT one. Returns 0 or 2. */
+static int check_applicable(const char *cmd, const sq_cmd_args *a, const unsigned *set)
+{
+    char msg[300];
+    bool any_int = false;
+    for (size_t c = 0; c < a->n_cfg; c++) {
+        any_int = any_int || a->cfg[c].format == SQ_FORMAT_INT;
+        if (sq_opts_check(&a->cfg[c], set[c], SQ_OPTS_CLI, msg, sizeof msg) >= 0)
+            return usage_err(cmd, "%s", msg);
+    }
+    if (a->scale_store_set && !any_int) {
+        sq_qconfig c = a->cfg[0];
+        c.scale_store = a->scale_store;
+        if (sq_opts_check(&c, SQ_OPT_BIT(SQ_OPT_SCALE_DTYPE), SQ_OPTS_CLI, msg, sizeof msg) >= 0)
+            return usage_err(cmd, "%s", msg);
+    }
+    return 0;
+}
+
+int sq_cmd_check_format(const char *cmd, const sq_cmd_args *a)
+{
+    char names[400];
+    if (!a->format_unknown)
+        return 0;
+    fprintf(stderr, "squint %s: unknown --format '%s' (known: %s)\n(see `squint --help`)\n", cmd, a->format,
+            sq_opts_format_list(names, sizeof names));
+    return 2;
+}
+
 int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq_cmd_args *a)
 {
     const char *cmd = argv[0];
     memset(a, 0, sizeof *a);
-    int has_bits = 0;
+    int has_bits = 0, rc;
+    unsigned set[SQ_CMD_MAX_CONFIGS] = {0}; /* the options given, per configuration (cfgopts.h) */
+#define MARK(o) (set[a->n_cfg - 1] |= SQ_OPT_BIT(o))
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strncmp(arg, "--", 2) != 0 || strcmp(arg, "--") == 0) {
@@ -126,10 +207,19 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
         }
         if (strcmp(arg, "--zero-in-range") == 0) {
             cur_cfg(a, &has_bits)->zero_in_range = true;
+            MARK(SQ_OPT_ZERO_IN_RANGE);
             continue;
         }
-        if (strcmp(arg, "--format") == 0 && i + 1 < argc) {
-            a->format = argv[++i];
+        if (strcmp(arg, "--double-quant") == 0) {
+            cur_cfg(a, &has_bits)->double_quant = true;
+            MARK(SQ_OPT_DOUBLE_QUANT);
+            continue;
+        }
+        if (strcmp(arg, "--format") == 0 && i + 1 >= argc)
+            return usage_err(cmd, "option '%s' needs a value", arg);
+        if (strcmp(arg, "--format") == 0) {
+            if ((rc = start_format(cmd, a, argv[++i], &has_bits, set)) != 0)
+                return rc;
             continue;
         }
         if (strcmp(arg, "--activations") == 0 && allow_outputs && i + 1 < argc) {
@@ -158,32 +248,39 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
                 if (a->n_cfg >= SQ_CMD_MAX_CONFIGS)
                     return usage_err(cmd, "too many configurations (at most 16) at --bits %s", v);
                 a->cfg[a->n_cfg++] = sq_qconfig_default();
+                set[a->n_cfg - 1] = 0;
             }
             c = cur_cfg(a, &has_bits);
             c->bits = (int)n;
             has_bits = 1;
+            MARK(SQ_OPT_BITS);
             break;
         case 1:
             if (!sq_mode_parse(v, &cur_cfg(a, &has_bits)->mode))
                 return usage_err(cmd, "--mode wants symmetric or asymmetric, not '%s'", v);
+            MARK(SQ_OPT_MODE);
             break;
         case 2:
             if (!sq_granularity_parse(v, &cur_cfg(a, &has_bits)->granularity))
                 return usage_err(cmd, "--granularity wants tensor, channel or group, not '%s'", v);
+            MARK(SQ_OPT_GRANULARITY);
             break;
         case 3:
             if (!parse_int(v, 1, LONG_MAX, &n))
                 return usage_err(cmd, "--group-size wants a positive integer, not '%s'", v);
             cur_cfg(a, &has_bits)->group_size = (size_t)n;
+            MARK(SQ_OPT_GROUP_SIZE);
             break;
         case 4:
             if (!parse_int(v, 1, SQ_MAX_DIMS, &n))
                 return usage_err(cmd, "--axis wants a 1-based axis from 1 to 8, not '%s'", v);
             cur_cfg(a, &has_bits)->axis = (int)n - 1;
+            MARK(SQ_OPT_AXIS);
             break;
         case 5:
             if (!sq_rounding_parse(v, &cur_cfg(a, &has_bits)->rounding))
                 return usage_err(cmd, "--rounding wants away or even, not '%s'", v);
+            MARK(SQ_OPT_ROUNDING);
             break;
         case 6: a->include = v; break;
         case 7: a->exclude = v; break;
@@ -194,6 +291,7 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
             if (!parse_calibration(v, cur_cfg(a, &has_bits)))
                 return usage_err(cmd, "--calibration wants minmax, mse, kl, percentile:P (0 < P <= 100) or "
                                       "clip:C (0 < C <= 1), not '%s'", v);
+            MARK(SQ_OPT_CALIBRATION);
             break;
         default:
             if (!sq_scale_store_parse(v, &a->scale_store))
@@ -204,10 +302,13 @@ int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq
     }
     if (a->n_pos != want_pos)
         return usage_err(cmd, "%s", want_pos == 1 ? "missing FILE argument" : "missing FILE or OUT argument");
+#undef MARK
     if (a->n_cfg == 0) {
         a->cfg[0] = sq_qconfig_default();
         a->n_cfg = 1;
     }
+    if ((rc = check_applicable(cmd, a, set)) != 0)
+        return rc;
     for (size_t c = 0; c < a->n_cfg; c++)
         a->cfg[c].scale_store = a->scale_store;
     return 0;
@@ -367,7 +468,8 @@ static void print_table(const sq_report *rep)
         printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (as squint quantize writes them, "
                "%s scales), compression %.3fx, %.3f bits/weight (GGUF-style f16 %.3f)",
                d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes,
-               sq_scale_store_name(rep->configs[c].scale_store), t->compression_ratio,
+               rep->configs[c].format != SQ_FORMAT_INT ? "the format's" : sq_scale_store_name(rep->configs[c].scale_store),
+               t->compression_ratio,
                t->bits_per_weight, t->bits_per_weight_f16);
         if (t->num_failed)
             printf(", %zu failed", t->num_failed);
@@ -481,7 +583,7 @@ int sq_cmd_report(int argc, char **argv)
 {
     sq_cmd_args a;
     int rc = sq_cmd_parse_args(argc, argv, 1, 1, &a);
-    if (rc)
+    if (rc || (rc = sq_cmd_check_format("report", &a)) != 0)
         return rc;
     sq_error err;
     if ((rc = sq_cmd_check_paths("report", &a)) != 0 ||

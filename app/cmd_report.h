@@ -21,19 +21,27 @@ typedef struct sq_cmd_args {
     const char *plot;           /* --plot OUT.png|OUT.svg (report only) */
     sq_scale_store scale_store; /* --scale-dtype (applies to every configuration; default f64) */
     int scale_store_set;        /* --scale-dtype was given */
-    const char *format;         /* --format TYPE (quantize to .gguf) */
+    const char *format;         /* the last --format NAME (also the GGUF type of quantize to .gguf) */
+    int format_unknown;         /* that NAME is no sq_format (quant.h): only a GGUF type */
     const char *activations;    /* --activations ACTS (report only: output SQNR per weight, cmd_diff.c) */
 } sq_cmd_args;
 
 /* Parse argv[1..argc) (argv[0] is the command name): want_pos positional
- * arguments, configuration options (`--bits` starts a new configuration once
- * the current one has bits; `--axis` is 1-based), --scale-dtype f16|f32|f64
+ * arguments, configuration options (`--bits` or `--format NAME` starts a new
+ * configuration once the current one has bits or a format; `--axis` is
+ * 1-based; options that do not apply to their configuration, cfgopts.h,
+ * are usage errors), --double-quant (nf4), --scale-dtype f16|f32|f64
  * (the precision scales are rounded to, for every configuration), --include/--exclude, and
  * --csv/--json when allow_outputs. Prints a message naming the bad argument
  * on stderr and returns 2 on a usage error, 0 otherwise. With no
  * configuration option, one default configuration (int8 symmetric
  * per-tensor) is set. */
 int sq_cmd_parse_args(int argc, char **argv, int want_pos, int allow_outputs, sq_cmd_args *a);
+
+/* After sq_cmd_parse_args: when the last --format named no sq_format, print
+ * "squint CMD: unknown --format 'X' (known: int, q4_0, ...)" and return 2;
+ * else 0. (Only `quantize OUT.gguf` takes other names: GGUF types.) */
+int sq_cmd_check_format(const char *cmd, const sq_cmd_args *a);
 
 /* Progress display state: stderr line with done/total, bytes and ETA, drawn
  * only when stderr is a terminal. */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cfgopts.h"
 #include "fileio.h"
 #include "error.h"
 #include "model.h"
@@ -554,12 +555,49 @@ static int lsq_cfg_calib_key(lua_State *L, int arg, const char *prefix, const ch
     return 1;
 }
 
+/* The option bit of configuration key k (calibration's parameters count as
+ * calibration), or 0 for format and unknown keys. */
+static unsigned lsq_cfg_opt_bit(const char *k)
+{
+    static const char *const calib[] = {"percentile", "clip", "range"};
+    for (int o = 0; o < SQ_OPT_COUNT; o++)
+        if (strcmp(k, sq_opt_name((sq_opt)o, SQ_OPTS_LUA)) == 0)
+            return SQ_OPT_BIT(o);
+    for (size_t i = 0; i < sizeof calib / sizeof calib[0]; i++)
+        if (strcmp(k, calib[i]) == 0)
+            return SQ_OPT_BIT(SQ_OPT_CALIBRATION);
+    return 0;
+}
+
+/* cfg = the configuration the table's `format` key (at stack index idx)
+ * implies: sq_qconfig_for_format, or the defaults when absent (stack: 0). */
+static void lsq_cfg_format(lua_State *L, int idx, int arg, const char *prefix, sq_qconfig *cfg)
+{
+    sq_format f = SQ_FORMAT_INT;
+    int t = lua_getfield(L, idx, "format");
+    if (t != LUA_TNIL && (t != LUA_TSTRING || !sq_format_parse(lua_tostring(L, -1), &f))) {
+        char names[400];
+        lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "format must be one of %s, got %s",
+                                                      sq_opts_format_list(names, sizeof names),
+                                                      lsq_value_text(L, -1)));
+    }
+    lua_pop(L, 1);
+    *cfg = sq_qconfig_for_format(f);
+}
+
 /* Parse one configuration key (value at the top of the stack) into cfg. */
 static void lsq_cfg_key(lua_State *L, int arg, const char *prefix, const char *k, sq_qconfig *cfg,
                         int *given)
 {
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-    if (strcmp(k, "bits") == 0) {
+    if (strcmp(k, "format") == 0) {
+        return; /* read first, by lsq_cfg_format */
+    } else if (strcmp(k, "double_quant") == 0) {
+        if (!lua_isboolean(L, -1))
+            lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "double_quant must be a boolean, got %s",
+                                                          lsq_value_text(L, -1)));
+        cfg->double_quant = lua_toboolean(L, -1);
+    } else if (strcmp(k, "bits") == 0) {
         cfg->bits = lsq_cfg_int(L, arg, prefix, k, SQ_BITS_MIN, SQ_BITS_MAX, "an integer in 2..8");
     } else if (strcmp(k, "mode") == 0) {
         if (!sq_mode_parse(s, &cfg->mode))
@@ -596,6 +634,7 @@ void lsq_parse_qconfig(lua_State *L, int idx, int arg, const char *prefix, const
                               int ndim, sq_qconfig *cfg)
 {
     int given[3] = {0, 0, 0}; /* axis; calibration; the method a parameter implies (each 1 + value) */
+    unsigned set = 0;         /* the options the table gives (cfgopts.h) */
     *cfg = sq_qconfig_default();
     idx = lua_absindex(L, idx);
     if (lua_isnoneornil(L, idx))
@@ -603,11 +642,13 @@ void lsq_parse_qconfig(lua_State *L, int idx, int arg, const char *prefix, const
     if (lua_type(L, idx) != LUA_TTABLE)
         lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "configuration table expected, got %s",
                                                       luaL_typename(L, idx)));
+    lsq_cfg_format(L, idx, arg, prefix, cfg);
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING)
             lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "unknown key %s", lsq_value_text(L, -2)));
         lsq_cfg_key(L, arg, prefix, lua_tostring(L, -2), cfg, given);
+        set |= lsq_cfg_opt_bit(lua_tostring(L, -2));
         lua_pop(L, 1);
     }
     if (given[2] && !given[1])
@@ -618,6 +659,9 @@ void lsq_parse_qconfig(lua_State *L, int idx, int arg, const char *prefix, const
                                       given[2] == 1 + SQ_CALIB_PERCENTILE ? "percentile"
                                       : given[2] == 1 + SQ_CALIB_CLIP   ? "clip"
                                                                          : "range"));
+    char why[300];
+    if (sq_opts_check(cfg, set, SQ_OPTS_LUA, why, sizeof why) >= 0)
+        lsq_cfg_error(L, arg, prefix, why);
     if (!shape)
         return;
     if (cfg->granularity == SQ_GRAN_CHANNEL && cfg->axis >= ndim)
@@ -635,20 +679,31 @@ char *lsq_describe(const sq_qconfig *cfg, char *buf, size_t size)
     return sq_qconfig_describe_from(cfg, 1, buf, size);
 }
 
-/* Push a configuration as a table sq.quantize accepts back (stack: +1). */
+/* Push a configuration as a table sq.quantize accepts back (stack: +1):
+ * format, and axis / group_size only where the granularity uses them. */
 static void lsq_push_qconfig(lua_State *L, const sq_qconfig *cfg)
 {
-    lua_createtable(L, 0, 7);
+    lua_createtable(L, 0, 9);
+    lua_pushstring(L, sq_format_name(cfg->format));
+    lua_setfield(L, -2, "format");
+    if (cfg->format == SQ_FORMAT_NF4) {
+        lua_pushboolean(L, cfg->double_quant);
+        lua_setfield(L, -2, "double_quant");
+    }
     lua_pushinteger(L, cfg->bits);
     lua_setfield(L, -2, "bits");
     lua_pushstring(L, sq_mode_name(cfg->mode));
     lua_setfield(L, -2, "mode");
     lua_pushstring(L, sq_granularity_name(cfg->granularity));
     lua_setfield(L, -2, "granularity");
-    lua_pushinteger(L, cfg->axis + 1);
-    lua_setfield(L, -2, "axis");
-    lua_pushinteger(L, (lua_Integer)cfg->group_size);
-    lua_setfield(L, -2, "group_size");
+    if (cfg->granularity == SQ_GRAN_CHANNEL) {
+        lua_pushinteger(L, cfg->axis + 1);
+        lua_setfield(L, -2, "axis");
+    }
+    if (cfg->granularity == SQ_GRAN_GROUP) {
+        lua_pushinteger(L, (lua_Integer)cfg->group_size);
+        lua_setfield(L, -2, "group_size");
+    }
     lua_pushstring(L, sq_rounding_name(cfg->rounding));
     lua_setfield(L, -2, "rounding");
     lua_pushboolean(L, cfg->zero_in_range);
@@ -1248,6 +1303,46 @@ static int lsq_rows_tostring(lua_State *L)
     return 1;
 }
 
+/* sq.formats() -> one row per element format: {name, kind ("int", "block"
+ * or "element"), block (elements per stored block; nf4: its default 64; nil
+ * for int), bits (code bits; nil for int), bits_per_weight (stored blocks
+ * alone; nil for int), scales (how scales are stored)}, printing as an
+ * aligned table (stack: +1). */
+static int lsq_formats(lua_State *L)
+{
+    static const char *const kinds[] = {"int", "block", "element"};
+    static const char *const cols[] = {"name", "kind", "block", "bits", "bits_per_weight", "scales"};
+    lua_createtable(L, SQ_FORMAT_COUNT, 0);
+    for (int f = 0; f < SQ_FORMAT_COUNT; f++) {
+        const sq_format_info *fi = sq_format_info_of(f);
+        lua_createtable(L, 0, 6);
+        lua_pushstring(L, fi->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, kinds[fi->kind]);
+        lua_setfield(L, -2, "kind");
+        if (f != SQ_FORMAT_INT) {
+            lsq_setint(L, "block", fi->block ? fi->block : sq_qconfig_for_format((sq_format)f).group_size);
+            lsq_setint(L, "bits", (size_t)fi->bits);
+            lsq_setnum(L, "bits_per_weight", fi->bits_per_weight);
+        }
+        lua_pushstring(L, fi->scale_desc);
+        lua_setfield(L, -2, "scales");
+        lua_rawseti(L, -2, f + 1);
+    }
+    if (luaL_newmetatable(L, "squint.formats")) {
+        lua_pushcfunction(L, lsq_rows_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_createtable(L, 6, 0);
+        for (int c = 0; c < 6; c++) {
+            lua_pushstring(L, cols[c]);
+            lua_rawseti(L, -2, c + 1);
+        }
+        lua_setfield(L, -2, "columns");
+    }
+    lua_setmetatable(L, -2);
+    return 1;
+}
+
 /* ======================================================================
  * Linear layers
  * ==================================================================== */
@@ -1801,6 +1896,7 @@ static const luaL_Reg lsq_functions[] = {
     {"write_json", lsq_write_json},
     {"view", lsq_view},
     {"report", lsq_report},
+    {"formats", lsq_formats},
     {NULL, NULL},
 };
 

@@ -726,7 +726,8 @@ static json_t *json_config(const sq_qconfig *cfg)
     if (!o)
         return NULL;
     sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
-    if (jset(o, "describe", json_string(desc)) && jset(o, "bits", json_integer(cfg->bits)) &&
+    if (jset(o, "describe", json_string(desc)) && jset(o, "format", json_string(sq_format_name(cfg->format))) &&
+        jset(o, "bits", json_integer(cfg->bits)) &&
         jset(o, "mode", json_string(sq_mode_name(cfg->mode))) &&
         jset(o, "granularity", json_string(sq_granularity_name(cfg->granularity))) &&
         jset(o, "axis", json_integer(cfg->axis + 1)) && jset(o, "group_size", json_integer((json_int_t)cfg->group_size)) &&
@@ -866,12 +867,13 @@ static const char *raw_dtype(const sq_tinfo *ti)
     return NULL;
 }
 
-/* Whether name is NAME.codes/.scales/.zero_points of a quantized tensor of ck. */
+/* Whether name is NAME.codes/.scales/.zero_points (or a format's .aux /
+ * .tensor_scale) of a quantized tensor of ck. */
 static bool is_qpart(const sq_checkpoint *ck, const char *name)
 {
-    static const char *const parts[] = {".codes", ".scales", ".zero_points"};
+    static const char *const parts[] = {".codes", ".scales", ".zero_points", ".aux", ".tensor_scale"};
     size_t len = strlen(name);
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
         size_t pl = strlen(parts[k]);
         if (len > pl && len - pl < 512 && strcmp(name + len - pl, parts[k]) == 0) {
             char base[512];
@@ -919,8 +921,11 @@ static sq_status export_meta(sq_st_writer *w, const sq_checkpoint *ck, const sq_
     sq_qconfig_describe_from(cfg, 1, desc, sizeof desc);
     if (st == SQ_OK)
         st = sq_st_writer_add_metadata(w, "squint.config", desc, err);
-    if (st == SQ_OK)
-        st = sq_st_writer_add_metadata(w, "squint.scale_dtype", sq_scale_store_name(cfg->scale_store), err);
+    if (st == SQ_OK) /* a format stores its scales its own way (quant.h, "Formats") */
+        st = sq_st_writer_add_metadata(w, "squint.scale_dtype",
+                                       cfg->format == SQ_FORMAT_INT ? sq_scale_store_name(cfg->scale_store)
+                                                                    : sq_format_info_of((int)cfg->format)->scale_desc,
+                                       err);
     if (st == SQ_OK && source) {
         const char *base = strrchr(source, '/');
         st = sq_st_writer_add_metadata(w, "squint.source", base ? base + 1 : source, err);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blockfmt.h"
 #include "dtconv.h"
+#include "elemfmt.h"
 #include "fileio.h"
 
 /* The safetensors dtypes squint knows; dt < SQ_DTYPE_COUNT when loadable. */
@@ -430,6 +432,41 @@ sq_status sq_st_load(const sq_safetensors *f, size_t i, sq_tensor **out, sq_erro
 
 /* ---- quantized tensors ---------------------------------------------------- */
 
+/* Whether a tensor of format cfg (not INT) keeps float32 scales outside its
+ * bytes: fp8/fp4 (per tensor, channel or group) and nf4's absmax without
+ * double quantization. */
+static bool fmt_has_scales(const sq_qconfig *cfg)
+{
+    const sq_format_info *fi = sq_format_info_of((int)cfg->format);
+    return fi->any_granularity || (cfg->format == SQ_FORMAT_NF4 && !cfg->double_quant);
+}
+
+/* The bytes of q->codes and q->aux a tensor of format cfg (valid for the
+ * shape, not INT) gets: quant.h's "Formats" layouts. Errors: OVERFLOW. */
+static sq_status fmt_sizes(const sq_qconfig *cfg, const size_t *shape, int ndim, size_t numel, size_t *code_bytes,
+                           size_t *aux_bytes, sq_error *err)
+{
+    const sq_format_info *fi = sq_format_info_of((int)cfg->format);
+    size_t last = ndim ? shape[ndim - 1] : 1, rows = last ? numel / last : 0, rb = 0;
+    *aux_bytes = 0;
+    if (fi->any_granularity || cfg->format == SQ_FORMAT_NF4) {
+        *code_bytes = fi->bits == 8 ? numel : numel / 2 + numel % 2;
+        if (cfg->format == SQ_FORMAT_NF4 && cfg->double_quant) { /* codes, fp32 absmax2 per 256, fp32 offset */
+            size_t nabs = numel / cfg->group_size;
+            *aux_bytes = nabs + 4 * ((nabs + SQ_NF4_DQ_BLOCK - 1) / SQ_NF4_DQ_BLOCK) + 4;
+        }
+        return SQ_OK;
+    }
+    sq_status st = fi->kind == SQ_FORMAT_KIND_BLOCK ? sq_block_row_bytes((sq_block_type)fi->native, last, &rb, err)
+                                                    : sq_elemfmt_row_bytes((sq_elemfmt)fi->native, last, &rb, err);
+    if (st != SQ_OK)
+        return st;
+    if (rows && rb > SIZE_MAX / rows)
+        return sq_fail(err, SQ_ERR_OVERFLOW, "size overflow");
+    *code_bytes = rows * rb;
+    return SQ_OK;
+}
+
 /* Metadata value squint.<name>.<field>, or NULL. */
 static const char *qmeta(const sq_safetensors *f, const char *name, const char *field)
 {
@@ -546,7 +583,12 @@ static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq
     const char *bad = NULL;
     *cfg = sq_qconfig_default();
     const char *zir = qmeta(f, name, "zero_in_range"), *shp = qmeta(f, name, "shape");
-    if (!parse_int(qmeta(f, name, "bits"), SQ_BITS_MIN, SQ_BITS_MAX, &bits))
+    const char *fmt = qmeta(f, name, "format"), *dq = qmeta(f, name, "double_quant");
+    if (fmt && !sq_format_parse(fmt, &cfg->format)) /* absent: INT (files before formats) */
+        bad = "format";
+    else if (dq && strcmp(dq, "true") != 0 && strcmp(dq, "false") != 0)
+        bad = "double_quant";
+    else if (!parse_int(qmeta(f, name, "bits"), SQ_BITS_MIN, SQ_BITS_MAX, &bits))
         bad = "bits";
     else if (!qmeta(f, name, "mode") || !sq_mode_parse(qmeta(f, name, "mode"), &cfg->mode))
         bad = "mode";
@@ -573,6 +615,7 @@ static sq_status qconfig_from_meta(const sq_safetensors *f, const char *name, sq
     cfg->axis = (int)axis;
     cfg->group_size = (size_t)gs;
     cfg->zero_in_range = strcmp(zir, "true") == 0;
+    cfg->double_quant = dq && strcmp(dq, "true") == 0;
     *n_clipped = (size_t)clipped;
     json_t *js = shp ? json_loads(shp, 0, NULL) : NULL;
     bool ok = json_is_array(js) && json_array_size(js) <= SQ_MAX_DIMS;
@@ -648,6 +691,53 @@ static sq_status qparts(const sq_safetensors *f, const char *name, sq_qconfig *c
     return SQ_OK;
 }
 
+/* A part that must be dtype dt (its element count checked by qpart). */
+static sq_status fmt_part(const sq_safetensors *f, const char *name, const char *part, size_t numel, const char *dt,
+                          const sq_tinfo **out, sq_error *err)
+{
+    sq_status st = qpart(f, name, part, numel, false, out, err);
+    if (st == SQ_OK && strcmp((*out)->type_name, dt) != 0)
+        st = sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': '%s.%s' should be %s (is %s)", f->fname, name, name,
+                     part, dt, (*out)->type_name);
+    return st;
+}
+
+/* sq_st_load_qtensor for a format other than INT: NAME.codes (U8, the
+ * format's bytes), NAME.scales (F32, fp8/fp4 scales or nf4 absmax),
+ * NAME.aux (U8, nf4 double quantization), NAME.tensor_scale (F32 [1], nvfp4),
+ * rebuilt with sq_qtensor_from_format_bytes. */
+static sq_status load_fmt_qtensor(const sq_safetensors *f, const char *name, const sq_qconfig *cfg, const size_t *shape,
+                                  int ndim, size_t numel, sq_dtype orig, size_t n_clipped, sq_qtensor **out,
+                                  sq_error *err)
+{
+    size_t code_bytes, aux_bytes, n_scales = sq_qconfig_scale_count(cfg, shape, ndim);
+    const sq_tinfo *tc, *ts = NULL, *ta = NULL, *tt = NULL;
+    sq_error e;
+    sq_status st = fmt_sizes(cfg, shape, ndim, numel, &code_bytes, &aux_bytes, &e);
+    if (st != SQ_OK)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name, e.msg);
+    if ((st = fmt_part(f, name, "codes", code_bytes, "U8", &tc, err)) != SQ_OK ||
+        (fmt_has_scales(cfg) && (st = fmt_part(f, name, "scales", n_scales, "F32", &ts, err)) != SQ_OK) ||
+        (aux_bytes && (st = fmt_part(f, name, "aux", aux_bytes, "U8", &ta, err)) != SQ_OK) ||
+        (cfg->format == SQ_FORMAT_NVFP4 && (st = fmt_part(f, name, "tensor_scale", 1, "F32", &tt, err)) != SQ_OK))
+        return st;
+    double *sc = NULL, tscale = 1.0;
+    if (ts && !(sc = malloc((n_scales ? n_scales : 1) * sizeof *sc)))
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", f->fname);
+    if (ts)
+        read_reals(ts, f->buf + ts->offset, n_scales, sc);
+    if (tt)
+        read_reals(tt, f->buf + tt->offset, 1, &tscale);
+    st = sq_qtensor_from_format_bytes(cfg, shape, ndim, orig, f->buf + tc->offset, code_bytes, sc,
+                                      ta ? f->buf + ta->offset : NULL, aux_bytes, tscale, out, &e);
+    free(sc);
+    if (st != SQ_OK)
+        return sq_fail(err, st == SQ_ERR_NOMEM ? st : SQ_ERR_FORMAT, "%s: quantized tensor '%s': %s", f->fname, name,
+                       e.msg);
+    (*out)->n_clipped = n_clipped;
+    return SQ_OK;
+}
+
 sq_status sq_st_load_qtensor(const sq_safetensors *f, const char *name, sq_qtensor **out, sq_error *err)
 {
     sq_qconfig cfg;
@@ -665,6 +755,8 @@ sq_status sq_st_load_qtensor(const sq_safetensors *f, const char *name, sq_qtens
     if (n_clipped > numel)
         return sq_fail(err, SQ_ERR_FORMAT, "%s: quantized tensor '%s': n_clipped %zu exceeds its %zu elements", f->fname,
                        name, n_clipped, numel);
+    if (cfg.format != SQ_FORMAT_INT)
+        return load_fmt_qtensor(f, name, &cfg, shape, ndim, numel, orig, n_clipped, out, err);
     size_t n_scales = sq_qconfig_scale_count(&cfg, shape, ndim);
     const sq_tinfo *tc, *ts, *tz;
     if ((st = qparts(f, name, &cfg, numel, code_bytes, n_scales, &tc, &ts, &tz, err)) != SQ_OK)
@@ -733,6 +825,12 @@ static sq_scale_store exact_store(const sq_qtensor *q)
 void sq_st_qtensor_file_bytes(const sq_qtensor *q, size_t *code_bytes, size_t *meta_bytes)
 {
     size_t ss, zs = 0;
+    if (q->config.format != SQ_FORMAT_INT) { /* the format's bytes; fp32 scales, aux, nvfp4's S */
+        *code_bytes = q->code_bytes;
+        *meta_bytes = (fmt_has_scales(&q->config) ? 4 * q->n_scales : 0) + q->aux_bytes +
+                      (q->config.format == SQ_FORMAT_NVFP4 ? 4 : 0);
+        return;
+    }
     scale_dtype(exact_store(q), &ss);
     if (q->config.mode == SQ_MODE_ASYMMETRIC)
         zp_dtype(q->zero_points, q->n_scales, &zs);
@@ -748,10 +846,19 @@ sq_status sq_st_qconfig_file_bytes(const sq_qconfig *cfg, const size_t *shape, i
     if ((st = sq_qconfig_check(cfg, shape, ndim, err)) != SQ_OK || (st = sq_shape_numel(shape, ndim, &numel, err)) != SQ_OK ||
         (st = sq_packed_size(numel, cfg->bits, code_bytes, err)) != SQ_OK)
         return st;
+    size_t n = sq_qconfig_scale_count(cfg, shape, ndim);
+    if (cfg->format != SQ_FORMAT_INT) {
+        size_t aux;
+        if ((st = fmt_sizes(cfg, shape, ndim, numel, code_bytes, &aux, err)) != SQ_OK)
+            return st;
+        if (n > SIZE_MAX / 16 || *code_bytes > SIZE_MAX - n * 16 - aux - 4)
+            return sq_fail(err, SQ_ERR_OVERFLOW, "size overflow");
+        *meta_bytes = (fmt_has_scales(cfg) ? 4 * n : 0) + aux + (cfg->format == SQ_FORMAT_NVFP4 ? 4 : 0);
+        return SQ_OK;
+    }
     scale_dtype(largest && cfg->scale_store == SQ_SCALE_F16 ? SQ_SCALE_F32 : cfg->scale_store, &ss);
     if (cfg->mode == SQ_MODE_ASYMMETRIC)
         zs = largest ? 8 : 1;
-    size_t n = sq_qconfig_scale_count(cfg, shape, ndim);
     if (n > SIZE_MAX / 16 || *code_bytes > SIZE_MAX - n * 16)
         return sq_fail(err, SQ_ERR_OVERFLOW, "size overflow");
     *meta_bytes = n * (ss + zs);
@@ -968,9 +1075,13 @@ static sq_status qtensor_meta(sq_st_writer *w, const qdesc *d, sq_error *err)
     struct {
         const char *field;
         char value[256];
-    } kv[14];
+    } kv[16];
     int n = 0;
 #define KV(F, ...) (kv[n].field = (F), snprintf(kv[n].value, sizeof kv[n].value, __VA_ARGS__), n++)
+    if (c->format != SQ_FORMAT_INT) /* INT files stay as they were */
+        KV("format", "%s", sq_format_name(c->format));
+    if (c->format == SQ_FORMAT_NF4)
+        KV("double_quant", "%s", c->double_quant ? "true" : "false");
     KV("bits", "%d", c->bits);
     KV("mode", "%s", sq_mode_name(c->mode));
     KV("granularity", "%s", sq_granularity_name(c->granularity));
@@ -1000,6 +1111,53 @@ static sq_status qtensor_meta(sq_st_writer *w, const qdesc *d, sq_error *err)
     return SQ_OK;
 }
 
+/* Push the parts of a format (not INT) tensor d: codes (U8, the format's
+ * bytes), scales (F32, when kept outside the bytes), aux (U8, nf4 double
+ * quantization), tensor_scale (F32 [1], nvfp4). */
+static sq_status qtensor_fmt_parts(sq_st_writer *w, const qdesc *d, sq_error *err)
+{
+    char key[512];
+    const sq_qtensor *q = d->q;
+    size_t code_bytes = d->code_bytes, aux_bytes = q ? q->aux_bytes : 0, shp1[1];
+    sq_status st;
+    if (!q && (st = fmt_sizes(d->cfg, d->shape, d->ndim, d->numel, &code_bytes, &aux_bytes, err)) != SQ_OK)
+        return st;
+    uint8_t *b = q ? dupbytes(q->codes, code_bytes) : NULL;
+    if (q && !b)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    snprintf(key, sizeof key, "%s.codes", d->name);
+    shp1[0] = code_bytes;
+    if ((st = writer_push(w, key, "U8", shp1, 1, b, code_bytes, err)) != SQ_OK)
+        return st;
+    if (fmt_has_scales(d->cfg)) {
+        b = q ? real_bytes(q->scales, d->n_scales, "F32", 4) : NULL;
+        if (q && !b)
+            return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+        snprintf(key, sizeof key, "%s.scales", d->name);
+        shp1[0] = d->n_scales;
+        if ((st = writer_push(w, key, "F32", shp1, 1, b, 4 * d->n_scales, err)) != SQ_OK)
+            return st;
+    }
+    if (aux_bytes) {
+        b = q ? dupbytes(q->aux, aux_bytes) : NULL;
+        if (q && !b)
+            return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+        snprintf(key, sizeof key, "%s.aux", d->name);
+        shp1[0] = aux_bytes;
+        if ((st = writer_push(w, key, "U8", shp1, 1, b, aux_bytes, err)) != SQ_OK)
+            return st;
+    }
+    if (d->cfg->format != SQ_FORMAT_NVFP4)
+        return SQ_OK;
+    double ts = q ? q->tensor_scale : 1.0;
+    b = q ? real_bytes(&ts, 1, "F32", 4) : NULL;
+    if (q && !b)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    snprintf(key, sizeof key, "%s.tensor_scale", d->name);
+    shp1[0] = 1;
+    return writer_push(w, key, "F32", shp1, 1, b, 4, err);
+}
+
 /* Push the parts of d: codes, scales, zero points (asymmetric only). */
 static sq_status qtensor_parts(sq_st_writer *w, const qdesc *d, sq_error *err)
 {
@@ -1007,6 +1165,8 @@ static sq_status qtensor_parts(sq_st_writer *w, const qdesc *d, sq_error *err)
     size_t shp1[1], ss, zs;
     const sq_qtensor *q = d->q;
     sq_status st;
+    if (d->cfg->format != SQ_FORMAT_INT)
+        return qtensor_fmt_parts(w, d, err);
     snprintf(key, sizeof key, "%s.codes", d->name);
     uint8_t *cb = q ? dupbytes(q->codes, q->code_bytes) : NULL;
     if (q && !cb)

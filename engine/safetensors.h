@@ -45,6 +45,18 @@
  * of a symmetric tensor and n_clipped above the element count.
  * sq_st_qtensor_file_bytes gives the bytes of the three parts.
  *
+ * A tensor of another format than INT (quant.h, "Formats") is stored as
+ *   "w.codes"        U8 [code_bytes]: q->codes as is (the format's bytes);
+ *   "w.scales"       F32 [n_scales], only where the scales live outside the
+ *                    bytes: fp8/fp4's per tensor/channel/group scales, nf4's
+ *                    absmax per block without double quantization;
+ *   "w.aux"          U8 [aux_bytes], nf4 with double quantization (q->aux);
+ *   "w.tensor_scale" F32 [1], nvfp4's tensor scale S;
+ * with the metadata above plus squint.w.format (its name) and, for nf4,
+ * squint.w.double_quant ("true"/"false"). sq_st_load_qtensor rebuilds it with
+ * sq_qtensor_from_format_bytes: the same bytes, scales and dequantized
+ * values. Files without squint.w.format hold INT tensors.
+ *
  * Streaming. A writer can write its file while tensors are added, keeping
  * one tensor's bytes at a time: sq_st_writer_begin reserves room for the
  * header (from a first writer holding declarations: sq_st_writer_add_raw

@@ -19,6 +19,10 @@ trap 'T kill-server >/dev/null 2>&1; rm -rf "$d"' EXIT INT TERM
 run "list" 0 "$SQUINT" lesson
 n_listed=$(grep -cE '^ +[0-9]+  ' "$out")
 [ "$n_listed" -eq 9 ] && echo "ok: nine lessons listed" || { echo "FAIL: $n_listed lessons listed"; cat "$out"; fail=1; }
+# the formats have landed: lessons 7 (float and codebook formats) and 8 (llama.cpp's super-blocks) run, not "coming"
+for l in 7 8; do
+    grep -E "^ +$l  " "$out" | grep -q "coming:" && { echo "FAIL: lesson $l is still coming"; grep -E "^ +$l  " "$out"; fail=1; }
+done
 for l in $(awk '/^ +[0-9]+  / && !/coming:/ { print $1 }' "$out"); do
     run "lesson $l without a terminal" 0 env SQUINT_LESSON_BATCH=1 "$SQUINT" lesson "$l"
     has "$out" "squint lesson $l: "

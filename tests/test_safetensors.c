@@ -1,6 +1,8 @@
 /* test_safetensors.c - the generated fixture (every dtype, metadata, exact
- * values), writer round trips of float and quantized tensors, writer errors. */
+ * values), writer round trips of float and quantized tensors (every format
+ * too), writer errors, damaged quantized tensors. */
 #include <limits.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -628,6 +630,180 @@ START_TEST(test_f16_scales_and_fallback)
 }
 END_TEST
 
+/* ---- formats (quant.h "Formats") ----------------------------------------------- */
+
+/* Quantize randn with format cfg, write, reload: the same configuration,
+ * bytes, scales, aux, tensor scale and dequantized floats; the parts a
+ * format stores and the sizes the writer declares. */
+static void fround(sq_qconfig cfg, const size_t *shape, int ndim)
+{
+    char p[128];
+    sq_error err;
+    sq_tensor *x, *dq, *dr;
+    sq_qtensor *q, *r = NULL;
+    sq_st_writer *w;
+    size_t i, code, meta, dcode, dmeta;
+    snprintf(p, sizeof p, "tests/st-tmp-%ld-f.safetensors", (long)getpid());
+    ck_assert(sq_tensor_randn(shape, ndim, 5, &x, &err) == SQ_OK);
+    ck_assert_msg(sq_quantize(x, &cfg, &q, &err) == SQ_OK, "%s", err.msg);
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert_msg(sq_st_writer_add_qtensor(w, "w", q, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_msg(sq_st_writer_write(w, p, &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+    sq_safetensors *f = open_ok(p);
+    ck_assert_str_eq(sq_st_metadata_get(f, "squint.w.format"), sq_format_name(cfg.format));
+    ck_assert_msg(sq_st_load_qtensor(f, "w", &r, &err) == SQ_OK, "%s: %s", sq_format_name(cfg.format), err.msg);
+    ck_assert_mem_eq(&r->config, &q->config, sizeof q->config);
+    ck_assert(r->numel == q->numel && r->code_bytes == q->code_bytes && r->aux_bytes == q->aux_bytes);
+    ck_assert_mem_eq(r->codes, q->codes, q->code_bytes);
+    if (q->aux_bytes)
+        ck_assert_mem_eq(r->aux, q->aux, q->aux_bytes);
+    ck_assert(r->tensor_scale == q->tensor_scale);
+    ck_assert_uint_eq(r->n_scales, q->n_scales);
+    for (size_t k = 0; k < q->n_scales; k++)
+        ck_assert(r->scales[k] == q->scales[k] && r->zero_points[k] == q->zero_points[k]);
+    ck_assert_uint_eq(r->n_clipped, q->n_clipped);
+    ck_assert(sq_dequantize(q, &dq, &err) == SQ_OK && sq_dequantize(r, &dr, &err) == SQ_OK);
+    ck_assert_mem_eq(dr->data, dq->data, q->numel * sizeof(float));
+    /* parts: codes always (U8), scales where they live outside the bytes, aux, tensor_scale */
+    const sq_format_info *fi = sq_format_info_of((int)cfg.format);
+    bool has_scales = fi->any_granularity || (cfg.format == SQ_FORMAT_NF4 && !cfg.double_quant);
+    size_t stored = 0;
+    ck_assert(sq_st_find(f, "w.codes", &i, &err) == SQ_OK);
+    ck_assert_str_eq(sq_st_info(f, i)->type_name, "U8");
+    stored += sq_st_info(f, i)->nbytes;
+    ck_assert_int_eq(sq_st_find(f, "w.scales", &i, &err) == SQ_OK, has_scales);
+    if (has_scales) {
+        ck_assert_str_eq(sq_st_info(f, i)->type_name, "F32");
+        stored += sq_st_info(f, i)->nbytes;
+    }
+    ck_assert_int_eq(sq_st_find(f, "w.aux", &i, &err) == SQ_OK, cfg.double_quant);
+    if (cfg.double_quant)
+        stored += sq_st_info(f, i)->nbytes;
+    ck_assert_int_eq(sq_st_find(f, "w.tensor_scale", &i, &err) == SQ_OK, cfg.format == SQ_FORMAT_NVFP4);
+    if (cfg.format == SQ_FORMAT_NVFP4)
+        stored += sq_st_info(f, i)->nbytes;
+    ck_assert_int_eq(sq_st_find(f, "w.zero_points", &i, &err), SQ_ERR_NOTFOUND);
+    /* the sizes: as stored, as the engine accounts them, as declared before quantizing */
+    sq_st_qtensor_file_bytes(q, &code, &meta);
+    ck_assert_uint_eq(code + meta, stored);
+    ck_assert_uint_eq(stored, sq_qtensor_storage_bytes(q));
+    ck_assert(sq_st_qconfig_file_bytes(&cfg, shape, ndim, false, &dcode, &dmeta, &err) == SQ_OK);
+    ck_assert_uint_eq(dcode, code);
+    ck_assert_uint_eq(dmeta, meta);
+    sq_tensor_free(dq);
+    sq_tensor_free(dr);
+    sq_st_close(f);
+    sq_qtensor_free(q);
+    sq_qtensor_free(r);
+    sq_tensor_free(x);
+    unlink(p);
+}
+
+START_TEST(test_format_qtensors_round_trip)
+{
+    const size_t s2[] = {4, 512}, s3[] = {2, 3, 256};
+    for (int fmt = 1; fmt < SQ_FORMAT_COUNT; fmt++) {
+        fround(sq_qconfig_for_format((sq_format)fmt), s2, 2);
+        fround(sq_qconfig_for_format((sq_format)fmt), s3, 3);
+    }
+    sq_qconfig c = sq_qconfig_for_format(SQ_FORMAT_NF4);
+    c.double_quant = true;
+    fround(c, s2, 2);
+    c.group_size = 32;
+    fround(c, s3, 3);
+    c = sq_qconfig_for_format(SQ_FORMAT_FP8_E5M2);
+    c.granularity = SQ_GRAN_CHANNEL;
+    c.axis = 1;
+    fround(c, s3, 3);
+    c = sq_qconfig_for_format(SQ_FORMAT_FP4_E2M1);
+    c.granularity = SQ_GRAN_GROUP;
+    c.group_size = 64;
+    fround(c, s2, 2);
+}
+END_TEST
+
+/* Copy the file at src to dst, leaving out tensor skip, writing tensor
+ * retype as I8, and setting metadata key to value (NULL: as it was). */
+static void copy_changed(const char *src, const char *dst, const char *skip, const char *retype, const char *key,
+                         const char *value)
+{
+    sq_error err;
+    sq_st_writer *w;
+    sq_safetensors *f = open_ok(src);
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    for (size_t i = 0; i < sq_st_count(f); i++) {
+        const sq_tinfo *ti = sq_st_info(f, i);
+        const uint8_t *b;
+        size_t n;
+        if (skip && strcmp(ti->name, skip) == 0)
+            continue;
+        ck_assert(sq_st_raw(f, i, &b, &n, &err) == SQ_OK);
+        const char *dt = retype && strcmp(ti->name, retype) == 0 ? "I8" : ti->type_name;
+        ck_assert_msg(sq_st_writer_add_raw(w, ti->name, dt, ti->shape, ti->ndim, b, n, &err) == SQ_OK, "%s", err.msg);
+    }
+    for (size_t i = 0; i < sq_st_metadata_count(f); i++) {
+        const char *k = sq_st_metadata_key(f, i);
+        const char *v = key && strcmp(k, key) == 0 ? value : sq_st_metadata_value(f, i);
+        ck_assert(sq_st_writer_add_metadata(w, k, v, &err) == SQ_OK);
+    }
+    ck_assert_msg(sq_st_writer_write(w, dst, &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+    sq_st_close(f);
+}
+
+START_TEST(test_corrupt_format_qtensors_refused)
+{
+    tdir_make();
+    char good[512], bad[512]; /* tpath's buffer is reused */
+    snprintf(good, sizeof good, "%s", tpath("good.safetensors"));
+    snprintf(bad, sizeof bad, "%s", tpath("bad.safetensors"));
+    const size_t shape[] = {2, 128};
+    sq_error err;
+    sq_tensor *x;
+    sq_qtensor *q;
+    sq_st_writer *w;
+    sq_qconfig c = sq_qconfig_for_format(SQ_FORMAT_NF4);
+    c.double_quant = true;
+    ck_assert(sq_tensor_randn(shape, 2, 3, &x, &err) == SQ_OK);
+    ck_assert_msg(sq_quantize(x, &c, &q, &err) == SQ_OK, "%s", err.msg);
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_qtensor(w, "w", q, &err) == SQ_OK);
+    ck_assert(sq_st_writer_write(w, good, &err) == SQ_OK);
+    sq_st_writer_free(w);
+    sq_qtensor_free(q);
+    sq_tensor_free(x);
+    static const struct {
+        const char *skip, *retype, *key, *value, *m1, *m2;
+    } cases[] = {
+        {NULL, NULL, NULL, NULL, NULL, NULL},
+        {"w.aux", NULL, NULL, NULL, "lacks its tensor", "'w.aux'"},
+        {NULL, "w.codes", NULL, NULL, "'w.codes' should be U8", "(is I8)"},
+        {NULL, NULL, "squint.w.format", "q9_k", "missing or bad metadata", "squint.w.format"},
+        {NULL, NULL, "squint.w.double_quant", "maybe", "missing or bad metadata", "squint.w.double_quant"},
+        {NULL, NULL, "squint.w.double_quant", "false", "lacks its tensor", "'w.scales'"},
+        {NULL, NULL, "squint.w.bits", "8", "bits = 8 does not apply to format nf4", "'w'"},
+        {NULL, NULL, "squint.w.group_size", "32", "'w.aux' should have 16 elements", "(has 12)"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        copy_changed(good, bad, cases[k].skip, cases[k].retype, cases[k].key, cases[k].value);
+        sq_safetensors *f = open_ok(bad);
+        sq_qtensor *r = NULL;
+        sq_status st = sq_st_load_qtensor(f, "w", &r, &err);
+        if (!cases[k].m1) {
+            ck_assert_msg(st == SQ_OK, "%s", err.msg);
+        } else {
+            ck_assert_msg(st == SQ_ERR_FORMAT, "case %zu: status %d", k, st);
+            ck_assert_msg(strstr(err.msg, cases[k].m1) && strstr(err.msg, cases[k].m2), "case %zu: %s", k, err.msg);
+            ck_assert_ptr_null(r);
+        }
+        sq_qtensor_free(r);
+        sq_st_close(f);
+    }
+    tdir_remove();
+}
+END_TEST
+
 static Suite *st_suite(void)
 {
     Suite *s = suite_create("safetensors");
@@ -642,6 +818,8 @@ static Suite *st_suite(void)
     tcase_add_test(tc, test_streaming_raw_bytes);
     tcase_add_test(tc, test_many_names);
     tcase_add_test(tc, test_f16_scales_and_fallback);
+    tcase_add_test(tc, test_format_qtensors_round_trip);
+    tcase_add_test(tc, test_corrupt_format_qtensors_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -181,7 +181,12 @@ wait_prompt
 # ---- the checkpoint list, resized: every row keeps its own numbers ---------------
 # check_rows [FILE [K]]: each visible row "NAME ... SQNR BITS [CONFIG]" shows
 # NAME's SQNR from FILE (default the int8 one) as its field NF-K (default 1)
-check_rows() {
+check_rows() { # a redraw may still be under way after a resize: look again for a while
+    n=0
+    while ! check_rows_once "$@" >/dev/null && [ $n -lt 30 ]; do sleep 0.1; n=$((n + 1)); done
+    check_rows_once "$@"
+}
+check_rows_once() {
     pane | awk -v ef="${1:-$tmp/expected}" -v k="${2:-1}" '
         BEGIN { while ((getline l < ef) > 0) { split(l, f, "\t"); want[f[1]] = f[2] } }
         { sub(/^>/, " ") }

@@ -53,7 +53,7 @@ T.test("config, sizes, fields", function()
   local q = sq.quantize(sq.tensor{127, 2.5, -2.5}, {bits = 4, mode = "asymmetric", zero_in_range = true})
   local c = q.config
   T.eq(c.bits, 4, "bits"); T.eq(c.mode, "asymmetric", "mode"); T.eq(c.granularity, "tensor", "granularity")
-  T.eq(c.axis, 1, "axis"); T.eq(c.rounding, "away", "rounding"); T.eq(c.zero_in_range, true, "zir")
+  T.eq(c.axis, nil, "no axis: per-tensor"); T.eq(c.rounding, "away", "rounding"); T.eq(c.zero_in_range, true, "zir")
   T.eq(q:size_bytes(), 2, "3 int4 codes pack into 2 bytes"); T.eq(q:compression_ratio(), 6.0, "12 / 2")
   T.eq(q:numel(), 3, "numel"); T.eq(#q, 3, "#q"); T.eq(q.shape[1], 3, "shape"); T.eq(q.bits, 4, "q.bits")
   local q2 = sq.quantize(sq.tensor{127, 2.5, -2.5}, c)

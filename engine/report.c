@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,9 +12,13 @@
 
 #include <jansson.h>
 
+#include "dtconv.h"
 #include "fileio.h"
+#include "layout.h"
 #include "safetensors.h"
+#include "simd.h"
 #include "stats.h"
+#include "threads.h"
 
 sq_report_opts sq_report_opts_default(void)
 {
@@ -106,128 +111,508 @@ double sq_percentile_select(float *v, size_t n, double p)
     return percentile_prefix(v, n, n, p, NAN, &seed);
 }
 
-/* ---- exact percentiles by a two-level radix select ----------------------- */
+/* ---- exact percentiles of |e| by sampling, then selection in a window ------ */
 
-/* Order-preserving map of a float's bits to an unsigned key, and back. */
-static uint32_t float_key(float f)
+/* Elements per part of the parallel passes below (fixed: results never
+ * depend on the number of threads; they are exact order statistics anyway). */
+#define REP_PART ((size_t)1 << 18)
+
+/* Below this many values the percentiles are found by plain selection. */
+#define REP_WINDOW_MIN ((size_t)1 << 16)
+
+/* Values sampled to place the windows. */
+#define REP_SAMPLES 65536
+#define SAMPLE_AHEAD 24
+
+static size_t rep_parts(size_t n)
+{
+    return n <= REP_PART ? 1 : (n + REP_PART - 1) / REP_PART;
+}
+
+/* The bits of a non-negative float: an order-preserving unsigned key for
+ * every value this file feeds it (|e| >= +0, never NaN). */
+static uint32_t pos_key(float f)
 {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
-    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return u;
 }
 
-static float key_float(uint32_t k)
+/* Candidates of the window pass are stored in blocks of this many floats,
+ * taken by the workers from a shared pool as they fill them. */
+#define CAND_BLOCK ((size_t)16384)
+
+/* Per-run scratch: the float32 values of the current tensor (grown as
+ * needed and reused from tensor to tensor, so large tensors do not fault in
+ * fresh pages each time), the dequantized values when the format is not
+ * INT, the candidates of the window pass, the sample, per-part counts. */
+typedef struct rep_scratch {
+    float *x;          /* xcap floats */
+    size_t xcap;
+    float *d;          /* dcap floats, only for formats other than INT */
+    size_t dcap;
+    float *cand;       /* ccap floats */
+    size_t ccap;
+    size_t *fill;      /* per candidate block: values in it */
+    size_t *counts;    /* 2 per part */
+    size_t n_counts;
+    float sample[REP_SAMPLES];
+    size_t spos[REP_SAMPLES];   /* where the sample's values are */
+} rep_scratch;
+
+static void scratch_free(rep_scratch *s)
 {
-    uint32_t u = (k & 0x80000000u) ? (k & 0x7fffffffu) : ~k;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+    free(s->x);
+    free(s->d);
+    free(s->cand);
+    free(s->fill);
+    free(s->counts);
 }
 
-/* Find the bucket of rank r in counts[0..65536) and r's rank inside it. */
-static uint32_t bucket_of(const size_t *counts, size_t r, size_t *within)
+/* Room for n floats in *buf (capacity *cap, contents not kept); false when out of memory. */
+static bool grow(float **buf, size_t *cap, size_t n)
 {
-    size_t acc = 0;
-    for (uint32_t b = 0; b < 65536; b++) {
-        if (r < acc + counts[b]) {
-            *within = r - acc;
-            return b;
+    if (n <= *cap && *buf)
+        return true;
+    free(*buf);
+    *cap = 0;
+    if (!(*buf = malloc(n ? n * sizeof(float) : 1)))
+        return false;
+    *cap = n;
+    return true;
+}
+
+/* The candidate pool for a tensor of n values: n / 16 floats and two blocks
+ * per worker more, at least; the per-part counts. False when out of memory. */
+static bool scratch_windows(rep_scratch *s, size_t n, int workers)
+{
+    size_t np = rep_parts(n), blocks = n / 16 / CAND_BLOCK + 2 * (size_t)workers + 1;
+    if (np > s->n_counts) {
+        free(s->counts);
+        s->n_counts = 0;
+        if (!(s->counts = malloc(2 * np * sizeof *s->counts)))
+            return false;
+        s->n_counts = np;
+    }
+    if (blocks * CAND_BLOCK > s->ccap) {
+        free(s->fill);
+        if (!(s->fill = malloc(blocks * sizeof *s->fill)))
+            return false;
+        if (!grow(&s->cand, &s->ccap, blocks * CAND_BLOCK))
+            return false;
+    }
+    return true;
+}
+
+/* Where the window pass reads the dequantized values: computed from the
+ * codes chunk by chunk (INT: as sq_dequantize_into does, bit for bit), or
+ * from a buffer holding all of them (other formats). */
+typedef struct window_job {
+    const float *x;
+    const sq_qtensor *q;
+    sq_layout l;
+    const float *d;            /* NULL: decode from q */
+    size_t n;
+    uint32_t lo[2], hi[2];     /* windows of keys, inclusive */
+    size_t *counts;            /* per part: below lo[0], below lo[1] */
+    float *cand;
+    size_t *fill, n_blocks;
+    atomic_size_t next_block;
+    atomic_int overflow;
+    struct {
+        size_t block, used;    /* the worker's current block (SIZE_MAX: none) */
+    } w[SQ_THREADS_MAX];
+} window_job;
+
+/* The dequantized values [start, start + n) of j->q into out (n <= SQ_CHUNK). */
+static void decode_chunk(const window_job *j, size_t start, size_t n, int8_t *codes, float *out)
+{
+    const sq_qtensor *q = j->q;
+    sq_unpack_codes(q->codes, start, n, q->config.bits, codes);
+    sq_run r = sq_run_at(&j->l, start);
+    for (size_t i = 0; i < n;) {
+        size_t len = r.left < n - i ? r.left : n - i;
+        double sc = q->scales[r.k], zp = q->zero_points[r.k];
+        for (size_t k = i; k < i + len; k++) /* as quant.c's decode_uniform */
+            out[k] = (float)(((double)codes[k] - zp) * sc);
+        i += len;
+        sq_run_advance(&j->l, &r, len);
+    }
+}
+
+/* The dequantized value of element i. */
+static float decode_one(const window_job *j, size_t i)
+{
+    if (j->d)
+        return j->d[i];
+    int8_t c;
+    size_t left;
+    sq_unpack_codes(j->q->codes, i, 1, j->q->config.bits, &c);
+    size_t k = sq_layout_at(&j->l, i, &left);
+    return (float)(((double)c - j->q->zero_points[k]) * j->q->scales[k]);
+}
+
+/* Values [0, m) of a chunk (portable): counts below each window, kept
+ * values (inside a window) appended to out; returns how many. */
+static size_t window_span(const float *x, const float *d, size_t m, const uint32_t *lo, const uint32_t *hi, float *out,
+                          size_t *below)
+{
+    enum { BLOCK = 512 };
+    uint32_t lo0 = lo[0], lo1 = lo[1], w0 = hi[0] - lo[0], w1 = hi[1] - lo[1];
+    size_t b0 = 0, b1 = 0, kept = 0;
+    float e[BLOCK];
+    for (size_t s = 0; s < m; s += BLOCK) {
+        size_t c = m - s < BLOCK ? m - s : BLOCK;
+        for (size_t i = 0; i < c; i++) /* |e| exactly: the difference in double, then rounded once */
+            e[i] = (float)fabs((double)x[s + i] - (double)d[s + i]);
+        for (size_t i = 0; i < c; i++) {
+            uint32_t k = pos_key(e[i]);
+            b0 += k < lo0;
+            b1 += k < lo1;
         }
-        acc += counts[b];
+        for (size_t i = 0; i < c; i++) {
+            uint32_t k = pos_key(e[i]);
+            out[kept] = e[i]; /* branch-free: kept only advances for a value inside a window */
+            kept += (k - lo0 <= w0) | (k - lo1 <= w1);
+        }
     }
-    *within = 0;
-    return 65535; /* not reached for r < n */
+    below[0] += b0;
+    below[1] += b1;
+    return kept;
 }
 
-/* The order statistics of v[0..n) at ranks[0..m) (each < n, m <= 4), exactly:
- * a histogram of the top 16 bits of each value's key finds the bucket of each
- * rank, a second pass over the values in those buckets the low 16 bits.
- * Two passes, no reordering. Returns false when out of memory. */
-static bool order_stats(const float *v, size_t n, const size_t *ranks, int m, float *out)
+#if SQ_X86_KERNELS
+/* The same with AVX-512 (compress-store of the kept values); identical
+ * results: the same double difference, absolute value and rounding. */
+SQ_AVX512 static size_t window_span_avx512(const float *x, const float *d, size_t m, const uint32_t *lo,
+                                           const uint32_t *hi, float *out, size_t *below)
 {
-    size_t *hi = calloc(65536, sizeof *hi), *lo = calloc(4 * (size_t)65536, sizeof *lo);
-    uint32_t bucket[4], nb = 0, which[4];
-    size_t within[4];
-    if (!hi || !lo) {
-        free(hi);
-        free(lo);
+    const __m512i l0 = _mm512_set1_epi32((int)lo[0]), l1 = _mm512_set1_epi32((int)lo[1]);
+    const __m512i w0 = _mm512_set1_epi32((int)(hi[0] - lo[0])), w1 = _mm512_set1_epi32((int)(hi[1] - lo[1]));
+    const __m512d sign = _mm512_set1_pd(-0.0);
+    size_t b0 = 0, b1 = 0, i = 0, kept = 0;
+    for (; i + 16 <= m; i += 16) {
+        __m512d xl = _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), xh = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));
+        __m512d dl = _mm512_cvtps_pd(_mm256_loadu_ps(d + i)), dh = _mm512_cvtps_pd(_mm256_loadu_ps(d + i + 8));
+        __m256 el = _mm512_cvtpd_ps(_mm512_andnot_pd(sign, _mm512_sub_pd(xl, dl)));
+        __m256 eh = _mm512_cvtpd_ps(_mm512_andnot_pd(sign, _mm512_sub_pd(xh, dh)));
+        __m512 e = _mm512_insertf32x8(_mm512_castps256_ps512(el), eh, 1);
+        __m512i k = _mm512_castps_si512(e);
+        b0 += (size_t)__builtin_popcount(_mm512_cmplt_epu32_mask(k, l0));
+        b1 += (size_t)__builtin_popcount(_mm512_cmplt_epu32_mask(k, l1));
+        __mmask16 in = _mm512_cmple_epu32_mask(_mm512_sub_epi32(k, l0), w0) |
+                       _mm512_cmple_epu32_mask(_mm512_sub_epi32(k, l1), w1);
+        if (in) {
+            _mm512_mask_compressstoreu_ps(out + kept, in, e);
+            kept += (size_t)__builtin_popcount(in);
+        }
+    }
+    below[0] += b0;
+    below[1] += b1;
+    return i < m ? kept + window_span(x + i, d + i, m - i, lo, hi, out + kept, below) : kept;
+}
+#endif
+
+/* A block with room for SQ_CHUNK more values for worker w; NULL when the
+ * pool is spent (the pass then only counts, and the caller falls back). */
+static float *cand_room(window_job *j, int w)
+{
+    if (j->w[w].block != SIZE_MAX && CAND_BLOCK - j->w[w].used >= SQ_CHUNK)
+        return j->cand + j->w[w].block * CAND_BLOCK + j->w[w].used;
+    if (j->w[w].block != SIZE_MAX)
+        j->fill[j->w[w].block] = j->w[w].used;
+    size_t b = atomic_fetch_add(&j->next_block, 1);
+    if (b >= j->n_blocks) {
+        atomic_store(&j->overflow, 1);
+        j->w[w].block = SIZE_MAX;
+        return NULL;
+    }
+    j->w[w].block = b;
+    j->w[w].used = 0;
+    return j->cand + b * CAND_BLOCK;
+}
+
+static void window_part(void *ctx, size_t p, int w)
+{
+    window_job *j = ctx;
+    size_t a = p * REP_PART, b = j->n - a < REP_PART ? j->n : a + REP_PART, below[2] = {0, 0};
+    int8_t codes[SQ_CHUNK];
+    float dq[SQ_CHUNK], spill[SQ_CHUNK];
+    for (size_t s = a; s < b; s += SQ_CHUNK) {
+        size_t m = b - s < SQ_CHUNK ? b - s : SQ_CHUNK;
+        const float *d = j->d ? j->d + s : dq;
+        if (!j->d)
+            decode_chunk(j, s, m, codes, dq);
+        float *out = atomic_load(&j->overflow) ? NULL : cand_room(j, w);
+        size_t kept;
+#if SQ_X86_KERNELS
+        if (sq_use_avx512())
+            kept = window_span_avx512(j->x + s, d, m, j->lo, j->hi, out ? out : spill, below);
+        else
+#endif
+            kept = window_span(j->x + s, d, m, j->lo, j->hi, out ? out : spill, below);
+        if (out)
+            j->w[w].used += kept;
+    }
+    j->counts[2 * p] = below[0];
+    j->counts[2 * p + 1] = below[1];
+}
+
+/* Order statistics r and r + 1 (clamped to n - 1) of a set of n values
+ * whose ranks [base, base + len) are v[0..len) (reordered); false when one
+ * of them falls outside. */
+static bool window_pair(float *v, size_t len, size_t base, size_t r, size_t n, double *a, double *b, uint64_t *seed)
+{
+    size_t r1 = r + 1 < n ? r + 1 : r;
+    if (r < base || r1 >= base + len)
         return false;
-    }
-    for (size_t i = 0; i < n; i++)
-        hi[float_key(v[i]) >> 16]++;
-    for (int r = 0; r < m; r++) {
-        uint32_t b = bucket_of(hi, ranks[r], &within[r]);
-        uint32_t k = 0;
-        while (k < nb && bucket[k] != b)
-            k++;
-        if (k == nb)
-            bucket[nb++] = b;
-        which[r] = k;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint32_t key = float_key(v[i]), top = key >> 16;
-        for (uint32_t k = 0; k < nb; k++)
-            if (top == bucket[k])
-                lo[(size_t)k * 65536 + (key & 0xffffu)]++;
-    }
-    for (int r = 0; r < m; r++) {
-        size_t dummy;
-        uint32_t low = bucket_of(lo + (size_t)which[r] * 65536, within[r], &dummy);
-        out[r] = key_float((bucket[which[r]] << 16) | low);
-    }
-    free(hi);
-    free(lo);
+    size_t k = r - base;
+    select_k(v, 0, (ptrdiff_t)len - 1, (ptrdiff_t)k, seed);
+    *a = v[k];
+    *b = r1 == r ? *a : (double)min_range(v, k + 1, len);
     return true;
 }
 
-/* Percentiles p[0], p[1] of v[0..n) by the interpolation rule (report.h),
- * exactly; false when out of memory. */
-static bool percentiles2(const float *v, size_t n, const double *p, double *out)
+/* The median and p95 of |x - dequant(q)| over n values by the
+ * interpolation rule (report.h), exactly. A sample of REP_SAMPLES values
+ * (one at a pseudo-random place in each of as many equal strides) places a
+ * window of values around each sought rank, wide enough (five standard
+ * deviations of a sample quantile, and more) that it almost always holds
+ * it; one parallel pass then counts the values below each window and
+ * gathers those inside, and selection among those gives the order
+ * statistics. The dequantized values are formed chunk by chunk (INT) or
+ * read from d. False when a window missed its rank (the counts say so
+ * exactly) or the gathered values overflowed their pool: the caller then
+ * selects over all of |e|. */
+static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const float *x, const float *d, size_t n,
+                                 double *median, double *p95)
 {
-    size_t ranks[4];
-    double frac[2];
-    float os[4];
-    for (int j = 0; j < 2; j++) {
-        double pos = p[j] * (double)(n - 1);
-        size_t k = (size_t)pos;
-        if (k >= n)
-            k = n - 1;
-        frac[j] = pos - (double)k;
-        ranks[2 * j] = k;
-        ranks[2 * j + 1] = k + 1 < n ? k + 1 : k;
-    }
-    if (!order_stats(v, n, ranks, 4, os))
+    const double p[2] = {0.5, 0.95};
+    size_t np = rep_parts(n), stride = n / REP_SAMPLES, m = REP_SAMPLES;
+    int workers = sq_parallel_workers(np);
+    if (!scratch_windows(s, n, workers))
         return false;
-    for (int j = 0; j < 2; j++) {
-        double a = os[2 * j], b = os[2 * j + 1];
-        out[j] = frac[j] <= 0.0 ? a : a + (b - a) * frac[j];
+    window_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return false;
+    j->x = x;
+    j->q = q;
+    j->d = d;
+    j->n = n;
+    j->counts = s->counts;
+    j->cand = s->cand;
+    j->fill = s->fill;
+    j->n_blocks = s->ccap / CAND_BLOCK;
+    atomic_init(&j->next_block, 0);
+    atomic_init(&j->overflow, 0);
+    for (int w = 0; w < SQ_THREADS_MAX; w++)
+        j->w[w].block = SIZE_MAX;
+    sq_layout_init(&j->l, &q->config, q->shape, q->ndim, q->numel);
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    for (size_t k = 0; k < m; k++) /* one value at a pseudo-random place in each stride */
+        s->spos[k] = k * stride + (size_t)(next_rand(&seed) % stride);
+    for (size_t k = 0; k < m; k++) {
+        if (k + SAMPLE_AHEAD < m) { /* the reads are scattered: have them in flight together */
+            size_t i = s->spos[k + SAMPLE_AHEAD], left;
+            __builtin_prefetch(x + i);
+            if (d) {
+                __builtin_prefetch(d + i);
+            } else {
+                size_t sk = sq_layout_at(&j->l, i, &left);
+                __builtin_prefetch(q->codes + i * (size_t)q->config.bits / 8);
+                __builtin_prefetch(q->scales + sk);
+                __builtin_prefetch(q->zero_points + sk);
+            }
+        }
+        size_t i = s->spos[k];
+        s->sample[k] = (float)fabs((double)x[i] - (double)decode_one(j, i));
     }
+    for (int t = 0; t < 2; t++) {
+        double c = p[t] * (double)(m - 1), margin = 5.0 * sqrt((double)m * p[t] * (1.0 - p[t])) + 16.0;
+        double lo = floor(c - margin), hi = ceil(c + 1.0 + margin);
+        if (lo <= 0.0) {
+            j->lo[t] = 0;
+        } else {
+            select_k(s->sample, 0, (ptrdiff_t)m - 1, (ptrdiff_t)lo, &seed);
+            j->lo[t] = pos_key(s->sample[(size_t)lo]);
+        }
+        if (hi >= (double)(m - 1)) {
+            j->hi[t] = UINT32_MAX;
+        } else {
+            select_k(s->sample, 0, (ptrdiff_t)m - 1, (ptrdiff_t)hi, &seed);
+            j->hi[t] = pos_key(s->sample[(size_t)hi]);
+        }
+    }
+    bool merged = j->lo[1] <= j->hi[0];
+    if (merged) { /* one window over both */
+        j->hi[0] = j->hi[1] > j->hi[0] ? j->hi[1] : j->hi[0];
+        j->lo[1] = j->lo[0];
+        j->hi[1] = j->hi[0];
+    }
+    sq_parallel_run(np, workers, window_part, j);
+    bool ok = !atomic_load(&j->overflow);
+    size_t below[2] = {0, 0}, kept = 0, used = atomic_load(&j->next_block);
+    for (size_t t = 0; t < np; t++) {
+        below[0] += s->counts[2 * t];
+        below[1] += s->counts[2 * t + 1];
+    }
+    for (int w = 0; w < SQ_THREADS_MAX; w++)
+        if (j->w[w].block != SIZE_MAX)
+            s->fill[j->w[w].block] = j->w[w].used;
+    float *v = s->cand;
+    for (size_t b = 0; ok && b < used; b++) { /* gather the blocks */
+        if (kept != b * CAND_BLOCK)
+            memmove(v + kept, v + b * CAND_BLOCK, s->fill[b] * sizeof *v);
+        kept += s->fill[b];
+    }
+    uint32_t hi0 = j->hi[0];
+    free(j);
+    if (!ok)
+        return false;
+    size_t len0 = kept;
+    if (!merged) { /* window 0's values first */
+        size_t i = 0, k = kept;
+        while (i < k) {
+            if (pos_key(v[i]) <= hi0) {
+                i++;
+            } else {
+                float t = v[i];
+                v[i] = v[--k];
+                v[k] = t;
+            }
+        }
+        len0 = i;
+    }
+    double out[2];
+    for (int t = 0; t < 2; t++) {
+        double pos = p[t] * (double)(n - 1), a, b;
+        size_t r = (size_t)pos;
+        if (r >= n)
+            r = n - 1;
+        double frac = pos - (double)r;
+        float *w = t == 1 && !merged ? v + len0 : v;
+        size_t len = t == 1 && !merged ? kept - len0 : len0;
+        if (!window_pair(w, len, below[merged ? 0 : t], r, n, &a, &b, &seed))
+            return false;
+        out[t] = frac <= 0.0 ? a : a + (b - a) * frac;
+    }
+    *median = out[0];
+    *p95 = out[1];
     return true;
 }
 
-/* p95 then the median of |e| in v: by radix select (two passes, v kept as
- * it is); should memory for its counts be short, by selection (v reordered:
- * the median works on the prefix the first selection left below the 95th
- * order statistic). */
-static void median_p95(float *v, size_t n, double *median, double *p95)
+/* The median and p95 of |x - dequant(q)| exactly (report.h). Windowed
+ * (above) for large tensors; by selection over all of |e| (a buffer of n
+ * floats) for small ones and whenever a window misses or for want of memory.
+ * False only when that buffer cannot be had. */
+static bool abs_err_percentiles(rep_scratch *s, const sq_qtensor *q, const float *x, size_t n, double *median,
+                                double *p95)
 {
     if (n == 0) {
         *median = *p95 = 0.0;
-        return;
+        return true;
     }
-    const double p[2] = {0.5, 0.95};
-    double out[2];
-    if (percentiles2(v, n, p, out)) {
-        *median = out[0];
-        *p95 = out[1];
-        return;
-    }
+    bool is_int = q->config.format == SQ_FORMAT_INT;
+    if (!is_int && !grow(&s->d, &s->dcap, n))
+        return false;
+    if (!is_int)
+        sq_dequantize_into(q, s->d);
+    if (n >= REP_WINDOW_MIN && percentiles_windowed(s, q, x, is_int ? NULL : s->d, n, median, p95))
+        return true;
+    if (is_int && !grow(&s->d, &s->dcap, n))
+        return false;
+    float *d = s->d;
+    if (is_int || n >= REP_WINDOW_MIN)
+        sq_dequantize_into(q, d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = (float)fabs((double)x[i] - (double)d[i]);
     uint64_t seed = 0x9E3779B97F4A7C15ULL;
-    *p95 = percentile_prefix(v, n, n, 0.95, NAN, &seed);
+    *p95 = percentile_prefix(d, n, n, 0.95, NAN, &seed);
     size_t lo95 = (size_t)(0.95 * (double)(n - 1));
     size_t m = lo95 + 1;
-    double after = m < n ? (double)min_range(v, m, n) : NAN;
-    *median = percentile_prefix(v, m, n, 0.5, after, &seed);
+    double after = m < n ? (double)min_range(d, m, n) : NAN;
+    *median = percentile_prefix(d, m, n, 0.5, after, &seed);
+    return true;
+}
+
+/* ---- loading in parallel ---------------------------------------------------- */
+
+/* Conversion of a little-endian F32/F16/BF16 tensor into float32, by parts. */
+typedef struct decode_job {
+    sq_dtype dt;
+    const uint8_t *src;
+    float *dst;
+    size_t n;
+} decode_job;
+
+static void decode_part(void *ctx, size_t p, int w)
+{
+    (void)w;
+    decode_job *j = ctx;
+    size_t a = p * REP_PART, b = j->n - a < REP_PART ? j->n : a + REP_PART;
+    if (j->dt == SQ_DTYPE_BF16) { /* as sq_bf16_to_float: the high half of a float32 */
+        const uint8_t *s = j->src + 2 * a;
+        float *d = j->dst;
+        for (size_t i = a; i < b; i++, s += 2) {
+            uint32_t u = ((uint32_t)s[0] | (uint32_t)s[1] << 8) << 16;
+            memcpy(&d[i], &u, 4);
+        }
+    } else {
+        sq_decode_elements(j->dt, false, j->src + a * sq_dtype_size(j->dt), b - a, j->dst + a);
+    }
+}
+
+/* Whether tensor ti is stored as plain little-endian F32, F16 or BF16 (the
+ * file's bytes are the elements), so it can be converted by parts. */
+static bool plain_float(const sq_tinfo *ti)
+{
+    static const char *const names[] = {"F32", "F16", "BF16"};
+    static const sq_dtype dts[] = {SQ_DTYPE_F32, SQ_DTYPE_F16, SQ_DTYPE_BF16};
+    uint16_t one = 1;
+    uint8_t lsb;
+    memcpy(&lsb, &one, 1);
+    if (lsb != 1 || !ti->loadable || ti->size_unknown)
+        return false;
+    for (int k = 0; k < 3; k++)
+        if (ti->dtype == dts[k] && strcmp(ti->type_name, names[k]) == 0)
+            return ti->numel <= SIZE_MAX / 4 && ti->nbytes == ti->numel * sq_dtype_size(dts[k]);
+    return false;
+}
+
+/* Tensor idx as float32 into s->x (plain types, converted over the pool) or
+ * a new tensor in *owned (every other type, through sq_ckpt_load); *x views
+ * the values either way. Errors as sq_ckpt_load. */
+static sq_status load_values(const sq_checkpoint *ck, size_t idx, const sq_tinfo *ti, rep_scratch *s, sq_tensor *x,
+                             sq_tensor **owned, sq_error *err)
+{
+    *owned = NULL;
+    if (!plain_float(ti)) {
+        sq_status st = sq_ckpt_load(ck, idx, owned, err);
+        if (st == SQ_OK)
+            *x = **owned;
+        return st;
+    }
+    if (!grow(&s->x, &s->xcap, ti->numel))
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", ti->name);
+    const uint8_t *p;
+    size_t len, faults = sq_mapped_faults();
+    sq_status st = sq_ckpt_raw(ck, idx, &p, &len, err);
+    if (st != SQ_OK)
+        return st;
+    decode_job j = {ti->dtype, p, s->x, ti->numel};
+    size_t np = rep_parts(ti->numel);
+    sq_parallel_run(np, sq_parallel_workers(np), decode_part, &j);
+    sq_ckpt_raw_release(ck, idx);
+    if (sq_mapped_faults() != faults)
+        return sq_fail(err, SQ_ERR_IO, "%s: tensor %s: the file shrank while it was being read", sq_ckpt_path(ck),
+                       ti->name);
+    memset(x, 0, sizeof *x);
+    x->ndim = ti->ndim;
+    memcpy(x->shape, ti->shape, sizeof x->shape);
+    x->numel = ti->numel;
+    x->dtype = ti->dtype;
+    x->data = s->x;
+    return SQ_OK;
 }
 
 /* ---- building a report ------------------------------------------------------ */
@@ -360,41 +745,39 @@ static sq_status cell_fail(const sq_report_row *r, sq_report_cell *c, const char
     return SQ_OK;
 }
 
-/* Quantize x with cfg and fill the error figures of c; buf holds numel
- * floats of scratch. Per-tensor failures become FAILED cells; only NOMEM
+/* Quantize x with cfg and fill the error figures of c (s: scratch). Per-tensor failures become FAILED cells; only NOMEM
  * is returned. */
-static sq_status cell_measure(const sq_report_row *r, const sq_tensor *x, const sq_qconfig *cfg, float *buf,
+static sq_status cell_measure(const sq_report_row *r, const sq_tensor *x, const sq_qconfig *cfg, rep_scratch *s,
                               sq_report_cell *c, sq_error *err)
 {
     sq_qtensor *q;
     sq_stats st;
     sq_error e;
-    sq_status s = sq_quantize_stats(x, cfg, NULL, &q, &st, NULL, &e);
-    if (s == SQ_ERR_NOMEM)
-        return sq_fail(err, s, "%s", e.msg);
-    if (s != SQ_OK)
+    sq_status rc = sq_quantize_stats(x, cfg, NULL, &q, &st, NULL, &e);
+    if (rc == SQ_ERR_NOMEM)
+        return sq_fail(err, rc, "%s", e.msg);
+    if (rc != SQ_OK)
         return cell_fail(r, c, e.msg, err);
     size_t code, meta;
     sq_st_qtensor_file_bytes(q, &code, &meta); /* exact: zero point dtype, F16 fallback */
     cell_sizes_quant(r, &q->config, code, meta, c);
-    sq_dequantize_into(q, buf);
-    for (size_t i = 0; i < x->numel; i++) /* |e| exactly: the difference in double, then rounded once */
-        buf[i] = (float)fabs((double)x->data[i] - (double)buf[i]);
     c->sum_x2 = st.sum_x2;
     c->sum_e2 = st.sum_e2;
     c->sqnr_db = st.sqnr_db;
     c->rmse = st.rmse;
     c->max_abs_err = st.max_abs_err;
     c->clipped = st.clipped;
-    median_p95(buf, x->numel, &c->median_abs_err, &c->p95_abs_err);
+    bool ok = abs_err_percentiles(s, q, x->data, x->numel, &c->median_abs_err, &c->p95_abs_err);
     sq_qtensor_free(q);
+    if (!ok)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", r->name);
     return SQ_OK;
 }
 
 /* Fill row r from tensor info ti: sizes per config, then (rank >= 2) load
  * and measure. */
 static sq_status report_row(const sq_checkpoint *ck, size_t idx, const sq_tinfo *ti, const sq_qconfig *cfgs,
-                            size_t nc, sq_report_row *r, sq_error *err)
+                            size_t nc, rep_scratch *s, sq_report_row *r, sq_error *err)
 {
     if (!(r->name = strdup(ti->name)) || !(r->cells = calloc(nc, sizeof *r->cells)))
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
@@ -416,9 +799,9 @@ static sq_status report_row(const sq_checkpoint *ck, size_t idx, const sq_tinfo 
     }
     if (!any)
         return SQ_OK;
-    sq_tensor *x;
+    sq_tensor x, *owned;
     sq_error e;
-    sq_status st = sq_ckpt_load(ck, idx, &x, &e);
+    sq_status st = load_values(ck, idx, ti, s, &x, &owned, &e);
     if (st == SQ_ERR_NOMEM)
         return sq_fail(err, st, "%s", e.msg);
     if (st != SQ_OK) {
@@ -427,17 +810,11 @@ static sq_status report_row(const sq_checkpoint *ck, size_t idx, const sq_tinfo 
                 return SQ_ERR_NOMEM;
         return SQ_OK;
     }
-    float *buf = malloc(x->numel ? x->numel * sizeof *buf : 1);
-    if (!buf) {
-        sq_tensor_free(x);
-        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", ti->name);
-    }
     st = SQ_OK;
     for (size_t c = 0; c < nc && st == SQ_OK; c++)
         if (r->cells[c].status == SQ_REPORT_QUANTIZED)
-            st = cell_measure(r, x, &cfgs[c], buf, &r->cells[c], err);
-    free(buf);
-    sq_tensor_free(x);
+            st = cell_measure(r, &x, &cfgs[c], s, &r->cells[c], err);
+    sq_tensor_free(owned);
     return st;
 }
 
@@ -548,6 +925,12 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
     for (size_t c = 0; c < n_configs; c++)
         rep->totals[c].compression_ratio = 1.0;
     sq_report_progress pr = {0, 0, 0, 0};
+    rep_scratch *scratch = calloc(1, sizeof *scratch);
+    if (!scratch) {
+        filter_free(&f);
+        sq_report_free(rep);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++) {
         const sq_tinfo *ti = sq_ckpt_info(ck, i);
         if (filter_match(&f, ti->name)) {
@@ -566,7 +949,7 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
             break;
         }
         sq_report_row *r = &rep->rows[rep->n_rows++];
-        st = report_row(ck, i, ti, configs, n_configs, r, err);
+        st = report_row(ck, i, ti, configs, n_configs, scratch, r, err);
         if (st == SQ_OK)
             st = totals_add(rep, r, err);
         pr.tensors_done++;
@@ -575,6 +958,9 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
             o.progress(&pr, o.progress_user);
     }
     filter_free(&f);
+    if (scratch)
+        scratch_free(scratch);
+    free(scratch);
     if (st != SQ_OK) {
         sq_report_free(rep);
         return st;

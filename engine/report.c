@@ -121,7 +121,7 @@ double sq_percentile_select(float *v, size_t n, double p)
 #define REP_WINDOW_MIN ((size_t)1 << 16)
 
 /* Values sampled to place the windows. */
-#define REP_SAMPLES 65536
+#define REP_SAMPLES 32768
 #define SAMPLE_AHEAD 24
 
 static size_t rep_parts(size_t n)
@@ -158,6 +158,7 @@ typedef struct rep_scratch {
     size_t n_counts;
     float sample[REP_SAMPLES];
     size_t spos[REP_SAMPLES];   /* where the sample's values are */
+    size_t hist[4096];          /* window_pair's */
 } rep_scratch;
 
 static void scratch_free(rep_scratch *s)
@@ -224,6 +225,16 @@ typedef struct window_job {
     } w[SQ_THREADS_MAX];
 } window_job;
 
+/* out[i] = (code - zp) * scale for one run, as quant.c's decode_uniform
+ * (the same expression, so the same float, vectorized or not). */
+SQ_HOT
+static void decode_run(const int8_t *codes, size_t n, double sc, double zp, float *out)
+{
+    SQ_SIMD
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)(((double)codes[i] - zp) * sc);
+}
+
 /* The dequantized values [start, start + n) of j->q into out (n <= SQ_CHUNK). */
 static void decode_chunk(const window_job *j, size_t start, size_t n, int8_t *codes, float *out)
 {
@@ -232,9 +243,7 @@ static void decode_chunk(const window_job *j, size_t start, size_t n, int8_t *co
     sq_run r = sq_run_at(&j->l, start);
     for (size_t i = 0; i < n;) {
         size_t len = r.left < n - i ? r.left : n - i;
-        double sc = q->scales[r.k], zp = q->zero_points[r.k];
-        for (size_t k = i; k < i + len; k++) /* as quant.c's decode_uniform */
-            out[k] = (float)(((double)codes[k] - zp) * sc);
+        decode_run(codes + i, len, q->scales[r.k], q->zero_points[r.k], out + i);
         i += len;
         sq_run_advance(&j->l, &r, len);
     }
@@ -245,11 +254,15 @@ static float decode_one(const window_job *j, size_t i)
 {
     if (j->d)
         return j->d[i];
-    int8_t c;
-    size_t left;
-    sq_unpack_codes(j->q->codes, i, 1, j->q->config.bits, &c);
+    const sq_qtensor *q = j->q;
+    int bits = q->config.bits;
+    size_t bit = i * (size_t)bits, left; /* the codes: offset binary, least significant bit first */
+    unsigned v = q->codes[bit / 8] >> (bit % 8);
+    if (bit % 8 + (size_t)bits > 8)
+        v |= (unsigned)q->codes[bit / 8 + 1] << (8 - bit % 8);
+    int c = (int)(v & ((1u << bits) - 1u)) - (1 << (bits - 1));
     size_t k = sq_layout_at(&j->l, i, &left);
-    return (float)(((double)c - j->q->zero_points[k]) * j->q->scales[k]);
+    return (float)(((double)c - q->zero_points[k]) * q->scales[k]);
 }
 
 /* Values [0, m) of a chunk (portable): counts below each window, kept
@@ -302,10 +315,10 @@ SQ_AVX512 static size_t window_span_avx512(const float *x, const float *d, size_
         b1 += (size_t)__builtin_popcount(_mm512_cmplt_epu32_mask(k, l1));
         __mmask16 in = _mm512_cmple_epu32_mask(_mm512_sub_epi32(k, l0), w0) |
                        _mm512_cmple_epu32_mask(_mm512_sub_epi32(k, l1), w1);
-        if (in) {
-            _mm512_mask_compressstoreu_ps(out + kept, in, e);
-            kept += (size_t)__builtin_popcount(in);
-        }
+        /* compress in a register and store all 16 lanes (out has 16 floats of slack): neither a
+         * branch nor a compress to memory, both slow */
+        _mm512_storeu_ps(out + kept, _mm512_maskz_compress_ps(in, e));
+        kept += (size_t)__builtin_popcount(in);
     }
     below[0] += b0;
     below[1] += b1;
@@ -313,11 +326,11 @@ SQ_AVX512 static size_t window_span_avx512(const float *x, const float *d, size_
 }
 #endif
 
-/* A block with room for SQ_CHUNK more values for worker w; NULL when the
+/* A block with room for SQ_CHUNK + 16 more values for worker w; NULL when the
  * pool is spent (the pass then only counts, and the caller falls back). */
 static float *cand_room(window_job *j, int w)
 {
-    if (j->w[w].block != SIZE_MAX && CAND_BLOCK - j->w[w].used >= SQ_CHUNK)
+    if (j->w[w].block != SIZE_MAX && CAND_BLOCK - j->w[w].used >= SQ_CHUNK + 16)
         return j->cand + j->w[w].block * CAND_BLOCK + j->w[w].used;
     if (j->w[w].block != SIZE_MAX)
         j->fill[j->w[w].block] = j->w[w].used;
@@ -337,7 +350,7 @@ static void window_part(void *ctx, size_t p, int w)
     window_job *j = ctx;
     size_t a = p * REP_PART, b = j->n - a < REP_PART ? j->n : a + REP_PART, below[2] = {0, 0};
     int8_t codes[SQ_CHUNK];
-    float dq[SQ_CHUNK], spill[SQ_CHUNK];
+    float dq[SQ_CHUNK], spill[SQ_CHUNK + 16];
     for (size_t s = a; s < b; s += SQ_CHUNK) {
         size_t m = b - s < SQ_CHUNK ? b - s : SQ_CHUNK;
         const float *d = j->d ? j->d + s : dq;
@@ -359,24 +372,56 @@ static void window_part(void *ctx, size_t p, int w)
 }
 
 /* Order statistics r and r + 1 (clamped to n - 1) of a set of n values
- * whose ranks [base, base + len) are v[0..len) (reordered); false when one
- * of them falls outside. */
-static bool window_pair(float *v, size_t len, size_t base, size_t r, size_t n, double *a, double *b, uint64_t *seed)
+ * whose ranks [base, base + len) are v[0..len) (reordered), every key of
+ * which lies in [klo, khi]; false when one of them falls outside. A
+ * histogram of the keys over 4096 bins finds the bin of rank r; its values
+ * are moved to the front and selected among; the next order statistic is
+ * the smallest of the rest of that bin, or of the bins above. */
+static bool window_pair(float *v, size_t len, size_t base, size_t r, size_t n, uint32_t klo, uint32_t khi,
+                        size_t *hist, double *a, double *b, uint64_t *seed)
 {
     size_t r1 = r + 1 < n ? r + 1 : r;
     if (r < base || r1 >= base + len)
         return false;
     size_t k = r - base;
-    select_k(v, 0, (ptrdiff_t)len - 1, (ptrdiff_t)k, seed);
-    *a = v[k];
-    *b = r1 == r ? *a : (double)min_range(v, k + 1, len);
+    int shift = 0;
+    while (((khi - klo) >> shift) >= 4096)
+        shift++;
+    memset(hist, 0, 4096 * sizeof *hist);
+    for (size_t i = 0; i < len; i++)
+        hist[(pos_key(v[i]) - klo) >> shift]++;
+    uint32_t bin = 0;
+    size_t acc = 0;
+    while (acc + hist[bin] <= k)
+        acc += hist[bin++];
+    size_t cnt = 0;
+    for (size_t i = 0; i < len; i++) /* the bin's values to the front */
+        if (((pos_key(v[i]) - klo) >> shift) == bin) {
+            float t = v[i];
+            v[i] = v[cnt];
+            v[cnt++] = t;
+        }
+    size_t kk = k - acc;
+    select_k(v, 0, (ptrdiff_t)cnt - 1, (ptrdiff_t)kk, seed);
+    *a = v[kk];
+    if (r1 == r) {
+        *b = *a;
+    } else if (kk + 1 < cnt) {
+        *b = (double)min_range(v, kk + 1, cnt);
+    } else { /* the smallest value in a higher bin */
+        float m = INFINITY;
+        for (size_t i = cnt; i < len; i++)
+            if (((pos_key(v[i]) - klo) >> shift) > bin && v[i] < m)
+                m = v[i];
+        *b = m;
+    }
     return true;
 }
 
 /* The median and p95 of |x - dequant(q)| over n values by the
  * interpolation rule (report.h), exactly. A sample of REP_SAMPLES values
  * (one at a pseudo-random place in each of as many equal strides) places a
- * window of values around each sought rank, wide enough (five standard
+ * window of values around each sought rank, wide enough (4.5 standard
  * deviations of a sample quantile, and more) that it almost always holds
  * it; one parallel pass then counts the values below each window and
  * gathers those inside, and selection among those gives the order
@@ -427,20 +472,25 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
         size_t i = s->spos[k];
         s->sample[k] = (float)fabs((double)x[i] - (double)decode_one(j, i));
     }
+    size_t from = 0; /* the sample ranks sought increase: each selection starts above the last */
     for (int t = 0; t < 2; t++) {
-        double c = p[t] * (double)(m - 1), margin = 5.0 * sqrt((double)m * p[t] * (1.0 - p[t])) + 16.0;
+        double c = p[t] * (double)(m - 1), margin = 4.5 * sqrt((double)m * p[t] * (1.0 - p[t])) + 8.0;
         double lo = floor(c - margin), hi = ceil(c + 1.0 + margin);
         if (lo <= 0.0) {
             j->lo[t] = 0;
         } else {
-            select_k(s->sample, 0, (ptrdiff_t)m - 1, (ptrdiff_t)lo, &seed);
+            size_t at = (size_t)lo < from ? from : (size_t)lo;
+            select_k(s->sample, (ptrdiff_t)from, (ptrdiff_t)m - 1, (ptrdiff_t)at, &seed);
             j->lo[t] = pos_key(s->sample[(size_t)lo]);
+            from = at;
         }
         if (hi >= (double)(m - 1)) {
             j->hi[t] = UINT32_MAX;
         } else {
-            select_k(s->sample, 0, (ptrdiff_t)m - 1, (ptrdiff_t)hi, &seed);
+            size_t at = (size_t)hi < from ? from : (size_t)hi;
+            select_k(s->sample, (ptrdiff_t)from, (ptrdiff_t)m - 1, (ptrdiff_t)at, &seed);
             j->hi[t] = pos_key(s->sample[(size_t)hi]);
+            from = at;
         }
     }
     bool merged = j->lo[1] <= j->hi[0];
@@ -465,7 +515,7 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
             memmove(v + kept, v + b * CAND_BLOCK, s->fill[b] * sizeof *v);
         kept += s->fill[b];
     }
-    uint32_t hi0 = j->hi[0];
+    uint32_t hi0 = j->hi[0], klo[2] = {j->lo[0], j->lo[1]}, khi[2] = {j->hi[0], j->hi[1]};
     free(j);
     if (!ok)
         return false;
@@ -492,7 +542,7 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
         double frac = pos - (double)r;
         float *w = t == 1 && !merged ? v + len0 : v;
         size_t len = t == 1 && !merged ? kept - len0 : len0;
-        if (!window_pair(w, len, below[merged ? 0 : t], r, n, &a, &b, &seed))
+        if (!window_pair(w, len, below[merged ? 0 : t], r, n, klo[t], khi[t], s->hist, &a, &b, &seed))
             return false;
         out[t] = frac <= 0.0 ? a : a + (b - a) * frac;
     }
@@ -545,21 +595,24 @@ typedef struct decode_job {
     size_t n;
 } decode_job;
 
+/* bf16 to float32: the bits as the high half (as sq_bf16_to_float). */
+SQ_HOT
+static void bf16_span(const uint16_t *src, size_t n, uint32_t *dst)
+{
+    SQ_SIMD
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (uint32_t)src[i] << 16;
+}
+
 static void decode_part(void *ctx, size_t p, int w)
 {
     (void)w;
     decode_job *j = ctx;
     size_t a = p * REP_PART, b = j->n - a < REP_PART ? j->n : a + REP_PART;
-    if (j->dt == SQ_DTYPE_BF16) { /* as sq_bf16_to_float: the high half of a float32 */
-        const uint8_t *s = j->src + 2 * a;
-        float *d = j->dst;
-        for (size_t i = a; i < b; i++, s += 2) {
-            uint32_t u = ((uint32_t)s[0] | (uint32_t)s[1] << 8) << 16;
-            memcpy(&d[i], &u, 4);
-        }
-    } else {
+    if (j->dt == SQ_DTYPE_BF16 && (uintptr_t)j->src % 2 == 0) /* little-endian host (plain_float) */
+        bf16_span((const uint16_t *)(const void *)j->src + a, b - a, (uint32_t *)(void *)(j->dst + a));
+    else
         sq_decode_elements(j->dt, false, j->src + a * sq_dtype_size(j->dt), b - a, j->dst + a);
-    }
 }
 
 /* Whether tensor ti is stored as plain little-endian F32, F16 or BF16 (the

@@ -158,7 +158,7 @@ typedef struct rep_scratch {
     size_t n_counts;
     float sample[REP_SAMPLES];
     size_t spos[REP_SAMPLES];   /* where the sample's values are */
-    size_t hist[4096];          /* window_pair's */
+    size_t hist[4097];          /* window_pair's */
 } rep_scratch;
 
 static void scratch_free(rep_scratch *s)
@@ -372,35 +372,41 @@ static void window_part(void *ctx, size_t p, int w)
 }
 
 /* Order statistics r and r + 1 (clamped to n - 1) of a set of n values
- * whose ranks [base, base + len) are v[0..len) (reordered), every key of
- * which lies in [klo, khi]; false when one of them falls outside. A
- * histogram of the keys over 4096 bins finds the bin of rank r; its values
- * are moved to the front and selected among; the next order statistic is
- * the smallest of the rest of that bin, or of the bins above. */
-static bool window_pair(float *v, size_t len, size_t base, size_t r, size_t n, uint32_t klo, uint32_t khi,
+ * whose ranks [base, base + len) are the values of v[0..nv) with a key in
+ * [klo, khi] (len of them; v is reordered); false when one of them falls
+ * outside. A histogram of those keys over 4096 bins (and a bin for the
+ * others) finds the bin of rank r; its values are moved to the front and
+ * selected among; the next order statistic is the smallest of the rest of
+ * that bin, or of the bins above. */
+static bool window_pair(float *v, size_t nv, size_t len, size_t base, size_t r, size_t n, uint32_t klo, uint32_t khi,
                         size_t *hist, double *a, double *b, uint64_t *seed)
 {
     size_t r1 = r + 1 < n ? r + 1 : r;
     if (r < base || r1 >= base + len)
         return false;
     size_t k = r - base;
+    uint32_t span = khi - klo;
     int shift = 0;
-    while (((khi - klo) >> shift) >= 4096)
+    while ((span >> shift) >= 4096)
         shift++;
-    memset(hist, 0, 4096 * sizeof *hist);
-    for (size_t i = 0; i < len; i++)
-        hist[(pos_key(v[i]) - klo) >> shift]++;
+    memset(hist, 0, 4097 * sizeof *hist);
+    for (size_t i = 0; i < nv; i++) { /* branch-free: outside the window counts in bin 4096 */
+        uint32_t d = pos_key(v[i]) - klo;
+        hist[d <= span ? d >> shift : 4096]++;
+    }
     uint32_t bin = 0;
     size_t acc = 0;
     while (acc + hist[bin] <= k)
         acc += hist[bin++];
     size_t cnt = 0;
-    for (size_t i = 0; i < len; i++) /* the bin's values to the front */
-        if (((pos_key(v[i]) - klo) >> shift) == bin) {
+    for (size_t i = 0; i < nv; i++) { /* the bin's values to the front */
+        uint32_t d = pos_key(v[i]) - klo;
+        if (d <= span && (d >> shift) == bin) {
             float t = v[i];
             v[i] = v[cnt];
             v[cnt++] = t;
         }
+    }
     size_t kk = k - acc;
     select_k(v, 0, (ptrdiff_t)cnt - 1, (ptrdiff_t)kk, seed);
     *a = v[kk];
@@ -408,11 +414,13 @@ static bool window_pair(float *v, size_t len, size_t base, size_t r, size_t n, u
         *b = *a;
     } else if (kk + 1 < cnt) {
         *b = (double)min_range(v, kk + 1, cnt);
-    } else { /* the smallest value in a higher bin */
+    } else { /* the smallest value in a higher bin of the window */
         float m = INFINITY;
-        for (size_t i = cnt; i < len; i++)
-            if (((pos_key(v[i]) - klo) >> shift) > bin && v[i] < m)
+        for (size_t i = cnt; i < nv; i++) {
+            uint32_t d = pos_key(v[i]) - klo;
+            if (d <= span && (d >> shift) > bin && v[i] < m)
                 m = v[i];
+        }
         *b = m;
     }
     return true;
@@ -515,23 +523,15 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
             memmove(v + kept, v + b * CAND_BLOCK, s->fill[b] * sizeof *v);
         kept += s->fill[b];
     }
-    uint32_t hi0 = j->hi[0], klo[2] = {j->lo[0], j->lo[1]}, khi[2] = {j->hi[0], j->hi[1]};
+    uint32_t klo[2] = {j->lo[0], j->lo[1]}, khi[2] = {j->hi[0], j->hi[1]};
     free(j);
     if (!ok)
         return false;
-    size_t len0 = kept;
-    if (!merged) { /* window 0's values first */
-        size_t i = 0, k = kept;
-        while (i < k) {
-            if (pos_key(v[i]) <= hi0) {
-                i++;
-            } else {
-                float t = v[i];
-                v[i] = v[--k];
-                v[k] = t;
-            }
-        }
-        len0 = i;
+    size_t in[2] = {0, 0}; /* values in each window */
+    for (size_t i = 0; i < kept; i++) {
+        uint32_t key = pos_key(v[i]);
+        in[0] += key - klo[0] <= khi[0] - klo[0];
+        in[1] += key - klo[1] <= khi[1] - klo[1];
     }
     double out[2];
     for (int t = 0; t < 2; t++) {
@@ -540,9 +540,7 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
         if (r >= n)
             r = n - 1;
         double frac = pos - (double)r;
-        float *w = t == 1 && !merged ? v + len0 : v;
-        size_t len = t == 1 && !merged ? kept - len0 : len0;
-        if (!window_pair(w, len, below[merged ? 0 : t], r, n, klo[t], khi[t], s->hist, &a, &b, &seed))
+        if (!window_pair(v, kept, in[t], below[t], r, n, klo[t], khi[t], s->hist, &a, &b, &seed))
             return false;
         out[t] = frac <= 0.0 ? a : a + (b - a) * frac;
     }

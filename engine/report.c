@@ -2,6 +2,7 @@
  * tensor, bounded memory), their CSV/JSON output, and the quantized export. */
 #include "report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <regex.h>
@@ -22,7 +23,7 @@
 
 sq_report_opts sq_report_opts_default(void)
 {
-    sq_report_opts o = {NULL, NULL, NULL, NULL, NULL};
+    sq_report_opts o = {NULL, NULL, NULL, NULL, NULL, 0, 0};
     return o;
 }
 
@@ -957,6 +958,9 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
             return sq_error_prefix(err, pre);
         }
     }
+    size_t shards = o.shards > 1 ? o.shards : 1, shard = o.shards > 1 ? o.shard : 1;
+    if (shard < 1 || shard > shards)
+        return sq_fail(err, SQ_ERR_ARG, "shard %zu of %zu: want a shard from 1 to %zu", o.shard, o.shards, shards);
     filter f;
     sq_status st = filter_init(&f, &o, err);
     if (st != SQ_OK)
@@ -973,6 +977,8 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
     memcpy(rep->configs, configs, n_configs * sizeof *configs);
     rep->n_configs = n_configs;
     rep->tensors_in_file = n;
+    rep->shard = shard;
+    rep->shards = shards;
     for (size_t c = 0; c < n_configs; c++)
         rep->totals[c].compression_ratio = 1.0;
     sq_report_progress pr = {0, 0, 0, 0};
@@ -984,22 +990,24 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
     }
     for (size_t i = 0; i < n; i++) {
         const sq_tinfo *ti = sq_ckpt_info(ck, i);
-        if (filter_match(&f, ti->name)) {
+        if (filter_match(&f, ti->name) && rep->selected++ % shards == shard - 1) {
             pr.tensors_total++;
             pr.bytes_total += ti->nbytes;
         }
     }
     if (o.progress)
         o.progress(&pr, o.progress_user);
+    size_t number = 0; /* of the selected tensor, 1-based */
     for (size_t i = 0; i < n && st == SQ_OK; i++) {
         const sq_tinfo *ti = sq_ckpt_info(ck, i);
-        if (!filter_match(&f, ti->name))
+        if (!filter_match(&f, ti->name) || number++ % shards != shard - 1)
             continue;
         if (o.cancel && *o.cancel) {
             rep->cancelled = true;
             break;
         }
         sq_report_row *r = &rep->rows[rep->n_rows++];
+        r->index = number;
         st = report_row(ck, i, ti, configs, n_configs, scratch, r, err);
         if (st == SQ_OK)
             st = totals_add(rep, r, err);
@@ -1081,6 +1089,53 @@ static void csv_lead(FILE *f, const char *kind, const char *name, const char *sh
     fprintf(f, ",%zu,%s", ci, status);
 }
 
+/* A number as %.17g (exact for a double), "nan"/"inf" otherwise. */
+static void csv_num17(FILE *f, double v)
+{
+    if (isnan(v))
+        fputs(",nan", f);
+    else if (isinf(v))
+        fputs(v > 0 ? ",inf" : ",-inf", f);
+    else
+        fprintf(f, ",%.17g", v);
+}
+
+#define CSV_HEADER                                                                                                    \
+    "kind,name,shape,file_type,numel,fp32_bytes,file_bytes,config,config_index,status,sqnr_db,rmse,"                   \
+    "max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,after_bytes,bits_per_weight,"              \
+    "bits_per_weight_f16,note,index,sum_x2,sum_e2,bpw_f16_exact\n"
+
+/* The total line of config c (description desc); sx, se: the pooled sums. */
+static void csv_total(FILE *f, const sq_report_total *t, const char *desc, size_t c, const char *status,
+                      const char *note, size_t selected, double sx, double se)
+{
+    csv_lead(f, "total", "", "", "", t->numel, t->fp32_bytes, t->file_bytes, desc, c, status);
+    csv_num(f, t->sqnr_db);
+    csv_num(f, t->rmse);
+    csv_num(f, t->max_abs_err);
+    fputs(",nan,nan", f);
+    fprintf(f, ",,%zu,%zu,%zu", t->code_bytes, t->meta_bytes, t->quantized_bytes);
+    csv_num(f, t->bits_per_weight);
+    csv_num(f, t->bits_per_weight_f16);
+    fputc(',', f);
+    csv_str(f, note);
+    fprintf(f, ",%zu", selected);
+    csv_num17(f, sx);
+    csv_num17(f, se);
+    fputs(",\n", f);
+}
+
+/* The pooled sums of config c over the measured cells, in row order (as totals_add). */
+static void pooled(const sq_report *rep, size_t c, double *sx, double *se)
+{
+    *sx = *se = 0.0;
+    for (size_t r = 0; r < rep->n_rows; r++)
+        if (rep->rows[r].cells[c].status == SQ_REPORT_QUANTIZED) {
+            *sx += rep->rows[r].cells[c].sum_x2;
+            *se += rep->rows[r].cells[c].sum_e2;
+        }
+}
+
 sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *err)
 {
     char *buf = NULL;
@@ -1088,10 +1143,7 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
-    fputs("kind,name,shape,file_type,numel,fp32_bytes,file_bytes,config,config_index,status,sqnr_db,rmse,"
-          "max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,after_bytes,bits_per_weight,"
-          "bits_per_weight_f16,note\n",
-          f);
+    fputs(CSV_HEADER, f);
     for (size_t r = 0; r < rep->n_rows; r++) {
         const sq_report_row *row = &rep->rows[r];
         char shp[200];
@@ -1112,23 +1164,21 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
             csv_num(f, x->bits_per_weight_f16);
             fputc(',', f);
             csv_str(f, x->note);
+            fprintf(f, ",%zu", row->index);
+            csv_num17(f, x->sum_x2);
+            csv_num17(f, x->sum_e2);
+            csv_num17(f, x->bits_per_weight_f16);
             fputc('\n', f);
         }
     }
     for (size_t c = 0; c < rep->n_configs; c++) {
-        const sq_report_total *t = &rep->totals[c];
-        char desc[96];
+        char desc[96], note[64] = "";
+        double sx, se;
         sq_qconfig_describe_from(&rep->configs[c], 1, desc, sizeof desc);
-        csv_lead(f, "total", "", "", "", t->numel, t->fp32_bytes, t->file_bytes, desc, c,
-                 rep->cancelled ? "cancelled" : "complete");
-        csv_num(f, t->sqnr_db);
-        csv_num(f, t->rmse);
-        csv_num(f, t->max_abs_err);
-        fputs(",nan,nan", f);
-        fprintf(f, ",,%zu,%zu,%zu", t->code_bytes, t->meta_bytes, t->quantized_bytes);
-        csv_num(f, t->bits_per_weight);
-        csv_num(f, t->bits_per_weight_f16);
-        fputs(",\n", f);
+        if (rep->shards > 1)
+            snprintf(note, sizeof note, "shard %zu/%zu", rep->shard, rep->shards);
+        pooled(rep, c, &sx, &se);
+        csv_total(f, &rep->totals[c], desc, c, rep->cancelled ? "cancelled" : "complete", note, rep->selected, sx, se);
     }
     if (fclose(f) != 0 || !buf) {
         free(buf);
@@ -1136,6 +1186,365 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
     }
     sq_status st = write_atomic(path, buf, len, err);
     free(buf);
+    return st;
+}
+
+/* ---- merging the CSV files of shards ------------------------------------------- */
+
+#define CSV_FIELDS 26
+
+/* One record of a CSV text: its bytes [start, end) (the line break
+ * included) and its fields, unquoted, in one owned buffer. */
+typedef struct csv_rec {
+    const char *start, *end;
+    char *text;                  /* the fields, each NUL-terminated */
+    const char *field[CSV_FIELDS];
+    size_t n_fields;
+} csv_rec;
+
+/* Parse the record at *p (RFC 4180); false at the end of the text or when
+ * out of memory (*nomem set). */
+static bool csv_next(const char **p, const char *end, csv_rec *r, bool *nomem)
+{
+    const char *s = *p;
+    if (s >= end)
+        return false;
+    r->start = s;
+    r->n_fields = 0;
+    if (!(r->text = malloc((size_t)(end - s) + CSV_FIELDS + 1))) {
+        *nomem = true;
+        return false;
+    }
+    char *o = r->text;
+    bool more = true;
+    while (more) {
+        if (r->n_fields < CSV_FIELDS)
+            r->field[r->n_fields] = o;
+        r->n_fields++;
+        if (s < end && *s == '"') {
+            s++;
+            while (s < end) {
+                if (*s == '"' && s + 1 < end && s[1] == '"') {
+                    *o++ = '"';
+                    s += 2;
+                } else if (*s == '"') {
+                    s++;
+                    break;
+                } else {
+                    *o++ = *s++;
+                }
+            }
+        }
+        while (s < end && *s != ',' && *s != '\n')
+            *o++ = *s++;
+        *o++ = 0;
+        if (s < end && *s == ',')
+            s++;
+        else
+            more = false;
+    }
+    if (s < end)
+        s++; /* the line break */
+    r->end = s;
+    *p = s;
+    return true;
+}
+
+/* Strict unsigned integer; false otherwise. */
+static bool parse_size(const char *s, size_t *out)
+{
+    char *e;
+    if (!*s || *s == '-' || *s == '+')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 10);
+    if (errno || *e || v > SIZE_MAX)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *e;
+    if (!*s)
+        return false;
+    *out = strtod(s, &e);
+    return *e == 0;
+}
+
+static bool parse_status(const char *s, sq_report_status *out)
+{
+    for (int k = SQ_REPORT_QUANTIZED; k <= SQ_REPORT_FAILED; k++)
+        if (strcmp(s, sq_report_status_name((sq_report_status)k)) == 0) {
+            *out = (sq_report_status)k;
+            return true;
+        }
+    return false;
+}
+
+/* What merging needs of a tensor line. */
+typedef struct merge_line {
+    const char *start, *end;   /* the line as written */
+    size_t index, ci;
+} merge_line;
+
+static int cmp_merge_line(const void *a, const void *b)
+{
+    const merge_line *x = a, *y = b;
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return x->ci < y->ci ? -1 : x->ci > y->ci;
+}
+
+/* State of a merge: the shards' texts, their lines, the rebuilt report. */
+typedef struct merge_state {
+    char **texts;
+    size_t *lens;
+    merge_line *lines;
+    size_t n_lines, cap_lines;
+    size_t shards, selected, n_configs;
+    bool *seen_shard;
+    char (*desc)[96];
+    sq_report *rep;
+} merge_state;
+
+static sq_status merge_bad(sq_error *err, const char *path, size_t line, const char *what)
+{
+    return sq_fail(err, SQ_ERR_FORMAT, "%s: line %zu: %s", path, line, what);
+}
+
+/* The whole of the file at path (caller frees *out). Errors: IO naming it, NOMEM. */
+static sq_status read_text(const char *path, char **out, size_t *len, sq_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sq_fail(err, SQ_ERR_IO, "%s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *g = cap > SIZE_MAX / 2 ? NULL : realloc(b, cap * 2);
+        if (!g) {
+            free(b);
+            b = NULL;
+        } else {
+            b = g;
+            cap *= 2;
+        }
+    }
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (!b)
+        return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    if (bad) {
+        free(b);
+        return sq_fail(err, SQ_ERR_IO, "%s: read error", path);
+    }
+    *out = b;
+    *len = n;
+    return SQ_OK;
+}
+
+/* Read one shard's CSV into m. */
+static sq_status merge_read(merge_state *m, size_t k, const char *path, sq_error *err)
+{
+    sq_status st = read_text(path, &m->texts[k], &m->lens[k], err);
+    if (st != SQ_OK)
+        return st;
+    const char *p = m->texts[k], *end = p + m->lens[k];
+    size_t hl = strlen(CSV_HEADER);
+    if (m->lens[k] < hl || memcmp(p, CSV_HEADER, hl) != 0)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: not a CSV of squint report (its header differs: written by another "
+                       "version, or not a report)", path);
+    p += hl;
+    csv_rec r;
+    bool nomem = false;
+    size_t line = 1, totals = 0, shard = 0, shards = 0, selected = 0;
+    while (csv_next(&p, end, &r, &nomem)) {
+        line++;
+        st = SQ_OK;
+        size_t ci, idx;
+        if (r.n_fields != CSV_FIELDS || !parse_size(r.field[8], &ci) || !parse_size(r.field[22], &idx))
+            st = merge_bad(err, path, line, "not a line of squint report's CSV");
+        else if (strcmp(r.field[0], "total") == 0) {
+            size_t a = 1, b = 1;
+            if (strcmp(r.field[9], "complete") != 0)
+                st = sq_fail(err, SQ_ERR_ARG, "%s: the report was interrupted (status %s): run that shard again", path,
+                             r.field[9]);
+            else if (r.field[21][0] && sscanf(r.field[21], "shard %zu/%zu", &a, &b) != 2)
+                st = merge_bad(err, path, line, "a total line whose note is not \"shard K/N\"");
+            else if (totals && (a != shard || b != shards || idx != selected))
+                st = merge_bad(err, path, line, "total lines of different shards");
+            if (st == SQ_OK) {
+                shard = a;
+                shards = b;
+                selected = idx;
+                if (totals == 0 && k == 0 && !(m->desc = calloc(1, sizeof *m->desc)))
+                    st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+                if (st == SQ_OK && k == 0) {
+                    char(*d)[96] = realloc(m->desc, (totals + 1) * sizeof *m->desc);
+                    if (!d)
+                        st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+                    else {
+                        m->desc = d;
+                        snprintf(m->desc[totals], sizeof m->desc[totals], "%s", r.field[7]);
+                    }
+                } else if (st == SQ_OK && (totals >= m->n_configs || ci != totals ||
+                                           strcmp(m->desc[totals], r.field[7]) != 0))
+                    st = sq_fail(err, SQ_ERR_ARG, "%s: its configurations differ from those of %s", path, "the first shard");
+                totals++;
+            }
+        } else if (strcmp(r.field[0], "tensor") == 0) {
+            if (m->n_lines == m->cap_lines) {
+                size_t cap = m->cap_lines ? 2 * m->cap_lines : 64;
+                merge_line *l = realloc(m->lines, cap * sizeof *l);
+                if (!l)
+                    st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+                else {
+                    m->lines = l;
+                    m->cap_lines = cap;
+                }
+            }
+            if (st == SQ_OK)
+                m->lines[m->n_lines++] = (merge_line){r.start, r.end, idx, ci};
+        } else {
+            st = merge_bad(err, path, line, "neither a tensor nor a total line");
+        }
+        free(r.text);
+        if (st != SQ_OK)
+            return st;
+    }
+    if (nomem)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    if (totals == 0)
+        return sq_fail(err, SQ_ERR_FORMAT, "%s: no total lines (a report's CSV cut short?)", path);
+    if (k == 0) {
+        m->n_configs = totals;
+        m->shards = shards;
+        m->selected = selected;
+        if (!(m->seen_shard = calloc(shards + 1, sizeof *m->seen_shard)))
+            return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    } else if (totals != m->n_configs) {
+        return sq_fail(err, SQ_ERR_ARG, "%s: its configurations differ from those of the first shard", path);
+    } else if (shards != m->shards || selected != m->selected) {
+        return sq_fail(err, SQ_ERR_ARG, "%s: shard %zu/%zu of %zu tensors does not belong with shards of %zu of %zu "
+                       "tensors", path, shard, shards, selected, m->shards, m->selected);
+    }
+    if (shard < 1 || shard > shards)
+        return merge_bad(err, path, line, "a shard number out of range");
+    if (m->seen_shard[shard])
+        return sq_fail(err, SQ_ERR_ARG, "%s: shard %zu/%zu given twice", path, shard, shards);
+    m->seen_shard[shard] = true;
+    return SQ_OK;
+}
+
+/* Rebuild row r's cell c from its line (what totals_add reads). */
+static sq_status merge_cell(merge_state *m, const merge_line *l, sq_error *err)
+{
+    csv_rec rec;
+    bool nomem = false;
+    const char *p = l->start;
+    if (!csv_next(&p, l->end, &rec, &nomem))
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    sq_report_row *r = &m->rep->rows[l->index - 1];
+    sq_report_cell *c = &r->cells[l->ci];
+    const char *const *f = rec.field;
+    bool ok = parse_size(f[4], &r->numel) && parse_size(f[5], &r->fp32_bytes) && parse_size(f[6], &r->file_bytes) &&
+              parse_status(f[9], &c->status) && parse_double(f[12], &c->max_abs_err) &&
+              parse_size(f[16], &c->code_bytes) && parse_size(f[17], &c->meta_bytes) &&
+              parse_size(f[18], &c->after_bytes) && parse_double(f[23], &c->sum_x2) &&
+              parse_double(f[24], &c->sum_e2) && parse_double(f[25], &c->bits_per_weight_f16);
+    free(rec.text);
+    if (!ok)
+        return sq_fail(err, SQ_ERR_FORMAT, "tensor %zu, configuration %zu: a malformed number", l->index, l->ci + 1);
+    /* as cell_sizes_kept / cell_sizes_quant compute it */
+    c->bits_per_weight = r->numel ? 8.0 * (double)c->after_bytes / (double)r->numel : 0.0;
+    return SQ_OK;
+}
+
+static void merge_free(merge_state *m, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        free(m->texts[k]);
+    free(m->texts);
+    free(m->lens);
+    free(m->lines);
+    free(m->seen_shard);
+    free(m->desc);
+    sq_report_free(m->rep);
+}
+
+sq_status sq_report_merge_csv(const char *out, const char *const *shards, size_t n, sq_error *err)
+{
+    merge_state m;
+    memset(&m, 0, sizeof m);
+    if (n == 0)
+        return sq_fail(err, SQ_ERR_ARG, "merge: no shard files");
+    if (!(m.texts = calloc(n, sizeof *m.texts)) || !(m.lens = calloc(n, sizeof *m.lens))) {
+        merge_free(&m, n);
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    sq_status st = SQ_OK;
+    for (size_t k = 0; k < n && st == SQ_OK; k++)
+        st = merge_read(&m, k, shards[k], err);
+    for (size_t k = 1; st == SQ_OK && k <= m.shards; k++)
+        if (!m.seen_shard[k])
+            st = sq_fail(err, SQ_ERR_ARG, "shard %zu/%zu is missing", k, m.shards);
+    if (st == SQ_OK && m.n_lines != m.selected * m.n_configs)
+        st = sq_fail(err, SQ_ERR_FORMAT, "the shards hold %zu tensor lines, not %zu (%zu tensors x %zu "
+                     "configurations)", m.n_lines, m.selected * m.n_configs, m.selected, m.n_configs);
+    if (st == SQ_OK)
+        qsort(m.lines, m.n_lines, sizeof *m.lines, cmp_merge_line);
+    for (size_t i = 0; st == SQ_OK && i < m.n_lines; i++)
+        if (m.lines[i].index != i / m.n_configs + 1 || m.lines[i].ci != i % m.n_configs)
+            st = sq_fail(err, SQ_ERR_FORMAT, "tensor %zu, configuration %zu: missing or given twice",
+                         i / m.n_configs + 1, i % m.n_configs + 1);
+    if (st == SQ_OK && (!(m.rep = calloc(1, sizeof *m.rep)) || !(m.rep->rows = calloc(m.selected + 1, sizeof *m.rep->rows)) ||
+                        !(m.rep->totals = calloc(m.n_configs, sizeof *m.rep->totals))))
+        st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    if (st == SQ_OK) {
+        m.rep->n_configs = m.n_configs;
+        for (size_t r = 0; st == SQ_OK && r < m.selected; r++) {
+            m.rep->n_rows++;
+            if (!(m.rep->rows[r].cells = calloc(m.n_configs, sizeof *m.rep->rows[r].cells)))
+                st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+        }
+        for (size_t c = 0; c < m.n_configs; c++)
+            m.rep->totals[c].compression_ratio = 1.0;
+    }
+    for (size_t i = 0; st == SQ_OK && i < m.n_lines; i++)
+        st = merge_cell(&m, &m.lines[i], err);
+    for (size_t r = 0; st == SQ_OK && r < m.selected; r++)
+        st = totals_add(m.rep, &m.rep->rows[r], err);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = NULL;
+    if (st == SQ_OK) {
+        totals_finish(m.rep);
+        if (!(f = open_memstream(&buf, &len)))
+            st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    if (st == SQ_OK) {
+        fputs(CSV_HEADER, f);
+        for (size_t i = 0; i < m.n_lines; i++)
+            fwrite(m.lines[i].start, 1, (size_t)(m.lines[i].end - m.lines[i].start), f);
+        for (size_t c = 0; c < m.n_configs; c++) {
+            double sx, se;
+            pooled(m.rep, c, &sx, &se);
+            csv_total(f, &m.rep->totals[c], m.desc[c], c, "complete", "", m.selected, sx, se);
+        }
+        if (fclose(f) != 0 || !buf)
+            st = sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", out);
+        else
+            st = write_atomic(out, buf, len, err);
+    }
+    free(buf);
+    merge_free(&m, n);
     return st;
 }
 
@@ -1198,7 +1607,7 @@ static json_t *json_row(const sq_report_row *r, size_t nc)
     if (!o)
         return NULL;
     json_t *shape = json_array(), *res = json_array();
-    bool ok = jset(o, "name", json_string(r->name));
+    bool ok = jset(o, "name", json_string(r->name)) && jset(o, "index", json_integer((json_int_t)r->index));
     /* each set steals its array, also when it fails */
     ok = jset(o, "shape", shape) && ok;
     ok = ok && jset(o, "file_type", json_string(r->type_name)) && jset(o, "quantized", json_boolean(r->quantized)) &&
@@ -1248,7 +1657,10 @@ static json_t *json_report(const sq_report *rep)
         return NULL;
     json_t *cfgs = json_array(), *rows = json_array(), *tots = json_array();
     bool ok = jset(o, "source", json_string(rep->source)) && jset(o, "cancelled", json_boolean(rep->cancelled)) &&
-              jset(o, "tensors_in_file", json_integer((json_int_t)rep->tensors_in_file));
+              jset(o, "tensors_in_file", json_integer((json_int_t)rep->tensors_in_file)) &&
+              jset(o, "selected", json_integer((json_int_t)rep->selected)) &&
+              jset(o, "shard", json_integer((json_int_t)rep->shard)) &&
+              jset(o, "shards", json_integer((json_int_t)rep->shards));
     /* each set steals its array, also when it fails */
     ok = jset(o, "configs", cfgs) && ok;
     ok = jset(o, "rows", rows) && ok;

@@ -92,9 +92,13 @@ typedef struct sq_report_opts {
     sq_report_progress_fn progress;      /* NULL for none; called after each tensor */
     void *progress_user;
     volatile sig_atomic_t *cancel;       /* NULL, or checked between tensors */
+    /* Sharding: when shards > 1, only the selected tensors numbered shard,
+     * shard + shards, shard + 2 shards, ... (1-based, in file order among
+     * the selected ones) are processed; 1 <= shard <= shards. 0, 0: all. */
+    size_t shard, shards;
 } sq_report_opts;
 
-/* No filters, no progress, no cancel flag. */
+/* No filters, no progress, no cancel flag, no sharding. */
 sq_report_opts sq_report_opts_default(void);
 
 typedef enum sq_report_status {
@@ -123,6 +127,7 @@ typedef struct sq_report_cell {
 
 typedef struct sq_report_row {
     char *name;                   /* owned */
+    size_t index;                 /* 1-based number among the selected tensors (file order) */
     int ndim;
     size_t shape[SQ_MAX_DIMS];
     size_t numel;
@@ -155,6 +160,8 @@ typedef struct sq_report {
     sq_report_row *rows;          /* owned */
     sq_report_total *totals;      /* n_configs, owned */
     bool cancelled;               /* stopped early through opts->cancel */
+    size_t selected;              /* tensors selected by the filters (all shards) */
+    size_t shard, shards;         /* as in the options; 1, 1 when not sharded */
 } sq_report;
 
 /* Build a report over ck for n_configs (>= 1) configurations. source labels
@@ -178,19 +185,38 @@ double sq_percentile_select(float *v, size_t n, double p);
  * one "total" line per config; columns: kind,name,shape,file_type,numel,
  * fp32_bytes,file_bytes,config,config_index,status,sqnr_db,rmse,
  * max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,
- * after_bytes,bits_per_weight,bits_per_weight_f16,note. Numbers as %.9g
- * ("inf", "nan" for non-finite, as Python reads them); names quoted when
- * needed (RFC 4180). Errors: IO naming the path, NOMEM. */
+ * after_bytes,bits_per_weight,bits_per_weight_f16,note,index,sum_x2,sum_e2,
+ * bpw_f16_exact. Numbers as %.9g ("inf", "nan" for non-finite, as Python
+ * reads them); names quoted when needed (RFC 4180). The last four columns
+ * let sq_report_merge_csv recompute totals exactly: index is the row's
+ * 1-based number among the selected tensors (a total line: the number
+ * selected), sum_x2 and sum_e2 the cell's sums (a total line: pooled) and
+ * bpw_f16_exact its bits_per_weight_f16, all three as %.17g (exact). A
+ * shard's total lines carry the note "shard K/N". Errors: IO naming the
+ * path, NOMEM. */
 sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *err);
 
 /* Write rep as JSON (jansson), atomically: {"source", "cancelled",
- * "tensors_in_file", "configs": [{describe, bits, mode, granularity, axis
- * (1-based, as on the command line), group_size, rounding, zero_in_range}], "rows": [{name, shape,
+ * "tensors_in_file", "selected", "shard", "shards", "configs": [{describe, bits, mode, granularity, axis
+ * (1-based, as on the command line), group_size, rounding, zero_in_range}], "rows": [{name, index, shape,
  * file_type, quantized, numel, fp32_bytes, file_bytes, "results": [cell per
  * config]}], "totals": [one per config]}. Non-finite numbers (an SQNR of
  * +inf for a lossless tensor, NaN for an unmeasured one) are written as
  * null. Errors: IO naming the path, NOMEM. */
 sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error *err);
+
+/* Join the CSV files of the shards of one report (sq_report_write_csv of
+ * runs with shards = N and shard = 1..N, each exactly once, same file, filters and
+ * configurations) into one CSV at out, atomically: the tensor lines in the
+ * unsharded order (by index, then config), copied as they are, and total
+ * lines recomputed from those rows exactly as sq_report_run totals them
+ * (the pooled sums in row order, sizes, counts, bits per weight), so the
+ * file is byte for byte the unsharded report's. A file that is not such a
+ * CSV, a shard missing or given twice, shards of different reports (tensor
+ * count, shard count, configurations), or a cancelled shard is an error
+ * (ARG or FORMAT naming the file) and nothing is written. Errors also: IO,
+ * NOMEM. */
+sq_status sq_report_merge_csv(const char *out, const char *const *shards, size_t n, sq_error *err);
 
 /* ---- quantized export ----------------------------------------------------- */
 

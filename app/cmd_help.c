@@ -61,8 +61,20 @@ static const sq_help_entry commands[] = {
      "  --json OUT            also write the rows as JSON to OUT\n"
      "  --plot OUT            draw SQNR against bits per weight per tensor (OUT.png or OUT.svg)\n"
      "  --scale-dtype T       size (and round) scales as f16, f32 or f64 (default) as quantize\n"
+     "  --shard K/N           only every N-th selected tensor from the K-th (1-based); join the\n"
+     "                        shards' --csv files with squint merge\n"
      "\n"
      "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"},
+    {"merge", NULL,
+     "Usage: squint merge OUT.csv SHARD.csv...\n"
+     "Join the CSV files of the N shards of one report (squint report --shard K/N --csv\n"
+     "SHARD.csv, K = 1..N, same file, filters and configurations) into OUT.csv: the rows in\n"
+     "the unsharded order and the total lines recomputed from them exactly (pooled sums of\n"
+     "x^2 and e^2, sizes, counts), so OUT.csv is byte for byte the unsharded report's CSV.\n"
+     "A shard missing or given twice, or shards of different reports, is an error and\n"
+     "nothing is written. OUT.csv is written atomically (- for standard output).\n"
+     "\n"
+     "Example: squint merge all.csv part1.csv part2.csv part3.csv\n"},
     {"quantize", NULL,
      "Usage: squint quantize FILE OUT.safetensors [CONFIG] [OPTION]...\n"
      "   or: squint quantize FILE OUT.gguf --format TYPE\n"
@@ -84,7 +96,8 @@ static const sq_help_entry commands[] = {
      "SQUINT_LESSONS names another folder of lessons.\n"},
     {"help", NULL,
      "Usage: squint help [COMMAND]\n"
-     "Print the usage of squint, or of COMMAND (demo, view, info, report, quantize, lesson).\n"},
+     "Print the usage of squint, or of COMMAND (demo, view, info, report, merge, quantize,\n"
+     "lesson).\n"},
 };
 
 void sq_help_program(FILE *out)
@@ -99,6 +112,7 @@ void sq_help_program(FILE *out)
           "  view FILE [TENSOR]    the panel on a tensor or a whole checkpoint\n"
           "  info FILE [NAME]      list a file's tensors (NAME: with statistics)\n"
           "  report FILE [CONFIG]...  per-tensor error and size of each configuration\n"
+          "  merge OUT.csv SHARD.csv...  join the CSV files of report --shard K/N runs\n"
           "  quantize FILE OUT.safetensors [CONFIG]  write the quantized checkpoint\n"
           "  lesson [N | FILE.lua]  list or run a guided lesson on quantization\n"
           "  help [COMMAND]        this help, or one command's\n"
@@ -165,7 +179,7 @@ int sq_cmd_help(int argc, char **argv)
     if (argc > 2)
         fprintf(stderr, "squint help: one command at most\n");
     else
-        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, quantize, lesson, help)\n",
+        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, merge, quantize, lesson, help)\n",
                 argv[1]);
     return 2;
 }

@@ -14,6 +14,7 @@
 
 #include "cmd_help.h"
 #include "cmd_info.h"
+#include "cmd_merge.h"
 #include "cmd_quantize.h"
 #include "cmd_report.h"
 #include "cmd_view.h"
@@ -45,6 +46,7 @@ static const sq_subcommand subcommands[] = {
     {"--view", sq_cmd_view, false},
     {"info", sq_cmd_info, false},
     {"report", sq_cmd_report, false},
+    {"merge", sq_cmd_merge, false},
     {"quantize", sq_cmd_quantize, false},
     {"lesson", cmd_lesson, false},
     {"help", sq_cmd_help, true},

@@ -25,9 +25,16 @@
  *       linear interpolation between order statistics as numpy's default:
  *       with a = sorted |e| (n values), pos = p (n - 1), value =
  *       a[floor(pos)] + (a[floor(pos)+1] - a[floor(pos)]) * frac(pos).
- *       Computed by selection (quickselect with a pseudo-random pivot and a
- *       Hoare partition, O(n) expected, duplicates harmless) on a float
- *       buffer holding |e|, not by sorting and not from a histogram;
+ *       Found without sorting and without an |e| buffer: a sample of |e|
+ *       places a window of values around each sought rank, one parallel
+ *       pass (dequantized values formed chunk by chunk from the codes, bit
+ *       for bit as sq_dequantize_into) counts the values below each window
+ *       and gathers those inside, and a histogram then a selection among
+ *       them give the order statistics; the counts prove the window holds
+ *       the rank, else (few distinct errors, e.g. an all-zero tensor; and
+ *       tensors under 65536 values) selection (quickselect with a
+ *       pseudo-random pivot and a Hoare partition) over all of |e|. Results
+ *       never depend on the thread count;
  *   sizes as sq_report_export writes the tensor (sq_st_qtensor_file_bytes):
  *       code_bytes  packed codes ceil(numel * bits / 8); meta_bytes the
  *       scales in cfg->scale_store (F64 by default; F32 where F16 fell
@@ -54,9 +61,12 @@
  * the total are over all quantized elements (sum x^2 / sum e^2 pooled),
  * max_abs_err the largest of the rows.
  *
- * Memory. One tensor is loaded at a time (sq_ckpt_load, then freed): peak
- * memory is about twice the largest tensor as float32 (the values and the
- * |e| buffer) plus its packed codes, whatever the checkpoint's size.
+ * Memory. One tensor is loaded at a time, as float32 into a buffer reused
+ * from tensor to tensor (plain F32/F16/BF16 data converted over the thread
+ * pool): peak memory is about the largest tensor as float32 plus its codes,
+ * scales and the gathered window values (int4 per-group(32): about 1.3x),
+ * whatever the checkpoint's size; about 2x when a window falls back to
+ * selection over all of |e|, or for formats other than INT.
  *
  * Cancellation. When opts->cancel is not NULL it is read before each tensor;
  * once it is non-zero the run stops, and returns SQ_OK with the rows done so

@@ -427,6 +427,40 @@ static bool window_pair(float *v, size_t nv, size_t len, size_t base, size_t r, 
     return true;
 }
 
+/* The sample, in SAMPLE_PARTS parts over the pool. */
+#define SAMPLE_PARTS 8
+
+typedef struct sample_job {
+    const window_job *j;
+    rep_scratch *s;
+    const float *x, *d;
+} sample_job;
+
+static void sample_part(void *ctx, size_t p, int w)
+{
+    (void)w;
+    const sample_job *sj = ctx;
+    const window_job *j = sj->j;
+    const sq_qtensor *q = j->q;
+    size_t a = p * (REP_SAMPLES / SAMPLE_PARTS), b = a + REP_SAMPLES / SAMPLE_PARTS;
+    for (size_t k = a; k < b; k++) {
+        if (k + SAMPLE_AHEAD < b) { /* the reads are scattered: have them in flight together */
+            size_t i = sj->s->spos[k + SAMPLE_AHEAD], left;
+            __builtin_prefetch(sj->x + i);
+            if (sj->d) {
+                __builtin_prefetch(sj->d + i);
+            } else {
+                size_t sk = sq_layout_at(&j->l, i, &left);
+                __builtin_prefetch(q->codes + i * (size_t)q->config.bits / 8);
+                __builtin_prefetch(q->scales + sk);
+                __builtin_prefetch(q->zero_points + sk);
+            }
+        }
+        size_t i = sj->s->spos[k];
+        sj->s->sample[k] = (float)fabs((double)sj->x[i] - (double)decode_one(j, i));
+    }
+}
+
 /* The median and p95 of |x - dequant(q)| over n values by the
  * interpolation rule (report.h), exactly. A sample of REP_SAMPLES values
  * (one at a pseudo-random place in each of as many equal strides) places a
@@ -465,22 +499,8 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
     uint64_t seed = 0x9E3779B97F4A7C15ULL;
     for (size_t k = 0; k < m; k++) /* one value at a pseudo-random place in each stride */
         s->spos[k] = k * stride + (size_t)(next_rand(&seed) % stride);
-    for (size_t k = 0; k < m; k++) {
-        if (k + SAMPLE_AHEAD < m) { /* the reads are scattered: have them in flight together */
-            size_t i = s->spos[k + SAMPLE_AHEAD], left;
-            __builtin_prefetch(x + i);
-            if (d) {
-                __builtin_prefetch(d + i);
-            } else {
-                size_t sk = sq_layout_at(&j->l, i, &left);
-                __builtin_prefetch(q->codes + i * (size_t)q->config.bits / 8);
-                __builtin_prefetch(q->scales + sk);
-                __builtin_prefetch(q->zero_points + sk);
-            }
-        }
-        size_t i = s->spos[k];
-        s->sample[k] = (float)fabs((double)x[i] - (double)decode_one(j, i));
-    }
+    sample_job sj = {j, s, x, d};
+    sq_parallel_run(SAMPLE_PARTS, sq_parallel_workers(SAMPLE_PARTS), sample_part, &sj);
     size_t from = 0; /* the sample ranks sought increase: each selection starts above the last */
     for (int t = 0; t < 2; t++) {
         double c = p[t] * (double)(m - 1), margin = 4.5 * sqrt((double)m * p[t] * (1.0 - p[t])) + 8.0;

@@ -143,6 +143,9 @@ static uint32_t pos_key(float f)
  * taken by the workers from a shared pool as they fill them. */
 #define CAND_BLOCK ((size_t)16384)
 
+/* Bins of the histogram of each window's gathered values. */
+#define WIN_BINS 4096u
+
 /* Per-run scratch: the float32 values of the current tensor (grown as
  * needed and reused from tensor to tensor, so large tensors do not fault in
  * fresh pages each time), the dequantized values when the format is not
@@ -159,11 +162,13 @@ typedef struct rep_scratch {
     size_t n_counts;
     float sample[REP_SAMPLES];
     size_t spos[REP_SAMPLES];   /* where the sample's values are */
-    size_t hist[4097];          /* window_pair's */
+    size_t *whist;              /* the window pass's per-worker histograms */
+    int whist_workers;
 } rep_scratch;
 
 static void scratch_free(rep_scratch *s)
 {
+    free(s->whist);
     free(s->x);
     free(s->d);
     free(s->cand);
@@ -196,6 +201,13 @@ static bool scratch_windows(rep_scratch *s, size_t n, int workers)
             return false;
         s->n_counts = np;
     }
+    if (workers > s->whist_workers) {
+        free(s->whist);
+        s->whist_workers = 0;
+        if (!(s->whist = malloc((size_t)workers * 2 * (WIN_BINS + 1) * sizeof *s->whist)))
+            return false;
+        s->whist_workers = workers;
+    }
     if (blocks * CAND_BLOCK > s->ccap) {
         free(s->fill);
         if (!(s->fill = malloc(blocks * sizeof *s->fill)))
@@ -224,6 +236,8 @@ typedef struct window_job {
     struct {
         size_t block, used;    /* the worker's current block (SIZE_MAX: none) */
     } w[SQ_THREADS_MAX];
+    int shift[2];              /* window t's key - lo[t] >> shift[t]: its bin (< WIN_BINS) */
+    size_t *hist;              /* per worker: 2 x (WIN_BINS + 1) counts of the kept values' bins */
 } window_job;
 
 /* out[i] = (code - zp) * scale for one run, as quant.c's decode_uniform
@@ -365,66 +379,37 @@ static void window_part(void *ctx, size_t p, int w)
         else
 #endif
             kept = window_span(j->x + s, d, m, j->lo, j->hi, out ? out : spill, below);
-        if (out)
+        if (out) {
             j->w[w].used += kept;
+            size_t *h = j->hist + (size_t)w * 2 * (WIN_BINS + 1);
+            uint32_t l0 = j->lo[0], l1 = j->lo[1], s0 = j->hi[0] - l0, s1 = j->hi[1] - l1;
+            int sh0 = j->shift[0], sh1 = j->shift[1];
+            for (size_t i = 0; i < kept; i++) { /* branch-free: outside a window counts in its last bin */
+                uint32_t k = pos_key(out[i]), d0 = k - l0, d1 = k - l1;
+                h[d0 <= s0 ? d0 >> sh0 : WIN_BINS]++;
+                h[WIN_BINS + 1 + (d1 <= s1 ? d1 >> sh1 : WIN_BINS)]++;
+            }
+        }
     }
     j->counts[2 * p] = below[0];
     j->counts[2 * p + 1] = below[1];
 }
 
-/* Order statistics r and r + 1 (clamped to n - 1) of a set of n values
- * whose ranks [base, base + len) are the values of v[0..nv) with a key in
- * [klo, khi] (len of them; v is reordered); false when one of them falls
- * outside. A histogram of those keys over 4096 bins (and a bin for the
- * others) finds the bin of rank r; its values are moved to the front and
- * selected among; the next order statistic is the smallest of the rest of
- * that bin, or of the bins above. */
-static bool window_pair(float *v, size_t nv, size_t len, size_t base, size_t r, size_t n, uint32_t klo, uint32_t khi,
-                        size_t *hist, double *a, double *b, uint64_t *seed)
+/* For window t: the bin of rank k (0-based among the window's values) in
+ * hist (WIN_BINS + 1 counts, the last for values outside), the rank inside
+ * it, and the next non-empty bin (WIN_BINS when none). */
+static void window_bin(const size_t *hist, size_t k, uint32_t *bin, size_t *kk, uint32_t *next)
 {
-    size_t r1 = r + 1 < n ? r + 1 : r;
-    if (r < base || r1 >= base + len)
-        return false;
-    size_t k = r - base;
-    uint32_t span = khi - klo;
-    int shift = 0;
-    while ((span >> shift) >= 4096)
-        shift++;
-    memset(hist, 0, 4097 * sizeof *hist);
-    for (size_t i = 0; i < nv; i++) { /* branch-free: outside the window counts in bin 4096 */
-        uint32_t d = pos_key(v[i]) - klo;
-        hist[d <= span ? d >> shift : 4096]++;
-    }
-    uint32_t bin = 0;
+    uint32_t b = 0;
     size_t acc = 0;
-    while (acc + hist[bin] <= k)
-        acc += hist[bin++];
-    size_t cnt = 0;
-    for (size_t i = 0; i < nv; i++) { /* the bin's values to the front */
-        uint32_t d = pos_key(v[i]) - klo;
-        if (d <= span && (d >> shift) == bin) {
-            float t = v[i];
-            v[i] = v[cnt];
-            v[cnt++] = t;
-        }
-    }
-    size_t kk = k - acc;
-    select_k(v, 0, (ptrdiff_t)cnt - 1, (ptrdiff_t)kk, seed);
-    *a = v[kk];
-    if (r1 == r) {
-        *b = *a;
-    } else if (kk + 1 < cnt) {
-        *b = (double)min_range(v, kk + 1, cnt);
-    } else { /* the smallest value in a higher bin of the window */
-        float m = INFINITY;
-        for (size_t i = cnt; i < nv; i++) {
-            uint32_t d = pos_key(v[i]) - klo;
-            if (d <= span && (d >> shift) > bin && v[i] < m)
-                m = v[i];
-        }
-        *b = m;
-    }
-    return true;
+    while (acc + hist[b] <= k)
+        acc += hist[b++];
+    *bin = b;
+    *kk = k - acc;
+    uint32_t nb = b + 1;
+    while (nb < WIN_BINS && hist[nb] == 0)
+        nb++;
+    *next = nb;
 }
 
 /* The sample, in SAMPLE_PARTS parts over the pool. */
@@ -528,9 +513,16 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
         j->lo[1] = j->lo[0];
         j->hi[1] = j->hi[0];
     }
+    for (int t = 0; t < 2; t++) {
+        j->shift[t] = 0;
+        while (((j->hi[t] - j->lo[t]) >> j->shift[t]) >= WIN_BINS)
+            j->shift[t]++;
+    }
+    j->hist = s->whist;
+    memset(s->whist, 0, (size_t)workers * 2 * (WIN_BINS + 1) * sizeof *s->whist);
     sq_parallel_run(np, workers, window_part, j);
     bool ok = !atomic_load(&j->overflow);
-    size_t below[2] = {0, 0}, kept = 0, used = atomic_load(&j->next_block);
+    size_t below[2] = {0, 0}, used = atomic_load(&j->next_block);
     for (size_t t = 0; t < np; t++) {
         below[0] += s->counts[2 * t];
         below[1] += s->counts[2 * t + 1];
@@ -538,33 +530,72 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
     for (int w = 0; w < SQ_THREADS_MAX; w++)
         if (j->w[w].block != SIZE_MAX)
             s->fill[j->w[w].block] = j->w[w].used;
-    float *v = s->cand;
-    for (size_t b = 0; ok && b < used; b++) { /* gather the blocks */
-        if (kept != b * CAND_BLOCK)
-            memmove(v + kept, v + b * CAND_BLOCK, s->fill[b] * sizeof *v);
-        kept += s->fill[b];
-    }
-    uint32_t klo[2] = {j->lo[0], j->lo[1]}, khi[2] = {j->hi[0], j->hi[1]};
+    size_t *h = s->whist; /* the workers' histograms summed into the first */
+    for (int w = 1; w < workers; w++)
+        for (size_t i = 0; i < 2 * (WIN_BINS + 1); i++)
+            h[i] += h[(size_t)w * 2 * (WIN_BINS + 1) + i];
+    uint32_t lo[2] = {j->lo[0], j->lo[1]}, span[2] = {j->hi[0] - j->lo[0], j->hi[1] - j->lo[1]}, bin[2], next[2];
+    int shift[2] = {j->shift[0], j->shift[1]};
     free(j);
+    size_t r[2], r1[2], kk[2], cnt[2] = {0, 0};
+    double frac[2];
+    for (int t = 0; ok && t < 2; t++) {
+        const size_t *ht = h + (size_t)t * (WIN_BINS + 1);
+        size_t in = 0; /* values inside the window */
+        for (uint32_t k = 0; k < WIN_BINS; k++)
+            in += ht[k];
+        double pos = p[t] * (double)(n - 1);
+        r[t] = (size_t)pos;
+        if (r[t] >= n)
+            r[t] = n - 1;
+        frac[t] = pos - (double)r[t];
+        r1[t] = r[t] + 1 < n ? r[t] + 1 : r[t];
+        if (r[t] < below[t] || r1[t] >= below[t] + in) /* the window missed its rank */
+            ok = false;
+        else
+            window_bin(ht, r[t] - below[t], &bin[t], &kk[t], &next[t]);
+    }
     if (!ok)
         return false;
-    size_t in[2] = {0, 0}; /* values in each window */
-    for (size_t i = 0; i < kept; i++) {
-        uint32_t key = pos_key(v[i]);
-        in[0] += key - klo[0] <= khi[0] - klo[0];
-        in[1] += key - klo[1] <= khi[1] - klo[1];
+    float *g[2];
+    float nextmin[2] = {INFINITY, INFINITY};
+    g[0] = malloc(h[bin[0]] * sizeof(float) + 1);
+    g[1] = malloc(h[WIN_BINS + 1 + bin[1]] * sizeof(float) + 1);
+    if (!g[0] || !g[1]) {
+        free(g[0]);
+        free(g[1]);
+        return false;
+    }
+    for (size_t b = 0; b < used; b++) { /* the values of each sought bin, and the least of the bin after it */
+        const float *v = s->cand + b * CAND_BLOCK;
+        for (size_t i = 0; i < s->fill[b]; i++) {
+            uint32_t key = pos_key(v[i]);
+            for (int t = 0; t < 2; t++) {
+                uint32_t dk = key - lo[t];
+                if (dk > span[t])
+                    continue;
+                uint32_t bb = dk >> shift[t];
+                if (bb == bin[t])
+                    g[t][cnt[t]++] = v[i];
+                else if (bb == next[t] && v[i] < nextmin[t])
+                    nextmin[t] = v[i];
+            }
+        }
     }
     double out[2];
     for (int t = 0; t < 2; t++) {
-        double pos = p[t] * (double)(n - 1), a, b;
-        size_t r = (size_t)pos;
-        if (r >= n)
-            r = n - 1;
-        double frac = pos - (double)r;
-        if (!window_pair(v, kept, in[t], below[t], r, n, klo[t], khi[t], s->hist, &a, &b, &seed))
-            return false;
-        out[t] = frac <= 0.0 ? a : a + (b - a) * frac;
+        select_k(g[t], 0, (ptrdiff_t)cnt[t] - 1, (ptrdiff_t)kk[t], &seed);
+        double a = g[t][kk[t]], b;
+        if (r1[t] == r[t])
+            b = a;
+        else if (kk[t] + 1 < cnt[t])
+            b = (double)min_range(g[t], kk[t] + 1, cnt[t]);
+        else
+            b = nextmin[t];
+        out[t] = frac[t] <= 0.0 ? a : a + (b - a) * frac[t];
     }
+    free(g[0]);
+    free(g[1]);
     *median = out[0];
     *p95 = out[1];
     return true;

@@ -345,6 +345,10 @@ int main(int argc, char **argv)
     if (!ok)
         return 1;
     bool pass = true;
+    double load[1] = {-1};
+    if (getloadavg(load, 1) == 1)
+        printf("  load average %.2f on %d CPUs (elapsed figures suffer on a shared machine; GB per CPU-second less)\n",
+               load[0], sq_threads_cores());
     for (int t = 0; t < 2; t++)
         printf("  squint %d thread%s  %7.3f GB/s  %6.3f s  %6.3f GB per CPU-second\n", t + 1, t ? "s" : " ",
                gb / best[t].secs, best[t].secs, gb / best[t].cpu);

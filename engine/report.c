@@ -451,9 +451,13 @@ static void sample_part(void *ctx, size_t p, int w)
  * (one at a pseudo-random place in each of as many equal strides) places a
  * window of values around each sought rank, wide enough (4.5 standard
  * deviations of a sample quantile, and more) that it almost always holds
- * it; one parallel pass then counts the values below each window and
- * gathers those inside, and selection among those gives the order
- * statistics. The dequantized values are formed chunk by chunk (INT) or
+ * it; one parallel pass then counts the values below each window, gathers
+ * those inside and counts them in WIN_BINS bins of their keys per window;
+ * the bin holding each sought rank is picked from the summed counts, its
+ * values gathered, and selection among them gives the order statistic (the
+ * next one: in the same bin or the least of the next non-empty one). The
+ * whole pass's boundaries are fixed and its results integer counts, so the
+ * thread count changes nothing. The dequantized values are formed chunk by chunk (INT) or
  * read from d. False when a window missed its rank (the counts say so
  * exactly) or the gathered values overflowed their pool: the caller then
  * selects over all of |e|. */

@@ -1,6 +1,8 @@
-/* cmd_merge.c - `squint merge OUT.csv SHARD.csv...`. */
+/* cmd_merge.c - `squint merge OUT.csv SHARD.csv...` and `squint merge
+ * OUT.json SHARD.json...`. */
 #include "cmd_merge.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,16 +27,19 @@ int sq_cmd_merge(int argc, char **argv)
     size_t n = (size_t)argc - 2;
     sq_error err;
     sq_status st;
+    const char *name = strcmp(out, "-") == 0 ? in[0] : out; /* JSON by OUT's name (standard output: the shards') */
+    size_t nl = strlen(name);
+    bool json = nl >= 5 && strcasecmp(name + nl - 5, ".json") == 0;
     for (size_t k = 0; k < n; k++)
         if ((st = sq_input_check(in[k], &err)) != SQ_OK) {
             fprintf(stderr, "squint merge: %s\n", err.msg);
             return st == SQ_ERR_ARG ? 2 : 1;
         }
-    if ((st = sq_output_check(out, in, n, ".csv", true, &err)) != SQ_OK) {
+    if ((st = sq_output_check(out, in, n, json ? ".json" : ".csv", true, &err)) != SQ_OK) {
         fprintf(stderr, "squint merge: %s\n", err.msg);
         return st == SQ_ERR_ARG ? 2 : 1;
     }
-    if ((st = sq_report_merge_csv(out, in, n, &err)) != SQ_OK) {
+    if ((st = json ? sq_report_merge_json(out, in, n, &err) : sq_report_merge_csv(out, in, n, &err)) != SQ_OK) {
         fprintf(stderr, "squint merge: %s\n", err.msg);
         return st == SQ_ERR_ARG ? 2 : 1;
     }

@@ -1635,6 +1635,19 @@ static json_t *json_config(const sq_qconfig *cfg)
     return NULL;
 }
 
+/* A double as exact decimal text (%.17g; "nan", "inf"), for merging. */
+static json_t *jexact(double v)
+{
+    char b[40];
+    if (isnan(v))
+        snprintf(b, sizeof b, "nan");
+    else if (isinf(v))
+        snprintf(b, sizeof b, v > 0 ? "inf" : "-inf");
+    else
+        snprintf(b, sizeof b, "%.17g", v);
+    return json_string(b);
+}
+
 static json_t *json_cell(const sq_report_cell *x)
 {
     json_t *o = json_object();
@@ -1650,7 +1663,8 @@ static json_t *json_cell(const sq_report_cell *x)
         jset(o, "after_bytes", json_integer((json_int_t)x->after_bytes)) &&
         jset(o, "bits_per_weight", jnum(x->bits_per_weight)) &&
         jset(o, "bits_per_weight_f16", jnum(x->bits_per_weight_f16)) &&
-        jset(o, "note", x->note ? json_string(x->note) : json_null()))
+        jset(o, "note", x->note ? json_string(x->note) : json_null()) && jset(o, "sum_x2", jexact(x->sum_x2)) &&
+        jset(o, "sum_e2", jexact(x->sum_e2)) && jset(o, "bpw_f16_exact", jexact(x->bits_per_weight_f16)))
         return o;
     json_decref(o);
     return NULL;
@@ -1680,7 +1694,7 @@ static json_t *json_row(const sq_report_row *r, size_t nc)
     return NULL;
 }
 
-static json_t *json_total(const sq_report_total *t)
+static json_t *json_total(const sq_report_total *t, double sx, double se)
 {
     json_t *o = json_object();
     if (!o)
@@ -1698,7 +1712,8 @@ static json_t *json_total(const sq_report_total *t)
         jset(o, "compression_ratio", jnum(t->compression_ratio)) &&
         jset(o, "bits_per_weight", jnum(t->bits_per_weight)) &&
         jset(o, "bits_per_weight_f16", jnum(t->bits_per_weight_f16)) && jset(o, "sqnr_db", jnum(t->sqnr_db)) &&
-        jset(o, "rmse", jnum(t->rmse)) && jset(o, "max_abs_err", jnum(t->max_abs_err)))
+        jset(o, "rmse", jnum(t->rmse)) && jset(o, "max_abs_err", jnum(t->max_abs_err)) &&
+        jset(o, "sum_x2", jexact(sx)) && jset(o, "sum_e2", jexact(se)))
         return o;
     json_decref(o);
     return NULL;
@@ -1720,9 +1735,12 @@ static json_t *json_report(const sq_report *rep)
     ok = jset(o, "configs", cfgs) && ok;
     ok = jset(o, "rows", rows) && ok;
     ok = jset(o, "totals", tots) && ok;
-    for (size_t c = 0; ok && c < rep->n_configs; c++)
+    for (size_t c = 0; ok && c < rep->n_configs; c++) {
+        double sx, se;
+        pooled(rep, c, &sx, &se);
         ok = json_array_append_new(cfgs, json_config(&rep->configs[c])) == 0 &&
-             json_array_append_new(tots, json_total(&rep->totals[c])) == 0;
+             json_array_append_new(tots, json_total(&rep->totals[c], sx, se)) == 0;
+    }
     for (size_t r = 0; ok && r < rep->n_rows; r++)
         ok = json_array_append_new(rows, json_row(&rep->rows[r], rep->n_configs)) == 0;
     if (ok)
@@ -1731,11 +1749,10 @@ static json_t *json_report(const sq_report *rep)
     return NULL;
 }
 
-sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error *err)
+/* Dump o (NULL: out of memory) to path atomically, as every JSON of the report is written. */
+static sq_status json_write(json_t *o, const char *path, sq_error *err)
 {
-    json_t *o = json_report(rep);
     char *s = o ? json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) : NULL;
-    json_decref(o);
     if (!s)
         return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", path);
     size_t n = strlen(s);
@@ -1748,6 +1765,196 @@ sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error 
             st = sq_afile_commit(af, err);
     }
     free(s);
+    return st;
+}
+
+sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error *err)
+{
+    json_t *o = json_report(rep);
+    sq_status st = json_write(o, path, err);
+    json_decref(o);
+    return st;
+}
+
+/* ---- merging the JSON files of shards -------------------------------------------- */
+
+/* A non-negative integer member; false when missing or not one. */
+static bool jsize(json_t *o, const char *key, size_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return false;
+    *out = (size_t)json_integer_value(v);
+    return true;
+}
+
+/* A number member (null: NaN); false when missing or neither. */
+static bool jdouble(json_t *o, const char *key, double *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_null(v))
+        *out = NAN;
+    else if (json_is_number(v))
+        *out = json_number_value(v);
+    else
+        return false;
+    return true;
+}
+
+/* An exact-text member (jexact). */
+static bool jexact_get(json_t *o, const char *key, double *out)
+{
+    const char *t = json_string_value(json_object_get(o, key));
+    return t && parse_double(t, out);
+}
+
+static int cmp_json_row(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "index"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "index"));
+    return x < y ? -1 : x > y;
+}
+
+sq_status sq_report_merge_json(const char *out, const char *const *shards, size_t n, sq_error *err)
+{
+    if (n == 0)
+        return sq_fail(err, SQ_ERR_ARG, "merge: no shard files");
+    json_t **doc = calloc(n, sizeof *doc), *first = NULL, *rows = NULL, *result = NULL;
+    json_t **order = NULL;
+    bool *seen = NULL;
+    sq_report *rep = NULL;
+    size_t shards_n = 0, selected = 0, nc = 0, total_rows = 0;
+    sq_status st = doc ? SQ_OK : sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; st == SQ_OK && k < n; k++) {
+        json_error_t je;
+        size_t sh, shs, sel;
+        if (!(doc[k] = json_load_file(shards[k], 0, &je))) {
+            st = sq_fail(err, SQ_ERR_FORMAT, "%s: not JSON: %s (line %d)", shards[k], je.text, je.line);
+            break;
+        }
+        json_t *d = doc[k], *cancel = json_object_get(d, "cancelled");
+        if (!jsize(d, "shard", &sh) || !jsize(d, "shards", &shs) || !jsize(d, "selected", &sel) ||
+            !json_is_array(json_object_get(d, "rows")) || !json_is_array(json_object_get(d, "configs")) ||
+            !json_is_string(json_object_get(d, "source")) || !json_is_boolean(cancel)) {
+            st = sq_fail(err, SQ_ERR_FORMAT, "%s: not a JSON of squint report (with shard, shards and selected)",
+                         shards[k]);
+            break;
+        }
+        if (json_is_true(cancel)) {
+            st = sq_fail(err, SQ_ERR_ARG, "%s: the report was interrupted: run that shard again", shards[k]);
+            break;
+        }
+        if (k == 0) {
+            first = d;
+            shards_n = shs;
+            selected = sel;
+            nc = json_array_size(json_object_get(d, "configs"));
+            if (shs == 0 || !(seen = calloc(shs + 1, sizeof *seen)))
+                st = shs ? sq_fail(err, SQ_ERR_NOMEM, "out of memory") : sq_fail(err, SQ_ERR_FORMAT, "%s: 0 shards", shards[k]);
+        } else if (shs != shards_n || sel != selected ||
+                   !json_equal(json_object_get(d, "configs"), json_object_get(first, "configs")) ||
+                   !json_equal(json_object_get(d, "source"), json_object_get(first, "source")) ||
+                   !json_equal(json_object_get(d, "tensors_in_file"), json_object_get(first, "tensors_in_file"))) {
+            st = sq_fail(err, SQ_ERR_ARG, "%s: not a shard of the same report as %s (file, tensor count, shard "
+                         "count or configurations differ)", shards[k], shards[0]);
+        }
+        if (st == SQ_OK && (sh < 1 || sh > shards_n))
+            st = sq_fail(err, SQ_ERR_FORMAT, "%s: shard %zu of %zu", shards[k], sh, shards_n);
+        else if (st == SQ_OK && seen[sh])
+            st = sq_fail(err, SQ_ERR_ARG, "%s: shard %zu/%zu given twice", shards[k], sh, shards_n);
+        if (st == SQ_OK) {
+            seen[sh] = true;
+            total_rows += json_array_size(json_object_get(d, "rows"));
+        }
+    }
+    for (size_t k = 1; st == SQ_OK && k <= shards_n; k++)
+        if (!seen[k])
+            st = sq_fail(err, SQ_ERR_ARG, "shard %zu/%zu is missing", k, shards_n);
+    if (st == SQ_OK && total_rows != selected)
+        st = sq_fail(err, SQ_ERR_FORMAT, "the shards hold %zu rows, not %zu", total_rows, selected);
+    if (st == SQ_OK && !(order = malloc((selected + 1) * sizeof *order)))
+        st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t k = 0; st == SQ_OK && k < n; k++) {
+        json_t *r = json_object_get(doc[k], "rows");
+        for (size_t i = 0; st == SQ_OK && i < json_array_size(r); i++) {
+            json_t *row = json_array_get(r, i);
+            size_t idx;
+            if (!json_is_object(row) || !jsize(row, "index", &idx) ||
+                json_array_size(json_object_get(row, "results")) != nc)
+                st = sq_fail(err, SQ_ERR_FORMAT, "%s: row %zu: not a report row", shards[k], i + 1);
+            else
+                order[m++] = row;
+        }
+    }
+    if (st == SQ_OK)
+        qsort(order, m, sizeof *order, cmp_json_row);
+    for (size_t i = 0; st == SQ_OK && i < m; i++)
+        if ((size_t)json_integer_value(json_object_get(order[i], "index")) != i + 1)
+            st = sq_fail(err, SQ_ERR_FORMAT, "tensor %zu: missing or given twice", i + 1);
+    if (st == SQ_OK && (!(rep = calloc(1, sizeof *rep)) || !(rep->rows = calloc(m + 1, sizeof *rep->rows)) ||
+                        !(rep->totals = calloc(nc + 1, sizeof *rep->totals))))
+        st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+    if (st == SQ_OK) {
+        rep->n_configs = nc;
+        for (size_t c = 0; c < nc; c++)
+            rep->totals[c].compression_ratio = 1.0;
+    }
+    for (size_t i = 0; st == SQ_OK && i < m; i++) {
+        sq_report_row *r = &rep->rows[i];
+        json_t *row = order[i], *res = json_object_get(row, "results");
+        rep->n_rows++;
+        if (!(r->cells = calloc(nc + 1, sizeof *r->cells))) {
+            st = sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+            break;
+        }
+        bool ok = jsize(row, "numel", &r->numel) && jsize(row, "fp32_bytes", &r->fp32_bytes) &&
+                  jsize(row, "file_bytes", &r->file_bytes);
+        for (size_t c = 0; ok && c < nc; c++) {
+            json_t *x = json_array_get(res, c);
+            sq_report_cell *cell = &r->cells[c];
+            const char *status = json_string_value(json_object_get(x, "status"));
+            ok = status && parse_status(status, &cell->status) && jdouble(x, "max_abs_err", &cell->max_abs_err) &&
+                 jsize(x, "code_bytes", &cell->code_bytes) && jsize(x, "meta_bytes", &cell->meta_bytes) &&
+                 jsize(x, "after_bytes", &cell->after_bytes) && jexact_get(x, "sum_x2", &cell->sum_x2) &&
+                 jexact_get(x, "sum_e2", &cell->sum_e2) && jexact_get(x, "bpw_f16_exact", &cell->bits_per_weight_f16);
+            cell->bits_per_weight = r->numel ? 8.0 * (double)cell->after_bytes / (double)r->numel : 0.0;
+        }
+        if (!ok)
+            st = sq_fail(err, SQ_ERR_FORMAT, "tensor %zu: a field is missing or malformed", i + 1);
+        else
+            st = totals_add(rep, r, err);
+    }
+    if (st == SQ_OK) {
+        totals_finish(rep);
+        json_t *tots = json_array();
+        rows = json_array();
+        result = json_object();
+        bool ok = tots && rows && result && jset(result, "source", json_copy(json_object_get(first, "source"))) &&
+                  jset(result, "cancelled", json_false()) &&
+                  jset(result, "tensors_in_file", json_copy(json_object_get(first, "tensors_in_file"))) &&
+                  jset(result, "selected", json_integer((json_int_t)selected)) && jset(result, "shard", json_integer(1)) &&
+                  jset(result, "shards", json_integer(1)) &&
+                  jset(result, "configs", json_deep_copy(json_object_get(first, "configs")));
+        for (size_t i = 0; ok && i < m; i++)
+            ok = json_array_append(rows, order[i]) == 0;
+        for (size_t c = 0; ok && c < nc; c++) {
+            double sx, se;
+            pooled(rep, c, &sx, &se);
+            ok = json_array_append_new(tots, json_total(&rep->totals[c], sx, se)) == 0;
+        }
+        ok = ok && json_object_set(result, "rows", rows) == 0 && json_object_set(result, "totals", tots) == 0;
+        json_decref(tots);
+        st = ok ? json_write(result, out, err) : sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", out);
+    }
+    json_decref(result);
+    json_decref(rows);
+    for (size_t k = 0; doc && k < n; k++)
+        json_decref(doc[k]);
+    free(doc);
+    free(order);
+    free(seen);
+    sq_report_free(rep);
     return st;
 }
 

@@ -212,7 +212,9 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
  * file_type, quantized, numel, fp32_bytes, file_bytes, "results": [cell per
  * config]}], "totals": [one per config]}. Non-finite numbers (an SQNR of
  * +inf for a lossless tensor, NaN for an unmeasured one) are written as
- * null. Errors: IO naming the path, NOMEM. */
+ * null. Cells (and totals: the pooled sums) carry "sum_x2", "sum_e2" (and
+ * cells "bpw_f16_exact") as exact decimal text, for sq_report_merge_json.
+ * Errors: IO naming the path, NOMEM. */
 sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error *err);
 
 /* Join the CSV files of the shards of one report (sq_report_write_csv of
@@ -227,6 +229,14 @@ sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error 
  * (ARG or FORMAT naming the file) and nothing is written. Errors also: IO,
  * NOMEM. */
 sq_status sq_report_merge_csv(const char *out, const char *const *shards, size_t n, sq_error *err);
+
+/* The same for the JSON files of the shards (sq_report_write_json): rows in
+ * the unsharded order as written, totals recomputed exactly from each cell's
+ * exact sums (its "sum_x2", "sum_e2" and "bpw_f16_exact", decimal text at
+ * 17 digits), "shard": 1, "shards": 1: the unsharded report's JSON byte for
+ * byte when the shards name the file as the unsharded run did ("source").
+ * Errors as sq_report_merge_csv (also a "source" that differs). */
+sq_status sq_report_merge_json(const char *out, const char *const *shards, size_t n, sq_error *err);
 
 /* ---- quantized export ----------------------------------------------------- */
 

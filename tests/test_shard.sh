@@ -1,6 +1,6 @@
 #!/bin/sh
 # `squint report --shard K/N` and `squint merge`: the shards of a report joined
-# give the unsharded report's CSV byte for byte (rows and recomputed totals);
+# give the unsharded report's CSV and JSON byte for byte (rows and recomputed totals);
 # each shard holds every N-th selected tensor; bad shard specs and bad sets of
 # shards are refused and write nothing.
 set -u
@@ -66,6 +66,19 @@ cmp "$tmp/full.csv" "$tmp/m.csv" && echo "ok: merged CSV = unsharded CSV, byte f
 run "merge to standard output" 0 "$SQUINT" merge - "$tmp/s1.csv" "$tmp/s2.csv" "$tmp/s3.csv"
 cmp "$tmp/full.csv" "$out" || { echo "FAIL: merge to stdout differs"; fail=1; }
 
+run "merge the JSON files" 0 "$SQUINT" merge "$tmp/m.json" "$tmp/s2.json" "$tmp/s3.json" "$tmp/s1.json"
+cmp "$tmp/full.json" "$tmp/m.json" && echo "ok: merged JSON = unsharded JSON, byte for byte" ||
+    { echo "FAIL: merged JSON differs"; diff "$tmp/full.json" "$tmp/m.json"; fail=1; }
+run "merge JSON to standard output" 0 "$SQUINT" merge - "$tmp/s1.json" "$tmp/s2.json" "$tmp/s3.json"
+cmp "$tmp/full.json" "$out" || { echo "FAIL: JSON merge to stdout differs"; fail=1; }
+run "a JSON shard missing" 2 "$SQUINT" merge "$tmp/x.json" "$tmp/s1.json" "$tmp/s2.json"
+has "$err" "shard 3/3 is missing"
+run "a JSON shard twice" 2 "$SQUINT" merge "$tmp/x.json" "$tmp/s1.json" "$tmp/s1.json" "$tmp/s2.json" "$tmp/s3.json"
+has "$err" "given twice"
+run "a CSV given to a JSON merge" 1 "$SQUINT" merge "$tmp/x.json" "$tmp/s1.csv"
+has "$err" "not JSON"
+[ ! -e "$tmp/x.json" ] || { echo "FAIL: a failed JSON merge wrote its output"; fail=1; }
+
 # with filters, and more shards than tensors (empty shards)
 run "filtered unsharded" 0 "$SQUINT" report "$C" --bits 4 --include '^w' --exclude 'w2' --csv "$tmp/f.csv"
 for k in 1 2 3 4 5 6; do
@@ -89,7 +102,7 @@ run "shards of different reports" 2 "$SQUINT" merge "$tmp/x.csv" "$tmp/s1.csv" "
 run "not a report's CSV" 1 "$SQUINT" merge "$tmp/x.csv" "$C"
 has "$err" "not a CSV of squint report"
 run "merge without shards" 2 "$SQUINT" merge "$tmp/x.csv"
-run "merge output not .csv" 2 "$SQUINT" merge "$tmp/x.json" "$tmp/s1.csv"
+run "merge output neither .csv nor .json" 2 "$SQUINT" merge "$tmp/x.txt" "$tmp/s1.csv"
 for bad in 0/3 4/3 1/0 3 a/b 1/3x; do
     run "--shard $bad" 2 "$SQUINT" report "$C" --shard "$bad"
     has "$err" "--shard wants K/N"

@@ -281,6 +281,16 @@ static float decode_one(const window_job *j, size_t i)
     return (float)(((double)c - q->zero_points[k]) * q->scales[k]);
 }
 
+/* ABS_ERR. |e| is defined as (float)|(double)x - (double)d| (the difference
+ * of two floats in double, rounded once to float): the report's figures
+ * always were. fabsf(x - d) in float arithmetic is the same number bit for
+ * bit: a float difference is the exact difference correctly rounded to
+ * float, and so is the double one rounded again to float, since double's
+ * 53 bits are at least 2 x 24 + 2 (double rounding is then innocuous for
+ * addition and subtraction: Figueroa, "When is double rounding
+ * innocuous?", 1995); the absolute value commutes with rounding to
+ * nearest. The tests compare with the double formula on every value. */
+
 /* Values [0, m) of a chunk (portable): counts below each window, kept
  * values (inside a window) appended to out; returns how many. */
 static size_t window_span(const float *x, const float *d, size_t m, const uint32_t *lo, const uint32_t *hi, float *out,
@@ -292,8 +302,8 @@ static size_t window_span(const float *x, const float *d, size_t m, const uint32
     float e[BLOCK];
     for (size_t s = 0; s < m; s += BLOCK) {
         size_t c = m - s < BLOCK ? m - s : BLOCK;
-        for (size_t i = 0; i < c; i++) /* |e| exactly: the difference in double, then rounded once */
-            e[i] = (float)fabs((double)x[s + i] - (double)d[s + i]);
+        for (size_t i = 0; i < c; i++) /* = (float)fabs((double)x - (double)d): see ABS_ERR */
+            e[i] = fabsf(x[s + i] - d[s + i]);
         for (size_t i = 0; i < c; i++) {
             uint32_t k = pos_key(e[i]);
             b0 += k < lo0;
@@ -311,21 +321,17 @@ static size_t window_span(const float *x, const float *d, size_t m, const uint32
 }
 
 #if SQ_X86_KERNELS
-/* The same with AVX-512 (compress-store of the kept values); identical
- * results: the same double difference, absolute value and rounding. */
+/* The same with AVX-512 (the kept values compressed in a register);
+ * identical results. */
 SQ_AVX512 static size_t window_span_avx512(const float *x, const float *d, size_t m, const uint32_t *lo,
                                            const uint32_t *hi, float *out, size_t *below)
 {
     const __m512i l0 = _mm512_set1_epi32((int)lo[0]), l1 = _mm512_set1_epi32((int)lo[1]);
     const __m512i w0 = _mm512_set1_epi32((int)(hi[0] - lo[0])), w1 = _mm512_set1_epi32((int)(hi[1] - lo[1]));
-    const __m512d sign = _mm512_set1_pd(-0.0);
+    const __m512 sign = _mm512_set1_ps(-0.0f);
     size_t b0 = 0, b1 = 0, i = 0, kept = 0;
     for (; i + 16 <= m; i += 16) {
-        __m512d xl = _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), xh = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));
-        __m512d dl = _mm512_cvtps_pd(_mm256_loadu_ps(d + i)), dh = _mm512_cvtps_pd(_mm256_loadu_ps(d + i + 8));
-        __m256 el = _mm512_cvtpd_ps(_mm512_andnot_pd(sign, _mm512_sub_pd(xl, dl)));
-        __m256 eh = _mm512_cvtpd_ps(_mm512_andnot_pd(sign, _mm512_sub_pd(xh, dh)));
-        __m512 e = _mm512_insertf32x8(_mm512_castps256_ps512(el), eh, 1);
+        __m512 e = _mm512_andnot_ps(sign, _mm512_sub_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(d + i)));
         __m512i k = _mm512_castps_si512(e);
         b0 += (size_t)__builtin_popcount(_mm512_cmplt_epu32_mask(k, l0));
         b1 += (size_t)__builtin_popcount(_mm512_cmplt_epu32_mask(k, l1));
@@ -443,7 +449,7 @@ static void sample_part(void *ctx, size_t p, int w)
             }
         }
         size_t i = sj->s->spos[k];
-        sj->s->sample[k] = (float)fabs((double)sj->x[i] - (double)decode_one(j, i));
+        sj->s->sample[k] = fabsf(sj->x[i] - decode_one(j, i)); /* ABS_ERR */
     }
 }
 

@@ -445,6 +445,36 @@ START_TEST(test_percentiles_large_against_sort)
 }
 END_TEST
 
+/* The report forms |e| as fabsf(x - d) in float: the same bits as the
+ * double formula (float)fabs((double)x - (double)d), on pairs of every
+ * magnitude and sign (random bit patterns, non-finite ones skipped) and on
+ * neighbours (differences near a rounding midpoint). */
+START_TEST(test_abs_err_float_is_double)
+{
+    uint64_t s = 88172645463325252ULL;
+    size_t checked = 0;
+    for (size_t k = 0; k < 2000000; k++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        uint32_t a = (uint32_t)s, b = (uint32_t)(s >> 32);
+        if (k % 2) /* close pairs: b a few ulps from a, or a power-of-two edge */
+            b = (a & 0x80000000u) | ((a & 0x7fffffffu) + (uint32_t)(s >> 40) % 64u - 32u);
+        float x, d;
+        memcpy(&x, &a, 4);
+        memcpy(&d, &b, 4);
+        if (!isfinite(x) || !isfinite(d))
+            continue;
+        float f = fabsf(x - d), g = (float)fabs((double)x - (double)d);
+        if (!isfinite(g))
+            continue;
+        ck_assert_msg(memcmp(&f, &g, 4) == 0, "%a %a", (double)x, (double)d);
+        checked++;
+    }
+    ck_assert_uint_gt(checked, 1000000);
+}
+END_TEST
+
 /* Progress callback that sets the cancel flag after two tensors. */
 static volatile sig_atomic_t cancel_flag;
 static size_t progress_calls;
@@ -877,6 +907,7 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_filters);
     tcase_add_test(tc, test_percentiles_against_sort);
     tcase_add_test(tc, test_percentiles_large_against_sort);
+    tcase_add_test(tc, test_abs_err_float_is_double);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_csv_json_parse_back);
     tcase_add_test(tc, test_export_reload_bitwise);

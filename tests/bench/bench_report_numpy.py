@@ -7,8 +7,9 @@ and e^2 (SQNR), and the exact median and 95th percentile of |e|
 (np.percentile: selection by partitioning, linear interpolation, as squint).
 
 Usage: bench_report_numpy.py FILE.safetensors
-Prints one line: "numpy SECONDS TENSORS SQNR_DB" (the seconds of the report
-alone, after numpy is imported), then per tensor "row NAME MEDIAN P95".
+Prints one line: "numpy SECONDS TENSORS SQNR_DB CPU_SECONDS" (the elapsed
+and CPU seconds of the report alone, after numpy is imported), then per
+tensor "row NAME MEDIAN P95".
 Exits 3 when numpy is missing (the benchmark then skips the comparison)."""
 import json
 import struct
@@ -47,6 +48,7 @@ def tensors(path):
 def main():
     path = sys.argv[1]
     t0 = time.perf_counter()
+    c0 = time.process_time()
     sx = se = 0.0
     rows = []
     for name, x in tensors(path):
@@ -62,8 +64,9 @@ def main():
         med, p95 = np.percentile(np.abs(e), [50, 95])
         rows.append((name, med, p95))
     secs = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     sqnr = 10 * np.log10(sx / se) if se > 0 else float("inf")
-    print("numpy %.6f %d %.6f" % (secs, len(rows), sqnr))
+    print("numpy %.6f %d %.6f %.6f" % (secs, len(rows), sqnr, cpu))
     for name, med, p95 in rows:
         print("row %s %.9g %.9g" % (name, med, p95))
 

@@ -23,10 +23,10 @@
  *
  * Targets (exit status 1 when one is missed): 2 threads >= 1.2 GB/s; peak
  * memory growth <= 2 x the largest tensor as float32; with numpy, squint at
- * 2 threads >= 10 x numpy's GB per CPU-second in the same run (a floor against
- * regressions: 18-23x measured; elapsed
- * ratios are printed too). The directory is removed
- * at the end. Usage: bench_report_cache [rounds]. */
+ * 2 threads >= 10 x numpy's GB per CPU-second in the same run (a floor
+ * against regressions: 18-23x measured; the elapsed ratios are printed
+ * too). The directory is removed at the end. Usage: bench_report_cache
+ * [rounds]. */
 #define _DEFAULT_SOURCE /* mkdtemp, wait4, mincore */
 #include <errno.h>
 #include <fcntl.h>

@@ -492,7 +492,8 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
     atomic_init(&j->overflow, 0);
     for (int w = 0; w < SQ_THREADS_MAX; w++)
         j->w[w].block = SIZE_MAX;
-    sq_layout_init(&j->l, &q->config, q->shape, q->ndim, q->numel);
+    if (!d) /* INT: the values are decoded from the codes */
+        sq_layout_init(&j->l, &q->config, q->shape, q->ndim, q->numel);
     uint64_t seed = 0x9E3779B97F4A7C15ULL;
     for (size_t k = 0; k < m; k++) /* one value at a pseudo-random place in each stride */
         s->spos[k] = k * stride + (size_t)(next_rand(&seed) % stride);

@@ -68,9 +68,23 @@ static const sq_help_entry commands[] = {
      "  --activations ACTS    also the output SQNR of each weight W whose input X is in ACTS\n"
      "                        (as W's name + .input, or without .weight), X W^T in double\n"
      "  --scale-dtype T       size (and round) scales as f16, f32 or f64 (default) as quantize\n"
+     "  --shard K/N           only every N-th selected tensor from the K-th (1-based); join the\n"
+     "                        shards' --csv or --json files with squint merge\n"
      "\n"
      "Example: squint report model.safetensors --bits 8 --bits 4 --granularity group\n"
      "         squint report model.safetensors --format q4_k --format nf4 --format fp8_e4m3\n"},
+    {"merge", NULL,
+     "Usage: squint merge OUT.csv SHARD.csv...\n"
+     "   or: squint merge OUT.json SHARD.json...\n"
+     "Join the CSV (or JSON) files of the N shards of one report (squint report --shard K/N\n"
+     "--csv SHARD.csv, K = 1..N, same file, filters and configurations) into OUT: the rows in\n"
+     "the unsharded order and the totals recomputed from them exactly (pooled sums of x^2\n"
+     "and e^2, sizes, counts), so OUT is byte for byte the unsharded report's file. There\n"
+     "is no pooled median or p95 (the report gives those per tensor only). A shard missing\n"
+     "or given twice, or shards of different reports, is an error and nothing is written.\n"
+     "OUT is written atomically (- for standard output, in the shards' format).\n"
+     "\n"
+     "Example: squint merge all.csv part1.csv part2.csv part3.csv\n"},
     {"quantize", NULL,
      "Usage: squint quantize FILE OUT.safetensors [CONFIG] [OPTION]...\n"
      "   or: squint quantize FILE OUT.gguf --format TYPE\n"
@@ -113,7 +127,8 @@ static const sq_help_entry commands[] = {
      "SQUINT_LESSONS names another folder of lessons.\n"},
     {"help", NULL,
      "Usage: squint help [COMMAND]\n"
-     "Print the usage of squint, or of COMMAND (demo, view, info, report, quantize, diff, lesson).\n"},
+     "Print the usage of squint, or of COMMAND (demo, view, info, report, merge, quantize, diff,\n"
+     "lesson).\n"},
 };
 
 void sq_help_program(FILE *out)
@@ -128,6 +143,7 @@ void sq_help_program(FILE *out)
           "  view FILE [TENSOR]    the panel on a tensor or a whole checkpoint\n"
           "  info FILE [NAME]      list a file's tensors (NAME: with statistics)\n"
           "  report FILE [CONFIG]...  per-tensor error and size of each configuration\n"
+          "  merge OUT.csv SHARD.csv...  join the CSV (or JSON) files of report --shard runs\n"
           "  quantize FILE OUT.safetensors [CONFIG]  write the quantized checkpoint\n"
           "  diff REF OTHER        per-tensor error of one checkpoint against another\n"
           "  lesson [N | FILE.lua]  list or run a guided lesson on quantization\n"
@@ -195,7 +211,7 @@ int sq_cmd_help(int argc, char **argv)
     if (argc > 2)
         fprintf(stderr, "squint help: one command at most\n");
     else
-        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, quantize, diff, lesson, help)\n",
+        fprintf(stderr, "squint help: no command '%s' (commands: demo, view, info, report, merge, quantize, diff, lesson, help)\n",
                 argv[1]);
     return 2;
 }

@@ -579,10 +579,47 @@ static sq_status write_plot(const sq_report *rep, const char *path, sq_error *er
     return st;
 }
 
+/* Take `--shard K/N` out of argv (report's own option, before the shared
+ * parser sees the rest): *k = K, *n = N, or 0, 0 when absent. Returns 0,
+ * or 2 after a usage message. */
+static int take_shard(int *argc, char **argv, size_t *k, size_t *n)
+{
+    *k = *n = 0;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--shard") != 0)
+            continue;
+        const char *v = i + 1 < *argc ? argv[i + 1] : NULL;
+        long kk, nn;
+        char ks[24], ns[24];
+        const char *slash = v ? strchr(v, '/') : NULL;
+        if (!v)
+            return usage_err("report", "option '%s' needs a value", "--shard");
+        if (!slash || (size_t)(slash - v) >= sizeof ks || strlen(slash + 1) >= sizeof ns)
+            return usage_err("report", "--shard wants K/N (1 <= K <= N), not '%s'", v);
+        memcpy(ks, v, (size_t)(slash - v));
+        ks[slash - v] = 0;
+        snprintf(ns, sizeof ns, "%s", slash + 1);
+        if (!parse_int(ns, 1, 1000000, &nn) || !parse_int(ks, 1, nn, &kk))
+            return usage_err("report", "--shard wants K/N (1 <= K <= N), not '%s'", v);
+        *k = (size_t)kk;
+        *n = (size_t)nn;
+        memmove(argv + i, argv + i + 2, (size_t)(*argc - i - 2) * sizeof *argv);
+        *argc -= 2;
+        i--;
+    }
+    return 0;
+}
+
 int sq_cmd_report(int argc, char **argv)
 {
     sq_cmd_args a;
-    int rc = sq_cmd_parse_args(argc, argv, 1, 1, &a);
+    size_t shard, shards;
+    int rc = take_shard(&argc, argv, &shard, &shards);
+    if (rc)
+        return rc;
+    rc = sq_cmd_parse_args(argc, argv, 1, 1, &a);
     if (rc || (rc = sq_cmd_check_format("report", &a)) != 0)
         return rc;
     sq_error err;
@@ -596,6 +633,8 @@ int sq_cmd_report(int argc, char **argv)
     }
     sq_cmd_progress prog;
     sq_report_opts o = sq_cmd_run_opts(&a, &prog);
+    o.shard = shard;
+    o.shards = shards;
     size_t faults = sq_mapped_faults();
     sq_report *rep;
     sq_status st = sq_report_run(ck, a.pos[0], a.cfg, a.n_cfg, &o, &rep, &err);

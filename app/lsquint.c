@@ -1473,14 +1473,18 @@ static int lsq_quantize_linear(lua_State *L)
     return 1;
 }
 
-/* ql:forward(x) on the dequantized weight (stack: +1). */
+/* ql:forward(x [, mode]) on the dequantized weight: mode "exact" (the
+ * default) or "dynamic_int8" (activations quantized to int8 per row, integer
+ * products: engine/model.h) (stack: +1). */
 static int lsq_qlinear_forward(lua_State *L)
 {
+    static const char *const modes[] = {"exact", "dynamic_int8", NULL};
     sq_error err;
     sq_qlinear *ql = lsq_check_qlinear(L, 1);
     sq_tensor *x = lsq_check_tensor(L, 2);
+    int mode = luaL_checkoption(L, 3, "exact", modes);
     lsq_tensor *b = lsq_new_tensor(L);
-    if (sq_qlinear_forward(ql, x, &b->t, &err) != SQ_OK)
+    if (sq_qlinear_forward_mode(ql, x, mode ? SQ_QLINEAR_DYNAMIC_INT8 : SQ_QLINEAR_EXACT, &b->t, &err) != SQ_OK)
         return lsq_engine_error(L, 2, &err);
     lsq_gc_account(L, b->t->numel * sizeof(float));
     return 1;
@@ -1524,7 +1528,8 @@ static int lsq_qlinear_gc(lua_State *L)
     return 0;
 }
 
-/* __index of a quantized layer: methods, in_features, out_features, config (stack: +1). */
+/* __index of a quantized layer: methods, in_features, out_features, config,
+ * dynamic_applies (stack: +1). */
 static int lsq_qlinear_index(lua_State *L)
 {
     sq_qlinear *ql = lsq_check_qlinear(L, 1);
@@ -1538,6 +1543,8 @@ static int lsq_qlinear_index(lua_State *L)
         lua_pushinteger(L, (lua_Integer)ql->out_features);
     else if (strcmp(k, "config") == 0)
         lsq_push_qconfig(L, &ql->weight_q->config);
+    else if (strcmp(k, "dynamic_applies") == 0)
+        lua_pushboolean(L, sq_qlinear_dynamic_applies(ql));
     else
         lua_pushnil(L);
     return 1;
@@ -1950,7 +1957,7 @@ static const luaL_Reg lsq_qlinear_meta[] = {
     {"__gc", lsq_qlinear_gc}, {"__close", lsq_qlinear_gc}, {"__tostring", lsq_qlinear_tostring},
     {"__index", NULL}, {NULL, NULL},
 };
-static const char *const lsq_qlinear_fields[] = {"in_features", "out_features", "config", NULL};
+static const char *const lsq_qlinear_fields[] = {"in_features", "out_features", "config", "dynamic_applies", NULL};
 
 /* Create metatable tname with metamethods meta, __index = index (a closure
  * over the methods table); also record __methods and __fields for the REPL's

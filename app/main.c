@@ -15,6 +15,7 @@
 #include "cmd_diff.h"
 #include "cmd_help.h"
 #include "cmd_info.h"
+#include "cmd_merge.h"
 #include "cmd_quantize.h"
 #include "cmd_report.h"
 #include "cmd_view.h"
@@ -46,6 +47,7 @@ static const sq_subcommand subcommands[] = {
     {"--view", sq_cmd_view, false},
     {"info", sq_cmd_info, false},
     {"report", sq_cmd_report, false},
+    {"merge", sq_cmd_merge, false},
     {"quantize", sq_cmd_quantize, false},
     {"diff", sq_cmd_diff, false},
     {"lesson", cmd_lesson, false},

@@ -26,9 +26,16 @@
  *       linear interpolation between order statistics as numpy's default:
  *       with a = sorted |e| (n values), pos = p (n - 1), value =
  *       a[floor(pos)] + (a[floor(pos)+1] - a[floor(pos)]) * frac(pos).
- *       Computed by selection (quickselect with a pseudo-random pivot and a
- *       Hoare partition, O(n) expected, duplicates harmless) on a float
- *       buffer holding |e|, not by sorting and not from a histogram;
+ *       Found without sorting and without an |e| buffer: a sample of |e|
+ *       places a window of values around each sought rank, one parallel
+ *       pass (dequantized values formed chunk by chunk from the codes, bit
+ *       for bit as sq_dequantize_into) counts the values below each window
+ *       and gathers those inside, and a histogram then a selection among
+ *       them give the order statistics; the counts prove the window holds
+ *       the rank, else (few distinct errors, e.g. an all-zero tensor; and
+ *       tensors under 65536 values) selection (quickselect with a
+ *       pseudo-random pivot and a Hoare partition) over all of |e|. Results
+ *       never depend on the thread count;
  *   sizes as sq_report_export writes the tensor (sq_st_qtensor_file_bytes):
  *       code_bytes  packed codes ceil(numel * bits / 8); meta_bytes the
  *       scales in cfg->scale_store (F64 by default; F32 where F16 fell
@@ -55,9 +62,12 @@
  * the total are over all quantized elements (sum x^2 / sum e^2 pooled),
  * max_abs_err the largest of the rows.
  *
- * Memory. One tensor is loaded at a time (sq_ckpt_load, then freed): peak
- * memory is about twice the largest tensor as float32 (the values and the
- * |e| buffer) plus its packed codes, whatever the checkpoint's size.
+ * Memory. One tensor is loaded at a time, as float32 into a buffer reused
+ * from tensor to tensor (plain F32/F16/BF16 data converted over the thread
+ * pool): peak memory is about the largest tensor as float32 plus its codes,
+ * scales and the gathered window values (int4 per-group(32): about 1.3x),
+ * whatever the checkpoint's size; about 2x when a window falls back to
+ * selection over all of |e|, or for formats other than INT.
  *
  * Cancellation. When opts->cancel is not NULL it is read before each tensor;
  * once it is non-zero the run stops, and returns SQ_OK with the rows done so
@@ -93,9 +103,13 @@ typedef struct sq_report_opts {
     sq_report_progress_fn progress;      /* NULL for none; called after each tensor */
     void *progress_user;
     volatile sig_atomic_t *cancel;       /* NULL, or checked between tensors */
+    /* Sharding: when shards > 1, only the selected tensors numbered shard,
+     * shard + shards, shard + 2 shards, ... (1-based, in file order among
+     * the selected ones) are processed; 1 <= shard <= shards. 0, 0: all. */
+    size_t shard, shards;
 } sq_report_opts;
 
-/* No filters, no progress, no cancel flag. */
+/* No filters, no progress, no cancel flag, no sharding. */
 sq_report_opts sq_report_opts_default(void);
 
 typedef enum sq_report_status {
@@ -125,6 +139,7 @@ typedef struct sq_report_cell {
 
 typedef struct sq_report_row {
     char *name;                   /* owned */
+    size_t index;                 /* 1-based number among the selected tensors (file order) */
     int ndim;
     size_t shape[SQ_MAX_DIMS];
     size_t numel;
@@ -157,6 +172,8 @@ typedef struct sq_report {
     sq_report_row *rows;          /* owned */
     sq_report_total *totals;      /* n_configs, owned */
     bool cancelled;               /* stopped early through opts->cancel */
+    size_t selected;              /* tensors selected by the filters (all shards) */
+    size_t shard, shards;         /* as in the options; 1, 1 when not sharded */
 } sq_report;
 
 /* Build a report over ck for n_configs (>= 1) configurations. source labels
@@ -180,19 +197,48 @@ double sq_percentile_select(float *v, size_t n, double p);
  * one "total" line per config; columns: kind,name,shape,file_type,numel,
  * fp32_bytes,file_bytes,config,config_index,status,sqnr_db,rmse,
  * max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,
- * after_bytes,bits_per_weight,bits_per_weight_f16,note. Numbers as %.9g
- * ("inf", "nan" for non-finite, as Python reads them); names quoted when
- * needed (RFC 4180). Errors: IO naming the path, NOMEM. */
+ * after_bytes,bits_per_weight,bits_per_weight_f16,note,index,sum_x2,sum_e2,
+ * bpw_f16_exact. Numbers as %.9g ("inf", "nan" for non-finite, as Python
+ * reads them); names quoted when needed (RFC 4180). The last four columns
+ * let sq_report_merge_csv recompute totals exactly: index is the row's
+ * 1-based number among the selected tensors (a total line: the number
+ * selected), sum_x2 and sum_e2 the cell's sums (a total line: pooled) and
+ * bpw_f16_exact its bits_per_weight_f16, all three as %.17g (exact). A
+ * shard's total lines carry the note "shard K/N". Errors: IO naming the
+ * path, NOMEM. */
 sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *err);
 
 /* Write rep as JSON (jansson), atomically: {"source", "cancelled",
- * "tensors_in_file", "configs": [{describe, bits, mode, granularity, axis
- * (1-based, as on the command line), group_size, rounding, zero_in_range}], "rows": [{name, shape,
+ * "tensors_in_file", "selected", "shard", "shards", "configs": [{describe, bits, mode, granularity, axis
+ * (1-based, as on the command line), group_size, rounding, zero_in_range}], "rows": [{name, index, shape,
  * file_type, quantized, numel, fp32_bytes, file_bytes, "results": [cell per
  * config]}], "totals": [one per config]}. Non-finite numbers (an SQNR of
  * +inf for a lossless tensor, NaN for an unmeasured one) are written as
- * null. Errors: IO naming the path, NOMEM. */
+ * null. Cells (and totals: the pooled sums) carry "sum_x2", "sum_e2" (and
+ * cells "bpw_f16_exact") as exact decimal text, for sq_report_merge_json.
+ * Errors: IO naming the path, NOMEM. */
 sq_status sq_report_write_json(const sq_report *rep, const char *path, sq_error *err);
+
+/* Join the CSV files of the shards of one report (sq_report_write_csv of
+ * runs with shards = N and shard = 1..N, each exactly once, same file, filters and
+ * configurations) into one CSV at out, atomically: the tensor lines in the
+ * unsharded order (by index, then config), copied as they are, and total
+ * lines recomputed from those rows exactly as sq_report_run totals them
+ * (the pooled sums in row order, sizes, counts, bits per weight), so the
+ * file is byte for byte the unsharded report's. A file that is not such a
+ * CSV, a shard missing or given twice, shards of different reports (tensor
+ * count, shard count, configurations), or a cancelled shard is an error
+ * (ARG or FORMAT naming the file) and nothing is written. Errors also: IO,
+ * NOMEM. */
+sq_status sq_report_merge_csv(const char *out, const char *const *shards, size_t n, sq_error *err);
+
+/* The same for the JSON files of the shards (sq_report_write_json): rows in
+ * the unsharded order as written, totals recomputed exactly from each cell's
+ * exact sums (its "sum_x2", "sum_e2" and "bpw_f16_exact", decimal text at
+ * 17 digits), "shard": 1, "shards": 1: the unsharded report's JSON byte for
+ * byte when the shards name the file as the unsharded run did ("source").
+ * Errors as sq_report_merge_csv (also a "source" that differs). */
+sq_status sq_report_merge_json(const char *out, const char *const *shards, size_t n, sq_error *err);
 
 /* ---- quantized export ----------------------------------------------------- */
 

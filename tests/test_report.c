@@ -5,6 +5,7 @@
  * engine's safetensors writer into a temporary directory. */
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "safetensors.h"
 #include "stats.h"
 #include "testutil.h"
+#include "threads.h"
 
 static char dir[64];
 static char fixture[128];
@@ -367,6 +369,112 @@ START_TEST(test_percentiles_against_sort)
 }
 END_TEST
 
+/* Large tensors (several parallel parts; the windowed percentile path):
+ * median and p95 equal the sort of |e| for several layouts, on 1 and 2
+ * threads, bit for bit the same rows; also tensors whose |e| takes few
+ * distinct values (all zero; four levels), where the windows hold most of
+ * the values and the plain selection takes over. */
+START_TEST(test_percentiles_large_against_sort)
+{
+    char path[200];
+    snprintf(path, sizeof path, "%s/big.safetensors", dir);
+    sq_error err;
+    sq_st_writer *w;
+    ck_assert(sq_st_writer_new(&w, &err) == SQ_OK);
+    size_t s1[2] = {640, 1024}, s2[2] = {512, 992}, s3[2] = {600, 256}, s4[2] = {300, 512};
+    sq_tensor *t;
+    ck_assert(sq_tensor_randn(s1, 2, 7, &t, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_tensor(w, "big.normal", t, SQ_DTYPE_F32, &err) == SQ_OK);
+    sq_tensor_free(t);
+    ck_assert(sq_tensor_randn(s2, 2, 8, &t, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_tensor(w, "big.bf16", t, SQ_DTYPE_BF16, &err) == SQ_OK);
+    sq_tensor_free(t);
+    ck_assert(sq_tensor_randn(s3, 2, 9, &t, &err) == SQ_OK);
+    for (size_t i = 0; i < t->numel; i++)
+        t->data[i] = (float)((int)(i * 2654435761u % 4)) * 0.3f - 0.45f;
+    ck_assert(sq_st_writer_add_tensor(w, "big.levels", t, SQ_DTYPE_F32, &err) == SQ_OK);
+    sq_tensor_free(t);
+    ck_assert(sq_tensor_new(s4, 2, SQ_DTYPE_F32, &t, &err) == SQ_OK);
+    ck_assert(sq_st_writer_add_tensor(w, "big.zeros", t, SQ_DTYPE_F32, &err) == SQ_OK);
+    sq_tensor_free(t);
+    ck_assert_msg(sq_st_writer_write(w, path, &err) == SQ_OK, "%s", err.msg);
+    sq_st_writer_free(w);
+    sq_qconfig c[4] = {cfg_group(4, 32, SQ_MODE_SYMMETRIC), sq_qconfig_default(), sq_qconfig_default(),
+                       sq_qconfig_default()};
+    c[1].mode = SQ_MODE_ASYMMETRIC;
+    c[1].granularity = SQ_GRAN_CHANNEL;
+    c[2].bits = 3;
+    c[3].bits = 5;
+    c[3].granularity = SQ_GRAN_CHANNEL;
+    c[3].axis = 1; /* one element per run: the per-element decoding */
+    sq_checkpoint *ck;
+    ck_assert_msg(sq_ckpt_open(path, &ck, &err) == SQ_OK, "%s", err.msg);
+    sq_report *rep[2];
+    for (int th = 0; th < 2; th++) {
+        sq_threads_set(th + 1);
+        ck_assert_msg(sq_report_run(ck, path, c, 4, NULL, &rep[th], &err) == SQ_OK, "%s", err.msg);
+    }
+    sq_threads_set(0);
+    ck_assert_uint_eq(rep[0]->n_rows, 4);
+    for (size_t r = 0; r < 4; r++) {
+        sq_tensor *x, *xh;
+        sq_qtensor *q;
+        ck_assert(sq_ckpt_load(ck, r, &x, &err) == SQ_OK);
+        for (size_t k = 0; k < 4; k++) {
+            const sq_report_cell *a = &rep[0]->rows[r].cells[k], *b = &rep[1]->rows[r].cells[k];
+            ck_assert_int_eq(a->status, SQ_REPORT_QUANTIZED);
+            ck_assert(memcmp(a, b, offsetof(sq_report_cell, note)) == 0);
+            ck_assert(sq_quantize(x, &c[k], &q, &err) == SQ_OK && sq_dequantize(q, &xh, &err) == SQ_OK);
+            float *e = malloc(x->numel * sizeof *e);
+            for (size_t j = 0; j < x->numel; j++)
+                e[j] = (float)fabs((double)x->data[j] - (double)xh->data[j]);
+            ck_assert_msg(a->median_abs_err == brute_percentile(e, x->numel, 0.5), "%s config %zu",
+                          rep[0]->rows[r].name, k + 1);
+            ck_assert_msg(a->p95_abs_err == brute_percentile(e, x->numel, 0.95), "%s config %zu",
+                          rep[0]->rows[r].name, k + 1);
+            free(e);
+            sq_tensor_free(xh);
+            sq_qtensor_free(q);
+        }
+        sq_tensor_free(x);
+    }
+    ck_assert(rep[0]->rows[3].cells[0].median_abs_err == 0 && rep[0]->rows[3].cells[0].p95_abs_err == 0);
+    sq_report_free(rep[0]);
+    sq_report_free(rep[1]);
+    sq_ckpt_close(ck);
+}
+END_TEST
+
+/* The report forms |e| as fabsf(x - d) in float: the same bits as the
+ * double formula (float)fabs((double)x - (double)d), on pairs of every
+ * magnitude and sign (random bit patterns, non-finite ones skipped) and on
+ * neighbours (differences near a rounding midpoint). */
+START_TEST(test_abs_err_float_is_double)
+{
+    uint64_t s = 88172645463325252ULL;
+    size_t checked = 0;
+    for (size_t k = 0; k < 2000000; k++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        uint32_t a = (uint32_t)s, b = (uint32_t)(s >> 32);
+        if (k % 2) /* close pairs: b a few ulps from a, or a power-of-two edge */
+            b = (a & 0x80000000u) | ((a & 0x7fffffffu) + (uint32_t)(s >> 40) % 64u - 32u);
+        float x, d;
+        memcpy(&x, &a, 4);
+        memcpy(&d, &b, 4);
+        if (!isfinite(x) || !isfinite(d))
+            continue;
+        float f = fabsf(x - d), g = (float)fabs((double)x - (double)d);
+        if (!isfinite(g))
+            continue;
+        ck_assert_msg(memcmp(&f, &g, 4) == 0, "%a %a", (double)x, (double)d);
+        checked++;
+    }
+    ck_assert_uint_gt(checked, 1000000);
+}
+END_TEST
+
 /* Progress callback that sets the cancel flag after two tensors. */
 static volatile sig_atomic_t cancel_flag;
 static size_t progress_calls;
@@ -437,7 +545,7 @@ START_TEST(test_csv_json_parse_back)
     sq_error err;
     ck_assert_msg(sq_report_write_csv(rep, csv, &err) == SQ_OK, "%s", err.msg);
     ck_assert_msg(sq_report_write_json(rep, js, &err) == SQ_OK, "%s", err.msg);
-    /* CSV: header + rows x configs + one total per config; 22 fields a line
+    /* CSV: header + rows x configs + one total per config; 26 fields a line
      * (quoted shapes hold commas) */
     char *s = slurp(csv);
     size_t lines = 0;
@@ -450,7 +558,7 @@ START_TEST(test_csv_json_parse_back)
             else if (*p == ',' && !q)
                 fields++;
         }
-        ck_assert_msg(fields == 22, "line %zu has %zu fields: %s", lines, fields, line);
+        ck_assert_msg(fields == 26, "line %zu has %zu fields: %s", lines, fields, line);
         if (lines == 0)
             ck_assert(strncmp(line, "kind,name,shape,", 16) == 0);
         if (lines == 1)
@@ -798,6 +906,8 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_totals_equal_rows_and_model_stats);
     tcase_add_test(tc, test_filters);
     tcase_add_test(tc, test_percentiles_against_sort);
+    tcase_add_test(tc, test_percentiles_large_against_sort);
+    tcase_add_test(tc, test_abs_err_float_is_double);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_csv_json_parse_back);
     tcase_add_test(tc, test_export_reload_bitwise);

@@ -39,6 +39,28 @@ T.test("sq.quantize_linear", function()
     "bad argument #2 to 'quantize_linear' (bits must be an integer in 2..8, got 1)")
 end)
 
+T.test("ql:forward(x, 'dynamic_int8')", function()
+  local lin = sq.linear(sq.tensor{{127, 2.5}, {-2.5, 1}}, sq.tensor{1, 2})
+  local ql = sq.quantize_linear(lin, {bits = 8}) -- per-tensor, scale 1: codes {{127, 3}, {-3, 1}}
+  T.eq(ql.dynamic_applies, true, "per-tensor weight")
+  -- rows whose max |x| is 127: activation scale 1, codes exact, so both modes give the exact sums
+  local x = sq.tensor{{127, 0}, {0, 127}}
+  local e, d = ql:forward(x), ql:forward(x, "dynamic_int8")
+  T.eq(ql:forward(x, "exact"):get(1, 1), e:get(1, 1), "explicit exact")
+  T.eq(d:get(1, 1), 127 * 127 + 1.0, "dynamic row 1"); T.eq(d:get(2, 1), 3 * 127 + 1.0, "dynamic row 2")
+  T.eq(d:get(1, 2), e:get(1, 2), "dynamic = exact"); T.eq(d:get(2, 2), e:get(2, 2), "dynamic = exact")
+  -- 0.3 is rounded to the code 38 of scale 1/127: y1 = (127 * 127 + 3 * 38) / 127 + 1 in double, then float
+  local y = ql:forward(sq.tensor{{1, 0.3}}, "dynamic_int8")
+  T.near(y:get(1, 1), 16243 / 127 + 1, 1e-5, "activation rounded to int8")
+  T.near(ql:forward(sq.tensor{{1, 0.3}}):get(1, 1), 128.9, 1e-5, "exact mode")
+  -- a per-group weight is multiplied exactly in either mode
+  local qg = sq.quantize_linear(lin, {bits = 4, granularity = "group", group_size = 2})
+  T.eq(qg.dynamic_applies, false, "per-group weight")
+  local xg = sq.tensor{{1, 0.3}}
+  T.eq(qg:forward(xg, "dynamic_int8"):get(1, 1), qg:forward(xg):get(1, 1), "per-group: exact arithmetic")
+  T.raises(function() return ql:forward(x, "int4") end, {pattern = "^bad argument #2 to 'forward' %(invalid option 'int4'%)"})
+end)
+
 T.test("sq.quantize_named quantizes rank >= 2 only", function()
   local set = {w = sq.randn({4, 8}, 1), b = sq.randn({8}, 2), e = sq.randn({2, 8}, 3)}
   local out = sq.quantize_named(set, {bits = 4})

@@ -822,7 +822,9 @@ static void cell_sizes_quant(const sq_report_row *r, const sq_qconfig *cfg, size
         double asym = cfg->mode == SQ_MODE_ASYMMETRIC ? 2.0 : 1.0;
         double n = (double)r->numel;
         c->bits_per_weight = 8.0 * (double)c->after_bytes / n;
-        c->bits_per_weight_f16 = (n * cfg->bits + (double)c->n_scales * 16.0 * asym) / n;
+        /* GGUF-style, 16-bit scales; a format stores its scales its own way */
+        c->bits_per_weight_f16 = cfg->format != SQ_FORMAT_INT ? c->bits_per_weight
+                                                              : (n * cfg->bits + (double)c->n_scales * 16.0 * asym) / n;
     }
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf.h"
 #include "testutil.h"
 
 /* Store v as n little-endian bytes at p. */
@@ -87,6 +88,21 @@ static inline uint8_t *gb_read_whole(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return p;
+}
+
+/* Each of the n rows {key, type name, value text} is a metadata pair of g
+ * with that type and value (as sq_gguf_metadata_type/value give them). */
+static inline void gb_expect_metadata(const sq_gguf *g, const char *const (*kv)[3], size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t i;
+        for (i = 0; i < sq_gguf_metadata_count(g); i++)
+            if (strcmp(sq_gguf_metadata_key(g, i), kv[k][0]) == 0)
+                break;
+        ck_assert_msg(i < sq_gguf_metadata_count(g), "missing %s", kv[k][0]);
+        ck_assert_str_eq(sq_gguf_metadata_type(g, i), kv[k][1]);
+        ck_assert_str_eq(sq_gguf_metadata_value(g, i), kv[k][2]);
+    }
 }
 
 #endif

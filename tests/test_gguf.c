@@ -46,15 +46,7 @@ START_TEST(test_metadata_every_type)
         {"test.f64", "f64", "0.125"}, {"test.arr_i32", "array[i32]", "[1, 2, 3]"},
         {"test.arr_str", "array[string]", "[a, bc]"}, {"test.nested", "array[array]", "[[1, 2], [3]]"},
         {"test.long", "array[u16]", "[0, 1, 2, 3, 4, 5, 6, 7, ... (20 elements)]"}};
-    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++) {
-        size_t i;
-        for (i = 0; i < sq_gguf_metadata_count(g); i++)
-            if (strcmp(sq_gguf_metadata_key(g, i), kv[k][0]) == 0)
-                break;
-        ck_assert_msg(i < sq_gguf_metadata_count(g), "missing %s", kv[k][0]);
-        ck_assert_str_eq(sq_gguf_metadata_type(g, i), kv[k][1]);
-        ck_assert_str_eq(sq_gguf_metadata_value(g, i), kv[k][2]);
-    }
+    gb_expect_metadata(g, kv, sizeof kv / sizeof kv[0]);
     sq_gguf_close(g);
 }
 END_TEST

@@ -113,15 +113,7 @@ static void check_metadata(const sq_gguf *g, const char *longstr, size_t count)
         {"t.f64", "f64", "0.125"}, {"t.arr_i32", "array[i32]", "[1, -2, 3]"},
         {"tokenizer.ggml.tokens", "array[string]", "[<s>, , hello world, \xe2\x96\x81x]"},
         {"t.nested", "array[array]", "[[7], []]"}, {"general.alignment", "u32", "64"}};
-    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++) {
-        size_t i;
-        for (i = 0; i < sq_gguf_metadata_count(g); i++)
-            if (strcmp(sq_gguf_metadata_key(g, i), kv[k][0]) == 0)
-                break;
-        ck_assert_msg(i < sq_gguf_metadata_count(g), "missing %s", kv[k][0]);
-        ck_assert_str_eq(sq_gguf_metadata_type(g, i), kv[k][1]);
-        ck_assert_str_eq(sq_gguf_metadata_value(g, i), kv[k][2]);
-    }
+    gb_expect_metadata(g, kv, sizeof kv / sizeof kv[0]);
     const char *v = sq_gguf_metadata_get(g, "t.long");
     ck_assert_ptr_nonnull(v);
     ck_assert_uint_eq(strlen(v), 5000);

@@ -60,20 +60,31 @@ static size_t block_of(int type)
     return bi ? bi->block : type == 39 ? 32 : 1;
 }
 
-/* Whether a tensor of this shape becomes `type`. */
-static bool quantizes(const sq_tinfo *ti, int type)
+/* Whether a tensor holds integers (GGUF's I8 ... I64, a checkpoint's
+ * integer dtypes): never quantized, as llama-quantize does not. */
+static bool integral(const sq_tinfo *ti, int gguf_type)
+{
+    if (gguf_type >= 0)
+        return gguf_type >= 24 && gguf_type <= 27;
+    return ti->dtype == SQ_DTYPE_I8 || ti->dtype == SQ_DTYPE_U8 || ti->dtype == SQ_DTYPE_I16 ||
+           ti->dtype == SQ_DTYPE_I32;
+}
+
+/* Whether a tensor of this shape becomes `type` (gguf_type: its GGUF type,
+ * -1 for other checkpoints). */
+static bool quantizes(const sq_tinfo *ti, int gguf_type, int type)
 {
     size_t row = ti->ndim ? ti->shape[ti->ndim - 1] : 0;
-    return ti->loadable && ti->ndim >= 2 && row > 0 && row % block_of(type) == 0;
+    return ti->loadable && !integral(ti, gguf_type) && ti->ndim >= 2 && row > 0 && row % block_of(type) == 0;
 }
 
 /* A tensor that would be quantized but for its row length is kept; say so
  * through note (as llama-quantize does) and count it. */
-static void note_unaligned(const sq_tinfo *ti, int type, const char *kept_as, sq_gguf_note_fn note, void *ctx,
+static void note_unaligned(const sq_tinfo *ti, int gguf_type, int type, const char *kept_as, sq_gguf_note_fn note, void *ctx,
                            sq_gguf_export_summary *sum)
 {
     size_t row = ti->ndim ? ti->shape[ti->ndim - 1] : 0;
-    if (!ti->loadable || ti->ndim < 2 || row == 0 || row % block_of(type) == 0)
+    if (!ti->loadable || integral(ti, gguf_type) || ti->ndim < 2 || row == 0 || row % block_of(type) == 0)
         return;
     sum->unaligned++;
     if (note) {
@@ -115,16 +126,16 @@ static sq_status from_gguf(const sq_gguf *g, sq_gguf_writer *w, int type, sq_ggu
     }
     for (size_t i = 0; st == SQ_OK && i < sq_gguf_count(g); i++) {
         const sq_tinfo *ti = sq_gguf_info(g, i);
-        int tt = quantizes(ti, type) ? type : sq_gguf_tensor_type(g, i);
+        int tt = quantizes(ti, sq_gguf_tensor_type(g, i), type) ? type : sq_gguf_tensor_type(g, i);
         st = sq_gguf_writer_add_tensor(w, ti->name, tt, ti->shape, ti->ndim, err);
     }
     for (size_t i = 0; st == SQ_OK && i < sq_gguf_count(g); i++) {
         const sq_tinfo *ti = sq_gguf_info(g, i);
-        if (quantizes(ti, type)) {
+        if (quantizes(ti, sq_gguf_tensor_type(g, i), type)) {
             st = write_loaded(w, g, NULL, i, err);
             sum->quantized++;
         } else {
-            note_unaligned(ti, type, ti->type_name, note, ctx, sum);
+            note_unaligned(ti, sq_gguf_tensor_type(g, i), type, ti->type_name, note, ctx, sum);
             st = sq_gguf_writer_write_raw(w, sq_gguf_tensor_data(g, i), ti->nbytes, err);
             sum->kept++;
         }
@@ -148,7 +159,7 @@ static sq_status from_ckpt(const sq_checkpoint *ck, const char *in, sq_gguf_writ
         const sq_tinfo *ti = sq_ckpt_info(ck, i);
         static const size_t scalar[1] = {1}; /* a 0-d tensor becomes [1] */
         if (ti->loadable)
-            st = sq_gguf_writer_add_tensor(w, ti->name, quantizes(ti, type) ? type : 0, ti->ndim ? ti->shape : scalar,
+            st = sq_gguf_writer_add_tensor(w, ti->name, quantizes(ti, -1, type) ? type : 0, ti->ndim ? ti->shape : scalar,
                                            ti->ndim ? ti->ndim : 1, err);
     }
     for (size_t i = 0; st == SQ_OK && i < sq_ckpt_count(ck); i++) {
@@ -158,10 +169,10 @@ static sq_status from_ckpt(const sq_checkpoint *ck, const char *in, sq_gguf_writ
             continue;
         }
         st = write_loaded(w, NULL, ck, i, err);
-        if (quantizes(ti, type)) {
+        if (quantizes(ti, -1, type)) {
             sum->quantized++;
         } else {
-            note_unaligned(ti, type, "F32", note, ctx, sum);
+            note_unaligned(ti, -1, type, "F32", note, ctx, sum);
             sum->kept++;
         }
     }

@@ -6,7 +6,7 @@
  * every metadata pair is copied verbatim (general.file_type, when present,
  * is set to llama.cpp's file type for TYPE) and every tensor is either
  * quantized to TYPE (at least 2 dimensions, row length a multiple of TYPE's
- * block size, loadable) or copied byte for byte, as llama-quantize
+ * block size, loadable, not integers) or copied byte for byte, as llama-quantize
  * does; a tensor kept only because its rows are no whole number of blocks
  * is reported through the note callback. From any other checkpoint (safetensors, npy, ...) the metadata is
  * general.architecture "squint", general.name (the input's base name without

@@ -409,8 +409,9 @@ START_TEST(test_refusals)
 END_TEST
 
 /* sq_gguf_export from GGUF: general.file_type becomes llama.cpp's Q4_K_S
- * (14), the 1-D tensor and the one whose rows are no whole blocks keep
- * their bytes, the 2-D one is quantized as sq_block_quantize_row does. */
+ * (14), the 1-D tensor, the one whose rows are no whole blocks and the
+ * 2-D I32 one keep their bytes, the 2-D F16 one is quantized as
+ * sq_block_quantize_row does. */
 START_TEST(test_export_from_gguf)
 {
     char in[512], outp[512];
@@ -425,12 +426,16 @@ START_TEST(test_export_from_gguf)
     ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "w", 1, s2, 2, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "norm", 1, s1, 1, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "odd", 0, s3, 2, &err), SQ_OK);
-    float x[512];
-    for (int i = 0; i < 512; i++)
+    ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "ids", 26, s2, 2, &err), SQ_OK);
+    float x[512], ids[512];
+    for (int i = 0; i < 512; i++) {
         x[i] = (float)((i * 29) % 97) / 8.0f - 6.0f;
+        ids[i] = (float)(i * 40503 % 65536);
+    }
     ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 512, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 256, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 200, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, ids, 512, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_finish(w, &err), SQ_OK);
     int type;
     ck_assert_int_eq(sq_gguf_format_lookup("Q4_K", &type, &err), SQ_OK);
@@ -438,7 +443,7 @@ START_TEST(test_export_from_gguf)
     ck_assert_int_eq(sq_gguf_format_lookup("q3", &type, &err), SQ_ERR_ARG);
     sq_gguf_export_summary sum;
     ck_assert_msg(sq_gguf_export(in, outp, type, NULL, NULL, &sum, &err) == SQ_OK, "%s", err.msg);
-    ck_assert(sum.quantized == 1 && sum.kept == 2 && sum.skipped == 0);
+    ck_assert(sum.quantized == 1 && sum.kept == 3 && sum.skipped == 0 && sum.unaligned == 1);
     ck_assert_int_eq(sq_gguf_export(in, in, type, NULL, NULL, &sum, &err), SQ_ERR_ARG);
     sq_gguf *a, *b;
     ck_assert_int_eq(sq_gguf_open(in, &a, &err), SQ_OK);
@@ -446,7 +451,7 @@ START_TEST(test_export_from_gguf)
     ck_assert_str_eq(sq_gguf_metadata_get(b, "general.file_type"), "14");
     ck_assert_str_eq(sq_gguf_metadata_get(b, "general.name"), "m");
     ck_assert_int_eq(sq_gguf_tensor_type(b, 0), SQ_BLOCK_Q4_K);
-    for (size_t i = 1; i < 3; i++) {
+    for (size_t i = 1; i < 4; i++) {
         ck_assert_int_eq(sq_gguf_tensor_type(b, i), sq_gguf_tensor_type(a, i));
         ck_assert_uint_eq(sq_gguf_info(b, i)->nbytes, sq_gguf_info(a, i)->nbytes);
         ck_assert(memcmp(sq_gguf_tensor_data(b, i), sq_gguf_tensor_data(a, i), sq_gguf_info(a, i)->nbytes) == 0);

@@ -45,6 +45,14 @@ for f in q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs mxfp4; 
         # the data is the last tensor, padded to 32 bytes
         tail -c $(( (n + 31) / 32 * 32 )) "$tmp/s_$f.gguf" | head -c "$n" | cmp -s - "$DATA/ggml/$f.blocks.bin" ||
             { echo "FAIL: not ggml's $f bytes"; fail=1; }
+        # sq.load dequantizes them to ggml's values
+        run "sq.load $f = ggml's dequantized values" 0 "$SQUINT" -e "
+            local a, b = assert(sq.load('$tmp/s_$f.gguf', 'tensor')), sq.load('$DATA/ggml/$f.dequant.npy')
+            local ta, tb = a:totable(), b:totable()
+            assert(#ta == 28 and #ta[1] == 512)
+            for r = 1, 28 do for c = 1, 512 do
+                if ta[r][c] ~= tb[r][c] then error(('row %d col %d: %g vs %g'):format(r, c, ta[r][c], tb[r][c])) end
+            end end"
     fi
     run "$f tensor loads" 0 "$SQUINT" info "$tmp/s_$f.gguf" tensor
     has "$out" "non-finite 0"

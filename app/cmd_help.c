@@ -97,7 +97,7 @@ static const sq_help_entry commands[] = {
      "Options:\n" SQ_HELP_SELECT
      "  --scale-dtype T       store INT scales as f16 (default), f32 or f64\n"
      "  --format TYPE         for OUT.gguf: q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k\n"
-     "                        iq4_nl iq4_xs (llama.cpp's bytes), f16, bf16 or f32\n"
+     "                        iq4_nl iq4_xs mxfp4 (llama.cpp's bytes), f16, bf16 or f32\n"
      "\n"
      "Example: squint quantize model.safetensors model-q4.safetensors --bits 4 --granularity group\n"
      "         squint quantize model.safetensors model-nf4.safetensors --format nf4 --double-quant\n"},

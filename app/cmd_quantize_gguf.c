@@ -14,6 +14,13 @@ int sq_cmd_is_gguf(const char *path)
     return n > 5 && strcmp(path + n - 5, ".gguf") == 0;
 }
 
+/* A tensor kept for its row length, on stderr. */
+static void print_note(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "squint quantize: note: %s\n", msg);
+}
+
 int sq_cmd_quantize_gguf(const sq_cmd_args *a)
 {
     sq_error err;
@@ -27,7 +34,7 @@ int sq_cmd_quantize_gguf(const sq_cmd_args *a)
         return 2;
     }
     sq_gguf_export_summary sum;
-    sq_status st = sq_gguf_export(a->pos[0], a->pos[1], type, &sum, &err);
+    sq_status st = sq_gguf_export(a->pos[0], a->pos[1], type, print_note, NULL, &sum, &err);
     if (st != SQ_OK) {
         fprintf(stderr, "squint quantize: %s\n", err.msg);
         return st == SQ_ERR_ARG ? 2 : 1;

@@ -17,10 +17,11 @@
  * and not overlapping. Shapes are reported row-major (GGUF's ne[] reversed,
  * so shape[ndim-1] = ne[0]). Loading converts F32, F16, BF16, F64, I8, I16,
  * I32 and I64 (to the nearest float; dtype label F64) and dequantizes the
- * 12 block formats of blockfmt.h (Q4_0 ... Q6_K, IQ4_NL, IQ4_XS) row by row
- * (rows of ne[0] elements) exactly as ggml's dequantize_row_TYPE does (dtype
- * label F32); a block tensor's size is sq_block_row_bytes times its rows.
- * Other ggml types (IQ2_*, TQ*, MXFP4, ...) are listed with their type
+ * 12 block formats of blockfmt.h (Q4_0 ... Q6_K, IQ4_NL, IQ4_XS) and MXFP4
+ * (39, sq_elemfmt_decode_ggml_mxfp4) row by row (rows of ne[0] elements)
+ * exactly as ggml's dequantize_row_TYPE does (dtype label F32); a block
+ * tensor's size is its row bytes times its rows.
+ * Other ggml types (IQ2_*, TQ*, ...) are listed with their type
  * name and size and refused (SQ_ERR_UNSUPPORTED) when loaded. A type number squint does not know
  * (ggml adds types) makes only that tensor unusable: it is listed with
  * type_name "type N" and size_unknown set (nbytes 0), and loading it fails

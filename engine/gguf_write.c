@@ -1,6 +1,7 @@
 /* gguf_write.c - streamed, atomic GGUF v3 writer. */
 #include "gguf_write.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "blockfmt.h"
 #include "dtconv.h"
+#include "elemfmt.h"
 #include "fileio.h"
 #include "gguf.h"
 #include "tensor.h"
@@ -428,6 +430,57 @@ static int plain_dtype(int type)
     }
 }
 
+#define MXFP4_TYPE 39 /* ggml's block_mxfp4: SQ_ELEM_MXFP4's 17-byte blocks */
+
+/* The E2M1 code ggml's quantize_row_mxfp4_ref picks for a = x / 2^(e-127):
+ * the nearest of 0, 0.5, 1, 1.5, 2, 3, 4, 6 (saturating), a tie going to
+ * the smaller magnitude and zero always +0 (ggml scans its 16 values in
+ * order and keeps the first of equal errors). SQ_ELEM_MXFP4 rounds ties to
+ * even and keeps -0, so its bytes differ there. */
+static uint8_t ggml_e2m1_code(float a)
+{
+    static const float mag[8] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
+    float m = fabsf(a);
+    uint8_t best = 0;
+    for (uint8_t i = 1; i < 8; i++)
+        if (fabsf(mag[i] - m) < fabsf(mag[best] - m))
+            best = i;
+    return best && a < 0 ? (uint8_t)(best | 8) : best;
+}
+
+/* ggml's MXFP4 bytes of k floats (k a multiple of 32): per block the E8M0
+ * byte of its largest magnitude, element j in the low nibble of qs[j],
+ * element j + 16 in the high one. Errors: NONFINITE (first index). */
+static sq_status quantize_mxfp4(const float *x, size_t k, uint8_t *dst, sq_error *err)
+{
+    for (size_t i = 0; i < k; i++)
+        if (!isfinite(x[i]))
+            return sq_fail(err, SQ_ERR_NONFINITE, "mxfp4: element %zu is %g", i + 1, (double)x[i]);
+    for (size_t b = 0; b < k / 32; b++, x += 32, dst += 17) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++)
+            amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        dst[0] = sq_mx_scale_byte(amax, 2);
+        for (int j = 0; j < 16; j++) {
+            uint8_t lo = ggml_e2m1_code(ldexpf(x[j], 127 - dst[0]));
+            uint8_t hi = ggml_e2m1_code(ldexpf(x[j + 16], 127 - dst[0]));
+            dst[1 + j] = (uint8_t)(lo | hi << 4);
+        }
+    }
+    return SQ_OK;
+}
+
+/* Quantize one row of k floats of block type `type` into buf; its bytes in *nb. */
+static sq_status quantize_row(int type, const float *x, size_t k, uint8_t *buf, size_t *nb, sq_error *err)
+{
+    if (type == MXFP4_TYPE) {
+        sq_status st = sq_elemfmt_row_bytes(SQ_ELEM_MXFP4, k, nb, err);
+        return st == SQ_OK ? quantize_mxfp4(x, k, buf, err) : st;
+    }
+    sq_status st = sq_block_quantize_row((sq_block_type)type, x, k, buf, err);
+    return st == SQ_OK ? sq_block_row_bytes((sq_block_type)type, k, nb, err) : st;
+}
+
 /* Encode or quantize x (t->numel floats) and write it, a row (or a chunk of
  * plain elements) at a time through buf of cap bytes. */
 static sq_status encode_write(sq_gguf_writer *w, const wtensor *t, const float *x, uint8_t *buf, sq_error *err)
@@ -441,8 +494,7 @@ static sq_status encode_write(sq_gguf_writer *w, const wtensor *t, const float *
             st = sq_encode_elements((sq_dtype)dt, x + i, k, buf, err);
             nb = k * sq_dtype_size((sq_dtype)dt);
         } else {
-            st = sq_block_quantize_row((sq_block_type)t->type, x + i, k, buf, err);
-            st = st == SQ_OK ? sq_block_row_bytes((sq_block_type)t->type, k, &nb, err) : st;
+            st = quantize_row(t->type, x + i, k, buf, &nb, err);
         }
         if (st != SQ_OK) {
             char why[SQ_ERROR_MSG_MAX];
@@ -465,11 +517,11 @@ sq_status sq_gguf_writer_write_floats(sq_gguf_writer *w, const float *x, size_t 
     if (n != t->numel)
         return sq_fail(err, SQ_ERR_ARG, "%s: tensor '%s': %zu values given, it has %zu", w->path, t->name, n,
                        t->numel);
-    if (plain_dtype(t->type) < 0 && !sq_block_info_of(t->type))
+    if (plain_dtype(t->type) < 0 && !sq_block_info_of(t->type) && t->type != MXFP4_TYPE)
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': cannot write %s from floats", w->path, t->name,
                        sq_ggml_type_name(t->type));
     size_t cap = 4096 * 8;
-    if (plain_dtype(t->type) < 0 && sq_block_row_bytes((sq_block_type)t->type, (size_t)t->ne[0], &cap, err) != SQ_OK)
+    if (plain_dtype(t->type) < 0 && sq_ggml_row_bytes(t->type, (size_t)t->ne[0], &cap, err) != SQ_OK)
         return sq_error_prefix(err, w->path);
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf)

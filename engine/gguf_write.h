@@ -60,7 +60,8 @@ sq_status sq_gguf_writer_kv_strings(sq_gguf_writer *w, const char *key, const ch
                                     sq_error *err);
 
 /* Declare the next tensor: name, ggml type number (F32 0, F16 1, BF16 30,
- * I8 24, I16 25, I32 26, I64 27, F64 28 or one of blockfmt.h's types) and
+ * I8 24, I16 25, I32 26, I64 27, F64 28, MXFP4 39, one of blockfmt.h's
+ * types or any other type gguf.h knows the size of) and
  * row-major shape (1 to 4 dimensions; the last is ggml's ne[0], the row
  * length, which must be a multiple of the type's block size). Errors: ARG
  * (duplicate or empty name, bad shape or type, after data started),
@@ -75,7 +76,9 @@ sq_status sq_gguf_writer_write_raw(sq_gguf_writer *w, const void *bytes, size_t 
 
 /* Write the next declared tensor from n float32 values (n = its element
  * count): block types are quantized row by row with sq_block_quantize_row
- * (ggml's bytes), F32/F16/BF16/F64 converted (rounding to nearest even),
+ * (ggml's bytes), MXFP4 (39) as ggml's quantize_row_mxfp4_ref (the layout
+ * of SQ_ELEM_MXFP4, but E2M1 ties go to the smaller magnitude and zero is
+ * always +0), F32/F16/BF16/F64 converted (rounding to nearest even),
  * I8/I16/I32 need integral values in range; I64 is refused. Errors: ARG,
  * NONFINITE (block types; the message names the tensor), UNSUPPORTED, IO,
  * NOMEM. */

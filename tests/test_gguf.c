@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gguf.h"
+#include "gguf_build.h"
 #include "npy.h"
 #include "safetensors.h"
 #include "testutil.h"
@@ -45,15 +46,7 @@ START_TEST(test_metadata_every_type)
         {"test.f64", "f64", "0.125"}, {"test.arr_i32", "array[i32]", "[1, 2, 3]"},
         {"test.arr_str", "array[string]", "[a, bc]"}, {"test.nested", "array[array]", "[[1, 2], [3]]"},
         {"test.long", "array[u16]", "[0, 1, 2, 3, 4, 5, 6, 7, ... (20 elements)]"}};
-    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++) {
-        size_t i;
-        for (i = 0; i < sq_gguf_metadata_count(g); i++)
-            if (strcmp(sq_gguf_metadata_key(g, i), kv[k][0]) == 0)
-                break;
-        ck_assert_msg(i < sq_gguf_metadata_count(g), "missing %s", kv[k][0]);
-        ck_assert_str_eq(sq_gguf_metadata_type(g, i), kv[k][1]);
-        ck_assert_str_eq(sq_gguf_metadata_value(g, i), kv[k][2]);
-    }
+    gb_expect_metadata(g, kv, sizeof kv / sizeof kv[0]);
     sq_gguf_close(g);
 }
 END_TEST
@@ -267,87 +260,27 @@ static const struct {
                  {"q3_k", 11}, {"q4_k", 12}, {"q5_k", 13}, {"q6_k", 14}, {"iq4_nl", 20}, {"iq4_xs", 23}};
 #define NBLK (sizeof blk_types / sizeof blk_types[0])
 
-/* A little-endian byte buffer that grows. */
-typedef struct gbuf {
-    uint8_t *p;
-    size_t n, cap;
-} gbuf;
-
-static void gb_put(gbuf *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2;
-        b->p = realloc(b->p, b->cap);
-        ck_assert_ptr_nonnull(b->p);
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-
-static void gb_le(gbuf *b, uint64_t v, int w)
-{
-    for (int k = 0; k < w; k++) {
-        uint8_t c = (uint8_t)(v >> (8 * k));
-        gb_put(b, &c, 1);
-    }
-}
-
-static void gb_pad(gbuf *b)
-{
-    while (b->n % 32)
-        gb_le(b, 0, 1);
-}
-
-static uint8_t *read_whole(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
 /* Small tensors of the plain integer types and F64 (data and ggml type). */
 static const int64_t ints[4] = {-3, 7, -100, 120};
-
-static void put_info(gbuf *b, const char *name, uint32_t type, uint64_t ne0, uint64_t ne1, uint64_t off)
-{
-    gb_le(b, strlen(name), 8);
-    gb_put(b, name, strlen(name));
-    gb_le(b, 2, 4);
-    gb_le(b, ne0, 8);
-    gb_le(b, ne1, 8);
-    gb_le(b, type, 4);
-    gb_le(b, off, 8);
-}
 
 START_TEST(test_every_block_type_exact)
 {
     uint8_t *blocks[NBLK];
     size_t blen[NBLK], off = 0;
     gbuf b = {NULL, 0, 0};
-    gb_put(&b, "GGUF", 4);
-    gb_le(&b, 3, 4);
-    gb_le(&b, NBLK + 5, 8);
-    gb_le(&b, 0, 8);
+    gb_header(&b, NBLK + 5, 0);
     for (size_t k = 0; k < NBLK; k++) {
         char path[512];
         snprintf(path, sizeof path, "%s%s.blocks.bin", GGML_DIR, blk_types[k].name);
-        blocks[k] = read_whole(path, &blen[k]);
-        put_info(&b, blk_types[k].name, blk_types[k].type, FCOLS, FROWS, off);
+        blocks[k] = gb_read_whole(path, &blen[k]);
+        gb_tensor_info(&b, blk_types[k].name, blk_types[k].type, FCOLS, FROWS, off);
         off += (blen[k] + 31) / 32 * 32;
     }
     static const char *const inames[5] = {"i8", "i16", "i32", "i64", "f64"};
     static const uint32_t itypes[5] = {24, 25, 26, 27, 28};
     static const int iw[5] = {1, 2, 4, 8, 8};
     for (int k = 0; k < 5; k++) {
-        put_info(&b, inames[k], itypes[k], 2, 2, off);
+        gb_tensor_info(&b, inames[k], itypes[k], 2, 2, off);
         off += 32;
     }
     gb_pad(&b);
@@ -410,11 +343,8 @@ START_TEST(test_mxfp4_loads)
         blk[1][1 + j] = (uint8_t)((j * 3) & 15);
     }
     gbuf b = {NULL, 0, 0};
-    gb_put(&b, "GGUF", 4);
-    gb_le(&b, 3, 4);
-    gb_le(&b, 1, 8);
-    gb_le(&b, 0, 8);
-    put_info(&b, "mx", 39, 32, 2, 0);
+    gb_header(&b, 1, 0);
+    gb_tensor_info(&b, "mx", 39, 32, 2, 0);
     gb_pad(&b);
     gb_put(&b, blk, sizeof blk);
     gb_pad(&b);
@@ -443,11 +373,8 @@ END_TEST
 START_TEST(test_block_tensor_size_checked)
 {
     gbuf b = {NULL, 0, 0};
-    gb_put(&b, "GGUF", 4);
-    gb_le(&b, 3, 4);
-    gb_le(&b, 1, 8);
-    gb_le(&b, 0, 8);
-    put_info(&b, "w", 14, FCOLS, FROWS, 0);
+    gb_header(&b, 1, 0);
+    gb_tensor_info(&b, "w", 14, FCOLS, FROWS, 0);
     gb_pad(&b);
     size_t data = b.n;
     for (size_t k = 0; k < (size_t)FROWS * 420; k++)
@@ -463,11 +390,8 @@ START_TEST(test_block_tensor_size_checked)
     /* a row of 500 is no whole number of Q6_K blocks */
     free(b.p);
     b = (gbuf){NULL, 0, 0};
-    gb_put(&b, "GGUF", 4);
-    gb_le(&b, 3, 4);
-    gb_le(&b, 1, 8);
-    gb_le(&b, 0, 8);
-    put_info(&b, "w", 14, 500, 1, 0);
+    gb_header(&b, 1, 0);
+    gb_tensor_info(&b, "w", 14, 500, 1, 0);
     gb_pad(&b);
     for (size_t k = 0; k < 420; k++)
         gb_le(&b, 0, 1);

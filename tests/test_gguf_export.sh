@@ -35,6 +35,51 @@ cmp -s "$tmp/g.gguf" "$tmp/h.gguf" || { echo "FAIL: .bin input gave another file
 run "kept F16 tensor unchanged" 0 "$SQUINT" info "$tmp/g.gguf" f16
 "$SQUINT" info "$DATA/good.gguf" f16 >"$tmp/s1"
 cmp -s "$out" "$tmp/s1" || { echo "FAIL: f16 statistics differ"; fail=1; }
+# every format squint writes, from safetensors and from GGUF, read back by squint
+"$SQUINT" info "$DATA/good.gguf" | grep '^meta' >"$tmp/m1"
+for f in q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs mxfp4; do
+    run "safetensors to $f" 0 "$SQUINT" quantize "$tmp/in.safetensors" "$tmp/s_$f.gguf" --format "$f"
+    has "$out" "1 quantized, 0 kept, 0 skipped"
+    if [ -f "$DATA/ggml/$f.blocks.bin" ]; then
+        n=$(wc -c <"$DATA/ggml/$f.blocks.bin")
+        # the data is the last tensor, padded to 32 bytes
+        tail -c $(( (n + 31) / 32 * 32 )) "$tmp/s_$f.gguf" | head -c "$n" | cmp -s - "$DATA/ggml/$f.blocks.bin" ||
+            { echo "FAIL: not ggml's $f bytes"; fail=1; }
+        # sq.load dequantizes them to ggml's values
+        run "sq.load $f = ggml's dequantized values" 0 "$SQUINT" -e "
+            local a, b = assert(sq.load('$tmp/s_$f.gguf', 'tensor')), sq.load('$DATA/ggml/$f.dequant.npy')
+            local ta, tb = a:totable(), b:totable()
+            assert(#ta == 28 and #ta[1] == 512)
+            for r = 1, 28 do for c = 1, 512 do
+                if ta[r][c] ~= tb[r][c] then error(('row %d col %d: %g vs %g'):format(r, c, ta[r][c], tb[r][c])) end
+            end end"
+    fi
+    run "$f tensor loads" 0 "$SQUINT" info "$tmp/s_$f.gguf" tensor
+    has "$out" "non-finite 0"
+    run "GGUF to $f" 0 "$SQUINT" quantize "$DATA/good.gguf" "$tmp/g_$f.gguf" --format "$f"
+    "$SQUINT" info "$tmp/g_$f.gguf" | grep '^meta' >"$tmp/m2"
+    cmp -s "$tmp/m1" "$tmp/m2" || { echo "FAIL: $f: metadata changed"; diff "$tmp/m1" "$tmp/m2"; fail=1; }
+    # [2, 3] F32 never fits a block: kept, with a note; q8 [2, 64] and q4 [3, 32] fit blocks of 32 only
+    has "$err" "note: tensor 'f32': row length 3 is not a multiple of"
+    case $f in
+    q2_k|q3_k|q4_k|q5_k|q6_k|iq4_xs)
+        has "$out" "0 quantized, 6 kept"
+        has "$err" "note: tensor 'q4': row length 32 is not a multiple of" ;;
+    *)  has "$out" "2 quantized, 4 kept"
+        [ "$(grep -c note: "$err")" -eq 1 ] || { echo "FAIL: $f: one note wanted"; cat "$err"; fail=1; } ;;
+    esac
+    for t in f32 f16 bf16 q8 q4 q4k; do
+        run "$f: $t loads" 0 "$SQUINT" info "$tmp/g_$f.gguf" "$t"
+    done
+    for t in f32 f16 q4k; do
+        "$SQUINT" info "$DATA/good.gguf" "$t" >"$tmp/s1"
+        "$SQUINT" info "$tmp/g_$f.gguf" "$t" >"$tmp/s2"
+        cmp -s "$tmp/s1" "$tmp/s2" || { echo "FAIL: $f: kept $t differs"; diff "$tmp/s1" "$tmp/s2"; fail=1; }
+    done
+done
+"$SQUINT" info "$tmp/s_mxfp4.gguf" >"$out"
+grep -qE '^tensor +MXFP4 +\[28, 512\] +7616 bytes$' "$out" || { echo "FAIL: mxfp4 line"; cat "$out"; fail=1; }
+has "$out" "meta general.file_type (u32) = 38"
 run "no --format" 2 "$SQUINT" quantize "$tmp/in.safetensors" "$tmp/x.gguf"
 has "$err" "x.gguf: a GGUF output needs --format"
 run "unknown format" 2 "$SQUINT" quantize "$tmp/in.safetensors" "$tmp/x.gguf" --format q9_z

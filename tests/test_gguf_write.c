@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "blockfmt.h"
+#include "elemfmt.h"
 #include "fileio.h"
 #include "gguf.h"
+#include "gguf_build.h"
 #include "gguf_export.h"
 #include "gguf_write.h"
 #include "npy.h"
@@ -41,21 +43,6 @@ static void tpath(char *buf, size_t n, const char *name)
     snprintf(buf, n, "%s/%s", tmpdir, name);
 }
 
-static uint8_t *read_whole(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
-
 static sq_tensor *load_npy(const char *file)
 {
     char path[512];
@@ -77,12 +64,6 @@ typedef struct rawkv {
     size_t len;
 } rawkv;
 
-static void le(uint8_t *p, uint64_t v, int n)
-{
-    for (int k = 0; k < n; k++)
-        p[k] = (uint8_t)(v >> (8 * k));
-}
-
 /* Add every scalar type through kv_scalar and arrays through kv_raw. */
 static void add_metadata(sq_gguf_writer *w, char *longstr)
 {
@@ -102,27 +83,27 @@ static void add_metadata(sq_gguf_writer *w, char *longstr)
     static const char *const toks[] = {"<s>", "", "hello world", "\xe2\x96\x81x"};
     ck_assert_int_eq(sq_gguf_writer_kv_strings(w, "tokenizer.ggml.tokens", toks, 4, &err), SQ_OK);
     uint8_t a[12 + 12];
-    le(a, SQ_GGUF_I32, 4);
-    le(a + 4, 3, 8);
-    le(a + 12, 1, 4);
-    le(a + 16, (uint32_t)-2, 4);
-    le(a + 20, 3, 4);
+    gb_store_le(a, SQ_GGUF_I32, 4);
+    gb_store_le(a + 4, 3, 8);
+    gb_store_le(a + 12, 1, 4);
+    gb_store_le(a + 16, (uint32_t)-2, 4);
+    gb_store_le(a + 20, 3, 4);
     ck_assert_int_eq(sq_gguf_writer_kv_raw(w, "t.arr_i32", SQ_GGUF_ARRAY, a, sizeof a, &err), SQ_OK);
     /* [[7], []] of u8 */
     uint8_t n[12 + 13 + 12];
-    le(n, SQ_GGUF_ARRAY, 4);
-    le(n + 4, 2, 8);
-    le(n + 12, SQ_GGUF_U8, 4);
-    le(n + 16, 1, 8);
+    gb_store_le(n, SQ_GGUF_ARRAY, 4);
+    gb_store_le(n + 4, 2, 8);
+    gb_store_le(n + 12, SQ_GGUF_U8, 4);
+    gb_store_le(n + 16, 1, 8);
     n[24] = 7;
-    le(n + 25, SQ_GGUF_U8, 4);
-    le(n + 29, 0, 8);
+    gb_store_le(n + 25, SQ_GGUF_U8, 4);
+    gb_store_le(n + 29, 0, 8);
     ck_assert_int_eq(sq_gguf_writer_kv_raw(w, "t.nested", SQ_GGUF_ARRAY, n, sizeof n, &err), SQ_OK);
 }
 
-static void check_metadata(const sq_gguf *g, const char *longstr)
+static void check_metadata(const sq_gguf *g, const char *longstr, size_t count)
 {
-    ck_assert_uint_eq(sq_gguf_metadata_count(g), 17);
+    ck_assert_uint_eq(sq_gguf_metadata_count(g), count);
     ck_assert_uint_eq(sq_gguf_alignment(g), 64);
     static const char *const kv[][3] = {
         {"general.architecture", "string", "llama"}, {"t.u8", "u8", "200"}, {"t.i8", "i8", "-5"},
@@ -132,15 +113,7 @@ static void check_metadata(const sq_gguf *g, const char *longstr)
         {"t.f64", "f64", "0.125"}, {"t.arr_i32", "array[i32]", "[1, -2, 3]"},
         {"tokenizer.ggml.tokens", "array[string]", "[<s>, , hello world, \xe2\x96\x81x]"},
         {"t.nested", "array[array]", "[[7], []]"}, {"general.alignment", "u32", "64"}};
-    for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++) {
-        size_t i;
-        for (i = 0; i < sq_gguf_metadata_count(g); i++)
-            if (strcmp(sq_gguf_metadata_key(g, i), kv[k][0]) == 0)
-                break;
-        ck_assert_msg(i < sq_gguf_metadata_count(g), "missing %s", kv[k][0]);
-        ck_assert_str_eq(sq_gguf_metadata_type(g, i), kv[k][1]);
-        ck_assert_str_eq(sq_gguf_metadata_value(g, i), kv[k][2]);
-    }
+    gb_expect_metadata(g, kv, sizeof kv / sizeof kv[0]);
     const char *v = sq_gguf_metadata_get(g, "t.long");
     ck_assert_ptr_nonnull(v);
     ck_assert_uint_eq(strlen(v), 5000);
@@ -188,7 +161,7 @@ static void plain_bytes(size_t k, uint8_t *out, float *vals)
         } else {
             u = (uint64_t)(int64_t)v;
         }
-        le(out + i * plain[k].esize, u, (int)plain[k].esize);
+        gb_store_le(out + i * plain[k].esize, u, (int)plain[k].esize);
     }
 }
 
@@ -211,7 +184,7 @@ START_TEST(test_roundtrip_every_type)
     for (size_t k = 0; k < NBLK; k++) {
         char bp[512];
         snprintf(bp, sizeof bp, "%s%s.blocks.bin", GGML_DIR, blk[k].name);
-        blocks[k] = read_whole(bp, &blen[k]);
+        blocks[k] = gb_read_whole(bp, &blen[k]);
         ck_assert_msg(sq_gguf_writer_write_raw(w, blocks[k], blen[k], &err) == SQ_OK, "%s", err.msg);
     }
     for (size_t k = 0; k < NPLAIN; k++) {
@@ -221,11 +194,11 @@ START_TEST(test_roundtrip_every_type)
     ck_assert_msg(sq_gguf_writer_finish(w, &err) == SQ_OK, "%s", err.msg);
 
     size_t flen;
-    uint8_t *file = read_whole(path, &flen);
+    uint8_t *file = gb_read_whole(path, &flen);
     sq_gguf *g;
     ck_assert_msg(sq_gguf_open(path, &g, &err) == SQ_OK, "%s", err.msg);
     ck_assert_uint_eq(sq_gguf_version(g), 3);
-    check_metadata(g, longstr);
+    check_metadata(g, longstr, 17);
     ck_assert_uint_eq(sq_gguf_count(g), NBLK + NPLAIN);
     for (size_t k = 0; k < NBLK; k++) {
         const sq_tinfo *ti = sq_gguf_info(g, k);
@@ -298,7 +271,7 @@ START_TEST(test_verbatim_copy)
     size_t n;
     ck_assert_int_eq(sq_gguf_metadata_raw(g, 99, &t, &v, &n, &err), SQ_ERR_ARG);
     size_t flen;
-    uint8_t *file = read_whole(a, &flen);
+    uint8_t *file = gb_read_whole(a, &flen);
     for (size_t i = 0; i < sq_gguf_count(g); i++) {
         const sq_tinfo *ti = sq_gguf_info(g, i);
         int type = i == 0 ? SQ_BLOCK_Q6_K : 0;
@@ -311,7 +284,7 @@ START_TEST(test_verbatim_copy)
     ck_assert_int_eq(sq_gguf_writer_finish(w, &err), SQ_OK);
     sq_gguf_close(g);
     size_t blen;
-    uint8_t *copy = read_whole(b, &blen);
+    uint8_t *copy = gb_read_whole(b, &blen);
     ck_assert_uint_eq(blen, flen);
     ck_assert(memcmp(copy, file, flen) == 0);
     free(copy);
@@ -338,7 +311,7 @@ START_TEST(test_floats_quantized_like_ggml)
         ck_assert_msg(sq_gguf_writer_write_floats(w, in->data, in->numel, &err) == SQ_OK, "%s", err.msg);
     ck_assert_int_eq(sq_gguf_writer_finish(w, &err), SQ_OK);
     size_t flen;
-    uint8_t *file = read_whole(path, &flen);
+    uint8_t *file = gb_read_whole(path, &flen);
     sq_gguf *g;
     ck_assert_int_eq(sq_gguf_open(path, &g, &err), SQ_OK);
     for (size_t k = 0; k < NBLK; k++) {
@@ -346,7 +319,7 @@ START_TEST(test_floats_quantized_like_ggml)
         char bp[512];
         size_t blen, rb;
         snprintf(bp, sizeof bp, "%s%s.blocks.bin", GGML_DIR, blk[k].name);
-        uint8_t *want = read_whole(bp, &blen), *row = malloc(1024);
+        uint8_t *want = gb_read_whole(bp, &blen), *row = malloc(1024);
         ck_assert_uint_eq(ti->nbytes, blen);
         ck_assert_msg(memcmp(file + ti->offset, want, blen) == 0, "%s: not ggml's bytes", blk[k].name);
         ck_assert_int_eq(sq_block_row_bytes((sq_block_type)blk[k].type, COLS, &rb, &err), SQ_OK);
@@ -428,7 +401,7 @@ START_TEST(test_refusals)
     ck_assert_int_eq(sq_gguf_writer_new(path, &w, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_finish(w, &err), SQ_OK);
     size_t n;
-    uint8_t *f = read_whole(path, &n);
+    uint8_t *f = gb_read_whole(path, &n);
     ck_assert_uint_eq(n, 24);
     ck_assert(memcmp(f, "GGUF\3\0\0\0", 8) == 0);
     free(f);
@@ -436,8 +409,9 @@ START_TEST(test_refusals)
 END_TEST
 
 /* sq_gguf_export from GGUF: general.file_type becomes llama.cpp's Q4_K_S
- * (14), the 1-D tensor and the one whose rows are no whole blocks keep
- * their bytes, the 2-D one is quantized as sq_block_quantize_row does. */
+ * (14), the 1-D tensor, the one whose rows are no whole blocks and the
+ * 2-D I32 one keep their bytes, the 2-D F16 one is quantized as
+ * sq_block_quantize_row does. */
 START_TEST(test_export_from_gguf)
 {
     char in[512], outp[512];
@@ -452,28 +426,32 @@ START_TEST(test_export_from_gguf)
     ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "w", 1, s2, 2, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "norm", 1, s1, 1, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "odd", 0, s3, 2, &err), SQ_OK);
-    float x[512];
-    for (int i = 0; i < 512; i++)
+    ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "ids", 26, s2, 2, &err), SQ_OK);
+    float x[512], ids[512];
+    for (int i = 0; i < 512; i++) {
         x[i] = (float)((i * 29) % 97) / 8.0f - 6.0f;
+        ids[i] = (float)(i * 40503 % 65536);
+    }
     ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 512, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 256, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 200, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, ids, 512, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_writer_finish(w, &err), SQ_OK);
     int type;
     ck_assert_int_eq(sq_gguf_format_lookup("Q4_K", &type, &err), SQ_OK);
     ck_assert_int_eq(type, SQ_BLOCK_Q4_K);
     ck_assert_int_eq(sq_gguf_format_lookup("q3", &type, &err), SQ_ERR_ARG);
     sq_gguf_export_summary sum;
-    ck_assert_msg(sq_gguf_export(in, outp, type, &sum, &err) == SQ_OK, "%s", err.msg);
-    ck_assert(sum.quantized == 1 && sum.kept == 2 && sum.skipped == 0);
-    ck_assert_int_eq(sq_gguf_export(in, in, type, &sum, &err), SQ_ERR_ARG);
+    ck_assert_msg(sq_gguf_export(in, outp, type, NULL, NULL, &sum, &err) == SQ_OK, "%s", err.msg);
+    ck_assert(sum.quantized == 1 && sum.kept == 3 && sum.skipped == 0 && sum.unaligned == 1);
+    ck_assert_int_eq(sq_gguf_export(in, in, type, NULL, NULL, &sum, &err), SQ_ERR_ARG);
     sq_gguf *a, *b;
     ck_assert_int_eq(sq_gguf_open(in, &a, &err), SQ_OK);
     ck_assert_int_eq(sq_gguf_open(outp, &b, &err), SQ_OK);
     ck_assert_str_eq(sq_gguf_metadata_get(b, "general.file_type"), "14");
     ck_assert_str_eq(sq_gguf_metadata_get(b, "general.name"), "m");
     ck_assert_int_eq(sq_gguf_tensor_type(b, 0), SQ_BLOCK_Q4_K);
-    for (size_t i = 1; i < 3; i++) {
+    for (size_t i = 1; i < 4; i++) {
         ck_assert_int_eq(sq_gguf_tensor_type(b, i), sq_gguf_tensor_type(a, i));
         ck_assert_uint_eq(sq_gguf_info(b, i)->nbytes, sq_gguf_info(a, i)->nbytes);
         ck_assert(memcmp(sq_gguf_tensor_data(b, i), sq_gguf_tensor_data(a, i), sq_gguf_info(a, i)->nbytes) == 0);
@@ -490,6 +468,324 @@ START_TEST(test_export_from_gguf)
 }
 END_TEST
 
+/* ---- every supported type, written by squint and re-quantized ------------ */
+
+#define MXFP4 39
+
+/* The types `squint quantize --format` writes besides F32/F16/BF16: the 12
+ * of blockfmt.h and MXFP4. */
+static int every_type(size_t k)
+{
+    return k < SQ_BLOCK_TYPE_COUNT ? (int)sq_block_info_at(k)->type : MXFP4;
+}
+#define NEVERY (SQ_BLOCK_TYPE_COUNT + 1)
+
+/* ggml's MXFP4 quantizer as its source describes it: scale byte
+ * floor(log2 amax) - 2 + 127 (0 for amax 0); each element the first of the
+ * 16 doubled E2M1 values v (0, 1, 2, 3, 4, 6, 8, 12, then negated) with the
+ * least |v * 2^(e - 128) - x|. */
+static void ref_mxfp4(const float *x, size_t n, uint8_t *dst)
+{
+    static const float kv[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+    for (size_t b = 0; b < n / 32; b++, x += 32, dst += 17) {
+        float amax = 0;
+        for (int j = 0; j < 32; j++)
+            amax = fabsf(x[j]) > amax ? fabsf(x[j]) : amax;
+        int e = amax > 0 ? (int)floorf(log2f(amax)) - 2 + 127 : 0;
+        float d = ldexpf(1.0f, e - 128);
+        uint8_t c[32];
+        for (int j = 0; j < 32; j++) {
+            int best = 0;
+            for (int i = 1; i < 16; i++)
+                if (fabsf(kv[i] * d - x[j]) < fabsf(kv[best] * d - x[j]))
+                    best = i;
+            c[j] = (uint8_t)best;
+        }
+        dst[0] = (uint8_t)e;
+        for (int j = 0; j < 16; j++)
+            dst[1 + j] = (uint8_t)(c[j] | c[j + 16] << 4);
+    }
+}
+
+/* One row of n floats quantized to type (the reference the writer must match). */
+static void ref_quantize(int type, const float *x, size_t n, uint8_t *dst, size_t *nb)
+{
+    sq_error err;
+    if (type == MXFP4) {
+        ref_mxfp4(x, n, dst);
+        ck_assert_int_eq(sq_elemfmt_row_bytes(SQ_ELEM_MXFP4, n, nb, &err), SQ_OK);
+    } else {
+        ck_assert_int_eq(sq_block_quantize_row((sq_block_type)type, x, n, dst, &err), SQ_OK);
+        ck_assert_int_eq(sq_block_row_bytes((sq_block_type)type, n, nb, &err), SQ_OK);
+    }
+}
+
+/* The bytes of one row of type decoded as ggml decodes them. */
+static void ref_dequantize(int type, const uint8_t *src, size_t n, float *dst)
+{
+    sq_error err;
+    if (type == MXFP4)
+        ck_assert_int_eq(sq_elemfmt_decode_ggml_mxfp4(src, n, dst, &err), SQ_OK);
+    else
+        ck_assert_int_eq(sq_block_dequantize_row((sq_block_type)type, src, n, dst, &err), SQ_OK);
+}
+
+/* Tensor i of g (rows x cols of type) holds each source row quantized as
+ * ref_quantize does, and loads as ref_dequantize decodes those bytes. */
+static void check_quantized(const sq_gguf *g, size_t i, int type, const float *src, size_t rows, size_t cols)
+{
+    sq_error err;
+    const sq_tinfo *ti = sq_gguf_info(g, i);
+    const uint8_t *data = sq_gguf_tensor_data(g, i);
+    uint8_t *row = malloc(cols * 2);
+    float *deq = malloc(cols * sizeof *deq);
+    sq_tensor *t;
+    ck_assert(row && deq);
+    ck_assert_int_eq(sq_gguf_tensor_type(g, i), type);
+    ck_assert_str_eq(ti->type_name, sq_ggml_type_name(type));
+    ck_assert(ti->loadable && ti->ndim == 2 && ti->shape[0] == rows && ti->shape[1] == cols);
+    ck_assert_msg(sq_gguf_load(g, i, &t, &err) == SQ_OK, "%s: %s", ti->name, err.msg);
+    ck_assert_uint_eq(t->numel, rows * cols);
+    size_t nb = 0;
+    for (size_t r = 0; r < rows; r++) {
+        ref_quantize(type, src + r * cols, cols, row, &nb);
+        ck_assert_msg(memcmp(data + r * nb, row, nb) == 0, "%s as %s: row %zu bytes", ti->name,
+                      sq_ggml_type_name(type), r + 1);
+        ref_dequantize(type, data + r * nb, cols, deq);
+        ck_assert_msg(memcmp(t->data + r * cols, deq, cols * sizeof *deq) == 0, "%s: row %zu values", ti->name,
+                      r + 1);
+    }
+    ck_assert_uint_eq(ti->nbytes, rows * nb);
+    sq_tensor_free(t);
+    free(row);
+    free(deq);
+}
+
+/* Notes the export gives, counted and the last kept. */
+typedef struct notes {
+    int n;
+    char last[SQ_ERROR_MSG_MAX];
+} notes;
+
+static void take_note(void *ctx, const char *msg)
+{
+    notes *nt = ctx;
+    nt->n++;
+    snprintf(nt->last, sizeof nt->last, "%s", msg);
+}
+
+/* Tensors besides the 13 quantized ones: a 1-D norm (never quantized), a
+ * row of 100 (no block type's multiple), a row of 96 (32's, not 256's). */
+#define NEXTRA 3
+static const char *const extra_name[NEXTRA] = {"norm", "odd", "mid"};
+static const int extra_type[NEXTRA] = {0, 1, 30};
+static const size_t extra_shape[NEXTRA][2] = {{COLS, 0}, {2, 100}, {2, 96}};
+
+/* Write the every-type GGUF at path from the fixture's floats. */
+static void write_every_type(const char *path, const sq_tensor *in, char *longstr)
+{
+    sq_error err;
+    sq_gguf_writer *w;
+    size_t shape[2] = {ROWS, COLS};
+    ck_assert_int_eq(sq_gguf_writer_new(path, &w, &err), SQ_OK);
+    add_metadata(w, longstr);
+    ck_assert_int_eq(sq_gguf_writer_kv_scalar(w, "general.file_type", SQ_GGUF_U32, 1, &err), SQ_OK);
+    for (size_t k = 0; k < NEVERY; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "blk.%s.weight", sq_ggml_type_name(every_type(k)));
+        ck_assert_msg(sq_gguf_writer_add_tensor(w, name, every_type(k), shape, 2, &err) == SQ_OK, "%s", err.msg);
+    }
+    for (size_t k = 0; k < NEXTRA; k++)
+        ck_assert_int_eq(sq_gguf_writer_add_tensor(w, extra_name[k], extra_type[k], extra_shape[k], k ? 2 : 1, &err),
+                         SQ_OK);
+    for (size_t k = 0; k < NEVERY; k++)
+        ck_assert_msg(sq_gguf_writer_write_floats(w, in->data, in->numel, &err) == SQ_OK, "%s", err.msg);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, in->data, COLS, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, in->data, 200, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, in->data, 192, &err), SQ_OK);
+    ck_assert_msg(sq_gguf_writer_finish(w, &err) == SQ_OK, "%s", err.msg);
+}
+
+/* Issue 12: a GGUF with a tensor of every supported type, written by
+ * squint from known floats, read back by squint's reader (bytes, values,
+ * metadata); then re-quantized to each type in turn: the tensors a type
+ * cannot take keep their bytes (with a note for the rows of 100 and 96),
+ * the metadata stays byte for byte but general.file_type. */
+START_TEST(test_every_type_written_and_requantized)
+{
+    char path[512], outp[512], longstr[5000];
+    sq_error err;
+    sq_tensor *in = load_npy("input.npy");
+    tpath(path, sizeof path, "every.gguf");
+    tpath(outp, sizeof outp, "re.gguf");
+    write_every_type(path, in, longstr);
+
+    sq_gguf *g;
+    ck_assert_msg(sq_gguf_open(path, &g, &err) == SQ_OK, "%s", err.msg);
+    check_metadata(g, longstr, 18);
+    ck_assert_uint_eq(sq_gguf_count(g), NEVERY + NEXTRA);
+    for (size_t k = 0; k < NEVERY; k++)
+        check_quantized(g, k, every_type(k), in->data, ROWS, COLS);
+    for (size_t k = 0; k < NEXTRA; k++) {
+        sq_tensor *t;
+        ck_assert_int_eq(sq_gguf_tensor_type(g, NEVERY + k), extra_type[k]);
+        ck_assert_int_eq(sq_gguf_load(g, NEVERY + k, &t, &err), SQ_OK);
+        sq_tensor_free(t);
+    }
+
+    /* file types: llama.cpp's enum llama_ftype */
+    static const unsigned ftype[NEVERY] = {2, 3, 8, 9, 7, 10, 11, 14, 16, 18, 25, 30, 38};
+    for (size_t k = 0; k < NEVERY; k++) {
+        int type = every_type(k), looked;
+        const char *name = type == MXFP4 ? "MXFP4" : sq_block_info_at(k)->name;
+        ck_assert_int_eq(sq_gguf_format_lookup(name, &looked, &err), SQ_OK);
+        ck_assert_int_eq(looked, type);
+        sq_gguf_export_summary sum;
+        notes nt = {0, ""};
+        ck_assert_msg(sq_gguf_export(path, outp, type, take_note, &nt, &sum, &err) == SQ_OK, "%s", err.msg);
+        size_t block = type == MXFP4 ? 32 : sq_block_info_at(k)->block;
+        size_t unaligned = block == 256 ? 2 : 1; /* rows of 100, and of 96 for the k-quants */
+        ck_assert_uint_eq(sum.quantized, NEVERY + (block == 32));
+        ck_assert_uint_eq(sum.kept, NEXTRA - (block == 32));
+        ck_assert_uint_eq(sum.skipped, 0);
+        ck_assert_uint_eq(sum.unaligned, unaligned);
+        ck_assert_int_eq(nt.n, (int)unaligned);
+        char want[200];
+        snprintf(want, sizeof want, "tensor '%s': row length %d is not a multiple of %s's block of %zu: kept as %s",
+                 block == 256 ? "mid" : "odd", block == 256 ? 96 : 100, sq_ggml_type_name(type), block,
+                 block == 256 ? "BF16" : "F16");
+        ck_assert_str_eq(nt.last, want);
+
+        sq_gguf *o;
+        ck_assert_msg(sq_gguf_open(outp, &o, &err) == SQ_OK, "%s", err.msg);
+        /* metadata: every pair verbatim, in order, but general.file_type */
+        ck_assert_uint_eq(sq_gguf_metadata_count(o), sq_gguf_metadata_count(g));
+        for (size_t i = 0; i < sq_gguf_metadata_count(g); i++) {
+            uint32_t ta, tb;
+            const uint8_t *va, *vb;
+            size_t na, nb;
+            ck_assert_str_eq(sq_gguf_metadata_key(o, i), sq_gguf_metadata_key(g, i));
+            ck_assert_int_eq(sq_gguf_metadata_raw(g, i, &ta, &va, &na, &err), SQ_OK);
+            ck_assert_int_eq(sq_gguf_metadata_raw(o, i, &tb, &vb, &nb, &err), SQ_OK);
+            ck_assert_uint_eq(ta, tb);
+            ck_assert_uint_eq(na, nb);
+            if (strcmp(sq_gguf_metadata_key(g, i), "general.file_type") != 0)
+                ck_assert_msg(memcmp(va, vb, na) == 0, "%s changed", sq_gguf_metadata_key(g, i));
+        }
+        char ft[16];
+        snprintf(ft, sizeof ft, "%u", ftype[k]);
+        ck_assert_str_eq(sq_gguf_metadata_get(o, "general.file_type"), ft);
+        /* every 2-D tensor of whole blocks: quantized from the input's values */
+        ck_assert_uint_eq(sq_gguf_count(o), NEVERY + NEXTRA);
+        for (size_t i = 0; i < NEVERY + NEXTRA; i++) {
+            const sq_tinfo *a = sq_gguf_info(g, i), *b = sq_gguf_info(o, i);
+            ck_assert_str_eq(b->name, a->name);
+            bool quant = i < NEVERY || (i == NEVERY + 2 && block == 32);
+            if (quant) {
+                sq_tensor *src;
+                ck_assert_int_eq(sq_gguf_load(g, i, &src, &err), SQ_OK);
+                check_quantized(o, i, type, src->data, a->shape[0], a->shape[1]);
+                sq_tensor_free(src);
+            } else {
+                ck_assert_int_eq(sq_gguf_tensor_type(o, i), sq_gguf_tensor_type(g, i));
+                ck_assert_uint_eq(b->nbytes, a->nbytes);
+                ck_assert_msg(memcmp(sq_gguf_tensor_data(o, i), sq_gguf_tensor_data(g, i), a->nbytes) == 0,
+                              "%s: kept bytes differ", a->name);
+            }
+        }
+        sq_gguf_close(o);
+    }
+    sq_gguf_close(g);
+    sq_tensor_free(in);
+}
+END_TEST
+
+/* MXFP4 written as ggml writes it where SQ_ELEM_MXFP4 differs: E2M1 ties
+ * (0.75, 1.75, 3.5 times the scale) go to the smaller magnitude, small
+ * negatives become +0; otherwise the bytes are SQ_ELEM_MXFP4's. */
+START_TEST(test_mxfp4_like_ggml)
+{
+    char path[512];
+    sq_error err;
+    sq_gguf_writer *w;
+    float x[64];
+    /* block 1: amax 6 -> scale byte 127 (E2M1 values as they are) */
+    static const float tie[12] = {6, 0.75f, 1.75f, 3.5f, -0.75f, -1.75f, -3.5f, -0.1f, 0.25f, -0.25f, 1.25f, 5};
+    static const uint8_t want[12] = {7, 1, 3, 5, 9, 11, 13, 0, 0, 0, 2, 6};
+    for (int j = 0; j < 32; j++)
+        x[j] = j < 12 ? tie[j] : 0.0f;
+    for (int j = 32; j < 64; j++)
+        x[j] = (float)((j * 7) % 13) - 6.0f; /* integers -6..6: no ties, no negative zero */
+    size_t shape[2] = {2, 32};
+    tpath(path, sizeof path, "mx.gguf");
+    ck_assert_int_eq(sq_gguf_writer_new(path, &w, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "mx", MXFP4, shape, 2, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, x, 64, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_finish(w, &err), SQ_OK);
+    sq_gguf *g;
+    ck_assert_int_eq(sq_gguf_open(path, &g, &err), SQ_OK);
+    const uint8_t *b = sq_gguf_tensor_data(g, 0);
+    ck_assert_uint_eq(b[0], 127);
+    for (int j = 0; j < 12; j++) {
+        uint8_t code = b[1 + j] & 15;
+        ck_assert_msg(code == want[j], "element %d (%g): code %u, want %u", j + 1, (double)tie[j], code, want[j]);
+    }
+    uint8_t e[34];
+    ck_assert_int_eq(sq_elemfmt_encode_row(SQ_ELEM_MXFP4, x, 64, 1.0f, e, &err), SQ_OK);
+    ck_assert(memcmp(b + 17, e + 17, 17) == 0);
+    ck_assert(memcmp(b, e, 17) != 0); /* the ties */
+    sq_gguf_close(g);
+    float bad[32] = {0};
+    bad[4] = NAN;
+    ck_assert_int_eq(sq_gguf_writer_new(path, &w, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_add_tensor(w, "mx", MXFP4, shape + 1, 1, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_writer_write_floats(w, bad, 32, &err), SQ_ERR_NONFINITE);
+    ck_assert_msg(strstr(err.msg, "mx.gguf: tensor 'mx': mxfp4: element 5 is nan"), "%s", err.msg);
+    sq_gguf_writer_abort(w);
+}
+END_TEST
+
+/* From a checkpoint that is not GGUF (safetensors): the 2-D tensor of whole
+ * blocks quantized, the one of rows of 100 written as F32 with a note. */
+START_TEST(test_export_unaligned_from_safetensors)
+{
+    char in[512], outp[512];
+    sq_error err;
+    tpath(in, sizeof in, "in.safetensors");
+    tpath(outp, sizeof outp, "st.gguf");
+    /* a safetensors file by hand: two F32 tensors, w [2, 64] and odd [2, 100] */
+    char hdr[200];
+    int hl = snprintf(hdr, sizeof hdr,
+                      "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,64],\"data_offsets\":[0,512]},"
+                      "\"odd\":{\"dtype\":\"F32\",\"shape\":[2,100],\"data_offsets\":[512,1312]}}");
+    float x[328];
+    for (int i = 0; i < 328; i++)
+        x[i] = (float)((i * 13) % 31) / 4.0f - 3.5f;
+    FILE *f = fopen(in, "wb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t len[8];
+    gb_store_le(len, (uint64_t)hl, 8);
+    ck_assert_uint_eq(fwrite(len, 1, 8, f), 8);
+    ck_assert_uint_eq(fwrite(hdr, 1, (size_t)hl, f), (size_t)hl);
+    ck_assert_uint_eq(fwrite(x, sizeof(float), 328, f), 328);
+    ck_assert_int_eq(fclose(f), 0);
+    sq_gguf_export_summary sum;
+    notes nt = {0, ""};
+    ck_assert_msg(sq_gguf_export(in, outp, SQ_BLOCK_Q8_0, take_note, &nt, &sum, &err) == SQ_OK, "%s", err.msg);
+    ck_assert(sum.quantized == 1 && sum.kept == 1 && sum.unaligned == 1 && nt.n == 1);
+    ck_assert_str_eq(nt.last, "tensor 'odd': row length 100 is not a multiple of Q8_0's block of 32: kept as F32");
+    sq_gguf *g;
+    ck_assert_int_eq(sq_gguf_open(outp, &g, &err), SQ_OK);
+    size_t i;
+    ck_assert_int_eq(sq_gguf_find(g, "w", &i, &err), SQ_OK);
+    check_quantized(g, i, SQ_BLOCK_Q8_0, x, 2, 64);
+    ck_assert_int_eq(sq_gguf_find(g, "odd", &i, &err), SQ_OK);
+    ck_assert_int_eq(sq_gguf_tensor_type(g, i), 0);
+    ck_assert(memcmp(sq_gguf_tensor_data(g, i), x + 128, 200 * sizeof(float)) == 0);
+    sq_gguf_close(g);
+}
+END_TEST
+
 static Suite *gguf_write_suite(void)
 {
     Suite *s = suite_create("gguf_write");
@@ -501,6 +797,9 @@ static Suite *gguf_write_suite(void)
     tcase_add_test(tc, test_floats_quantized_like_ggml);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_export_from_gguf);
+    tcase_add_test(tc, test_every_type_written_and_requantized);
+    tcase_add_test(tc, test_export_unaligned_from_safetensors);
+    tcase_add_test(tc, test_mxfp4_like_ggml);
     suite_add_tcase(s, tc);
     return s;
 }

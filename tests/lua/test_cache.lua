@@ -144,6 +144,22 @@ T.test("all-zero and empty tensors: errors all 0, the default is the step range"
   end
 end)
 
+T.test("INT min/max with a scale below 1e-30: errors beyond the step range, the default is the data range", function()
+  local x = sq.tensor{{1e-29, -1e-29, 3e-30, 0}}
+  local q = sq.quantize(x, {bits = 8})
+  T.truthy(q:scales()[1] < 1e-30, "scale below 1e-30")
+  local e, m = errors(q, x)
+  local b = step_bound(q, {bits = 8})
+  T.truthy(m > b, "errors beyond the step range")
+  local hs = q:histogram(4, "step")
+  T.truthy(hs.below + hs.above > 0, "step histogram: errors in below/above")
+  for _, bins in ipairs{64, 4} do
+    local h = q:histogram(bins)
+    is_hist(h, e, bins, -m, m, "default = data histogram " .. bins)
+    same_hist(h, fresh(x, {bits = 8}):histogram(bins), "default as computed separately " .. bins)
+  end
+end)
+
 T.test("sq.compare rows equal q:stats()", function()
   local x = sq.randn({32, 64}, 9)
   local rows = sq.compare(x, configs)

@@ -749,21 +749,45 @@ static sq_tensor *lsq_qtensor_source(lua_State *L)
     return b->t;
 }
 
+/* lsq_free_fn releasing a histogram's counts. */
+static void lsq_hist_free(void *p)
+{
+    sq_hist_free(p);
+}
+
+/* Keep in box b the 64-bin "step" histogram h of an INT quantization when it
+ * holds every error (that is the default histogram then, see
+ * lsq_q_histogram), else free it; records b->step_ok (stack: 0). */
+static void lsq_keep_step_hist(lsq_qtensor *b, sq_hist *h)
+{
+    b->step_ok = h->counts && h->below == 0 && h->above == 0;
+    if (b->step_ok)
+        b->hist = *h;
+    else
+        sq_hist_free(h);
+}
+
 /* Quantize the tensor at stack index tidx with cfg into a new qtensor box
  * remembering the source (stack: +1): one fused pass forms the codes, the
- * statistics and the code histogram, kept in the box for q:stats() and
- * q:code_histogram(). Engine errors name argument arg. */
+ * statistics and (INT format) the 64-bin error histogram over the "step"
+ * range, kept in the box for q:stats() and q:histogram(). Engine errors name
+ * argument arg. */
 static void lsq_push_quantized(lua_State *L, int tidx, const sq_qconfig *cfg, int arg)
 {
     sq_error err;
+    sq_hist h = {0};
     tidx = lua_absindex(L, tidx);
     sq_tensor *t = lsq_check_tensor(L, tidx);
     lsq_qtensor *b = lsq_newbox(L, sizeof(lsq_qtensor), SQ_LUA_QTENSOR, 1);
+    /* 64 bins, "step" range; no code counts: counting them in the pass costs
+     * about a third of it (two counter increments a value), counting them
+     * from the packed codes when q:code_histogram() asks is cheaper */
     sq_stats_opts o = sq_stats_opts_default();
-    o.code_counts = b->code_counts;
-    if (sq_quantize_stats(t, cfg, &o, &b->q, &b->stats, NULL, &err) != SQ_OK)
+    int with_hist = cfg->format == SQ_FORMAT_INT; /* other formats: "step" would be a second pass */
+    if (sq_quantize_stats(t, cfg, &o, &b->q, &b->stats, with_hist ? &h : NULL, &err) != SQ_OK)
         lsq_engine_error(L, err.code == SQ_ERR_NONFINITE ? 1 : arg, &err);
-    b->have_stats = b->have_codes = 1;
+    lsq_keep_step_hist(b, &h);
+    b->have_stats = 1;
     lsq_gc_account(L, b->q->code_bytes + b->q->n_scales * 2 * sizeof(double));
     lua_pushvalue(L, tidx);
     lua_setiuservalue(L, -2, 1);
@@ -904,7 +928,9 @@ static void lsq_push_stats(lua_State *L, const sq_stats *st, const sq_qtensor *q
 }
 
 /* The quantized tensor box at 1 with its statistics against the source
- * known (one pass when sq.quantize did not leave them) (stack: 0). */
+ * known, and whether every error lies in the "step" range (one pass, which
+ * also bins the 64-bin step histogram of an INT quantization, when
+ * sq.quantize did not leave them) (stack: 0). */
 static lsq_qtensor *lsq_q_with_stats(lua_State *L)
 {
     sq_error err;
@@ -912,8 +938,15 @@ static lsq_qtensor *lsq_q_with_stats(lua_State *L)
     lsq_qtensor *b = lua_touserdata(L, 1);
     sq_tensor *x = lsq_qtensor_source(L);
     if (!b->have_stats) {
-        if (sq_roundtrip_stats(x, b->q, NULL, &b->stats, NULL, &err) != SQ_OK)
+        int with_hist = b->q->config.format == SQ_FORMAT_INT;
+        sq_hist *h = lua_newuserdatauv(L, sizeof *h, 0); /* freed on any exit unless kept */
+        memset(h, 0, sizeof *h);
+        *lsq_guard(L, lsq_hist_free) = h;
+        if (sq_roundtrip_stats(x, b->q, NULL, &b->stats, with_hist ? h : NULL, &err) != SQ_OK)
             lsq_engine_error(L, 0, &err);
+        lsq_keep_step_hist(b, h);
+        memset(h, 0, sizeof *h);
+        lua_pop(L, 2); /* the guard (closing it frees nothing now) and h */
         b->have_stats = 1;
     }
     return b;
@@ -925,12 +958,6 @@ static int lsq_q_stats(lua_State *L)
     lsq_qtensor *b = lsq_q_with_stats(L);
     lsq_push_stats(L, &b->stats, b->q);
     return 1;
-}
-
-/* lsq_free_fn releasing a histogram's counts. */
-static void lsq_hist_free(void *p)
-{
-    sq_hist_free(p);
 }
 
 /* Push h as {edges, counts, below, above} (stack: +1). */
@@ -953,16 +980,17 @@ static void lsq_push_hist(lua_State *L, const sq_hist *h)
     lsq_setint(L, "above", h->above);
 }
 
-/* Histogram options for bins over range: the "data" range [-m, m], m =
+/* Histogram options for bins over range of q: the "data" range [-m, m], m =
  * max|err| (1 when that is 0 or not finite), is taken from the known
  * statistics as a fixed range, exactly the one sq_roundtrip_stats would find
- * in its first pass, so that the histogram is a single pass. */
-static sq_stats_opts lsq_hist_opts(const sq_stats *st, int bins, sq_hist_range range)
+ * in its first pass, so that the histogram is a single pass; so is "step"
+ * for the formats other than INT, where it means the data range. */
+static sq_stats_opts lsq_hist_opts(const sq_stats *st, const sq_qtensor *q, int bins, sq_hist_range range)
 {
     sq_stats_opts o = sq_stats_opts_default();
     o.hist_bins = bins;
     o.range = range;
-    if (range == SQ_HIST_RANGE_DATA) {
+    if (range == SQ_HIST_RANGE_DATA || (range == SQ_HIST_RANGE_STEP && q->config.format != SQ_FORMAT_INT)) {
         double m = st->max_abs_err;
         if (!(m > 0.0) || !isfinite(m))
             m = 1.0;
@@ -974,24 +1002,28 @@ static sq_stats_opts lsq_hist_opts(const sq_stats *st, int bins, sq_hist_range r
 }
 
 /* q:histogram([bins [, range]]) -> {edges, counts, below, above} of the
- * round-trip error; range "data" (default: +-max|err|) or "step" (+-S/2).
- * The default (64 bins, "data") is computed once and kept (stack: +1). */
+ * round-trip error; range "auto" (default: "step" when that range holds
+ * every error, else "data"), "data" (+-max|err|) or "step" (the rounding
+ * bound, stats.h SQ_HIST_RANGE_STEP). The default 64-bin histogram is
+ * kept (stack: +1). */
 static int lsq_q_histogram(lua_State *L)
 {
-    static const char *const ranges[] = {"step", "data", NULL};
+    static const char *const ranges[] = {"auto", "step", "data", NULL};
     sq_error err;
     sq_stats st;
     lsq_check_qtensor(L, 1);
     lua_Integer bins = luaL_optinteger(L, 2, 64);
     luaL_argcheck(L, bins >= 1 && bins <= SQ_HIST_BINS_MAX, 2, "bins must be in 1..65536");
-    sq_hist_range range = (sq_hist_range)luaL_checkoption(L, 3, "data", ranges);
+    int opt = luaL_checkoption(L, 3, "auto", ranges);
     lsq_qtensor *b = lsq_q_with_stats(L);
-    int dflt = bins == 64 && range == SQ_HIST_RANGE_DATA;
+    sq_hist_range auto_range = b->step_ok ? SQ_HIST_RANGE_STEP : SQ_HIST_RANGE_DATA;
+    sq_hist_range range = opt == 1 ? SQ_HIST_RANGE_STEP : opt == 2 ? SQ_HIST_RANGE_DATA : auto_range;
+    int dflt = bins == 64 && range == auto_range; /* what b->hist holds (once known) */
     if (dflt && b->hist.counts) {
         lsq_push_hist(L, &b->hist);
         return 1;
     }
-    sq_stats_opts o = lsq_hist_opts(&b->stats, (int)bins, range);
+    sq_stats_opts o = lsq_hist_opts(&b->stats, b->q, (int)bins, range);
     sq_hist *h = lua_newuserdatauv(L, sizeof *h, 0); /* the histogram... */
     memset(h, 0, sizeof *h);
     *lsq_guard(L, lsq_hist_free) = h; /* ...and its counts, freed on any exit */

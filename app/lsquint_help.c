@@ -232,7 +232,15 @@ static const help_entry help_entries[] = {
      0},
     {"q:histogram", NULL, "q:histogram([bins [, range]]) -> {edges, counts, below, above}",
      "histogram of the round-trip error",
-     "bins: 1..65536 (default 64); range: \"data\" (default, +-max|err|) or \"step\" (+-half a step).",
+     "bins: 1..65536 (default 64). range:\n"
+     "  \"step\"  [-B, B], B = the largest |s| * (1/2 + span * 2^-23) over the scales s (zero points z),\n"
+     "          span = max(|qmin - z|, |qmax - z|): half a step plus float32 rounding of the dequantized\n"
+     "          value; errors beyond it (clipped values) land in below/above (formats other than INT: as \"data\")\n"
+     "  \"data\"  [-m, m], m = max|err| (1 when every error is 0)\n"
+     "  \"auto\"  (default) \"step\" when every error lies within it (so for INT with minmax\n"
+     "          calibration unless a scale is below 1e-30), else \"data\"; below and above are then 0.\n"
+     "          sq.quantize bins the default 64-bin histogram in its fused pass when it is \"step\",\n"
+     "          so q:histogram() then costs nothing.",
      "local h = sq.quantize(sq.randn({8, 64}, 1), {bits = 4}):histogram(8)\nprint(#h.counts, h.edges[1])", 0},
     {"q:code_histogram", NULL, "q:code_histogram() -> {[code] = count}",
      "how often each code level -2^(bits-1) .. 2^(bits-1)-1 is used", NULL,

@@ -25,6 +25,7 @@ typedef struct lsq_tensor { sq_tensor *t; } lsq_tensor;
 typedef struct lsq_qtensor {
     sq_qtensor *q;
     int have_stats, have_codes;
+    int step_ok; /* known with stats: every error within the "step" range (then hist may hold it, 64 bins) */
     sq_stats stats;
     uint64_t code_counts[256];
     sq_hist hist;

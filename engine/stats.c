@@ -1470,8 +1470,12 @@ sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_
     const sq_quant_hooks hooks = {.ctx = &c, .begin = fused_begin, .enc = fused_encode, .visit = fused_visit};
     if ((st = sq_quantize_visit(x, cfg, &hooks, q_out, err)) != SQ_OK)
         goto fail;
-    if (!c.ready && hist) /* empty tensor: no chunk was visited */
-        binner_set_range(&c.bn, -1.0, 1.0);
+    if (!c.ready && hist) { /* empty tensor: no chunk was visited; the range sq_roundtrip_stats takes */
+        double lo, hi;
+        if ((st = hist_range(x, *q_out, &o, &lo, &hi, err)) != SQ_OK)
+            goto fail;
+        binner_set_range(&c.bn, lo, hi);
+    }
     uint64_t cc[4][256] = {{0}};
     workers_fold(c.ws, c.n_ws, &c.bn, hist != NULL, o.code_counts ? cc : NULL);
     if (o.code_counts) { /* level = code + 2^(bits-1) = (code + 128) - (128 - 2^(bits-1)) */

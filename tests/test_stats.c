@@ -225,7 +225,12 @@ START_TEST(test_fused_quantize_stats)
     ck_assert(sq_tensor_new(empty, 2, SQ_DTYPE_F32, &ex, &err) == SQ_OK);
     ck_assert(sq_quantize_stats(ex, &cfg, &o, &q, &st, &h, &err) == SQ_OK);
     ck_assert(st.numel == 0 && isinf(st.sqnr_db) && st.cosine == 1.0);
-    ck_assert(h.lo == -1.0 && h.hi == 1.0 && h.counts[0] == 0);
+    /* the range of sq_roundtrip_stats: the step bound of scale 1 (127 * 2^-23 for float rounding) */
+    ck_assert(h.lo == -(0.5 + 127 * 0x1p-23) && h.hi == 0.5 + 127 * 0x1p-23 && h.counts[0] == 0);
+    sq_hist h2;
+    ck_assert(sq_roundtrip_stats(ex, q, &o, &st, &h2, &err) == SQ_OK);
+    ck_assert(h2.lo == h.lo && h2.hi == h.hi && h2.below == 0 && h2.above == 0);
+    sq_hist_free(&h2);
     sq_hist_free(&h);
     sq_qtensor_free(q);
     sq_tensor_free(ex);

@@ -103,7 +103,7 @@ static int time_baseline(const sq_tensor *x, const sq_qconfig *cfg, float *xh, t
     return 0;
 }
 
-enum { N_CONFIGS = 12, ROUNDS = 7, BASE_ROUNDS = 2 };
+enum { N_CONFIGS = 12, ROUNDS = 7, BASE_ROUNDS = 2, THREAD_ROUNDS = 21 };
 
 /* CPU time of the whole process (every thread). */
 static double cpu_now(void)
@@ -248,23 +248,27 @@ static double load_average(void)
     return l;
 }
 
-/* The threads section: the pipeline at 1 and 2 threads, best of ROUNDS
- * rounds alternating the two; returns how many targets were missed, or -1.
- * It also prints the CPU time per run at 2 threads over that at 1 (the
- * parallel overhead: 1.00 when threads cost nothing), a figure that a busy
- * machine disturbs much less than the elapsed times, and the 1-thread rate
- * per CPU-second (elements over the least CPU time of a run), which on a
- * busy machine estimates what an idle one would give. */
+/* The threads section: the pipeline at 1 and 2 threads, best of
+ * THREAD_ROUNDS rounds alternating the two (many rounds: the best of them
+ * is what an idle machine would give, and on a machine shared with other
+ * work a few rounds rarely catch both cores free); returns how many targets
+ * were missed, or -1. For each thread count it prints the elapsed rate
+ * (elements over the least elapsed time of a run) and the rate per
+ * CPU-second (elements over the least CPU time of a run, all threads),
+ * which a busy machine disturbs much less, then the elapsed ratio (the
+ * target) and the CPU time per run at 2 threads over that at 1 (the
+ * parallel overhead: 1.00 when threads cost nothing). */
 static int threads_section(const sq_tensor *x, const sq_qconfig *cfgs, int n_cfgs)
 {
     int cores = sq_threads_cores(), missed = 0;
     double n = (double)x->numel, load0 = load_average();
-    printf("\nthreads: %d cores available; load average %.2f\n", cores, load0);
-    printf("%-26s %9s %9s %6s %6s %9s  %s\n", "pipeline M elem/s", "1 thread", "2 threads", "x", "cpu2/1",
-           "1t/cpu-s", "target");
+    printf("\nthreads: %d cores available; load average %.2f; best of %d rounds\n", cores, load0, THREAD_ROUNDS);
+    printf("%-26s %17s %17s %6s %6s  %s\n", "pipeline M elem/s", "1 thread", "2 threads", "x", "cpu2/1",
+           "target");
+    printf("%-26s %8s %8s %8s %8s\n", "", "wall", "cpu-s", "wall", "cpu-s");
     for (int c = 0; c < n_cfgs; c++) {
         double t1 = 1e30, t2 = 1e30, c1 = 0.0, c2 = 0.0, b1 = 1e30, b2 = 1e30;
-        for (int r = 0; r < ROUNDS; r++)
+        for (int r = 0; r < THREAD_ROUNDS; r++)
             if (time_pipeline(x, &cfgs[c], 1, &t1, &c1, &b1) || time_pipeline(x, &cfgs[c], 2, &t2, &c2, &b2))
                 return -1;
         char name[64], target[64] = "";
@@ -281,10 +285,10 @@ static int threads_section(const sq_tensor *x, const sq_qconfig *cfgs, int n_cfg
             snprintf(target + strlen(target), sizeof target - strlen(target), "; 1 thread >=1000 %s",
                      one >= 1000.0 ? "ok" : "MISSED");
         }
-        printf("%-26s %9.0f %9.0f %6.2f %6.2f %9.0f  %s\n", sq_qconfig_describe(&cfgs[c], name, sizeof name), one,
-               n / t2 / 1e6, ratio, c2 / c1, n / b1 / 1e6, target);
+        printf("%-26s %8.0f %8.0f %8.0f %8.0f %6.2f %6.2f  %s\n", sq_qconfig_describe(&cfgs[c], name, sizeof name),
+               one, n / b1 / 1e6, n / t2 / 1e6, n / b2 / 1e6, ratio, c2 / c1, target);
     }
-    printf("load average after: %.2f (figures on a loaded machine are unreliable)\n", load_average());
+    printf("load average after: %.2f (elapsed figures on a loaded machine are unreliable)\n", load_average());
     sq_threads_set(1);
     return missed;
 }

@@ -23,7 +23,7 @@ T.test("q:stats() keys and exact values", function()
 end)
 
 T.test("q:histogram(bins)", function()
-  local h = q:histogram(4)
+  local h = q:histogram(4, "data")
   T.eq(#h.edges, 5, "edges"); T.eq(#h.counts, 4, "counts")
   T.eq(h.edges[1], -0.5, "lo"); T.eq(h.edges[5], 0.5, "hi"); T.eq(h.edges[3], 0.0, "middle")
   T.eq(h.counts[1], 1, "-0.5 in the first bin"); T.eq(h.counts[4], 1, "+0.5 in the last bin")

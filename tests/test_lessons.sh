@@ -3,8 +3,7 @@
 # end without a terminal (pages, the panel skipped, the question and its
 # answer), lessons whose capability has not landed are "coming" and do not
 # fail the list, a teacher's own file runs, and bad input gets clear errors.
-# Then lesson 1 in tmux, as a class would see it: pages, the panel, back,
-# the question, the answer.
+# Every lesson in tmux (pages, the panel, the question): test_lessons_tmux.sh.
 set -u
 SQUINT=${SQUINT:-./app/squint}
 case $SQUINT in /*) ;; *) SQUINT=$(pwd)/$SQUINT ;; esac
@@ -12,9 +11,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 d=$(mktemp -d)
 out=$d/out; err=$d/err
 . "$SRC/tests/shlib.sh"
-sock=sqlesson$$
-T() { tmux -L "$sock" -f /dev/null "$@"; }
-trap 'T kill-server >/dev/null 2>&1; rm -rf "$d"' EXIT INT TERM
+trap 'rm -rf "$d"' EXIT INT TERM
 
 run "list" 0 "$SQUINT" lesson
 n_listed=$(grep -cE '^ +[0-9]+  ' "$out")
@@ -67,47 +64,5 @@ has "$err" "oops"
 run "a missing lesson file" 1 "$SQUINT" lesson "$d/missing.lua"
 has "$err" "missing.lua"
 
-# lesson 1 interactively, in tmux
-command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux not installed (interactive part)"; exit $fail; }
-pane() { T capture-pane -p -t sq 2>/dev/null; }
-wait_for() {
-    n=0
-    while [ $n -lt 150 ]; do
-        pane | grep -Eq -- "$1" && { echo "ok: $2"; return 0; }
-        sleep 0.1; n=$((n + 1))
-    done
-    echo "FAIL: $2: timed out waiting for /$1/; pane was:"; pane; fail=1; return 1
-}
-T new-session -d -s sq -x 100 -y 30 \
-    "cd '$d' && env TERM=xterm-256color LANG=C.UTF-8 '$SQUINT' lesson 1; echo \$? > '$d/status'; sleep 5" \
-    || { echo "FAIL: cannot start tmux"; exit 1; }
-wait_for 'squint lesson 1: What a scale is +page 1' "page 1 shown"
-wait_for 'Enter: next page' "page 1 asks for Enter"
-for p in 2 3 4; do
-    T send-keys -t sq Enter
-    wait_for "page $p\$" "page $p after Enter"
-done
-wait_for 'x +code +x\^ +error' "page 4 has the table of codes"
-T send-keys -t sq Enter
-wait_for 'Keys to try in the panel' "the keys are suggested before the panel"
-T send-keys -t sq Enter
-wait_for 'int4 sym per-tensor' "the panel opens on the lesson's tensor"
-T send-keys -t sq q
-wait_for 'Enter: show the answer' "q in the panel comes back to the question"
-pane | grep -q 'Answer:' && { echo "FAIL: the answer shows before Enter"; fail=1; }
-T send-keys -t sq Enter
-wait_for 'grows ten times' "Enter reveals the answer"
-T send-keys -t sq Enter
-wait_for 'End of the lesson' "the lesson ends"
-n=0; while [ ! -s "$d/status" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
-[ "$(cat "$d/status" 2>/dev/null)" = 0 ] && echo "ok: exit status 0" || { echo "FAIL: exit status $(cat "$d/status" 2>/dev/null)"; fail=1; }
-
-# q at a prompt leaves the lesson
-T kill-session -t sq 2>/dev/null
-rm -f "$d/status"
-T new-session -d -s sq -x 100 -y 30 \
-    "cd '$d' && env TERM=xterm-256color LANG=C.UTF-8 '$SQUINT' lesson 2; echo \$? > '$d/status'; sleep 5"
-wait_for 'page 1' "lesson 2 starts"
-T send-keys -t sq q Enter
-wait_for 'Lesson left' "q leaves the lesson"
+# every lesson in tmux, as a class sees it: tests/test_lessons_tmux.sh
 exit $fail

@@ -51,8 +51,8 @@ The asymmetric step is %.3f times the symmetric one: 15 steps now cover [min, ma
     }) .. string.format([[
 
 
-Twice the levels over the same data is one more bit of resolution: about 6 dB (here %.1f dB). The price is the zero point: one more number per scale, and a subtraction when the values are used.]],
-      asym:stats().sqnr_db - sym:stats().sqnr_db))
+%d levels used instead of %d over the same data, %.2f times as many: close to one more bit of resolution, which is about 6 dB (here %.1f dB). The price is the zero point: one more number per scale, and a subtraction when the values are used.]],
+      ua, us, ua / us, asym:stats().sqnr_db - sym:stats().sqnr_db))
     lesson.view(x, {bits = 4}, {
       note = "The one-signed tensor, int4 symmetric. The level marks on the value histogram show the wasted negative half.",
       keys = {"m  symmetric / asymmetric: watch the levels move onto the data",

@@ -32,6 +32,22 @@ for l in $(awk '/^ +[0-9]+  / && /coming:/ { print $1 }' "$out"); do
     run "coming lesson $l says so" 1 "$SQUINT" lesson "$l"
     has "$err" "is coming: needs"
 done
+# the pages show the engine's own numbers (exact ones: scales, level values, bits per weight)
+run "lesson 1's numbers" 0 env SQUINT_LESSON_BATCH=1 "$SQUINT" lesson 1
+has "$out" "scale = max|x| / qmax = 1.27 / 7 = 0.181429"
+has "$out" "q:scales()[1] = 0.181429."
+has "$out" "x^ = code * scale  = 2 * 0.181429 = 0.362857   (squint: 0.362857)"
+run "lesson 5's numbers" 0 env SQUINT_LESSON_BATCH=1 "$SQUINT" lesson 5
+grep -Eq '^ +per-group\(32\) +8192 +4\.500 +[0-9.]+ +6\.000$' "$out" && echo "ok: lesson 5: groups of 32 cost 4.5 bits (f16) and 6 (f64, squint's file)" ||
+    { echo "FAIL: lesson 5: the per-group(32) row"; cat "$out"; fail=1; }
+run "lesson 7's numbers" 0 env SQUINT_LESSON_BATCH=1 "$SQUINT" lesson 7
+has "$out" "int4 (8):  0.000 0.143 0.286 0.429 0.571 0.714 0.857 1.000"
+has "$out" "nf4  (9):  0.000 0.080 0.161 0.246 0.338 0.441 0.563 0.723 1.000"
+has "$out" "fp4  (8):  0.000 0.083 0.167 0.250 0.333 0.500 0.667 1.000"
+run "lesson 8's numbers" 0 env SQUINT_LESSON_BATCH=1 "$SQUINT" lesson 8
+has "$out" "1152 bits, 4.500 bits a weight"
+grep -Eq '^ +q4_k +4\.500 ' "$out" && echo "ok: lesson 8: q4_k measures 4.5 bits a weight" ||
+    { echo "FAIL: lesson 8: the q4_k row"; cat "$out"; fail=1; }
 run "sq.lesson(3) from Lua" 0 env SQUINT_LESSON_BATCH=1 "$SQUINT" -e 'print("status", sq.lesson(3))'
 has "$out" "squint lesson 3: Bits against error"
 has "$out" "status	0"

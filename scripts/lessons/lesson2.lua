@@ -39,8 +39,9 @@ An asymmetric range maps [min, max] onto all 16 codes -8 .. 7:
   x^         = (code - zero point) * scale
 
 Here: scale %.5f, zero point %d (symmetric: scale %.5f, zero point 0).
-The asymmetric step is about half the symmetric one.]],
-      asym:scales()[1], math.tointeger(asym:zero_points()[1]) or asym:zero_points()[1], sym:scales()[1]))
+The asymmetric step is %.3f times the symmetric one: 15 steps now cover [min, max] instead of 7 covering [0, max].]],
+      asym:scales()[1], math.tointeger(asym:zero_points()[1]) or asym:zero_points()[1], sym:scales()[1],
+      asym:scales()[1] / sym:scales()[1]))
     lesson.page("# What it buys\n" .. lesson.table({
       {"int4", "codes used", "scale", "SQNR dB"},
       {"symmetric", us .. " of " .. ts, string.format("%.5f", sym:scales()[1]),
@@ -50,8 +51,8 @@ The asymmetric step is about half the symmetric one.]],
     }) .. string.format([[
 
 
-Twice the levels over the same data is one more bit of resolution: about 6 dB (here %.1f dB). The price is the zero point: one more number per scale, and a subtraction when the values are used.]],
-      asym:stats().sqnr_db - sym:stats().sqnr_db))
+%d levels used instead of %d over the same data, %.2f times as many: close to one more bit of resolution, which is about 6 dB (here %.1f dB). The price is the zero point: one more number per scale, and a subtraction when the values are used.]],
+      ua, us, ua / us, asym:stats().sqnr_db - sym:stats().sqnr_db))
     lesson.view(x, {bits = 4}, {
       note = "The one-signed tensor, int4 symmetric. The level marks on the value histogram show the wasted negative half.",
       keys = {"m  symmetric / asymmetric: watch the levels move onto the data",

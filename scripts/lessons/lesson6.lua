@@ -18,9 +18,10 @@ return {
       return s
     end
     local base = add("min/max (clip 1.0)", {})
-    for _, c in ipairs({0.9, 0.8, 0.7, 0.6, 0.5, 0.4}) do add("clip " .. c, {clip = c}) end
+    for _, c in ipairs({0.8, 0.7, 0.6, 0.5, 0.4}) do add("clip " .. c, {clip = c}) end
     local best = add("mse-optimal", {calibration = "mse"})
     add("percentile 99.9", {percentile = 99.9})
+    local kl = add("kl (entropy)", {calibration = "kl"})
     lesson.page([[
 # A smaller range on purpose
 The scale comes from the largest value, and a normal tensor's largest values are rare. Clip the range to a fraction c of it: every other value gets a step c times finer, while the few values beyond the range are cut to its edge.
@@ -29,8 +30,8 @@ Two errors now compete: rounding error (smaller as c shrinks) and clipping error
     lesson.page("# A 256 x 256 normal tensor\n" .. lesson.table(rows) .. string.format([[
 
 
-The MSE-optimal range gains %.1f dB over min/max by clipping %d of %d values. Clip too hard and the clipped values' errors take over.]],
-      best.sqnr_db - base.sqnr_db, best.clipped, t:numel()))
+MSE-optimal gains %.1f dB over min/max, clipping %d of %d values; kl (a histogram rule) %+.1f dB. Clip too hard and clipping errors take over.]],
+      best.sqnr_db - base.sqnr_db, best.clipped, t:numel(), kl.sqnr_db - base.sqnr_db))
     lesson.view(t, {bits = 4, calibration = "mse"}, {
       note = "The tensor with its MSE-optimal int4 range: the outermost values lie beyond the last level and count as clipped in the statistics.",
       keys = {"p      pin this configuration", "b / B  fewer / more bits: the calibration follows",

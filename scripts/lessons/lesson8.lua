@@ -20,16 +20,24 @@ return {
     local q4_0 = sq.quantize(t, {format = "q4_0"}):stats()
     local q4_k = sq.quantize(t, {format = "q4_k"}):stats()
     local int4 = sq.quantize(t, {bits = 4, mode = "asymmetric", granularity = "group", group_size = 32}):stats()
-    lesson.page([[
+    local f16 = int4.bits_per_weight_f16
+    lesson.page(string.format([[
 # Scales are quantized too
-Q4_0 stores an fp16 scale per 32 weights: 4.5 bits a weight. Q4_K groups 8 blocks of 32 into a super-block of 256 with one fp16 scale and one fp16 minimum, and stores each block's scale and minimum as 6-bit codes of those: 4.5 bits a weight, with a minimum per block as well.]])
+Q4_0 stores an fp16 scale per 32 weights: 4 + 16/32 = %.2f bits a weight. A scale and a minimum per 32 in fp16 would cost 4 + 32/32 = %.2f.
+
+Q4_K groups 8 blocks of 32 into a super-block of 256 with one fp16 scale d and one fp16 minimum dmin, and stores each block's scale and minimum as 6-bit codes: block scale = d * code. Per 256 weights: 1024 code bits + 8 * 12 + 32 = %d bits, %.3f bits a weight, with a minimum per block as well.]],
+      4 + 16 / 32, 4 + 32 / 32, 1024 + 8 * 12 + 32, (1024 + 8 * 12 + 32) / 256))
     lesson.page("# A normal tensor, 128 x 256\n" .. lesson.table({{"format", "bits/weight", "SQNR dB"},
-      {"int4 asym per-group(32)", string.format("%.3f", int4.bits_per_weight), string.format("%.2f", int4.sqnr_db)},
+      {"int4 asym per-group(32), f16", string.format("%.3f", f16), string.format("%.2f", int4.sqnr_db)},
       {"q4_0", string.format("%.3f", q4_0.bits_per_weight), string.format("%.2f", q4_0.sqnr_db)},
-      {"q4_k", string.format("%.3f", q4_k.bits_per_weight), string.format("%.2f", q4_k.sqnr_db)}}) .. "\n\n" .. [[
-The asymmetric int4 groups store an fp32 scale and zero point per 32 weights: 2 bits a weight of metadata. q4_k keeps a scale and a minimum per 32 for 12 bits, and searches each block for the pair with the least error: better SQNR for 1.5 bits a weight less.]])
-    lesson.view(t, {format = "q4_k"}, {keys = {", / .  block by block: each block of 32 has its own levels"}})
+      {"q4_k", string.format("%.3f", q4_k.bits_per_weight), string.format("%.2f", q4_k.sqnr_db)}}) .. "\n\n" .. string.format([[
+The asymmetric int4 groups with fp16 scales and zero points cost %.3f bits a weight (as squint stores them, f64 scales: %.3f). q4_k keeps a scale and a minimum per 32 for 12 bits and searches each block for the pair with the least error: %+.2f dB for %.3f bits a weight less. q4_k against q4_0, same size: %+.2f dB for the minimums.]],
+      f16, int4.bits_per_weight, q4_k.sqnr_db - int4.sqnr_db, f16 - q4_k.bits_per_weight, q4_k.sqnr_db - q4_0.sqnr_db))
+    lesson.view(t, {format = "q4_k"}, {
+      note = "The normal tensor in q4_k: every block of 32 has its own levels, from 6-bit codes of the super-block's d and dmin.",
+      keys = {", / .  block by block: each block of 32 has its own levels"}})
     lesson.ask("Why quantize the scales instead of storing them in fp16?",
-               "Eight fp16 scales and minimums per 256 weights would cost 1 bit a weight; 6-bit codes cost 0.375, which leaves room for the minimums.")
+               string.format("A fp16 scale and minimum per 32 weights cost %.3f bits a weight; 6-bit codes cost %.3f, plus %.3f for the super-block's fp16 d and dmin. The saving, %.3f bits a weight, is what makes room for the minimums at the size of q4_0.",
+                             32 / 32, 12 / 32, 32 / 256, 32 / 32 - 12 / 32 - 32 / 256))
   end,
 }

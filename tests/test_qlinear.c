@@ -6,6 +6,7 @@
 
 #include "model.h"
 #include "rng.h"
+#include "sgemm.h"
 #include "simd.h"
 #include "testutil.h"
 
@@ -359,6 +360,66 @@ START_TEST(test_linear_forward_within_bound)
 }
 END_TEST
 
+/* The float layer's own AVX-512 product (engine/sgemm512.c) and whatever
+ * sq_linear_forward takes with the kernels forced portable (OpenBLAS or the
+ * loop): random shapes crossing the kernel's blocks (512 of the shared
+ * dimension, tiles of 4 weight rows and 1 to 6 input rows, chunks of 48
+ * rows), batch 1 to 33 and beyond, against a double reference; the kernel
+ * within its own tighter bound of sgemm.h. */
+START_TEST(test_sgemm_random_shapes)
+{
+    static const size_t ins[] = {1, 3, 15, 16, 17, 100, 511, 512, 513, 1030};
+    static const size_t outs[] = {1, 2, 3, 4, 5, 7, 8, 9, 13};
+    sq_rng rng;
+    sq_error err;
+    sq_rng_seed(&rng, 23 + (uint64_t)_i);
+    for (int t = 0; t < 12; t++) {
+        qcase c = {.in = pick(&rng, ins, 10), .out = pick(&rng, outs, 9)};
+        c.batch = 1 + (size_t)(sq_rng_uniform(&rng) * 33);
+        if (t == 11)
+            c.batch = 49 + (size_t)(sq_rng_uniform(&rng) * 60); /* several chunks */
+        c.cfg = sq_qconfig_default();
+        case_make(&c, &rng, sq_rng_uniform(&rng) < 0.5);
+        float *yk = malloc(c.batch * c.out * sizeof *yk);
+        ck_assert(yk != NULL);
+        bool kernel = sq_sgemm512_xwt(c.x->data, c.batch, c.lin->weight->data, c.in, c.out, yk);
+        ck_assert(kernel == sq_use_avx512());
+        sq_tensor *y[2];
+        for (int portable = 0; portable < 2; portable++) {
+            sq_simd_force_portable(portable);
+            ck_assert(sq_linear_forward(c.lin, c.x, &y[portable], &err) == SQ_OK);
+            sq_simd_force_portable(false);
+        }
+        for (size_t b = 0; b < c.batch; b++)
+            for (size_t o = 0; o < c.out; o++) {
+                const float *w = c.lin->weight->data + o * c.in, *x = c.x->data + b * c.in;
+                double bo = c.lin->bias ? c.lin->bias->data[o] : 0.0, ref = 0, mag = 0;
+                for (size_t k = 0; k < c.in; k++) {
+                    ref += (double)w[k] * x[k];
+                    mag += fabs((double)w[k] * x[k]);
+                }
+                double tol = (double)(c.in + 2) * 0x1p-24 * (mag + fabs(bo));
+                size_t i = b * c.out + o;
+                for (int p = 0; p < 2; p++)
+                    ck_assert_msg(fabs(y[p]->data[i] - (ref + bo)) <= tol,
+                                  "in=%zu out=%zu batch=%zu portable=%d y[%zu] = %.9g, reference %.9g", c.in,
+                                  c.out, c.batch, p, i, (double)y[p]->data[i], ref + bo);
+                if (kernel) /* no bias in the kernel: sgemm.h's bound */
+                    ck_assert_msg(fabs(yk[i] - ref) <= (double)(c.in / 16 + 5) * 0x1p-24 * mag,
+                                  "kernel in=%zu out=%zu batch=%zu: y[%zu] = %.9g, reference %.9g", c.in, c.out,
+                                  c.batch, i, (double)yk[i], ref);
+            }
+        if (kernel && c.batch >= 2) /* sq_linear_forward took the kernel: its values plus the bias */
+            for (size_t i = 0; i < y[0]->numel; i++)
+                ck_assert(y[0]->data[i] == yk[i] + (c.lin->bias ? c.lin->bias->data[i % c.out] : 0.0f));
+        free(yk);
+        sq_tensor_free(y[0]);
+        sq_tensor_free(y[1]);
+        case_free(&c);
+    }
+}
+END_TEST
+
 static Suite *qlinear_suite(void)
 {
     Suite *s = suite_create("qlinear");
@@ -369,6 +430,7 @@ static Suite *qlinear_suite(void)
     tcase_add_test(tc, test_exact_integers);
     tcase_add_test(tc, test_from_qtensor_and_errors);
     tcase_add_test(tc, test_linear_forward_within_bound);
+    tcase_add_loop_test(tc, test_sgemm_random_shapes, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,140 @@
+/* sgemm512.c - the float layer's product y = x W^T in AVX-512 F (see
+ * sgemm.h for the blocking and its error). */
+#include "sgemm.h"
+
+#include "simd.h"
+
+#if SQ_X86_KERNELS
+
+#define SQ_INLINE static inline __attribute__((always_inline))
+/* Loops over the tile: fully unrolled, so the accumulators live in registers. */
+#define UNROLL _Pragma("GCC unroll 16")
+
+enum {
+    SR = 4,   /* rows of W per tile */
+    SB = 6,   /* rows of x per tile (at most) */
+    KC = 512, /* block of the shared dimension */
+    BCH = 48  /* rows of x per chunk (their lane sums are kept between blocks) */
+};
+
+typedef struct sargs {
+    const float *x, *w;
+    size_t in, out;
+    float *y;
+    float (*lanes)[SR][16]; /* per chunk row and tile row: 16 lane partial sums */
+} sargs;
+
+/* The tile of W rows [o0, o0 + SR) (rows past out repeat the last one; their
+ * sums are dropped) and x rows [b0, b0 + NB) over [k0, k1); cb indexes the
+ * chunk's lane sums. The first block starts from zero, the last one sums the
+ * lanes into y. */
+SQ_INLINE SQ_AVX512 void stile(const sargs *a, size_t o0, size_t b0, size_t cb, size_t k0, size_t k1, bool first,
+                               bool last, const int NB)
+{
+    __m512 acc[SR][SB];
+    const float *wr[SR], *xr[SB];
+    UNROLL
+    for (int r = 0; r < SR; r++)
+        wr[r] = a->w + (o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1) * a->in;
+    UNROLL
+    for (int j = 0; j < NB; j++) {
+        xr[j] = a->x + (b0 + (size_t)j) * a->in;
+        UNROLL
+        for (int r = 0; r < SR; r++)
+            acc[r][j] = first ? _mm512_setzero_ps() : _mm512_load_ps(a->lanes[cb + (size_t)j][r]);
+    }
+    size_t k = k0;
+    for (; k + 16 <= k1; k += 16) {
+        __m512 wv[SR];
+        UNROLL
+        for (int r = 0; r < SR; r++)
+            wv[r] = _mm512_loadu_ps(wr[r] + k);
+        UNROLL
+        for (int j = 0; j < NB; j++) {
+            __m512 xv = _mm512_loadu_ps(xr[j] + k);
+            UNROLL
+            for (int r = 0; r < SR; r++)
+                acc[r][j] = _mm512_fmadd_ps(wv[r], xv, acc[r][j]);
+        }
+    }
+    if (k < k1) { /* tail of the row: masked lanes read zeros */
+        __mmask16 m = (__mmask16)((1u << (k1 - k)) - 1);
+        __m512 wv[SR];
+        UNROLL
+        for (int r = 0; r < SR; r++)
+            wv[r] = _mm512_maskz_loadu_ps(m, wr[r] + k);
+        UNROLL
+        for (int j = 0; j < NB; j++) {
+            __m512 xv = _mm512_maskz_loadu_ps(m, xr[j] + k);
+            UNROLL
+            for (int r = 0; r < SR; r++)
+                acc[r][j] = _mm512_fmadd_ps(wv[r], xv, acc[r][j]);
+        }
+    }
+    UNROLL
+    for (int j = 0; j < NB; j++) {
+        UNROLL
+        for (int r = 0; r < SR; r++) {
+            if (!last)
+                _mm512_store_ps(a->lanes[cb + (size_t)j][r], acc[r][j]);
+            else if (o0 + (size_t)r < a->out)
+                a->y[(b0 + (size_t)j) * a->out + o0 + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
+        }
+    }
+}
+
+#define STILE(NB)                                                                                          \
+    static SQ_AVX512 __attribute__((noinline)) void stile_##NB(const sargs *a, size_t o0, size_t b0,        \
+                                                                size_t cb, size_t k0, size_t k1, bool first, \
+                                                                bool last)                                   \
+    {                                                                                                      \
+        stile(a, o0, b0, cb, k0, k1, first, last, NB);                                                     \
+    }
+STILE(1)
+STILE(2)
+STILE(3)
+STILE(4)
+STILE(5)
+STILE(6)
+
+typedef void (*stile_fn)(const sargs *, size_t, size_t, size_t, size_t, size_t, bool, bool);
+static const stile_fn stiles[SB + 1] = {NULL, stile_1, stile_2, stile_3, stile_4, stile_5, stile_6};
+
+/* x rows [c0, c0 + n) (n <= BCH) against all of W. The rows are split into
+ * tiles of as equal sizes as SB allows (32 = 6 + 6 + 5 + 5 + 5 + 5). */
+static void chunk(sargs *a, size_t c0, size_t n)
+{
+    size_t nt = (n + SB - 1) / SB, start[BCH / 1 + 1], len[BCH];
+    for (size_t t = 0, s = 0; t < nt; t++) {
+        len[t] = n / nt + (t < n % nt);
+        start[t] = s;
+        s += len[t];
+    }
+    for (size_t o0 = 0; o0 < a->out; o0 += SR)
+        for (size_t k0 = 0; k0 < a->in; k0 += KC) {
+            size_t k1 = a->in - k0 < KC ? a->in : k0 + KC;
+            for (size_t t = 0; t < nt; t++)
+                stiles[len[t]](a, o0, c0 + start[t], start[t], k0, k1, k0 == 0, k1 == a->in);
+        }
+}
+
+bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, size_t out, float *y)
+{
+    _Alignas(64) float lanes[BCH][SR][16];
+    if (!sq_use_avx512() || in == 0 || out == 0)
+        return false;
+    sargs a = {x, w, in, out, y, lanes};
+    for (size_t c0 = 0; c0 < batch; c0 += BCH)
+        chunk(&a, c0, batch - c0 < BCH ? batch - c0 : BCH);
+    return true;
+}
+
+#else /* no x86 kernels */
+
+bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, size_t out, float *y)
+{
+    (void)x, (void)batch, (void)w, (void)in, (void)out, (void)y;
+    return false;
+}
+
+#endif

@@ -32,64 +32,83 @@ typedef struct fargs {
     float *y;
 } fargs;
 
-/* Signed codes of elements [e, e + n) (n <= 16; lanes past n are garbage
- * but finite) as floats. For 4 bits e is even. */
-SQ_INLINE SQ_AVX512BW __m512 dec16(const fargs *a, size_t e, size_t n)
+/* Signed codes of 16 elements starting at code byte p (n < 16: only the
+ * first n are read; the other lanes are garbage but finite) as floats. For
+ * 4 bits the elements start at a byte boundary. */
+SQ_INLINE SQ_AVX512BW __m512 dec16(const uint8_t *p, const int BITS, size_t n)
 {
     __m128i v;
-    if (a->bits == 8) {
-        v = _mm_maskz_loadu_epi8((__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1), a->codes + e);
+    if (BITS == 8) {
+        v = n >= 16 ? _mm_loadu_si128((const __m128i *)p) : _mm_maskz_loadu_epi8((__mmask16)((1u << n) - 1), p);
         v = _mm_xor_si128(v, _mm_set1_epi8((char)0x80)); /* offset binary -> two's complement */
     } else {
-        size_t nb = (n + 1) / 2;
-        __m128i p = _mm_maskz_loadu_epi8((__mmask16)((1u << nb) - 1), a->codes + e / 2);
-        __m128i lo = _mm_and_si128(p, _mm_set1_epi8(15));
-        __m128i hi = _mm_and_si128(_mm_srli_epi16(p, 4), _mm_set1_epi8(15));
+        __m128i q = n >= 16 ? _mm_loadl_epi64((const __m128i *)p)
+                            : _mm_maskz_loadu_epi8((__mmask16)((1u << (n + 1) / 2) - 1), p);
+        __m128i lo = _mm_and_si128(q, _mm_set1_epi8(15));
+        __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(15));
         v = _mm_sub_epi8(_mm_unpacklo_epi8(lo, hi), _mm_set1_epi8(8));
     }
     return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(v));
 }
 
-enum { MAXR = 4, MAXB = 8 };
+enum { MAXR = 4, MAXB = 8, IMAXB8 = 6 };
+
+/* One step of 16 (or n < 16, masked) elements at k for the tile. */
+SQ_INLINE SQ_AVX512BW void fstep(const fargs *a, const uint8_t *const *cr, const size_t *si, size_t b0, size_t k,
+                                 size_t n, __m512 acc[MAXR][MAXB], const int R, const int NB, const int BITS,
+                                 const bool ONE)
+{
+    __mmask16 m = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1);
+    __m512 xv[MAXB];
+    UNROLL
+    for (int j = 0; j < NB; j++)
+        xv[j] = n >= 16 ? _mm512_loadu_ps(a->x + (b0 + (size_t)j) * a->in + k)
+                        : _mm512_maskz_loadu_ps(m, a->x + (b0 + (size_t)j) * a->in + k);
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        __m512 w = dec16(cr[r] + k * (size_t)BITS / 8, BITS, n);
+        if (!ONE) /* scales vary along the row: form the values */
+            w = _mm512_fmadd_ps(w, _mm512_set1_ps(a->fs[si[r]]), _mm512_set1_ps(a->fz[si[r]]));
+        UNROLL
+        for (int j = 0; j < NB; j++)
+            acc[r][j] = _mm512_fmadd_ps(w, xv[j], acc[r][j]);
+    }
+}
 
 /* Outputs [b0, b0 + NB) x [o0, o0 + R) (rows past out repeat the last row;
- * their results are dropped). */
-SQ_INLINE SQ_AVX512BW void fblock(const fargs *a, size_t o0, size_t b0, const int R, const int NB)
+ * their results are dropped). ONE: one scale per row (a->xsum set). */
+SQ_INLINE SQ_AVX512BW void fblock(const fargs *a, size_t o0, size_t b0, const int R, const int NB, const int BITS,
+                                  const bool ONE)
 {
     __m512 acc[MAXR][MAXB];
-    size_t row[MAXR], si[MAXR], cnt = 0;
+    size_t row[MAXR], si[MAXR];
+    const uint8_t *cr[MAXR];
     UNROLL
     for (int r = 0; r < R; r++) {
         row[r] = o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1;
         si[r] = row[r] * a->rs;
+        cr[r] = a->codes + row[r] * a->in * (size_t)BITS / 8;
         UNROLL
         for (int j = 0; j < NB; j++)
             acc[r][j] = _mm512_setzero_ps();
     }
-    for (size_t k = 0; k < a->in; k += 16) {
-        size_t n = a->in - k < 16 ? a->in - k : 16;
-        __mmask16 m = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1);
-        __m512 xv[MAXB];
-        UNROLL
-        for (int j = 0; j < NB; j++)
-            xv[j] = _mm512_maskz_loadu_ps(m, a->x + (b0 + (size_t)j) * a->in + k);
-        UNROLL
-        for (int r = 0; r < R; r++) {
-            __m512 w = dec16(a, row[r] * a->in + k, n);
-            if (!a->xsum) /* scales vary along the row: form the values */
-                w = _mm512_fmadd_ps(w, _mm512_set1_ps(a->fs[si[r]]), _mm512_set1_ps(a->fz[si[r]]));
-            UNROLL
-            for (int j = 0; j < NB; j++)
-                acc[r][j] = _mm512_fmadd_ps(w, xv[j], acc[r][j]);
-        }
-        cnt += 16;
-        if (cnt == a->glen) {
-            cnt = 0;
-            UNROLL
-            for (int r = 0; r < R; r++)
-                si[r]++;
+    size_t k = 0, full = a->in / 16 * 16;
+    if (ONE) {
+        for (; k < full; k += 16)
+            fstep(a, cr, si, b0, k, 16, acc, R, NB, BITS, ONE);
+    } else {
+        for (size_t g = 0; k < full; k += 16) {
+            fstep(a, cr, si, b0, k, 16, acc, R, NB, BITS, ONE);
+            if ((g += 16) == a->glen) {
+                g = 0;
+                UNROLL
+                for (int r = 0; r < R; r++)
+                    si[r]++;
+            }
         }
     }
+    if (k < a->in) /* groups are multiples of 16: only ONE rows have tails */
+        fstep(a, cr, si, b0, k, a->in - k, acc, R, NB, BITS, ONE);
     UNROLL
     for (int r = 0; r < R; r++) {
         if (o0 + (size_t)r >= a->out)
@@ -98,19 +117,22 @@ SQ_INLINE SQ_AVX512BW void fblock(const fargs *a, size_t o0, size_t b0, const in
         for (int j = 0; j < NB; j++) {
             float v = _mm512_reduce_add_ps(acc[r][j]);
             size_t idx = row[r] * a->rs;
-            if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
+            if (ONE) /* one scale for the row: scale * sum q x - zp * scale * sum x */
                 v = a->fs[idx] * v + a->fz[idx] * a->xsum[b0 + (size_t)j];
             a->y[(b0 + (size_t)j) * a->out + o0 + (size_t)r] = v;
         }
     }
 }
 
-#define FBLOCK(R, NB)                                                                             \
-    static SQ_AVX512BW __attribute__((noinline)) void fblock_##R##_##NB(const fargs *a, size_t o0, \
-                                                                       size_t b0)                \
-    {                                                                                             \
-        fblock(a, o0, b0, R, NB);                                                                 \
+typedef void (*fblock_fn)(const fargs *, size_t, size_t);
+
+#define FBLOCK1(R, NB, BITS, ONE)                                                                           \
+    static SQ_AVX512BW __attribute__((noinline)) void fblock_##R##_##NB##_##BITS##_##ONE(const fargs *a,     \
+                                                                                        size_t o0, size_t b0) \
+    {                                                                                                        \
+        fblock(a, o0, b0, R, NB, BITS, ONE);                                                                 \
     }
+#define FBLOCK(R, NB) FBLOCK1(R, NB, 8, 0) FBLOCK1(R, NB, 8, 1) FBLOCK1(R, NB, 4, 0) FBLOCK1(R, NB, 4, 1)
 FBLOCK(2, 8)
 FBLOCK(2, 4)
 FBLOCK(2, 2)
@@ -119,27 +141,39 @@ FBLOCK(4, 4)
 FBLOCK(4, 2)
 FBLOCK(4, 1)
 
+/* The tile shapes of one (bits, one scale per row) kind. */
+typedef struct fkind {
+    fblock_fn b2_8, b2_4, b2_2, b2_1, b4_4, b4_2, b4_1;
+} fkind;
+#define FKIND(BITS, ONE)                                                                              \
+    {                                                                                                 \
+        fblock_2_8_##BITS##_##ONE, fblock_2_4_##BITS##_##ONE, fblock_2_2_##BITS##_##ONE,              \
+            fblock_2_1_##BITS##_##ONE, fblock_4_4_##BITS##_##ONE, fblock_4_2_##BITS##_##ONE,          \
+            fblock_4_1_##BITS##_##ONE                                                                 \
+    }
+static const fkind fkinds[2][2] = {{FKIND(8, 0), FKIND(8, 1)}, {FKIND(4, 0), FKIND(4, 1)}};
+
 /* All batch rows for weight rows [o0, o0 + R), in tiles of 8, 4, 2, 1. */
-static void float_rows(const fargs *a, size_t o0, size_t batch)
+static void float_rows(const fargs *a, const fkind *f, size_t o0, size_t batch)
 {
     size_t b0 = 0;
     if (batch >= 8) {
         for (; b0 + 8 <= batch; b0 += 8)
-            fblock_2_8(a, o0, b0);
+            f->b2_8(a, o0, b0);
         if (batch - b0 >= 4)
-            fblock_2_4(a, o0, b0), b0 += 4;
+            f->b2_4(a, o0, b0), b0 += 4;
         if (batch - b0 >= 2)
-            fblock_2_2(a, o0, b0), b0 += 2;
+            f->b2_2(a, o0, b0), b0 += 2;
         if (batch - b0 >= 1)
-            fblock_2_1(a, o0, b0);
+            f->b2_1(a, o0, b0);
         return;
     }
     if (batch - b0 >= 4)
-        fblock_4_4(a, o0, b0), b0 += 4;
+        f->b4_4(a, o0, b0), b0 += 4;
     if (batch - b0 >= 2)
-        fblock_4_2(a, o0, b0), b0 += 2;
+        f->b4_2(a, o0, b0), b0 += 2;
     if (batch - b0 >= 1)
-        fblock_4_1(a, o0, b0);
+        f->b4_1(a, o0, b0);
 }
 
 /* sums[b] = sum of row b of x (batch rows of n floats). */
@@ -196,8 +230,9 @@ bool sq_qgemm512_float(const sq_qtensor *w, const sq_qgemm_params *p, const floa
     }
     a.xsum = xsum;
     size_t step = batch >= 8 ? 2 : 4;
+    const fkind *f = &fkinds[a.bits == 4][xsum != NULL];
     for (size_t o0 = 0; o0 < a.out; o0 += step)
-        float_rows(&a, o0, batch);
+        float_rows(&a, f, o0, batch);
     free(xsum);
     return true;
 }
@@ -237,16 +272,16 @@ SQ_INLINE SQ_AVX512VNNI void iblock(const iargs *a, size_t o0, size_t b0, const 
         size_t n = a->rowbytes - kb;
         __mmask64 m = n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
         if (a->bits == 8) {
-            __m512i xv[MAXB];
+            __m512i v[MAXR];
             UNROLL
-            for (int j = 0; j < NB; j++)
-                xv[j] = _mm512_loadu_si512(xr[j] + kb);
+            for (int r = 0; r < R; r++)
+                v[r] = _mm512_maskz_loadu_epi8(m, wr[r] + kb);
             UNROLL
-            for (int r = 0; r < R; r++) {
-                __m512i v = _mm512_maskz_loadu_epi8(m, wr[r] + kb);
+            for (int j = 0; j < NB; j++) {
+                __m512i xv = _mm512_loadu_si512(xr[j] + kb);
                 UNROLL
-                for (int j = 0; j < NB; j++)
-                    acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], v, xv[j]);
+                for (int r = 0; r < R; r++)
+                    acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], v[r], xv);
             }
         } else {
             __m512i xe[MAXB], xo[MAXB];
@@ -286,9 +321,16 @@ SQ_INLINE SQ_AVX512VNNI void iblock(const iargs *a, size_t o0, size_t b0, const 
     {                                                                                                \
         iblock(a, o0, b0, R, NB);                                                                    \
     }
+IBLOCK(4, 6)
+IBLOCK(4, 5)
 IBLOCK(4, 4)
+IBLOCK(4, 3)
 IBLOCK(4, 2)
 IBLOCK(4, 1)
+
+typedef void (*iblock_fn)(const iargs *, size_t, size_t);
+static const iblock_fn iblocks[IMAXB8 + 1] = {NULL, iblock_4_1, iblock_4_2, iblock_4_3, iblock_4_4, iblock_4_5,
+                                              iblock_4_6};
 
 bool sq_qgemm512_dynamic_takes(const sq_qtensor *w)
 {
@@ -308,15 +350,16 @@ bool sq_qgemm512_dynamic(const sq_qtensor *w, const sq_qact *act, size_t batch, 
         return false;
     iargs a = {w->codes, w->config.bits, w->shape[1], w->shape[0], w->shape[1] * (size_t)w->config.bits / 8,
                act, w->scales, w->zero_points, w->config.granularity == SQ_GRAN_CHANNEL, y};
-    for (size_t o0 = 0; o0 < a.out; o0 += 4) {
-        size_t b0 = 0;
-        for (; b0 + 4 <= batch; b0 += 4)
-            iblock_4_4(&a, o0, b0);
-        if (batch - b0 >= 2)
-            iblock_4_2(&a, o0, b0), b0 += 2;
-        if (batch - b0 >= 1)
-            iblock_4_1(&a, o0, b0);
-    }
+    /* tiles of 4 weight rows by up to 6 (8-bit codes: 24 accumulators) or 4
+     * (4-bit: each chunk is two products) activation rows, of as equal
+     * sizes as that allows */
+    size_t tmax = a.bits == 8 ? IMAXB8 : 4, nt = (batch + tmax - 1) / tmax;
+    for (size_t o0 = 0; o0 < a.out; o0 += 4)
+        for (size_t t = 0, b0 = 0; t < nt; t++) {
+            size_t len = batch / nt + (t < batch % nt);
+            iblocks[len](&a, o0, b0);
+            b0 += len;
+        }
     return true;
 }
 

@@ -10,12 +10,15 @@
  * fp32 Linear. Times are CPU time of the calling thread on both sides (the
  * machine is shared). Exits non-zero when a target is missed.
  * Usage: bench_qlinear [in out [quick]] (default 4096 4096; quick: without
- * the old path and torch, for working on the kernels). */
+ * the old path and torch, for working on the kernels). The Python running
+ * torch_linear.py: $SQ_PYTHON, else /usr/bin/python3 when it exists, else
+ * python3 on PATH. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef SQ_HAVE_OPENBLAS
 #include <cblas.h>
@@ -88,9 +91,16 @@ static int best_ms(kind k, const sq_linear *l, const sq_qlinear *ql, const sq_te
  * is not available. */
 static bool torch_ms(size_t in, size_t out, double fp32[2], double int8[2])
 {
-    const char *env = getenv("PYTHON");
-    const char *pythons[] = {env && *env ? env : "python3", "/usr/bin/python3"};
-    for (int p = 0; p < 2; p++) {
+    /* SQ_PYTHON when set, else the system's python3 (a python3 earlier on
+     * PATH, e.g. a pyenv shim, often has no torch), else python3 on PATH */
+    const char *env = getenv("SQ_PYTHON");
+    const char *pythons[2] = {"/usr/bin/python3", "python3"};
+    int np = 2;
+    if (env && *env)
+        pythons[0] = env, np = 1;
+    else if (access(pythons[0], X_OK) != 0)
+        pythons[0] = "python3", np = 1;
+    for (int p = 0; p < np; p++) {
         char cmd[1024], line[256];
         snprintf(cmd, sizeof cmd, "timeout 600 %s '%s' %zu %zu 1 32 2>/dev/null", pythons[p], SQ_TORCH_SCRIPT, in,
                  out);

@@ -14,8 +14,10 @@
  * of W times up to 6 rows of x is accumulated in 24 registers of 16 float
  * lanes, walking the shared dimension in blocks of 512 (the x block stays in
  * L1, W rows stream once per batch chunk of 48 rows); the lanes are summed
- * once per output at the end. W is read in place (no packing), so one call
- * costs no memory beyond the caller's. Each output is a sum in float of the
+ * once per output at the end. W is read in place (no packing); x is copied
+ * 48 rows at a time with its rows 64 bytes further apart than a multiple of
+ * 4 KiB (rows 4 KiB apart share L1 sets and evict each other: 10% slower).
+ * Each output is a sum in float of the
  * products x[b][k] W[o][k] (fused multiply-adds) in 16 lane partial sums of
  * about in / 16 terms, then a 16-term pairwise sum: the error is at most
  * (in / 16 + 5) * 2^-24 * sum_k |x[b][k] W[o][k]|, inside the bound model.h
@@ -29,8 +31,9 @@
 
 /* y = x W^T (no bias). Returns false, writing nothing, when the CPU has no
  * AVX-512 F (or the kernels were forced portable): the caller then uses
- * OpenBLAS or its portable loop. Borrowed pointers; no allocation; thread-safe
- * (reads x and W, writes y only). */
+ * OpenBLAS or its portable loop. Borrowed pointers; allocates 48 rows of x
+ * for the copy (without that memory it reads x in place); thread-safe (reads
+ * x and W, writes y only). */
 bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, size_t out, float *y);
 
 #endif

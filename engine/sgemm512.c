@@ -2,6 +2,10 @@
  * sgemm.h for the blocking and its error). */
 #include "sgemm.h"
 
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "simd.h"
 
 #if SQ_X86_KERNELS
@@ -19,7 +23,7 @@ enum {
 
 typedef struct sargs {
     const float *x, *w;
-    size_t in, out;
+    size_t in, out, ldx; /* ldx: distance of x's rows */
     float *y;
     float (*lanes)[SR][16]; /* per chunk row and tile row: 16 lane partial sums */
 } sargs;
@@ -38,7 +42,7 @@ SQ_INLINE SQ_AVX512 void stile(const sargs *a, size_t o0, size_t b0, size_t cb, 
         wr[r] = a->w + (o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1) * a->in;
     UNROLL
     for (int j = 0; j < NB; j++) {
-        xr[j] = a->x + (b0 + (size_t)j) * a->in;
+        xr[j] = a->x + (b0 + (size_t)j) * a->ldx;
         UNROLL
         for (int r = 0; r < SR; r++)
             acc[r][j] = first ? _mm512_setzero_ps() : _mm512_load_ps(a->lanes[cb + (size_t)j][r]);
@@ -123,9 +127,26 @@ bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, si
     _Alignas(64) float lanes[BCH][SR][16];
     if (!sq_use_avx512() || in == 0 || out == 0)
         return false;
-    sargs a = {x, w, in, out, y, lanes};
-    for (size_t c0 = 0; c0 < batch; c0 += BCH)
-        chunk(&a, c0, batch - c0 < BCH ? batch - c0 : BCH);
+    sargs a = {x, w, in, out, in, y, lanes};
+    /* Rows of x a multiple of 4 KiB apart fall into the same L1 sets as each
+     * other and as W's rows: the tile's 10 streams would evict one another.
+     * A copy of each chunk with rows 64 bytes further apart spreads them
+     * (without memory for it the kernel reads x in place). */
+    size_t ld = (in + 15) / 16 * 16 + 16;
+    float *xc = NULL;
+    if (in >= 256 && ld <= SIZE_MAX / sizeof(float) / BCH)
+        xc = aligned_alloc(64, BCH * ld * sizeof(float));
+    for (size_t c0 = 0; c0 < batch; c0 += BCH) {
+        size_t n = batch - c0 < BCH ? batch - c0 : BCH;
+        if (xc) {
+            for (size_t b = 0; b < n; b++)
+                memcpy(xc + b * ld, x + (c0 + b) * in, in * sizeof(float));
+            a.x = xc - c0 * ld;
+            a.ldx = ld;
+        }
+        chunk(&a, c0, n);
+    }
+    free(xc);
     return true;
 }
 

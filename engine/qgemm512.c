@@ -332,9 +332,177 @@ typedef void (*iblock_fn)(const iargs *, size_t, size_t);
 static const iblock_fn iblocks[IMAXB8 + 1] = {NULL, iblock_4_1, iblock_4_2, iblock_4_3, iblock_4_4, iblock_4_5,
                                               iblock_4_6};
 
+/* ---- dynamic int8 with per-group scales (VNNI) --------------------------------- */
+
+typedef struct gargs {
+    const uint8_t *codes;
+    size_t in, out, rowbytes, rs, glen;
+    const sq_qact *act;
+    const float *fs, *fz; /* (float)scale, (float)(-zp * scale) per group */
+    bool asym;            /* some zero point is not 0 */
+    __m512i lane_group;   /* groups shorter than a chunk: the group of each lane within it */
+    float *y;
+} gargs;
+
+/* Outputs [b0, b0 + NB) x [o0, o0 + R) for a weight with several groups per
+ * row. Each lane of a 64-byte chunk holds the codes of 4 (8-bit) or 8 (4-bit)
+ * consecutive elements, all in one group: its integer sum D = sum q a is
+ * exact, and s * D - zp * s * A (A: the lane's activation code sum) is added
+ * to float lane accumulators (model.h states the bound). */
+SQ_INLINE SQ_AVX512VNNI void gblock(const gargs *a, size_t o0, size_t b0, const int R, const int NB, const int BITS)
+{
+    __m512 acc[MAXR][MAXB];
+    const uint8_t *wr[MAXR];
+    const int8_t *xr[MAXB];
+    size_t si[MAXR];
+    const __m512i low4 = _mm512_set1_epi8(15), ones = _mm512_set1_epi8(1);
+    const size_t per_chunk = 64 * 8 / BITS; /* elements of a 64-byte chunk */
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        size_t row = o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1;
+        wr[r] = a->codes + row * a->rowbytes;
+        si[r] = row * a->rs;
+        UNROLL
+        for (int j = 0; j < NB; j++)
+            acc[r][j] = _mm512_setzero_ps();
+    }
+    UNROLL
+    for (int j = 0; j < NB; j++)
+        xr[j] = a->act->a + (b0 + (size_t)j) * a->act->stride;
+    for (size_t kb = 0; kb < a->rowbytes; kb += 64) {
+        size_t n = a->rowbytes - kb, k0 = kb * 8 / BITS, g0 = k0 / a->glen;
+        __mmask64 m = n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+        __m512 sv[MAXR], zv[MAXR];
+        __m512i v[MAXR], vh[MAXR];
+        UNROLL
+        for (int r = 0; r < R; r++) {
+            if (a->glen >= per_chunk) {
+                sv[r] = _mm512_set1_ps(a->fs[si[r] + g0]);
+                zv[r] = _mm512_set1_ps(a->fz[si[r] + g0]);
+            } else { /* per_chunk / glen <= 16 groups in this chunk */
+                size_t ng = (a->in - k0 + a->glen - 1) / a->glen;
+                __mmask16 gm = (__mmask16)(ng >= 16 ? 0xFFFFu : (1u << ng) - 1);
+                sv[r] = _mm512_permutexvar_ps(a->lane_group, _mm512_maskz_loadu_ps(gm, a->fs + si[r] + g0));
+                zv[r] = _mm512_permutexvar_ps(a->lane_group, _mm512_maskz_loadu_ps(gm, a->fz + si[r] + g0));
+            }
+            __m512i c = _mm512_maskz_loadu_epi8(m, wr[r] + kb);
+            if (BITS == 8) {
+                v[r] = c;
+            } else {
+                v[r] = _mm512_and_si512(c, low4);
+                vh[r] = _mm512_and_si512(_mm512_srli_epi16(c, 4), low4);
+            }
+        }
+        UNROLL
+        for (int j = 0; j < NB; j++) {
+            __m512i xv, xh = _mm512_setzero_si512(), asum;
+            if (BITS == 8) {
+                xv = _mm512_loadu_si512(xr[j] + kb);
+                asum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, xv);
+            } else {
+                xv = _mm512_loadu_si512(xr[j] + 2 * kb);
+                xh = _mm512_loadu_si512(xr[j] + 2 * kb + 64);
+                asum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, xv), ones, xh);
+            }
+            /* the codes are stored offset by 2^(BITS-1): subtract that times A */
+            __m512i off = _mm512_slli_epi32(asum, BITS - 1);
+            __m512 af = _mm512_cvtepi32_ps(asum);
+            UNROLL
+            for (int r = 0; r < R; r++) {
+                __m512i u = _mm512_dpbusd_epi32(_mm512_setzero_si512(), v[r], xv);
+                if (BITS == 4)
+                    u = _mm512_dpbusd_epi32(u, vh[r], xh);
+                __m512 d = _mm512_cvtepi32_ps(_mm512_sub_epi32(u, off));
+                acc[r][j] = _mm512_fmadd_ps(d, sv[r], acc[r][j]);
+                if (a->asym)
+                    acc[r][j] = _mm512_fmadd_ps(af, zv[r], acc[r][j]);
+            }
+        }
+    }
+    UNROLL
+    for (int r = 0; r < R; r++) {
+        size_t o = o0 + (size_t)r;
+        if (o >= a->out)
+            break;
+        UNROLL
+        for (int j = 0; j < NB; j++) {
+            size_t b = b0 + (size_t)j;
+            a->y[b * a->out + o] = sq_qgemm_dyn_out((double)_mm512_reduce_add_ps(acc[r][j]), a->act->sx[b]);
+        }
+    }
+}
+
+#define GBLOCK(R, NB, BITS)                                                                              \
+    static SQ_AVX512VNNI __attribute__((noinline)) void gblock_##R##_##NB##_##BITS(const gargs *a, size_t o0, \
+                                                                                  size_t b0)             \
+    {                                                                                                    \
+        gblock(a, o0, b0, R, NB, BITS);                                                                  \
+    }
+GBLOCK(4, 4, 8)
+GBLOCK(4, 2, 8)
+GBLOCK(4, 1, 8)
+GBLOCK(4, 4, 4)
+GBLOCK(4, 2, 4)
+GBLOCK(4, 1, 4)
+
+/* Whether the per-group kernel takes a weight of `bits` with groups of g
+ * along rows of in: every lane within one group, and a chunk either inside
+ * one group or made of whole groups. */
+static bool group_fits(int bits, size_t g, size_t in)
+{
+    size_t per_lane = bits == 8 ? 4 : 8, per_chunk = bits == 8 ? 64 : 128;
+    return g % per_lane == 0 && (g % per_chunk == 0 || per_chunk % g == 0) && in % g == 0;
+}
+
+static bool group_takes(const sq_qtensor *w)
+{
+    const sq_qconfig *c = &w->config;
+    return sq_use_avx512vnni() && w->ndim == 2 && (c->bits == 8 || c->bits == 4) &&
+           c->granularity == SQ_GRAN_GROUP && c->group_size < w->shape[1] && w->shape[1] <= 65536 &&
+           group_fits(c->bits, c->group_size, w->shape[1]);
+}
+
+/* The per-group kernel over all outputs (AVX-512 code: called once the CPU is known to have it). */
+static SQ_AVX512VNNI void dynamic_group(const sq_qtensor *w, const sq_qgemm_params *p, const sq_qact *act,
+                                        size_t batch, float *y)
+{
+    int bits = w->config.bits;
+    size_t g = w->config.group_size, per_lane = bits == 8 ? 4 : 8;
+    gargs a = {w->codes, w->shape[1], w->shape[0], w->shape[1] * (size_t)bits / 8, w->shape[1] / g, g, act,
+               p->fscale, p->fshift, false, _mm512_setzero_si512(), y};
+    int32_t lg[16];
+    for (int L = 0; L < 16; L++)
+        lg[L] = (int32_t)((size_t)L * per_lane / g);
+    a.lane_group = _mm512_loadu_si512(lg);
+    for (size_t i = 0; i < w->n_scales; i++)
+        a.asym = a.asym || w->zero_points[i] != 0.0;
+    for (size_t o0 = 0; o0 < a.out; o0 += 4) {
+        size_t b0 = 0;
+        for (; b0 + 4 <= batch; b0 += 4)
+            bits == 8 ? gblock_4_4_8(&a, o0, b0) : gblock_4_4_4(&a, o0, b0);
+        if (batch - b0 >= 2) {
+            bits == 8 ? gblock_4_2_8(&a, o0, b0) : gblock_4_2_4(&a, o0, b0);
+            b0 += 2;
+        }
+        if (batch - b0 >= 1)
+            bits == 8 ? gblock_4_1_8(&a, o0, b0) : gblock_4_1_4(&a, o0, b0);
+    }
+}
+
+bool sq_qgemm512_dynamic_group(const sq_qtensor *w, const sq_qgemm_params *p, const sq_qact *act, size_t batch,
+                               float *y)
+{
+    if (!p || !p->ok || !group_takes(w))
+        return false;
+    dynamic_group(w, p, act, batch, y);
+    return true;
+}
+
 bool sq_qgemm512_dynamic_takes(const sq_qtensor *w)
 {
     const sq_qconfig *c = &w->config;
+    if (group_takes(w))
+        return true;
     if (!sq_use_avx512vnni() || w->ndim != 2 || (c->bits != 8 && c->bits != 4))
         return false;
     size_t in = w->shape[1];
@@ -346,7 +514,7 @@ bool sq_qgemm512_dynamic_takes(const sq_qtensor *w)
 
 bool sq_qgemm512_dynamic(const sq_qtensor *w, const sq_qact *act, size_t batch, float *y)
 {
-    if (!sq_qgemm512_dynamic_takes(w))
+    if (!sq_qgemm512_dynamic_takes(w) || group_takes(w))
         return false;
     iargs a = {w->codes, w->config.bits, w->shape[1], w->shape[0], w->shape[1] * (size_t)w->config.bits / 8,
                act, w->scales, w->zero_points, w->config.granularity == SQ_GRAN_CHANNEL, y};
@@ -380,6 +548,13 @@ bool sq_qgemm512_dynamic_takes(const sq_qtensor *w)
 bool sq_qgemm512_dynamic(const sq_qtensor *w, const sq_qact *act, size_t batch, float *y)
 {
     (void)w, (void)act, (void)batch, (void)y;
+    return false;
+}
+
+bool sq_qgemm512_dynamic_group(const sq_qtensor *w, const sq_qgemm_params *p, const sq_qact *act, size_t batch,
+                               float *y)
+{
+    (void)w, (void)p, (void)act, (void)batch, (void)y;
     return false;
 }
 

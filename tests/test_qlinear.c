@@ -54,7 +54,7 @@ static void case_free(qcase *c)
 
 /* Reference outputs (double) and the two bounds of model.h per output. */
 typedef struct refout {
-    double *y, *tol_exact, *tol_dyn;
+    double *y, *tol_exact, *tol_dyn, *tol_grp;
 } refout;
 
 static void reference(const qcase *c, refout *r)
@@ -67,7 +67,8 @@ static void reference(const qcase *c, refout *r)
     r->y = calloc(n, sizeof(double));
     r->tol_exact = calloc(n, sizeof(double));
     r->tol_dyn = calloc(n, sizeof(double));
-    ck_assert(r->y && r->tol_exact && r->tol_dyn);
+    r->tol_grp = calloc(n, sizeof(double));
+    ck_assert(r->y && r->tol_exact && r->tol_dyn && r->tol_grp);
     for (size_t b = 0; b < c->batch; b++) {
         const float *x = c->x->data + b * c->in;
         double m = 0;
@@ -75,12 +76,14 @@ static void reference(const qcase *c, refout *r)
             m = fabs(x[k]) > m ? fabs(x[k]) : m;
         double sx = m > 0 ? m / 127.0 : 1.0;
         for (size_t o = 0; o < c->out; o++) {
-            double y = 0, sq = 0, sw = 0, swx = 0, bo = c->ql->bias ? c->ql->bias->data[o] : 0.0;
+            double y = 0, sq = 0, sqx = 0, sw = 0, swx = 0, bo = c->ql->bias ? c->ql->bias->data[o] : 0.0;
             for (size_t k = 0; k < c->in; k++) {
                 size_t i = o * c->in + k, si = sq_qtensor_scale_index(q, i);
                 double w = wd->data[i];
                 y += w * x[k];
-                sq += (fabs((double)sq_qtensor_code(q, i)) + fabs(q->zero_points[si])) * q->scales[si] * fabs(x[k]);
+                double qs = (fabs((double)sq_qtensor_code(q, i)) + fabs(q->zero_points[si])) * q->scales[si];
+                sq += qs * fabs(x[k]);
+                sqx += qs * (fabs(x[k]) + sx);
                 sw += fabs(w);
                 swx += fabs(w) * (fabs(x[k]) + sx);
             }
@@ -88,6 +91,7 @@ static void reference(const qcase *c, refout *r)
             r->y[b * c->out + o] = y;
             r->tol_exact[b * c->out + o] = (double)(c->in + 4) * 0x1p-24 * (sq + fabs(bo));
             r->tol_dyn[b * c->out + o] = (1 + 0x1p-20) * sx / 2 * sw + 0x1p-22 * (swx + fabs(bo));
+            r->tol_grp[b * c->out + o] = r->tol_dyn[b * c->out + o] + (double)(c->in + 8) * 0x1p-24 * (sqx + fabs(bo));
         }
     }
     sq_tensor_free(wd);
@@ -98,6 +102,7 @@ static void refout_free(refout *r)
     free(r->y);
     free(r->tol_exact);
     free(r->tol_dyn);
+    free(r->tol_grp);
 }
 
 static sq_tensor *forward(const qcase *c, sq_qlinear_mode mode, bool portable)
@@ -132,13 +137,15 @@ static void run_case(qcase *c, sq_rng *rng)
     sq_tensor *de = forward(c, SQ_QLINEAR_DYNAMIC_INT8, false), *dp = forward(c, SQ_QLINEAR_DYNAMIC_INT8, true);
     check_within(c, fe, r.y, r.tol_exact, "exact");
     check_within(c, fp, r.y, r.tol_exact, "exact portable");
-    bool dyn = c->cfg.granularity == SQ_GRAN_TENSOR || (c->cfg.granularity == SQ_GRAN_CHANNEL && c->cfg.axis == 0);
+    bool grp = c->cfg.granularity == SQ_GRAN_GROUP;
+    bool dyn = grp || c->cfg.granularity == SQ_GRAN_TENSOR || (c->cfg.granularity == SQ_GRAN_CHANNEL && c->cfg.axis == 0);
     ck_assert(sq_qlinear_dynamic_applies(c->ql) == dyn);
-    check_within(c, de, r.y, dyn ? r.tol_dyn : r.tol_exact, "dynamic");
+    /* per-group: the VNNI kernel sums the groups' exact integer sums in float lanes */
+    check_within(c, de, r.y, dyn ? (grp ? r.tol_grp : r.tol_dyn) : r.tol_exact, "dynamic");
     check_within(c, dp, r.y, dyn ? r.tol_dyn : r.tol_exact, "dynamic portable");
-    if (dyn) /* the integer kernels are exact: both paths give the same bits */
+    if (dyn && !grp) /* the integer kernels are exact: both paths give the same bits */
         ck_assert_mem_eq(de->data, dp->data, de->numel * sizeof(float));
-    else /* the exact arithmetic instead */
+    else if (!dyn) /* the exact arithmetic instead */
         ck_assert_mem_eq(de->data, fe->data, de->numel * sizeof(float));
     sq_tensor_free(fe);
     sq_tensor_free(fp);
@@ -173,9 +180,9 @@ START_TEST(test_random_shapes_and_configs)
         c.cfg.granularity = (sq_granularity)(sq_rng_uniform(&rng) * 3);
         c.cfg.axis = sq_rng_uniform(&rng) < 0.8 ? 0 : 1;
         c.cfg.group_size = c.in;
-        static const size_t groups[] = {16, 32, 3, 2, 1, 48};
-        for (int g = 0; g < 6; g++) {
-            size_t gs = groups[(g + t) % 6];
+        static const size_t groups[] = {16, 32, 8, 3, 64, 2, 1, 48};
+        for (int g = 0; g < 8; g++) {
+            size_t gs = groups[(g + t) % 8];
             if (c.in % gs == 0) {
                 c.cfg.group_size = gs;
                 break;
@@ -200,6 +207,14 @@ START_TEST(test_named_cases)
         {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_CHANNEL, 0, 257, 19, 33},
         {8, SQ_MODE_SYMMETRIC, SQ_GRAN_TENSOR, 0, 1000, 6, 33},
         {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 32, 320, 7, 33},
+        /* the VNNI per-group kernel: groups within a 64-byte chunk, whole chunks, short rows */
+        {8, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 4, 100, 5, 7},
+        {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 16, 96, 6, 5},
+        {8, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 128, 640, 5, 33},
+        {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 8, 72, 5, 3},
+        {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 16, 48, 9, 33},
+        {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 256, 768, 3, 2},
+        {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 32, 4000, 5, 4},
         {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 32, 256, 9, 1},
         {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 64, 384, 9, 33},
         {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_CHANNEL, 0, 250, 10, 33},

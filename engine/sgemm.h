@@ -10,8 +10,8 @@
  * slower than its own SkylakeX kernels there). OPENBLAS_CORETYPE only takes
  * effect when the library loads, so a library cannot set it for its caller.
  *
- * The kernel (sgemm512.c) is AVX-512 F, chosen at run time: a tile of 4 rows
- * of W times up to 6 rows of x is accumulated in 24 registers of 16 float
+ * The kernel (sgemm512.c) is AVX-512 F, chosen at run time: a tile of 6 rows
+ * of W times up to 4 rows of x is accumulated in 24 registers of 16 float
  * lanes, walking the shared dimension in blocks of 512 (the x block stays in
  * L1, W rows stream once per batch chunk of 48 rows); the lanes are summed
  * once per output at the end. W is read in place (no packing); x is copied

@@ -14,9 +14,17 @@
 /* Loops over the tile: fully unrolled, so the accumulators live in registers. */
 #define UNROLL _Pragma("GCC unroll 16")
 
+/* The tile (6 x 4: 24 accumulators, 6 + 4 loads for 24 FMAs; x, the
+ * stream from L2, is read once per 6 rows of W). SQ_SR/SQ_SB override it
+ * for experiments (SB <= 6). 4 x 6 was 6% slower at 4096, 7 x 3 and 8 x 3
+ * much slower. */
+#ifndef SQ_SR
+#define SQ_SR 6
+#define SQ_SB 4
+#endif
 enum {
-    SR = 4,   /* rows of W per tile */
-    SB = 6,   /* rows of x per tile (at most) */
+    SR = SQ_SR, /* rows of W per tile */
+    SB = SQ_SB, /* rows of x per tile (at most) */
     KC = 512, /* block of the shared dimension */
     BCH = 48  /* rows of x per chunk (their lane sums are kept between blocks) */
 };
@@ -35,8 +43,8 @@ typedef struct sargs {
 SQ_INLINE SQ_AVX512 void stile(const sargs *a, size_t o0, size_t b0, size_t cb, size_t k0, size_t k1, bool first,
                                bool last, const int NB)
 {
-    __m512 acc[SR][SB];
-    const float *wr[SR], *xr[SB];
+    __m512 acc[SR][6];
+    const float *wr[SR], *xr[6];
     UNROLL
     for (int r = 0; r < SR; r++)
         wr[r] = a->w + (o0 + (size_t)r < a->out ? o0 + (size_t)r : a->out - 1) * a->in;
@@ -102,10 +110,10 @@ STILE(5)
 STILE(6)
 
 typedef void (*stile_fn)(const sargs *, size_t, size_t, size_t, size_t, size_t, bool, bool);
-static const stile_fn stiles[SB + 1] = {NULL, stile_1, stile_2, stile_3, stile_4, stile_5, stile_6};
+static const stile_fn stiles[7] = {NULL, stile_1, stile_2, stile_3, stile_4, stile_5, stile_6};
 
 /* x rows [c0, c0 + n) (n <= BCH) against all of W. The rows are split into
- * tiles of as equal sizes as SB allows (32 = 6 + 6 + 5 + 5 + 5 + 5). */
+ * tiles of as equal sizes as SB allows (32: 8 tiles of 4; 33: 6 of 4 and 3 of 3). */
 static void chunk(sargs *a, size_t c0, size_t n)
 {
     size_t nt = (n + SB - 1) / SB, start[BCH / 1 + 1], len[BCH];

@@ -378,7 +378,7 @@ END_TEST
 /* The float layer's own AVX-512 product (engine/sgemm512.c) and whatever
  * sq_linear_forward takes with the kernels forced portable (OpenBLAS or the
  * loop): random shapes crossing the kernel's blocks (512 of the shared
- * dimension, tiles of 4 weight rows and 1 to 6 input rows, chunks of 48
+ * dimension, tiles of 6 weight rows and 1 to 4 input rows, chunks of 48
  * rows), batch 1 to 33 and beyond, against a double reference; the kernel
  * within its own tighter bound of sgemm.h. */
 START_TEST(test_sgemm_random_shapes)

@@ -9,8 +9,11 @@
  * lanes read zeros, so they add nothing). */
 #include "qgemm.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "sgemm.h"
 #include "simd.h"
 
 #if SQ_X86_KERNELS
@@ -209,6 +212,73 @@ static bool float_layout(const sq_qtensor *w, size_t *rs, size_t *glen)
     return true;
 }
 
+/* Weight rows [o0, o0 + n) as floats into wb (n rows of in): the signed
+ * codes when one scale covers the row (ONE), else the values fma(q, fscale,
+ * fshift), as fblock forms them. */
+SQ_INLINE SQ_AVX512BW void decode_rows(const fargs *a, size_t o0, size_t n, float *wb, const int BITS, const bool ONE)
+{
+    for (size_t r = 0; r < n; r++) {
+        const uint8_t *cr = a->codes + (o0 + r) * a->in * (size_t)BITS / 8;
+        float *dst = wb + r * a->in;
+        size_t si = (o0 + r) * a->rs, g = 0, k = 0;
+        for (; k + 16 <= a->in; k += 16) {
+            __m512 v = dec16(cr + k * (size_t)BITS / 8, BITS, 16);
+            if (!ONE) {
+                v = _mm512_fmadd_ps(v, _mm512_set1_ps(a->fs[si]), _mm512_set1_ps(a->fz[si]));
+                if ((g += 16) == a->glen)
+                    g = 0, si++;
+            }
+            _mm512_storeu_ps(dst + k, v);
+        }
+        if (k < a->in) /* only ONE rows have tails */
+            _mm512_mask_storeu_ps(dst + k, (__mmask16)((1u << (a->in - k)) - 1),
+                                  dec16(cr + k * (size_t)BITS / 8, BITS, a->in - k));
+    }
+}
+
+static SQ_AVX512BW void decode_rows_any(const fargs *a, size_t o0, size_t n, float *wb)
+{
+    bool one = a->xsum != NULL;
+    if (a->bits == 8)
+        one ? decode_rows(a, o0, n, wb, 8, true) : decode_rows(a, o0, n, wb, 8, false);
+    else
+        one ? decode_rows(a, o0, n, wb, 4, true) : decode_rows(a, o0, n, wb, 4, false);
+}
+
+enum { DEC_ROWS = 24 }; /* weight rows decoded at a time (24 x 16 KiB at 4096: in L2) */
+
+/* Larger batches: decode DEC_ROWS weight rows into floats once and multiply
+ * them with all of x by the float layer's kernel (sgemm.h), so the decoding
+ * is shared by every row of x. False when the buffers cannot be had. */
+static bool float_via_sgemm(const fargs *a, size_t batch)
+{
+    size_t in = a->in, ld = sq_sgemm512_ldx(in);
+    if (ld > SIZE_MAX / sizeof(float) / (batch > DEC_ROWS ? batch : DEC_ROWS))
+        return false;
+    float *xc = aligned_alloc(64, batch * ld * sizeof(float)), *wb = aligned_alloc(64, DEC_ROWS * ld * sizeof(float));
+    if (!xc || !wb) {
+        free(xc);
+        free(wb);
+        return false;
+    }
+    for (size_t b = 0; b < batch; b++)
+        memcpy(xc + b * ld, a->x + b * in, in * sizeof(float));
+    for (size_t o0 = 0; o0 < a->out; o0 += DEC_ROWS) {
+        size_t n = a->out - o0 < DEC_ROWS ? a->out - o0 : DEC_ROWS;
+        decode_rows_any(a, o0, n, wb);
+        sq_sgemm512_rows(xc, ld, batch, wb, in, n, a->y + o0, a->out);
+        if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
+            for (size_t b = 0; b < batch; b++)
+                for (size_t o = o0; o < o0 + n; o++) {
+                    size_t idx = o * a->rs;
+                    a->y[b * a->out + o] = a->fs[idx] * a->y[b * a->out + o] + a->fz[idx] * a->xsum[b];
+                }
+    }
+    free(xc);
+    free(wb);
+    return true;
+}
+
 bool sq_qgemm512_float(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y)
 {
     fargs a;
@@ -229,10 +299,12 @@ bool sq_qgemm512_float(const sq_qtensor *w, const sq_qgemm_params *p, const floa
         row_sums(x, a.in, batch, xsum);
     }
     a.xsum = xsum;
-    size_t step = batch >= 8 ? 2 : 4;
-    const fkind *f = &fkinds[a.bits == 4][xsum != NULL];
-    for (size_t o0 = 0; o0 < a.out; o0 += step)
-        float_rows(&a, f, o0, batch);
+    if (!(batch >= 8 && float_via_sgemm(&a, batch))) {
+        size_t step = batch >= 8 ? 2 : 4;
+        const fkind *f = &fkinds[a.bits == 4][xsum != NULL];
+        for (size_t o0 = 0; o0 < a.out; o0 += step)
+            float_rows(&a, f, o0, batch);
+    }
     free(xsum);
     return true;
 }
@@ -532,6 +604,73 @@ bool sq_qgemm512_dynamic(const sq_qtensor *w, const sq_qact *act, size_t batch, 
 }
 
 #else /* no x86 kernels */
+
+/* Weight rows [o0, o0 + n) as floats into wb (n rows of in): the signed
+ * codes when one scale covers the row (ONE), else the values fma(q, fscale,
+ * fshift), as fblock forms them. */
+SQ_INLINE SQ_AVX512BW void decode_rows(const fargs *a, size_t o0, size_t n, float *wb, const int BITS, const bool ONE)
+{
+    for (size_t r = 0; r < n; r++) {
+        const uint8_t *cr = a->codes + (o0 + r) * a->in * (size_t)BITS / 8;
+        float *dst = wb + r * a->in;
+        size_t si = (o0 + r) * a->rs, g = 0, k = 0;
+        for (; k + 16 <= a->in; k += 16) {
+            __m512 v = dec16(cr + k * (size_t)BITS / 8, BITS, 16);
+            if (!ONE) {
+                v = _mm512_fmadd_ps(v, _mm512_set1_ps(a->fs[si]), _mm512_set1_ps(a->fz[si]));
+                if ((g += 16) == a->glen)
+                    g = 0, si++;
+            }
+            _mm512_storeu_ps(dst + k, v);
+        }
+        if (k < a->in) /* only ONE rows have tails */
+            _mm512_mask_storeu_ps(dst + k, (__mmask16)((1u << (a->in - k)) - 1),
+                                  dec16(cr + k * (size_t)BITS / 8, BITS, a->in - k));
+    }
+}
+
+static SQ_AVX512BW void decode_rows_any(const fargs *a, size_t o0, size_t n, float *wb)
+{
+    bool one = a->xsum != NULL;
+    if (a->bits == 8)
+        one ? decode_rows(a, o0, n, wb, 8, true) : decode_rows(a, o0, n, wb, 8, false);
+    else
+        one ? decode_rows(a, o0, n, wb, 4, true) : decode_rows(a, o0, n, wb, 4, false);
+}
+
+enum { DEC_ROWS = 24 }; /* weight rows decoded at a time (24 x 16 KiB at 4096: in L2) */
+
+/* Larger batches: decode DEC_ROWS weight rows into floats once and multiply
+ * them with all of x by the float layer's kernel (sgemm.h), so the decoding
+ * is shared by every row of x. False when the buffers cannot be had. */
+static bool float_via_sgemm(const fargs *a, size_t batch)
+{
+    size_t in = a->in, ld = sq_sgemm512_ldx(in);
+    if (ld > SIZE_MAX / sizeof(float) / (batch > DEC_ROWS ? batch : DEC_ROWS))
+        return false;
+    float *xc = aligned_alloc(64, batch * ld * sizeof(float)), *wb = aligned_alloc(64, DEC_ROWS * ld * sizeof(float));
+    if (!xc || !wb) {
+        free(xc);
+        free(wb);
+        return false;
+    }
+    for (size_t b = 0; b < batch; b++)
+        memcpy(xc + b * ld, a->x + b * in, in * sizeof(float));
+    for (size_t o0 = 0; o0 < a->out; o0 += DEC_ROWS) {
+        size_t n = a->out - o0 < DEC_ROWS ? a->out - o0 : DEC_ROWS;
+        decode_rows_any(a, o0, n, wb);
+        sq_sgemm512_rows(xc, ld, batch, wb, in, n, a->y + o0, a->out);
+        if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
+            for (size_t b = 0; b < batch; b++)
+                for (size_t o = o0; o < o0 + n; o++) {
+                    size_t idx = o * a->rs;
+                    a->y[b * a->out + o] = a->fs[idx] * a->y[b * a->out + o] + a->fz[idx] * a->xsum[b];
+                }
+    }
+    free(xc);
+    free(wb);
+    return true;
+}
 
 bool sq_qgemm512_float(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y)
 {

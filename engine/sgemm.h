@@ -36,4 +36,12 @@
  * x and W, writes y only). */
 bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, size_t out, float *y);
 
+/* The kernel without the checks and the copy, for other kernels of the
+ * engine: y[b * ldy + o] = sum_k x[b * ldx + k] w[o * in + k] for b < batch,
+ * o < out. Only after sq_use_avx512() said yes. ldx: best
+ * sq_sgemm512_ldx(in) (rows 64 bytes off a multiple of 4 KiB). */
+void sq_sgemm512_rows(const float *x, size_t ldx, size_t batch, const float *w, size_t in, size_t out, float *y,
+                      size_t ldy);
+size_t sq_sgemm512_ldx(size_t in);
+
 #endif

@@ -33,6 +33,7 @@ typedef struct sargs {
     const float *x, *w;
     size_t in, out, ldx; /* ldx: distance of x's rows */
     float *y;
+    size_t ldy;          /* distance of y's rows */
     float (*lanes)[SR][16]; /* per chunk row and tile row: 16 lane partial sums */
 } sargs;
 
@@ -90,7 +91,7 @@ SQ_INLINE SQ_AVX512 void stile(const sargs *a, size_t o0, size_t b0, size_t cb, 
             if (!last)
                 _mm512_store_ps(a->lanes[cb + (size_t)j][r], acc[r][j]);
             else if (o0 + (size_t)r < a->out)
-                a->y[(b0 + (size_t)j) * a->out + o0 + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
+                a->y[(b0 + (size_t)j) * a->ldy + o0 + (size_t)r] = _mm512_reduce_add_ps(acc[r][j]);
         }
     }
 }
@@ -130,17 +131,31 @@ static void chunk(sargs *a, size_t c0, size_t n)
         }
 }
 
+size_t sq_sgemm512_ldx(size_t in)
+{
+    return (in + 15) / 16 * 16 + 16;
+}
+
+void sq_sgemm512_rows(const float *x, size_t ldx, size_t batch, const float *w, size_t in, size_t out, float *y,
+                      size_t ldy)
+{
+    _Alignas(64) float lanes[BCH][SR][16];
+    sargs a = {x, w, in, out, ldx, y, ldy, lanes};
+    for (size_t c0 = 0; c0 < batch; c0 += BCH)
+        chunk(&a, c0, batch - c0 < BCH ? batch - c0 : BCH);
+}
+
 bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, size_t out, float *y)
 {
     _Alignas(64) float lanes[BCH][SR][16];
     if (!sq_use_avx512() || in == 0 || out == 0)
         return false;
-    sargs a = {x, w, in, out, in, y, lanes};
+    sargs a = {x, w, in, out, in, y, out, lanes};
     /* Rows of x a multiple of 4 KiB apart fall into the same L1 sets as each
      * other and as W's rows: the tile's 10 streams would evict one another.
      * A copy of each chunk with rows 64 bytes further apart spreads them
      * (without memory for it the kernel reads x in place). */
-    size_t ld = (in + 15) / 16 * 16 + 16;
+    size_t ld = sq_sgemm512_ldx(in);
     float *xc = NULL;
     if (in >= 256 && ld <= SIZE_MAX / sizeof(float) / BCH)
         xc = aligned_alloc(64, BCH * ld * sizeof(float));
@@ -159,6 +174,17 @@ bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, si
 }
 
 #else /* no x86 kernels */
+
+size_t sq_sgemm512_ldx(size_t in)
+{
+    return in;
+}
+
+void sq_sgemm512_rows(const float *x, size_t ldx, size_t batch, const float *w, size_t in, size_t out, float *y,
+                      size_t ldy)
+{
+    (void)x, (void)ldx, (void)batch, (void)w, (void)in, (void)out, (void)y, (void)ldy;
+}
 
 bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, size_t out, float *y)
 {

@@ -20,7 +20,8 @@
  * Exact float from 8 rows of x on: 24 weight rows at a time are decoded into
  * floats (codes, or values for per-group) and multiplied with all of x by the
  * float layer's kernel (sgemm.h), so decoding is shared by every row of x;
- * scratch: a copy of x and 24 rows of floats (without it, the tiled kernel).
+ * scratch: a copy of up to 256 rows of x and 24 rows of floats (without it,
+ * the tiled kernel).
  *
  * Kernels: AVX-512 (BW; VNNI for the integer products) for 8- and 4-bit codes
  * with one scale per row, per tensor, or per group (float: a multiple of 16

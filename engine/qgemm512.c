@@ -245,34 +245,41 @@ static SQ_AVX512BW void decode_rows_any(const fargs *a, size_t o0, size_t n, flo
         one ? decode_rows(a, o0, n, wb, 4, true) : decode_rows(a, o0, n, wb, 4, false);
 }
 
-enum { DEC_ROWS = 24 }; /* weight rows decoded at a time (24 x 16 KiB at 4096: in L2) */
+enum {
+    DEC_ROWS = 24, /* weight rows decoded at a time (24 x 16 KiB at 4096: in L2) */
+    X_ROWS = 256   /* rows of x copied at a time (bounds the copy's memory) */
+};
 
 /* Larger batches: decode DEC_ROWS weight rows into floats once and multiply
- * them with all of x by the float layer's kernel (sgemm.h), so the decoding
- * is shared by every row of x. False when the buffers cannot be had. */
+ * them with up to X_ROWS rows of x by the float layer's kernel (sgemm.h), so
+ * the decoding is shared by those rows. False when the buffers cannot be had. */
 static bool float_via_sgemm(const fargs *a, size_t batch)
 {
-    size_t in = a->in, ld = sq_sgemm512_ldx(in);
-    if (ld > SIZE_MAX / sizeof(float) / (batch > DEC_ROWS ? batch : DEC_ROWS))
+    size_t in = a->in, ld = sq_sgemm512_ldx(in), xr = batch < X_ROWS ? batch : X_ROWS;
+    if (ld > SIZE_MAX / sizeof(float) / X_ROWS)
         return false;
-    float *xc = aligned_alloc(64, batch * ld * sizeof(float)), *wb = aligned_alloc(64, DEC_ROWS * ld * sizeof(float));
+    float *xc = aligned_alloc(64, xr * ld * sizeof(float)), *wb = aligned_alloc(64, DEC_ROWS * ld * sizeof(float));
     if (!xc || !wb) {
         free(xc);
         free(wb);
         return false;
     }
-    for (size_t b = 0; b < batch; b++)
-        memcpy(xc + b * ld, a->x + b * in, in * sizeof(float));
-    for (size_t o0 = 0; o0 < a->out; o0 += DEC_ROWS) {
-        size_t n = a->out - o0 < DEC_ROWS ? a->out - o0 : DEC_ROWS;
-        decode_rows_any(a, o0, n, wb);
-        sq_sgemm512_rows(xc, ld, batch, wb, in, n, a->y + o0, a->out);
-        if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
-            for (size_t b = 0; b < batch; b++)
-                for (size_t o = o0; o < o0 + n; o++) {
-                    size_t idx = o * a->rs;
-                    a->y[b * a->out + o] = a->fs[idx] * a->y[b * a->out + o] + a->fz[idx] * a->xsum[b];
-                }
+    for (size_t c0 = 0; c0 < batch; c0 += xr) {
+        size_t nb = batch - c0 < xr ? batch - c0 : xr;
+        float *y = a->y + c0 * a->out;
+        for (size_t b = 0; b < nb; b++)
+            memcpy(xc + b * ld, a->x + (c0 + b) * in, in * sizeof(float));
+        for (size_t o0 = 0; o0 < a->out; o0 += DEC_ROWS) {
+            size_t n = a->out - o0 < DEC_ROWS ? a->out - o0 : DEC_ROWS;
+            decode_rows_any(a, o0, n, wb);
+            sq_sgemm512_rows(xc, ld, nb, wb, in, n, y + o0, a->out);
+            if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
+                for (size_t b = 0; b < nb; b++)
+                    for (size_t o = o0; o < o0 + n; o++) {
+                        size_t idx = o * a->rs;
+                        y[b * a->out + o] = a->fs[idx] * y[b * a->out + o] + a->fz[idx] * a->xsum[c0 + b];
+                    }
+        }
     }
     free(xc);
     free(wb);
@@ -638,34 +645,41 @@ static SQ_AVX512BW void decode_rows_any(const fargs *a, size_t o0, size_t n, flo
         one ? decode_rows(a, o0, n, wb, 4, true) : decode_rows(a, o0, n, wb, 4, false);
 }
 
-enum { DEC_ROWS = 24 }; /* weight rows decoded at a time (24 x 16 KiB at 4096: in L2) */
+enum {
+    DEC_ROWS = 24, /* weight rows decoded at a time (24 x 16 KiB at 4096: in L2) */
+    X_ROWS = 256   /* rows of x copied at a time (bounds the copy's memory) */
+};
 
 /* Larger batches: decode DEC_ROWS weight rows into floats once and multiply
- * them with all of x by the float layer's kernel (sgemm.h), so the decoding
- * is shared by every row of x. False when the buffers cannot be had. */
+ * them with up to X_ROWS rows of x by the float layer's kernel (sgemm.h), so
+ * the decoding is shared by those rows. False when the buffers cannot be had. */
 static bool float_via_sgemm(const fargs *a, size_t batch)
 {
-    size_t in = a->in, ld = sq_sgemm512_ldx(in);
-    if (ld > SIZE_MAX / sizeof(float) / (batch > DEC_ROWS ? batch : DEC_ROWS))
+    size_t in = a->in, ld = sq_sgemm512_ldx(in), xr = batch < X_ROWS ? batch : X_ROWS;
+    if (ld > SIZE_MAX / sizeof(float) / X_ROWS)
         return false;
-    float *xc = aligned_alloc(64, batch * ld * sizeof(float)), *wb = aligned_alloc(64, DEC_ROWS * ld * sizeof(float));
+    float *xc = aligned_alloc(64, xr * ld * sizeof(float)), *wb = aligned_alloc(64, DEC_ROWS * ld * sizeof(float));
     if (!xc || !wb) {
         free(xc);
         free(wb);
         return false;
     }
-    for (size_t b = 0; b < batch; b++)
-        memcpy(xc + b * ld, a->x + b * in, in * sizeof(float));
-    for (size_t o0 = 0; o0 < a->out; o0 += DEC_ROWS) {
-        size_t n = a->out - o0 < DEC_ROWS ? a->out - o0 : DEC_ROWS;
-        decode_rows_any(a, o0, n, wb);
-        sq_sgemm512_rows(xc, ld, batch, wb, in, n, a->y + o0, a->out);
-        if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
-            for (size_t b = 0; b < batch; b++)
-                for (size_t o = o0; o < o0 + n; o++) {
-                    size_t idx = o * a->rs;
-                    a->y[b * a->out + o] = a->fs[idx] * a->y[b * a->out + o] + a->fz[idx] * a->xsum[b];
-                }
+    for (size_t c0 = 0; c0 < batch; c0 += xr) {
+        size_t nb = batch - c0 < xr ? batch - c0 : xr;
+        float *y = a->y + c0 * a->out;
+        for (size_t b = 0; b < nb; b++)
+            memcpy(xc + b * ld, a->x + (c0 + b) * in, in * sizeof(float));
+        for (size_t o0 = 0; o0 < a->out; o0 += DEC_ROWS) {
+            size_t n = a->out - o0 < DEC_ROWS ? a->out - o0 : DEC_ROWS;
+            decode_rows_any(a, o0, n, wb);
+            sq_sgemm512_rows(xc, ld, nb, wb, in, n, y + o0, a->out);
+            if (a->xsum) /* one scale for the row: scale * sum q x - zp * scale * sum x */
+                for (size_t b = 0; b < nb; b++)
+                    for (size_t o = o0; o < o0 + n; o++) {
+                        size_t idx = o * a->rs;
+                        y[b * a->out + o] = a->fs[idx] * y[b * a->out + o] + a->fz[idx] * a->xsum[c0 + b];
+                    }
+        }
     }
     free(xc);
     free(wb);

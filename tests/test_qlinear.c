@@ -215,6 +215,9 @@ START_TEST(test_named_cases)
         {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 16, 48, 9, 33},
         {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 256, 768, 3, 2},
         {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 32, 4000, 5, 4},
+        /* the exact mode's shared decoding in several pieces of 256 input rows */
+        {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_CHANNEL, 0, 40, 7, 300},
+        {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 16, 48, 30, 260},
         {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 32, 256, 9, 1},
         {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 64, 384, 9, 33},
         {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_CHANNEL, 0, 250, 10, 33},

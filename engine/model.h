@@ -38,7 +38,8 @@ void sq_linear_free(sq_linear *l);
 
 /* y = x W^T + b for x of shape [..., in] (or [in]); y has shape [..., out].
  * In float: two rows and more on a CPU with AVX-512, squint's own kernel
- * (engine/sgemm.h; one thread, the caller's); otherwise with OpenBLAS
+ * (engine/sgemm.h; on the engine's threads, SQUINT_THREADS, the same
+ * results for any count); otherwise with OpenBLAS
  * (configure finds it) one cblas_sgemv for a single row, else one
  * cblas_sgemm (OpenBLAS's threads: OPENBLAS_NUM_THREADS); without OpenBLAS
  * the double-accumulating loop of sq_linear_forward_reference. Error against

@@ -31,9 +31,11 @@
 
 /* y = x W^T (no bias). Returns false, writing nothing, when the CPU has no
  * AVX-512 F (or the kernels were forced portable): the caller then uses
- * OpenBLAS or its portable loop. Borrowed pointers; allocates 48 rows of x
- * for the copy (without that memory it reads x in place); thread-safe (reads
- * x and W, writes y only). */
+ * OpenBLAS or its portable loop. Runs on the engine's threads (threads.h) in
+ * parts of 96 rows of W: every output is computed the same way for any
+ * thread count. Borrowed pointers; allocates 48 rows of x for the copy
+ * (without that memory it reads x in place); thread-safe (reads x and W,
+ * writes y only). */
 bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, size_t out, float *y);
 
 /* The kernel without the checks and the copy, for other kernels of the

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "simd.h"
+#include "threads.h"
 
 #if SQ_X86_KERNELS
 
@@ -113,22 +114,42 @@ STILE(6)
 typedef void (*stile_fn)(const sargs *, size_t, size_t, size_t, size_t, size_t, bool, bool);
 static const stile_fn stiles[7] = {NULL, stile_1, stile_2, stile_3, stile_4, stile_5, stile_6};
 
-/* x rows [c0, c0 + n) (n <= BCH) against all of W. The rows are split into
- * tiles of as equal sizes as SB allows (32: 8 tiles of 4; 33: 6 of 4 and 3 of 3). */
-static void chunk(sargs *a, size_t c0, size_t n)
+/* x rows [c0, c0 + n) (n <= BCH) against W's rows [o_begin, o_end). The
+ * rows are split into tiles of as equal sizes as SB allows (32: 8 tiles of
+ * 4; 33: 6 of 4 and 3 of 3). */
+static void chunk(const sargs *a, size_t c0, size_t n, size_t o_begin, size_t o_end)
 {
-    size_t nt = (n + SB - 1) / SB, start[BCH / 1 + 1], len[BCH];
+    size_t nt = (n + SB - 1) / SB, start[BCH + 1], len[BCH];
     for (size_t t = 0, s = 0; t < nt; t++) {
         len[t] = n / nt + (t < n % nt);
         start[t] = s;
         s += len[t];
     }
-    for (size_t o0 = 0; o0 < a->out; o0 += SR)
+    for (size_t o0 = o_begin; o0 < o_end; o0 += SR)
         for (size_t k0 = 0; k0 < a->in; k0 += KC) {
             size_t k1 = a->in - k0 < KC ? a->in : k0 + KC;
             for (size_t t = 0; t < nt; t++)
                 stiles[len[t]](a, o0, c0 + start[t], start[t], k0, k1, k0 == 0, k1 == a->in);
         }
+}
+
+enum { OPART = 16 * SR }; /* rows of W per parallel task (fixed: results do not depend on the thread count) */
+
+typedef struct sjob {
+    sargs a; /* lanes unset: each task has its own */
+    size_t c0, n;
+} sjob;
+
+/* Task i: W rows [i * OPART, (i + 1) * OPART) for the job's chunk of x. */
+static void chunk_task(void *ctx, size_t i, int worker)
+{
+    const sjob *j = ctx;
+    _Alignas(64) float lanes[BCH][SR][16];
+    sargs a = j->a;
+    (void)worker;
+    a.lanes = lanes;
+    size_t ob = i * OPART, oe = a.out - ob < OPART ? a.out : ob + OPART;
+    chunk(&a, j->c0, j->n, ob, oe);
 }
 
 size_t sq_sgemm512_ldx(size_t in)
@@ -142,15 +163,15 @@ void sq_sgemm512_rows(const float *x, size_t ldx, size_t batch, const float *w, 
     _Alignas(64) float lanes[BCH][SR][16];
     sargs a = {x, w, in, out, ldx, y, ldy, lanes};
     for (size_t c0 = 0; c0 < batch; c0 += BCH)
-        chunk(&a, c0, batch - c0 < BCH ? batch - c0 : BCH);
+        chunk(&a, c0, batch - c0 < BCH ? batch - c0 : BCH, 0, out);
 }
 
 bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, size_t out, float *y)
 {
-    _Alignas(64) float lanes[BCH][SR][16];
     if (!sq_use_avx512() || in == 0 || out == 0)
         return false;
-    sargs a = {x, w, in, out, in, y, out, lanes};
+    sjob job = {{x, w, in, out, in, y, out, NULL}, 0, 0};
+    sargs *a = &job.a;
     /* Rows of x a multiple of 4 KiB apart fall into the same L1 sets as each
      * other and as W's rows: the tile's 10 streams would evict one another.
      * A copy of each chunk with rows 64 bytes further apart spreads them
@@ -164,10 +185,12 @@ bool sq_sgemm512_xwt(const float *x, size_t batch, const float *w, size_t in, si
         if (xc) {
             for (size_t b = 0; b < n; b++)
                 memcpy(xc + b * ld, x + (c0 + b) * in, in * sizeof(float));
-            a.x = xc - c0 * ld;
-            a.ldx = ld;
+            a->x = xc - c0 * ld;
+            a->ldx = ld;
         }
-        chunk(&a, c0, n);
+        job.c0 = c0;
+        job.n = n;
+        sq_parallel_for((out + OPART - 1) / OPART, chunk_task, &job);
     }
     free(xc);
     return true;

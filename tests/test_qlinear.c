@@ -9,6 +9,7 @@
 #include "sgemm.h"
 #include "simd.h"
 #include "testutil.h"
+#include "threads.h"
 
 /* One random case: shapes, configuration and the layer. */
 typedef struct qcase {
@@ -438,6 +439,39 @@ START_TEST(test_sgemm_random_shapes)
 }
 END_TEST
 
+/* The float kernel runs in parts of W's rows on the engine's threads: the
+ * same bits for 1 and 3 threads, and the parts cover every output. */
+START_TEST(test_sgemm_threads)
+{
+    sq_rng rng;
+    sq_error err;
+    sq_rng_seed(&rng, 31);
+    qcase c = {.in = 300, .out = 250, .batch = 50};
+    c.cfg = sq_qconfig_default();
+    case_make(&c, &rng, true);
+    sq_tensor *y[2];
+    for (int t = 0; t < 2; t++) {
+        sq_threads_set(t ? 3 : 1);
+        ck_assert(sq_linear_forward(c.lin, c.x, &y[t], &err) == SQ_OK);
+    }
+    sq_threads_set(0);
+    ck_assert_mem_eq(y[0]->data, y[1]->data, y[0]->numel * sizeof(float));
+    for (size_t b = 0; b < c.batch; b += 7)
+        for (size_t o = 0; o < c.out; o++) {
+            const float *w = c.lin->weight->data + o * c.in, *x = c.x->data + b * c.in;
+            double ref = c.lin->bias->data[o], mag = fabs(ref);
+            for (size_t k = 0; k < c.in; k++) {
+                ref += (double)w[k] * x[k];
+                mag += fabs((double)w[k] * x[k]);
+            }
+            ck_assert(fabs(y[1]->data[b * c.out + o] - ref) <= (double)(c.in + 2) * 0x1p-24 * mag);
+        }
+    sq_tensor_free(y[0]);
+    sq_tensor_free(y[1]);
+    case_free(&c);
+}
+END_TEST
+
 static Suite *qlinear_suite(void)
 {
     Suite *s = suite_create("qlinear");
@@ -449,6 +483,7 @@ static Suite *qlinear_suite(void)
     tcase_add_test(tc, test_from_qtensor_and_errors);
     tcase_add_test(tc, test_linear_forward_within_bound);
     tcase_add_loop_test(tc, test_sgemm_random_shapes, 0, 4);
+    tcase_add_test(tc, test_sgemm_threads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -27,6 +27,7 @@
 #include "memtune.h"
 #include "model.h"
 #include "simd.h"
+#include "threads.h"
 
 #ifndef SQ_TORCH_SCRIPT
 #define SQ_TORCH_SCRIPT "tests/bench/torch_linear.py"
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 #ifdef SQ_HAVE_OPENBLAS
     openblas_set_num_threads(1);
 #endif
+    sq_threads_set(1); /* the float kernel's threads: one, as torch and OpenBLAS here */
     if (argc >= 3) {
         in = strtoul(argv[1], NULL, 10);
         out = strtoul(argv[2], NULL, 10);

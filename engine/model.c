@@ -12,6 +12,7 @@
 
 #include "qgemm.h"
 #include "rng.h"
+#include "sgemm.h"
 
 static sq_linear *linear_alloc(size_t in, size_t out)
 {
@@ -149,27 +150,30 @@ bool sq_linear_have_blas(void)
 
 sq_status sq_linear_forward(const sq_linear *l, const sq_tensor *x, sq_tensor **y, sq_error *err)
 {
-#ifdef SQ_HAVE_OPENBLAS
     size_t rows, in = l->in_features, out = l->out_features;
     sq_status st = new_output(x, in, out, y, &rows, err);
     if (st != SQ_OK)
         return st;
-    if (rows > INT_MAX || in > INT_MAX || out > INT_MAX) {
-        sq_tensor_free(*y);
-        *y = NULL;
-        return sq_linear_forward_reference(l, x, y, err);
+    /* two rows and more: squint's own AVX-512 product where the CPU has it */
+    if (rows >= 2 && sq_sgemm512_xwt(x->data, rows, l->weight->data, in, out, (*y)->data)) {
+        add_bias((*y)->data, rows, out, l->bias);
+        return SQ_OK;
     }
-    if (rows == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)out, (int)in, 1.0f, l->weight->data, (int)in, x->data, 1,
-                    0.0f, (*y)->data, 1);
-    else if (rows)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f, x->data, (int)in,
-                    l->weight->data, (int)in, 0.0f, (*y)->data, (int)out);
-    add_bias((*y)->data, rows, out, l->bias);
-    return SQ_OK;
-#else
-    return sq_linear_forward_reference(l, x, y, err);
+#ifdef SQ_HAVE_OPENBLAS
+    if (rows <= INT_MAX && in <= INT_MAX && out <= INT_MAX) {
+        if (rows == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)out, (int)in, 1.0f, l->weight->data, (int)in, x->data, 1,
+                        0.0f, (*y)->data, 1);
+        else if (rows)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f, x->data,
+                        (int)in, l->weight->data, (int)in, 0.0f, (*y)->data, (int)out);
+        add_bias((*y)->data, rows, out, l->bias);
+        return SQ_OK;
+    }
 #endif
+    sq_tensor_free(*y);
+    *y = NULL;
+    return sq_linear_forward_reference(l, x, y, err);
 }
 
 sq_status sq_linear_forward_reference(const sq_linear *l, const sq_tensor *x, sq_tensor **y, sq_error *err)

@@ -37,9 +37,13 @@ sq_status sq_linear_from(const sq_tensor *weight, const sq_tensor *bias,
 void sq_linear_free(sq_linear *l);
 
 /* y = x W^T + b for x of shape [..., in] (or [in]); y has shape [..., out].
- * In float: with OpenBLAS (configure finds it) one cblas_sgemv for a single
- * row, else one cblas_sgemm (OpenBLAS's threads: OPENBLAS_NUM_THREADS), otherwise the double-accumulating loop of
- * sq_linear_forward_reference. Error against the exact product:
+ * In float: two rows and more on a CPU with AVX-512, squint's own kernel
+ * (engine/sgemm.h; on the engine's threads, SQUINT_THREADS, the same
+ * results for any count); otherwise with OpenBLAS
+ * (configure finds it) one cblas_sgemv for a single row, else one
+ * cblas_sgemm (OpenBLAS's threads: OPENBLAS_NUM_THREADS); without OpenBLAS
+ * the double-accumulating loop of sq_linear_forward_reference. Error against
+ * the exact product:
  * |y - y_exact| <= (in + 2) * 2^-24 * (sum_k |W[o][k]| |x[k]| + |b[o]|).
  * Caller frees *y. Errors: last dimension != in (ARG), no memory. */
 sq_status sq_linear_forward(const sq_linear *l, const sq_tensor *x, sq_tensor **y, sq_error *err);
@@ -48,7 +52,8 @@ sq_status sq_linear_forward(const sq_linear *l, const sq_tensor *x, sq_tensor **
  * (slow; the reference for tests and benchmarks). */
 sq_status sq_linear_forward_reference(const sq_linear *l, const sq_tensor *x, sq_tensor **y, sq_error *err);
 
-/* Whether sq_linear_forward uses OpenBLAS (decided at build time). */
+/* Whether sq_linear_forward has OpenBLAS (decided at build time; for a
+ * single row, or when the CPU has no AVX-512). */
 bool sq_linear_have_blas(void);
 
 struct sq_qgemm_params;
@@ -88,9 +93,15 @@ void sq_qlinear_free(sq_qlinear *ql);
  *   code products are summed exactly in integers, then scaled in double:
  *     |y - y_ref| <= (1 + 2^-20) sx / 2 * sum_k |w_k| + 2^-22 (sum_k |w_k| (|x_k| + sx) + |b_o|)
  *   with w = dequant(W)[o]: the activation rounding dominates. Fastest for
- *   larger batches. Applies to weights with one scale per row or per tensor;
- *   others (per-group, per-channel along the input axis) are multiplied in
- *   the exact arithmetic, as sq_qlinear_dynamic_applies tells. */
+ *   larger batches. Applies to weights with one scale per row, per tensor,
+ *   or per group along the input (per-channel along the input axis is
+ *   multiplied in the exact arithmetic, as sq_qlinear_dynamic_applies
+ *   tells). Per-group weights on the AVX-512 VNNI kernel: each group's code
+ *   sum is an exact integer, but the groups are summed in float lanes, so
+ *   the bound gains
+ *     (in + 8) * 2^-24 * (sum_k (|q_k| + |zp_k|) s_k (|x_k| + sx) + |b_o|)
+ *   (in practice in / 32 terms per lane); the portable kernel keeps the
+ *   bound above. */
 typedef enum sq_qlinear_mode { SQ_QLINEAR_EXACT = 0, SQ_QLINEAR_DYNAMIC_INT8 } sq_qlinear_mode;
 
 /* y = x dequant(W)^T + b for x of shape [..., in] (or [in]), computed from
@@ -102,7 +113,7 @@ sq_status sq_qlinear_forward_mode(const sq_qlinear *ql, const sq_tensor *x, sq_q
                                   sq_error *err);
 
 /* Whether SQ_QLINEAR_DYNAMIC_INT8 quantizes the activations for this layer
- * (its weight has one scale per output row or one per tensor). */
+ * (its weight has one scale per output row, per tensor, or per group). */
 bool sq_qlinear_dynamic_applies(const sq_qlinear *ql);
 
 /* sq_qlinear_forward_mode with SQ_QLINEAR_EXACT. Forward calls only read the

@@ -141,7 +141,9 @@ static void qact_free(sq_qact *a)
 
 static sq_status qact_make(const float *x, size_t batch, size_t in, bool int4_layout, sq_qact *a, sq_error *err)
 {
-    a->stride = (in + 127) / 128 * 128;
+    /* whole 128-element blocks, plus 64 bytes so that rows are not a multiple
+     * of 4 KiB apart (such rows share L1 sets and evict each other) */
+    a->stride = (in + 127) / 128 * 128 + 64;
     if (a->stride < in || batch > SIZE_MAX / a->stride)
         return sq_fail(err, SQ_ERR_OVERFLOW, "activation buffer of %zu x %zu overflows", batch, in);
     a->a = calloc(batch * a->stride, 1);
@@ -222,8 +224,8 @@ static sq_status dynamic_portable(const sq_qtensor *w, const sq_qact *act, size_
 bool sq_qgemm_dynamic_applies(const sq_qtensor *w)
 {
     const sq_qconfig *c = &w->config;
-    return w->ndim == 2 &&
-           (c->granularity == SQ_GRAN_TENSOR || (c->granularity == SQ_GRAN_CHANNEL && c->axis == 0));
+    return w->ndim == 2 && (c->granularity == SQ_GRAN_TENSOR || c->granularity == SQ_GRAN_GROUP ||
+                            (c->granularity == SQ_GRAN_CHANNEL && c->axis == 0));
 }
 
 sq_status sq_qgemm_dynamic(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y,
@@ -236,7 +238,7 @@ sq_status sq_qgemm_dynamic(const sq_qtensor *w, const sq_qgemm_params *p, const 
     sq_status st = qact_make(x, batch, w->shape[1], vnni && w->config.bits == 4, &act, err);
     if (st != SQ_OK)
         return st;
-    if (!(vnni && sq_qgemm512_dynamic(w, &act, batch, y)))
+    if (!(vnni && (sq_qgemm512_dynamic_group(w, p, &act, batch, y) || sq_qgemm512_dynamic(w, &act, batch, y))))
         st = dynamic_portable(w, &act, batch, y, err);
     qact_free(&act);
     return st;

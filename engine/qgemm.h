@@ -13,11 +13,19 @@
  *     one symmetric scale sx = max|x| / 127 (round half to even), dot products
  *     of codes are exact integers, and y = sx * sum over runs of scale *
  *     (sum q a - zp * sum a), in double, rounded to float once. The AVX-512
- *     VNNI kernels and the portable ones give bit-identical results.
+ *     VNNI kernels and the portable ones give bit-identical results, except
+ *     for per-group weights, whose VNNI kernel sums the groups' terms in
+ *     float lanes (bound in model.h).
+ *
+ * Exact float from 8 rows of x on: 24 weight rows at a time are decoded into
+ * floats (codes, or values for per-group) and multiplied with all of x by the
+ * float layer's kernel (sgemm.h), so decoding is shared by every row of x;
+ * scratch: a copy of up to 256 rows of x and 24 rows of floats (without it,
+ * the tiled kernel).
  *
  * Kernels: AVX-512 (BW; VNNI for the integer products) for 8- and 4-bit codes
- * with one scale per row, per tensor, or per group of a multiple of 16 (float)
- * elements; everything else (other widths, odd in with int4, per-channel along
+ * with one scale per row, per tensor, or per group (float: a multiple of 16
+ * elements; dynamic: see sq_qgemm512_dynamic_group); everything else (other widths, odd in with int4, per-channel along
  * the input axis, short groups, CPUs without AVX-512) takes portable code,
  * compiled also for x86-64-v3 (AVX2) and chosen at load time (SQ_HOT).
  */
@@ -51,10 +59,10 @@ void sq_qgemm_params_free(sq_qgemm_params *p);
 sq_status sq_qgemm_float(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y,
                          sq_error *err);
 
-/* Whether the dynamic int8 arithmetic applies to w: one scale per row or per
- * tensor. With several scales along a row (per-group, per-channel along the
- * input axis) every run would need its own rescaling of integer sums, which
- * costs more than it saves; such weights take the exact float arithmetic. */
+/* Whether the dynamic int8 arithmetic applies to w: one scale per row, per
+ * tensor, or per group along the row. Per-channel along the input axis (a
+ * scale per element of a row) would rescale every single product; such
+ * weights take the exact float arithmetic. */
 bool sq_qgemm_dynamic_applies(const sq_qtensor *w);
 
 /* y = x W^T in the dynamic int8 arithmetic where it applies, else as
@@ -92,7 +100,14 @@ static inline double sq_qgemm_dyn_run(int64_t d, int64_t asum, double scale, dou
 bool sq_qgemm512_float(const sq_qtensor *w, const sq_qgemm_params *p, const float *x, size_t batch, float *y);
 bool sq_qgemm512_dynamic(const sq_qtensor *w, const sq_qact *act, size_t batch, float *y);
 
-/* Whether the VNNI kernel takes w (so the activations get its layout). */
+/* The same for weights with several groups per row along the input (group
+ * sizes whose groups hold whole 16-lane pieces of 64-byte chunks: 8-bit
+ * codes 4, 8, 16, 32 or a multiple of 64; 4-bit 8, 16, 32, 64 or a multiple
+ * of 128); p gives the float scales. Lane sums in float (see model.h). */
+bool sq_qgemm512_dynamic_group(const sq_qtensor *w, const sq_qgemm_params *p, const sq_qact *act, size_t batch,
+                               float *y);
+
+/* Whether a VNNI kernel takes w (so the activations get its layout). */
 bool sq_qgemm512_dynamic_takes(const sq_qtensor *w);
 
 #endif

@@ -6,8 +6,10 @@
 
 #include "model.h"
 #include "rng.h"
+#include "sgemm.h"
 #include "simd.h"
 #include "testutil.h"
+#include "threads.h"
 
 /* One random case: shapes, configuration and the layer. */
 typedef struct qcase {
@@ -53,7 +55,7 @@ static void case_free(qcase *c)
 
 /* Reference outputs (double) and the two bounds of model.h per output. */
 typedef struct refout {
-    double *y, *tol_exact, *tol_dyn;
+    double *y, *tol_exact, *tol_dyn, *tol_grp;
 } refout;
 
 static void reference(const qcase *c, refout *r)
@@ -66,7 +68,8 @@ static void reference(const qcase *c, refout *r)
     r->y = calloc(n, sizeof(double));
     r->tol_exact = calloc(n, sizeof(double));
     r->tol_dyn = calloc(n, sizeof(double));
-    ck_assert(r->y && r->tol_exact && r->tol_dyn);
+    r->tol_grp = calloc(n, sizeof(double));
+    ck_assert(r->y && r->tol_exact && r->tol_dyn && r->tol_grp);
     for (size_t b = 0; b < c->batch; b++) {
         const float *x = c->x->data + b * c->in;
         double m = 0;
@@ -74,12 +77,14 @@ static void reference(const qcase *c, refout *r)
             m = fabs(x[k]) > m ? fabs(x[k]) : m;
         double sx = m > 0 ? m / 127.0 : 1.0;
         for (size_t o = 0; o < c->out; o++) {
-            double y = 0, sq = 0, sw = 0, swx = 0, bo = c->ql->bias ? c->ql->bias->data[o] : 0.0;
+            double y = 0, sq = 0, sqx = 0, sw = 0, swx = 0, bo = c->ql->bias ? c->ql->bias->data[o] : 0.0;
             for (size_t k = 0; k < c->in; k++) {
                 size_t i = o * c->in + k, si = sq_qtensor_scale_index(q, i);
                 double w = wd->data[i];
                 y += w * x[k];
-                sq += (fabs((double)sq_qtensor_code(q, i)) + fabs(q->zero_points[si])) * q->scales[si] * fabs(x[k]);
+                double qs = (fabs((double)sq_qtensor_code(q, i)) + fabs(q->zero_points[si])) * q->scales[si];
+                sq += qs * fabs(x[k]);
+                sqx += qs * (fabs(x[k]) + sx);
                 sw += fabs(w);
                 swx += fabs(w) * (fabs(x[k]) + sx);
             }
@@ -87,6 +92,7 @@ static void reference(const qcase *c, refout *r)
             r->y[b * c->out + o] = y;
             r->tol_exact[b * c->out + o] = (double)(c->in + 4) * 0x1p-24 * (sq + fabs(bo));
             r->tol_dyn[b * c->out + o] = (1 + 0x1p-20) * sx / 2 * sw + 0x1p-22 * (swx + fabs(bo));
+            r->tol_grp[b * c->out + o] = r->tol_dyn[b * c->out + o] + (double)(c->in + 8) * 0x1p-24 * (sqx + fabs(bo));
         }
     }
     sq_tensor_free(wd);
@@ -97,6 +103,7 @@ static void refout_free(refout *r)
     free(r->y);
     free(r->tol_exact);
     free(r->tol_dyn);
+    free(r->tol_grp);
 }
 
 static sq_tensor *forward(const qcase *c, sq_qlinear_mode mode, bool portable)
@@ -131,13 +138,15 @@ static void run_case(qcase *c, sq_rng *rng)
     sq_tensor *de = forward(c, SQ_QLINEAR_DYNAMIC_INT8, false), *dp = forward(c, SQ_QLINEAR_DYNAMIC_INT8, true);
     check_within(c, fe, r.y, r.tol_exact, "exact");
     check_within(c, fp, r.y, r.tol_exact, "exact portable");
-    bool dyn = c->cfg.granularity == SQ_GRAN_TENSOR || (c->cfg.granularity == SQ_GRAN_CHANNEL && c->cfg.axis == 0);
+    bool grp = c->cfg.granularity == SQ_GRAN_GROUP;
+    bool dyn = grp || c->cfg.granularity == SQ_GRAN_TENSOR || (c->cfg.granularity == SQ_GRAN_CHANNEL && c->cfg.axis == 0);
     ck_assert(sq_qlinear_dynamic_applies(c->ql) == dyn);
-    check_within(c, de, r.y, dyn ? r.tol_dyn : r.tol_exact, "dynamic");
+    /* per-group: the VNNI kernel sums the groups' exact integer sums in float lanes */
+    check_within(c, de, r.y, dyn ? (grp ? r.tol_grp : r.tol_dyn) : r.tol_exact, "dynamic");
     check_within(c, dp, r.y, dyn ? r.tol_dyn : r.tol_exact, "dynamic portable");
-    if (dyn) /* the integer kernels are exact: both paths give the same bits */
+    if (dyn && !grp) /* the integer kernels are exact: both paths give the same bits */
         ck_assert_mem_eq(de->data, dp->data, de->numel * sizeof(float));
-    else /* the exact arithmetic instead */
+    else if (!dyn) /* the exact arithmetic instead */
         ck_assert_mem_eq(de->data, fe->data, de->numel * sizeof(float));
     sq_tensor_free(fe);
     sq_tensor_free(fp);
@@ -172,9 +181,9 @@ START_TEST(test_random_shapes_and_configs)
         c.cfg.granularity = (sq_granularity)(sq_rng_uniform(&rng) * 3);
         c.cfg.axis = sq_rng_uniform(&rng) < 0.8 ? 0 : 1;
         c.cfg.group_size = c.in;
-        static const size_t groups[] = {16, 32, 3, 2, 1, 48};
-        for (int g = 0; g < 6; g++) {
-            size_t gs = groups[(g + t) % 6];
+        static const size_t groups[] = {16, 32, 8, 3, 64, 2, 1, 48};
+        for (int g = 0; g < 8; g++) {
+            size_t gs = groups[(g + t) % 8];
             if (c.in % gs == 0) {
                 c.cfg.group_size = gs;
                 break;
@@ -199,6 +208,17 @@ START_TEST(test_named_cases)
         {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_CHANNEL, 0, 257, 19, 33},
         {8, SQ_MODE_SYMMETRIC, SQ_GRAN_TENSOR, 0, 1000, 6, 33},
         {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 32, 320, 7, 33},
+        /* the VNNI per-group kernel: groups within a 64-byte chunk, whole chunks, short rows */
+        {8, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 4, 100, 5, 7},
+        {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 16, 96, 6, 5},
+        {8, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 128, 640, 5, 33},
+        {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 8, 72, 5, 3},
+        {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 16, 48, 9, 33},
+        {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 256, 768, 3, 2},
+        {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 32, 4000, 5, 4},
+        /* the exact mode's shared decoding in several pieces of 256 input rows */
+        {8, SQ_MODE_ASYMMETRIC, SQ_GRAN_CHANNEL, 0, 40, 7, 300},
+        {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 16, 48, 30, 260},
         {4, SQ_MODE_SYMMETRIC, SQ_GRAN_GROUP, 32, 256, 9, 1},
         {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_GROUP, 64, 384, 9, 33},
         {4, SQ_MODE_ASYMMETRIC, SQ_GRAN_CHANNEL, 0, 250, 10, 33},
@@ -359,6 +379,99 @@ START_TEST(test_linear_forward_within_bound)
 }
 END_TEST
 
+/* The float layer's own AVX-512 product (engine/sgemm512.c) and whatever
+ * sq_linear_forward takes with the kernels forced portable (OpenBLAS or the
+ * loop): random shapes crossing the kernel's blocks (512 of the shared
+ * dimension, tiles of 6 weight rows and 1 to 4 input rows, chunks of 48
+ * rows), batch 1 to 33 and beyond, against a double reference; the kernel
+ * within its own tighter bound of sgemm.h. */
+START_TEST(test_sgemm_random_shapes)
+{
+    static const size_t ins[] = {1, 3, 15, 16, 17, 100, 511, 512, 513, 1030};
+    static const size_t outs[] = {1, 2, 3, 4, 5, 7, 8, 9, 13};
+    sq_rng rng;
+    sq_error err;
+    sq_rng_seed(&rng, 23 + (uint64_t)_i);
+    for (int t = 0; t < 12; t++) {
+        qcase c = {.in = pick(&rng, ins, 10), .out = pick(&rng, outs, 9)};
+        c.batch = 1 + (size_t)(sq_rng_uniform(&rng) * 33);
+        if (t == 11)
+            c.batch = 49 + (size_t)(sq_rng_uniform(&rng) * 60); /* several chunks */
+        c.cfg = sq_qconfig_default();
+        case_make(&c, &rng, sq_rng_uniform(&rng) < 0.5);
+        float *yk = malloc(c.batch * c.out * sizeof *yk);
+        ck_assert(yk != NULL);
+        bool kernel = sq_sgemm512_xwt(c.x->data, c.batch, c.lin->weight->data, c.in, c.out, yk);
+        ck_assert(kernel == sq_use_avx512());
+        sq_tensor *y[2];
+        for (int portable = 0; portable < 2; portable++) {
+            sq_simd_force_portable(portable);
+            ck_assert(sq_linear_forward(c.lin, c.x, &y[portable], &err) == SQ_OK);
+            sq_simd_force_portable(false);
+        }
+        for (size_t b = 0; b < c.batch; b++)
+            for (size_t o = 0; o < c.out; o++) {
+                const float *w = c.lin->weight->data + o * c.in, *x = c.x->data + b * c.in;
+                double bo = c.lin->bias ? c.lin->bias->data[o] : 0.0, ref = 0, mag = 0;
+                for (size_t k = 0; k < c.in; k++) {
+                    ref += (double)w[k] * x[k];
+                    mag += fabs((double)w[k] * x[k]);
+                }
+                double tol = (double)(c.in + 2) * 0x1p-24 * (mag + fabs(bo));
+                size_t i = b * c.out + o;
+                for (int p = 0; p < 2; p++)
+                    ck_assert_msg(fabs(y[p]->data[i] - (ref + bo)) <= tol,
+                                  "in=%zu out=%zu batch=%zu portable=%d y[%zu] = %.9g, reference %.9g", c.in,
+                                  c.out, c.batch, p, i, (double)y[p]->data[i], ref + bo);
+                if (kernel) /* no bias in the kernel: sgemm.h's bound */
+                    ck_assert_msg(fabs(yk[i] - ref) <= (double)(c.in / 16 + 5) * 0x1p-24 * mag,
+                                  "kernel in=%zu out=%zu batch=%zu: y[%zu] = %.9g, reference %.9g", c.in, c.out,
+                                  c.batch, i, (double)yk[i], ref);
+            }
+        if (kernel && c.batch >= 2) /* sq_linear_forward took the kernel: its values plus the bias */
+            for (size_t i = 0; i < y[0]->numel; i++)
+                ck_assert(y[0]->data[i] == yk[i] + (c.lin->bias ? c.lin->bias->data[i % c.out] : 0.0f));
+        free(yk);
+        sq_tensor_free(y[0]);
+        sq_tensor_free(y[1]);
+        case_free(&c);
+    }
+}
+END_TEST
+
+/* The float kernel runs in parts of W's rows on the engine's threads: the
+ * same bits for 1 and 3 threads, and the parts cover every output. */
+START_TEST(test_sgemm_threads)
+{
+    sq_rng rng;
+    sq_error err;
+    sq_rng_seed(&rng, 31);
+    qcase c = {.in = 300, .out = 250, .batch = 50};
+    c.cfg = sq_qconfig_default();
+    case_make(&c, &rng, true);
+    sq_tensor *y[2];
+    for (int t = 0; t < 2; t++) {
+        sq_threads_set(t ? 3 : 1);
+        ck_assert(sq_linear_forward(c.lin, c.x, &y[t], &err) == SQ_OK);
+    }
+    sq_threads_set(0);
+    ck_assert_mem_eq(y[0]->data, y[1]->data, y[0]->numel * sizeof(float));
+    for (size_t b = 0; b < c.batch; b += 7)
+        for (size_t o = 0; o < c.out; o++) {
+            const float *w = c.lin->weight->data + o * c.in, *x = c.x->data + b * c.in;
+            double ref = c.lin->bias->data[o], mag = fabs(ref);
+            for (size_t k = 0; k < c.in; k++) {
+                ref += (double)w[k] * x[k];
+                mag += fabs((double)w[k] * x[k]);
+            }
+            ck_assert(fabs(y[1]->data[b * c.out + o] - ref) <= (double)(c.in + 2) * 0x1p-24 * mag);
+        }
+    sq_tensor_free(y[0]);
+    sq_tensor_free(y[1]);
+    case_free(&c);
+}
+END_TEST
+
 static Suite *qlinear_suite(void)
 {
     Suite *s = suite_create("qlinear");
@@ -369,6 +482,8 @@ static Suite *qlinear_suite(void)
     tcase_add_test(tc, test_exact_integers);
     tcase_add_test(tc, test_from_qtensor_and_errors);
     tcase_add_test(tc, test_linear_forward_within_bound);
+    tcase_add_loop_test(tc, test_sgemm_random_shapes, 0, 4);
+    tcase_add_test(tc, test_sgemm_threads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,12 +10,15 @@
  * fp32 Linear. Times are CPU time of the calling thread on both sides (the
  * machine is shared). Exits non-zero when a target is missed.
  * Usage: bench_qlinear [in out [quick]] (default 4096 4096; quick: without
- * the old path and torch, for working on the kernels). */
+ * the old path and torch, for working on the kernels). The Python running
+ * torch_linear.py: $SQ_PYTHON, else /usr/bin/python3 when it exists, else
+ * python3 on PATH. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef SQ_HAVE_OPENBLAS
 #include <cblas.h>
@@ -23,6 +26,8 @@
 
 #include "memtune.h"
 #include "model.h"
+#include "simd.h"
+#include "threads.h"
 
 #ifndef SQ_TORCH_SCRIPT
 #define SQ_TORCH_SCRIPT "tests/bench/torch_linear.py"
@@ -43,13 +48,28 @@ static int die(const sq_error *err)
     return EXIT_FAILURE;
 }
 
-typedef enum kind { K_EXACT, K_DYNAMIC, K_FLOAT, K_OLD } kind;
+typedef enum kind { K_EXACT, K_DYNAMIC, K_FLOAT, K_OLD, K_BLAS } kind;
 
 /* One call of the layer of this kind. */
 static sq_status call(kind k, const sq_linear *l, const sq_qlinear *ql, const sq_tensor *x, sq_error *err)
 {
     sq_tensor *y = NULL;
     sq_status st;
+    if (k == K_BLAS) { /* OpenBLAS alone, for comparison (no bias: the layer has none) */
+#ifdef SQ_HAVE_OPENBLAS
+        int rows = (int)x->shape[0], in = (int)l->in_features, out = (int)l->out_features;
+        float *yb = malloc((size_t)rows * (size_t)out * sizeof *yb);
+        if (!yb)
+            return sq_fail(err, SQ_ERR_NOMEM, "out of memory");
+        if (rows == 1)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, l->weight->data, in, x->data, 1, 0.0f, yb, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x->data, in, l->weight->data,
+                        in, 0.0f, yb, out);
+        free(yb);
+#endif
+        return SQ_OK;
+    }
     if (k == K_FLOAT)
         st = sq_linear_forward(l, x, &y, err);
     else if (k == K_OLD)
@@ -88,9 +108,16 @@ static int best_ms(kind k, const sq_linear *l, const sq_qlinear *ql, const sq_te
  * is not available. */
 static bool torch_ms(size_t in, size_t out, double fp32[2], double int8[2])
 {
-    const char *env = getenv("PYTHON");
-    const char *pythons[] = {env && *env ? env : "python3", "/usr/bin/python3"};
-    for (int p = 0; p < 2; p++) {
+    /* SQ_PYTHON when set, else the system's python3 (a python3 earlier on
+     * PATH, e.g. a pyenv shim, often has no torch), else python3 on PATH */
+    const char *env = getenv("SQ_PYTHON");
+    const char *pythons[2] = {"/usr/bin/python3", "python3"};
+    int np = 2;
+    if (env && *env)
+        pythons[0] = env, np = 1;
+    else if (access(pythons[0], X_OK) != 0)
+        pythons[0] = "python3", np = 1;
+    for (int p = 0; p < np; p++) {
         char cmd[1024], line[256];
         snprintf(cmd, sizeof cmd, "timeout 600 %s '%s' %zu %zu 1 32 2>/dev/null", pythons[p], SQ_TORCH_SCRIPT, in,
                  out);
@@ -134,6 +161,7 @@ int main(int argc, char **argv)
 #ifdef SQ_HAVE_OPENBLAS
     openblas_set_num_threads(1);
 #endif
+    sq_threads_set(1); /* the float kernel's threads: one, as torch and OpenBLAS here */
     if (argc >= 3) {
         in = strtoul(argv[1], NULL, 10);
         out = strtoul(argv[2], NULL, 10);
@@ -141,8 +169,10 @@ int main(int argc, char **argv)
     bool quick = argc >= 4 && strcmp(argv[3], "quick") == 0;
     double t_fp32[2] = {0, 0}, t_int8[2] = {0, 0};
     bool have_torch = !quick && torch_ms(in, out, t_fp32, t_int8);
-    printf("squint bench_qlinear: %zu x %zu weight, one thread, best of several rounds; float layer via %s\n", out,
-           in, sq_linear_have_blas() ? "OpenBLAS sgemm" : "the portable loop");
+    printf("squint bench_qlinear: %zu x %zu weight, one thread, best of several rounds; float layer: %s\n", out, in,
+           sq_use_avx512() ? (sq_linear_have_blas() ? "squint's AVX-512 kernel (batch >= 2), OpenBLAS sgemv (batch 1)"
+                                                    : "squint's AVX-512 kernel (batch >= 2), the portable loop (batch 1)")
+                           : (sq_linear_have_blas() ? "OpenBLAS" : "the portable loop"));
     if (!have_torch)
         printf("(PyTorch not available: torch comparison skipped)\n");
     sq_linear *l;
@@ -152,7 +182,8 @@ int main(int argc, char **argv)
         int bits;
         sq_granularity gran;
         bool targeted;
-    } cfgs[] = {{8, SQ_GRAN_TENSOR, true}, {8, SQ_GRAN_CHANNEL, false}, {4, SQ_GRAN_GROUP, false}};
+    } cfgs[] = {{8, SQ_GRAN_TENSOR, true}, {8, SQ_GRAN_CHANNEL, false}, {4, SQ_GRAN_GROUP, false},
+                {8, SQ_GRAN_GROUP, false}};
     int missed = 0;
     for (int b = 0; b < 2; b++) {
         size_t xs[2] = {batches[b], in};
@@ -164,6 +195,11 @@ int main(int argc, char **argv)
         if (best_ms(K_FLOAT, l, NULL, x, 5, &ms))
             return EXIT_FAILURE;
         missed += !report("float layer (sq_linear_forward)", ms, t_fp32[b], have_torch, 1.3);
+        if (sq_linear_have_blas()) {
+            if (best_ms(K_BLAS, l, NULL, x, 5, &ms))
+                return EXIT_FAILURE;
+            report("  OpenBLAS alone (no target)", ms, t_fp32[b], have_torch, 0);
+        }
         for (size_t c = 0; c < sizeof cfgs / sizeof cfgs[0]; c++) {
             sq_qconfig cfg = sq_qconfig_default();
             sq_qlinear *ql;

@@ -53,11 +53,13 @@ T.test("ql:forward(x, 'dynamic_int8')", function()
   local y = ql:forward(sq.tensor{{1, 0.3}}, "dynamic_int8")
   T.near(y:get(1, 1), 16243 / 127 + 1, 1e-5, "activation rounded to int8")
   T.near(ql:forward(sq.tensor{{1, 0.3}}):get(1, 1), 128.9, 1e-5, "exact mode")
-  -- a per-group weight is multiplied exactly in either mode
-  local qg = sq.quantize_linear(lin, {bits = 4, granularity = "group", group_size = 2})
-  T.eq(qg.dynamic_applies, false, "per-group weight")
+  -- a weight with one scale per input column (per-channel along the input axis) is multiplied exactly in either mode
+  local qg = sq.quantize_linear(lin, {bits = 4, granularity = "channel", axis = 2})
+  T.eq(qg.dynamic_applies, false, "per-channel along the input axis")
   local xg = sq.tensor{{1, 0.3}}
-  T.eq(qg:forward(xg, "dynamic_int8"):get(1, 1), qg:forward(xg):get(1, 1), "per-group: exact arithmetic")
+  T.eq(qg:forward(xg, "dynamic_int8"):get(1, 1), qg:forward(xg):get(1, 1), "input-axis scales: exact arithmetic")
+  -- per-group weights have a dynamic int8 path too
+  T.eq(sq.quantize_linear(lin, {bits = 4, granularity = "group", group_size = 2}).dynamic_applies, true, "per-group weight")
   T.raises(function() return ql:forward(x, "int4") end, {pattern = "^bad argument #2 to 'forward' %(invalid option 'int4'%)"})
 end)
 

@@ -182,9 +182,13 @@ sq_status sq_linear_forward_reference(const sq_linear *l, const sq_tensor *x, sq
     return affine(l->weight->data, l->in_features, l->out_features, l->bias, x, y, err);
 }
 
-/* Fill ql's kernel parameters from its weight. */
+/* Fill ql's kernel parameters from its weight. The kernels multiply INT
+ * codes; a block / float / codebook format's weight is decoded once into
+ * floats (its exact values) and multiplied as the float layer does. */
 static sq_status qlinear_prepare(sq_qlinear *ql, sq_error *err)
 {
+    if (ql->weight_q->config.format != SQ_FORMAT_INT)
+        return sq_dequantize(ql->weight_q, &ql->weight_dq, err);
     ql->kparams = calloc(1, sizeof *ql->kparams);
     if (!ql->kparams)
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory allocating a quantized linear layer");
@@ -227,6 +231,14 @@ static sq_status qtensor_copy(const sq_qtensor *q, sq_qtensor **out, sq_error *e
     memcpy(c->codes, q->codes, q->code_bytes);
     memcpy(c->scales, q->scales, q->n_scales * sizeof *c->scales);
     memcpy(c->zero_points, q->zero_points, q->n_scales * sizeof *c->zero_points);
+    c->aux = NULL;
+    if (q->aux_bytes) {
+        if (!(c->aux = malloc(q->aux_bytes))) {
+            sq_qtensor_free(c);
+            return sq_fail(err, SQ_ERR_NOMEM, "out of memory copying a quantized tensor");
+        }
+        memcpy(c->aux, q->aux, q->aux_bytes);
+    }
     *out = c;
     return SQ_OK;
 }
@@ -262,6 +274,7 @@ void sq_qlinear_free(sq_qlinear *ql)
     if (ql) {
         sq_qtensor_free(ql->weight_q);
         sq_tensor_free(ql->bias);
+        sq_tensor_free(ql->weight_dq);
         if (ql->kparams)
             sq_qgemm_params_free(ql->kparams);
         free(ql->kparams);
@@ -273,6 +286,13 @@ sq_status sq_qlinear_forward_mode(const sq_qlinear *ql, const sq_tensor *x, sq_q
                                   sq_error *err)
 {
     size_t rows;
+    if (ql->weight_dq) { /* a non-INT format: its decoded values, as the float layer multiplies them */
+        *y = NULL;
+        if (mode == SQ_QLINEAR_DYNAMIC_INT8)
+            return sq_fail(err, SQ_ERR_ARG, "the dynamic int8 mode multiplies int codes; this layer's weight is %s",
+                           sq_format_name(ql->weight_q->config.format));
+        return affine(ql->weight_dq->data, ql->in_features, ql->out_features, ql->bias, x, y, err);
+    }
     sq_status st = new_output(x, ql->in_features, ql->out_features, y, &rows, err);
     if (st != SQ_OK)
         return st;

@@ -64,7 +64,8 @@ typedef struct sq_qlinear {
     size_t in_features, out_features;
     sq_qtensor *weight_q;   /* owned */
     sq_tensor *bias;        /* owned copy kept in float, or NULL */
-    struct sq_qgemm_params *kparams; /* owned: float scale forms for the kernels, 8 B per scale */
+    struct sq_qgemm_params *kparams; /* owned: float scale forms for the kernels, 8 B per scale (INT weights) */
+    sq_tensor *weight_dq;   /* owned: a non-INT format's weight decoded once (its values exactly), else NULL */
 } sq_qlinear;
 
 /* Quantize l's weight with cfg (the bias stays float). Caller frees.

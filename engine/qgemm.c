@@ -224,7 +224,7 @@ static sq_status dynamic_portable(const sq_qtensor *w, const sq_qact *act, size_
 bool sq_qgemm_dynamic_applies(const sq_qtensor *w)
 {
     const sq_qconfig *c = &w->config;
-    return w->ndim == 2 && (c->granularity == SQ_GRAN_TENSOR || c->granularity == SQ_GRAN_GROUP ||
+    return w->ndim == 2 && c->format == SQ_FORMAT_INT && (c->granularity == SQ_GRAN_TENSOR || c->granularity == SQ_GRAN_GROUP ||
                             (c->granularity == SQ_GRAN_CHANNEL && c->axis == 0));
 }
 

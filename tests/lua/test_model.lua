@@ -85,4 +85,26 @@ T.test("sq.model_stats", function()
   T.eq(empty.compression_ratio, 1.0, "empty set")
 end)
 
+T.test("a layer of a block, float or codebook format multiplies the format's own values", function()
+  local lin = sq.linear(256, 8)
+  local x = sq.randn({3, 256}, 5)
+  for _, f in ipairs{"q4_k", "q8_0", "nf4", "fp8_e4m3", "mxfp4", "nvfp4"} do
+    local ql = sq.quantize_linear(lin, {format = f})
+    local y = ql:forward(x)
+    -- reference: the format's decoded weight, multiplied in double, then float (+ bias)
+    local w = sq.quantize(lin.weight, {format = f}):dequantize()
+    for r = 1, 3 do
+      for o = 1, 8 do
+        local acc = 0
+        for k = 1, 256 do acc = acc + x:get(r, k) * w:get(o, k) end
+        acc = acc + lin.bias:get(1, o)
+        -- float summation of 256 products: well inside 1e-4 relative of sum |w x| here
+        T.near(y:get(r, o), acc, 1e-4 * (1 + math.abs(acc)), f .. " output " .. r .. "," .. o)
+      end
+    end
+    T.eq(ql.dynamic_applies, false, f .. ": no int8 path")
+    T.raises(function() return ql:forward(x, "dynamic_int8") end, {pattern = "multiplies int codes; this layer's weight is " .. f})
+  end
+end)
+
 T.done()

@@ -99,6 +99,7 @@ static const struct {
     [SQ_ROLE_PIN] = {-1, -1, A_NORMAL, A_NORMAL},
     [SQ_ROLE_FOOTER] = {COLOR_BLACK, COLOR_WHITE, A_NORMAL, A_REVERSE},
     [SQ_ROLE_WARN] = {COLOR_RED, -1, A_BOLD, A_BOLD},
+    [SQ_ROLE_BAR_CLIP] = {COLOR_RED, -1, A_NORMAL, A_DIM},
 };
 
 bool sq_tui_available(void)

@@ -124,6 +124,53 @@ void sq_tui_selection_range(const sq_tensor *t, const sq_qtensor *q, size_t k, d
     *hi = b;
 }
 
+void sq_tui_clip_range(const sq_qtensor *q, size_t k, double *lo, double *hi)
+{
+    *lo = *hi = NAN;
+    if (k >= q->n_scales || sq_tui_member_count(q, k) == 0)
+        return;
+    if (q->config.format == SQ_FORMAT_INT) {
+        double s = q->scales[k], zp = q->zero_points[k];
+        *lo = ((double)sq_qconfig_qmin(&q->config) - zp) * s;
+        *hi = ((double)sq_qconfig_qmax(&q->config) - zp) * s;
+        return;
+    }
+    size_t nl = 0;
+    float *lv = sq_tui_element_levels(q, sq_tui_member(q, k, 0), &nl);
+    double a = INFINITY, b = -INFINITY;
+    for (size_t j = 0; lv && j < nl; j++)
+        if (isfinite(lv[j])) {
+            a = lv[j] < a ? lv[j] : a;
+            b = lv[j] > b ? lv[j] : b;
+        }
+    free(lv);
+    if (b >= a)
+        *lo = a, *hi = b;
+}
+
+void sq_tui_clip_columns(double lo, double hi, double clo, double chi, int cols, int *below, int *above)
+{
+    *below = *above = 0;
+    if (cols < 1 || !(hi > lo))
+        return;
+    double w = (hi - lo) / cols;
+    for (int c = 0; c < cols; c++) {
+        double centre = lo + (c + 0.5) * w;
+        if (centre < clo) /* false for a NaN threshold */
+            *below = c + 1;
+        if (centre > chi && *above == 0)
+            *above = cols - c;
+    }
+}
+
+int sq_tui_value_column(double v, double lo, double hi, int cols)
+{
+    if (cols < 1 || !(hi > lo) || !(v >= lo && v <= hi))
+        return -1;
+    int c = (int)((v - lo) / (hi - lo) * cols);
+    return c >= cols ? cols - 1 : c;
+}
+
 sq_status sq_tui_selection_hist(const sq_tensor *t, const sq_qtensor *q, size_t k, int bins, sq_hist *h,
                                 sq_error *err)
 {

@@ -202,6 +202,16 @@ float *sq_tui_element_levels(const sq_qtensor *q, size_t i, size_t *n);
 /* The range of scale index k: its values' min..max widened to its levels'
  * (so unused levels show), never empty. */
 void sq_tui_selection_range(const sq_tensor *t, const sq_qtensor *q, size_t k, double *lo, double *hi);
+/* The clip range of scale index k: the values beyond it are clipped. INT:
+ * (qmin - zp) * scale .. (qmax - zp) * scale; other formats: the extreme
+ * levels of the block of its first element. NaN for k out of range. */
+void sq_tui_clip_range(const sq_qtensor *q, size_t k, double *lo, double *hi);
+/* Of cols columns over [lo, hi], how many leading columns (*below) and
+ * trailing columns (*above) have their centre beyond [clo, chi] (0 for a
+ * NaN threshold). */
+void sq_tui_clip_columns(double lo, double hi, double clo, double chi, int cols, int *below, int *above);
+/* Column of v in cols columns over [lo, hi] (hi in the last); -1 outside. */
+int sq_tui_value_column(double v, double lo, double hi, int cols);
 /* Histogram of scale index k's values over sq_tui_selection_range; h is new
  * (free with sq_hist_free). Errors: bins < 1 (ARG), no memory. */
 sq_status sq_tui_selection_hist(const sq_tensor *t, const sq_qtensor *q, size_t k, int bins, sq_hist *h,

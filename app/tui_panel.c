@@ -140,6 +140,42 @@ static void selection_text(const sq_tui_model *m, char *buf, size_t size)
         snprintf(buf, size, "the tensor");
 }
 
+/* Shade the value-histogram columns beyond the selected scale's clip range
+ * (sq_tui_clip_range): their filled cells get the clip glyph and role. Only
+ * for a histogram of exactly the values that range governs (per-tensor INT,
+ * or v's selection): other channels' values beyond it are not clipped. */
+static void draw_clip(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl,
+                      const sq_hist *h)
+{
+    double clo, chi;
+    int below, above;
+    sq_tui_clip_range(m->q, m->sel, &clo, &chi);
+    sq_tui_clip_columns(h->lo, h->hi, clo, chi, l->plot_w, &below, &above);
+    for (int c = 0; c < l->plot_w; c++) {
+        if (c >= below && c < l->plot_w - above)
+            continue;
+        for (int r = 0; r < l->vbars_h; r++) {
+            int x = l->plot_x + c, y = l->vbars_y + r;
+            if (x < g->w && y < g->h && strcmp(g->cells[(size_t)y * g->w + x].g, " ") != 0)
+                sq_tui_grid_put(g, x, y, gl->clip, SQ_ROLE_BAR_CLIP, 1);
+        }
+    }
+}
+
+/* The clip thresholds on the marker row (over the level markers), unless
+ * they fall in the plot's first / last column (nothing beyond them). */
+static void draw_clip_marks(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl,
+                            const sq_hist *h)
+{
+    double clo, chi;
+    sq_tui_clip_range(m->q, m->sel, &clo, &chi);
+    int a = sq_tui_value_column(clo, h->lo, h->hi, l->plot_w), b = sq_tui_value_column(chi, h->lo, h->hi, l->plot_w);
+    if (a > 0) /* not at the plot's edge: something lies beyond it */
+        sq_tui_grid_put(g, l->plot_x + a, l->vmark_y, gl->clip_lo, SQ_ROLE_BAR_CLIP, 1);
+    if (b >= 0 && b < l->plot_w - 1)
+        sq_tui_grid_put(g, l->plot_x + b, l->vmark_y, gl->clip_hi, SQ_ROLE_BAR_CLIP, 1);
+}
+
 /* Value histogram (of the tensor, or with v of the selection alone over
  * its range widened to its levels) with the selected scale's level markers
  * (sq_qtensor_levels of its first element). */
@@ -165,6 +201,8 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
         put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s %s levels of %s", gl->mark,
                  sq_format_name(m->done_cfg.format), sel);
     draw_hist(g, h, l->plot_x, l->vbars_y, l->plot_w, l->vbars_h, m->log_counts, gl, SQ_ROLE_BAR_VALUE);
+    if (h == &selh || (m->done_cfg.format == SQ_FORMAT_INT && m->done_cfg.granularity == SQ_GRAN_TENSOR))
+        draw_clip(m, l, g, gl, h); /* the histogram holds exactly the values that range governs */
     size_t n = 0;
     float *lv = sq_tui_element_levels(m->q, sq_tui_member(m->q, m->sel, 0), &n);
     double *lvd = malloc((n ? n : 1) * sizeof *lvd);
@@ -180,6 +218,7 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     free(lv);
     free(lvd);
     free(mark);
+    draw_clip_marks(m, l, g, gl, h);
     draw_range(g, l->plot_x, l->vrange_y, l->plot_w, h->lo, h->hi);
     sq_hist_free(&selh);
 }

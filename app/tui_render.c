@@ -10,8 +10,8 @@
 
 static const sq_tui_glyphs glyphs_utf8 = {
     {" ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"},
-    "\u25b2", "\u2500", "\u25b2", "x\u0302"};
-static const sq_tui_glyphs glyphs_ascii = {{" ", ".", ".", ":", ":", "|", "|", "#", "#"}, "^", "-", "^", "x^"};
+    "\u25b2", "\u2500", "\u25b2", "x\u0302", "\u2592", "[", "]"};
+static const sq_tui_glyphs glyphs_ascii = {{" ", ".", ".", ":", ":", "|", "|", "#", "#"}, "^", "-", "^", "x^", "/", "[", "]"};
 
 const sq_tui_glyphs *sq_tui_glyphs_get(bool utf8)
 {

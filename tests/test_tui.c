@@ -300,10 +300,10 @@ START_TEST(test_table_cells)
     ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 0, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "SQNR");
     ck_assert_str_eq(buf, "41.23 dB");
-    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 7, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 8, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "codes");
     ck_assert_str_eq(buf, "200 / 256");
-    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 8, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 14, &label, buf, sizeof buf));
     ck_assert_str_eq(buf, "512.00 KiB");
     ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 6, &label, buf, sizeof buf));
     ck_assert_str_eq(buf, "0.00% (0)");
@@ -319,7 +319,7 @@ START_TEST(test_table_cells)
     ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 12, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "seed size");
     ck_assert_str_eq(buf, "128.00 KiB (4.00x)");
-    ck_assert(!sq_tui_stats_cell(&st, &c, 200, 131080, 1, 14, &label, buf, sizeof buf));
+    ck_assert(!sq_tui_stats_cell(&st, &c, 200, 131080, 1, 15, &label, buf, sizeof buf));
     /* issue 14: int4 per-group(32) with f64 scales: 4 bits of code + 64/32
      * bits of scale = 6 bits per weight, so ratio 32/6 = 5.33x (not the
      * seed's 8.00x beside bits/w 6) */
@@ -1867,6 +1867,86 @@ static void check_walk_format(const sq_tensor *t, sq_format f, sq_granularity g)
     sq_qtensor_free(q);
 }
 
+/* Issue 13: the clip range, the shaded tails, the threshold marks and the
+ * MSE split on screen. */
+START_TEST(test_clip_on_screen)
+{
+    int below, above;
+    /* 8 columns over [-4, 4], centres -3.5 .. 3.5: two beyond each of -2, 2 */
+    sq_tui_clip_columns(-4, 4, -2, 2, 8, &below, &above);
+    ck_assert_int_eq(below, 2);
+    ck_assert_int_eq(above, 2);
+    sq_tui_clip_columns(-4, 4, -4, 4, 8, &below, &above);
+    ck_assert_int_eq(below + above, 0);
+    sq_tui_clip_columns(-4, 4, NAN, NAN, 8, &below, &above);
+    ck_assert_int_eq(below + above, 0);
+    sq_tui_clip_columns(-4, 4, -1.1, 4, 8, &below, &above); /* centre -1.5 < -1.1 */
+    ck_assert_int_eq(below, 3);
+    ck_assert_int_eq(above, 0);
+    ck_assert_int_eq(sq_tui_value_column(-2, -4, 4, 8), 2);
+    ck_assert_int_eq(sq_tui_value_column(4, -4, 4, 8), 7);
+    ck_assert_int_eq(sq_tui_value_column(-4, -4, 4, 8), 0);
+    ck_assert_int_eq(sq_tui_value_column(4.5, -4, 4, 8), -1);
+    ck_assert_int_eq(sq_tui_value_column(NAN, -4, 4, 8), -1);
+    /* the stats row: rounding + clipping MSE */
+    sq_stats st = {0};
+    sq_qconfig c = sq_qconfig_default();
+    const char *label;
+    char v[64];
+    st.sqnr_db = 20;
+    st.mse_round = 0.00125;
+    st.mse_clip = 0.0005;
+    ck_assert(sq_tui_stats_cell(&st, &c, 0, 0, 1, 7, &label, v, sizeof v));
+    ck_assert_str_eq(label, "rnd+clip");
+    ck_assert_str_eq(v, "1.250m + 500.0u");
+    st.sqnr_db = NAN; /* unknown without a source */
+    ck_assert(sq_tui_stats_cell(&st, &c, 0, 0, 1, 7, &label, v, sizeof v));
+    ck_assert_str_eq(v, "unknown");
+    /* int8 sym clip 0.5 of max|x| 4: scale 2/127, range -2..2 = (-127 - 0) *
+     * scale .. (127 - 0) * scale; -4 and 4 are clipped */
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    m.cfg.calibration = SQ_CALIB_CLIP;
+    m.cfg.clip = 0.5;
+    sq_tui_layout lay;
+    sq_tui_layout_compute(&m, 80, 24, &lay);
+    ck_assert_int_eq(sq_tui_model_update(&m, lay.plot_w, &err), SQ_OK);
+    double lo, hi;
+    sq_tui_clip_range(m.q, 0, &lo, &hi);
+    ck_assert_double_eq_tol(lo, -127.0 * m.q->scales[0], 1e-12);
+    ck_assert_double_eq_tol(hi, 2.0, 1e-6); /* scale is rounded to float: 1e-6 covers it */
+    double nlo, nhi;
+    sq_tui_clip_range(m.q, 5, &nlo, &nhi);
+    ck_assert(isnan(nlo) && isnan(nhi));
+    ck_assert_uint_eq(m.st.clipped, 2);
+    ck_assert(m.st.mse_clip > 0);
+    /* 4 - 2 = 2 of error on each of 2 of 12 values: mse_clip = 8 / 12 */
+    ck_assert_double_eq_tol(m.st.mse_clip, 8.0 / 12.0, 1e-5);
+    sq_tui_grid g = {0};
+    char row[1024];
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    /* the marker row: [ at -2 and ] at 2 over [-4, 4] */
+    sq_tui_grid_row(&g, lay.vmark_y, row, sizeof row);
+    int cl = sq_tui_value_column(lo, -4, 4, lay.plot_w), ch = sq_tui_value_column(hi, -4, 4, lay.plot_w);
+    ck_assert_int_eq(row[lay.plot_x + cl], '[');
+    ck_assert_int_eq(row[lay.plot_x + ch], ']');
+    /* the bars of -4 (column 0) and 4 (the last) are shaded, 0's is not */
+    sq_tui_grid_row(&g, lay.vmark_y - 1, row, sizeof row);
+    ck_assert_int_eq(row[lay.plot_x], '/');
+    ck_assert_int_eq(row[lay.plot_x + lay.plot_w - 1], '/');
+    ck_assert_int_eq(row[lay.plot_x + sq_tui_value_column(0, -4, 4, lay.plot_w)], '#');
+    ck_assert_uint_eq(g.cells[(size_t)(lay.vmark_y - 1) * g.w + lay.plot_x].role, SQ_ROLE_BAR_CLIP);
+    char *text = sq_tui_grid_text(&g);
+    ck_assert_ptr_nonnull(strstr(text, "rnd+clip"));
+    free(text);
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
 START_TEST(test_walk_formats)
 {
     sq_tensor *t = wavy_tensor(2, 256);
@@ -2004,6 +2084,7 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_format_keys);
     tcase_add_test(tc, test_calibration_keys);
     tcase_add_test(tc, test_walk_formats);
+    tcase_add_test(tc, test_clip_on_screen);
     tcase_add_test(tc, test_format_panel);
     tcase_add_test(tc, test_qtensor_with_source);
     tcase_add_test(tc, test_qtensor_no_source);

@@ -340,6 +340,24 @@ wait_for 'values - int8 sym per-channel\(axis 1\)$' && ok "F x8: back to int8, i
 if pane | LC_ALL=C grep -q '[^ -~]'; then echo "FAIL: LANG=C pane has non-ASCII bytes:"; pane; fail=1; fi
 T send-keys -t plain q q
 
+# ( clips: the clipped share rises, the MSE split shows clipping error, the
+# clipped tails are shaded ('/' in ASCII) and the thresholds marked ([ ])
+S=clip
+T new-session -d -s clip -x 80 -y 24 \
+    "cd '$tmp' && env TERM=xterm-256color LANG=C LC_ALL=C '$SQUINT' --demo; sleep 5"
+# the clipped count (in parentheses, maybe 12.3k / 4.56M)
+clipped() { pane | grep -oE 'clipped +[0-9.]+% \([0-9.]+[kM]?\)' | head -n 1 | sed 's/.*(//; s/)//' |
+    awk '{ v = $0 + 0; if ($0 ~ /k$/) v *= 1e3; if ($0 ~ /M$/) v *= 1e6; print v }'; }
+wait_for 'rnd\+clip +[0-9.]+[a-zA-Z]? \+ 0$' 20 && c0=$(clipped) && ok "min/max: no clipping error ($c0 clipped)"
+for k in 1 2 3 4 5 6 7 8 9 10; do T send-keys -t clip '('; done
+wait_for 'clip0\.9$' && wait_for 'rnd\+clip +[0-9.]+[a-zA-Z]? \+ [0-9.]*[1-9][0-9.]*[a-zA-Z]?$' \
+    && ok "( x10: clip 0.90, clipping error > 0"
+c1=$(clipped)
+if lt "${c0:-0}" "${c1:-0}"; then ok "clipped count rises: $c0 -> $c1"; else echo "FAIL: clipped $c0 -> $c1"; pane; fail=1; fi
+pane | grep -Eq '^ *\[.*\] *$|\[\^+\]' && pane | grep -q '/' && ok "clip thresholds marked, tails shaded" \
+    || { echo "FAIL: no clip marks / shading"; pane; fail=1; }
+T send-keys -t clip q
+
 # TERM=dumb: the demo falls back to the table, as through a pipe
 S=dumb
 T new-session -d -s dumb -x 80 -y 24 \

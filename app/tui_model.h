@@ -245,6 +245,11 @@ void sq_tui_walk_compute(const sq_tensor *t, const sq_qtensor *q, const float *x
  * known (false without a source). Returns the line count. */
 int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, char lines[][SQ_TUI_WALK_W],
                       int max);
+/* The same with x-hat spelled xh (sq_tui_glyphs xhat: "x\u0302" in UTF-8,
+ * "x^" in ASCII); the labels are padded to 24 display columns and the width
+ * limit SQ_TUI_WALK_FIT counts display columns (sq_tui_text_cols). */
+int sq_tui_walk_lines_glyph(const sq_tui_walk *w, const sq_qtensor *q, bool known, const char *xh,
+                            char lines[][SQ_TUI_WALK_W], int max);
 /* Index of the element with the largest |x - xhat| (the first on a tie). */
 size_t sq_tui_worst_element(const sq_tensor *t, const float *xhat);
 /* x-hat of cols evenly spaced x over [lo, hi] (column centres) with element

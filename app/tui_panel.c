@@ -387,7 +387,7 @@ static const char *const help_lines[] = {
 /* The walk-through box of element m->walk_i. The model is const here; the
  * dequantized values the formats need come from m->xhat when made (the key
  * that opens the box makes them), else are computed for the one element. */
-static void draw_walk(const sq_tui_model *m, sq_tui_grid *g)
+static void draw_walk(const sq_tui_model *m, sq_tui_grid *g, const sq_tui_glyphs *gl)
 {
     char lines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W];
     const char *ptr[SQ_TUI_WALK_LINES];
@@ -407,7 +407,7 @@ static void draw_walk(const sq_tui_model *m, sq_tui_grid *g)
         w.xhat = one;
         w.err = w.x - one;
     }
-    int n = sq_tui_walk_lines(&w, m->q, m->err_known, lines, SQ_TUI_WALK_LINES);
+    int n = sq_tui_walk_lines_glyph(&w, m->q, m->err_known, gl->xhat, lines, SQ_TUI_WALK_LINES);
     for (int i = 0; i < n; i++)
         ptr[i] = lines[i];
     sq_tui_draw_box(g, ptr, n, SQ_ROLE_HEADER);
@@ -473,7 +473,7 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
                                       : "b/B m g a [] f/F fmt e walk w worst v sel t pane ,. p pin s ? help q quit",
                         SQ_ROLE_FOOTER, -1);
     if (m->have && m->walk && !m->help)
-        draw_walk(m, g);
+        draw_walk(m, g, gl);
     if (m->help && m->glossary)
         sq_tui_draw_box(g, sq_tui_glossary, sq_tui_glossary_n, SQ_ROLE_HEADER);
     else if (m->help)

@@ -86,8 +86,12 @@ char *sq_tui_grid_row(const sq_tui_grid *g, int y, char *buf, size_t bufsize);
 /* The whole grid as text, one line per row; a new string the caller frees. */
 char *sq_tui_grid_text(const sq_tui_grid *g);
 
-/* Draw a box of role `role` holding lines[0..n) (ASCII), centred in the grid
- * below the header row, sized to the longest line plus a margin of two
+/* Display columns of UTF-8 text as sq_tui_grid_put lays it out: one per
+ * glyph, none for a combining mark (U+0300..U+036F); "x\u0302" is 1. */
+int sq_tui_text_cols(const char *s);
+/* Draw a box of role `role` holding lines[0..n) (UTF-8), centred in the grid
+ * below the header row, sized to the longest line (in display columns,
+ * sq_tui_text_cols) plus a margin of two
  * columns each side and one blank row above and below (clipped to the grid
  * when it cannot fit). */
 void sq_tui_draw_box(sq_tui_grid *g, const char *const *lines, int n, sq_tui_role role);

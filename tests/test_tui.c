@@ -1325,6 +1325,44 @@ START_TEST(test_walk_numbers)
     ck_assert_str_eq(lines[9], "error x - x^            = -0.003937006");
     for (int i = 0; i < n; i++)
         ck_assert_int_le((int)strlen(lines[i]), 76); /* fits the box at 80 columns */
+    /* UTF-8: x-hat as x + U+0302 (one display column, 3 bytes), the labels
+     * still padded to 24 columns, so the "=" column stays at 24 */
+    char ulines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W];
+    ck_assert_int_eq(sq_tui_walk_lines_glyph(&w, q, true, "x\u0302", ulines, SQ_TUI_WALK_LINES), n);
+    ck_assert_str_eq(ulines[8], "x\u0302 = (q - zp) * scale    = (16 - 0) * 0.03149606 = 0.503937");
+    ck_assert_str_eq(ulines[9], "error x - x\u0302             = -0.003937006");
+    ck_assert_str_eq(ulines[3], lines[3]);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(sq_tui_text_cols(ulines[i]), sq_tui_text_cols(lines[i]));
+        ck_assert_int_eq(sq_tui_text_cols(lines[i]), (int)strlen(lines[i])); /* ASCII: a byte a column */
+        ck_assert(strchr(lines[i], '=') == NULL || sq_tui_text_cols(lines[i]) < 24 ||
+                  lines[i][24] == '=' || i == 0 || i == 1);
+    }
+    ck_assert_int_eq(sq_tui_text_cols("x\u0302"), 1);
+    ck_assert_int_eq(sq_tui_text_cols("\u2588\u2592ab"), 4);
+    ck_assert_int_eq(sq_tui_text_cols(""), 0);
+    /* the box is as wide in UTF-8 as in ASCII: same left edge, same right edge */
+    sq_tui_grid ga = {0}, gu = {0};
+    const char *pa[SQ_TUI_WALK_LINES], *pu[SQ_TUI_WALK_LINES];
+    for (int i = 0; i < n; i++)
+        pa[i] = lines[i], pu[i] = ulines[i];
+    ck_assert(sq_tui_grid_resize(&ga, 80, 24) && sq_tui_grid_resize(&gu, 80, 24));
+    sq_tui_draw_box(&ga, pa, n, SQ_ROLE_HEADER);
+    sq_tui_draw_box(&gu, pu, n, SQ_ROLE_HEADER);
+    for (int y = 0; y < 24; y++)
+        for (int x = 0; x < 80; x++)
+            ck_assert_int_eq(ga.cells[y * 80 + x].role, gu.cells[y * 80 + x].role);
+    char ra[256], ru[256];
+    int y8 = -1;
+    for (int y = 0; y < 24 && y8 < 0; y++)
+        if (strstr(sq_tui_grid_row(&gu, y, ru, sizeof ru), "(q - zp)"))
+            y8 = y;
+    ck_assert_int_ge(y8, 0);
+    sq_tui_grid_row(&ga, y8, ra, sizeof ra);
+    ck_assert_ptr_nonnull(strstr(ru, "x\u0302 = (q - zp) * scale    = (16 - 0)"));
+    ck_assert_int_eq(sq_tui_text_cols(ru), sq_tui_text_cols(ra)); /* the same columns */
+    sq_tui_grid_free(&ga);
+    sq_tui_grid_free(&gu);
     sq_qtensor_free(q);
     /* clipped: range clipped to half of max|x| = 2, scale 2 / 127; x = 4
      * (element 12) gives 254, clamped to 127, x-hat 2 */

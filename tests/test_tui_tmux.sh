@@ -358,6 +358,24 @@ pane | grep -Eq '^ *\[.*\] *$|\[\^+\]' && pane | grep -q '/' && ok "clip thresho
     || { echo "FAIL: no clip marks / shading"; pane; fail=1; }
 T send-keys -t clip q
 
+# e in a UTF-8 locale: the walk-through spells x-hat with U+0302, its box
+# as wide as in ASCII (the "=" column of every step at the same place)
+S=utf
+T new-session -d -s utf -x 80 -y 24 \
+    "cd '$tmp' && env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 '$SQUINT' --demo; sleep 5"
+wait_for 'SQNR +-?[0-9.]+ dB' 20 >/dev/null
+T send-keys -t utf e
+if wait_for "$(printf 'x\314\202 = \\(q - zp\\) \\* scale +=')"; then
+    # labels padded to 24 columns: "x-hat = (q - zp) * scale" is 20 (4 blanks
+    # follow), "error x - x-hat" 11 (13 blanks); padded by bytes 3 and 11
+    xh=$(printf 'x\314\202')
+    if pane | grep -q "$xh = (q - zp) \* scale    = (" && pane | grep -q "error x - $xh             = "; then
+        ok "UTF-8 walk-through: x-hat with U+0302, steps aligned"
+    else echo "FAIL: UTF-8 walk-through misaligned"; pane; fail=1; fi
+    pane | grep -q 'x^' && { echo "FAIL: x^ in a UTF-8 walk-through"; pane; fail=1; }
+fi
+T send-keys -t utf q
+
 # TERM=dumb: the demo falls back to the table, as through a pipe
 S=dumb
 T new-session -d -s dumb -x 80 -y 24 \

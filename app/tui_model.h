@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diff.h"
 #include "error.h"
 #include "quant.h"
 #include "stats.h"
@@ -326,6 +327,51 @@ sq_status sq_tui_write_atomic(const char *path, const char *data, size_t len, sq
 /* Adjust cfg to be valid for shape: axis into range, group size to a
  * divisor of the last dimension, per-tensor for a scalar. */
 void sq_tui_config_fit(sq_qconfig *cfg, const size_t *shape, int ndim);
+
+/* ---- a pair of tensors (tui_pair.c, sq.view(a, b)) ------------------------ */
+
+/* The panel on b compared against the reference a (same shape, borrowed):
+ * the error statistics (sq_diff_stats), the value histograms of both over
+ * their common range and the error histogram. Quantization keys only say
+ * that they do nothing here (SQ_TUI_MSG_PAIR). */
+typedef struct sq_tui_pair {
+    const sq_tensor *a, *b;      /* borrowed */
+    char name[128];
+    bool log_counts, help;
+    char msg[512];               /* status line; "" for none */
+    bool have;                   /* d and the histograms are valid */
+    int bins;
+    sq_diff d;
+    sq_hist ha, hb, he;          /* values of a, of b (one range), e = a - b */
+} sq_tui_pair;
+
+#define SQ_TUI_PAIR_CONFIG_KEYS "bBmgaz[]rfFc()evtwpx,.<>s"
+#define SQ_TUI_MSG_PAIR "sq.view(a, b) compares two tensors: there is no quantization to change here"
+
+typedef struct sq_tui_pair_layout_t {
+    int w, h;
+    bool too_small;
+    int left_w, plot_x, plot_w, stats_x;
+    int title_y[3], bars_y[3], bars_h[3], range_y[3]; /* a, b, error */
+} sq_tui_pair_layout_t;
+
+/* Set p up and compute everything (64 bins). Errors: those of
+ * sq_diff_stats (shape mismatch, non-finite values: ARG / NONFINITE), no
+ * memory; p is then empty. */
+sq_status sq_tui_pair_init(sq_tui_pair *p, const sq_tensor *a, const sq_tensor *b, const char *name,
+                           sq_error *err);
+/* Recompute for `bins` histogram bins (nothing when unchanged). On failure
+ * p->have is false and p->msg says why. */
+sq_status sq_tui_pair_update(sq_tui_pair *p, int bins, sq_error *err);
+void sq_tui_pair_free(sq_tui_pair *p);
+/* Apply a key: l log counts, ? help, q / Esc quit (closing the help
+ * first); quantization keys set p->msg. Returns SQ_TUI_* flags. */
+int sq_tui_pair_key(sq_tui_pair *p, int key);
+/* Row i of the statistics table (false past the end). */
+bool sq_tui_pair_stats_cell(const sq_diff *d, int i, const char **label, char *value, size_t vsize);
+void sq_tui_pair_layout(int w, int h, sq_tui_pair_layout_t *l);
+void sq_tui_pair_render(const sq_tui_pair *p, const sq_tui_pair_layout_t *l, sq_tui_grid *g,
+                        const sq_tui_glyphs *gl);
 
 /* ---- tensor list (a checkpoint) ---------------------------------------- */
 

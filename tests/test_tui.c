@@ -1985,6 +1985,81 @@ START_TEST(test_clip_on_screen)
 }
 END_TEST
 
+/* sq.view(a, b): the pair panel's figures are sq_diff_stats', quantization
+ * keys say they do nothing, shapes must agree. */
+START_TEST(test_pair_panel)
+{
+    sq_tensor *a = small_tensor();
+    static const float bv[12] = {-1, -0.5f, 0, 0.25f, 0.5f, 1, -4, -2, 0, 1, 2, 3}; /* one error of 1 */
+    size_t shape[2] = {2, 6}, shape2[2] = {3, 4};
+    sq_tensor *b = tu_tensor(shape, 2, bv), *c = tu_tensor(shape2, 2, bv);
+    sq_error err;
+    sq_tui_pair p;
+    ck_assert_int_ne(sq_tui_pair_init(&p, a, c, "x", &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_pair_init(&p, a, b, "pair", &err), SQ_OK);
+    sq_diff d;
+    ck_assert_int_eq(sq_diff_stats(a, b, NULL, &d, NULL, &err), SQ_OK);
+    /* sum a^2 = 1 + .25 + .0625 + .25 + 1 + 16 + 4 + 1 + 4 + 16 = 43.5625, sum e^2 = 1 */
+    ck_assert_double_eq_tol(d.sqnr_db, 10 * log10(43.5625), 1e-9);
+    const char *label;
+    char v[64], want[64];
+    ck_assert(sq_tui_pair_stats_cell(&p.d, 0, &label, v, sizeof v));
+    ck_assert_str_eq(label, "SQNR");
+    snprintf(want, sizeof want, "%.2f dB", d.sqnr_db);
+    ck_assert_str_eq(v, want);
+    ck_assert_str_eq(v, "16.39 dB");
+    ck_assert(sq_tui_pair_stats_cell(&p.d, 3, &label, v, sizeof v));
+    ck_assert_str_eq(label, "max |err|");
+    ck_assert(sq_tui_pair_stats_cell(&p.d, 4, &label, v, sizeof v));
+    ck_assert_str_eq(v, "element 12");
+    ck_assert(!sq_tui_pair_stats_cell(&p.d, 12, &label, v, sizeof v));
+    /* 80 x 24: three charts and the table, all inside the screen */
+    sq_tui_pair_layout_t lay;
+    sq_tui_pair_layout(80, 24, &lay);
+    ck_assert(!lay.too_small);
+    ck_assert_int_eq(lay.range_y[2], 22);
+    ck_assert_int_eq(lay.bars_h[0] + lay.bars_h[1] + lay.bars_h[2], 16);
+    ck_assert_int_eq(sq_tui_pair_update(&p, lay.plot_w, &err), SQ_OK);
+    uint64_t na = 0, nb = 0;
+    for (int i = 0; i < p.ha.bins; i++)
+        na += p.ha.counts[i], nb += p.hb.counts[i];
+    ck_assert_uint_eq(na, 12);
+    ck_assert_uint_eq(nb, 12);
+    ck_assert_double_eq(p.ha.lo, -4);
+    ck_assert_double_eq(p.hb.hi, 4); /* the common range */
+    sq_tui_grid g = {0};
+    sq_tui_pair_render(&p, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "Values of a (reference)"), 1);
+    ck_assert_int_eq(find_row(&g, "Values of b"), lay.title_y[1]);
+    ck_assert_int_eq(find_row(&g, "Error a-b"), lay.title_y[2]);
+    ck_assert_int_gt(find_row(&g, "SQNR       16.39 dB"), 0);
+    char *text = sq_tui_grid_text(&g);
+    for (const char *q = text; *q; q++)
+        ck_assert_msg((unsigned char)*q < 0x80, "non-ASCII in the ASCII pair panel");
+    free(text);
+    /* keys */
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'b'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(p.msg, "b: " SQ_TUI_MSG_PAIR);
+    sq_tui_pair_render(&p, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "b: sq.view(a, b) compares two tensors"), 23);
+    sq_tui_pair_key(&p, 'f');
+    ck_assert_str_eq(p.msg, "f: " SQ_TUI_MSG_PAIR);
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'l') & SQ_TUI_REDRAW, SQ_TUI_REDRAW);
+    ck_assert(p.log_counts);
+    ck_assert_str_eq(p.msg, "");
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'Z'), SQ_TUI_IGNORED);
+    sq_tui_pair_key(&p, '?');
+    ck_assert(p.help);
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'q') & SQ_TUI_QUIT, 0); /* closes the help first */
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'q') & SQ_TUI_QUIT, SQ_TUI_QUIT);
+    sq_tui_grid_free(&g);
+    sq_tui_pair_free(&p);
+    sq_tensor_free(a);
+    sq_tensor_free(b);
+    sq_tensor_free(c);
+}
+END_TEST
+
 START_TEST(test_walk_formats)
 {
     sq_tensor *t = wavy_tensor(2, 256);
@@ -2123,6 +2198,7 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_calibration_keys);
     tcase_add_test(tc, test_walk_formats);
     tcase_add_test(tc, test_clip_on_screen);
+    tcase_add_test(tc, test_pair_panel);
     tcase_add_test(tc, test_format_panel);
     tcase_add_test(tc, test_qtensor_with_source);
     tcase_add_test(tc, test_qtensor_no_source);

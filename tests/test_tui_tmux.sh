@@ -177,6 +177,19 @@ wait_for 'now i8 sym tensor'
     || { echo "FAIL: panel after a resize at the prompt: statistics at column $(stats_col)"; pane; fail=1; }
 T send-keys -t repl q
 wait_prompt
+# sq.view(a, b): the pair panel shows sq.diff's SQNR; quantization keys say so
+keys 'pa = sq.demo(); pb = sq.quantize(pa, {bits = 4}):dequantize(); print("WANT " .. string.format("%.2f", sq.diff(pa, pb).sqnr_db))'
+wait_for '^WANT -?[0-9.]+$'
+want=$(pane | grep -E '^WANT ' | tail -n 1 | awk '{ print $2 }')
+keys 'sq.view(pa, pb)'
+wait_for '^Values of a \(reference\)' && wait_for "SQNR +$want dB" && wait_for '^Error a-b' \
+    && ok "sq.view(a, b): SQNR $want dB as sq.diff gives it, both value histograms, the error's"
+T send-keys -t repl b
+wait_for '^b: sq.view\(a, b\) compares two tensors' && ok "sq.view(a, b): b says there is no quantization here"
+T send-keys -t repl q
+wait_prompt
+keys 'print(pcall(sq.view, pa, sq.randn({3, 4}, 1)))'
+wait_for 'false.*shape \[3, 4\] differs from the reference' && ok "sq.view(a, b): shape mismatch named"
 
 # ---- the checkpoint list, resized: every row keeps its own numbers ---------------
 # check_rows [FILE [K]]: each visible row "NAME ... SQNR BITS [CONFIG]" shows

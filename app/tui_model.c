@@ -66,6 +66,8 @@ static void model_drop_results(sq_tui_model *m)
     m->ch_rmse = NULL;
     free(m->xhat);
     m->xhat = NULL;
+    sq_hist_free(&m->sel_h);
+    m->sel_r_ok = false;
     m->n_ch = 0;
     m->storage = 0;
     m->have = false;
@@ -122,6 +124,30 @@ static sq_status analyse_fixed(sq_tui_model *m, sq_stats_opts *o, sq_error *err)
     return s;
 }
 
+/* v: (re)make the selection's histogram for m->sel and bins when it is not
+ * the one held (a failure leaves none: the render then makes its own); the
+ * transfer pane: the selection's range likewise. */
+static void sel_hist_refresh(sq_tui_model *m, int bins)
+{
+    sq_error e;
+    if (!m->have || !m->q)
+        return;
+    if (m->pane == SQ_PANE_TRANSFER && !(m->sel_r_ok && m->sel_r_k == m->sel)) {
+        sq_tui_selection_range(m->t, m->q, m->sel, &m->sel_lo, &m->sel_hi);
+        m->sel_r_k = m->sel;
+        m->sel_r_ok = true;
+    }
+    if (!m->sel_hist)
+        return;
+    if (m->sel_h.counts && m->sel_h_k == m->sel && m->sel_h_bins == bins)
+        return;
+    sq_hist_free(&m->sel_h);
+    if (sq_tui_selection_hist(m->t, m->q, m->sel, bins, &m->sel_h, &e) == SQ_OK) {
+        m->sel_h_k = m->sel;
+        m->sel_h_bins = bins;
+    }
+}
+
 sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
 {
     sq_status s;
@@ -138,8 +164,10 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
         if (s != SQ_OK)
             goto fail;
     }
-    if (m->have && bins == m->bins && memcmp(&m->done_cfg, &m->cfg, sizeof m->cfg) == 0)
+    if (m->have && bins == m->bins && memcmp(&m->done_cfg, &m->cfg, sizeof m->cfg) == 0) {
+        sel_hist_refresh(m, bins);
         return SQ_OK;
+    }
     model_drop_results(m);
     m->bins = bins;
     sq_stats_opts o = sq_stats_opts_default();
@@ -175,6 +203,7 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
     m->done_cfg = m->cfg;
     m->have = true;
     m->fail[0] = '\0';
+    sel_hist_refresh(m, bins);
     return SQ_OK;
 fail:
     model_drop_results(m);

@@ -119,6 +119,15 @@ typedef struct sq_tui_model {
     size_t storage;              /* sq_qtensor_storage_bytes(q) */
     float *xhat;                 /* q dequantized (numel), made on demand by
                                     sq_tui_model_xhat; NULL until then */
+    sq_hist sel_h;               /* v: the selection's histogram, made by
+                                    sq_tui_model_update for sel_h_k /
+                                    sel_h_bins of these results (a redraw
+                                    reuses it); counts NULL when not made */
+    size_t sel_h_k;
+    int sel_h_bins;
+    bool sel_r_ok;               /* t's transfer pane: sq_tui_selection_range */
+    size_t sel_r_k;              /* of scale index sel_r_k, made by the update */
+    double sel_lo, sel_hi;
 } sq_tui_model;
 
 /* Set up m for tensor t (borrowed) named name, starting at initial (NULL:
@@ -161,7 +170,8 @@ const float *sq_tui_model_xhat(sq_tui_model *m);
 
 /* Analyse with the current configuration, histograms with `bins` bins (the
  * plot width). Recomputes only what changed (the value histogram only when
- * bins changes). On failure m->have is false and m->msg holds the error. */
+ * bins changes; with v on, the selection's histogram when the selection
+ * changed). On failure m->have is false and m->msg holds the error. */
 sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err);
 
 /* Apply one key (ASCII or SQ_TUI_KEY_*); returns SQ_TUI_* flags. */

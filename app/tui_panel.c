@@ -187,11 +187,14 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     const sq_hist *h = &m->val_hist;
     sq_error e;
     selection_text(m, sel, sizeof sel);
-    if (m->sel_hist && sq_tui_selection_hist(m->t, m->q, m->sel, l->plot_w, &selh, &e) == SQ_OK)
+    if (m->sel_hist && m->sel_h.counts && m->sel_h_k == m->sel && m->sel_h_bins == l->plot_w)
+        h = &m->sel_h; /* made by the update: a redraw does no pass over the values */
+    else if (m->sel_hist && sq_tui_selection_hist(m->t, m->q, m->sel, l->plot_w, &selh, &e) == SQ_OK)
         h = &selh;
-    const char *vt = h == &selh ? "Values of" : m->has_source ? "Values" : "Dequantized values";
+    bool of_sel = h == &selh || h == &m->sel_h;
+    const char *vt = of_sel ? "Values of" : m->has_source ? "Values" : "Dequantized values";
     int tx = sq_tui_grid_printf(g, 0, l->vtitle_y, SQ_ROLE_TITLE, "%s%s", vt, m->log_counts ? " (log)" : "");
-    if (h == &selh)
+    if (of_sel)
         put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s, %s its levels (v: whole tensor)", sel,
                  gl->mark);
     else if (m->done_cfg.format == SQ_FORMAT_INT)
@@ -201,7 +204,7 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
         put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s %s levels of %s", gl->mark,
                  sq_format_name(m->done_cfg.format), sel);
     draw_hist(g, h, l->plot_x, l->vbars_y, l->plot_w, l->vbars_h, m->log_counts, gl, SQ_ROLE_BAR_VALUE);
-    if (h == &selh || (m->done_cfg.format == SQ_FORMAT_INT && m->done_cfg.granularity == SQ_GRAN_TENSOR))
+    if (of_sel || (m->done_cfg.format == SQ_FORMAT_INT && m->done_cfg.granularity == SQ_GRAN_TENSOR))
         draw_clip(m, l, g, gl, h); /* the histogram holds exactly the values that range governs */
     size_t n = 0;
     float *lv = sq_tui_element_levels(m->q, sq_tui_member(m->q, m->sel, 0), &n);
@@ -280,7 +283,10 @@ static void draw_transfer(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_
     put_clip(g, tx, l->etitle_y, l->left_w - tx, SQ_ROLE_LABEL, " of %s (* %s, . x = %s)", sel, gl->xhat, gl->xhat);
     if (w <= 0 || rows <= 0)
         return;
-    sq_tui_selection_range(m->t, m->q, m->sel, &lo, &hi);
+    if (m->sel_r_ok && m->sel_r_k == m->sel)
+        lo = m->sel_lo, hi = m->sel_hi; /* made by the update */
+    else
+        sq_tui_selection_range(m->t, m->q, m->sel, &lo, &hi);
     double *out = malloc((size_t)w * sizeof *out);
     if (out) {
         sq_tui_transfer(m->q, sq_tui_member(m->q, m->sel, 0), lo, hi, w, out);

@@ -2060,6 +2060,46 @@ START_TEST(test_pair_panel)
 }
 END_TEST
 
+/* v: the update makes the selection's histogram once; a redraw reuses it,
+ * a new selection or width remakes it, a configuration change drops it. */
+START_TEST(test_sel_hist_cached)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    sq_qconfig c = sq_qconfig_default();
+    c.granularity = SQ_GRAN_CHANNEL;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", &c, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_ptr_null(m.sel_h.counts); /* v off: none made */
+    sq_tui_model_key(&m, 'v');
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_ptr_nonnull(m.sel_h.counts);
+    sq_hist h;
+    ck_assert_int_eq(sq_tui_selection_hist(t, m.q, 0, 10, &h, &err), SQ_OK);
+    ck_assert_int_eq(m.sel_h.bins, 10);
+    ck_assert_double_eq(m.sel_h.lo, h.lo);
+    ck_assert_double_eq(m.sel_h.hi, h.hi);
+    ck_assert_mem_eq(m.sel_h.counts, h.counts, 10 * sizeof *h.counts);
+    sq_hist_free(&h);
+    uint64_t *held = m.sel_h.counts;
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_ptr_eq(m.sel_h.counts, held); /* nothing changed: kept */
+    sq_tui_model_key(&m, '.');
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_uint_eq(m.sel_h_k, 1);
+    ck_assert_int_eq(sq_tui_selection_hist(t, m.q, 1, 10, &h, &err), SQ_OK);
+    ck_assert_mem_eq(m.sel_h.counts, h.counts, 10 * sizeof *h.counts);
+    sq_hist_free(&h);
+    sq_tui_model_key(&m, 'b'); /* a new configuration drops it with the results */
+    ck_assert_int_eq(sq_tui_model_update(&m, 12, &err), SQ_OK);
+    ck_assert_int_eq(m.sel_h_bins, 12);
+    sq_tui_model_free(&m);
+    ck_assert_ptr_null(m.sel_h.counts);
+    sq_tensor_free(t);
+}
+END_TEST
+
 START_TEST(test_walk_formats)
 {
     sq_tensor *t = wavy_tensor(2, 256);
@@ -2199,6 +2239,7 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_walk_formats);
     tcase_add_test(tc, test_clip_on_screen);
     tcase_add_test(tc, test_pair_panel);
+    tcase_add_test(tc, test_sel_hist_cached);
     tcase_add_test(tc, test_format_panel);
     tcase_add_test(tc, test_qtensor_with_source);
     tcase_add_test(tc, test_qtensor_no_source);

@@ -566,7 +566,9 @@ static void lsq_view_check_numel(lua_State *L, size_t numel, const size_t *shape
 }
 
 /* sq.view(x [, cfg [, {note = s}]]): the panel on a tensor, a quantized
- * tensor or a checkpoint; returns when the user leaves it with q. note (a
+ * tensor or a checkpoint; returns when the user leaves it with q.
+ * sq.view(a, b) with two tensors of one shape: b compared against the
+ * reference a (sq.diff's figures, both value histograms, the error's). note (a
  * tensor's panel) is shown on the status line until the first key. For a quantized
  * tensor, sq.view(q [, source]): its error against source, or against the
  * tensor sq.quantize made it from, else "unknown". The arguments are
@@ -591,7 +593,15 @@ int lsq_view(lua_State *L)
     } else {
         t = lsq_check_tensor(L, 1);
         lsq_view_check_numel(L, t->numel, t->shape, t->ndim);
-        lsq_parse_qconfig(L, 2, 2, "", t->shape, t->ndim, &cfg);
+        if (luaL_testudata(L, 2, SQ_LUA_TENSOR)) {
+            char sa[8 * 24 + 4], sb[8 * 24 + 4];
+            src = lsq_check_tensor(L, 2); /* sq.view(a, b): b against the reference a */
+            if (src->ndim != t->ndim || memcmp(src->shape, t->shape, (size_t)t->ndim * sizeof *t->shape) != 0)
+                return luaL_argerror(L, 2, lua_pushfstring(L, "shape %s differs from the reference's %s",
+                                                           sq_shape_format(src->shape, src->ndim, sa, sizeof sa),
+                                                           sq_shape_format(t->shape, t->ndim, sb, sizeof sb)));
+        } else
+            lsq_parse_qconfig(L, 2, 2, "", t->shape, t->ndim, &cfg);
     }
     if (lua_istable(L, 3)) { /* sq.view(x, cfg, {note = "..."}): the panel's status line */
         if (lua_getfield(L, 3, "note") != LUA_TNIL && !lua_isstring(L, -1))
@@ -607,6 +617,8 @@ int lsq_view(lua_State *L)
     }
     if (q) {
         st = sq_tui_view_qtensor_source(q, src, "qtensor", &err);
+    } else if (t && src) {
+        st = sq_tui_view_pair(t, src, "pair", &err);
     } else if (t) {
         st = sq_tui_view_tensor(t, "tensor", &cfg, &err);
     } else {

@@ -52,6 +52,11 @@ sq_status sq_tui_view_tensor(const sq_tensor *t, const char *name, const sq_qcon
  * source shape differs (ARG), no terminal (UNSUPPORTED), no memory. */
 sq_status sq_tui_view_qtensor_source(const sq_qtensor *q, const sq_tensor *source, const char *name,
                                      sq_error *err);
+/* The panel on b compared against the reference a (one shape; both
+ * borrowed): error statistics, both value histograms, the error histogram
+ * (app/tui_pair.c). Errors: shape mismatch, non-finite values (ARG /
+ * NONFINITE, before the terminal is touched), no terminal. */
+sq_status sq_tui_view_pair(const sq_tensor *a, const sq_tensor *b, const char *name, sq_error *err);
 /* sq_tui_view_qtensor_source without a source. */
 sq_status sq_tui_view_qtensor(const sq_qtensor *q, const char *name, sq_error *err);
 

@@ -99,6 +99,7 @@ static const struct {
     [SQ_ROLE_PIN] = {-1, -1, A_NORMAL, A_NORMAL},
     [SQ_ROLE_FOOTER] = {COLOR_BLACK, COLOR_WHITE, A_NORMAL, A_REVERSE},
     [SQ_ROLE_WARN] = {COLOR_RED, -1, A_BOLD, A_BOLD},
+    [SQ_ROLE_BAR_CLIP] = {COLOR_RED, -1, A_NORMAL, A_DIM},
 };
 
 bool sq_tui_available(void)
@@ -324,6 +325,42 @@ static sq_status qtensor_loop(term *T, const sq_qtensor *q, const sq_tensor *sou
         sq_tui_model_free(&m);
     }
     sq_tensor_free(deq);
+    return s;
+}
+
+/* The pair panel (sq_tui_view_pair) on an open terminal. */
+static void pair_loop(term *T, sq_tui_pair *p)
+{
+    sq_tui_grid g = {0};
+    sq_tui_pair_layout_t lay;
+    sq_error e2;
+    for (;;) {
+        sq_tui_pair_layout(COLS, LINES, &lay);
+        sq_tui_pair_update(p, lay.plot_w, &e2);
+        sq_tui_pair_render(p, &lay, &g, T->gl);
+        term_draw(T, &g);
+        bool quit = false;
+        for (int k = term_key(-1); k >= 0 && !quit; k = term_key(0))
+            quit = k != 0 && (sq_tui_pair_key(p, k) & SQ_TUI_QUIT) != 0;
+        if (quit)
+            break;
+    }
+    sq_tui_grid_free(&g);
+}
+
+sq_status sq_tui_view_pair(const sq_tensor *a, const sq_tensor *b, const char *name, sq_error *err)
+{
+    term T;
+    sq_tui_pair p;
+    sq_status s = sq_tui_pair_init(&p, a, b, name, err); /* shape / value errors before the screen */
+    if (s != SQ_OK)
+        return s;
+    s = term_open(&T, err);
+    if (s == SQ_OK) {
+        pair_loop(&T, &p);
+        term_close(&T);
+    }
+    sq_tui_pair_free(&p);
     return s;
 }
 

@@ -124,6 +124,53 @@ void sq_tui_selection_range(const sq_tensor *t, const sq_qtensor *q, size_t k, d
     *hi = b;
 }
 
+void sq_tui_clip_range(const sq_qtensor *q, size_t k, double *lo, double *hi)
+{
+    *lo = *hi = NAN;
+    if (k >= q->n_scales || sq_tui_member_count(q, k) == 0)
+        return;
+    if (q->config.format == SQ_FORMAT_INT) {
+        double s = q->scales[k], zp = q->zero_points[k];
+        *lo = ((double)sq_qconfig_qmin(&q->config) - zp) * s;
+        *hi = ((double)sq_qconfig_qmax(&q->config) - zp) * s;
+        return;
+    }
+    size_t nl = 0;
+    float *lv = sq_tui_element_levels(q, sq_tui_member(q, k, 0), &nl);
+    double a = INFINITY, b = -INFINITY;
+    for (size_t j = 0; lv && j < nl; j++)
+        if (isfinite(lv[j])) {
+            a = lv[j] < a ? lv[j] : a;
+            b = lv[j] > b ? lv[j] : b;
+        }
+    free(lv);
+    if (b >= a)
+        *lo = a, *hi = b;
+}
+
+void sq_tui_clip_columns(double lo, double hi, double clo, double chi, int cols, int *below, int *above)
+{
+    *below = *above = 0;
+    if (cols < 1 || !(hi > lo))
+        return;
+    double w = (hi - lo) / cols;
+    for (int c = 0; c < cols; c++) {
+        double centre = lo + (c + 0.5) * w;
+        if (centre < clo) /* false for a NaN threshold */
+            *below = c + 1;
+        if (centre > chi && *above == 0)
+            *above = cols - c;
+    }
+}
+
+int sq_tui_value_column(double v, double lo, double hi, int cols)
+{
+    if (cols < 1 || !(hi > lo) || !(v >= lo && v <= hi))
+        return -1;
+    int c = (int)((v - lo) / (hi - lo) * cols);
+    return c >= cols ? cols - 1 : c;
+}
+
 sq_status sq_tui_selection_hist(const sq_tensor *t, const sq_qtensor *q, size_t k, int bins, sq_hist *h,
                                 sq_error *err)
 {
@@ -261,18 +308,42 @@ static const char *num(double v, char *buf, size_t size)
     return buf;
 }
 
+/* label into buf with each "x^" spelled xh, padded with blanks to 24
+ * display columns; returns its length in bytes. */
+static int walk_label(char *buf, size_t size, const char *label, const char *xh)
+{
+    size_t o = 0;
+    for (const char *p = label; *p && o + 8 < size; p++) {
+        if (p[0] == 'x' && p[1] == '^') {
+            o += (size_t)snprintf(buf + o, size - o, "%s", xh);
+            p++;
+        } else
+            buf[o++] = *p;
+    }
+    buf[o] = '\0';
+    for (int cols = sq_tui_text_cols(buf); cols < 24 && o + 1 < size; cols++)
+        buf[o++] = ' ', buf[o] = '\0';
+    return (int)o;
+}
+
 int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, char lines[][SQ_TUI_WALK_W],
                       int max)
 {
+    return sq_tui_walk_lines_glyph(w, q, known, "x^", lines, max);
+}
+
+int sq_tui_walk_lines_glyph(const sq_tui_walk *w, const sq_qtensor *q, bool known, const char *xh,
+                            char lines[][SQ_TUI_WALK_W], int max)
+{
     const sq_qconfig *c = &q->config;
     char a[32], b[32], d[32], e[32], pos[96], desc[64], lab[64];
-    int n = 0;
-#define L(label, ...) do { if (n < max) { int o_ = snprintf(lines[n], SQ_TUI_WALK_W, "%-24s", label); \
-        snprintf(lines[n] + o_, SQ_TUI_WALK_W - (size_t)o_, __VA_ARGS__); n++; } } while (0)
+    int n = 0, lab_len = 24;
+#define L(label, ...) do { if (n < max) { lab_len = walk_label(lines[n], SQ_TUI_WALK_W, label, xh); \
+        snprintf(lines[n] + lab_len, SQ_TUI_WALK_W - (size_t)lab_len, __VA_ARGS__); n++; } } while (0)
     /* a line with its operands wider than the box at 80 columns keeps only its result (after the last "= ") */
-#define FIT() do { if (n > 0 && strlen(lines[n - 1]) > SQ_TUI_WALK_FIT) { \
+#define FIT() do { if (n > 0 && sq_tui_text_cols(lines[n - 1]) > SQ_TUI_WALK_FIT) { \
         const char *r_ = strrchr(lines[n - 1], '='); \
-        memmove(lines[n - 1] + 24, r_, strlen(r_) + 1); } } while (0)
+        memmove(lines[n - 1] + lab_len, r_, strlen(r_) + 1); } } while (0)
     coords(q, w->i, pos, sizeof pos);
     sq_qconfig_describe_from(c, 1, desc, sizeof desc);
     snprintf(lab, sizeof lab, "Element %zu of %zu", w->i + 1, q->numel);
@@ -282,7 +353,7 @@ int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, cha
     if (known)
         L("x", "= %s", num(w->x, a, sizeof a));
     else
-        L("x", "unknown (no source: the values shown are x^)");
+        L("x", "unknown (no source: the values shown are %s)", xh);
     if (w->is_int) {
         if (known && !isnan(w->range_hi) && c->mode == SQ_MODE_SYMMETRIC) {
             L("scale = max|x| / qmax", "= %s / %d = %s", num(w->range_hi, b, sizeof b), w->qmax,
@@ -402,8 +473,8 @@ const char *const sq_tui_glossary[] = {
     "         in dB; higher is better, about 6 dB per extra bit.",
     "RMSE     root mean squared error: the typical size of x - x^.",
     "cosine   cosine similarity of x and x^ as vectors; 1 means same direction.",
-    "clipped  values outside the range a scale can reach; they land on the",
-    "         extreme code and their error can be large.",
+    "clipped  values beyond the range a scale reaches ([ ] on the value chart,",
+    "         tails shaded): they land on the extreme code; rnd+clip splits MSE.",
     "bits/w   bits per weight: 8 * stored bytes / elements, codes plus scales",
     "         and zero points as stored; ratio = 32 / bits/w against fp32.",
     "seed     the seed's own figures: size = packed codes only, no scales.",

@@ -66,6 +66,8 @@ static void model_drop_results(sq_tui_model *m)
     m->ch_rmse = NULL;
     free(m->xhat);
     m->xhat = NULL;
+    sq_hist_free(&m->sel_h);
+    m->sel_r_ok = false;
     m->n_ch = 0;
     m->storage = 0;
     m->have = false;
@@ -94,7 +96,7 @@ static void stats_errors_unknown(sq_stats *st)
 {
     st->mse = st->rmse = st->max_abs_err = st->mean_abs_err = NAN;
     st->sqnr_db = st->cosine = st->clipped_frac = NAN;
-    st->err_min = st->err_max = st->sum_e2 = NAN;
+    st->err_min = st->err_max = st->sum_e2 = st->mse_round = st->mse_clip = NAN;
     st->clipped = 0;
 }
 
@@ -122,6 +124,30 @@ static sq_status analyse_fixed(sq_tui_model *m, sq_stats_opts *o, sq_error *err)
     return s;
 }
 
+/* v: (re)make the selection's histogram for m->sel and bins when it is not
+ * the one held (a failure leaves none: the render then makes its own); the
+ * transfer pane: the selection's range likewise. */
+static void sel_hist_refresh(sq_tui_model *m, int bins)
+{
+    sq_error e;
+    if (!m->have || !m->q)
+        return;
+    if (m->pane == SQ_PANE_TRANSFER && !(m->sel_r_ok && m->sel_r_k == m->sel)) {
+        sq_tui_selection_range(m->t, m->q, m->sel, &m->sel_lo, &m->sel_hi);
+        m->sel_r_k = m->sel;
+        m->sel_r_ok = true;
+    }
+    if (!m->sel_hist)
+        return;
+    if (m->sel_h.counts && m->sel_h_k == m->sel && m->sel_h_bins == bins)
+        return;
+    sq_hist_free(&m->sel_h);
+    if (sq_tui_selection_hist(m->t, m->q, m->sel, bins, &m->sel_h, &e) == SQ_OK) {
+        m->sel_h_k = m->sel;
+        m->sel_h_bins = bins;
+    }
+}
+
 sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
 {
     sq_status s;
@@ -138,8 +164,10 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
         if (s != SQ_OK)
             goto fail;
     }
-    if (m->have && bins == m->bins && memcmp(&m->done_cfg, &m->cfg, sizeof m->cfg) == 0)
+    if (m->have && bins == m->bins && memcmp(&m->done_cfg, &m->cfg, sizeof m->cfg) == 0) {
+        sel_hist_refresh(m, bins);
         return SQ_OK;
+    }
     model_drop_results(m);
     m->bins = bins;
     sq_stats_opts o = sq_stats_opts_default();
@@ -175,6 +203,7 @@ sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err)
     m->done_cfg = m->cfg;
     m->have = true;
     m->fail[0] = '\0';
+    sel_hist_refresh(m, bins);
     return SQ_OK;
 fail:
     model_drop_results(m);
@@ -675,15 +704,15 @@ bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_u
                        size_t n_scales, int i, const char **label, char *value, size_t vsize)
 {
     static const char *labels[] = {"SQNR",    "MSE",     "RMSE",     "max |err|", "mean |err|",
-                                   "cosine",  "clipped", "codes",    "fp32",      "stored",
-                                   "ratio",   "bits/w",  "seed size", "scales"};
+                                   "cosine",  "clipped", "rnd+clip", "codes",     "stored",
+                                   "ratio",   "bits/w",  "seed size", "scales",   "fp32"};
     char a[32], b[32];
     double bpw, ratio;
     accounting(storage, st->numel, &bpw, &ratio);
     if (i < 0 || i >= (int)(sizeof labels / sizeof labels[0]))
         return false;
     *label = labels[i];
-    if (i <= 6 && isnan(st->sqnr_db)) { /* error figures unknown (no source) */
+    if (i <= 7 && isnan(st->sqnr_db)) { /* error figures unknown (no source) */
         snprintf(value, vsize, "%s", i == 0 ? "unknown: no source" : "unknown");
         return true;
     }
@@ -697,15 +726,19 @@ bool sq_tui_stats_cell(const sq_stats *st, const sq_qconfig *cfg, size_t codes_u
     case 6:
         snprintf(value, vsize, "%.2f%% (%s)", 100.0 * st->clipped_frac, sq_tui_fmt_count(st->clipped, a, sizeof a));
         break;
-    case 7: snprintf(value, vsize, "%zu / %d", codes_used, 1 << cfg->bits); break;
-    case 8: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)st->fp32_bytes, a, sizeof a)); break;
+    case 7: /* the MSE split: rounding (unclipped values) + clipping */
+        snprintf(value, vsize, "%s + %s", sq_tui_fmt_si(st->mse_round, 1, a, sizeof a),
+                 sq_tui_fmt_si(st->mse_clip, 1, b, sizeof b));
+        break;
+    case 8: snprintf(value, vsize, "%zu / %d", codes_used, 1 << cfg->bits); break;
     case 9: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)storage, a, sizeof a)); break;
     case 10: snprintf(value, vsize, "%.2fx", ratio); break;
     case 11: snprintf(value, vsize, "%.3f", bpw); break;
     case 12:
         snprintf(value, vsize, "%s (%.2fx)", sq_tui_fmt_bytes((double)st->size_bytes, a, sizeof a), st->compression);
         break;
-    default: snprintf(value, vsize, "%s", sq_tui_fmt_count(n_scales, b, sizeof b)); break;
+    case 13: snprintf(value, vsize, "%s", sq_tui_fmt_count(n_scales, b, sizeof b)); break;
+    default: snprintf(value, vsize, "%s", sq_tui_fmt_bytes((double)st->fp32_bytes, a, sizeof a)); break;
     }
     return true;
 }

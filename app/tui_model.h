@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diff.h"
 #include "error.h"
 #include "quant.h"
 #include "stats.h"
@@ -118,6 +119,15 @@ typedef struct sq_tui_model {
     size_t storage;              /* sq_qtensor_storage_bytes(q) */
     float *xhat;                 /* q dequantized (numel), made on demand by
                                     sq_tui_model_xhat; NULL until then */
+    sq_hist sel_h;               /* v: the selection's histogram, made by
+                                    sq_tui_model_update for sel_h_k /
+                                    sel_h_bins of these results (a redraw
+                                    reuses it); counts NULL when not made */
+    size_t sel_h_k;
+    int sel_h_bins;
+    bool sel_r_ok;               /* t's transfer pane: sq_tui_selection_range */
+    size_t sel_r_k;              /* of scale index sel_r_k, made by the update */
+    double sel_lo, sel_hi;
 } sq_tui_model;
 
 /* Set up m for tensor t (borrowed) named name, starting at initial (NULL:
@@ -160,7 +170,8 @@ const float *sq_tui_model_xhat(sq_tui_model *m);
 
 /* Analyse with the current configuration, histograms with `bins` bins (the
  * plot width). Recomputes only what changed (the value histogram only when
- * bins changes). On failure m->have is false and m->msg holds the error. */
+ * bins changes; with v on, the selection's histogram when the selection
+ * changed). On failure m->have is false and m->msg holds the error. */
 sq_status sq_tui_model_update(sq_tui_model *m, int bins, sq_error *err);
 
 /* Apply one key (ASCII or SQ_TUI_KEY_*); returns SQ_TUI_* flags. */
@@ -202,6 +213,16 @@ float *sq_tui_element_levels(const sq_qtensor *q, size_t i, size_t *n);
 /* The range of scale index k: its values' min..max widened to its levels'
  * (so unused levels show), never empty. */
 void sq_tui_selection_range(const sq_tensor *t, const sq_qtensor *q, size_t k, double *lo, double *hi);
+/* The clip range of scale index k: the values beyond it are clipped. INT:
+ * (qmin - zp) * scale .. (qmax - zp) * scale; other formats: the extreme
+ * levels of the block of its first element. NaN for k out of range. */
+void sq_tui_clip_range(const sq_qtensor *q, size_t k, double *lo, double *hi);
+/* Of cols columns over [lo, hi], how many leading columns (*below) and
+ * trailing columns (*above) have their centre beyond [clo, chi] (0 for a
+ * NaN threshold). */
+void sq_tui_clip_columns(double lo, double hi, double clo, double chi, int cols, int *below, int *above);
+/* Column of v in cols columns over [lo, hi] (hi in the last); -1 outside. */
+int sq_tui_value_column(double v, double lo, double hi, int cols);
 /* Histogram of scale index k's values over sq_tui_selection_range; h is new
  * (free with sq_hist_free). Errors: bins < 1 (ARG), no memory. */
 sq_status sq_tui_selection_hist(const sq_tensor *t, const sq_qtensor *q, size_t k, int bins, sq_hist *h,
@@ -235,6 +256,11 @@ void sq_tui_walk_compute(const sq_tensor *t, const sq_qtensor *q, const float *x
  * known (false without a source). Returns the line count. */
 int sq_tui_walk_lines(const sq_tui_walk *w, const sq_qtensor *q, bool known, char lines[][SQ_TUI_WALK_W],
                       int max);
+/* The same with x-hat spelled xh (sq_tui_glyphs xhat: "x\u0302" in UTF-8,
+ * "x^" in ASCII); the labels are padded to 24 display columns and the width
+ * limit SQ_TUI_WALK_FIT counts display columns (sq_tui_text_cols). */
+int sq_tui_walk_lines_glyph(const sq_tui_walk *w, const sq_qtensor *q, bool known, const char *xh,
+                            char lines[][SQ_TUI_WALK_W], int max);
 /* Index of the element with the largest |x - xhat| (the first on a tie). */
 size_t sq_tui_worst_element(const sq_tensor *t, const float *xhat);
 /* x-hat of cols evenly spaced x over [lo, hi] (column centres) with element
@@ -311,6 +337,51 @@ sq_status sq_tui_write_atomic(const char *path, const char *data, size_t len, sq
 /* Adjust cfg to be valid for shape: axis into range, group size to a
  * divisor of the last dimension, per-tensor for a scalar. */
 void sq_tui_config_fit(sq_qconfig *cfg, const size_t *shape, int ndim);
+
+/* ---- a pair of tensors (tui_pair.c, sq.view(a, b)) ------------------------ */
+
+/* The panel on b compared against the reference a (same shape, borrowed):
+ * the error statistics (sq_diff_stats), the value histograms of both over
+ * their common range and the error histogram. Quantization keys only say
+ * that they do nothing here (SQ_TUI_MSG_PAIR). */
+typedef struct sq_tui_pair {
+    const sq_tensor *a, *b;      /* borrowed */
+    char name[128];
+    bool log_counts, help;
+    char msg[512];               /* status line; "" for none */
+    bool have;                   /* d and the histograms are valid */
+    int bins;
+    sq_diff d;
+    sq_hist ha, hb, he;          /* values of a, of b (one range), e = a - b */
+} sq_tui_pair;
+
+#define SQ_TUI_PAIR_CONFIG_KEYS "bBmgaz[]rfFc()evtwpx,.<>s"
+#define SQ_TUI_MSG_PAIR "sq.view(a, b) compares two tensors: there is no quantization to change here"
+
+typedef struct sq_tui_pair_layout_t {
+    int w, h;
+    bool too_small;
+    int left_w, plot_x, plot_w, stats_x;
+    int title_y[3], bars_y[3], bars_h[3], range_y[3]; /* a, b, error */
+} sq_tui_pair_layout_t;
+
+/* Set p up and compute everything (64 bins). Errors: those of
+ * sq_diff_stats (shape mismatch, non-finite values: ARG / NONFINITE), no
+ * memory; p is then empty. */
+sq_status sq_tui_pair_init(sq_tui_pair *p, const sq_tensor *a, const sq_tensor *b, const char *name,
+                           sq_error *err);
+/* Recompute for `bins` histogram bins (nothing when unchanged). On failure
+ * p->have is false and p->msg says why. */
+sq_status sq_tui_pair_update(sq_tui_pair *p, int bins, sq_error *err);
+void sq_tui_pair_free(sq_tui_pair *p);
+/* Apply a key: l log counts, ? help, q / Esc quit (closing the help
+ * first); quantization keys set p->msg. Returns SQ_TUI_* flags. */
+int sq_tui_pair_key(sq_tui_pair *p, int key);
+/* Row i of the statistics table (false past the end). */
+bool sq_tui_pair_stats_cell(const sq_diff *d, int i, const char **label, char *value, size_t vsize);
+void sq_tui_pair_layout(int w, int h, sq_tui_pair_layout_t *l);
+void sq_tui_pair_render(const sq_tui_pair *p, const sq_tui_pair_layout_t *l, sq_tui_grid *g,
+                        const sq_tui_glyphs *gl);
 
 /* ---- tensor list (a checkpoint) ---------------------------------------- */
 

@@ -140,6 +140,42 @@ static void selection_text(const sq_tui_model *m, char *buf, size_t size)
         snprintf(buf, size, "the tensor");
 }
 
+/* Shade the value-histogram columns beyond the selected scale's clip range
+ * (sq_tui_clip_range): their filled cells get the clip glyph and role. Only
+ * for a histogram of exactly the values that range governs (per-tensor INT,
+ * or v's selection): other channels' values beyond it are not clipped. */
+static void draw_clip(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl,
+                      const sq_hist *h)
+{
+    double clo, chi;
+    int below, above;
+    sq_tui_clip_range(m->q, m->sel, &clo, &chi);
+    sq_tui_clip_columns(h->lo, h->hi, clo, chi, l->plot_w, &below, &above);
+    for (int c = 0; c < l->plot_w; c++) {
+        if (c >= below && c < l->plot_w - above)
+            continue;
+        for (int r = 0; r < l->vbars_h; r++) {
+            int x = l->plot_x + c, y = l->vbars_y + r;
+            if (x < g->w && y < g->h && strcmp(g->cells[(size_t)y * g->w + x].g, " ") != 0)
+                sq_tui_grid_put(g, x, y, gl->clip, SQ_ROLE_BAR_CLIP, 1);
+        }
+    }
+}
+
+/* The clip thresholds on the marker row (over the level markers), unless
+ * they fall in the plot's first / last column (nothing beyond them). */
+static void draw_clip_marks(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g, const sq_tui_glyphs *gl,
+                            const sq_hist *h)
+{
+    double clo, chi;
+    sq_tui_clip_range(m->q, m->sel, &clo, &chi);
+    int a = sq_tui_value_column(clo, h->lo, h->hi, l->plot_w), b = sq_tui_value_column(chi, h->lo, h->hi, l->plot_w);
+    if (a > 0) /* not at the plot's edge: something lies beyond it */
+        sq_tui_grid_put(g, l->plot_x + a, l->vmark_y, gl->clip_lo, SQ_ROLE_BAR_CLIP, 1);
+    if (b >= 0 && b < l->plot_w - 1)
+        sq_tui_grid_put(g, l->plot_x + b, l->vmark_y, gl->clip_hi, SQ_ROLE_BAR_CLIP, 1);
+}
+
 /* Value histogram (of the tensor, or with v of the selection alone over
  * its range widened to its levels) with the selected scale's level markers
  * (sq_qtensor_levels of its first element). */
@@ -151,11 +187,14 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     const sq_hist *h = &m->val_hist;
     sq_error e;
     selection_text(m, sel, sizeof sel);
-    if (m->sel_hist && sq_tui_selection_hist(m->t, m->q, m->sel, l->plot_w, &selh, &e) == SQ_OK)
+    if (m->sel_hist && m->sel_h.counts && m->sel_h_k == m->sel && m->sel_h_bins == l->plot_w)
+        h = &m->sel_h; /* made by the update: a redraw does no pass over the values */
+    else if (m->sel_hist && sq_tui_selection_hist(m->t, m->q, m->sel, l->plot_w, &selh, &e) == SQ_OK)
         h = &selh;
-    const char *vt = h == &selh ? "Values of" : m->has_source ? "Values" : "Dequantized values";
+    bool of_sel = h == &selh || h == &m->sel_h;
+    const char *vt = of_sel ? "Values of" : m->has_source ? "Values" : "Dequantized values";
     int tx = sq_tui_grid_printf(g, 0, l->vtitle_y, SQ_ROLE_TITLE, "%s%s", vt, m->log_counts ? " (log)" : "");
-    if (h == &selh)
+    if (of_sel)
         put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s, %s its levels (v: whole tensor)", sel,
                  gl->mark);
     else if (m->done_cfg.format == SQ_FORMAT_INT)
@@ -165,6 +204,8 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
         put_clip(g, tx, l->vtitle_y, l->left_w - tx, SQ_ROLE_LABEL, " %s %s levels of %s", gl->mark,
                  sq_format_name(m->done_cfg.format), sel);
     draw_hist(g, h, l->plot_x, l->vbars_y, l->plot_w, l->vbars_h, m->log_counts, gl, SQ_ROLE_BAR_VALUE);
+    if (of_sel || (m->done_cfg.format == SQ_FORMAT_INT && m->done_cfg.granularity == SQ_GRAN_TENSOR))
+        draw_clip(m, l, g, gl, h); /* the histogram holds exactly the values that range governs */
     size_t n = 0;
     float *lv = sq_tui_element_levels(m->q, sq_tui_member(m->q, m->sel, 0), &n);
     double *lvd = malloc((n ? n : 1) * sizeof *lvd);
@@ -180,6 +221,7 @@ static void draw_values(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_gr
     free(lv);
     free(lvd);
     free(mark);
+    draw_clip_marks(m, l, g, gl, h);
     draw_range(g, l->plot_x, l->vrange_y, l->plot_w, h->lo, h->hi);
     sq_hist_free(&selh);
 }
@@ -241,7 +283,10 @@ static void draw_transfer(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_
     put_clip(g, tx, l->etitle_y, l->left_w - tx, SQ_ROLE_LABEL, " of %s (* %s, . x = %s)", sel, gl->xhat, gl->xhat);
     if (w <= 0 || rows <= 0)
         return;
-    sq_tui_selection_range(m->t, m->q, m->sel, &lo, &hi);
+    if (m->sel_r_ok && m->sel_r_k == m->sel)
+        lo = m->sel_lo, hi = m->sel_hi; /* made by the update */
+    else
+        sq_tui_selection_range(m->t, m->q, m->sel, &lo, &hi);
     double *out = malloc((size_t)w * sizeof *out);
     if (out) {
         sq_tui_transfer(m->q, sq_tui_member(m->q, m->sel, 0), lo, hi, w, out);
@@ -348,7 +393,7 @@ static const char *const help_lines[] = {
 /* The walk-through box of element m->walk_i. The model is const here; the
  * dequantized values the formats need come from m->xhat when made (the key
  * that opens the box makes them), else are computed for the one element. */
-static void draw_walk(const sq_tui_model *m, sq_tui_grid *g)
+static void draw_walk(const sq_tui_model *m, sq_tui_grid *g, const sq_tui_glyphs *gl)
 {
     char lines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W];
     const char *ptr[SQ_TUI_WALK_LINES];
@@ -368,7 +413,7 @@ static void draw_walk(const sq_tui_model *m, sq_tui_grid *g)
         w.xhat = one;
         w.err = w.x - one;
     }
-    int n = sq_tui_walk_lines(&w, m->q, m->err_known, lines, SQ_TUI_WALK_LINES);
+    int n = sq_tui_walk_lines_glyph(&w, m->q, m->err_known, gl->xhat, lines, SQ_TUI_WALK_LINES);
     for (int i = 0; i < n; i++)
         ptr[i] = lines[i];
     sq_tui_draw_box(g, ptr, n, SQ_ROLE_HEADER);
@@ -434,7 +479,7 @@ void sq_tui_render(const sq_tui_model *m, const sq_tui_layout *l, sq_tui_grid *g
                                       : "b/B m g a [] f/F fmt e walk w worst v sel t pane ,. p pin s ? help q quit",
                         SQ_ROLE_FOOTER, -1);
     if (m->have && m->walk && !m->help)
-        draw_walk(m, g);
+        draw_walk(m, g, gl);
     if (m->help && m->glossary)
         sq_tui_draw_box(g, sq_tui_glossary, sq_tui_glossary_n, SQ_ROLE_HEADER);
     else if (m->help)

@@ -10,8 +10,8 @@
 
 static const sq_tui_glyphs glyphs_utf8 = {
     {" ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"},
-    "\u25b2", "\u2500", "\u25b2", "x\u0302"};
-static const sq_tui_glyphs glyphs_ascii = {{" ", ".", ".", ":", ":", "|", "|", "#", "#"}, "^", "-", "^", "x^"};
+    "\u25b2", "\u2500", "\u25b2", "x\u0302", "\u2592", "[", "]"};
+static const sq_tui_glyphs glyphs_ascii = {{" ", ".", ".", ":", ":", "|", "|", "#", "#"}, "^", "-", "^", "x^", "/", "[", "]"};
 
 const sq_tui_glyphs *sq_tui_glyphs_get(bool utf8)
 {
@@ -159,12 +159,25 @@ char *sq_tui_grid_text(const sq_tui_grid *g)
     return out;
 }
 
+int sq_tui_text_cols(const char *s)
+{
+    int n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p; p++) {
+        if ((*p & 0xC0) == 0x80)
+            continue; /* a continuation byte */
+        bool combining = (p[0] == 0xCC && (p[1] & 0xC0) == 0x80) || (p[0] == 0xCD && p[1] >= 0x80 && p[1] <= 0xAF);
+        n += !combining; /* U+0300..U+036F join the glyph before */
+    }
+    return n;
+}
+
 void sq_tui_draw_box(sq_tui_grid *g, const char *const *lines, int n, sq_tui_role role)
 {
     int bw = 0, bh = n + 2;
     for (int i = 0; i < n; i++)
-        if ((int)strlen(lines[i]) > bw)
-            bw = (int)strlen(lines[i]);
+        if (sq_tui_text_cols(lines[i]) > bw)
+            bw = sq_tui_text_cols(lines[i]);
     bw += 4;
     if (bw > g->w)
         bw = g->w;

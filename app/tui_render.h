@@ -29,6 +29,7 @@ typedef enum sq_tui_role {
     SQ_ROLE_PIN,         /* pinned comparison rows */
     SQ_ROLE_FOOTER,      /* key help line */
     SQ_ROLE_WARN,        /* messages, errors */
+    SQ_ROLE_BAR_CLIP,    /* value-histogram bars beyond the clip range */
     SQ_ROLE_COUNT
 } sq_tui_role;
 
@@ -43,13 +44,17 @@ typedef struct sq_tui_grid {
 } sq_tui_grid;
 
 /* Glyphs for bars and markers: bar[k] is the glyph for k eighths (0..8) of a
- * cell filled from the bottom; mark the level marker; hline a rule. */
+ * cell filled from the bottom; mark the level marker; hline a rule; clip
+ * replaces the filled cells of the columns beyond the clip range (a shade in
+ * UTF-8, '/' in ASCII), whose ends clip_lo / clip_hi mark ("[" and "]"). */
 typedef struct sq_tui_glyphs {
     const char *bar[9];
     const char *mark;
     const char *hline;
     const char *sel;     /* marker under the selected channel in the strip */
     const char *xhat;    /* the dequantized value x-hat ("x^" in ASCII) */
+    const char *clip;    /* a filled cell of a bar beyond the clip range */
+    const char *clip_lo, *clip_hi; /* the clip thresholds on the marker row */
 } sq_tui_glyphs;
 
 /* The UTF-8 (block elements) or the ASCII table. */
@@ -81,8 +86,12 @@ char *sq_tui_grid_row(const sq_tui_grid *g, int y, char *buf, size_t bufsize);
 /* The whole grid as text, one line per row; a new string the caller frees. */
 char *sq_tui_grid_text(const sq_tui_grid *g);
 
-/* Draw a box of role `role` holding lines[0..n) (ASCII), centred in the grid
- * below the header row, sized to the longest line plus a margin of two
+/* Display columns of UTF-8 text as sq_tui_grid_put lays it out: one per
+ * glyph, none for a combining mark (U+0300..U+036F); "x\u0302" is 1. */
+int sq_tui_text_cols(const char *s);
+/* Draw a box of role `role` holding lines[0..n) (UTF-8), centred in the grid
+ * below the header row, sized to the longest line (in display columns,
+ * sq_tui_text_cols) plus a margin of two
  * columns each side and one blank row above and below (clipped to the grid
  * when it cannot fit). */
 void sq_tui_draw_box(sq_tui_grid *g, const char *const *lines, int n, sq_tui_role role);

@@ -300,10 +300,10 @@ START_TEST(test_table_cells)
     ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 0, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "SQNR");
     ck_assert_str_eq(buf, "41.23 dB");
-    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 7, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 8, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "codes");
     ck_assert_str_eq(buf, "200 / 256");
-    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 8, &label, buf, sizeof buf));
+    ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 14, &label, buf, sizeof buf));
     ck_assert_str_eq(buf, "512.00 KiB");
     ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 6, &label, buf, sizeof buf));
     ck_assert_str_eq(buf, "0.00% (0)");
@@ -319,7 +319,7 @@ START_TEST(test_table_cells)
     ck_assert(sq_tui_stats_cell(&st, &c, 200, 131080, 1, 12, &label, buf, sizeof buf));
     ck_assert_str_eq(label, "seed size");
     ck_assert_str_eq(buf, "128.00 KiB (4.00x)");
-    ck_assert(!sq_tui_stats_cell(&st, &c, 200, 131080, 1, 14, &label, buf, sizeof buf));
+    ck_assert(!sq_tui_stats_cell(&st, &c, 200, 131080, 1, 15, &label, buf, sizeof buf));
     /* issue 14: int4 per-group(32) with f64 scales: 4 bits of code + 64/32
      * bits of scale = 6 bits per weight, so ratio 32/6 = 5.33x (not the
      * seed's 8.00x beside bits/w 6) */
@@ -1325,6 +1325,44 @@ START_TEST(test_walk_numbers)
     ck_assert_str_eq(lines[9], "error x - x^            = -0.003937006");
     for (int i = 0; i < n; i++)
         ck_assert_int_le((int)strlen(lines[i]), 76); /* fits the box at 80 columns */
+    /* UTF-8: x-hat as x + U+0302 (one display column, 3 bytes), the labels
+     * still padded to 24 columns, so the "=" column stays at 24 */
+    char ulines[SQ_TUI_WALK_LINES][SQ_TUI_WALK_W];
+    ck_assert_int_eq(sq_tui_walk_lines_glyph(&w, q, true, "x\u0302", ulines, SQ_TUI_WALK_LINES), n);
+    ck_assert_str_eq(ulines[8], "x\u0302 = (q - zp) * scale    = (16 - 0) * 0.03149606 = 0.503937");
+    ck_assert_str_eq(ulines[9], "error x - x\u0302             = -0.003937006");
+    ck_assert_str_eq(ulines[3], lines[3]);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(sq_tui_text_cols(ulines[i]), sq_tui_text_cols(lines[i]));
+        ck_assert_int_eq(sq_tui_text_cols(lines[i]), (int)strlen(lines[i])); /* ASCII: a byte a column */
+        ck_assert(strchr(lines[i], '=') == NULL || sq_tui_text_cols(lines[i]) < 24 ||
+                  lines[i][24] == '=' || i == 0 || i == 1);
+    }
+    ck_assert_int_eq(sq_tui_text_cols("x\u0302"), 1);
+    ck_assert_int_eq(sq_tui_text_cols("\u2588\u2592ab"), 4);
+    ck_assert_int_eq(sq_tui_text_cols(""), 0);
+    /* the box is as wide in UTF-8 as in ASCII: same left edge, same right edge */
+    sq_tui_grid ga = {0}, gu = {0};
+    const char *pa[SQ_TUI_WALK_LINES], *pu[SQ_TUI_WALK_LINES];
+    for (int i = 0; i < n; i++)
+        pa[i] = lines[i], pu[i] = ulines[i];
+    ck_assert(sq_tui_grid_resize(&ga, 80, 24) && sq_tui_grid_resize(&gu, 80, 24));
+    sq_tui_draw_box(&ga, pa, n, SQ_ROLE_HEADER);
+    sq_tui_draw_box(&gu, pu, n, SQ_ROLE_HEADER);
+    for (int y = 0; y < 24; y++)
+        for (int x = 0; x < 80; x++)
+            ck_assert_int_eq(ga.cells[y * 80 + x].role, gu.cells[y * 80 + x].role);
+    char ra[256], ru[256];
+    int y8 = -1;
+    for (int y = 0; y < 24 && y8 < 0; y++)
+        if (strstr(sq_tui_grid_row(&gu, y, ru, sizeof ru), "(q - zp)"))
+            y8 = y;
+    ck_assert_int_ge(y8, 0);
+    sq_tui_grid_row(&ga, y8, ra, sizeof ra);
+    ck_assert_ptr_nonnull(strstr(ru, "x\u0302 = (q - zp) * scale    = (16 - 0)"));
+    ck_assert_int_eq(sq_tui_text_cols(ru), sq_tui_text_cols(ra)); /* the same columns */
+    sq_tui_grid_free(&ga);
+    sq_tui_grid_free(&gu);
     sq_qtensor_free(q);
     /* clipped: range clipped to half of max|x| = 2, scale 2 / 127; x = 4
      * (element 12) gives 254, clamped to 127, x-hat 2 */
@@ -1867,6 +1905,201 @@ static void check_walk_format(const sq_tensor *t, sq_format f, sq_granularity g)
     sq_qtensor_free(q);
 }
 
+/* Issue 13: the clip range, the shaded tails, the threshold marks and the
+ * MSE split on screen. */
+START_TEST(test_clip_on_screen)
+{
+    int below, above;
+    /* 8 columns over [-4, 4], centres -3.5 .. 3.5: two beyond each of -2, 2 */
+    sq_tui_clip_columns(-4, 4, -2, 2, 8, &below, &above);
+    ck_assert_int_eq(below, 2);
+    ck_assert_int_eq(above, 2);
+    sq_tui_clip_columns(-4, 4, -4, 4, 8, &below, &above);
+    ck_assert_int_eq(below + above, 0);
+    sq_tui_clip_columns(-4, 4, NAN, NAN, 8, &below, &above);
+    ck_assert_int_eq(below + above, 0);
+    sq_tui_clip_columns(-4, 4, -1.1, 4, 8, &below, &above); /* centre -1.5 < -1.1 */
+    ck_assert_int_eq(below, 3);
+    ck_assert_int_eq(above, 0);
+    ck_assert_int_eq(sq_tui_value_column(-2, -4, 4, 8), 2);
+    ck_assert_int_eq(sq_tui_value_column(4, -4, 4, 8), 7);
+    ck_assert_int_eq(sq_tui_value_column(-4, -4, 4, 8), 0);
+    ck_assert_int_eq(sq_tui_value_column(4.5, -4, 4, 8), -1);
+    ck_assert_int_eq(sq_tui_value_column(NAN, -4, 4, 8), -1);
+    /* the stats row: rounding + clipping MSE */
+    sq_stats st = {0};
+    sq_qconfig c = sq_qconfig_default();
+    const char *label;
+    char v[64];
+    st.sqnr_db = 20;
+    st.mse_round = 0.00125;
+    st.mse_clip = 0.0005;
+    ck_assert(sq_tui_stats_cell(&st, &c, 0, 0, 1, 7, &label, v, sizeof v));
+    ck_assert_str_eq(label, "rnd+clip");
+    ck_assert_str_eq(v, "1.250m + 500.0u");
+    st.sqnr_db = NAN; /* unknown without a source */
+    ck_assert(sq_tui_stats_cell(&st, &c, 0, 0, 1, 7, &label, v, sizeof v));
+    ck_assert_str_eq(v, "unknown");
+    /* int8 sym clip 0.5 of max|x| 4: scale 2/127, range -2..2 = (-127 - 0) *
+     * scale .. (127 - 0) * scale; -4 and 4 are clipped */
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", NULL, &err), SQ_OK);
+    m.cfg.calibration = SQ_CALIB_CLIP;
+    m.cfg.clip = 0.5;
+    sq_tui_layout lay;
+    sq_tui_layout_compute(&m, 80, 24, &lay);
+    ck_assert_int_eq(sq_tui_model_update(&m, lay.plot_w, &err), SQ_OK);
+    double lo, hi;
+    sq_tui_clip_range(m.q, 0, &lo, &hi);
+    ck_assert_double_eq_tol(lo, -127.0 * m.q->scales[0], 1e-12);
+    ck_assert_double_eq_tol(hi, 2.0, 1e-6); /* scale is rounded to float: 1e-6 covers it */
+    double nlo, nhi;
+    sq_tui_clip_range(m.q, 5, &nlo, &nhi);
+    ck_assert(isnan(nlo) && isnan(nhi));
+    ck_assert_uint_eq(m.st.clipped, 2);
+    ck_assert(m.st.mse_clip > 0);
+    /* 4 - 2 = 2 of error on each of 2 of 12 values: mse_clip = 8 / 12 */
+    ck_assert_double_eq_tol(m.st.mse_clip, 8.0 / 12.0, 1e-5);
+    sq_tui_grid g = {0};
+    char row[1024];
+    sq_tui_render(&m, &lay, &g, sq_tui_glyphs_get(false));
+    /* the marker row: [ at -2 and ] at 2 over [-4, 4] */
+    sq_tui_grid_row(&g, lay.vmark_y, row, sizeof row);
+    int cl = sq_tui_value_column(lo, -4, 4, lay.plot_w), ch = sq_tui_value_column(hi, -4, 4, lay.plot_w);
+    ck_assert_int_eq(row[lay.plot_x + cl], '[');
+    ck_assert_int_eq(row[lay.plot_x + ch], ']');
+    /* the bars of -4 (column 0) and 4 (the last) are shaded, 0's is not */
+    sq_tui_grid_row(&g, lay.vmark_y - 1, row, sizeof row);
+    ck_assert_int_eq(row[lay.plot_x], '/');
+    ck_assert_int_eq(row[lay.plot_x + lay.plot_w - 1], '/');
+    ck_assert_int_eq(row[lay.plot_x + sq_tui_value_column(0, -4, 4, lay.plot_w)], '#');
+    ck_assert_uint_eq(g.cells[(size_t)(lay.vmark_y - 1) * g.w + lay.plot_x].role, SQ_ROLE_BAR_CLIP);
+    char *text = sq_tui_grid_text(&g);
+    ck_assert_ptr_nonnull(strstr(text, "rnd+clip"));
+    free(text);
+    sq_tui_grid_free(&g);
+    sq_tui_model_free(&m);
+    sq_tensor_free(t);
+}
+END_TEST
+
+/* sq.view(a, b): the pair panel's figures are sq_diff_stats', quantization
+ * keys say they do nothing, shapes must agree. */
+START_TEST(test_pair_panel)
+{
+    sq_tensor *a = small_tensor();
+    static const float bv[12] = {-1, -0.5f, 0, 0.25f, 0.5f, 1, -4, -2, 0, 1, 2, 3}; /* one error of 1 */
+    size_t shape[2] = {2, 6}, shape2[2] = {3, 4};
+    sq_tensor *b = tu_tensor(shape, 2, bv), *c = tu_tensor(shape2, 2, bv);
+    sq_error err;
+    sq_tui_pair p;
+    ck_assert_int_ne(sq_tui_pair_init(&p, a, c, "x", &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_pair_init(&p, a, b, "pair", &err), SQ_OK);
+    sq_diff d;
+    ck_assert_int_eq(sq_diff_stats(a, b, NULL, &d, NULL, &err), SQ_OK);
+    /* sum a^2 = 1 + .25 + .0625 + .25 + 1 + 16 + 4 + 1 + 4 + 16 = 43.5625, sum e^2 = 1 */
+    ck_assert_double_eq_tol(d.sqnr_db, 10 * log10(43.5625), 1e-9);
+    const char *label;
+    char v[64], want[64];
+    ck_assert(sq_tui_pair_stats_cell(&p.d, 0, &label, v, sizeof v));
+    ck_assert_str_eq(label, "SQNR");
+    snprintf(want, sizeof want, "%.2f dB", d.sqnr_db);
+    ck_assert_str_eq(v, want);
+    ck_assert_str_eq(v, "16.39 dB");
+    ck_assert(sq_tui_pair_stats_cell(&p.d, 3, &label, v, sizeof v));
+    ck_assert_str_eq(label, "max |err|");
+    ck_assert(sq_tui_pair_stats_cell(&p.d, 4, &label, v, sizeof v));
+    ck_assert_str_eq(v, "element 12");
+    ck_assert(!sq_tui_pair_stats_cell(&p.d, 12, &label, v, sizeof v));
+    /* 80 x 24: three charts and the table, all inside the screen */
+    sq_tui_pair_layout_t lay;
+    sq_tui_pair_layout(80, 24, &lay);
+    ck_assert(!lay.too_small);
+    ck_assert_int_eq(lay.range_y[2], 22);
+    ck_assert_int_eq(lay.bars_h[0] + lay.bars_h[1] + lay.bars_h[2], 16);
+    ck_assert_int_eq(sq_tui_pair_update(&p, lay.plot_w, &err), SQ_OK);
+    uint64_t na = 0, nb = 0;
+    for (int i = 0; i < p.ha.bins; i++)
+        na += p.ha.counts[i], nb += p.hb.counts[i];
+    ck_assert_uint_eq(na, 12);
+    ck_assert_uint_eq(nb, 12);
+    ck_assert_double_eq(p.ha.lo, -4);
+    ck_assert_double_eq(p.hb.hi, 4); /* the common range */
+    sq_tui_grid g = {0};
+    sq_tui_pair_render(&p, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "Values of a (reference)"), 1);
+    ck_assert_int_eq(find_row(&g, "Values of b"), lay.title_y[1]);
+    ck_assert_int_eq(find_row(&g, "Error a-b"), lay.title_y[2]);
+    ck_assert_int_gt(find_row(&g, "SQNR       16.39 dB"), 0);
+    char *text = sq_tui_grid_text(&g);
+    for (const char *q = text; *q; q++)
+        ck_assert_msg((unsigned char)*q < 0x80, "non-ASCII in the ASCII pair panel");
+    free(text);
+    /* keys */
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'b'), SQ_TUI_HANDLED | SQ_TUI_REDRAW);
+    ck_assert_str_eq(p.msg, "b: " SQ_TUI_MSG_PAIR);
+    sq_tui_pair_render(&p, &lay, &g, sq_tui_glyphs_get(false));
+    ck_assert_int_eq(find_row(&g, "b: sq.view(a, b) compares two tensors"), 23);
+    sq_tui_pair_key(&p, 'f');
+    ck_assert_str_eq(p.msg, "f: " SQ_TUI_MSG_PAIR);
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'l') & SQ_TUI_REDRAW, SQ_TUI_REDRAW);
+    ck_assert(p.log_counts);
+    ck_assert_str_eq(p.msg, "");
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'Z'), SQ_TUI_IGNORED);
+    sq_tui_pair_key(&p, '?');
+    ck_assert(p.help);
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'q') & SQ_TUI_QUIT, 0); /* closes the help first */
+    ck_assert_int_eq(sq_tui_pair_key(&p, 'q') & SQ_TUI_QUIT, SQ_TUI_QUIT);
+    sq_tui_grid_free(&g);
+    sq_tui_pair_free(&p);
+    sq_tensor_free(a);
+    sq_tensor_free(b);
+    sq_tensor_free(c);
+}
+END_TEST
+
+/* v: the update makes the selection's histogram once; a redraw reuses it,
+ * a new selection or width remakes it, a configuration change drops it. */
+START_TEST(test_sel_hist_cached)
+{
+    sq_tensor *t = small_tensor();
+    sq_tui_model m;
+    sq_error err;
+    sq_qconfig c = sq_qconfig_default();
+    c.granularity = SQ_GRAN_CHANNEL;
+    ck_assert_int_eq(sq_tui_model_init(&m, t, "small", &c, &err), SQ_OK);
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_ptr_null(m.sel_h.counts); /* v off: none made */
+    sq_tui_model_key(&m, 'v');
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_ptr_nonnull(m.sel_h.counts);
+    sq_hist h;
+    ck_assert_int_eq(sq_tui_selection_hist(t, m.q, 0, 10, &h, &err), SQ_OK);
+    ck_assert_int_eq(m.sel_h.bins, 10);
+    ck_assert_double_eq(m.sel_h.lo, h.lo);
+    ck_assert_double_eq(m.sel_h.hi, h.hi);
+    ck_assert_mem_eq(m.sel_h.counts, h.counts, 10 * sizeof *h.counts);
+    sq_hist_free(&h);
+    uint64_t *held = m.sel_h.counts;
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_ptr_eq(m.sel_h.counts, held); /* nothing changed: kept */
+    sq_tui_model_key(&m, '.');
+    ck_assert_int_eq(sq_tui_model_update(&m, 10, &err), SQ_OK);
+    ck_assert_uint_eq(m.sel_h_k, 1);
+    ck_assert_int_eq(sq_tui_selection_hist(t, m.q, 1, 10, &h, &err), SQ_OK);
+    ck_assert_mem_eq(m.sel_h.counts, h.counts, 10 * sizeof *h.counts);
+    sq_hist_free(&h);
+    sq_tui_model_key(&m, 'b'); /* a new configuration drops it with the results */
+    ck_assert_int_eq(sq_tui_model_update(&m, 12, &err), SQ_OK);
+    ck_assert_int_eq(m.sel_h_bins, 12);
+    sq_tui_model_free(&m);
+    ck_assert_ptr_null(m.sel_h.counts);
+    sq_tensor_free(t);
+}
+END_TEST
+
 START_TEST(test_walk_formats)
 {
     sq_tensor *t = wavy_tensor(2, 256);
@@ -2004,6 +2237,9 @@ static Suite *tui_suite(void)
     tcase_add_test(tc, test_format_keys);
     tcase_add_test(tc, test_calibration_keys);
     tcase_add_test(tc, test_walk_formats);
+    tcase_add_test(tc, test_clip_on_screen);
+    tcase_add_test(tc, test_pair_panel);
+    tcase_add_test(tc, test_sel_hist_cached);
     tcase_add_test(tc, test_format_panel);
     tcase_add_test(tc, test_qtensor_with_source);
     tcase_add_test(tc, test_qtensor_no_source);

@@ -177,6 +177,19 @@ wait_for 'now i8 sym tensor'
     || { echo "FAIL: panel after a resize at the prompt: statistics at column $(stats_col)"; pane; fail=1; }
 T send-keys -t repl q
 wait_prompt
+# sq.view(a, b): the pair panel shows sq.diff's SQNR; quantization keys say so
+keys 'pa = sq.demo(); pb = sq.quantize(pa, {bits = 4}):dequantize(); print("WANT " .. string.format("%.2f", sq.diff(pa, pb).sqnr_db))'
+wait_for '^WANT -?[0-9.]+$'
+want=$(pane | grep -E '^WANT ' | tail -n 1 | awk '{ print $2 }')
+keys 'sq.view(pa, pb)'
+wait_for '^Values of a \(reference\)' && wait_for "SQNR +$want dB" && wait_for '^Error a-b' \
+    && ok "sq.view(a, b): SQNR $want dB as sq.diff gives it, both value histograms, the error's"
+T send-keys -t repl b
+wait_for '^b: sq.view\(a, b\) compares two tensors' && ok "sq.view(a, b): b says there is no quantization here"
+T send-keys -t repl q
+wait_prompt
+keys 'print(pcall(sq.view, pa, sq.randn({3, 4}, 1)))'
+wait_for 'false.*shape \[3, 4\] differs from the reference' && ok "sq.view(a, b): shape mismatch named"
 
 # ---- the checkpoint list, resized: every row keeps its own numbers ---------------
 # check_rows [FILE [K]]: each visible row "NAME ... SQNR BITS [CONFIG]" shows
@@ -339,6 +352,42 @@ for k in 1 2 3 4 5 6 7 8; do T send-keys -t plain F; done
 wait_for 'values - int8 sym per-channel\(axis 1\)$' && ok "F x8: back to int8, its configuration kept"
 if pane | LC_ALL=C grep -q '[^ -~]'; then echo "FAIL: LANG=C pane has non-ASCII bytes:"; pane; fail=1; fi
 T send-keys -t plain q q
+
+# ( clips: the clipped share rises, the MSE split shows clipping error, the
+# clipped tails are shaded ('/' in ASCII) and the thresholds marked ([ ])
+S=clip
+T new-session -d -s clip -x 80 -y 24 \
+    "cd '$tmp' && env TERM=xterm-256color LANG=C LC_ALL=C '$SQUINT' --demo; sleep 5"
+# the clipped count (in parentheses, maybe 12.3k / 4.56M)
+clipped() { pane | grep -oE 'clipped +[0-9.]+% \([0-9.]+[kM]?\)' | head -n 1 | sed 's/.*(//; s/)//' |
+    awk '{ v = $0 + 0; if ($0 ~ /k$/) v *= 1e3; if ($0 ~ /M$/) v *= 1e6; print v }'; }
+wait_for 'rnd\+clip +[0-9.]+[a-zA-Z]? \+ 0$' 20 && c0=$(clipped) && ok "min/max: no clipping error ($c0 clipped)"
+for k in 1 2 3 4 5 6 7 8 9 10; do T send-keys -t clip '('; done
+wait_for 'clip0\.9$' && wait_for 'rnd\+clip +[0-9.]+[a-zA-Z]? \+ [0-9.]*[1-9][0-9.]*[a-zA-Z]?$' \
+    && ok "( x10: clip 0.90, clipping error > 0"
+c1=$(clipped)
+if lt "${c0:-0}" "${c1:-0}"; then ok "clipped count rises: $c0 -> $c1"; else echo "FAIL: clipped $c0 -> $c1"; pane; fail=1; fi
+pane | grep -Eq '^ *\[.*\] *$|\[\^+\]' && pane | grep -q '/' && ok "clip thresholds marked, tails shaded" \
+    || { echo "FAIL: no clip marks / shading"; pane; fail=1; }
+T send-keys -t clip q
+
+# e in a UTF-8 locale: the walk-through spells x-hat with U+0302, its box
+# as wide as in ASCII (the "=" column of every step at the same place)
+S=utf
+T new-session -d -s utf -x 80 -y 24 \
+    "cd '$tmp' && env TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 '$SQUINT' --demo; sleep 5"
+wait_for 'SQNR +-?[0-9.]+ dB' 20 >/dev/null
+T send-keys -t utf e
+if wait_for "$(printf 'x\314\202 = \\(q - zp\\) \\* scale +=')"; then
+    # labels padded to 24 columns: "x-hat = (q - zp) * scale" is 20 (4 blanks
+    # follow), "error x - x-hat" 11 (13 blanks); padded by bytes 3 and 11
+    xh=$(printf 'x\314\202')
+    if pane | grep -q "$xh = (q - zp) \* scale    = (" && pane | grep -q "error x - $xh             = "; then
+        ok "UTF-8 walk-through: x-hat with U+0302, steps aligned"
+    else echo "FAIL: UTF-8 walk-through misaligned"; pane; fail=1; fi
+    pane | grep -q 'x^' && { echo "FAIL: x^ in a UTF-8 walk-through"; pane; fail=1; }
+fi
+T send-keys -t utf q
 
 # TERM=dumb: the demo falls back to the table, as through a pipe
 S=dumb

@@ -153,9 +153,12 @@ static const help_entry help_entries[] = {
      "local rows = sq.report(path, {{bits = 8}, {bits = 4}})\n"
      "print(rows[2].config, rows[2].sqnr_db, rows.totals[2].quantized_bytes)\nos.remove(path)",
      HELP_CONFIG},
-    {"view", G_FILE, "sq.view(x [, cfg | source])", "open the full-screen panel on a tensor, quantized tensor or checkpoint",
+    {"view", G_FILE, "sq.view(x [, cfg | source | b] [, {note = text}])",
+     "open the full-screen panel on a tensor, quantized tensor, checkpoint or a pair of tensors",
      "Returns when you leave with q. For a quantized tensor the second argument is the source to\n"
-     "measure against (default: the tensor it was made from). Needs a terminal.",
+     "measure against (default: the tensor it was made from). sq.view(a, b) with two tensors of one\n"
+     "shape compares b against the reference a (the figures of sq.diff(a, b), both value histograms\n"
+     "and the error histogram). Needs a terminal.",
      "sq.view(sq.randn({64, 64}, 1), {bits = 4})", HELP_INTERACTIVE | HELP_CONFIG},
     {"write_csv", G_OUT, "sq.write_csv(rows, path [, columns]) -> true | nil, message",
      "write an array of row tables as CSV (atomically)",

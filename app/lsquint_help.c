@@ -330,7 +330,8 @@ static void help_add_config(luaL_Buffer *B)
     luaL_addstring(B, "  rounding       \"away\" (half away from zero, default) or \"even\" (half to even)\n"
                       "  zero_in_range  boolean (default false): asymmetric, widen the range to include 0\n"
                       "  calibration    \"minmax\" (default), \"percentile\", \"mse\" (clip minimizing the error),\n"
-                      "                 \"clip\" or \"range\": how each scale group's range is chosen\n");
+                      "                 \"kl\" (TensorRT's entropy threshold, per tensor or channel), \"clip\"\n"
+                      "                 or \"range\": how each scale group's range is chosen\n");
     snprintf(line, sizeof line,
              "  percentile     number in (0, 100] (default %g); alone it implies calibration \"percentile\"\n"
              "  clip           number in (0, 1] (default %g): that fraction of the min/max range; implies \"clip\"\n",

@@ -199,7 +199,9 @@ double sq_percentile_select(float *v, size_t n, double p);
  * max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,
  * after_bytes,bits_per_weight,bits_per_weight_f16,note,index,sum_x2,sum_e2,
  * bpw_f16_exact. Numbers as %.9g ("inf", "nan" for non-finite, as Python
- * reads them); names quoted when needed (RFC 4180). The last four columns
+ * reads them); names quoted when needed (RFC 4180). config_index is the
+ * config's 1-based number (as sq.report's rows and the command line's
+ * order of configurations). The last four columns
  * let sq_report_merge_csv recompute totals exactly: index is the row's
  * 1-based number among the selected tensors (a total line: the number
  * selected), sum_x2 and sum_e2 the cell's sums (a total line: pooled) and

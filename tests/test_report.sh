@@ -21,6 +21,10 @@ has "$out" "TOTAL (7 tensors)"
 grep -q c_bf16 "$out" && { echo "FAIL: excluded tensor listed"; fail=1; }
 [ "$(wc -l <"$tmp/r.csv")" -eq $((1 + 7 * 2 + 2)) ] || { echo "FAIL: csv line count"; cat "$tmp/r.csv"; fail=1; }
 has "$tmp/r.csv" "kind,name,shape,file_type"
+# config_index counts from 1 (the first --bits is configuration 1), on tensor and total lines
+n1=$(grep -c ',int8 sym per-tensor,1,\(quantized\|kept\|complete\),' "$tmp/r.csv")
+n2=$(grep -c ',int4 sym per-channel(axis 2),2,\(quantized\|kept\|complete\),' "$tmp/r.csv")
+[ "$n1" -eq 8 ] && [ "$n2" -eq 8 ] || { echo "FAIL: config_index is not 1-based ($n1, $n2)"; cat "$tmp/r.csv"; fail=1; }
 has "$tmp/r.json" '"tensors_in_file": 11'
 if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["rows"])==7 and len(d["totals"])==2' \

@@ -206,6 +206,8 @@ int sq_cmd_help(int argc, char **argv)
         sq_help_program(stdout);
         return 0;
     }
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return sq_help_command(stdout, "help") ? 0 : 2; /* `squint help --help`, as every command */
     if (argc == 2 && sq_help_command(stdout, argv[1]))
         return 0;
     if (argc > 2)

@@ -14,7 +14,7 @@ run "--help" 0 "$SQUINT" --help
 has "$out" "Usage: squint [-j N] COMMAND"
 has "$out" "Full documentation: man squint"
 cp "$out" "$d/help.txt"
-for c in demo view info report quantize diff lesson; do
+for c in demo view info report merge quantize diff lesson help; do
     has "$d/help.txt" "  $c "
     run "$c --help" 0 "$SQUINT" "$c" --help
     has "$out" "Usage: squint $c"

@@ -56,6 +56,15 @@ has "$out" "2"
 # aliases: `squint demo` is --demo (a table without a terminal), `view` is --view
 run "demo" 0 "$SQUINT" demo
 has "$out" "int8 sym per-channel"
+# the table's bytes, ratio and bits/w are the one accounting: sq.compare's figures for the same configurations
+cp "$out" "$d/demo.txt"
+for c in '{bits = 8}|int8 sym per-tensor' '{bits = 4, mode = "asymmetric", granularity = "channel"}|int4 asym per-channel' \
+         '{bits = 4, granularity = "group", group_size = 32}|int4 sym per-group'; do
+    want=$("$SQUINT" -e "local r = sq.compare(sq.demo(), {${c%%|*}})[1]
+        print(string.format('%d %.2fx %.2f', r.bytes, r.ratio, r.bits_per_weight))")
+    got=$(grep "^${c#*|}" "$d/demo.txt" | awk '{print $(NF-3), $(NF-1), $NF}')
+    [ -n "$want" ] && [ "$got" = "$want" ] || { echo "FAIL: demo row ${c#*|}: '$got', sq.compare: '$want'"; fail=1; }
+done
 run "demo with an argument" 2 "$SQUINT" demo extra
 run "write a test .npy" 0 "$SQUINT" -e "assert(sq.tensor{{1, 2, 3, 4}, {5, 6, 7, 8}}:save('$d/w.npy'))"
 run "view FILE (no terminal: the same message as --view)" 1 "$SQUINT" view "$d/w.npy"

@@ -168,11 +168,12 @@ static const help_entry help_entries[] = {
     {"write_json", G_OUT, "sq.write_json(value, path) -> true | nil, message",
      "write a Lua value as indented JSON with sorted keys (atomically)", NULL,
      "local path = \"sq_example.json\"\nassert(sq.write_json({bits = 4, sqnr = 20.5}, path))\nos.remove(path)", 0},
-    {"plot", G_OUT, "sq.plot(t | q, path [, opts]) | sq.plot(t, {cfg, ...}, path [, opts]) -> true | nil, message",
+    {"plot", G_OUT, "sq.plot(t | q, path [, opts]) | sq.plot(t, {cfg, ...} | cfg, path [, opts]) -> true | nil, message",
      "draw a chart as .png or .svg",
      "A tensor: the histogram of its values; a quantized tensor: the histogram of its error;\n"
      "a tensor and configurations: SQNR against bits per weight.\n"
-     "opts: title, subtitle, xlabel, bins, log (boolean), source.",
+     "opts: title, subtitle, xlabel, bins, log (boolean) for histograms; source for a quantized\n"
+     "tensor's; title and subtitle for configurations (any other key is an error).",
      "local path = \"sq_example.svg\"\n"
      "assert(sq.plot(sq.randn({32, 32}, 1), {{bits = 8}, {bits = 4}}, path))\nos.remove(path)",
      HELP_CONFIG},

@@ -81,6 +81,8 @@ has "$out" "meta squint.scale_dtype (string) = f16"
 has "$out" "meta squint.source (string) = good.safetensors"
 has "$out" "meta author (string) = squint tests"
 has "$out" "meta squint.a_f32.bits (string) = 4"
+# the stored axis is a 0-based file-format field: info says which axis it is, counting from 1
+has "$out" "meta squint.a_f32.axis (string) = 0 (0-based in the file: axis 1)"
 grep -qE '^j_scalar +F32 ' "$out" || { echo "FAIL: kept scalar not listed"; fail=1; }
 grep -qE '^i_i64 +I64 +\[3\] ' "$out" || { echo "FAIL: I64 tensor not kept"; cat "$out"; fail=1; }
 run "quantize --exclude keeps the unselected tensors" 0 "$SQUINT" quantize "$G" "$tmp/x.safetensors" --exclude '.'

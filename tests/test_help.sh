@@ -50,6 +50,13 @@ run "-j 3 before a command" 0 "$SQUINT" -j 3 demo
 has "$out" "int8 sym per-channel"
 run "-j with a bad count" 2 "$SQUINT" -j 0 demo
 has "$err" "-j wants a thread count from 1 to 64, not '0'"
+# every environment variable the program reads is in the manual page's ENVIRONMENT (test hooks aside)
+src=$(dirname "$0")/..
+for v in $(cat "$src"/app/*.c "$src"/engine/*.c | grep -o 'getenv("[A-Z0-9_]*")' | sed 's/getenv("\(.*\)")/\1/' |
+           grep -v '^SQUINT_TEST_' | sort -u) LUA_INIT LUA_PATH LUA_CPATH; do
+    sed -n '/^\.SH ENVIRONMENT/,/^\.SH FILES/p' "$src/doc/squint.1" | grep -q "$v" ||
+        { echo "FAIL: squint.1 ENVIRONMENT lacks $v"; fail=1; }
+done
 run "SQUINT_THREADS" 0 env SQUINT_THREADS=2 "$SQUINT" -e 'print(sq.threads())'
 has "$out" "2"
 

@@ -1651,7 +1651,10 @@ static json_t *json_config(const sq_qconfig *cfg)
         jset(o, "granularity", json_string(sq_granularity_name(cfg->granularity))) &&
         jset(o, "axis", json_integer(cfg->axis + 1)) && jset(o, "group_size", json_integer((json_int_t)cfg->group_size)) &&
         jset(o, "rounding", json_string(sq_rounding_name(cfg->rounding))) &&
-        jset(o, "zero_in_range", json_boolean(cfg->zero_in_range)))
+        jset(o, "zero_in_range", json_boolean(cfg->zero_in_range)) &&
+        jset(o, "calibration", json_string(sq_calibration_name(cfg->calibration))) &&
+        jset(o, "scale_dtype", json_string(cfg->format == SQ_FORMAT_INT ? sq_scale_store_name(cfg->scale_store)
+                                                                          : sq_format_info_of((int)cfg->format)->scale_desc)))
         return o;
     json_decref(o);
     return NULL;

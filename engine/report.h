@@ -212,7 +212,8 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
 
 /* Write rep as JSON (jansson), atomically: {"source", "cancelled",
  * "tensors_in_file", "selected", "shard", "shards", "configs": [{describe, bits, mode, granularity, axis
- * (1-based, as on the command line), group_size, rounding, zero_in_range}], "rows": [{name, index, shape,
+ * (1-based, as on the command line), group_size, rounding, zero_in_range, calibration, scale_dtype (INT:
+ * "f64", "f32" or "f16", the precision after_bytes counts; a format: how it stores its scales)}], "rows": [{name, index, shape,
  * file_type, quantized, numel, fp32_bytes, file_bytes, "results": [cell per
  * config]}], "totals": [one per config]}. Non-finite numbers (an SQNR of
  * +inf for a lossless tensor, NaN for an unmeasured one) are written as

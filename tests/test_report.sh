@@ -26,6 +26,8 @@ n1=$(grep -c ',int8 sym per-tensor,1,\(quantized\|kept\|complete\),' "$tmp/r.csv
 n2=$(grep -c ',int4 sym per-channel(axis 2),2,\(quantized\|kept\|complete\),' "$tmp/r.csv")
 [ "$n1" -eq 8 ] && [ "$n2" -eq 8 ] || { echo "FAIL: config_index is not 1-based ($n1, $n2)"; cat "$tmp/r.csv"; fail=1; }
 has "$tmp/r.json" '"tensors_in_file": 11'
+has "$tmp/r.json" '"scale_dtype": "f64"'
+has "$tmp/r.json" '"calibration": "minmax"'
 if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["rows"])==7 and len(d["totals"])==2' \
         "$tmp/r.json" || { echo "FAIL: json does not parse"; fail=1; }

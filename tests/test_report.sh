@@ -40,6 +40,9 @@ for bad in "--bits 9" "--bits x" "--mode sideways" "--granularity row" "--group-
 done
 run "missing value" 2 "$SQUINT" report "$G" --bits
 has "$err" "--bits"
+has "$err" "(see \`squint report --help\`)"
+run "quantize: an option that does not apply" 2 "$SQUINT" quantize "$G" "$tmp/na.safetensors" --group-size 8
+has "$err" "(see \`squint quantize --help\`)"
 run "bad regex" 2 "$SQUINT" report "$G" --include '(oops'
 has "$err" "(oops"
 run "missing FILE" 2 "$SQUINT" report

@@ -62,8 +62,9 @@ static const sq_help_entry commands[] = {
      "the rows done so far and exits with status 130.\n"
      "\n" SQ_HELP_CONFIG "\n"
      "Options:\n" SQ_HELP_SELECT
-     "  --csv OUT             also write the rows as CSV to OUT\n"
-     "  --json OUT            also write the rows as JSON to OUT\n"
+     "  --csv OUT             also write the rows as CSV to OUT (-: standard output, after the table;\n"
+     "                        config_index counts the configurations from 1)\n"
+     "  --json OUT            also write the rows as JSON to OUT (-: standard output, after the table)\n"
      "  --plot OUT            draw SQNR against bits per weight per tensor (OUT.png or OUT.svg)\n"
      "  --activations ACTS    also the output SQNR of each weight W whose input X is in ACTS\n"
      "                        (as W's name + .input, or without .weight), X W^T in double\n"
@@ -206,6 +207,8 @@ int sq_cmd_help(int argc, char **argv)
         sq_help_program(stdout);
         return 0;
     }
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+        return sq_help_command(stdout, "help") ? 0 : 2; /* `squint help --help`, as every command */
     if (argc == 2 && sq_help_command(stdout, argv[1]))
         return 0;
     if (argc > 2)

@@ -130,6 +130,14 @@ static void list_checkpoint(const sq_checkpoint *ck, const char *path)
         put_escaped(k);
         printf(" (%s) = ", ty);
         put_escaped(v);
+        /* squint.NAME.axis is a file-format field, 0-based as stored (safetensors.h);
+         * say which axis it is in the 1-based count users read and type */
+        size_t kl = strlen(k);
+        char *e;
+        long ax = strtol(v, &e, 10);
+        if (kl > 12 && strncmp(k, "squint.", 7) == 0 && strcmp(k + kl - 5, ".axis") == 0 && *v && !*e && ax >= 0 &&
+            ax < SQ_MAX_DIMS)
+            printf(" (0-based in the file: axis %ld)", ax + 1);
         putchar('\n');
     }
 }

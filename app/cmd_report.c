@@ -97,7 +97,7 @@ static int usage_err(const char *cmd, const char *fmt, const char *arg)
 {
     fprintf(stderr, "squint %s: ", cmd);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see `squint --help`)\n");
+    fprintf(stderr, "\n(see `squint %s --help`)\n", cmd);
     return 2;
 }
 
@@ -185,8 +185,8 @@ int sq_cmd_check_format(const char *cmd, const sq_cmd_args *a)
     char names[400];
     if (!a->format_unknown)
         return 0;
-    fprintf(stderr, "squint %s: unknown --format '%s' (known: %s)\n(see `squint --help`)\n", cmd, a->format,
-            sq_opts_format_list(names, sizeof names));
+    fprintf(stderr, "squint %s: unknown --format '%s' (known: %s)\n(see `squint %s --help`)\n", cmd, a->format,
+            sq_opts_format_list(names, sizeof names), cmd);
     return 2;
 }
 

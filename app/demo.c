@@ -31,10 +31,13 @@ static sq_status print_row(FILE *out, const sq_tensor *t, const sq_qconfig *cfg,
     if (s != SQ_OK)
         return s;
     s = sq_roundtrip_stats(t, q, NULL, &st, NULL, err);
+    /* the one accounting (quant.h, sq_qtensor_storage_bytes), as q:stats() and sq.compare */
+    size_t bytes = sq_qtensor_storage_bytes(q);
     if (s == SQ_OK)
         fprintf(out, "%-28s %8.2f %10.3e %10.3e %9.6f %9zu %9zu %6.2fx %6.2f\n",
                 sq_qconfig_describe_from(cfg, 1, name, sizeof name), st.sqnr_db, st.rmse, st.max_abs_err,
-                st.cosine, st.size_bytes, st.meta_bytes, st.compression, st.bits_per_weight);
+                st.cosine, bytes, bytes - sq_qtensor_size_bytes(q), bytes ? 4.0 * (double)t->numel / (double)bytes : 1.0,
+                t->numel ? 8.0 * (double)bytes / (double)t->numel : 0.0);
     sq_qtensor_free(q);
     return s;
 }
@@ -48,13 +51,14 @@ sq_status sq_demo_print_table(FILE *out, const sq_tensor *t, const char *name, s
             sq_shape_format(t->shape, t->ndim, shape, sizeof shape), sq_dtype_name(t->dtype), t->numel,
             sum.min, sum.max, sum.std);
     fprintf(out, "%-28s %8s %10s %10s %9s %9s %9s %7s %6s\n", "config", "SQNR dB", "RMSE", "max|err|",
-            "cosine", "bytes", "meta B", "ratio", "bits/w");
+            "cosine", "bytes", "scales B", "ratio", "bits/w");
     for (size_t i = 0; i < sizeof demo_configs / sizeof demo_configs[0]; i++) {
         sq_status s = print_row(out, t, &demo_configs[i], err);
         if (s != SQ_OK)
             return s;
     }
-    fprintf(out, "\nbytes: packed codes; meta B: 16 B per scale (the seed's accounting); "
-                 "bits/w: codes + f32 scales (+ zero points when asymmetric)\n");
+    fprintf(out, "\nbytes: packed codes + f64 scales (+ zero points when asymmetric), as q:stats().bytes and "
+                 "sq.compare;\nscales B: the scales' (and zero points') part; ratio: 4 * numel / bytes; bits/w: "
+                 "8 * bytes / numel.\nsquint quantize stores f16 scales (in Lua: scale_dtype = \"f16\").\n");
     return SQ_OK;
 }

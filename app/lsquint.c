@@ -617,6 +617,10 @@ static void lsq_cfg_key(lua_State *L, int arg, const char *prefix, const char *k
         if (!sq_rounding_parse(s, &cfg->rounding))
             lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "rounding must be 'away' or 'even', got %s",
                                                           lsq_value_text(L, -1)));
+    } else if (strcmp(k, "scale_dtype") == 0) {
+        if (!sq_scale_store_parse(s, &cfg->scale_store))
+            lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "scale_dtype must be 'f16', 'f32' or 'f64', got %s",
+                                                          lsq_value_text(L, -1)));
     } else if (strcmp(k, "zero_in_range") == 0) {
         if (!lua_isboolean(L, -1))
             lsq_cfg_error(L, arg, prefix, lua_pushfstring(L, "zero_in_range must be a boolean, got %s",
@@ -680,7 +684,8 @@ char *lsq_describe(const sq_qconfig *cfg, char *buf, size_t size)
 }
 
 /* Push a configuration as a table sq.quantize accepts back (stack: +1):
- * format, and axis / group_size only where the granularity uses them. */
+ * format, and axis / group_size only where the granularity uses them,
+ * scale_dtype only for INT scales not kept as f64. */
 static void lsq_push_qconfig(lua_State *L, const sq_qconfig *cfg)
 {
     lua_createtable(L, 0, 9);
@@ -706,6 +711,10 @@ static void lsq_push_qconfig(lua_State *L, const sq_qconfig *cfg)
     }
     lua_pushstring(L, sq_rounding_name(cfg->rounding));
     lua_setfield(L, -2, "rounding");
+    if (cfg->format == SQ_FORMAT_INT && cfg->scale_store != SQ_SCALE_F64) {
+        lua_pushstring(L, sq_scale_store_name(cfg->scale_store));
+        lua_setfield(L, -2, "scale_dtype");
+    }
     lua_pushboolean(L, cfg->zero_in_range);
     lua_setfield(L, -2, "zero_in_range");
     lua_pushstring(L, sq_calibration_name(cfg->calibration));

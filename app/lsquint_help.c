@@ -171,11 +171,12 @@ static const help_entry help_entries[] = {
     {"write_json", G_OUT, "sq.write_json(value, path) -> true | nil, message",
      "write a Lua value as indented JSON with sorted keys (atomically)", NULL,
      "local path = \"sq_example.json\"\nassert(sq.write_json({bits = 4, sqnr = 20.5}, path))\nos.remove(path)", 0},
-    {"plot", G_OUT, "sq.plot(t | q, path [, opts]) | sq.plot(t, {cfg, ...}, path [, opts]) -> true | nil, message",
+    {"plot", G_OUT, "sq.plot(t | q, path [, opts]) | sq.plot(t, {cfg, ...} | cfg, path [, opts]) -> true | nil, message",
      "draw a chart as .png or .svg",
      "A tensor: the histogram of its values; a quantized tensor: the histogram of its error;\n"
      "a tensor and configurations: SQNR against bits per weight.\n"
-     "opts: title, subtitle, xlabel, bins, log (boolean), source.",
+     "opts: title, subtitle, xlabel, bins, log (boolean) for histograms; source for a quantized\n"
+     "tensor's; title and subtitle for configurations (any other key is an error).",
      "local path = \"sq_example.svg\"\n"
      "assert(sq.plot(sq.randn({32, 32}, 1), {{bits = 8}, {bits = 4}}, path))\nos.remove(path)",
      HELP_CONFIG},
@@ -226,8 +227,8 @@ static const help_entry help_entries[] = {
      "  bytes            codes + scales in scale_dtype + zero points (asymmetric) as stored\n"
      "  bits_per_weight  8 * bytes / numel\n"
      "  ratio            4 * numel / bytes\n"
-     "  scale_dtype      the precision the scales are counted (and kept) in; Lua keeps f64,\n"
-     "                   squint quantize stores f16 unless --scale-dtype\n"
+     "  scale_dtype      the precision the scales are counted (and kept) in: the config's\n"
+     "                   scale_dtype (default f64); squint quantize stores f16 unless --scale-dtype\n"
      "The seed's figures: seed_size_bytes (packed codes), seed_ratio (4 * numel / seed_size_bytes),\n"
      "seed_meta_bytes (16 per scale); bits_per_weight_f16: GGUF-style, 16-bit scales and zero points.",
      "local q = sq.quantize(sq.randn({8, 64}, 1), {bits = 4, granularity = \"group\", group_size = 32})\n"
@@ -338,9 +339,9 @@ static void help_add_config(luaL_Buffer *B)
              d.percentile, d.clip);
     luaL_addstring(B, line);
     luaL_addstring(B, "  range          {lo, hi}, finite lo < hi: the same range for every group; implies \"range\"\n"
-                      "  scale_dtype    not a Lua key: Lua keeps scales as f64 (q:stats().scale_dtype);\n"
-                      "                 squint quantize --scale-dtype f16 (default) | f32 | f64, and\n"
-                      "                 squint report --scale-dtype (default f64) size the file that way\n"
+                      "  scale_dtype    \"f64\" (default: the double the arithmetic gives), \"f32\" or \"f16\":\n"
+                      "                 round each scale to that precision and count it so (int only;\n"
+                      "                 squint quantize stores \"f16\": give it to get the file's figures)\n"
                       "  double_quant   boolean (default false): nf4 only, bitsandbytes' double quantization\n");
     snprintf(line, sizeof line, "  format         \"%s\" (default: the integer grid above) or a storage format, which\n",
              sq_format_name(d.format));

@@ -209,6 +209,35 @@ static int plot_configs(lua_State *L, const sq_tensor *t, const char *path, int 
     return plot_finish(L, s, path);
 }
 
+/* Refuse a key of the opts table at index opts (argument arg; nil: none)
+ * that is not in keys (NULL-terminated), naming it and what applies:
+ * options that do not apply are errors (stack: 0). */
+static void check_opts(lua_State *L, int opts, int arg, const char *what, const char *const *keys)
+{
+    if (!lua_istable(L, opts))
+        return;
+    lua_pushnil(L);
+    while (lua_next(L, opts) != 0) {
+        lua_pop(L, 1);
+        const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        size_t i = 0;
+        while (k && keys[i] && strcmp(k, keys[i]) != 0)
+            i++;
+        if (k && keys[i])
+            continue;
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (i = 0; keys[i]; i++) {
+            luaL_addstring(&b, i ? ", " : "");
+            luaL_addstring(&b, keys[i]);
+        }
+        luaL_pushresult(&b);
+        luaL_argerror(L, arg, lua_pushfstring(L, "opts: %s%s%s does not apply to %s (its options: %s)",
+                                              k ? "'" : "", k ? k : luaL_tolstring(L, -2, NULL), k ? "'" : "",
+                                              what, lua_tostring(L, -1)));
+    }
+}
+
 /* sq.plot(t, path [, opts]): histogram of a tensor's values;
  * sq.plot(q, path [, opts]): histogram of a quantized tensor's error against
  * its source; sq.plot(t, {cfg, ...}, path [, opts]): SQNR against bits per
@@ -217,12 +246,25 @@ static int plot_configs(lua_State *L, const sq_tensor *t, const char *path, int 
  * written (stack: +1 or +2). */
 static int lsq_plot(lua_State *L)
 {
+    static const char *const cfg_keys[] = {"title", "subtitle", NULL};
+    static const char *const t_keys[] = {"title", "subtitle", "xlabel", "bins", "log", NULL};
+    static const char *const q_keys[] = {"title", "subtitle", "xlabel", "bins", "log", "source", NULL};
     if (lua_istable(L, 2)) {
         const sq_tensor *t = lsq_check_tensor(L, 1);
         const char *path = luaL_checkstring(L, 3);
         if (!lua_isnoneornil(L, 4))
             luaL_checktype(L, 4, LUA_TTABLE);
         lua_settop(L, 4); /* opts (or nil) at 4, whatever plot_configs pushes above it */
+        check_opts(L, 4, 4, "a plot of configurations", cfg_keys);
+        lua_pushnil(L);
+        if (lua_rawlen(L, 2) == 0 && lua_next(L, 2) != 0 && lua_type(L, -2) == LUA_TSTRING) {
+            lua_settop(L, 4); /* sq.plot(t, {bits = 4}, path): one configuration, as sq.compare */
+            lua_createtable(L, 1, 0);
+            lua_pushvalue(L, 2);
+            lua_rawseti(L, -2, 1);
+            lua_replace(L, 2);
+        }
+        lua_settop(L, 4);
         return plot_configs(L, t, path, 4);
     }
     const char *path = luaL_checkstring(L, 2);
@@ -232,8 +274,11 @@ static int lsq_plot(lua_State *L)
         lua_settop(L, 2);
         lua_newtable(L);
     }
-    if (luaL_testudata(L, 1, SQ_LUA_QTENSOR))
+    if (luaL_testudata(L, 1, SQ_LUA_QTENSOR)) {
+        check_opts(L, 3, 3, "a quantized tensor's error histogram", q_keys);
         return plot_qtensor(L, lsq_check_qtensor(L, 1), path, 3);
+    }
+    check_opts(L, 3, 3, "a tensor's histogram", t_keys);
     return plot_tensor(L, lsq_check_tensor(L, 1), path, 3);
 }
 

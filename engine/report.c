@@ -1161,7 +1161,7 @@ static void csv_lead(FILE *f, const char *kind, const char *name, const char *sh
     csv_str(f, type);
     fprintf(f, ",%zu,%zu,%zu,", numel, fp32, file);
     csv_str(f, desc);
-    fprintf(f, ",%zu,%s", ci, status);
+    fprintf(f, ",%zu,%s", ci + 1, status); /* config_index: 1-based, as sq.report's rows */
 }
 
 /* A number as %.17g (exact for a double), "nan"/"inf" otherwise. */
@@ -1446,6 +1446,9 @@ static sq_status merge_read(merge_state *m, size_t k, const char *path, sq_error
         size_t ci, idx;
         if (r.n_fields != CSV_FIELDS || !parse_size(r.field[8], &ci) || !parse_size(r.field[22], &idx))
             st = merge_bad(err, path, line, "not a line of squint report's CSV");
+        else if (ci == 0)
+            st = merge_bad(err, path, line, "config_index 0 (it counts from 1: a CSV of an older squint? run the "
+                           "report again)");
         else if (strcmp(r.field[0], "total") == 0) {
             size_t a = 1, b = 1;
             if (strcmp(r.field[9], "complete") != 0)
@@ -1469,7 +1472,7 @@ static sq_status merge_read(merge_state *m, size_t k, const char *path, sq_error
                         m->desc = d;
                         snprintf(m->desc[totals], sizeof m->desc[totals], "%s", r.field[7]);
                     }
-                } else if (st == SQ_OK && (totals >= m->n_configs || ci != totals ||
+                } else if (st == SQ_OK && (totals >= m->n_configs || ci != totals + 1 ||
                                            strcmp(m->desc[totals], r.field[7]) != 0))
                     st = sq_fail(err, SQ_ERR_ARG, "%s: its configurations differ from those of %s", path, "the first shard");
                 totals++;
@@ -1486,7 +1489,7 @@ static sq_status merge_read(merge_state *m, size_t k, const char *path, sq_error
                 }
             }
             if (st == SQ_OK)
-                m->lines[m->n_lines++] = (merge_line){r.start, r.end, idx, ci};
+                m->lines[m->n_lines++] = (merge_line){r.start, r.end, idx, ci - 1};
         } else {
             st = merge_bad(err, path, line, "neither a tensor nor a total line");
         }
@@ -1650,7 +1653,10 @@ static json_t *json_config(const sq_qconfig *cfg)
         jset(o, "granularity", json_string(sq_granularity_name(cfg->granularity))) &&
         jset(o, "axis", json_integer(cfg->axis + 1)) && jset(o, "group_size", json_integer((json_int_t)cfg->group_size)) &&
         jset(o, "rounding", json_string(sq_rounding_name(cfg->rounding))) &&
-        jset(o, "zero_in_range", json_boolean(cfg->zero_in_range)))
+        jset(o, "zero_in_range", json_boolean(cfg->zero_in_range)) &&
+        jset(o, "calibration", json_string(sq_calibration_name(cfg->calibration))) &&
+        jset(o, "scale_dtype", json_string(cfg->format == SQ_FORMAT_INT ? sq_scale_store_name(cfg->scale_store)
+                                                                          : sq_format_info_of((int)cfg->format)->scale_desc)))
         return o;
     json_decref(o);
     return NULL;

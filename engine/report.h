@@ -199,7 +199,9 @@ double sq_percentile_select(float *v, size_t n, double p);
  * max_abs_err,median_abs_err,p95_abs_err,n_scales,code_bytes,meta_bytes,
  * after_bytes,bits_per_weight,bits_per_weight_f16,note,index,sum_x2,sum_e2,
  * bpw_f16_exact. Numbers as %.9g ("inf", "nan" for non-finite, as Python
- * reads them); names quoted when needed (RFC 4180). The last four columns
+ * reads them); names quoted when needed (RFC 4180). config_index is the
+ * config's 1-based number (as sq.report's rows and the command line's
+ * order of configurations). The last four columns
  * let sq_report_merge_csv recompute totals exactly: index is the row's
  * 1-based number among the selected tensors (a total line: the number
  * selected), sum_x2 and sum_e2 the cell's sums (a total line: pooled) and
@@ -210,7 +212,8 @@ sq_status sq_report_write_csv(const sq_report *rep, const char *path, sq_error *
 
 /* Write rep as JSON (jansson), atomically: {"source", "cancelled",
  * "tensors_in_file", "selected", "shard", "shards", "configs": [{describe, bits, mode, granularity, axis
- * (1-based, as on the command line), group_size, rounding, zero_in_range}], "rows": [{name, index, shape,
+ * (1-based, as on the command line), group_size, rounding, zero_in_range, calibration, scale_dtype (INT:
+ * "f64", "f32" or "f16", the precision after_bytes counts; a format: how it stores its scales)}], "rows": [{name, index, shape,
  * file_type, quantized, numel, fp32_bytes, file_bytes, "results": [cell per
  * config]}], "totals": [one per config]}. Non-finite numbers (an SQNR of
  * +inf for a lossless tensor, NaN for an unmeasured one) are written as

@@ -35,7 +35,9 @@
  *                    I8 when every zero point is an integer in -128..127,
  *                    else I16 when in -32768..32767, else F32 when each is
  *                    a float, else F64 -- always exact;
- * and metadata keys squint.w.bits, .mode, .granularity, .axis, .group_size,
+ * and metadata keys squint.w.bits, .mode, .granularity, .axis (0-based, a
+ * file-format field kept as older files have it; squint info adds the
+ * 1-based axis users read and type), .group_size,
  * .rounding, .zero_in_range ("true"/"false"), .shape (JSON list),
  * .orig_dtype (sq_dtype_name), .n_clipped. sq_st_load_qtensor rebuilds an
  * identical sq_qtensor (sq_dequantize gives the same floats bit for bit),

@@ -14,7 +14,7 @@ run "--help" 0 "$SQUINT" --help
 has "$out" "Usage: squint [-j N] COMMAND"
 has "$out" "Full documentation: man squint"
 cp "$out" "$d/help.txt"
-for c in demo view info report quantize diff lesson; do
+for c in demo view info report merge quantize diff lesson help; do
     has "$d/help.txt" "  $c "
     run "$c --help" 0 "$SQUINT" "$c" --help
     has "$out" "Usage: squint $c"
@@ -50,12 +50,28 @@ run "-j 3 before a command" 0 "$SQUINT" -j 3 demo
 has "$out" "int8 sym per-channel"
 run "-j with a bad count" 2 "$SQUINT" -j 0 demo
 has "$err" "-j wants a thread count from 1 to 64, not '0'"
+# every environment variable the program reads is in the manual page's ENVIRONMENT (test hooks aside)
+src=$(dirname "$0")/..
+for v in $(cat "$src"/app/*.c "$src"/engine/*.c | grep -o 'getenv("[A-Z0-9_]*")' | sed 's/getenv("\(.*\)")/\1/' |
+           grep -v '^SQUINT_TEST_' | sort -u) LUA_INIT LUA_PATH LUA_CPATH; do
+    sed -n '/^\.SH ENVIRONMENT/,/^\.SH FILES/p' "$src/doc/squint.1" | grep -q "$v" ||
+        { echo "FAIL: squint.1 ENVIRONMENT lacks $v"; fail=1; }
+done
 run "SQUINT_THREADS" 0 env SQUINT_THREADS=2 "$SQUINT" -e 'print(sq.threads())'
 has "$out" "2"
 
 # aliases: `squint demo` is --demo (a table without a terminal), `view` is --view
 run "demo" 0 "$SQUINT" demo
 has "$out" "int8 sym per-channel"
+# the table's bytes, ratio and bits/w are the one accounting: sq.compare's figures for the same configurations
+cp "$out" "$d/demo.txt"
+for c in '{bits = 8}|int8 sym per-tensor' '{bits = 4, mode = "asymmetric", granularity = "channel"}|int4 asym per-channel' \
+         '{bits = 4, granularity = "group", group_size = 32}|int4 sym per-group'; do
+    want=$("$SQUINT" -e "local r = sq.compare(sq.demo(), {${c%%|*}})[1]
+        print(string.format('%d %.2fx %.2f', r.bytes, r.ratio, r.bits_per_weight))")
+    got=$(grep "^${c#*|}" "$d/demo.txt" | awk '{print $(NF-3), $(NF-1), $NF}')
+    [ -n "$want" ] && [ "$got" = "$want" ] || { echo "FAIL: demo row ${c#*|}: '$got', sq.compare: '$want'"; fail=1; }
+done
 run "demo with an argument" 2 "$SQUINT" demo extra
 run "write a test .npy" 0 "$SQUINT" -e "assert(sq.tensor{{1, 2, 3, 4}, {5, 6, 7, 8}}:save('$d/w.npy'))"
 run "view FILE (no terminal: the same message as --view)" 1 "$SQUINT" view "$d/w.npy"

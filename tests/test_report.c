@@ -562,7 +562,7 @@ START_TEST(test_csv_json_parse_back)
         if (lines == 0)
             ck_assert(strncmp(line, "kind,name,shape,", 16) == 0);
         if (lines == 1)
-            ck_assert_msg(strncmp(line, "tensor,exact.weight,\"[2, 4]\",F32,8,32,32,int8 sym per-tensor,0,quantized,inf,0,0,0,0,1,8,8,16,", 90) == 0, "%s", line);
+            ck_assert_msg(strncmp(line, "tensor,exact.weight,\"[2, 4]\",F32,8,32,32,int8 sym per-tensor,1,quantized,inf,0,0,0,0,1,8,8,16,", 90) == 0, "%s", line);
     }
     ck_assert_uint_eq(lines, 1 + rep->n_rows * 2 + 2);
     free(s);

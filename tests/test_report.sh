@@ -21,7 +21,13 @@ has "$out" "TOTAL (7 tensors)"
 grep -q c_bf16 "$out" && { echo "FAIL: excluded tensor listed"; fail=1; }
 [ "$(wc -l <"$tmp/r.csv")" -eq $((1 + 7 * 2 + 2)) ] || { echo "FAIL: csv line count"; cat "$tmp/r.csv"; fail=1; }
 has "$tmp/r.csv" "kind,name,shape,file_type"
+# config_index counts from 1 (the first --bits is configuration 1), on tensor and total lines
+n1=$(grep -c ',int8 sym per-tensor,1,\(quantized\|kept\|complete\),' "$tmp/r.csv")
+n2=$(grep -c ',int4 sym per-channel(axis 2),2,\(quantized\|kept\|complete\),' "$tmp/r.csv")
+[ "$n1" -eq 8 ] && [ "$n2" -eq 8 ] || { echo "FAIL: config_index is not 1-based ($n1, $n2)"; cat "$tmp/r.csv"; fail=1; }
 has "$tmp/r.json" '"tensors_in_file": 11'
+has "$tmp/r.json" '"scale_dtype": "f64"'
+has "$tmp/r.json" '"calibration": "minmax"'
 if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["rows"])==7 and len(d["totals"])==2' \
         "$tmp/r.json" || { echo "FAIL: json does not parse"; fail=1; }
@@ -34,6 +40,9 @@ for bad in "--bits 9" "--bits x" "--mode sideways" "--granularity row" "--group-
 done
 run "missing value" 2 "$SQUINT" report "$G" --bits
 has "$err" "--bits"
+has "$err" "(see \`squint report --help\`)"
+run "quantize: an option that does not apply" 2 "$SQUINT" quantize "$G" "$tmp/na.safetensors" --group-size 8
+has "$err" "(see \`squint quantize --help\`)"
 run "bad regex" 2 "$SQUINT" report "$G" --include '(oops'
 has "$err" "(oops"
 run "missing FILE" 2 "$SQUINT" report
@@ -77,6 +86,8 @@ has "$out" "meta squint.scale_dtype (string) = f16"
 has "$out" "meta squint.source (string) = good.safetensors"
 has "$out" "meta author (string) = squint tests"
 has "$out" "meta squint.a_f32.bits (string) = 4"
+# the stored axis is a 0-based file-format field: info says which axis it is, counting from 1
+has "$out" "meta squint.a_f32.axis (string) = 0 (0-based in the file: axis 1)"
 grep -qE '^j_scalar +F32 ' "$out" || { echo "FAIL: kept scalar not listed"; fail=1; }
 grep -qE '^i_i64 +I64 +\[3\] ' "$out" || { echo "FAIL: I64 tensor not kept"; cat "$out"; fail=1; }
 run "quantize --exclude keeps the unselected tensors" 0 "$SQUINT" quantize "$G" "$tmp/x.safetensors" --exclude '.'

@@ -101,6 +101,11 @@ run "shards of different reports" 2 "$SQUINT" merge "$tmp/x.csv" "$tmp/s1.csv" "
 [ ! -e "$tmp/x.csv" ] || { echo "FAIL: a failed merge wrote its output"; fail=1; }
 run "not a report's CSV" 1 "$SQUINT" merge "$tmp/x.csv" "$C"
 has "$err" "not a CSV of squint report"
+# config_index counts from 1; a line with 0 (a 0-based count) is refused, naming the line
+sed '2s/,int4 sym per-group(32),1,/,int4 sym per-group(32),0,/' "$tmp/s1.csv" >"$tmp/z1.csv"
+grep -q ',int4 sym per-group(32),0,' "$tmp/z1.csv" || { echo "FAIL: the 0-based line was not made"; fail=1; }
+run "a 0-based config_index" 1 "$SQUINT" merge "$tmp/x.csv" "$tmp/z1.csv" "$tmp/s2.csv" "$tmp/s3.csv"
+has "$err" "line 2: config_index 0"
 run "merge without shards" 2 "$SQUINT" merge "$tmp/x.csv"
 run "merge output neither .csv nor .json" 2 "$SQUINT" merge "$tmp/x.txt" "$tmp/s1.csv"
 for bad in 0/3 4/3 1/0 3 a/b 1/3x; do

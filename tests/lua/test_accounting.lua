@@ -69,6 +69,18 @@ local cases = {
   {"far", {bits = 2, mode = "asymmetric"}, "--bits 2 --mode asymmetric", 4},
 }
 
+-- fn raises an error whose text holds want (plain text)
+local function raises_with(fn, want)
+  local ok, e = pcall(fn)
+  T.truthy(not ok, "an error holding " .. want)
+  T.truthy(tostring(e):find(want, 1, true), string.format("error %q holds %q", tostring(e), want))
+end
+
+local function same_list(a, b, what)
+  T.eq(#a, #b, what .. ": length")
+  for i = 1, #a do T.eq(a[i], b[i], what .. " [" .. i .. "]") end
+end
+
 for i, c in ipairs(cases) do
   local input, cfg, opts, zpw = c[1], c[2], c[3], c[4]
   T.test(string.format("case %d (%s): stats = squint quantize's bytes = squint report's after", i, opts), function()
@@ -110,8 +122,40 @@ for i, c in ipairs(cases) do
     T.eq(bytes16, codes + nsc * (2 + zpw), "default export: f16 scales")
     run(string.format("%q report %q %s --scale-dtype f16 --csv %q", squint, src, opts, csv))
     T.eq(tonumber(csv_row(csv).after_bytes), bytes16, "report --scale-dtype f16 after_bytes = the default export")
+    -- Lua's scale_dtype = "f16" gives the default export's figures and scales
+    local cfg16 = {scale_dtype = "f16"}
+    for k, v in pairs(cfg) do cfg16[k] = v end
+    local qh = sq.quantize(inputs[input], cfg16)
+    local sh = qh:stats()
+    T.eq(sh.scale_dtype, "f16", "scale_dtype = 'f16' kept"); T.eq(qh.config.scale_dtype, "f16", "q.config.scale_dtype")
+    T.eq(sh.bytes, bytes16, "q:stats().bytes with scale_dtype = 'f16' = the default export's bytes")
+    T.eq(sh.bits_per_weight, 8 * bytes16 / 512, "its bits_per_weight")
+    T.eq(sq.compare(inputs[input], cfg16)[1].bytes, bytes16, "sq.compare with scale_dtype = 'f16'")
+    T.eq(sq.report(src, cfg16)[1].bytes, bytes16, "sq.report with scale_dtype = 'f16'")
+    local ck16 = sq.open(out16)
+    same_list(qh:scales(), ck16:qtensor("w"):scales(), "the rounded scales are the file's")
+    local a, b = qh:dequantize():totable(), ck16:qtensor("w"):dequantize():totable()
+    T.eq(#a, #b, "rows")
+    for r = 1, #a do same_list(a[r], b[r], "the values, row " .. r) end
+    ck16:close()
+    local q32 = sq.quantize(inputs[input], (function() local c = {scale_dtype = "f32"}; for k, v in pairs(cfg) do c[k] = v end; return c end)())
+    T.eq(q32:stats().bytes, codes + nsc * (4 + zpw), "scale_dtype = 'f32': 4 bytes a scale")
   end)
 end
+
+T.test("scale_dtype: values, and formats that fix their scales", function()
+  local t = sq.randn({4, 64}, 3)
+  raises_with(function() sq.quantize(t, {scale_dtype = "f8"}) end, "scale_dtype must be 'f16', 'f32' or 'f64', got 'f8'")
+  raises_with(function() sq.quantize(t, {scale_dtype = 16}) end, "scale_dtype must be")
+  raises_with(function() sq.quantize(t, {format = "q4_0", scale_dtype = "f16"}) end,
+        "scale_dtype = 'f16' does not apply to format q4_0")
+  raises_with(function() sq.quantize(t, {format = "nf4", scale_dtype = "f16"}) end,
+        "scale_dtype = 'f16' does not apply to format nf4 (it fixes scale_dtype = 'f32')")
+  raises_with(function() sq.compare(t, {{bits = 4}, {format = "mxfp4", scale_dtype = "f64"}}) end, "scale_dtype")
+  T.eq(sq.quantize(t, {bits = 4}).config.scale_dtype, nil, "f64 (the default) is not listed")
+  local q = sq.quantize(t, {bits = 4, scale_dtype = "f32"})
+  T.eq(sq.quantize(t, q.config):stats().bytes, q:stats().bytes, "q.config round-trips scale_dtype")
+end)
 
 os.execute("rm -rf " .. tmp)
 T.done()

@@ -169,6 +169,46 @@ static int thread_option(int argc, char **argv)
     return 2;
 }
 
+/* Edit distance of a and b when both are short (more than 2 counts as "far"). */
+static int near_words(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 31 || m > 31)
+        return 3;
+    int d[32][32];
+    for (size_t i = 0; i <= n; i++)
+        for (size_t j = 0; j <= m; j++) {
+            if (i == 0 || j == 0) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m];
+}
+
+/* `squint lessons` (no such file): a script that does not exist but whose
+ * name is one or two letters from a command gets a hint; otherwise (and
+ * for every existing file) squint behaves as lua(1). Returns true when it
+ * printed the hint. */
+static bool command_typo(const char *arg)
+{
+    if (arg[0] == '-' || strchr(arg, '/') || strchr(arg, '.') || access(arg, F_OK) == 0)
+        return false;
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (subcommands[i].name[0] != '-' && near_words(arg, subcommands[i].name) <= 2) {
+            fprintf(stderr, "squint: no command or script '%s'; did you mean 'squint %s'? (squint --help lists the"
+                            " commands)\n", arg, subcommands[i].name);
+            return true;
+        }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     sq_memtune(); /* freed code and scale arrays are reused by the next quantization */
@@ -195,5 +235,7 @@ int main(int argc, char **argv)
     const char *kind = argc >= 2 && argv[1][0] != '-' ? data_file_kind(argv[1]) : NULL;
     if (kind)
         return data_file_given(argv[1], kind);
+    if (argc >= 2 && command_typo(argv[1]))
+        return 1;
     return close_stdout(sq_repl_main(argc, argv));
 }

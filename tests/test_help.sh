@@ -89,4 +89,11 @@ has "$err" "zip archive"
 printf 'print("a script named .npy still runs")' >"$d/script.npy"
 run "a Lua script runs whatever its name" 0 "$SQUINT" "$d/script.npy"
 has "$out" "still runs"
+# a mistyped command gets a hint; a missing script that is nothing like a command stays lua(1)'s error
+run "squint lessons (a typo)" 1 "$SQUINT" lessons
+has "$err" "did you mean 'squint lesson'"
+run "squint reprt FILE (a typo)" 1 "$SQUINT" reprt x.safetensors
+has "$err" "did you mean 'squint report'"
+run "a missing script" 1 "$SQUINT" zzzzzzzz
+has "$err" "cannot open zzzzzzzz"
 exit $fail

@@ -15,6 +15,7 @@
 #include "layout.h"
 #include "qformat_int.h"
 #include "quant_int.h"
+#include "simd.h"
 #include "threads.h"
 
 #define B SQ_FORMAT_KIND_BLOCK
@@ -603,6 +604,121 @@ static code_region region_of(sq_format f)
     return r;
 }
 
+/* The extreme levels of each parameter group of in-row block b: lo[k] and
+ * hi[k] the values the block's decoder gives an element of group k (elements
+ * [k * g, (k + 1) * g)) holding the code of region_of's lo and hi bytes,
+ * formed with the decoder's own arithmetic (float operations in its order;
+ * the engine builds with -ffp-contract=off, so none is fused). Returns the
+ * group size g, or 0 for a format without this shortcut. */
+static size_t group_extremes(sq_format f, const uint8_t *b, float ts, float *lo, float *hi)
+{
+    static const float iq4_lv0 = -127, iq4_lv15 = 113; /* the iq4 codebook's ends */
+    switch (f) {
+    case SQ_FORMAT_Q4_0: {
+        float d = get_half(b);
+        lo[0] = (float)(0 - 8) * d, hi[0] = (float)(15 - 8) * d;
+        return 32;
+    }
+    case SQ_FORMAT_Q5_0: {
+        float d = get_half(b);
+        lo[0] = (float)(0 - 16) * d, hi[0] = (float)(31 - 16) * d;
+        return 32;
+    }
+    case SQ_FORMAT_Q4_1:
+    case SQ_FORMAT_Q5_1: {
+        float d = get_half(b), m = get_half(b + 2);
+        lo[0] = (float)0 * d + m, hi[0] = (float)(f == SQ_FORMAT_Q4_1 ? 15 : 31) * d + m;
+        return 32;
+    }
+    case SQ_FORMAT_Q8_0: {
+        float d = get_half(b);
+        lo[0] = (float)-128 * d, hi[0] = (float)127 * d;
+        return 32;
+    }
+    case SQ_FORMAT_IQ4_NL: {
+        float d = get_half(b);
+        lo[0] = d * iq4_lv0, hi[0] = d * iq4_lv15;
+        return 32;
+    }
+    case SQ_FORMAT_Q2_K: {
+        float d = get_half(b + 80), min = get_half(b + 82);
+        for (int k = 0; k < 16; k++) {
+            float dl = d * (b[k] & 0xf), ml = min * (b[k] >> 4);
+            lo[k] = dl * 0 - ml, hi[k] = dl * 3 - ml;
+        }
+        return 16;
+    }
+    case SQ_FORMAT_Q3_K: {
+        float d = get_half(b + 108);
+        const uint8_t *s = b + 96;
+        for (int k = 0; k < 16; k++) {
+            int l = k < 8 ? (s[k] & 0xf) : (s[k - 8] >> 4);
+            float dl = d * ((l | (((s[8 + k % 4] >> (2 * (k / 4))) & 3) << 4)) - 32);
+            lo[k] = dl * (0 - 4), hi[k] = dl * 3;
+        }
+        return 16;
+    }
+    case SQ_FORMAT_Q4_K:
+    case SQ_FORMAT_Q5_K: {
+        float d = get_half(b), min = get_half(b + 2);
+        const uint8_t *s = b + 4;
+        int top = f == SQ_FORMAT_Q4_K ? 15 : 31;
+        for (int k = 0; k < 8; k++) {
+            int sc = k < 4 ? s[k] & 63 : (s[k + 4] & 0xf) | ((s[k - 4] >> 6) << 4);
+            int m = k < 4 ? s[k + 4] & 63 : (s[k + 4] >> 4) | ((s[k] >> 6) << 4);
+            float dl = d * sc, ml = min * m;
+            lo[k] = dl * 0 - ml, hi[k] = dl * top - ml;
+        }
+        return 32;
+    }
+    case SQ_FORMAT_Q6_K: {
+        float d = get_half(b + 208);
+        for (int k = 0; k < 16; k++) {
+            int sc = (int8_t)b[192 + k];
+            lo[k] = d * sc * (0 - 32), hi[k] = d * sc * (63 - 32);
+        }
+        return 16;
+    }
+    case SQ_FORMAT_IQ4_XS: {
+        float d = get_half(b);
+        unsigned h = (unsigned)b[2] | (unsigned)b[3] << 8;
+        for (int k = 0; k < 8; k++) {
+            int ls = ((b[4 + k / 2] >> (4 * (k % 2))) & 0xf) | (((h >> (2 * k)) & 3) << 4);
+            float dl = d * (ls - 32);
+            lo[k] = dl * iq4_lv0, hi[k] = dl * iq4_lv15;
+        }
+        return 32;
+    }
+    case SQ_FORMAT_MXFP4: {
+        float d = sq_e8m0_decode(b[0]);
+        lo[0] = sq_fp4_e2m1_decode(0xf) * d, hi[0] = sq_fp4_e2m1_decode(0x7) * d;
+        return 32;
+    }
+    case SQ_FORMAT_MXFP8: {
+        float d = sq_e8m0_decode(b[0]);
+        lo[0] = sq_fp8_e4m3_decode(0xfe) * d, hi[0] = sq_fp8_e4m3_decode(0x7e) * d;
+        return 32;
+    }
+    case SQ_FORMAT_NVFP4: {
+        float d = sq_fp8_e4m3_decode(b[0]) * ts;
+        lo[0] = sq_fp4_e2m1_decode(0xf) * d, hi[0] = sq_fp4_e2m1_decode(0x7) * d;
+        return 16;
+    }
+    default: return 0;
+    }
+}
+
+/* How many of x[0, n) lie outside [a, z] (the larger/smaller of lo, hi). */
+static size_t count_outside(const float *x, size_t n, float lo, float hi)
+{
+    float a = lo < hi ? lo : hi, z = lo < hi ? hi : lo;
+    size_t c = 0;
+    SQ_SIMD_WITH(reduction(+ : c))
+    for (size_t i = 0; i < n; i++)
+        c += (x[i] < a) | (x[i] > z);
+    return c;
+}
+
 /* How many of x[start, start + n) lie beyond the extreme levels of their block
  * (or scale index) on their side. tmp: 2 * (bytes of n elements) bytes and
  * 2 * n floats of scratch for the in-row formats. */
@@ -615,6 +731,15 @@ static size_t count_clipped(const sq_qtensor *q, const float *x, size_t start, s
         size_t e, b, off = byte_of(&q->config, start), nb = byte_of(&q->config, start + n) - off;
         code_region cr = region_of(f);
         inrow_block(f, &e, &b);
+        float glo[16], ghi[16];
+        if (group_extremes(f, q->codes + off, (float)q->tensor_scale, glo, ghi)) { /* no decoding */
+            for (size_t k = 0; k < nb / b; k++) {
+                size_t g = group_extremes(f, q->codes + off + k * b, (float)q->tensor_scale, glo, ghi);
+                for (size_t t = 0; t < e; t += g)
+                    clipped += count_outside(x + k * e + t, g, glo[t / g], ghi[t / g]);
+            }
+            return clipped;
+        }
         uint8_t *lo = tb, *hi = tb + nb;
         memcpy(lo, q->codes + off, nb);
         memcpy(hi, q->codes + off, nb);
@@ -840,10 +965,11 @@ static size_t visit_chunk(fq_job *j, const sq_part *p, size_t s, size_t n, fq_sc
     const float *x = j->x->data + s;
     size_t clipped = count_clipped(q, x, s, n, w->tb, w->tf);
     if (j->fh.visit) {
-        sq_format_decode(q, s, n, w->xhat);
+        float *xh = j->fh.xhat_all ? j->fh.xhat_all + s : w->xhat;
+        sq_format_decode(q, s, n, xh);
         if (j->fh.want_codes)
             sq_format_codes(q, s, n, w->codes);
-        j->fh.visit(j->fh.ctx, p, q, s, n, x, w->xhat, j->fh.want_codes ? w->codes : NULL);
+        j->fh.visit(j->fh.ctx, p, q, s, n, x, xh, j->fh.want_codes ? w->codes : NULL);
     }
     if (j->qh.visit) {
         int bias = 1 << (q->config.bits - 1);

@@ -533,6 +533,59 @@ static void acc_pairs_avx512(lane_acc *v, const float *x, const float *xh, size_
 }
 #endif
 
+#if SQ_X86_KERNELS
+/* acc_pairs_avx512 without the bin slots (the sums are the same). */
+SQ_AVX512
+static void sums_pairs_avx512(lane_acc *v, const float *x, const float *xh, size_t n, const binner *bn,
+                              int32_t *bin)
+{
+    acc512 a;
+    bin512 b;
+    acc512_load(&a, v);
+    bin512_init(&b, bn);
+    size_t i = 0;
+    for (; i + 2 * LANES <= n; i += 2 * LANES) {
+        acc512_sums(&a, &b, _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
+        acc512_sums(&a, &b, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + LANES)),
+                    _mm512_cvtps_pd(_mm256_loadu_ps(xh + i + LANES)));
+    }
+    for (; i + LANES <= n; i += LANES)
+        acc512_sums(&a, &b, _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
+    acc512_store(&a, v);
+    acc_pairs(v, x + i, xh + i, n - i, bn, bin + i);
+}
+
+/* The bin slots of n (x, x_hat) pairs, as acc_pairs_avx512 forms them. */
+SQ_AVX512
+static void bins_pairs_avx512(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin)
+{
+    bin512 b;
+    bin512_init(&b, bn);
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        __m512d e = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
+        bins512(&b, e, bin + i, false);
+    }
+    lane_acc v; /* the tail portably; its sums are dropped */
+    lane_acc_init(&v);
+    acc_pairs(&v, x + i, xh + i, n - i, bn, bin + i);
+}
+#endif
+
+/* The bin slots of n (x, x_hat) pairs (n <= SQ_CHUNK), as acc_pairs forms them. */
+static void bins_pairs(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin)
+{
+#if SQ_X86_KERNELS
+    if (sq_use_avx512()) {
+        bins_pairs_avx512(x, xh, n, bn, bin);
+        return;
+    }
+#endif
+    lane_acc v;
+    lane_acc_init(&v);
+    acc_pairs(&v, x, xh, n, bn, bin);
+}
+
 /* One decoded chunk into a; its bins counted into bn's counts when count_hist. */
 static void format_chunk_acc(const float *x, const float *xh, size_t n, const binner *bn, chunk_scratch *s,
                              bool count_hist, acc *a)
@@ -543,7 +596,9 @@ static void format_chunk_acc(const float *x, const float *xh, size_t n, const bi
     for (size_t i = 0; i < n; i += SQ_CHUNK) {
         size_t m = n - i < SQ_CHUNK ? n - i : SQ_CHUNK;
 #if SQ_X86_KERNELS
-        if (sq_use_avx512())
+        if (sq_use_avx512() && !count_hist)
+            sums_pairs_avx512(&v, x + i, xh + i, m, &b, s->bin);
+        else if (sq_use_avx512())
             acc_pairs_avx512(&v, x + i, xh + i, m, &b, s->bin);
         else
 #endif
@@ -1352,6 +1407,45 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
 #define fused_encode NULL
 #endif
 
+/* The histogram pass over a kept x_hat (no decoding, no sums). */
+typedef struct fbins_job {
+    const float *x, *xh;
+    size_t numel;
+    worker_state *ws;
+} fbins_job;
+
+static void fbins_part(void *vjob, size_t p, int worker)
+{
+    const fbins_job *j = vjob;
+    worker_state *w = &j->ws[worker];
+    size_t s0, e;
+    part_bounds(p, j->numel, &s0, &e);
+    for (size_t s = s0; s < e; s += SQ_CHUNK) {
+        size_t n = e - s < SQ_CHUNK ? e - s : SQ_CHUNK;
+        bins_pairs(j->x + s, j->xh + s, n, &w->bn, w->s.bin);
+        count_bins(w->s.bin, n, &w->bn);
+    }
+}
+
+/* Count the bins of every (x, x_hat) pair into bn->sub. Errors: no memory. */
+static sq_status format_bins(const float *x, const float *xh, size_t numel, binner *bn, sq_error *err)
+{
+    size_t n_parts = sq_part_count(numel);
+    int workers = sq_parallel_workers(n_parts);
+    fbins_job j = {.x = x, .xh = xh, .numel = numel, .ws = workers_get(&workers, bn, true)};
+    if (!j.ws)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    sq_parallel_run(n_parts, workers, fbins_part, &j);
+    workers_fold(j.ws, workers, bn, true, NULL);
+    workers_free(j.ws, workers);
+    return SQ_OK;
+}
+
+/* Tensors up to this many elements keep their whole x_hat in the fused pass
+ * of sq_quantize_stats (4 bytes each), so that the data-range histogram
+ * needs no second decoding. */
+#define SQ_FORMAT_KEEP_XHAT ((size_t)1 << 28)
+
 /* sq_quantize_stats for a non-INT format: the fused pass (sums, extremes,
  * code counts; bins when the range is fixed), then the histogram pass. */
 typedef struct ffused_ctx {
@@ -1397,8 +1491,11 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
         return st;
     if (c.bins)
         binner_set_range(&c.bn, o->lo, o->hi);
+    float *keep = NULL; /* the whole x_hat, when the histogram needs the data range and memory allows */
+    if (hist && !c.bins && x->numel && x->numel <= SQ_FORMAT_KEEP_XHAT)
+        keep = malloc(x->numel * sizeof(float));
     const sq_format_hooks hooks = {.ctx = &c, .begin = ffused_begin, .visit = ffused_visit,
-                                   .want_codes = o->code_counts != NULL};
+                                   .want_codes = o->code_counts != NULL, .xhat_all = keep};
     if ((st = sq_format_quantize(x, cfg, NULL, &hooks, q_out, err)) != SQ_OK)
         goto fail;
     uint64_t cc[4][256] = {{0}};
@@ -1416,17 +1513,23 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
             m = 1.0;
         binner_set_range(&c.bn, -m, m);
         acc again;
-        if ((st = format_pass(x, *q_out, &c.bn, true, &again, err)) != SQ_OK)
+        if (keep)
+            st = format_bins(x->data, keep, x->numel, &c.bn, err);
+        else
+            st = format_pass(x, *q_out, &c.bn, true, &again, err);
+        if (st != SQ_OK)
             goto fail;
     }
     if (hist)
         hist_finish(&c.bn, hist);
     workers_free(c.ws, c.n_ws);
     free(c.parts);
+    free(keep);
     return SQ_OK;
 fail:
     workers_free(c.ws, c.n_ws);
     free(c.parts);
+    free(keep);
     free(c.bn.sub);
     if (hist)
         sq_hist_free(hist);

@@ -708,15 +708,69 @@ static size_t group_extremes(sq_format f, const uint8_t *b, float ts, float *lo,
     }
 }
 
-/* How many of x[0, n) lie outside [a, z] (the larger/smaller of lo, hi). */
-static size_t count_outside(const float *x, size_t n, float lo, float hi)
+#if SQ_X86_KERNELS
+/* count_groups on AVX-512 machines (g a multiple of 16). */
+SQ_AVX512
+static size_t count_groups_avx512(const float *x, size_t ng, size_t g, const float *a, const float *z)
 {
-    float a = lo < hi ? lo : hi, z = lo < hi ? hi : lo;
-    size_t c = 0;
-    SQ_SIMD_WITH(reduction(+ : c))
-    for (size_t i = 0; i < n; i++)
-        c += (x[i] < a) | (x[i] > z);
+    unsigned c = 0;
+    for (size_t k = 0; k < ng; k++) {
+        __m512 va = _mm512_set1_ps(a[k]), vz = _mm512_set1_ps(z[k]);
+        for (size_t i = k * g; i < (k + 1) * g; i += 16) {
+            __m512 v = _mm512_loadu_ps(x + i);
+            c += (unsigned)__builtin_popcount(_mm512_cmp_ps_mask(v, va, _CMP_LT_OQ) |
+                                              _mm512_cmp_ps_mask(v, vz, _CMP_GT_OQ));
+        }
+    }
     return c;
+}
+#endif
+
+/* How many of x[0, ng * g) lie outside [a[k], z[k]], k = i / g. */
+static size_t count_groups(const float *x, size_t ng, size_t g, const float *a, const float *z)
+{
+#if SQ_X86_KERNELS
+    if (g % 16 == 0 && sq_use_avx512())
+        return count_groups_avx512(x, ng, g, a, z);
+#endif
+    size_t c = 0;
+    for (size_t k = 0; k < ng; k++) {
+        float ak = a[k], zk = z[k];
+        unsigned ck = 0;
+        SQ_SIMD_WITH(reduction(+ : ck))
+        for (size_t i = k * g; i < (k + 1) * g; i++)
+            ck += (x[i] < ak) | (x[i] > zk);
+        c += ck;
+    }
+    return c;
+}
+
+/* The values of the nb in-row blocks at codes (holding x[0, nb * e)) that lie
+ * beyond their group's extreme levels, counted; tf: 2 * nb * e floats of
+ * scratch. False when the format has no group_extremes. */
+static bool count_clipped_blocks(sq_format f, const uint8_t *codes, size_t nb, float ts, const float *x, float *tf,
+                                 size_t *clipped)
+{
+    size_t e, b, g = 0;
+    inrow_block(f, &e, &b);
+    float *a = tf, *z = tf + nb * e;
+    for (size_t k = 0; k < nb; k++) {
+        if (!(g = group_extremes(f, codes + k * b, ts, a + k * (e / 16), z + k * (e / 16))))
+            return false;
+    }
+    size_t ng = nb * (g ? e / g : 0);
+    if (g && e / g != e / 16) { /* groups larger than 16: close up the gaps */
+        for (size_t k = 0; k < ng; k++) {
+            size_t src = k / (e / g) * (e / 16) + k % (e / g);
+            a[k] = a[src], z[k] = z[src];
+        }
+    }
+    for (size_t k = 0; k < ng; k++) { /* the lower and the upper level, whichever way the scale turns them */
+        float lo = a[k], hi = z[k];
+        a[k] = lo < hi ? lo : hi, z[k] = lo < hi ? hi : lo;
+    }
+    *clipped = ng ? count_groups(x, ng, g, a, z) : 0;
+    return true;
 }
 
 /* How many of x[start, start + n) lie beyond the extreme levels of their block
@@ -731,15 +785,8 @@ static size_t count_clipped(const sq_qtensor *q, const float *x, size_t start, s
         size_t e, b, off = byte_of(&q->config, start), nb = byte_of(&q->config, start + n) - off;
         code_region cr = region_of(f);
         inrow_block(f, &e, &b);
-        float glo[16], ghi[16];
-        if (group_extremes(f, q->codes + off, (float)q->tensor_scale, glo, ghi)) { /* no decoding */
-            for (size_t k = 0; k < nb / b; k++) {
-                size_t g = group_extremes(f, q->codes + off + k * b, (float)q->tensor_scale, glo, ghi);
-                for (size_t t = 0; t < e; t += g)
-                    clipped += count_outside(x + k * e + t, g, glo[t / g], ghi[t / g]);
-            }
-            return clipped;
-        }
+        if (count_clipped_blocks(f, q->codes + off, nb / b, (float)q->tensor_scale, x, tf, &clipped))
+            return clipped; /* from the block headers, without decoding */
         uint8_t *lo = tb, *hi = tb + nb;
         memcpy(lo, q->codes + off, nb);
         memcpy(hi, q->codes + off, nb);

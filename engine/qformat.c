@@ -751,25 +751,21 @@ static size_t count_groups(const float *x, size_t ng, size_t g, const float *a, 
 static bool count_clipped_blocks(sq_format f, const uint8_t *codes, size_t nb, float ts, const float *x, float *tf,
                                  size_t *clipped)
 {
-    size_t e, b, g = 0;
+    size_t e, b, g = 0, per;
     inrow_block(f, &e, &b);
-    float *a = tf, *z = tf + nb * e;
+    float lo[16], hi[16], *a = tf, *z = tf + nb * e;
+    if (!nb || !(g = group_extremes(f, codes, ts, lo, hi)))
+        return !nb;
+    per = e / g;
     for (size_t k = 0; k < nb; k++) {
-        if (!(g = group_extremes(f, codes + k * b, ts, a + k * (e / 16), z + k * (e / 16))))
-            return false;
-    }
-    size_t ng = nb * (g ? e / g : 0);
-    if (g && e / g != e / 16) { /* groups larger than 16: close up the gaps */
-        for (size_t k = 0; k < ng; k++) {
-            size_t src = k / (e / g) * (e / 16) + k % (e / g);
-            a[k] = a[src], z[k] = z[src];
+        (void)group_extremes(f, codes + k * b, ts, lo, hi);
+        for (size_t j = 0; j < per; j++) { /* the lower and the upper level, whichever way the scale turns them */
+            a[k * per + j] = lo[j] < hi[j] ? lo[j] : hi[j];
+            z[k * per + j] = lo[j] < hi[j] ? hi[j] : lo[j];
         }
     }
-    for (size_t k = 0; k < ng; k++) { /* the lower and the upper level, whichever way the scale turns them */
-        float lo = a[k], hi = z[k];
-        a[k] = lo < hi ? lo : hi, z[k] = lo < hi ? hi : lo;
-    }
-    *clipped = ng ? count_groups(x, ng, g, a, z) : 0;
+    size_t ng = nb * per;
+    *clipped = count_groups(x, ng, g, a, z);
     return true;
 }
 
@@ -1046,6 +1042,49 @@ static void fq_part(void *vjob, size_t pi, int worker)
     }
 }
 
+#if SQ_X86_KERNELS
+/* max_abs_bits on AVX-512 machines. */
+SQ_AVX512
+static uint32_t max_abs_bits_avx512(const float *x, size_t n, uint32_t m)
+{
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+    __m512i v0 = _mm512_set1_epi32((int)m), v1 = v0, v2 = v0, v3 = v0;
+    size_t t = 0;
+    for (; t + 64 <= n; t += 64) {
+        v0 = _mm512_max_epu32(v0, _mm512_and_si512(_mm512_loadu_si512(x + t), abs));
+        v1 = _mm512_max_epu32(v1, _mm512_and_si512(_mm512_loadu_si512(x + t + 16), abs));
+        v2 = _mm512_max_epu32(v2, _mm512_and_si512(_mm512_loadu_si512(x + t + 32), abs));
+        v3 = _mm512_max_epu32(v3, _mm512_and_si512(_mm512_loadu_si512(x + t + 48), abs));
+    }
+    m = _mm512_reduce_max_epu32(_mm512_max_epu32(_mm512_max_epu32(v0, v1), _mm512_max_epu32(v2, v3)));
+    for (; t < n; t++) {
+        uint32_t u;
+        memcpy(&u, &x[t], sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m;
+}
+#endif
+
+/* The largest of m and the bits of |x[t]| over x[0, n) (the bit patterns of
+ * non-negative floats order as their values; NaN lies above infinity). */
+static uint32_t max_abs_bits(const float *x, size_t n, uint32_t m)
+{
+#if SQ_X86_KERNELS
+    if (n >= 64 && sq_use_avx512())
+        return max_abs_bits_avx512(x, n, m);
+#endif
+    SQ_SIMD_WITH(reduction(max : m))
+    for (size_t t = 0; t < n; t++) {
+        uint32_t u;
+        memcpy(&u, &x[t], sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m;
+}
+
 /* The scale pre-pass: max |x| bits per scale index, per worker. */
 static void maxbits_part(void *vjob, size_t pi, int worker)
 {
@@ -1055,14 +1094,7 @@ static void maxbits_part(void *vjob, size_t pi, int worker)
     sq_run r = sq_run_at(&j->l, s);
     for (size_t i = s; i < e;) {
         size_t len = r.left < e - i ? r.left : e - i;
-        uint32_t mk = m[r.k];
-        for (size_t t = i; t < i + len; t++) {
-            uint32_t u;
-            memcpy(&u, &j->x->data[t], sizeof u);
-            u &= 0x7fffffffu;
-            mk = u > mk ? u : mk;
-        }
-        m[r.k] = mk;
+        m[r.k] = max_abs_bits(j->x->data + i, len, m[r.k]);
         i += len;
         sq_run_advance(&j->l, &r, len);
     }

@@ -4,6 +4,7 @@
  * quantize / dequantize / statistics paths of the non-INT formats, which
  * call the row kernels of blockfmt.h and elemfmt.h.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "blockfmt.h"
 #include "elemfmt.h"
+#include "fmt_int.h"
 #include "quant.h"
 #include "layout.h"
 #include "qformat_int.h"
@@ -709,17 +711,24 @@ static size_t group_extremes(sq_format f, const uint8_t *b, float ts, float *lo,
 }
 
 #if SQ_X86_KERNELS
-/* count_groups on AVX-512 machines (g a multiple of 16). */
+/* count_groups on AVX-512 machines. */
 SQ_AVX512
 static size_t count_groups_avx512(const float *x, size_t ng, size_t g, const float *a, const float *z)
 {
-    unsigned c = 0;
+    size_t c = 0;
     for (size_t k = 0; k < ng; k++) {
         __m512 va = _mm512_set1_ps(a[k]), vz = _mm512_set1_ps(z[k]);
-        for (size_t i = k * g; i < (k + 1) * g; i += 16) {
+        size_t i = k * g, end = (k + 1) * g;
+        for (; i + 16 <= end; i += 16) {
             __m512 v = _mm512_loadu_ps(x + i);
             c += (unsigned)__builtin_popcount(_mm512_cmp_ps_mask(v, va, _CMP_LT_OQ) |
                                               _mm512_cmp_ps_mask(v, vz, _CMP_GT_OQ));
+        }
+        if (i < end) { /* the group's last values, masked */
+            __mmask16 m = (__mmask16)((1u << (end - i)) - 1u);
+            __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+            c += (unsigned)__builtin_popcount(_mm512_mask_cmp_ps_mask(m, v, va, _CMP_LT_OQ) |
+                                              _mm512_mask_cmp_ps_mask(m, v, vz, _CMP_GT_OQ));
         }
     }
     return c;
@@ -730,7 +739,7 @@ static size_t count_groups_avx512(const float *x, size_t ng, size_t g, const flo
 static size_t count_groups(const float *x, size_t ng, size_t g, const float *a, const float *z)
 {
 #if SQ_X86_KERNELS
-    if (g % 16 == 0 && sq_use_avx512())
+    if (sq_use_avx512())
         return count_groups_avx512(x, ng, g, a, z);
 #endif
     size_t c = 0;
@@ -805,14 +814,9 @@ static size_t count_clipped(const sq_qtensor *q, const float *x, size_t start, s
     sq_run r = sq_run_at(&l, start);
     for (size_t i = 0; i < n;) {
         size_t len = r.left < n - i ? r.left : n - i;
-        float s = (float)q->scales[r.k], a = elem_value(f, neg, s), z = elem_value(f, pos, s);
-        if (a > z) {
-            float t = a;
-            a = z;
-            z = t;
-        }
-        for (size_t t = i; t < i + len; t++)
-            clipped += x[t] < a || x[t] > z;
+        float s = (float)q->scales[r.k], lo = elem_value(f, neg, s), hi = elem_value(f, pos, s);
+        float a = lo > hi ? hi : lo, z = lo > hi ? lo : hi; /* as the swap when lo > hi */
+        clipped += count_groups(x + i, 1, len, &a, &z);
         i += len;
         sq_run_advance(&l, &r, len);
     }
@@ -949,6 +953,12 @@ static void put_fp4(uint8_t *codes, size_t t, float v)
     codes[t / 2] = (uint8_t)(t % 2 ? (codes[t / 2] & 15u) | c << 4 : c);
 }
 
+/* The scales the element row kernels take (sq_elemfmt_encode_row's check). */
+static bool scale_ok(float s)
+{
+    return s > 0.0f && s <= FLT_MAX;
+}
+
 /* Encode elements [s, s + n) (whole units); false on a non-finite value. */
 static bool encode_chunk(fq_job *j, size_t s, size_t n)
 {
@@ -961,6 +971,11 @@ static bool encode_chunk(fq_job *j, size_t s, size_t n)
     if (fi->kind == SQ_FORMAT_KIND_BLOCK) {
         if (sq_block_quantize_row((sq_block_type)fi->native, x + s, n, dst, &e) != SQ_OK)
             return false;
+        inrow_display(q, s, n);
+        return true;
+    }
+    if (f == SQ_FORMAT_NVFP4 && scale_ok((float)q->tensor_scale)) { /* finite x: the pre-pass saw to it */
+        sq_fmt_nvfp4_enc(x + s, n / 16, (float)q->tensor_scale, dst);
         inrow_display(q, s, n);
         return true;
     }
@@ -982,7 +997,9 @@ static bool encode_chunk(fq_job *j, size_t s, size_t n)
     for (size_t i = 0; i < n;) {
         size_t len = r.left < n - i ? r.left : n - i;
         float sc = (float)q->scales[r.k];
-        if (f != SQ_FORMAT_FP4_E2M1) {
+        if (f != SQ_FORMAT_FP4_E2M1 && scale_ok(sc)) { /* the row kernel, without its finiteness check */
+            (f == SQ_FORMAT_FP8_E4M3 ? sq_fmt_e4m3_enc : sq_fmt_e5m2_enc)(x + s + i, len, sc, q->codes + s + i);
+        } else if (f != SQ_FORMAT_FP4_E2M1) {
             (void)sq_elemfmt_encode_row(elem_of(f), x + s + i, len, sc, q->codes + s + i, &e);
         } else { /* the byte-aligned even middle of the run by the row encoder */
             size_t a = s + i, z = a + len, a2 = a + a % 2, z2 = z - z % 2;

@@ -520,6 +520,15 @@ void sq_format_decode(const sq_qtensor *q, size_t start, size_t n, float *out)
         inrow_decode(f, q->codes + byte_of(&q->config, start), n, (float)q->tensor_scale, out);
         return;
     }
+    size_t g = q->config.group_size;
+    if (f == SQ_FORMAT_NF4 && start % g == 0 && n % g == 0 && n / g <= SQ_FORMAT_CHUNK) {
+        float am[SQ_FORMAT_CHUNK]; /* nf4 blocks follow one another: the chunk in one call */
+        sq_error e;
+        for (size_t k = 0; k < n / g; k++)
+            am[k] = (float)q->scales[start / g + k];
+        (void)sq_nf4_decode(q->codes + start / 2, am, n, g, out, &e);
+        return;
+    }
     sq_layout l;
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
     sq_run r = sq_run_at(&l, start);

@@ -513,6 +513,33 @@ static void inrow_decode(sq_format f, const uint8_t *src, size_t n, float s, flo
         (void)sq_elemfmt_decode_row((sq_elemfmt)fi->native, src, n, s, out, &e);
 }
 
+#if SQ_X86_KERNELS
+/* nb nf4 blocks of g elements (g a multiple of 32) with absmax scales[k]
+ * (as float32) into out, as sq_nf4_decode forms them: codebook value times
+ * absmax, the first element of a pair in the high nibble. */
+SQ_AVX512
+static void nf4_decode_avx512(const uint8_t *codes, const double *scales, size_t nb, size_t g, float *out)
+{
+    float tab[16];
+    for (unsigned c = 0; c < 16; c++)
+        tab[c] = sq_nf4_value((uint8_t)c);
+    const __m512 vt = _mm512_loadu_ps(tab);
+    const __m512i lo8 = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi8 = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i m15 = _mm512_set1_epi32(15);
+    for (size_t k = 0; k < nb; k++) {
+        __m512 s = _mm512_set1_ps((float)scales[k]);
+        for (size_t j = 0; j < g; j += 32) {
+            __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + (k * g + j) / 2)));
+            __m512i h = _mm512_srli_epi32(b, 4), l = _mm512_and_si512(b, m15);
+            __m512i c0 = _mm512_permutex2var_epi32(h, lo8, l), c1 = _mm512_permutex2var_epi32(h, hi8, l);
+            _mm512_storeu_ps(out + k * g + j, _mm512_mul_ps(_mm512_permutexvar_ps(c0, vt), s));
+            _mm512_storeu_ps(out + k * g + j + 16, _mm512_mul_ps(_mm512_permutexvar_ps(c1, vt), s));
+        }
+    }
+}
+#endif
+
 void sq_format_decode(const sq_qtensor *q, size_t start, size_t n, float *out)
 {
     sq_format f = q->config.format;
@@ -521,6 +548,12 @@ void sq_format_decode(const sq_qtensor *q, size_t start, size_t n, float *out)
         return;
     }
     size_t g = q->config.group_size;
+#if SQ_X86_KERNELS
+    if (f == SQ_FORMAT_NF4 && start % g == 0 && n % g == 0 && g % 32 == 0 && sq_use_avx512()) {
+        nf4_decode_avx512(q->codes + start / 2, q->scales + start / g, n / g, g, out);
+        return;
+    }
+#endif
     if (f == SQ_FORMAT_NF4 && start % g == 0 && n % g == 0 && n / g <= SQ_FORMAT_CHUNK) {
         float am[SQ_FORMAT_CHUNK]; /* nf4 blocks follow one another: the chunk in one call */
         sq_error e;

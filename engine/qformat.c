@@ -1067,7 +1067,7 @@ static size_t visit_chunk(fq_job *j, const sq_part *p, size_t s, size_t n, fq_sc
     const float *x = j->x->data + s;
     size_t clipped = count_clipped(q, x, s, n, w->tb, w->tf);
     if (j->fh.visit) {
-        float *xh = j->fh.xhat_all ? j->fh.xhat_all + s : w->xhat;
+        float *xh = j->fh.xhat_parts ? j->fh.xhat_parts[p->index] + (s - p->start) : w->xhat;
         sq_format_decode(q, s, n, xh);
         if (j->fh.want_codes)
             sq_format_codes(q, s, n, w->codes);

@@ -1407,10 +1407,12 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
 #define fused_encode NULL
 #endif
 
-/* The histogram pass over a kept x_hat (no decoding, no sums). */
+/* The histogram pass over a kept x_hat (no decoding, no sums): parts of
+ * part elements, x_hat of part p in xh[p]. */
 typedef struct fbins_job {
-    const float *x, *xh;
-    size_t numel;
+    const float *x;
+    float *const *xh;
+    size_t numel, part;
     worker_state *ws;
 } fbins_job;
 
@@ -1418,21 +1420,20 @@ static void fbins_part(void *vjob, size_t p, int worker)
 {
     const fbins_job *j = vjob;
     worker_state *w = &j->ws[worker];
-    size_t s0, e;
-    part_bounds(p, j->numel, &s0, &e);
+    size_t s0 = p * j->part, e = j->numel - s0 < j->part ? j->numel : s0 + j->part;
     for (size_t s = s0; s < e; s += SQ_CHUNK) {
         size_t n = e - s < SQ_CHUNK ? e - s : SQ_CHUNK;
-        bins_pairs(j->x + s, j->xh + s, n, &w->bn, w->s.bin);
+        bins_pairs(j->x + s, j->xh[p] + (s - s0), n, &w->bn, w->s.bin);
         count_bins(w->s.bin, n, &w->bn);
     }
 }
 
 /* Count the bins of every (x, x_hat) pair into bn->sub. Errors: no memory. */
-static sq_status format_bins(const float *x, const float *xh, size_t numel, binner *bn, sq_error *err)
+static sq_status format_bins(const float *x, float *const *xh, size_t numel, size_t part, size_t n_parts,
+                             binner *bn, sq_error *err)
 {
-    size_t n_parts = sq_part_count(numel);
     int workers = sq_parallel_workers(n_parts);
-    fbins_job j = {.x = x, .xh = xh, .numel = numel, .ws = workers_get(&workers, bn, true)};
+    fbins_job j = {.x = x, .xh = xh, .numel = numel, .part = part, .ws = workers_get(&workers, bn, true)};
     if (!j.ws)
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
     sq_parallel_run(n_parts, workers, fbins_part, &j);
@@ -1442,9 +1443,31 @@ static sq_status format_bins(const float *x, const float *xh, size_t numel, binn
 }
 
 /* Tensors up to this many elements keep their whole x_hat in the fused pass
- * of sq_quantize_stats (4 bytes each), so that the data-range histogram
- * needs no second decoding. */
+ * of sq_quantize_stats (4 bytes each, one buffer per part, small enough to
+ * be reused from the heap), so that the data-range histogram needs no second
+ * decoding. */
 #define SQ_FORMAT_KEEP_XHAT ((size_t)1 << 28)
+
+static void keep_free(float **keep, size_t n)
+{
+    for (size_t p = 0; keep && p < n; p++)
+        free(keep[p]);
+    free(keep);
+}
+
+/* Buffers for the x_hat of every part, or NULL when there is no memory. */
+static float **keep_new(size_t numel, size_t part, size_t n_parts)
+{
+    float **keep = calloc(n_parts, sizeof *keep);
+    for (size_t p = 0; keep && p < n_parts; p++) {
+        size_t len = numel - p * part < part ? numel - p * part : part;
+        if (!(keep[p] = malloc(len * sizeof(float)))) {
+            keep_free(keep, n_parts);
+            return NULL;
+        }
+    }
+    return keep;
+}
 
 /* sq_quantize_stats for a non-INT format: the fused pass (sums, extremes,
  * code counts; bins when the range is fixed), then the histogram pass. */
@@ -1491,11 +1514,13 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
         return st;
     if (c.bins)
         binner_set_range(&c.bn, o->lo, o->hi);
-    float *keep = NULL; /* the whole x_hat, when the histogram needs the data range and memory allows */
+    float **keep = NULL; /* the whole x_hat, when the histogram needs the data range and memory allows */
+    size_t kpart, kchunk, kparts;
+    sq_format_geometry(cfg, x->numel, &kpart, &kchunk, &kparts);
     if (hist && !c.bins && x->numel && x->numel <= SQ_FORMAT_KEEP_XHAT)
-        keep = malloc(x->numel * sizeof(float));
+        keep = keep_new(x->numel, kpart, kparts);
     const sq_format_hooks hooks = {.ctx = &c, .begin = ffused_begin, .visit = ffused_visit,
-                                   .want_codes = o->code_counts != NULL, .xhat_all = keep};
+                                   .want_codes = o->code_counts != NULL, .xhat_parts = keep};
     if ((st = sq_format_quantize(x, cfg, NULL, &hooks, q_out, err)) != SQ_OK)
         goto fail;
     uint64_t cc[4][256] = {{0}};
@@ -1514,7 +1539,7 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
         binner_set_range(&c.bn, -m, m);
         acc again;
         if (keep)
-            st = format_bins(x->data, keep, x->numel, &c.bn, err);
+            st = format_bins(x->data, keep, x->numel, kpart, kparts, &c.bn, err);
         else
             st = format_pass(x, *q_out, &c.bn, true, &again, err);
         if (st != SQ_OK)
@@ -1524,12 +1549,12 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
         hist_finish(&c.bn, hist);
     workers_free(c.ws, c.n_ws);
     free(c.parts);
-    free(keep);
+    keep_free(keep, kparts);
     return SQ_OK;
 fail:
     workers_free(c.ws, c.n_ws);
     free(c.parts);
-    free(keep);
+    keep_free(keep, kparts);
     free(c.bn.sub);
     if (hist)
         sq_hist_free(hist);

@@ -851,6 +851,15 @@ static size_t count_clipped(const sq_qtensor *q, const float *x, size_t start, s
         return clipped;
     }
     elem_extreme_codes(f, &neg, &pos);
+    size_t g = q->config.group_size;
+    if (f == SQ_FORMAT_NF4 && start % g == 0 && n % g == 0) { /* blocks follow one another: one count */
+        float *a = tf, *z = tf + n;
+        for (size_t k = 0; k < n / g; k++) {
+            float s = (float)q->scales[start / g + k], lo = elem_value(f, neg, s), hi = elem_value(f, pos, s);
+            a[k] = lo > hi ? hi : lo, z[k] = lo > hi ? lo : hi;
+        }
+        return count_groups(x, n / g, g, a, z);
+    }
     sq_layout l;
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
     sq_run r = sq_run_at(&l, start);

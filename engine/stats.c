@@ -555,13 +555,19 @@ static void sums_pairs_avx512(lane_acc *v, const float *x, const float *xh, size
     acc_pairs(v, x + i, xh + i, n - i, bn, bin + i);
 }
 
-/* The bin slots of n (x, x_hat) pairs, as acc_pairs_avx512 forms them. */
+/* The bin slots of n (x, x_hat) pairs, as acc_pairs_avx512 forms them; with
+ * inside set the caller knows every error lies in [lo, hi]. */
 SQ_AVX512
-static void bins_pairs_avx512(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin)
+static void bins_pairs_avx512(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin,
+                              bool inside)
 {
     bin512 b;
     bin512_init(&b, bn);
     size_t i = 0;
+    for (; inside && i + LANES <= n; i += LANES) {
+        __m512d e = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
+        bins512(&b, e, bin + i, true);
+    }
     for (; i + LANES <= n; i += LANES) {
         __m512d e = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
         bins512(&b, e, bin + i, false);
@@ -572,12 +578,13 @@ static void bins_pairs_avx512(const float *x, const float *xh, size_t n, const b
 }
 #endif
 
-/* The bin slots of n (x, x_hat) pairs (n <= SQ_CHUNK), as acc_pairs forms them. */
-static void bins_pairs(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin)
+/* The bin slots of n (x, x_hat) pairs (n <= SQ_CHUNK), as acc_pairs forms
+ * them; inside: every error is known to lie in [lo, hi]. */
+static void bins_pairs(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin, bool inside)
 {
 #if SQ_X86_KERNELS
     if (sq_use_avx512()) {
-        bins_pairs_avx512(x, xh, n, bn, bin);
+        bins_pairs_avx512(x, xh, n, bn, bin, inside);
         return;
     }
 #endif
@@ -1413,6 +1420,7 @@ typedef struct fbins_job {
     const float *x;
     float *const *xh;
     size_t numel, part;
+    bool inside;        /* every error lies in the binner's [lo, hi] */
     worker_state *ws;
 } fbins_job;
 
@@ -1423,17 +1431,18 @@ static void fbins_part(void *vjob, size_t p, int worker)
     size_t s0 = p * j->part, e = j->numel - s0 < j->part ? j->numel : s0 + j->part;
     for (size_t s = s0; s < e; s += SQ_CHUNK) {
         size_t n = e - s < SQ_CHUNK ? e - s : SQ_CHUNK;
-        bins_pairs(j->x + s, j->xh[p] + (s - s0), n, &w->bn, w->s.bin);
+        bins_pairs(j->x + s, j->xh[p] + (s - s0), n, &w->bn, w->s.bin, j->inside);
         count_bins(w->s.bin, n, &w->bn);
     }
 }
 
 /* Count the bins of every (x, x_hat) pair into bn->sub. Errors: no memory. */
 static sq_status format_bins(const float *x, float *const *xh, size_t numel, size_t part, size_t n_parts,
-                             binner *bn, sq_error *err)
+                             bool inside, binner *bn, sq_error *err)
 {
     int workers = sq_parallel_workers(n_parts);
-    fbins_job j = {.x = x, .xh = xh, .numel = numel, .part = part, .ws = workers_get(&workers, bn, true)};
+    fbins_job j = {.x = x, .xh = xh, .numel = numel, .part = part, .inside = inside,
+                   .ws = workers_get(&workers, bn, true)};
     if (!j.ws)
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
     sq_parallel_run(n_parts, workers, fbins_part, &j);
@@ -1539,7 +1548,8 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
         binner_set_range(&c.bn, -m, m);
         acc again;
         if (keep)
-            st = format_bins(x->data, keep, x->numel, kpart, kparts, &c.bn, err);
+            st = format_bins(x->data, keep, x->numel, kpart, kparts, c.bn.lo <= a.emin && a.emax <= c.bn.hi,
+                             &c.bn, err);
         else
             st = format_pass(x, *q_out, &c.bn, true, &again, err);
         if (st != SQ_OK)

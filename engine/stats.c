@@ -500,7 +500,8 @@ static void pass_part(void *vjob, size_t p, int worker)
  * depends on the thread count. Formats have no step bound: for them
  * SQ_HIST_RANGE_STEP means the data range [-m, m], m = max |e| (as
  * SQ_HIST_RANGE_DATA), which the statistics pass finds; the histogram is then
- * a second pass. */
+ * a second pass (in sq_quantize_stats over the x_hat kept from the first,
+ * without decoding again). */
 
 /* Sums and bin slots of n (x, x_hat) pairs. */
 static void acc_pairs(lane_acc *vp, const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin)

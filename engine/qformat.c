@@ -811,8 +811,14 @@ static bool count_clipped_blocks(sq_format f, const uint8_t *codes, size_t nb, f
     for (size_t k = 0; k < nb; k++) {
         (void)group_extremes(f, codes + k * b, ts, lo, hi);
         for (size_t j = 0; j < per; j++) { /* the lower and the upper level, whichever way the scale turns them */
+#if SQ_X86_KERNELS /* without branches (a scale's sign is a coin toss): minss(l, h) = l < h ? l : h */
+            __m128 l = _mm_set_ss(lo[j]), h = _mm_set_ss(hi[j]);
+            _mm_store_ss(&a[k * per + j], _mm_min_ss(l, h));
+            _mm_store_ss(&z[k * per + j], _mm_max_ss(h, l)); /* h > l ? h : l, the same as l < h ? h : l */
+#else
             a[k * per + j] = lo[j] < hi[j] ? lo[j] : hi[j];
             z[k * per + j] = lo[j] < hi[j] ? hi[j] : lo[j];
+#endif
         }
     }
     size_t ng = nb * per;

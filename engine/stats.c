@@ -667,6 +667,70 @@ static sq_status format_pass(const sq_tensor *x, const sq_qtensor *q, binner *bn
     return SQ_OK;
 }
 
+/* The histogram pass over a kept x_hat (no decoding, no sums): parts of
+ * part elements, x_hat of part p in xh[p]. */
+typedef struct fbins_job {
+    const float *x;
+    float *const *xh;
+    size_t numel, part;
+    bool inside;        /* every error lies in the binner's [lo, hi] */
+    worker_state *ws;
+} fbins_job;
+
+static void fbins_part(void *vjob, size_t p, int worker)
+{
+    const fbins_job *j = vjob;
+    worker_state *w = &j->ws[worker];
+    size_t s0 = p * j->part, e = j->numel - s0 < j->part ? j->numel : s0 + j->part;
+    for (size_t s = s0; s < e; s += SQ_CHUNK) {
+        size_t n = e - s < SQ_CHUNK ? e - s : SQ_CHUNK;
+        bins_pairs(j->x + s, j->xh[p] + (s - s0), n, &w->bn, w->s.bin, j->inside);
+        count_bins(w->s.bin, n, &w->bn);
+    }
+}
+
+/* Count the bins of every (x, x_hat) pair into bn->sub. Errors: no memory. */
+static sq_status format_bins(const float *x, float *const *xh, size_t numel, size_t part, size_t n_parts,
+                             bool inside, binner *bn, sq_error *err)
+{
+    int workers = sq_parallel_workers(n_parts);
+    fbins_job j = {.x = x, .xh = xh, .numel = numel, .part = part, .inside = inside,
+                   .ws = workers_get(&workers, bn, true)};
+    if (!j.ws)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    sq_parallel_run(n_parts, workers, fbins_part, &j);
+    workers_fold(j.ws, workers, bn, true, NULL);
+    workers_free(j.ws, workers);
+    return SQ_OK;
+}
+
+/* Tensors up to this many elements keep their whole x_hat in the fused pass
+ * of sq_quantize_stats (4 bytes each, one buffer per part, small enough to
+ * be reused from the heap), so that the data-range histogram needs no second
+ * decoding. */
+#define SQ_FORMAT_KEEP_XHAT ((size_t)1 << 28)
+
+static void keep_free(float **keep, size_t n)
+{
+    for (size_t p = 0; keep && p < n; p++)
+        free(keep[p]);
+    free(keep);
+}
+
+/* Buffers for the x_hat of every part, or NULL when there is no memory. */
+static float **keep_new(size_t numel, size_t part, size_t n_parts)
+{
+    float **keep = calloc(n_parts, sizeof *keep);
+    for (size_t p = 0; keep && p < n_parts; p++) {
+        size_t len = numel - p * part < part ? numel - p * part : part;
+        if (!(keep[p] = malloc(len * sizeof(float)))) {
+            keep_free(keep, n_parts);
+            return NULL;
+        }
+    }
+    return keep;
+}
+
 /* One pass over x and q into *a; bins counted into bn->sub when count_hist
  * is set. Errors: no memory. */
 static sq_status stats_pass(const sq_tensor *x, const sq_qtensor *q, binner *bn, bool count_hist, acc *a,
@@ -1414,70 +1478,6 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
 #else
 #define fused_encode NULL
 #endif
-
-/* The histogram pass over a kept x_hat (no decoding, no sums): parts of
- * part elements, x_hat of part p in xh[p]. */
-typedef struct fbins_job {
-    const float *x;
-    float *const *xh;
-    size_t numel, part;
-    bool inside;        /* every error lies in the binner's [lo, hi] */
-    worker_state *ws;
-} fbins_job;
-
-static void fbins_part(void *vjob, size_t p, int worker)
-{
-    const fbins_job *j = vjob;
-    worker_state *w = &j->ws[worker];
-    size_t s0 = p * j->part, e = j->numel - s0 < j->part ? j->numel : s0 + j->part;
-    for (size_t s = s0; s < e; s += SQ_CHUNK) {
-        size_t n = e - s < SQ_CHUNK ? e - s : SQ_CHUNK;
-        bins_pairs(j->x + s, j->xh[p] + (s - s0), n, &w->bn, w->s.bin, j->inside);
-        count_bins(w->s.bin, n, &w->bn);
-    }
-}
-
-/* Count the bins of every (x, x_hat) pair into bn->sub. Errors: no memory. */
-static sq_status format_bins(const float *x, float *const *xh, size_t numel, size_t part, size_t n_parts,
-                             bool inside, binner *bn, sq_error *err)
-{
-    int workers = sq_parallel_workers(n_parts);
-    fbins_job j = {.x = x, .xh = xh, .numel = numel, .part = part, .inside = inside,
-                   .ws = workers_get(&workers, bn, true)};
-    if (!j.ws)
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
-    sq_parallel_run(n_parts, workers, fbins_part, &j);
-    workers_fold(j.ws, workers, bn, true, NULL);
-    workers_free(j.ws, workers);
-    return SQ_OK;
-}
-
-/* Tensors up to this many elements keep their whole x_hat in the fused pass
- * of sq_quantize_stats (4 bytes each, one buffer per part, small enough to
- * be reused from the heap), so that the data-range histogram needs no second
- * decoding. */
-#define SQ_FORMAT_KEEP_XHAT ((size_t)1 << 28)
-
-static void keep_free(float **keep, size_t n)
-{
-    for (size_t p = 0; keep && p < n; p++)
-        free(keep[p]);
-    free(keep);
-}
-
-/* Buffers for the x_hat of every part, or NULL when there is no memory. */
-static float **keep_new(size_t numel, size_t part, size_t n_parts)
-{
-    float **keep = calloc(n_parts, sizeof *keep);
-    for (size_t p = 0; keep && p < n_parts; p++) {
-        size_t len = numel - p * part < part ? numel - p * part : part;
-        if (!(keep[p] = malloc(len * sizeof(float)))) {
-            keep_free(keep, n_parts);
-            return NULL;
-        }
-    }
-    return keep;
-}
 
 /* sq_quantize_stats for a non-INT format: the fused pass (sums, extremes,
  * code counts; bins when the range is fixed), then the histogram pass. */

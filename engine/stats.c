@@ -708,7 +708,7 @@ static sq_status format_bins(const float *x, float *const *xh, size_t numel, siz
  * of sq_quantize_stats (4 bytes each, one buffer per part, small enough to
  * be reused from the heap), so that the data-range histogram needs no second
  * decoding. */
-#define SQ_FORMAT_KEEP_XHAT ((size_t)1 << 28)
+#define SQ_FORMAT_KEEP_XHAT ((size_t)1 << 26) /* 256 MiB of x_hat */
 
 static void keep_free(float **keep, size_t n)
 {

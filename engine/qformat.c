@@ -4,6 +4,7 @@
  * quantize / dequantize / statistics paths of the non-INT formats, which
  * call the row kernels of blockfmt.h and elemfmt.h.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,12 @@
 
 #include "blockfmt.h"
 #include "elemfmt.h"
+#include "fmt_int.h"
 #include "quant.h"
 #include "layout.h"
 #include "qformat_int.h"
 #include "quant_int.h"
+#include "simd.h"
 #include "threads.h"
 
 #define B SQ_FORMAT_KIND_BLOCK
@@ -510,11 +513,53 @@ static void inrow_decode(sq_format f, const uint8_t *src, size_t n, float s, flo
         (void)sq_elemfmt_decode_row((sq_elemfmt)fi->native, src, n, s, out, &e);
 }
 
+#if SQ_X86_KERNELS
+/* nb nf4 blocks of g elements (g a multiple of 32) with absmax scales[k]
+ * (as float32) into out, as sq_nf4_decode forms them: codebook value times
+ * absmax, the first element of a pair in the high nibble. */
+SQ_AVX512
+static void nf4_decode_avx512(const uint8_t *codes, const double *scales, size_t nb, size_t g, float *out)
+{
+    float tab[16];
+    for (unsigned c = 0; c < 16; c++)
+        tab[c] = sq_nf4_value((uint8_t)c);
+    const __m512 vt = _mm512_loadu_ps(tab);
+    const __m512i lo8 = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi8 = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512i m15 = _mm512_set1_epi32(15);
+    for (size_t k = 0; k < nb; k++) {
+        __m512 s = _mm512_set1_ps((float)scales[k]);
+        for (size_t j = 0; j < g; j += 32) {
+            __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + (k * g + j) / 2)));
+            __m512i h = _mm512_srli_epi32(b, 4), l = _mm512_and_si512(b, m15);
+            __m512i c0 = _mm512_permutex2var_epi32(h, lo8, l), c1 = _mm512_permutex2var_epi32(h, hi8, l);
+            _mm512_storeu_ps(out + k * g + j, _mm512_mul_ps(_mm512_permutexvar_ps(c0, vt), s));
+            _mm512_storeu_ps(out + k * g + j + 16, _mm512_mul_ps(_mm512_permutexvar_ps(c1, vt), s));
+        }
+    }
+}
+#endif
+
 void sq_format_decode(const sq_qtensor *q, size_t start, size_t n, float *out)
 {
     sq_format f = q->config.format;
     if (is_inrow(f)) {
         inrow_decode(f, q->codes + byte_of(&q->config, start), n, (float)q->tensor_scale, out);
+        return;
+    }
+    size_t g = q->config.group_size;
+#if SQ_X86_KERNELS
+    if (f == SQ_FORMAT_NF4 && start % g == 0 && n % g == 0 && g % 32 == 0 && sq_use_avx512()) {
+        nf4_decode_avx512(q->codes + start / 2, q->scales + start / g, n / g, g, out);
+        return;
+    }
+#endif
+    if (f == SQ_FORMAT_NF4 && start % g == 0 && n % g == 0 && n / g <= SQ_FORMAT_CHUNK) {
+        float am[SQ_FORMAT_CHUNK]; /* nf4 blocks follow one another: the chunk in one call */
+        sq_error e;
+        for (size_t k = 0; k < n / g; k++)
+            am[k] = (float)q->scales[start / g + k];
+        (void)sq_nf4_decode(q->codes + start / 2, am, n, g, out, &e);
         return;
     }
     sq_layout l;
@@ -603,6 +648,184 @@ static code_region region_of(sq_format f)
     return r;
 }
 
+/* The extreme levels of each parameter group of in-row block b: lo[k] and
+ * hi[k] the values the block's decoder gives an element of group k (elements
+ * [k * g, (k + 1) * g)) holding the code of region_of's lo and hi bytes,
+ * formed with the decoder's own arithmetic (float operations in its order;
+ * the engine builds with -ffp-contract=off, so none is fused). Returns the
+ * group size g, or 0 for a format without this shortcut. */
+static size_t group_extremes(sq_format f, const uint8_t *b, float ts, float *lo, float *hi)
+{
+    static const float iq4_lv0 = -127, iq4_lv15 = 113; /* the iq4 codebook's ends */
+    switch (f) {
+    case SQ_FORMAT_Q4_0: {
+        float d = get_half(b);
+        lo[0] = (float)(0 - 8) * d, hi[0] = (float)(15 - 8) * d;
+        return 32;
+    }
+    case SQ_FORMAT_Q5_0: {
+        float d = get_half(b);
+        lo[0] = (float)(0 - 16) * d, hi[0] = (float)(31 - 16) * d;
+        return 32;
+    }
+    case SQ_FORMAT_Q4_1:
+    case SQ_FORMAT_Q5_1: {
+        float d = get_half(b), m = get_half(b + 2);
+        lo[0] = (float)0 * d + m, hi[0] = (float)(f == SQ_FORMAT_Q4_1 ? 15 : 31) * d + m;
+        return 32;
+    }
+    case SQ_FORMAT_Q8_0: {
+        float d = get_half(b);
+        lo[0] = (float)-128 * d, hi[0] = (float)127 * d;
+        return 32;
+    }
+    case SQ_FORMAT_IQ4_NL: {
+        float d = get_half(b);
+        lo[0] = d * iq4_lv0, hi[0] = d * iq4_lv15;
+        return 32;
+    }
+    case SQ_FORMAT_Q2_K: {
+        float d = get_half(b + 80), min = get_half(b + 82);
+        for (int k = 0; k < 16; k++) {
+            float dl = d * (b[k] & 0xf), ml = min * (b[k] >> 4);
+            lo[k] = dl * 0 - ml, hi[k] = dl * 3 - ml;
+        }
+        return 16;
+    }
+    case SQ_FORMAT_Q3_K: {
+        float d = get_half(b + 108);
+        const uint8_t *s = b + 96;
+        for (int k = 0; k < 16; k++) {
+            int l = k < 8 ? (s[k] & 0xf) : (s[k - 8] >> 4);
+            float dl = d * ((l | (((s[8 + k % 4] >> (2 * (k / 4))) & 3) << 4)) - 32);
+            lo[k] = dl * (0 - 4), hi[k] = dl * 3;
+        }
+        return 16;
+    }
+    case SQ_FORMAT_Q4_K:
+    case SQ_FORMAT_Q5_K: {
+        float d = get_half(b), min = get_half(b + 2);
+        const uint8_t *s = b + 4;
+        int top = f == SQ_FORMAT_Q4_K ? 15 : 31;
+        for (int k = 0; k < 8; k++) {
+            int sc = k < 4 ? s[k] & 63 : (s[k + 4] & 0xf) | ((s[k - 4] >> 6) << 4);
+            int m = k < 4 ? s[k + 4] & 63 : (s[k + 4] >> 4) | ((s[k] >> 6) << 4);
+            float dl = d * sc, ml = min * m;
+            lo[k] = dl * 0 - ml, hi[k] = dl * top - ml;
+        }
+        return 32;
+    }
+    case SQ_FORMAT_Q6_K: {
+        float d = get_half(b + 208);
+        for (int k = 0; k < 16; k++) {
+            int sc = (int8_t)b[192 + k];
+            lo[k] = d * sc * (0 - 32), hi[k] = d * sc * (63 - 32);
+        }
+        return 16;
+    }
+    case SQ_FORMAT_IQ4_XS: {
+        float d = get_half(b);
+        unsigned h = (unsigned)b[2] | (unsigned)b[3] << 8;
+        for (int k = 0; k < 8; k++) {
+            int ls = ((b[4 + k / 2] >> (4 * (k % 2))) & 0xf) | (((h >> (2 * k)) & 3) << 4);
+            float dl = d * (ls - 32);
+            lo[k] = dl * iq4_lv0, hi[k] = dl * iq4_lv15;
+        }
+        return 32;
+    }
+    case SQ_FORMAT_MXFP4: {
+        float d = sq_e8m0_decode(b[0]);
+        lo[0] = sq_fp4_e2m1_decode(0xf) * d, hi[0] = sq_fp4_e2m1_decode(0x7) * d;
+        return 32;
+    }
+    case SQ_FORMAT_MXFP8: {
+        float d = sq_e8m0_decode(b[0]);
+        lo[0] = sq_fp8_e4m3_decode(0xfe) * d, hi[0] = sq_fp8_e4m3_decode(0x7e) * d;
+        return 32;
+    }
+    case SQ_FORMAT_NVFP4: {
+        float d = sq_fp8_e4m3_decode(b[0]) * ts;
+        lo[0] = sq_fp4_e2m1_decode(0xf) * d, hi[0] = sq_fp4_e2m1_decode(0x7) * d;
+        return 16;
+    }
+    default: return 0;
+    }
+}
+
+#if SQ_X86_KERNELS
+/* count_groups on AVX-512 machines. */
+SQ_AVX512
+static size_t count_groups_avx512(const float *x, size_t ng, size_t g, const float *a, const float *z)
+{
+    size_t c = 0;
+    for (size_t k = 0; k < ng; k++) {
+        __m512 va = _mm512_set1_ps(a[k]), vz = _mm512_set1_ps(z[k]);
+        size_t i = k * g, end = (k + 1) * g;
+        for (; i + 16 <= end; i += 16) {
+            __m512 v = _mm512_loadu_ps(x + i);
+            c += (unsigned)__builtin_popcount(_mm512_cmp_ps_mask(v, va, _CMP_LT_OQ) |
+                                              _mm512_cmp_ps_mask(v, vz, _CMP_GT_OQ));
+        }
+        if (i < end) { /* the group's last values, masked */
+            __mmask16 m = (__mmask16)((1u << (end - i)) - 1u);
+            __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+            c += (unsigned)__builtin_popcount(_mm512_mask_cmp_ps_mask(m, v, va, _CMP_LT_OQ) |
+                                              _mm512_mask_cmp_ps_mask(m, v, vz, _CMP_GT_OQ));
+        }
+    }
+    return c;
+}
+#endif
+
+/* How many of x[0, ng * g) lie outside [a[k], z[k]], k = i / g. */
+static size_t count_groups(const float *x, size_t ng, size_t g, const float *a, const float *z)
+{
+#if SQ_X86_KERNELS
+    if (sq_use_avx512())
+        return count_groups_avx512(x, ng, g, a, z);
+#endif
+    size_t c = 0;
+    for (size_t k = 0; k < ng; k++) {
+        float ak = a[k], zk = z[k];
+        unsigned ck = 0;
+        SQ_SIMD_WITH(reduction(+ : ck))
+        for (size_t i = k * g; i < (k + 1) * g; i++)
+            ck += (x[i] < ak) | (x[i] > zk);
+        c += ck;
+    }
+    return c;
+}
+
+/* The values of the nb in-row blocks at codes (holding x[0, nb * e)) that lie
+ * beyond their group's extreme levels, counted; tf: 2 * nb * e floats of
+ * scratch. False when the format has no group_extremes. */
+static bool count_clipped_blocks(sq_format f, const uint8_t *codes, size_t nb, float ts, const float *x, float *tf,
+                                 size_t *clipped)
+{
+    size_t e, b, g = 0, per;
+    inrow_block(f, &e, &b);
+    float lo[16], hi[16], *a = tf, *z = tf + nb * e;
+    if (!nb || !(g = group_extremes(f, codes, ts, lo, hi)))
+        return !nb;
+    per = e / g;
+    for (size_t k = 0; k < nb; k++) {
+        (void)group_extremes(f, codes + k * b, ts, lo, hi);
+        for (size_t j = 0; j < per; j++) { /* the lower and the upper level, whichever way the scale turns them */
+#if SQ_X86_KERNELS /* without branches (a scale's sign is a coin toss): minss(l, h) = l < h ? l : h */
+            __m128 l = _mm_set_ss(lo[j]), h = _mm_set_ss(hi[j]);
+            _mm_store_ss(&a[k * per + j], _mm_min_ss(l, h));
+            _mm_store_ss(&z[k * per + j], _mm_max_ss(h, l)); /* h > l ? h : l, the same as l < h ? h : l */
+#else
+            a[k * per + j] = lo[j] < hi[j] ? lo[j] : hi[j];
+            z[k * per + j] = lo[j] < hi[j] ? hi[j] : lo[j];
+#endif
+        }
+    }
+    size_t ng = nb * per;
+    *clipped = count_groups(x, ng, g, a, z);
+    return true;
+}
+
 /* How many of x[start, start + n) lie beyond the extreme levels of their block
  * (or scale index) on their side. tmp: 2 * (bytes of n elements) bytes and
  * 2 * n floats of scratch for the in-row formats. */
@@ -615,6 +838,8 @@ static size_t count_clipped(const sq_qtensor *q, const float *x, size_t start, s
         size_t e, b, off = byte_of(&q->config, start), nb = byte_of(&q->config, start + n) - off;
         code_region cr = region_of(f);
         inrow_block(f, &e, &b);
+        if (count_clipped_blocks(f, q->codes + off, nb / b, (float)q->tensor_scale, x, tf, &clipped))
+            return clipped; /* from the block headers, without decoding */
         uint8_t *lo = tb, *hi = tb + nb;
         memcpy(lo, q->codes + off, nb);
         memcpy(hi, q->codes + off, nb);
@@ -632,19 +857,23 @@ static size_t count_clipped(const sq_qtensor *q, const float *x, size_t start, s
         return clipped;
     }
     elem_extreme_codes(f, &neg, &pos);
+    size_t g = q->config.group_size;
+    if (f == SQ_FORMAT_NF4 && start % g == 0 && n % g == 0) { /* blocks follow one another: one count */
+        float *a = tf, *z = tf + n;
+        for (size_t k = 0; k < n / g; k++) {
+            float s = (float)q->scales[start / g + k], lo = elem_value(f, neg, s), hi = elem_value(f, pos, s);
+            a[k] = lo > hi ? hi : lo, z[k] = lo > hi ? lo : hi;
+        }
+        return count_groups(x, n / g, g, a, z);
+    }
     sq_layout l;
     sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
     sq_run r = sq_run_at(&l, start);
     for (size_t i = 0; i < n;) {
         size_t len = r.left < n - i ? r.left : n - i;
-        float s = (float)q->scales[r.k], a = elem_value(f, neg, s), z = elem_value(f, pos, s);
-        if (a > z) {
-            float t = a;
-            a = z;
-            z = t;
-        }
-        for (size_t t = i; t < i + len; t++)
-            clipped += x[t] < a || x[t] > z;
+        float s = (float)q->scales[r.k], lo = elem_value(f, neg, s), hi = elem_value(f, pos, s);
+        float a = lo > hi ? hi : lo, z = lo > hi ? lo : hi; /* as the swap when lo > hi */
+        clipped += count_groups(x + i, 1, len, &a, &z);
         i += len;
         sq_run_advance(&l, &r, len);
     }
@@ -781,6 +1010,12 @@ static void put_fp4(uint8_t *codes, size_t t, float v)
     codes[t / 2] = (uint8_t)(t % 2 ? (codes[t / 2] & 15u) | c << 4 : c);
 }
 
+/* The scales the element row kernels take (sq_elemfmt_encode_row's check). */
+static bool scale_ok(float s)
+{
+    return s > 0.0f && s <= FLT_MAX;
+}
+
 /* Encode elements [s, s + n) (whole units); false on a non-finite value. */
 static bool encode_chunk(fq_job *j, size_t s, size_t n)
 {
@@ -793,6 +1028,11 @@ static bool encode_chunk(fq_job *j, size_t s, size_t n)
     if (fi->kind == SQ_FORMAT_KIND_BLOCK) {
         if (sq_block_quantize_row((sq_block_type)fi->native, x + s, n, dst, &e) != SQ_OK)
             return false;
+        inrow_display(q, s, n);
+        return true;
+    }
+    if (f == SQ_FORMAT_NVFP4 && scale_ok((float)q->tensor_scale)) { /* finite x: the pre-pass saw to it */
+        sq_fmt_nvfp4_enc(x + s, n / 16, (float)q->tensor_scale, dst);
         inrow_display(q, s, n);
         return true;
     }
@@ -814,7 +1054,9 @@ static bool encode_chunk(fq_job *j, size_t s, size_t n)
     for (size_t i = 0; i < n;) {
         size_t len = r.left < n - i ? r.left : n - i;
         float sc = (float)q->scales[r.k];
-        if (f != SQ_FORMAT_FP4_E2M1) {
+        if (f != SQ_FORMAT_FP4_E2M1 && scale_ok(sc)) { /* the row kernel, without its finiteness check */
+            (f == SQ_FORMAT_FP8_E4M3 ? sq_fmt_e4m3_enc : sq_fmt_e5m2_enc)(x + s + i, len, sc, q->codes + s + i);
+        } else if (f != SQ_FORMAT_FP4_E2M1) {
             (void)sq_elemfmt_encode_row(elem_of(f), x + s + i, len, sc, q->codes + s + i, &e);
         } else { /* the byte-aligned even middle of the run by the row encoder */
             size_t a = s + i, z = a + len, a2 = a + a % 2, z2 = z - z % 2;
@@ -840,10 +1082,11 @@ static size_t visit_chunk(fq_job *j, const sq_part *p, size_t s, size_t n, fq_sc
     const float *x = j->x->data + s;
     size_t clipped = count_clipped(q, x, s, n, w->tb, w->tf);
     if (j->fh.visit) {
-        sq_format_decode(q, s, n, w->xhat);
+        float *xh = j->fh.xhat_parts ? j->fh.xhat_parts[p->index] + (s - p->start) : w->xhat;
+        sq_format_decode(q, s, n, xh);
         if (j->fh.want_codes)
             sq_format_codes(q, s, n, w->codes);
-        j->fh.visit(j->fh.ctx, p, q, s, n, x, w->xhat, j->fh.want_codes ? w->codes : NULL);
+        j->fh.visit(j->fh.ctx, p, q, s, n, x, xh, j->fh.want_codes ? w->codes : NULL);
     }
     if (j->qh.visit) {
         int bias = 1 << (q->config.bits - 1);
@@ -873,6 +1116,49 @@ static void fq_part(void *vjob, size_t pi, int worker)
     }
 }
 
+#if SQ_X86_KERNELS
+/* max_abs_bits on AVX-512 machines. */
+SQ_AVX512
+static uint32_t max_abs_bits_avx512(const float *x, size_t n, uint32_t m)
+{
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+    __m512i v0 = _mm512_set1_epi32((int)m), v1 = v0, v2 = v0, v3 = v0;
+    size_t t = 0;
+    for (; t + 64 <= n; t += 64) {
+        v0 = _mm512_max_epu32(v0, _mm512_and_si512(_mm512_loadu_si512(x + t), abs));
+        v1 = _mm512_max_epu32(v1, _mm512_and_si512(_mm512_loadu_si512(x + t + 16), abs));
+        v2 = _mm512_max_epu32(v2, _mm512_and_si512(_mm512_loadu_si512(x + t + 32), abs));
+        v3 = _mm512_max_epu32(v3, _mm512_and_si512(_mm512_loadu_si512(x + t + 48), abs));
+    }
+    m = _mm512_reduce_max_epu32(_mm512_max_epu32(_mm512_max_epu32(v0, v1), _mm512_max_epu32(v2, v3)));
+    for (; t < n; t++) {
+        uint32_t u;
+        memcpy(&u, &x[t], sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m;
+}
+#endif
+
+/* The largest of m and the bits of |x[t]| over x[0, n) (the bit patterns of
+ * non-negative floats order as their values; NaN lies above infinity). */
+static uint32_t max_abs_bits(const float *x, size_t n, uint32_t m)
+{
+#if SQ_X86_KERNELS
+    if (n >= 64 && sq_use_avx512())
+        return max_abs_bits_avx512(x, n, m);
+#endif
+    SQ_SIMD_WITH(reduction(max : m))
+    for (size_t t = 0; t < n; t++) {
+        uint32_t u;
+        memcpy(&u, &x[t], sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m;
+}
+
 /* The scale pre-pass: max |x| bits per scale index, per worker. */
 static void maxbits_part(void *vjob, size_t pi, int worker)
 {
@@ -882,14 +1168,7 @@ static void maxbits_part(void *vjob, size_t pi, int worker)
     sq_run r = sq_run_at(&j->l, s);
     for (size_t i = s; i < e;) {
         size_t len = r.left < e - i ? r.left : e - i;
-        uint32_t mk = m[r.k];
-        for (size_t t = i; t < i + len; t++) {
-            uint32_t u;
-            memcpy(&u, &j->x->data[t], sizeof u);
-            u &= 0x7fffffffu;
-            mk = u > mk ? u : mk;
-        }
-        m[r.k] = mk;
+        m[r.k] = max_abs_bits(j->x->data + i, len, m[r.k]);
         i += len;
         sq_run_advance(&j->l, &r, len);
     }

@@ -37,6 +37,9 @@ typedef struct sq_format_hooks {
     sq_quant_begin begin;    /* may be NULL */
     sq_format_visitor visit; /* may be NULL */
     bool want_codes;         /* visit gets the codes (else codes is NULL) */
+    float **xhat_parts;      /* when not NULL, one buffer per part (sq_format_geometry's parts, each
+                                of its part's length): each chunk is decoded into its place there
+                                (xhat then points into it), so the whole x_hat is kept */
 } sq_format_hooks;
 
 /* sq_quantize_visit for a non-INT format: qh's begin and visit (codes

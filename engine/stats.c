@@ -500,7 +500,8 @@ static void pass_part(void *vjob, size_t p, int worker)
  * depends on the thread count. Formats have no step bound: for them
  * SQ_HIST_RANGE_STEP means the data range [-m, m], m = max |e| (as
  * SQ_HIST_RANGE_DATA), which the statistics pass finds; the histogram is then
- * a second pass. */
+ * a second pass (in sq_quantize_stats over the x_hat kept from the first,
+ * without decoding again). */
 
 /* Sums and bin slots of n (x, x_hat) pairs. */
 static void acc_pairs(lane_acc *vp, const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin)
@@ -533,6 +534,66 @@ static void acc_pairs_avx512(lane_acc *v, const float *x, const float *xh, size_
 }
 #endif
 
+#if SQ_X86_KERNELS
+/* acc_pairs_avx512 without the bin slots (the sums are the same). */
+SQ_AVX512
+static void sums_pairs_avx512(lane_acc *v, const float *x, const float *xh, size_t n, const binner *bn,
+                              int32_t *bin)
+{
+    acc512 a;
+    bin512 b;
+    acc512_load(&a, v);
+    bin512_init(&b, bn);
+    size_t i = 0;
+    for (; i + 2 * LANES <= n; i += 2 * LANES) {
+        acc512_sums(&a, &b, _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
+        acc512_sums(&a, &b, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + LANES)),
+                    _mm512_cvtps_pd(_mm256_loadu_ps(xh + i + LANES)));
+    }
+    for (; i + LANES <= n; i += LANES)
+        acc512_sums(&a, &b, _mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
+    acc512_store(&a, v);
+    acc_pairs(v, x + i, xh + i, n - i, bn, bin + i);
+}
+
+/* The bin slots of n (x, x_hat) pairs, as acc_pairs_avx512 forms them; with
+ * inside set the caller knows every error lies in [lo, hi]. */
+SQ_AVX512
+static void bins_pairs_avx512(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin,
+                              bool inside)
+{
+    bin512 b;
+    bin512_init(&b, bn);
+    size_t i = 0;
+    for (; inside && i + LANES <= n; i += LANES) {
+        __m512d e = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
+        bins512(&b, e, bin + i, true);
+    }
+    for (; i + LANES <= n; i += LANES) {
+        __m512d e = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)), _mm512_cvtps_pd(_mm256_loadu_ps(xh + i)));
+        bins512(&b, e, bin + i, false);
+    }
+    lane_acc v; /* the tail portably; its sums are dropped */
+    lane_acc_init(&v);
+    acc_pairs(&v, x + i, xh + i, n - i, bn, bin + i);
+}
+#endif
+
+/* The bin slots of n (x, x_hat) pairs (n <= SQ_CHUNK), as acc_pairs forms
+ * them; inside: every error is known to lie in [lo, hi]. */
+static void bins_pairs(const float *x, const float *xh, size_t n, const binner *bn, int32_t *bin, bool inside)
+{
+#if SQ_X86_KERNELS
+    if (sq_use_avx512()) {
+        bins_pairs_avx512(x, xh, n, bn, bin, inside);
+        return;
+    }
+#endif
+    lane_acc v;
+    lane_acc_init(&v);
+    acc_pairs(&v, x, xh, n, bn, bin);
+}
+
 /* One decoded chunk into a; its bins counted into bn's counts when count_hist. */
 static void format_chunk_acc(const float *x, const float *xh, size_t n, const binner *bn, chunk_scratch *s,
                              bool count_hist, acc *a)
@@ -543,7 +604,9 @@ static void format_chunk_acc(const float *x, const float *xh, size_t n, const bi
     for (size_t i = 0; i < n; i += SQ_CHUNK) {
         size_t m = n - i < SQ_CHUNK ? n - i : SQ_CHUNK;
 #if SQ_X86_KERNELS
-        if (sq_use_avx512())
+        if (sq_use_avx512() && !count_hist)
+            sums_pairs_avx512(&v, x + i, xh + i, m, &b, s->bin);
+        else if (sq_use_avx512())
             acc_pairs_avx512(&v, x + i, xh + i, m, &b, s->bin);
         else
 #endif
@@ -602,6 +665,70 @@ static sq_status format_pass(const sq_tensor *x, const sq_qtensor *q, binner *bn
     free(j.xh);
     free(j.parts);
     return SQ_OK;
+}
+
+/* The histogram pass over a kept x_hat (no decoding, no sums): parts of
+ * part elements, x_hat of part p in xh[p]. */
+typedef struct fbins_job {
+    const float *x;
+    float *const *xh;
+    size_t numel, part;
+    bool inside;        /* every error lies in the binner's [lo, hi] */
+    worker_state *ws;
+} fbins_job;
+
+static void fbins_part(void *vjob, size_t p, int worker)
+{
+    const fbins_job *j = vjob;
+    worker_state *w = &j->ws[worker];
+    size_t s0 = p * j->part, e = j->numel - s0 < j->part ? j->numel : s0 + j->part;
+    for (size_t s = s0; s < e; s += SQ_CHUNK) {
+        size_t n = e - s < SQ_CHUNK ? e - s : SQ_CHUNK;
+        bins_pairs(j->x + s, j->xh[p] + (s - s0), n, &w->bn, w->s.bin, j->inside);
+        count_bins(w->s.bin, n, &w->bn);
+    }
+}
+
+/* Count the bins of every (x, x_hat) pair into bn->sub. Errors: no memory. */
+static sq_status format_bins(const float *x, float *const *xh, size_t numel, size_t part, size_t n_parts,
+                             bool inside, binner *bn, sq_error *err)
+{
+    int workers = sq_parallel_workers(n_parts);
+    fbins_job j = {.x = x, .xh = xh, .numel = numel, .part = part, .inside = inside,
+                   .ws = workers_get(&workers, bn, true)};
+    if (!j.ws)
+        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
+    sq_parallel_run(n_parts, workers, fbins_part, &j);
+    workers_fold(j.ws, workers, bn, true, NULL);
+    workers_free(j.ws, workers);
+    return SQ_OK;
+}
+
+/* Tensors up to this many elements keep their whole x_hat in the fused pass
+ * of sq_quantize_stats (4 bytes each, one buffer per part, small enough to
+ * be reused from the heap), so that the data-range histogram needs no second
+ * decoding. */
+#define SQ_FORMAT_KEEP_XHAT ((size_t)1 << 26) /* 256 MiB of x_hat */
+
+static void keep_free(float **keep, size_t n)
+{
+    for (size_t p = 0; keep && p < n; p++)
+        free(keep[p]);
+    free(keep);
+}
+
+/* Buffers for the x_hat of every part, or NULL when there is no memory. */
+static float **keep_new(size_t numel, size_t part, size_t n_parts)
+{
+    float **keep = calloc(n_parts, sizeof *keep);
+    for (size_t p = 0; keep && p < n_parts; p++) {
+        size_t len = numel - p * part < part ? numel - p * part : part;
+        if (!(keep[p] = malloc(len * sizeof(float)))) {
+            keep_free(keep, n_parts);
+            return NULL;
+        }
+    }
+    return keep;
 }
 
 /* One pass over x and q into *a; bins counted into bn->sub when count_hist
@@ -1397,8 +1524,13 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
         return st;
     if (c.bins)
         binner_set_range(&c.bn, o->lo, o->hi);
+    float **keep = NULL; /* the whole x_hat, when the histogram needs the data range and memory allows */
+    size_t kpart, kchunk, kparts;
+    sq_format_geometry(cfg, x->numel, &kpart, &kchunk, &kparts);
+    if (hist && !c.bins && x->numel && x->numel <= SQ_FORMAT_KEEP_XHAT)
+        keep = keep_new(x->numel, kpart, kparts);
     const sq_format_hooks hooks = {.ctx = &c, .begin = ffused_begin, .visit = ffused_visit,
-                                   .want_codes = o->code_counts != NULL};
+                                   .want_codes = o->code_counts != NULL, .xhat_parts = keep};
     if ((st = sq_format_quantize(x, cfg, NULL, &hooks, q_out, err)) != SQ_OK)
         goto fail;
     uint64_t cc[4][256] = {{0}};
@@ -1416,17 +1548,24 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
             m = 1.0;
         binner_set_range(&c.bn, -m, m);
         acc again;
-        if ((st = format_pass(x, *q_out, &c.bn, true, &again, err)) != SQ_OK)
+        if (keep)
+            st = format_bins(x->data, keep, x->numel, kpart, kparts, c.bn.lo <= a.emin && a.emax <= c.bn.hi,
+                             &c.bn, err);
+        else
+            st = format_pass(x, *q_out, &c.bn, true, &again, err);
+        if (st != SQ_OK)
             goto fail;
     }
     if (hist)
         hist_finish(&c.bn, hist);
     workers_free(c.ws, c.n_ws);
     free(c.parts);
+    keep_free(keep, kparts);
     return SQ_OK;
 fail:
     workers_free(c.ws, c.n_ws);
     free(c.parts);
+    keep_free(keep, kparts);
     free(c.bn.sub);
     if (hist)
         sq_hist_free(hist);

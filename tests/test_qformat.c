@@ -573,6 +573,33 @@ START_TEST(stats_match_reference)
 }
 END_TEST
 
+/* Clipped counts (formed from each block's scales without decoding) agree
+ * with the levels on data whose values sit exactly on levels and on their
+ * neighbouring floats: small multiples of powers of two, many of them the
+ * extremes of their block, some one ulp beyond. */
+START_TEST(clipped_counts_on_level_boundaries)
+{
+    size_t shape[2] = {4, 512};
+    sq_tensor *x;
+    sq_error err;
+    ck_assert_int_eq(sq_tensor_new(shape, 2, SQ_DTYPE_F32, &x, &err), SQ_OK);
+    for (size_t i = 0; i < x->numel; i++) {
+        float v = (float)((int)((i * 37) % 17) - 8) * ldexpf(1.0f, (int)(i / 64 % 5) - 2);
+        if (i % 29 == 5)
+            v = nextafterf(v, v < 0 ? -INFINITY : INFINITY); /* just past a grid value */
+        x->data[i] = v;
+    }
+    for (int f = 1; f < SQ_FORMAT_COUNT; f++) {
+        sq_qconfig cfg = sq_qconfig_for_format((sq_format)f);
+        sq_qtensor *q = quantize_ok(x, &cfg);
+        ck_assert_msg(q->n_clipped == clipped_by_levels(x, q), "%s: %zu clipped, the levels say %zu",
+                      sq_format_name((sq_format)f), q->n_clipped, clipped_by_levels(x, q));
+        sq_qtensor_free(q);
+    }
+    sq_tensor_free(x);
+}
+END_TEST
+
 /* Codes and statistics are the same with one thread and with three, on a
  * tensor of several parts (SQ_PART = 2^18 elements). */
 START_TEST(threads_do_not_matter)
@@ -845,6 +872,7 @@ static Suite *qformat_suite(void)
     tcase_add_test(tc, codes_of_hand_built_blocks);
     tcase_add_test(tc, stats_match_reference);
     tcase_add_test(tc, threads_do_not_matter);
+    tcase_add_test(tc, clipped_counts_on_level_boundaries);
     tcase_add_test(tc, config_errors_name_the_field);
     tcase_add_test(tc, from_format_bytes_round_trip);
     tcase_add_test(tc, nonfinite_refused);

@@ -511,27 +511,13 @@ static void print_table(const dstate *s)
 static void csv_str(FILE *f, const char *v)
 {
     fputc(',', f);
-    if (!v || !strpbrk(v, ",\"\r\n")) {
-        fputs(v ? v : "", f);
-        return;
-    }
-    fputc('"', f);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', f);
-        fputc(*v, f);
-    }
-    fputc('"', f);
+    sq_csv_field(f, v);
 }
 
 static void csv_num(FILE *f, double v)
 {
-    if (isnan(v))
-        fputs(",nan", f);
-    else if (isinf(v))
-        fputs(v > 0 ? ",inf" : ",-inf", f);
-    else
-        fprintf(f, ",%.9g", v);
+    fputc(',', f);
+    sq_csv_number(f, v);
 }
 
 /* One CSV line: kind, names, shapes, types, numel, status, figures, note. */

@@ -1,6 +1,7 @@
 /* report.c - per-tensor quantization reports over a checkpoint (tensor by
  * tensor, bounded memory), their CSV/JSON output, and the quantized export. */
 #include "report.h"
+#include "textesc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -1109,29 +1110,13 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
 /* A field, quoted when it holds a comma, quote or line break. */
 static void csv_str(FILE *f, const char *s)
 {
-    if (!s)
-        s = "";
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
+    sq_csv_field(f, s);
 }
 
 static void csv_num(FILE *f, double v)
 {
-    if (isnan(v))
-        fputs(",nan", f);
-    else if (isinf(v))
-        fputs(v > 0 ? ",inf" : ",-inf", f);
-    else
-        fprintf(f, ",%.9g", v);
+    fputc(',', f);
+    sq_csv_number(f, v);
 }
 
 /* Write a memory buffer to path atomically. */

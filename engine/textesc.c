@@ -1,6 +1,7 @@
 /* textesc.c - escape terminal control characters and invalid UTF-8. */
 #include "textesc.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,4 +78,31 @@ char *sq_escape_dup(const char *src)
     if (s)
         sq_escape_text(s, n + 1, src);
     return s;
+}
+
+void sq_csv_field(FILE *f, const char *s)
+{
+    if (!s)
+        s = "";
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void sq_csv_number(FILE *f, double v)
+{
+    if (isnan(v))
+        fputs("nan", f);
+    else if (isinf(v))
+        fputs(v > 0 ? "inf" : "-inf", f);
+    else
+        fprintf(f, "%.9g", v);
 }

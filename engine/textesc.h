@@ -15,6 +15,7 @@
 #define SQ_TEXTESC_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Write src escaped into dst (dstsize bytes; nothing is written when
  * dstsize is 0, else always NUL-terminated, the output cut before an escape
@@ -26,5 +27,13 @@ size_t sq_escape_text(char *dst, size_t dstsize, const char *src);
 /* The escaped text of src in a new string the caller frees; NULL when out
  * of memory. */
 char *sq_escape_dup(const char *src);
+
+/* Write s as one CSV field (RFC 4180): as it is, or in double quotes with
+ * quotes doubled when it holds a comma, quote, CR or LF. NULL writes an
+ * empty field. No separator is written. */
+void sq_csv_field(FILE *f, const char *s);
+
+/* Write v as a CSV number: "nan", "inf", "-inf" or %.9g. No separator. */
+void sq_csv_number(FILE *f, double v);
 
 #endif

@@ -149,21 +149,6 @@ void sq_tui_pair_layout(int w, int h, sq_tui_pair_layout_t *l)
     }
 }
 
-/* Bars of h over cols columns at (x, y), rows tall. */
-static void pair_bars(sq_tui_grid *g, const sq_hist *h, int x, int y, int cols, int rows, bool log_scale,
-                      const sq_tui_glyphs *gl, sq_tui_role role)
-{
-    uint64_t *c = malloc((size_t)cols * sizeof *c);
-    int *ht = malloc((size_t)cols * sizeof *ht);
-    if (c && ht && h->counts) {
-        sq_tui_rebin(h->counts, (size_t)h->bins, c, (size_t)cols);
-        sq_tui_bar_heights(c, (size_t)cols, rows, log_scale, ht);
-        sq_tui_draw_bars(g, x, y, rows, ht, (size_t)cols, gl, role);
-    }
-    free(c);
-    free(ht);
-}
-
 /* lo at the left, hi at the right of a range row. */
 static void pair_range_row(sq_tui_grid *g, int x, int y, int w, double lo, double hi)
 {
@@ -209,7 +194,8 @@ void sq_tui_pair_render(const sq_tui_pair *p, const sq_tui_pair_layout_t *l, sq_
         for (int k = 0; k < 3; k++) {
             sq_tui_grid_printf(g, 0, l->title_y[k], SQ_ROLE_TITLE, "%s%s", titles[k],
                                p->log_counts ? " (log)" : "");
-            pair_bars(g, hs[k], l->plot_x, l->bars_y[k], l->plot_w, l->bars_h[k], p->log_counts, gl, roles[k]);
+            sq_tui_draw_counts(g, hs[k]->counts, (size_t)hs[k]->bins, l->plot_x, l->bars_y[k], l->plot_w, l->bars_h[k],
+                               p->log_counts, gl, roles[k]);
             pair_range_row(g, l->plot_x, l->range_y[k], l->plot_w, hs[k]->lo, hs[k]->hi);
         }
         sq_tui_grid_put(g, l->stats_x, 1, "Statistics", SQ_ROLE_TITLE, -1);

@@ -97,17 +97,7 @@ static void fill_row(sq_tui_grid *g, int y, sq_tui_role role)
 static void draw_hist(sq_tui_grid *g, const sq_hist *h, int x, int y, int w, int rows, bool log_scale,
                       const sq_tui_glyphs *gl, sq_tui_role role)
 {
-    if (!h->counts || w <= 0 || rows <= 0)
-        return;
-    uint64_t *cols = malloc((size_t)w * sizeof *cols);
-    int *hts = malloc((size_t)w * sizeof *hts);
-    if (cols && hts) {
-        sq_tui_rebin(h->counts, (size_t)h->bins, cols, (size_t)w);
-        sq_tui_bar_heights(cols, (size_t)w, rows, log_scale, hts);
-        sq_tui_draw_bars(g, x, y, rows, hts, (size_t)w, gl, role);
-    }
-    free(cols);
-    free(hts);
+    sq_tui_draw_counts(g, h->counts, (size_t)h->bins, x, y, w, rows, log_scale, gl, role);
 }
 
 /* A range row: lo at the left, hi at the right, 0 at its column when inside. */

@@ -337,3 +337,19 @@ void sq_tui_draw_spark(sq_tui_grid *g, int x, int y, const int *eighths, size_t 
 {
     sq_tui_draw_bars(g, x, y, 1, eighths, n, gl, role);
 }
+
+void sq_tui_draw_counts(sq_tui_grid *g, const uint64_t *counts, size_t bins, int x, int y, int w, int rows,
+                        bool log_scale, const sq_tui_glyphs *gl, sq_tui_role role)
+{
+    if (!counts || w <= 0 || rows <= 0)
+        return;
+    uint64_t *cols = malloc((size_t)w * sizeof *cols);
+    int *hts = malloc((size_t)w * sizeof *hts);
+    if (cols && hts) {
+        sq_tui_rebin(counts, bins, cols, (size_t)w);
+        sq_tui_bar_heights(cols, (size_t)w, rows, log_scale, hts);
+        sq_tui_draw_bars(g, x, y, rows, hts, (size_t)w, gl, role);
+    }
+    free(cols);
+    free(hts);
+}

@@ -124,6 +124,12 @@ void sq_tui_rebin(const uint64_t *in, size_t n_in, uint64_t *out, size_t n_out);
  * is (x, y), one column per bar. */
 void sq_tui_draw_bars(sq_tui_grid *g, int x, int y, int rows, const int *heights, size_t n,
                       const sq_tui_glyphs *gl, sq_tui_role role);
+/* Draw bins counts as bars rebinned to w columns in a rows-tall box at
+ * (x, y) (nothing when counts is NULL or the box is empty); log_scale draws
+ * log(1 + count). Allocates two w-long scratch arrays (nothing drawn when
+ * they cannot be had). */
+void sq_tui_draw_counts(sq_tui_grid *g, const uint64_t *counts, size_t bins, int x, int y, int w, int rows,
+                        bool log_scale, const sq_tui_glyphs *gl, sq_tui_role role);
 /* One-row sparkline of heights (0..8 eighths) at (x, y). */
 void sq_tui_draw_spark(sq_tui_grid *g, int x, int y, const int *eighths, size_t n,
                        const sq_tui_glyphs *gl, sq_tui_role role);

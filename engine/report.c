@@ -455,6 +455,51 @@ static void sample_part(void *ctx, size_t p, int w)
     }
 }
 
+/* The gathering of the values in the sought bins, one task per block of
+ * candidates; worker w appends to g[t] + w * cap[t]. */
+typedef struct gather_job {
+    const float *cand;
+    const size_t *fill;
+    uint32_t lo[2], span[2], bin[2], next[2];
+    int shift[2];
+    size_t cap[2];             /* values in bin[t]: room enough for any worker */
+    float *g[2];
+    struct {
+        size_t cnt[2];
+        float nextmin[2];
+    } w[SQ_THREADS_MAX];
+} gather_job;
+
+static void gather_part(void *ctx, size_t b, int w)
+{
+    gather_job *j = ctx;
+    const float *v = j->cand + b * CAND_BLOCK;
+    float *g0 = j->g[0] + (size_t)w * j->cap[0], *g1 = j->g[1] + (size_t)w * j->cap[1];
+    size_t c0 = j->w[w].cnt[0], c1 = j->w[w].cnt[1];
+    float n0 = j->w[w].nextmin[0], n1 = j->w[w].nextmin[1];
+    for (size_t i = 0; i < j->fill[b]; i++) {
+        uint32_t key = pos_key(v[i]), d0 = key - j->lo[0], d1 = key - j->lo[1];
+        if (d0 <= j->span[0]) {
+            uint32_t bb = d0 >> j->shift[0];
+            if (bb == j->bin[0])
+                g0[c0++] = v[i];
+            else if (bb == j->next[0] && v[i] < n0)
+                n0 = v[i];
+        }
+        if (d1 <= j->span[1]) {
+            uint32_t bb = d1 >> j->shift[1];
+            if (bb == j->bin[1])
+                g1[c1++] = v[i];
+            else if (bb == j->next[1] && v[i] < n1)
+                n1 = v[i];
+        }
+    }
+    j->w[w].cnt[0] = c0;
+    j->w[w].cnt[1] = c1;
+    j->w[w].nextmin[0] = n0;
+    j->w[w].nextmin[1] = n1;
+}
+
 /* The median and p95 of |x - dequant(q)| over n values by the
  * interpolation rule (report.h), exactly. A sample of REP_SAMPLES values
  * (one at a pseudo-random place in each of as many equal strides) places a
@@ -571,31 +616,38 @@ static bool percentiles_windowed(rep_scratch *s, const sq_qtensor *q, const floa
     }
     if (!ok)
         return false;
-    float *g[2];
-    float nextmin[2] = {INFINITY, INFINITY};
-    g[0] = malloc(h[bin[0]] * sizeof(float) + 1);
-    g[1] = malloc(h[WIN_BINS + 1 + bin[1]] * sizeof(float) + 1);
-    if (!g[0] || !g[1]) {
-        free(g[0]);
-        free(g[1]);
+    /* the values of each sought bin, and the least of the bin after it, gathered over the pool: each worker
+     * into its own section of g[t] (room for the whole bin), compacted afterwards; selection does not care
+     * about the order */
+    gather_job gj = {.cand = s->cand, .fill = s->fill, .cap = {h[bin[0]], h[WIN_BINS + 1 + bin[1]]}};
+    int gw = sq_parallel_workers(used);
+    for (int t = 0; t < 2; t++) {
+        gj.lo[t] = lo[t];
+        gj.span[t] = span[t];
+        gj.shift[t] = shift[t];
+        gj.bin[t] = bin[t];
+        gj.next[t] = next[t];
+        gj.g[t] = malloc((size_t)gw * gj.cap[t] * sizeof(float) + 1);
+    }
+    if (!gj.g[0] || !gj.g[1]) {
+        free(gj.g[0]);
+        free(gj.g[1]);
         return false;
     }
-    for (size_t b = 0; b < used; b++) { /* the values of each sought bin, and the least of the bin after it */
-        const float *v = s->cand + b * CAND_BLOCK;
-        for (size_t i = 0; i < s->fill[b]; i++) {
-            uint32_t key = pos_key(v[i]);
-            for (int t = 0; t < 2; t++) {
-                uint32_t dk = key - lo[t];
-                if (dk > span[t])
-                    continue;
-                uint32_t bb = dk >> shift[t];
-                if (bb == bin[t])
-                    g[t][cnt[t]++] = v[i];
-                else if (bb == next[t] && v[i] < nextmin[t])
-                    nextmin[t] = v[i];
-            }
+    for (int w = 0; w < gw; w++)
+        for (int t = 0; t < 2; t++) {
+            gj.w[w].cnt[t] = 0;
+            gj.w[w].nextmin[t] = INFINITY;
         }
-    }
+    sq_parallel_run(used, gw, gather_part, &gj);
+    float *g[2] = {gj.g[0], gj.g[1]}, nextmin[2] = {INFINITY, INFINITY};
+    for (int t = 0; t < 2; t++)
+        for (int w = 0; w < gw; w++) {
+            if (w > 0 && gj.w[w].cnt[t])
+                memmove(g[t] + cnt[t], g[t] + (size_t)w * gj.cap[t], gj.w[w].cnt[t] * sizeof(float));
+            cnt[t] += gj.w[w].cnt[t];
+            nextmin[t] = gj.w[w].nextmin[t] < nextmin[t] ? gj.w[w].nextmin[t] : nextmin[t];
+        }
     double out[2];
     for (int t = 0; t < 2; t++) {
         select_k(g[t], 0, (ptrdiff_t)cnt[t] - 1, (ptrdiff_t)kk[t], &seed);

@@ -243,6 +243,7 @@ static result in_child(const char *path, int threads)
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
+        sq_memtune(); /* as the squint program does at start-up */
         r = run_report(path, threads);
         _exit(write_all(p[1], &r, sizeof r) ? 1 : 0);
     }

@@ -67,6 +67,10 @@ typedef struct dstate {
     size_t failed, dropped;
 } dstate;
 
+/* Where the human-readable table goes: standard output, or standard error
+ * when a --csv/--json output is standard output (so that stays pure data). */
+static FILE *tbl_out;
+
 static const char *const row_status_name[] = {"ok", "shape", "failed"};
 
 /* Usage error on stderr, status 2. */
@@ -446,7 +450,7 @@ static void put_num(const char *fmt, double v, int w)
         snprintf(b, sizeof b, v > 0 ? "inf" : "-inf");
     else
         snprintf(b, sizeof b, fmt, v);
-    printf(" %*s", w, b);
+    fprintf(tbl_out, " %*s", w, b);
 }
 
 static size_t count_unmatched(const dentry *e, size_t n, bool need_mapped)
@@ -467,12 +471,12 @@ static void print_table(const dstate *s)
         l = (int)strlen(s->rows[i].shape);
         sw = l > sw ? l : sw;
     }
-    printf("%-*s %-*s %-6s %-6s %8s %8s %8s %8s %8s %9s\n", nw, "name", sw, "shape", "ref", "other", "SQNR dB", "RMSE",
+    fprintf(tbl_out, "%-*s %-*s %-6s %-6s %8s %8s %8s %8s %8s %9s\n", nw, "name", sw, "shape", "ref", "other", "SQNR dB", "RMSE",
            "max|e|", "p50|e|", "p95|e|", "cosine");
     for (size_t i = 0; i < s->nrows; i++) {
         const drow *r = &s->rows[i];
         sq_escape_text(name, sizeof name, r->name);
-        printf("%-*s %-*s %-6s %-6s", nw, name, sw, r->shape, r->type, r->other_type);
+        fprintf(tbl_out, "%-*s %-*s %-6s %-6s", nw, name, sw, r->shape, r->type, r->other_type);
         put_num("%.2f", r->d.sqnr_db, 8);
         put_num("%.2e", r->d.rmse, 8);
         put_num("%.2e", r->d.max_abs_err, 8);
@@ -480,30 +484,30 @@ static void print_table(const dstate *s)
         put_num("%.2e", r->d.p95_abs_err, 8);
         put_num("%.6f", r->d.cosine, 9);
         if (r->status != ROW_OK)
-            printf("  %s", row_status_name[r->status]);
-        putchar('\n');
+            fprintf(tbl_out, "  %s", row_status_name[r->status]);
+        fputc('\n', tbl_out);
     }
     char cnt[64];
     snprintf(cnt, sizeof cnt, "TOTAL (%zu compared)", s->nrows - s->failed);
-    printf("%-*s %-*s %-6s %-6s", nw, cnt, sw, "", "", "");
+    fprintf(tbl_out, "%-*s %-*s %-6s %-6s", nw, cnt, sw, "", "", "");
     put_num("%.2f", s->total.sqnr_db, 8);
     put_num("%.2e", s->total.rmse, 8);
     put_num("%.2e", s->total.max_abs_err, 8);
-    printf("\n%zu matched, %zu failed, %zu only in %s, %zu only in %s", s->nrows, s->failed,
+    fprintf(tbl_out, "\n%zu matched, %zu failed, %zu only in %s, %zu only in %s", s->nrows, s->failed,
            count_unmatched(s->re, s->nre, false), s->ref_path, count_unmatched(s->oe, s->noe, true), s->other_path);
     if (s->dropped)
-        printf(", %zu dropped by the map", s->dropped);
-    putchar('\n');
+        fprintf(tbl_out, ", %zu dropped by the map", s->dropped);
+    fputc('\n', tbl_out);
     for (size_t i = 0; i < s->nre; i++)
         if (!s->re[i].matched)
-            printf("only in %s: %s\n", s->ref_path, (sq_escape_text(name, sizeof name, s->re[i].name), name));
+            fprintf(tbl_out, "only in %s: %s\n", s->ref_path, (sq_escape_text(name, sizeof name, s->re[i].name), name));
     for (size_t i = 0; i < s->noe; i++)
         if (!s->oe[i].matched && s->oe[i].mapped) {
             sq_escape_text(name, sizeof name, s->oe[i].name);
-            printf("only in %s: %s", s->other_path, name);
+            fprintf(tbl_out, "only in %s: %s", s->other_path, name);
             if (strcmp(s->oe[i].name, s->oe[i].mapped) != 0)
-                printf(" (as %s)", (sq_escape_text(name, sizeof name, s->oe[i].mapped), name));
-            putchar('\n');
+                fprintf(tbl_out, " (as %s)", (sq_escape_text(name, sizeof name, s->oe[i].mapped), name));
+            fputc('\n', tbl_out);
         }
 }
 
@@ -687,6 +691,8 @@ static int run(dstate *s)
     }
     if (rc)
         return rc;
+    bool data_on_stdout = (s->csv && strcmp(s->csv, "-") == 0) || (s->json && strcmp(s->json, "-") == 0);
+    tbl_out = data_on_stdout ? stderr : stdout;
     print_table(s);
     fflush(stdout);
     char name[512];
@@ -766,12 +772,12 @@ static bool activation_row(const sq_checkpoint *ck, size_t i, const sq_checkpoin
     char esc[512];
     sq_escape_text(esc, sizeof esc, name);
     if (st == SQ_OK) {
-        printf("%-*s %7zu", nw, esc, r[0].tokens);
+        fprintf(tbl_out, "%-*s %7zu", nw, esc, r[0].tokens);
         for (size_t c = 0; c < n && c < SQ_CMD_MAX_CONFIGS; c++) {
             put_num("%.2f", r[c].weight.sqnr_db, 9);
             put_num("%.2f", r[c].output.sqnr_db, 9);
         }
-        putchar('\n');
+        fputc('\n', tbl_out);
     } else {
         fprintf(stderr, "squint report: --activations: %s: %s\n", esc, err.msg);
     }
@@ -780,8 +786,9 @@ static bool activation_row(const sq_checkpoint *ck, size_t i, const sq_checkpoin
     return st == SQ_OK;
 }
 
-int sq_cmd_report_activations(const char *model, const char *acts_path, const sq_qconfig *cfg, size_t n)
+int sq_cmd_report_activations(const char *model, const char *acts_path, const sq_qconfig *cfg, size_t n, FILE *out)
 {
+    tbl_out = out;
     sq_checkpoint *ck = NULL, *acts = NULL;
     sq_error err;
     if (sq_ckpt_open(model, &ck, &err) != SQ_OK || sq_ckpt_open(acts_path, &acts, &err) != SQ_OK) {
@@ -797,15 +804,15 @@ int sq_cmd_report_activations(const char *model, const char *acts_path, const sq
         if (ti->ndim == 2 && find_input(acts, ti->name, &ai))
             nw = l > nw ? (l > 60 ? 60 : l) : nw;
     }
-    printf("\nOutput error with the activations of %s (X W^T in double; weight SQNR, output SQNR per configuration):\n",
+    fprintf(tbl_out, "\nOutput error with the activations of %s (X W^T in double; weight SQNR, output SQNR per configuration):\n",
            acts_path);
-    printf("%-*s %7s", nw, "name", "tokens");
+    fprintf(tbl_out, "%-*s %7s", nw, "name", "tokens");
     for (size_t c = 0; c < n && c < SQ_CMD_MAX_CONFIGS; c++) {
         char d[96];
         sq_qconfig_describe_from(&cfg[c], 1, d, sizeof d);
-        printf(" | %-17.17s", d);
+        fprintf(tbl_out, " | %-17.17s", d);
     }
-    putchar('\n');
+    fputc('\n', tbl_out);
     for (size_t i = 0; i < sq_ckpt_count(ck); i++) {
         const sq_tinfo *ti = sq_ckpt_info(ck, i);
         if (ti->ndim != 2 || !find_input(acts, ti->name, &ai))
@@ -814,7 +821,7 @@ int sq_cmd_report_activations(const char *model, const char *acts_path, const sq
         if (!activation_row(ck, i, acts, ai, cfg, n, nw))
             rc = 1;
     }
-    printf("%zu weight%s with activations (NAME.input, or BASE.input for BASE.weight)\n", found,
+    fprintf(tbl_out, "%zu weight%s with activations (NAME.input, or BASE.input for BASE.weight)\n", found,
            found == 1 ? "" : "s");
     sq_ckpt_close(ck);
     sq_ckpt_close(acts);

@@ -16,6 +16,7 @@
 int sq_cmd_diff(int argc, char **argv);
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "quant.h"
 
@@ -27,9 +28,10 @@ int sq_cmd_activations_check(const char *acts);
  * NAME of model whose input activations are in the checkpoint acts, as
  * NAME.input or (NAME ending in .weight) BASE.input, and each of the n
  * configurations, sq_layer_error's output SQNR (no bias; activations [...,
- * in] taken as [tokens, in]), printed on stdout after the weight's own SQNR.
+ * in] taken as [tokens, in]), printed on out (the report table's stream) after
+ * the weight's own SQNR.
  * Returns 0, or 1 when a checkpoint could not be read or a pair failed
  * (noted on stderr). */
-int sq_cmd_report_activations(const char *model, const char *acts, const sq_qconfig *cfg, size_t n);
+int sq_cmd_report_activations(const char *model, const char *acts, const sq_qconfig *cfg, size_t n, FILE *out);
 
 #endif

@@ -385,6 +385,10 @@ void sq_cmd_progress_end(sq_cmd_progress *p)
 
 /* ---- the table ---------------------------------------------------------------------- */
 
+/* Where the human-readable table goes: standard output, or standard error
+ * when --csv - or --json - makes standard output the data's. */
+static FILE *tbl_out;
+
 /* A figure in `w` columns: "-" when NaN, "inf" when infinite. */
 static void put_num(const char *fmt, double v, int w)
 {
@@ -395,7 +399,7 @@ static void put_num(const char *fmt, double v, int w)
         snprintf(b, sizeof b, v > 0 ? "inf" : "-inf");
     else
         snprintf(b, sizeof b, fmt, v);
-    printf(" %*s", w, b);
+    fprintf(tbl_out, " %*s", w, b);
 }
 
 #define GROUP_W 60 /* width of one configuration's column group */
@@ -409,7 +413,7 @@ static void put_group(double sqnr, double rmse, double maxe, double p50, double 
     put_num("%.2e", maxe, 8);
     put_num("%.2e", p50, 8);
     put_num("%.2e", p95, 8);
-    printf(" %9s", human((double)after, b, sizeof b));
+    fprintf(tbl_out, " %9s", human((double)after, b, sizeof b));
     put_num("%.2f", bpw, 5);
 }
 
@@ -426,20 +430,20 @@ static void print_table(const sq_report *rep)
     }
     nw = nw > 60 ? 60 : nw; /* at least "TOTAL (N tensors)" wide */
     int lead = nw + 1 + sw + 1 + 6 + 1 + 5 + 1 + 9 + 1 + 9;
-    printf("%*s", lead, "");
+    fprintf(tbl_out, "%*s", lead, "");
     for (size_t c = 0; c < rep->n_configs; c++) {
         char d[96];
         sq_qconfig_describe_from(&rep->configs[c], 1, d, sizeof d);
-        printf(" | %-*.*s", GROUP_W - 3, GROUP_W - 3, d);
+        fprintf(tbl_out, " | %-*.*s", GROUP_W - 3, GROUP_W - 3, d);
     }
-    printf("\n%-*s %-*s %-6s %-5s %9s %9s", nw, "name", sw, "shape", "type", "kind", "fp32", "file");
+    fprintf(tbl_out, "\n%-*s %-*s %-6s %-5s %9s %9s", nw, "name", sw, "shape", "type", "kind", "fp32", "file");
     for (size_t c = 0; c < rep->n_configs; c++)
-        printf(" %7s %8s %8s %8s %8s %9s %5s", "SQNR dB", "RMSE", "max|e|", "p50|e|", "p95|e|", "after", "bpw");
-    putchar('\n');
+        fprintf(tbl_out, " %7s %8s %8s %8s %8s %9s %5s", "SQNR dB", "RMSE", "max|e|", "p50|e|", "p95|e|", "after", "bpw");
+    fputc('\n', tbl_out);
     for (size_t r = 0; r < rep->n_rows; r++) {
         const sq_report_row *row = &rep->rows[r];
         sq_escape_text(name, sizeof name, row->name); /* control characters never reach the terminal */
-        printf("%-*s %-*s %-6s %-5s %9s %9s", nw, name, sw, sq_shape_format(row->shape, row->ndim, shp, sizeof shp),
+        fprintf(tbl_out, "%-*s %-*s %-6s %-5s %9s %9s", nw, name, sw, sq_shape_format(row->shape, row->ndim, shp, sizeof shp),
                row->type_name, row->quantized ? "quant" : "kept", human((double)row->fp32_bytes, b1, sizeof b1),
                human((double)row->file_bytes, b2, sizeof b2));
         for (size_t c = 0; c < rep->n_configs; c++) {
@@ -447,33 +451,33 @@ static void print_table(const sq_report *rep)
             put_group(x->sqnr_db, x->rmse, x->max_abs_err, x->median_abs_err, x->p95_abs_err, x->after_bytes,
                       x->bits_per_weight);
         }
-        putchar('\n');
+        fputc('\n', tbl_out);
     }
     if (rep->n_configs == 0)
         return;
     const sq_report_total *t0 = &rep->totals[0];
     char cnt[64];
     snprintf(cnt, sizeof cnt, "TOTAL (%zu tensors)", t0->num_tensors);
-    printf("%-*s %-*s %-6s %-5s %9s %9s", nw, cnt, sw, "", "", "", human((double)t0->fp32_bytes, b1, sizeof b1),
+    fprintf(tbl_out, "%-*s %-*s %-6s %-5s %9s %9s", nw, cnt, sw, "", "", "", human((double)t0->fp32_bytes, b1, sizeof b1),
            human((double)t0->file_bytes, b2, sizeof b2));
     for (size_t c = 0; c < rep->n_configs; c++) {
         const sq_report_total *t = &rep->totals[c];
         put_group(t->sqnr_db, t->rmse, t->max_abs_err, NAN, NAN, t->quantized_bytes, t->bits_per_weight);
     }
-    putchar('\n');
+    fputc('\n', tbl_out);
     for (size_t c = 0; c < rep->n_configs; c++) {
         const sq_report_total *t = &rep->totals[c];
         char d[96];
         sq_qconfig_describe_from(&rep->configs[c], 1, d, sizeof d);
-        printf("%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (as squint quantize writes them, "
+        fprintf(tbl_out, "%s: %zu quantized, %zu kept fp32, %zu bytes fp32 -> %zu bytes (as squint quantize writes them, "
                "%s scales), compression %.3fx, %.3f bits/weight (GGUF-style f16 %.3f)",
                d, t->num_quantized, t->num_fp32, t->fp32_bytes, t->quantized_bytes,
                rep->configs[c].format != SQ_FORMAT_INT ? "the format's" : sq_scale_store_name(rep->configs[c].scale_store),
                t->compression_ratio,
                t->bits_per_weight, t->bits_per_weight_f16);
         if (t->num_failed)
-            printf(", %zu failed", t->num_failed);
-        putchar('\n');
+            fprintf(tbl_out, ", %zu failed", t->num_failed);
+        fputc('\n', tbl_out);
     }
 }
 
@@ -645,11 +649,12 @@ int sq_cmd_report(int argc, char **argv)
         fprintf(stderr, "squint report: %s\n", err.msg);
         return st == SQ_ERR_ARG ? 2 : 1;
     }
+    tbl_out = (a.csv && strcmp(a.csv, "-") == 0) || (a.json && strcmp(a.json, "-") == 0) ? stderr : stdout;
     print_table(rep);
-    fflush(stdout);
+    fflush(tbl_out);
     print_notes(rep);
     rc = 0;
-    if (a.activations && !rep->cancelled && sq_cmd_report_activations(a.pos[0], a.activations, a.cfg, a.n_cfg))
+    if (a.activations && !rep->cancelled && sq_cmd_report_activations(a.pos[0], a.activations, a.cfg, a.n_cfg, tbl_out))
         rc = 1; /* the output error section, after the table (cmd_diff.c) */
     if (a.csv && sq_report_write_csv(rep, a.csv, &err) != SQ_OK) {
         fprintf(stderr, "squint report: %s\n", err.msg);

@@ -65,9 +65,10 @@ fi
 # a map that drops s: everything compares, exit 0; a renamed tensor is listed under its new name
 printf 'return function(name) if name == "s" then return nil end if name == "o_only" then return "renamed" end return name end\n' >"$tmp/drop.lua"
 run "a map dropping the mismatched tensor" 0 "$SQUINT" diff "$D/ref.safetensors" "$D/other.safetensors" --map "$tmp/drop.lua" --csv -
-has "$out" "3 matched, 0 failed, 2 only in"
-has "$out" ", 1 dropped by the map"
-has "$out" "o_only (as renamed)"
+has "$err" "3 matched, 0 failed, 2 only in" # with --csv - the table goes to standard error
+has "$err" ", 1 dropped by the map"
+has "$err" "o_only (as renamed)"
+head -1 "$out" | grep -q "^kind," || { echo "FAIL: stdout does not start with the CSV header"; head -3 "$out"; fail=1; }
 has "$out" "only_other,renamed,o_only,"
 has "$out" "only_ref,s,"
 

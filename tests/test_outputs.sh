@@ -108,12 +108,15 @@ no_temp "special targets"
 
 # ---- standard output ----
 run "--csv - writes to standard output" 0 "$SQUINT" report "$G" --csv -
-has "$out" "TOTAL (11 tensors)"
-has "$out" "kind,name,shape,file_type"
+has "$err" "TOTAL (11 tensors)" # the table goes to standard error: standard output holds the CSV alone
+head -1 "$out" | grep -q "^kind,name,shape,file_type" || { echo "FAIL: stdout does not start with the CSV header"; head -3 "$out"; fail=1; }
+grep -q "TOTAL (11 tensors)" "$out" && { echo "FAIL: the table is on stdout with --csv -"; fail=1; }
 has "$out" "total,,,,"
 [ "$(grep -c '^tensor,' "$out")" -eq 11 ] || { echo "FAIL: csv rows on stdout"; cat "$out"; fail=1; }
 run "--json - writes to standard output" 0 "$SQUINT" report "$G" --json -
 has "$out" '"tensors_in_file": 11'
+/usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$out" 2>/dev/null || [ ! -x /usr/bin/python3 ] ||
+    { echo "FAIL: stdout with --json - is not JSON alone"; fail=1; }
 [ -e ./- ] && { echo "FAIL: a file named - was written"; fail=1; }
 # a link to an open descriptor (as /dev/stdout is): written through, never replaced
 ln -s /proc/self/fd/1 "$tmp/stdout.csv"

@@ -62,9 +62,10 @@ static const sq_help_entry commands[] = {
      "the rows done so far and exits with status 130.\n"
      "\n" SQ_HELP_CONFIG "\n"
      "Options:\n" SQ_HELP_SELECT
-     "  --csv OUT             also write the rows as CSV to OUT (-: standard output, after the table;\n"
-     "                        config_index counts the configurations from 1)\n"
-     "  --json OUT            also write the rows as JSON to OUT (-: standard output, after the table)\n"
+     "  --csv OUT             also write the rows as CSV to OUT (-: standard output, the table then\n"
+     "                        on standard error; config_index counts the configurations from 1)\n"
+     "  --json OUT            also write the rows as JSON to OUT (-: standard output, the table then\n"
+     "                        on standard error)\n"
      "  --plot OUT            draw SQNR against bits per weight per tensor (OUT.png or OUT.svg)\n"
      "  --activations ACTS    also the output SQNR of each weight W whose input X is in ACTS\n"
      "                        (as W's name + .input, or without .weight), X W^T in double\n"
@@ -115,8 +116,9 @@ static const sq_help_entry commands[] = {
      "  --map FILE.lua        rename (and transform) OTHER's tensors: FILE.lua returns\n"
      "                        function(name, meta) -> new name or nil (dropped), or a table\n"
      "                        {name = that function, tensor = function(name, t, meta) -> t}\n"
-     "  --csv OUT             also write the rows as CSV to OUT (- for standard output)\n"
-     "  --json OUT            also write the rows as JSON to OUT (- for standard output)\n"
+     "  --csv OUT             also write the rows as CSV to OUT (- for standard output; the table\n"
+     "                        then goes to standard error)\n"
+     "  --json OUT            also write the rows as JSON to OUT (- for standard output; likewise)\n"
      "\n"
      "Example: squint diff model.safetensors model-q4_k.gguf --map scripts/maps/llama_gguf.lua\n"},
     {"lesson", NULL,

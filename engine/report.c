@@ -470,6 +470,19 @@ typedef struct gather_job {
     } w[SQ_THREADS_MAX];
 } gather_job;
 
+/* Value v of key offset d (key - lo) for window t of j: appended to g at
+ * *c when in the sought bin, else lowered into *nmin when in the next one. */
+static inline void gather_value(const gather_job *j, int t, float v, uint32_t d, float *g, size_t *c, float *nmin)
+{
+    if (d > j->span[t])
+        return;
+    uint32_t bb = d >> j->shift[t];
+    if (bb == j->bin[t])
+        g[(*c)++] = v;
+    else if (bb == j->next[t] && v < *nmin)
+        *nmin = v;
+}
+
 static void gather_part(void *ctx, size_t b, int w)
 {
     gather_job *j = ctx;
@@ -478,21 +491,9 @@ static void gather_part(void *ctx, size_t b, int w)
     size_t c0 = j->w[w].cnt[0], c1 = j->w[w].cnt[1];
     float n0 = j->w[w].nextmin[0], n1 = j->w[w].nextmin[1];
     for (size_t i = 0; i < j->fill[b]; i++) {
-        uint32_t key = pos_key(v[i]), d0 = key - j->lo[0], d1 = key - j->lo[1];
-        if (d0 <= j->span[0]) {
-            uint32_t bb = d0 >> j->shift[0];
-            if (bb == j->bin[0])
-                g0[c0++] = v[i];
-            else if (bb == j->next[0] && v[i] < n0)
-                n0 = v[i];
-        }
-        if (d1 <= j->span[1]) {
-            uint32_t bb = d1 >> j->shift[1];
-            if (bb == j->bin[1])
-                g1[c1++] = v[i];
-            else if (bb == j->next[1] && v[i] < n1)
-                n1 = v[i];
-        }
+        uint32_t key = pos_key(v[i]);
+        gather_value(j, 0, v[i], key - j->lo[0], g0, &c0, &n0);
+        gather_value(j, 1, v[i], key - j->lo[1], g1, &c1, &n1);
     }
     j->w[w].cnt[0] = c0;
     j->w[w].cnt[1] = c1;

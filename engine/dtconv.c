@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "threads.h"
+
 /* Load an unsigned integer of w bytes at p in the given byte order. */
 static uint64_t load_uint(const uint8_t *p, size_t w, bool big)
 {
@@ -57,7 +59,7 @@ static bool decode_native(sq_dtype dt, const uint8_t *src, size_t n, float *dst)
     }
 }
 
-void sq_decode_elements(sq_dtype dt, bool big, const uint8_t *src, size_t n, float *dst)
+static void decode_span(sq_dtype dt, bool big, const uint8_t *src, size_t n, float *dst)
 {
     size_t w = sq_dtype_size(dt);
     if (!big && host_little_endian() && decode_native(dt, src, n, dst))
@@ -87,6 +89,37 @@ void sq_decode_elements(sq_dtype dt, bool big, const uint8_t *src, size_t n, flo
         default: dst[i] = NAN; break;
         }
     }
+}
+
+/* Large conversions run in parts of DECODE_PART elements over the thread
+ * pool (each element is converted alone: the result is the same for any
+ * thread count; a call from inside a pool task runs its parts in order). */
+#define DECODE_PART ((size_t)1 << 18)
+
+typedef struct decode_job {
+    sq_dtype dt;
+    bool big;
+    const uint8_t *src;
+    size_t n;
+    float *dst;
+} decode_job;
+
+static void decode_part(void *ctx, size_t p, int worker)
+{
+    const decode_job *j = ctx;
+    size_t a = p * DECODE_PART, m = j->n - a < DECODE_PART ? j->n - a : DECODE_PART;
+    (void)worker;
+    decode_span(j->dt, j->big, j->src + a * sq_dtype_size(j->dt), m, j->dst + a);
+}
+
+void sq_decode_elements(sq_dtype dt, bool big, const uint8_t *src, size_t n, float *dst)
+{
+    if (n < 2 * DECODE_PART) {
+        decode_span(dt, big, src, n, dst);
+        return;
+    }
+    decode_job j = {dt, big, src, n, dst};
+    sq_parallel_for((n + DECODE_PART - 1) / DECODE_PART, decode_part, &j);
 }
 
 /* Store the low w bytes of v little-endian at p. */

@@ -4,7 +4,8 @@
  * Used by the file readers and writers: elements of any sq_dtype, stored
  * little- or big-endian (no alignment required), become float32 values
  * (exact for f16, bf16, the 8- and 16-bit integers; f64 and i32 are rounded
- * to nearest float). Thread-safe, no allocation.
+ * to nearest float). Thread-safe, no allocation. Large decodes run in parts
+ * on the engine's thread pool (threads.h); results do not depend on it.
  */
 #ifndef SQ_DTCONV_H
 #define SQ_DTCONV_H

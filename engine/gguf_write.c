@@ -13,6 +13,7 @@
 #include "fileio.h"
 #include "gguf.h"
 #include "tensor.h"
+#include "threads.h"
 
 #define W_MAX_DIMS 4
 #define W_MAX_DEPTH 8
@@ -481,29 +482,71 @@ static sq_status quantize_row(int type, const float *x, size_t k, uint8_t *buf, 
     return st == SQ_OK ? sq_block_row_bytes((sq_block_type)type, k, nb, err) : st;
 }
 
-/* Encode or quantize x (t->numel floats) and write it, a row (or a chunk of
- * plain elements) at a time through buf of cap bytes. */
+/* Rows quantized together: a batch runs its rows over the thread pool into
+ * one buffer, then is written in row order (the bytes do not depend on the
+ * thread count: each row is quantized alone). */
+#define BATCH_ROWS 64
+
+/* A batch of rows being quantized: row r of the batch from x + r * row into
+ * buf + r * rb; the first failure's status and message kept. */
+typedef struct row_batch {
+    int type;
+    const float *x;
+    size_t row, rb;
+    uint8_t *buf;
+    sq_status *st;      /* per row */
+    sq_error *err;      /* per row */
+} row_batch;
+
+static void batch_row(void *ctx, size_t r, int worker)
+{
+    const row_batch *b = ctx;
+    size_t nb;
+    (void)worker;
+    b->st[r] = quantize_row(b->type, b->x + r * b->row, b->row, b->buf + r * b->rb, &nb, &b->err[r]);
+}
+
+/* Quantize the rows of x (t->numel floats, rows of t->ne[0]) in batches of
+ * up to `rows` rows through buf (rows row-sizes) and write them. */
+static sq_status quantize_write(sq_gguf_writer *w, const wtensor *t, const float *x, uint8_t *buf, size_t rows,
+                                sq_error *err)
+{
+    size_t row = (size_t)t->ne[0], n_rows = row ? t->numel / row : 0, rb;
+    sq_status st = sq_ggml_row_bytes(t->type, row, &rb, err), sts[BATCH_ROWS];
+    sq_error errs[BATCH_ROWS];
+    for (size_t r0 = 0; st == SQ_OK && r0 < n_rows; r0 += rows) {
+        size_t k = n_rows - r0 < rows ? n_rows - r0 : rows;
+        row_batch b = {t->type, x + r0 * row, row, rb, buf, sts, errs};
+        sq_parallel_for(k, batch_row, &b);
+        for (size_t r = 0; r < k; r++)
+            if (sts[r] != SQ_OK)
+                return sq_fail(err, sts[r], "%s: tensor '%s': %s", w->path, t->name, errs[r].msg);
+        if ((st = sq_afile_write(w->f, buf, k * rb, err)) != SQ_OK)
+            return st;
+        w->pos += k * rb;
+    }
+    return st;
+}
+
+/* Encode or quantize x (t->numel floats) and write it: plain types a chunk
+ * of elements at a time through buf (cap bytes), block types by batches of
+ * rows (quantize_write, buf holding BATCH_ROWS rows). */
 static sq_status encode_write(sq_gguf_writer *w, const wtensor *t, const float *x, uint8_t *buf, sq_error *err)
 {
     int dt = plain_dtype(t->type);
-    size_t row = (size_t)t->ne[0], step = dt >= 0 ? 4096 : row;
-    for (size_t i = 0; i < t->numel; i += step) {
-        size_t k = t->numel - i < step ? t->numel - i : step, nb;
-        sq_status st;
-        if (dt >= 0) {
-            st = sq_encode_elements((sq_dtype)dt, x + i, k, buf, err);
-            nb = k * sq_dtype_size((sq_dtype)dt);
-        } else {
-            st = quantize_row(t->type, x + i, k, buf, &nb, err);
-        }
+    if (dt < 0)
+        return quantize_write(w, t, x, buf, BATCH_ROWS, err);
+    for (size_t i = 0; i < t->numel; i += 4096) {
+        size_t k = t->numel - i < 4096 ? t->numel - i : 4096;
+        sq_status st = sq_encode_elements((sq_dtype)dt, x + i, k, buf, err);
         if (st != SQ_OK) {
             char why[SQ_ERROR_MSG_MAX];
             snprintf(why, sizeof why, "%s", err->msg);
             return sq_fail(err, st, "%s: tensor '%s': %s", w->path, t->name, why);
         }
-        if (sq_afile_write(w->f, buf, nb, err) != SQ_OK)
+        if (sq_afile_write(w->f, buf, k * sq_dtype_size((sq_dtype)dt), err) != SQ_OK)
             return err->code;
-        w->pos += nb;
+        w->pos += k * sq_dtype_size((sq_dtype)dt);
     }
     return SQ_OK;
 }
@@ -521,8 +564,13 @@ sq_status sq_gguf_writer_write_floats(sq_gguf_writer *w, const float *x, size_t 
         return sq_fail(err, SQ_ERR_UNSUPPORTED, "%s: tensor '%s': cannot write %s from floats", w->path, t->name,
                        sq_ggml_type_name(t->type));
     size_t cap = 4096 * 8;
-    if (plain_dtype(t->type) < 0 && sq_ggml_row_bytes(t->type, (size_t)t->ne[0], &cap, err) != SQ_OK)
-        return sq_error_prefix(err, w->path);
+    if (plain_dtype(t->type) < 0) {
+        if (sq_ggml_row_bytes(t->type, (size_t)t->ne[0], &cap, err) != SQ_OK)
+            return sq_error_prefix(err, w->path);
+        if (cap > SIZE_MAX / BATCH_ROWS)
+            return sq_fail(err, SQ_ERR_OVERFLOW, "%s: tensor '%s': rows too long", w->path, t->name);
+        cap *= BATCH_ROWS;
+    }
     uint8_t *buf = malloc(cap ? cap : 1);
     if (!buf)
         return sq_fail(err, SQ_ERR_NOMEM, "%s: out of memory", w->path);

@@ -13,7 +13,9 @@
  * the first tensor's data arrives, then each tensor's data goes out at its
  * offset (a multiple of the alignment: 32, or general.alignment when that
  * key is added as a u32 power of two), padded with zeros. Peak memory is
- * the caller's one tensor plus a row. The file is written through
+ * the caller's one tensor plus 64 rows of output (block types are quantized
+ * 64 rows at a time over the thread pool, threads.h; the bytes do not depend
+ * on the thread count). The file is written through
  * sq_afile_* (fileio.h): nothing appears at path unless finish succeeds.
  * After any failure the only valid call is sq_gguf_writer_abort. Messages
  * start with the output path.

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem, mkdtemp */
 /* test_threads.c - the worker pool (engine/threads.c) and the engine's
  * parallel passes: quantize, dequantize and the statistics give the same
  * bytes for 1, 2, 3 and 7 threads on tensors of several parts (SQ_PART
@@ -7,12 +8,16 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "blockfmt.h"
+#include "dtconv.h"
+#include "gguf_write.h"
 #include "quant.h"
 #include "quant_int.h"
 #include "stats.h"
@@ -283,6 +288,109 @@ static void count_job_init(count_job *j, int want_seen)
     j->want_seen = want_seen;
 }
 
+/* sq_decode_elements over the pool: the same floats as element by element,
+ * for every thread count (bf16, f16 and big-endian f32; random bits,
+ * NaNs included). */
+START_TEST(test_decode_parallel)
+{
+    const size_t n = 3 * ((size_t)1 << 18) + 1234;
+    const sq_dtype dts[3] = {SQ_DTYPE_BF16, SQ_DTYPE_F16, SQ_DTYPE_F32};
+    uint8_t *src = malloc(4 * n);
+    float *ref = malloc(n * sizeof(float)), *got = malloc(n * sizeof(float));
+    ck_assert(src && ref && got);
+    uint64_t r = 0x243F6A8885A308D3ULL;
+    for (size_t i = 0; i < 4 * n; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        src[i] = (uint8_t)(r >> 56);
+    }
+    for (int d = 0; d < 3; d++) {
+        bool big = dts[d] == SQ_DTYPE_F32;
+        size_t w = sq_dtype_size(dts[d]);
+        for (size_t i = 0; i < n; i++) /* one element a call: never split */
+            sq_decode_elements(dts[d], big, src + i * w, 1, ref + i);
+        for (int t = 0; t < N_COUNTS; t++) {
+            sq_threads_set(thread_counts[t]);
+            memset(got, 0, n * sizeof(float));
+            sq_decode_elements(dts[d], big, src, n, got);
+            ck_assert_msg(memcmp(got, ref, n * sizeof(float)) == 0, "dtype %d, %d threads", (int)dts[d],
+                          thread_counts[t]);
+        }
+    }
+    sq_threads_set(0);
+    free(src);
+    free(ref);
+    free(got);
+}
+END_TEST
+
+/* Read a whole file into a new buffer; its size in *len. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert(f != NULL);
+    ck_assert(fseek(f, 0, SEEK_END) == 0);
+    long sz = ftell(f);
+    ck_assert(sz > 0 && fseek(f, 0, SEEK_SET) == 0);
+    uint8_t *b = malloc((size_t)sz);
+    ck_assert(b && fread(b, 1, (size_t)sz, f) == (size_t)sz);
+    fclose(f);
+    *len = (size_t)sz;
+    return b;
+}
+
+/* The GGUF writer quantizes block types in batches of rows over the pool:
+ * the file is the same for every thread count and holds exactly the rows
+ * sq_block_quantize_row makes one by one. 203 rows: three batches and a
+ * partial one. */
+START_TEST(test_gguf_rows_parallel)
+{
+    const size_t rows = 203, cols = 512, shape[2] = {rows, cols};
+    const sq_block_type types[2] = {SQ_BLOCK_Q4_K, SQ_BLOCK_Q8_0};
+    char dir[] = "/tmp/sq_thr_XXXXXX", path[64];
+    ck_assert(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/t.gguf", dir);
+    float *x = malloc(rows * cols * sizeof(float));
+    ck_assert(x != NULL);
+    for (size_t i = 0; i < rows * cols; i++)
+        x[i] = sinf((float)i * 0.37f) * (1.0f + (float)(i % 97) * 0.05f);
+    for (int k = 0; k < 2; k++) {
+        sq_error err;
+        size_t rb, len0 = 0;
+        ck_assert(sq_block_row_bytes(types[k], cols, &rb, &err) == SQ_OK);
+        uint8_t *want = malloc(rows * rb), *first = NULL;
+        ck_assert(want != NULL);
+        for (size_t r = 0; r < rows; r++)
+            ck_assert(sq_block_quantize_row(types[k], x + r * cols, cols, want + r * rb, &err) == SQ_OK);
+        for (int t = 0; t < N_COUNTS; t++) {
+            sq_gguf_writer *w;
+            sq_threads_set(thread_counts[t]);
+            ck_assert(sq_gguf_writer_new(path, &w, &err) == SQ_OK);
+            ck_assert(sq_gguf_writer_add_tensor(w, "w", (int)types[k], shape, 2, &err) == SQ_OK);
+            ck_assert_msg(sq_gguf_writer_write_floats(w, x, rows * cols, &err) == SQ_OK, "%s", err.msg);
+            ck_assert_msg(sq_gguf_writer_finish(w, &err) == SQ_OK, "%s", err.msg);
+            size_t len;
+            uint8_t *got = slurp(path, &len);
+            if (!first) {
+                first = got;
+                len0 = len;
+                ck_assert(len >= rows * rb);
+                ck_assert_msg(memmem(got, len, want, rows * rb) != NULL, "type %d: rows differ", (int)types[k]);
+            } else {
+                ck_assert_uint_eq(len, len0);
+                ck_assert_msg(memcmp(got, first, len) == 0, "type %d, %d threads", (int)types[k], thread_counts[t]);
+                free(got);
+            }
+        }
+        free(first);
+        free(want);
+    }
+    sq_threads_set(0);
+    unlink(path);
+    rmdir(dir);
+    free(x);
+}
+END_TEST
+
 START_TEST(test_every_task_once_on_several_threads)
 {
     static count_job j;
@@ -452,6 +560,8 @@ static Suite *threads_suite(void)
     tcase_add_test(tc, test_identical_odd_shapes);
     tcase_add_test(tc, test_identical_small);
     tcase_add_test(tc, test_nonfinite_in_last_part);
+    tcase_add_test(tc, test_decode_parallel);
+    tcase_add_test(tc, test_gguf_rows_parallel);
     suite_add_tcase(s, tc);
     return s;
 }

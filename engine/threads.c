@@ -12,7 +12,9 @@
  * so a helper that has finished polls for the next generation for up to
  * SPIN_NS before it sleeps on the condition variable, and the dispatcher
  * polls for the helpers' check-ins the same way (OpenMP runtimes do the same,
- * GOMP_SPINCOUNT). Helpers are created lazily, block every signal (signals go to
+ * GOMP_SPINCOUNT). Only when the pool's threads fit in the cores: with more
+ * threads than cores a polling thread would take the core another needs.
+ * Helpers are created lazily, block every signal (signals go to
  * the program's own threads), and are joined by sq_threads_shutdown, which
  * runs at exit. A child process after fork() starts with an empty pool. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
@@ -38,6 +40,7 @@ typedef struct pool {
     unsigned long seen[SQ_THREADS_MAX]; /* the last generation each helper looked at */
     int n_helpers;                     /* helpers running (numbered 1..n_helpers) */
     bool stop, busy;
+    bool spin;                         /* poll before sleeping (threads <= cores) */
     unsigned long gen;
     /* the current job */
     sq_task_fn fn;
@@ -165,7 +168,7 @@ static void *helper_main(void *arg)
     int id = (int)(size_t)arg;
     pthread_mutex_lock(&P.m);
     for (;;) {
-        if (!P.stop && P.seen[id - 1] == P.gen) { /* poll a while before sleeping */
+        if (P.spin && !P.stop && P.seen[id - 1] == P.gen) { /* poll a while before sleeping */
             unsigned long g = P.gen;
             pthread_mutex_unlock(&P.m);
             spin_until_changed(&P.gen, g);
@@ -263,10 +266,14 @@ void sq_parallel_run(size_t n, int workers, sq_task_fn fn, void *ctx)
     P.n = n;
     P.next = 0;
     P.job_helpers = P.running = h;
+    static int cores; /* the affinity, read once (under P.m) */
+    if (!cores)
+        cores = sq_threads_cores();
+    P.spin = workers <= cores;
     __atomic_store_n(&P.gen, P.gen + 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&P.wake);
     take_tasks(0);
-    if (P.running > 0) { /* poll for the check-ins a while before sleeping */
+    if (P.spin && P.running > 0) { /* poll for the check-ins a while before sleeping */
         pthread_mutex_unlock(&P.m);
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);

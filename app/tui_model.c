@@ -64,8 +64,7 @@ static void model_drop_results(sq_tui_model *m)
     sq_hist_free(&m->err_hist);
     free(m->ch_rmse);
     m->ch_rmse = NULL;
-    free(m->xhat);
-    m->xhat = NULL;
+    m->xhat = NULL; /* its buffer stays for the next configuration */
     sq_hist_free(&m->sel_h);
     m->sel_r_ok = false;
     m->n_ch = 0;
@@ -78,9 +77,16 @@ const float *sq_tui_model_xhat(sq_tui_model *m)
     if (!m->have || !m->q)
         return NULL;
     if (!m->xhat) {
-        m->xhat = malloc((m->q->numel ? m->q->numel : 1) * sizeof *m->xhat);
-        if (m->xhat)
-            sq_dequantize_into(m->q, m->xhat);
+        size_t n = m->q->numel ? m->q->numel : 1;
+        if (m->xhat_cap < n) {
+            free(m->xhat_buf);
+            m->xhat_buf = malloc(n * sizeof *m->xhat_buf);
+            m->xhat_cap = m->xhat_buf ? n : 0;
+        }
+        if (m->xhat_buf) {
+            sq_dequantize_into(m->q, m->xhat_buf);
+            m->xhat = m->xhat_buf;
+        }
     }
     return m->xhat;
 }
@@ -88,6 +94,9 @@ const float *sq_tui_model_xhat(sq_tui_model *m)
 void sq_tui_model_free(sq_tui_model *m)
 {
     model_drop_results(m);
+    free(m->xhat_buf);
+    m->xhat_buf = NULL;
+    m->xhat_cap = 0;
     sq_hist_free(&m->val_hist);
 }
 

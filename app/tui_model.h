@@ -119,6 +119,9 @@ typedef struct sq_tui_model {
     size_t storage;              /* sq_qtensor_storage_bytes(q) */
     float *xhat;                 /* q dequantized (numel), made on demand by
                                     sq_tui_model_xhat; NULL until then */
+    float *xhat_buf;             /* xhat's memory, kept from one configuration
+                                    to the next (no fresh pages each key) */
+    size_t xhat_cap;             /* floats in xhat_buf */
     sq_hist sel_h;               /* v: the selection's histogram, made by
                                     sq_tui_model_update for sel_h_k /
                                     sel_h_bins of these results (a redraw

@@ -435,6 +435,31 @@ START_TEST(test_parts_threads)
 }
 END_TEST
 
+/* sq_tensor_check_finite over several parts: counts from every part, the
+ * first by index, for any thread count. */
+START_TEST(test_parts_check_finite)
+{
+    const size_t shape[2] = {3, PART}; /* rows of one part each */
+    sq_tensor *t;
+    sq_error err;
+    ck_assert(sq_tensor_new(shape, 2, SQ_DTYPE_F32, &t, &err) == SQ_OK);
+    memset(t->data, 0, 3 * PART * sizeof(float));
+    ck_assert(sq_tensor_check_finite(t, "t", &err) == SQ_OK);
+    t->data[3 * PART - 1] = -INFINITY;
+    t->data[2 * PART + 4] = NAN;
+    t->data[PART + 9] = INFINITY;
+    t->data[PART + 1] = NAN;
+    for (int k = 1; k <= 3; k++) {
+        sq_threads_set(k);
+        ck_assert(sq_tensor_check_finite(t, "t", &err) == SQ_ERR_NONFINITE);
+        ck_assert_str_eq(err.msg, "t has 4 non-finite values (2 NaN, 2 Inf) of 786432; first at element 262146 [2, 2] "
+                                  "= nan");
+    }
+    sq_threads_set(0);
+    sq_tensor_free(t);
+}
+END_TEST
+
 /* sq_diff_doubles: a non-finite value named by side and 1-based element in a
  * later part; a difference overflowing to infinity is no error. */
 START_TEST(test_parts_doubles)
@@ -479,6 +504,7 @@ static Suite *diff_suite(void)
     tcase_add_test(tp, test_parts_histogram);
     tcase_add_test(tp, test_parts_threads);
     tcase_add_test(tp, test_parts_doubles);
+    tcase_add_test(tp, test_parts_check_finite);
     suite_add_tcase(s, tp);
     return s;
 }

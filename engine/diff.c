@@ -135,37 +135,6 @@ static inline uint32_t abs_key(double d)
     return u;
 }
 
-/* Counting the low bits of keys that lie in the sought bins (the layout of
- * diff_job.h2), branch-free: about half the values lie between the two
- * percentiles, so a test of the key would be mispredicted often. slot[top]
- * is 0 outside the sought bins, else 1 + the bin's number in want[]; a
- * value outside them is counted into one of H2_TRASH scratch counters
- * (chosen by its index, so that runs of them do not wait on one counter). */
-typedef struct lowcount {
-    const uint8_t *slot;
-    uint64_t *h2;
-    size_t base[MAX_WANT + 1], mlow[MAX_WANT + 1], mi[MAX_WANT + 1];
-} lowcount;
-
-/* Set c up for the slot table and one worker's h2. */
-static void lowcount_init(lowcount *c, const uint8_t *slot, uint64_t *h2)
-{
-    c->slot = slot;
-    c->h2 = h2;
-    for (int s = 0; s <= MAX_WANT; s++) {
-        c->base[s] = s ? H2_TRASH + (size_t)(s - 1) * KEY_BINS : 0;
-        c->mlow[s] = s ? KEY_BINS - 1 : 0;
-        c->mi[s] = s ? 0 : H2_TRASH - 1;
-    }
-}
-
-/* Count key (of element i). */
-static inline void lowcount_add(const lowcount *c, uint32_t key, size_t i)
-{
-    unsigned s = c->slot[key >> (32 - KEY_BITS)];
-    c->h2[c->base[s] + (key & c->mlow[s]) + (i & c->mi[s])]++;
-}
-
 /* Element i of a side. */
 static inline __attribute__((always_inline)) double side_at(const float *f, const double *d, bool isf, size_t i)
 {
@@ -180,8 +149,8 @@ typedef struct run_ext {
 
 /* Add element i (value x, y) to lane l and to the extremes r; count its
  * key into h1 when not NULL. */
-static inline __attribute__((always_inline)) void sums_step(lane_sums *l, run_ext *r, uint64_t *h1,
-                                                           const lowcount *lc, double x, double y, size_t i)
+static inline __attribute__((always_inline)) void sums_step(lane_sums *l, run_ext *r, uint64_t *h1, double x,
+                                                           double y, size_t i)
 {
     double d = x - y, a = fabs(d);
     l->sx += x * x;
@@ -199,20 +168,15 @@ static inline __attribute__((always_inline)) void sums_step(lane_sums *l, run_ex
         r->emin = d;
     if (__builtin_expect(d > r->emax, 0))
         r->emax = d;
-    if (h1) {
-        uint32_t key = abs_key(d);
-        h1[key >> (32 - KEY_BITS)]++;
-        if (lc)
-            lowcount_add(lc, key, i);
-    }
+    if (h1)
+        h1[abs_key(d) >> (32 - KEY_BITS)]++;
 }
 
 /* Pass 1 over elements [a, b) into *p, counting keys into h1 when not
- * NULL, and their low bits in the guessed bins into lc when not NULL. A
- * non-finite e makes mx or se non-finite (inf, or NaN through
+ * NULL. A non-finite e makes mx or se non-finite (inf, or NaN through
  * d * d), which flags the part. */
 static inline __attribute__((always_inline)) void sums_range(const diff_job *j, bool isf, size_t a, size_t b,
-                                                            part_sums *p, uint64_t *h1, const lowcount *lc)
+                                                            part_sums *p, uint64_t *h1)
 {
     lane_sums l0 = {0}, l1 = {0};
     run_ext r = {0};
@@ -222,11 +186,11 @@ static inline __attribute__((always_inline)) void sums_range(const diff_job *j, 
     r.emin = r.emax = side_at(j->xf, j->xd, isf, a) - side_at(j->yf, j->yd, isf, a);
     size_t i = a;
     for (; i + DIFF_LANES <= b; i += DIFF_LANES) {
-        sums_step(&l0, &r, h1, lc, side_at(j->xf, j->xd, isf, i), side_at(j->yf, j->yd, isf, i), i);
-        sums_step(&l1, &r, h1, lc, side_at(j->xf, j->xd, isf, i + 1), side_at(j->yf, j->yd, isf, i + 1), i + 1);
+        sums_step(&l0, &r, h1, side_at(j->xf, j->xd, isf, i), side_at(j->yf, j->yd, isf, i), i);
+        sums_step(&l1, &r, h1, side_at(j->xf, j->xd, isf, i + 1), side_at(j->yf, j->yd, isf, i + 1), i + 1);
     }
     if (i < b) /* the last element of an odd count */
-        sums_step(&l0, &r, h1, lc, side_at(j->xf, j->xd, isf, i), side_at(j->yf, j->yd, isf, i), i);
+        sums_step(&l0, &r, h1, side_at(j->xf, j->xd, isf, i), side_at(j->yf, j->yd, isf, i), i);
     p->s.sx = l0.sx + l1.sx;
     p->s.sy = l0.sy + l1.sy;
     p->s.sxy = l0.sxy + l1.sxy;
@@ -253,13 +217,10 @@ static void sums_part(void *ctx, size_t t, int worker)
     size_t a, b;
     part_bounds(j, t, &a, &b);
     uint64_t *h1 = j->h1 ? j->h1 + (size_t)worker * KEY_BINS : NULL;
-    lowcount lc;
-    if (j->slot) /* guessed bins */
-        lowcount_init(&lc, j->slot, j->h2 + (size_t)worker * (H2_TRASH + (size_t)j->nwant * KEY_BINS));
     if (j->xf)
-        sums_range(j, true, a, b, &j->ps[t], h1, j->slot ? &lc : NULL);
+        sums_range(j, true, a, b, &j->ps[t], h1);
     else
-        sums_range(j, false, a, b, &j->ps[t], h1, j->slot ? &lc : NULL);
+        sums_range(j, false, a, b, &j->ps[t], h1);
 }
 
 /* The key of |x - y| for two floats: the same bits as abs_key((double)x -
@@ -274,14 +235,27 @@ static inline uint32_t abs_key_f(float x, float y)
     return u;
 }
 
-/* Pass 2 over [a, b): the low bits of keys in the sought bins into lc,
- * the histogram of e into hc (when hbins > 0). */
+/* Pass 2 over [a, b): the low bits of keys in the sought bins into h2 (the
+ * layout of diff_job.h2), the histogram of e into hc (when hbins > 0).
+ * Branch-free: about half the values lie between the two percentiles, so a
+ * test of the key would be mispredicted often. slot[top] is 0 outside the
+ * sought bins, else 1 + the bin's number in want[]; a value outside them
+ * is counted into one of H2_TRASH scratch counters (chosen by its index,
+ * so that runs of them do not wait on one counter). */
 static inline __attribute__((always_inline)) void pass2_range(const diff_job *j, bool isf, size_t a, size_t b,
-                                                             const lowcount *lc, uint64_t *hc)
+                                                             uint64_t *h2, uint64_t *hc)
 {
+    size_t base[MAX_WANT + 1], mlow[MAX_WANT + 1], mi[MAX_WANT + 1];
+    for (int s = 0; s <= MAX_WANT; s++) {
+        base[s] = s ? H2_TRASH + (size_t)(s - 1) * KEY_BINS : 0;
+        mlow[s] = s ? KEY_BINS - 1 : 0;
+        mi[s] = s ? 0 : H2_TRASH - 1;
+    }
+    const uint8_t *slot = j->slot;
     for (size_t i = a; i < b; i++) {
         uint32_t key = isf ? abs_key_f(j->xf[i], j->yf[i]) : abs_key(j->xd[i] - j->yd[i]);
-        lowcount_add(lc, key, i);
+        unsigned s = slot[key >> (32 - KEY_BITS)];
+        h2[base[s] + (key & mlow[s]) + (i & mi[s])]++;
         if (j->hbins > 0) { /* as sq_histogram_floats bins the float e */
             double x = isf ? (double)(j->xf[i] - j->yf[i]) : (double)(float)(j->xd[i] - j->yd[i]);
             if (x < j->hlo)
@@ -302,13 +276,12 @@ static void pass2_part(void *ctx, size_t t, int worker)
     const diff_job *j = ctx;
     size_t a, b;
     part_bounds(j, t, &a, &b);
-    lowcount lc;
-    lowcount_init(&lc, j->slot, j->h2 + (size_t)worker * (H2_TRASH + (size_t)j->nwant * KEY_BINS));
+    uint64_t *h2 = j->h2 + (size_t)worker * (H2_TRASH + (size_t)j->nwant * KEY_BINS);
     uint64_t *hc = j->hc ? j->hc + (size_t)worker * (size_t)(j->hbins + 2) : NULL;
     if (j->xf)
-        pass2_range(j, true, a, b, &lc, hc);
+        pass2_range(j, true, a, b, h2, hc);
     else
-        pass2_range(j, false, a, b, &lc, hc);
+        pass2_range(j, false, a, b, h2, hc);
 }
 
 /* Sum `workers` arrays of m counts laid one after another into the first. */
@@ -352,128 +325,57 @@ static double key_value(uint32_t u)
     return f;
 }
 
-/* Add bin to j->want (kept sorted and distinct; at most MAX_WANT). */
-static void want_add(diff_job *j, uint32_t bin)
+/* Pass 2 and the percentiles of |e| (median in q[0], p95 in q[1]) from the
+ * summed pass 1 counts j->h1; the histogram of e into j->hc when hbins > 0
+ * (hc allocated by the caller). False for want of memory. */
+static bool radix_percentiles(diff_job *j, int workers, double q[2])
 {
-    int w = 0;
-    while (w < j->nwant && j->want[w] < bin)
-        w++;
-    if ((w < j->nwant && j->want[w] == bin) || j->nwant == MAX_WANT)
-        return;
-    memmove(j->want + w + 1, j->want + w, (size_t)(j->nwant - w) * sizeof j->want[0]);
-    j->want[w] = bin;
-    j->nwant++;
-}
-
-/* Free the low-bit counts and the slot table. */
-static void want_free(diff_job *j)
-{
-    free(j->h2);
-    free(j->slot);
-    j->h2 = NULL;
-    j->slot = NULL;
-}
-
-/* Allocate zeroed low-bit counts for `workers` and the slot table of
- * j->want. False (nothing allocated) for want of memory. */
-static bool want_alloc(diff_job *j, int workers)
-{
-    j->h2 = calloc((size_t)workers * (H2_TRASH + (size_t)j->nwant * KEY_BINS), sizeof *j->h2);
+    static const double ps[2] = {0.5, 0.95};
+    size_t r[2][2], before[2][2], bin[2][2];
+    double frac[2];
+    int nr[2];
+    j->nwant = 0;
+    for (int t = 0; t < 2; t++) {
+        nr[t] = percentile_ranks(j->n, ps[t], r[t], &frac[t]);
+        for (int k = 0; k < nr[t]; k++) {
+            bin[t][k] = rank_bin(j->h1, KEY_BINS, r[t][k], &before[t][k]);
+            int w = 0;
+            while (w < j->nwant && j->want[w] < bin[t][k])
+                w++;
+            if (w < j->nwant && j->want[w] == bin[t][k])
+                continue;
+            memmove(j->want + w + 1, j->want + w, (size_t)(j->nwant - w) * sizeof j->want[0]);
+            j->want[w] = (uint32_t)bin[t][k];
+            j->nwant++;
+        }
+    }
+    size_t m2 = H2_TRASH + (size_t)j->nwant * KEY_BINS;
+    j->h2 = calloc((size_t)workers * m2, sizeof *j->h2);
     j->slot = calloc(KEY_BINS, 1);
     if (!j->h2 || !j->slot) {
-        want_free(j);
+        free(j->h2);
+        free(j->slot);
         return false;
     }
     for (int w = 0; w < j->nwant; w++)
         j->slot[j->want[w]] = (uint8_t)(w + 1);
-    return true;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Guess into j->want the bins holding the median and p95 from a sample of
- * GUESS_SAMPLE keys taken at a fixed stride, so that pass 1 can count their
- * low bits and pass 2 is needed only when the guess misses (it is checked
- * against the exact counts). Per quantile: the bins of the sample's values
- * within 4 standard deviations of its rank when they are at most two
- * neighbours (values with few distinct errors, as two bfloat16 copies
- * have), else the one bin of the sample's quantile. */
-#define GUESS_SAMPLE 4096
-static void guess_bins(diff_job *j)
-{
-    static const double ps[2] = {0.5, 0.95};
-    uint32_t *k = malloc(GUESS_SAMPLE * sizeof *k);
-    size_t stride = j->n / GUESS_SAMPLE;
-    if (!k || stride == 0) {
-        free(k);
-        return;
-    }
-    for (size_t s = 0; s < GUESS_SAMPLE; s++) {
-        size_t i = s * stride;
-        k[s] = j->xf ? abs_key_f(j->xf[i], j->yf[i]) : abs_key(j->xd[i] - j->yd[i]);
-    }
-    qsort(k, GUESS_SAMPLE, sizeof *k, cmp_u32);
-    for (int t = 0; t < 2; t++) {
-        double c = ps[t] * (GUESS_SAMPLE - 1), sd = 4.0 * sqrt(ps[t] * (1.0 - ps[t]) * GUESS_SAMPLE) + 1.0;
-        size_t lo = c - sd < 0.0 ? 0 : (size_t)(c - sd);
-        size_t hi = c + sd > GUESS_SAMPLE - 1 ? GUESS_SAMPLE - 1 : (size_t)(c + sd);
-        uint32_t blo = k[lo] >> (32 - KEY_BITS), bhi = k[hi] >> (32 - KEY_BITS);
-        if (bhi - blo <= 1) {
-            want_add(j, blo);
-            want_add(j, bhi);
-        } else {
-            want_add(j, k[(size_t)c] >> (32 - KEY_BITS));
-        }
-    }
-    free(k);
-}
-
-/* The percentiles of |e| (median in q[0], p95 in q[1]) from the summed
- * pass 1 counts j->h1 and, when they hold every sought bin, the low-bit
- * counts pass 1 took for the guessed bins j->want; else after pass 2 over
- * the sought bins (which also fills j->hc when hbins > 0; guesses are made
- * only without a histogram). False for want of memory. */
-static bool radix_percentiles(diff_job *j, int workers, double q[2])
-{
-    static const double ps[2] = {0.5, 0.95};
-    size_t r[2][2], before[2][2];
-    uint32_t bin[2][2];
-    double frac[2];
-    int nr[2];
-    bool hit = j->h2 != NULL;
-    for (int t = 0; t < 2; t++) {
-        nr[t] = percentile_ranks(j->n, ps[t], r[t], &frac[t]);
-        for (int k = 0; k < nr[t]; k++) {
-            bin[t][k] = (uint32_t)rank_bin(j->h1, KEY_BINS, r[t][k], &before[t][k]);
-            hit = hit && j->slot[bin[t][k]] != 0;
-        }
-    }
-    if (!hit || j->hbins > 0) {
-        want_free(j);
-        j->nwant = 0;
-        for (int t = 0; t < 2; t++)
-            for (int k = 0; k < nr[t]; k++)
-                want_add(j, bin[t][k]);
-        if (!want_alloc(j, workers))
-            return false;
-        sq_parallel_run(j->parts, workers, pass2_part, j);
-    }
-    sum_workers(j->h2, H2_TRASH + (size_t)j->nwant * KEY_BINS, workers);
+    sq_parallel_run(j->parts, workers, pass2_part, j);
+    free(j->slot);
+    sum_workers(j->h2, m2, workers);
     for (int t = 0; t < 2; t++) {
         double v[2];
         for (int k = 0; k < nr[t]; k++) {
-            int w = j->slot[bin[t][k]] - 1;
+            int w = 0;
+            while (j->want[w] != bin[t][k])
+                w++;
             size_t skip;
             size_t low = rank_bin(j->h2 + H2_TRASH + (size_t)w * KEY_BINS, KEY_BINS, r[t][k] - before[t][k], &skip);
-            v[k] = key_value(bin[t][k] << (32 - KEY_BITS) | (uint32_t)low);
+            v[k] = key_value((uint32_t)(bin[t][k] << (32 - KEY_BITS)) | (uint32_t)low);
         }
         q[t] = nr[t] == 1 ? v[0] : v[0] + (v[1] - v[0]) * frac[t];
     }
-    want_free(j);
+    free(j->h2);
+    j->h2 = NULL;
     return true;
 }
 
@@ -551,11 +453,6 @@ static sq_status diff_core(const sq_tensor *xt, const sq_tensor *yt, const doubl
         st = sq_fail(err, SQ_ERR_NOMEM, "out of memory for the error statistics of %zu values", n);
         goto done;
     }
-    if (radix && !hist) {
-        guess_bins(&j);
-        if (j.nwant > 0 && !want_alloc(&j, workers))
-            j.nwant = 0; /* no guess: pass 2 will tell */
-    }
     sq_parallel_run(j.parts, workers, sums_part, &j);
     for (size_t t = 0; t < j.parts; t++)
         if (j.ps[t].nonfinite && (st = check_nonfinite(xt, yt, xd, yd, n, err)) != SQ_OK)
@@ -626,7 +523,6 @@ done:
     free(j.ps);
     free(j.h1);
     free(j.hc);
-    want_free(&j);
     if (st != SQ_OK) {
         memset(out, 0, sizeof *out);
         if (hist)

@@ -77,8 +77,8 @@ static sq_status hist_range(const sq_stats_opts *o, double m, double *lo, double
  * The n values are cut into parts of DIFF_PART elements (the last shorter):
  * the boundaries depend on n alone. Within a part the sums run in
  * DIFF_LANES interleaved lanes (element i adds into lane i % DIFF_LANES),
- * combined as l0 + l1; the parts' sums are then added in
- * part order. Every figure is thus the same for any thread count.
+ * combined as l0 + l1; the parts' sums are then added in part order.
+ * Every figure is thus the same for any thread count.
  *
  * The median and p95 of |e| (|e| rounded to float32) are exact order
  * statistics found without sorting: a non-negative float orders as its
@@ -110,17 +110,18 @@ typedef struct part_sums {
     bool nonfinite;  /* some e was not finite */
 } part_sums;
 
+/* The work of the two passes, shared by their tasks. */
 typedef struct diff_job {
-    const float *xf, *yf;   /* the float sides, or NULL */
-    const double *xd, *yd;  /* else the double ones */
+    const float *xf, *yf;     /* the float sides, or NULL */
+    const double *xd, *yd;    /* else the double ones */
     size_t n, parts;
     part_sums *ps;
     uint64_t *h1;             /* pass 1: workers x KEY_BINS counts of key >> (32 - KEY_BITS) */
     int nwant;                /* pass 2: bins holding the sought ranks (sorted, distinct) */
     uint32_t want[MAX_WANT];
     uint8_t *slot;            /* KEY_BINS entries: 1 + w for the bin want[w], else 0 */
-    uint64_t *h2;             /* per worker H2_TRASH scratch counters, then nwant x KEY_BINS counts of the
-                               * low bits in the sought bins */
+    uint64_t *h2;             /* per worker: H2_TRASH scratch counters, then nwant x KEY_BINS
+                               * counts of the low bits in the sought bins */
     int hbins;                /* the histogram of e, when hbins > 0 */
     double hlo, hhi, hiw;
     uint64_t *hc;             /* workers x (hbins + 2): counts, below, above */

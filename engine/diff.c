@@ -1,12 +1,15 @@
 /* diff.c - error statistics between a reference tensor and another version of it. */
 #include "diff.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
+#include "threads.h"
 
 double sq_diff_sqnr_db(double sx, double se)
 {
@@ -69,49 +72,400 @@ static sq_status hist_range(const sq_stats_opts *o, double m, double *lo, double
     return SQ_OK;
 }
 
-/* The statistics of e = x - y over n values, each side read from the float
- * array when not NULL, else from the double one. Shapes and finiteness are
- * the caller's business. */
-static sq_status diff_core(const float *xf, const double *xd, const float *yf, const double *yd, size_t n,
-                           const sq_stats_opts *o, sq_diff *out, sq_hist *hist, sq_error *err)
+/* ---- the core: sums in fixed parts, percentiles of |e| by radix counting ----
+ *
+ * The n values are cut into parts of DIFF_PART elements (the last shorter):
+ * the boundaries depend on n alone. Within a part the sums run in
+ * DIFF_LANES interleaved lanes (element i adds into lane i % DIFF_LANES),
+ * combined as l0 + l1; the parts' sums are then added in part order.
+ * Every figure is thus the same for any thread count.
+ *
+ * The median and p95 of |e| (|e| rounded to float32) are exact order
+ * statistics found without sorting: a non-negative float orders as its
+ * bits, so pass 1 counts the top KEY_BITS bits of every |e| (per-worker
+ * histograms, summed), the cumulative counts name the bin holding each
+ * sought rank, and pass 2 counts the low bits of the values in those bins
+ * only, which pins each rank's value down to the bit. Ties need no special
+ * care. One part (n <= DIFF_PART) is done serially by selection over a
+ * buffer of |e| instead (sq_percentile_select): same values. */
+
+#define DIFF_PART ((size_t)1 << 18)
+#define DIFF_LANES 2
+#define KEY_BITS 16
+#define KEY_BINS ((size_t)1 << KEY_BITS)
+#define MAX_WANT 4 /* ranks sought: r and r + 1 for the median and for p95 */
+#define H2_TRASH ((size_t)64)
+_Static_assert(DIFF_PART % DIFF_LANES == 0, "parts start on lane 0");
+
+/* One lane's sums. */
+typedef struct lane_sums {
+    double sx, sy, sxy, se, sa;
+} lane_sums;
+
+/* One part's figures. */
+typedef struct part_sums {
+    lane_sums s;
+    double mx, emin, emax;
+    size_t imax;     /* first index of mx (global) */
+    bool nonfinite;  /* some e was not finite */
+} part_sums;
+
+/* The work of the two passes, shared by their tasks. */
+typedef struct diff_job {
+    const float *xf, *yf;     /* the float sides, or NULL */
+    const double *xd, *yd;    /* else the double ones */
+    size_t n, parts;
+    part_sums *ps;
+    uint64_t *h1;             /* pass 1: workers x KEY_BINS counts of key >> (32 - KEY_BITS) */
+    int nwant;                /* pass 2: bins holding the sought ranks (sorted, distinct) */
+    uint32_t want[MAX_WANT];
+    uint8_t *slot;            /* KEY_BINS entries: 1 + w for the bin want[w], else 0 */
+    uint64_t *h2;             /* per worker: H2_TRASH scratch counters, then nwant x KEY_BINS
+                               * counts of the low bits in the sought bins */
+    int hbins;                /* the histogram of e, when hbins > 0 */
+    double hlo, hhi, hiw;
+    uint64_t *hc;             /* workers x (hbins + 2): counts, below, above */
+} diff_job;
+
+/* The bits of (float)|d|: an order-preserving key of |e| (never negative). */
+static inline uint32_t abs_key(double d)
 {
-    sq_status st;
-    memset(out, 0, sizeof *out);
-    if (hist && (st = hist_range(o, 1.0, &(double){0}, &(double){0}, err)) != SQ_OK)
-        return st;
-    float *e = malloc((n ? n : 1) * sizeof *e);
-    if (!e)
-        return sq_fail(err, SQ_ERR_NOMEM, "out of memory for %zu error values", n);
-    double sx = 0, sy = 0, se = 0, sxy = 0, sa = 0, mx = 0, emin = 0, emax = 0;
-    size_t imax = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = xf ? xf[i] : xd[i], y = yf ? yf[i] : yd[i], d = x - y, a = fabs(d);
-        sx += x * x;
-        sy += y * y;
-        sxy += x * y;
-        se += d * d;
-        sa += a;
-        if (a > mx) {
-            mx = a;
-            imax = i;
-        }
-        if (i == 0 || d < emin)
-            emin = d;
-        if (i == 0 || d > emax)
-            emax = d;
-        e[i] = (float)d;
+    float f = (float)fabs(d);
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Element i of a side. */
+static inline __attribute__((always_inline)) double side_at(const float *f, const double *d, bool isf, size_t i)
+{
+    return isf ? (double)f[i] : d[i];
+}
+
+/* The running extremes of a part. */
+typedef struct run_ext {
+    double mx, emin, emax;
+    size_t imax;
+} run_ext;
+
+/* Add element i (value x, y) to lane l and to the extremes r; count its
+ * key into h1 when not NULL. */
+static inline __attribute__((always_inline)) void sums_step(lane_sums *l, run_ext *r, uint64_t *h1, double x,
+                                                           double y, size_t i)
+{
+    double d = x - y, a = fabs(d);
+    l->sx += x * x;
+    l->sy += y * y;
+    l->sxy += x * y;
+    l->se += d * d;
+    l->sa += a;
+    /* rare updates as well-predicted branches: a conditional move would
+     * chain every element to the previous one */
+    if (__builtin_expect(a > r->mx, 0)) {
+        r->mx = a;
+        r->imax = i;
     }
-    out->numel = n;
-    out->sum_x2 = sx;
-    out->sum_y2 = sy;
-    out->sum_e2 = se;
-    out->mse = n ? se / (double)n : 0.0;
-    out->rmse = sqrt(out->mse);
+    if (__builtin_expect(d < r->emin, 0))
+        r->emin = d;
+    if (__builtin_expect(d > r->emax, 0))
+        r->emax = d;
+    if (h1)
+        h1[abs_key(d) >> (32 - KEY_BITS)]++;
+}
+
+/* Pass 1 over elements [a, b) into *p, counting keys into h1 when not
+ * NULL. A non-finite e makes mx or se non-finite (inf, or NaN through
+ * d * d), which flags the part. */
+static inline __attribute__((always_inline)) void sums_range(const diff_job *j, bool isf, size_t a, size_t b,
+                                                            part_sums *p, uint64_t *h1)
+{
+    lane_sums l0 = {0}, l1 = {0};
+    run_ext r = {0};
+    memset(p, 0, sizeof *p);
+    if (a >= b)
+        return;
+    r.emin = r.emax = side_at(j->xf, j->xd, isf, a) - side_at(j->yf, j->yd, isf, a);
+    size_t i = a;
+    for (; i + DIFF_LANES <= b; i += DIFF_LANES) {
+        sums_step(&l0, &r, h1, side_at(j->xf, j->xd, isf, i), side_at(j->yf, j->yd, isf, i), i);
+        sums_step(&l1, &r, h1, side_at(j->xf, j->xd, isf, i + 1), side_at(j->yf, j->yd, isf, i + 1), i + 1);
+    }
+    if (i < b) /* the last element of an odd count */
+        sums_step(&l0, &r, h1, side_at(j->xf, j->xd, isf, i), side_at(j->yf, j->yd, isf, i), i);
+    p->s.sx = l0.sx + l1.sx;
+    p->s.sy = l0.sy + l1.sy;
+    p->s.sxy = l0.sxy + l1.sxy;
+    p->s.se = l0.se + l1.se;
+    p->s.sa = l0.sa + l1.sa;
+    p->mx = r.mx;
+    p->imax = r.imax;
+    p->emin = r.emin;
+    p->emax = r.emax;
+    p->nonfinite = !(r.mx <= DBL_MAX) || isnan(p->s.se);
+}
+
+/* Part t's bounds. */
+static void part_bounds(const diff_job *j, size_t t, size_t *a, size_t *b)
+{
+    *a = t * DIFF_PART;
+    *b = j->n - *a < DIFF_PART ? j->n : *a + DIFF_PART;
+}
+
+/* sq_task_fn of pass 1. */
+static void sums_part(void *ctx, size_t t, int worker)
+{
+    const diff_job *j = ctx;
+    size_t a, b;
+    part_bounds(j, t, &a, &b);
+    uint64_t *h1 = j->h1 ? j->h1 + (size_t)worker * KEY_BINS : NULL;
+    if (j->xf)
+        sums_range(j, true, a, b, &j->ps[t], h1);
+    else
+        sums_range(j, false, a, b, &j->ps[t], h1);
+}
+
+/* The key of |x - y| for two floats: the same bits as abs_key((double)x -
+ * (double)y), since rounding the exact difference to double then to float
+ * gives the float difference (53 >= 2 * 24 + 2 bits: double rounding is
+ * innocuous for a subtraction). */
+static inline uint32_t abs_key_f(float x, float y)
+{
+    float f = fabsf(x - y);
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Pass 2 over [a, b): the low bits of keys in the sought bins into h2 (the
+ * layout of diff_job.h2), the histogram of e into hc (when hbins > 0).
+ * Branch-free: about half the values lie between the two percentiles, so a
+ * test of the key would be mispredicted often. slot[top] is 0 outside the
+ * sought bins, else 1 + the bin's number in want[]; a value outside them
+ * is counted into one of H2_TRASH scratch counters (chosen by its index,
+ * so that runs of them do not wait on one counter). */
+static inline __attribute__((always_inline)) void pass2_range(const diff_job *j, bool isf, size_t a, size_t b,
+                                                             uint64_t *h2, uint64_t *hc)
+{
+    size_t base[MAX_WANT + 1], mlow[MAX_WANT + 1], mi[MAX_WANT + 1];
+    for (int s = 0; s <= MAX_WANT; s++) {
+        base[s] = s ? H2_TRASH + (size_t)(s - 1) * KEY_BINS : 0;
+        mlow[s] = s ? KEY_BINS - 1 : 0;
+        mi[s] = s ? 0 : H2_TRASH - 1;
+    }
+    const uint8_t *slot = j->slot;
+    for (size_t i = a; i < b; i++) {
+        uint32_t key = isf ? abs_key_f(j->xf[i], j->yf[i]) : abs_key(j->xd[i] - j->yd[i]);
+        unsigned s = slot[key >> (32 - KEY_BITS)];
+        h2[base[s] + (key & mlow[s]) + (i & mi[s])]++;
+        if (j->hbins > 0) { /* as sq_histogram_floats bins the float e */
+            double x = isf ? (double)(j->xf[i] - j->yf[i]) : (double)(float)(j->xd[i] - j->yd[i]);
+            if (x < j->hlo)
+                hc[j->hbins]++;
+            else if (x > j->hhi)
+                hc[j->hbins + 1]++;
+            else {
+                int k = (int)((x - j->hlo) * j->hiw);
+                hc[k >= j->hbins ? j->hbins - 1 : k]++;
+            }
+        }
+    }
+}
+
+/* sq_task_fn of pass 2. */
+static void pass2_part(void *ctx, size_t t, int worker)
+{
+    const diff_job *j = ctx;
+    size_t a, b;
+    part_bounds(j, t, &a, &b);
+    uint64_t *h2 = j->h2 + (size_t)worker * (H2_TRASH + (size_t)j->nwant * KEY_BINS);
+    uint64_t *hc = j->hc ? j->hc + (size_t)worker * (size_t)(j->hbins + 2) : NULL;
+    if (j->xf)
+        pass2_range(j, true, a, b, h2, hc);
+    else
+        pass2_range(j, false, a, b, h2, hc);
+}
+
+/* Sum `workers` arrays of m counts laid one after another into the first. */
+static void sum_workers(uint64_t *h, size_t m, int workers)
+{
+    for (int w = 1; w < workers; w++)
+        for (size_t i = 0; i < m; i++)
+            h[i] += h[(size_t)w * m + i];
+}
+
+/* The bin of h (m counts) holding 0-based rank r, and the count before it. */
+static size_t rank_bin(const uint64_t *h, size_t m, size_t r, size_t *before)
+{
+    size_t cum = 0, k = 0;
+    while (k + 1 < m && cum + h[k] <= r)
+        cum += h[k++];
+    *before = cum;
+    return k;
+}
+
+/* The 0-based ranks percentile p of n values needs (lo, and lo + 1 when
+ * the interpolation uses it) and the interpolation weight, as
+ * sq_percentile_select computes them. Returns how many ranks. */
+static int percentile_ranks(size_t n, double p, size_t r[2], double *frac)
+{
+    double pos = p * (double)(n - 1);
+    size_t lo = (size_t)pos;
+    if (lo >= n)
+        lo = n - 1;
+    *frac = pos - (double)lo;
+    r[0] = lo;
+    r[1] = lo + 1;
+    return *frac <= 0.0 || lo + 1 >= n ? 1 : 2;
+}
+
+/* The float whose bits are u. */
+static double key_value(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Pass 2 and the percentiles of |e| (median in q[0], p95 in q[1]) from the
+ * summed pass 1 counts j->h1; the histogram of e into j->hc when hbins > 0
+ * (hc allocated by the caller). False for want of memory. */
+static bool radix_percentiles(diff_job *j, int workers, double q[2])
+{
+    static const double ps[2] = {0.5, 0.95};
+    size_t r[2][2], before[2][2], bin[2][2];
+    double frac[2];
+    int nr[2];
+    j->nwant = 0;
+    for (int t = 0; t < 2; t++) {
+        nr[t] = percentile_ranks(j->n, ps[t], r[t], &frac[t]);
+        for (int k = 0; k < nr[t]; k++) {
+            bin[t][k] = rank_bin(j->h1, KEY_BINS, r[t][k], &before[t][k]);
+            int w = 0;
+            while (w < j->nwant && j->want[w] < bin[t][k])
+                w++;
+            if (w < j->nwant && j->want[w] == bin[t][k])
+                continue;
+            memmove(j->want + w + 1, j->want + w, (size_t)(j->nwant - w) * sizeof j->want[0]);
+            j->want[w] = (uint32_t)bin[t][k];
+            j->nwant++;
+        }
+    }
+    size_t m2 = H2_TRASH + (size_t)j->nwant * KEY_BINS;
+    j->h2 = calloc((size_t)workers * m2, sizeof *j->h2);
+    j->slot = calloc(KEY_BINS, 1);
+    if (!j->h2 || !j->slot) {
+        free(j->h2);
+        free(j->slot);
+        return false;
+    }
+    for (int w = 0; w < j->nwant; w++)
+        j->slot[j->want[w]] = (uint8_t)(w + 1);
+    sq_parallel_run(j->parts, workers, pass2_part, j);
+    free(j->slot);
+    sum_workers(j->h2, m2, workers);
+    for (int t = 0; t < 2; t++) {
+        double v[2];
+        for (int k = 0; k < nr[t]; k++) {
+            int w = 0;
+            while (j->want[w] != bin[t][k])
+                w++;
+            size_t skip;
+            size_t low = rank_bin(j->h2 + H2_TRASH + (size_t)w * KEY_BINS, KEY_BINS, r[t][k] - before[t][k], &skip);
+            v[k] = key_value((uint32_t)(bin[t][k] << (32 - KEY_BITS)) | (uint32_t)low);
+        }
+        q[t] = nr[t] == 1 ? v[0] : v[0] + (v[1] - v[0]) * frac[t];
+    }
+    free(j->h2);
+    j->h2 = NULL;
+    return true;
+}
+
+/* Add the parts' figures in part order into *out (the sums and extremes). */
+static void combine_parts(const diff_job *j, sq_diff *out, double *sa, double *sxy)
+{
+    lane_sums s = {0};
+    double mx = 0, emin = 0, emax = 0;
+    size_t imax = 0;
+    for (size_t t = 0; t < j->parts; t++) {
+        const part_sums *p = &j->ps[t];
+        s.sx += p->s.sx;
+        s.sy += p->s.sy;
+        s.sxy += p->s.sxy;
+        s.se += p->s.se;
+        s.sa += p->s.sa;
+        if (p->mx > mx) {
+            mx = p->mx;
+            imax = p->imax;
+        }
+        if (t == 0 || p->emin < emin)
+            emin = p->emin;
+        if (t == 0 || p->emax > emax)
+            emax = p->emax;
+    }
+    out->sum_x2 = s.sx;
+    out->sum_y2 = s.sy;
+    out->sum_e2 = s.se;
     out->max_abs_err = mx;
     out->max_index = imax;
-    out->mean_abs_err = n ? sa / (double)n : 0.0;
     out->err_min = emin;
     out->err_max = emax;
+    *sa = s.sa;
+    *sxy = s.sxy;
+}
+
+/* NONFINITE when xt, yt (or, without them, xd, yd) hold a non-finite value,
+ * with the messages of sq_diff_stats and sq_diff_doubles. */
+static sq_status check_nonfinite(const sq_tensor *xt, const sq_tensor *yt, const double *xd, const double *yd,
+                                 size_t n, sq_error *err)
+{
+    sq_status st;
+    if (xt) {
+        if ((st = sq_tensor_check_finite(xt, "the reference", err)) != SQ_OK ||
+            (st = sq_tensor_check_finite(yt, "the other tensor", err)) != SQ_OK)
+            return st;
+        return SQ_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(xd[i]) || !isfinite(yd[i]))
+            return sq_fail(err, SQ_ERR_NONFINITE, "%s holds a non-finite value at element %zu",
+                           isfinite(xd[i]) ? "the other" : "the reference", i + 1);
+    return SQ_OK;
+}
+
+/* The statistics of e = x - y over n values, the sides from the tensors xt
+ * and yt when xt is not NULL (same numel n), else from the double arrays.
+ * Shapes are the caller's business; a non-finite input is an error found
+ * here (checked again in detail only when some e is not finite). */
+static sq_status diff_core(const sq_tensor *xt, const sq_tensor *yt, const double *xd, const double *yd, size_t n,
+                           const sq_stats_opts *o, sq_diff *out, sq_hist *hist, sq_error *err)
+{
+    sq_status st = SQ_OK;
+    diff_job j = {.xf = xt ? xt->data : NULL, .yf = xt ? yt->data : NULL, .xd = xd, .yd = yd, .n = n};
+    double sa, sxy, lo, hi;
+    float *e = NULL;
+    memset(out, 0, sizeof *out);
+    j.parts = n <= DIFF_PART ? 1 : (n + DIFF_PART - 1) / DIFF_PART;
+    int workers = sq_parallel_workers(j.parts);
+    bool radix = j.parts > 1;
+    j.ps = malloc(j.parts * sizeof *j.ps);
+    if (radix)
+        j.h1 = calloc((size_t)workers * KEY_BINS, sizeof *j.h1);
+    if (!j.ps || (radix && !j.h1)) {
+        st = sq_fail(err, SQ_ERR_NOMEM, "out of memory for the error statistics of %zu values", n);
+        goto done;
+    }
+    sq_parallel_run(j.parts, workers, sums_part, &j);
+    for (size_t t = 0; t < j.parts; t++)
+        if (j.ps[t].nonfinite && (st = check_nonfinite(xt, yt, xd, yd, n, err)) != SQ_OK)
+            goto done;
+    if (hist && (st = hist_range(o, 1.0, &lo, &hi, err)) != SQ_OK)
+        goto done;
+    combine_parts(&j, out, &sa, &sxy);
+    double sx = out->sum_x2, sy = out->sum_y2, se = out->sum_e2, mx = out->max_abs_err;
+    out->numel = n;
+    out->mse = n ? se / (double)n : 0.0;
+    out->rmse = sqrt(out->mse);
+    out->mean_abs_err = n ? sa / (double)n : 0.0;
     out->sqnr_db = sq_diff_sqnr_db(sx, se);
     if (sx == 0.0 && sy == 0.0)
         out->cosine = 1.0;
@@ -119,21 +473,63 @@ static sq_status diff_core(const float *xf, const double *xd, const float *yf, c
         out->cosine = 0.0;
     else
         out->cosine = sxy / sqrt(sx * sy);
-    if (hist) {
-        double lo, hi;
+    if (hist)
         hist_range(o, fmax(mx, (double)(float)mx), &lo, &hi, err); /* |(float)d| <= (float)mx */
-        if ((st = sq_histogram_floats(e, n, o->hist_bins, lo, hi, hist, err)) != SQ_OK) {
-            free(e);
-            memset(out, 0, sizeof *out);
-            return st;
+    if (radix) {
+        sum_workers(j.h1, KEY_BINS, workers);
+        if (hist) { /* allocated empty here, counted in pass 2 */
+            if ((st = sq_histogram_floats(NULL, 0, o->hist_bins, lo, hi, hist, err)) != SQ_OK)
+                goto done;
+            j.hbins = hist->bins;
+            j.hlo = hist->lo;
+            j.hhi = hist->hi;
+            j.hiw = hist->bins / (hist->hi - hist->lo);
+            j.hc = calloc((size_t)workers * (size_t)(j.hbins + 2), sizeof *j.hc);
         }
+        double q[2];
+        if ((hist && !j.hc) || !radix_percentiles(&j, workers, q)) {
+            st = sq_fail(err, SQ_ERR_NOMEM, "out of memory for the percentiles of %zu error values", n);
+            goto done;
+        }
+        if (hist) {
+            sum_workers(j.hc, (size_t)j.hbins + 2, workers);
+            for (int k = 0; k < j.hbins; k++)
+                hist->counts[k] = j.hc[k];
+            hist->below = j.hc[j.hbins];
+            hist->above = j.hc[j.hbins + 1];
+        }
+        out->median_abs_err = q[0];
+        out->p95_abs_err = q[1];
+        goto done;
+    }
+    if (n == 0)
+        goto done;
+    e = malloc(n * sizeof *e);
+    if (!e) {
+        st = sq_fail(err, SQ_ERR_NOMEM, "out of memory for %zu error values", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        e[i] = (float)(j.xf ? (double)j.xf[i] - (double)j.yf[i] : xd[i] - yd[i]);
+    if (hist) {
+        if ((st = sq_histogram_floats(e, n, o->hist_bins, lo, hi, hist, err)) != SQ_OK)
+            goto done;
     }
     for (size_t i = 0; i < n; i++)
         e[i] = fabsf(e[i]);
-    out->median_abs_err = n ? sq_percentile_select(e, n, 0.5) : 0.0;
-    out->p95_abs_err = n ? sq_percentile_select(e, n, 0.95) : 0.0;
+    out->median_abs_err = sq_percentile_select(e, n, 0.5);
+    out->p95_abs_err = sq_percentile_select(e, n, 0.95);
+done:
     free(e);
-    return SQ_OK;
+    free(j.ps);
+    free(j.h1);
+    free(j.hc);
+    if (st != SQ_OK) {
+        memset(out, 0, sizeof *out);
+        if (hist)
+            sq_hist_free(hist);
+    }
+    return st;
 }
 
 /* opts, or the defaults (64 bins, data range) in *dflt. */
@@ -151,23 +547,16 @@ sq_status sq_diff_stats(const sq_tensor *ref, const sq_tensor *other, const sq_s
     const sq_stats_opts *o = opts_or_default(opts, &dflt);
     sq_status st;
     memset(out, 0, sizeof *out);
-    if ((st = check_shapes(ref, other, err)) != SQ_OK ||
-        (st = sq_tensor_check_finite(ref, "the reference", err)) != SQ_OK ||
-        (st = sq_tensor_check_finite(other, "the other tensor", err)) != SQ_OK)
+    if ((st = check_shapes(ref, other, err)) != SQ_OK)
         return st;
-    return diff_core(ref->data, NULL, other->data, NULL, ref->numel, o, out, hist, err);
+    return diff_core(ref, other, NULL, NULL, ref->numel, o, out, hist, err);
 }
 
 sq_status sq_diff_doubles(const double *ref, const double *other, size_t n, const sq_stats_opts *opts, sq_diff *out,
                           sq_hist *hist, sq_error *err)
 {
     sq_stats_opts dflt;
-    memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(ref[i]) || !isfinite(other[i]))
-            return sq_fail(err, SQ_ERR_NONFINITE, "%s holds a non-finite value at element %zu",
-                           isfinite(ref[i]) ? "the other" : "the reference", i + 1);
-    return diff_core(NULL, ref, NULL, other, n, opts_or_default(opts, &dflt), out, hist, err);
+    return diff_core(NULL, NULL, ref, other, n, opts_or_default(opts, &dflt), out, hist, err);
 }
 
 /* Check the shapes of a layer's W, X and b; the number of tokens in *n. */
@@ -254,7 +643,7 @@ sq_status sq_layer_error(const sq_tensor *w, const sq_tensor *x, const sq_tensor
     out->out_features = outf;
     if ((st = sq_diff_doubles(y, y + ny, ny, NULL, &out->output, NULL, err)) != SQ_OK ||
         (st = sq_diff_stats(w, wq, NULL, &out->weight, NULL, err)) != SQ_OK ||
-        (st = diff_core(x->data, NULL, xq ? xq->data : x->data, NULL, x->numel, opts_or_default(NULL, &(sq_stats_opts){0}),
+        (st = diff_core(x, xq ? xq : x, NULL, NULL, x->numel, opts_or_default(NULL, &(sq_stats_opts){0}),
                         &out->input, NULL, err)) != SQ_OK)
         memset(out, 0, sizeof *out);
 done:

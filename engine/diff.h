@@ -16,12 +16,22 @@
  *   exactly one is);
  *   median_abs_err, p95_abs_err: exact percentiles of |e| by the rule of
  *   report.h (linear interpolation between order statistics, numpy's
- *   default), found by selection over |e| rounded to float32 (relative
- *   rounding at most 2^-24; exact when every |e| is a float32 value, as for
- *   any two float32 tensors whose difference is representable);
+ *   default) over |e| rounded to float32 (relative rounding at most 2^-24;
+ *   exact when every |e| is a float32 value, as for any two float32
+ *   tensors whose difference is representable): the same values as
+ *   sq_percentile_select gives, found without sorting;
  *   max_index: the flat (0-based) index of the first element reaching
  *   max_abs_err (print it 1-based).
  * For an empty pair every error figure is 0, sqnr_db +inf and cosine 1.
+ *
+ * Order of the sums, hence their last bits: the elements are cut into
+ * parts of 2^18 (the last shorter), each part's sums run in two lanes
+ * (even and odd offsets in the part) added at the end of the part, and the
+ * parts' sums are added in part order. The parts run over the thread pool
+ * (threads.h) and every figure is identical for any thread count. Large
+ * pairs take two passes over the values (sums and a count of the top 16
+ * bits of |e|; then the low bits of the values in the bins holding the
+ * sought ranks) and no buffer of n values.
  *
  * Thread-safety: reads its inputs only.
  */
@@ -50,7 +60,8 @@ typedef struct sq_diff {
  * bins over the "data" range [-m, m], m = max |e| (1 when m is 0);
  * SQ_HIST_RANGE_STEP, which has no meaning here, is taken as the data
  * range; SQ_HIST_RANGE_FIXED uses opts->lo/hi; index_mse and code_counts
- * are ignored. Needs a temporary buffer of numel floats. Errors: ARG for a
+ * are ignored. Temporary memory: at most 2.5 MB per thread, or numel floats
+ * for a pair of one part (numel <= 2^18). Errors: ARG for a
  * shape mismatch (naming both shapes and the first differing dimension,
  * 1-based) or bad options, NONFINITE when either tensor holds a NaN or an
  * infinity (naming which and where), NOMEM. On failure *out is zeroed and

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "rng.h"
+#include "threads.h"
 
 static const struct {
     const char *name;
@@ -213,17 +214,71 @@ static void format_multi_index(const sq_tensor *t, size_t i, char *buf, size_t b
     sq_shape_format(idx, t->ndim, buf, bufsize);
 }
 
+/* Elements per part of the parallel finiteness check (fixed; the counts
+ * are integers, so the message never depends on the thread count). */
+#define FINITE_PART ((size_t)1 << 18)
+
+/* One part's non-finite values: how many, how many NaN, the first index. */
+typedef struct finite_part {
+    size_t bad, n_nan, first;
+} finite_part;
+
+typedef struct finite_job {
+    const float *v;
+    size_t n;
+    finite_part *parts;
+} finite_job;
+
+/* Count the non-finite values of v[a..b) into *p. A first pass only ORs
+ * one bit per value (set when every exponent bit is: inf or NaN), which
+ * the compiler can vectorize; the counting runs only when it is set. */
+static void finite_range(const float *v, size_t a, size_t b, finite_part *p)
+{
+    uint32_t any = 0;
+    memset(p, 0, sizeof *p);
+    for (size_t i = a; i < b; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], sizeof u);
+        any |= ((u & 0x7F800000u) + 0x00800000u) & 0x80000000u;
+    }
+    if (!any)
+        return;
+    for (size_t i = a; i < b; i++)
+        if (!isfinite(v[i])) {
+            if (p->bad++ == 0)
+                p->first = i;
+            p->n_nan += isnan(v[i]) != 0;
+        }
+}
+
+/* sq_task_fn: part t of a finite_job. */
+static void finite_task(void *ctx, size_t t, int worker)
+{
+    const finite_job *j = ctx;
+    size_t a = t * FINITE_PART, b = j->n - a < FINITE_PART ? j->n : a + FINITE_PART;
+    (void)worker;
+    finite_range(j->v, a, b, &j->parts[t]);
+}
+
 sq_status sq_tensor_check_finite(const sq_tensor *t, const char *what, sq_error *err)
 {
-    size_t bad = 0, first = 0, n_nan = 0;
+    finite_part sum = {0, 0, 0};
+    size_t np = (t->numel + FINITE_PART - 1) / FINITE_PART;
+    finite_job j = {t->data, t->numel, np > 1 ? malloc(np * sizeof(finite_part)) : NULL};
     char where[160];
-    for (size_t i = 0; i < t->numel; i++) {
-        if (!isfinite(t->data[i])) {
-            if (bad++ == 0)
-                first = i;
-            n_nan += isnan(t->data[i]) != 0;
+    if (j.parts) { /* parts in order: the first of the first part with any */
+        sq_parallel_for(np, finite_task, &j);
+        for (size_t k = 0; k < np; k++) {
+            if (j.parts[k].bad && sum.bad == 0)
+                sum.first = j.parts[k].first;
+            sum.bad += j.parts[k].bad;
+            sum.n_nan += j.parts[k].n_nan;
         }
+        free(j.parts);
+    } else { /* one part, or no memory for the parts' counts */
+        finite_range(t->data, 0, t->numel, &sum);
     }
+    size_t bad = sum.bad, first = sum.first, n_nan = sum.n_nan;
     if (bad == 0)
         return SQ_OK;
     format_multi_index(t, first, where, sizeof where);

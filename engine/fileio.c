@@ -273,11 +273,19 @@ static bool page_span(const sq_mapped *m, size_t off, size_t len, bool outward, 
     return *end > *start;
 }
 
+/* Bytes per WILLNEED call: Linux reads at most its read-ahead window per
+ * call (max of read_ahead_kb and the device's largest request; 128 KB by
+ * default) and drops the rest of the range, so a long range goes in steps
+ * no longer than the smallest such window. */
+#define PREFETCH_STEP ((uintptr_t)128 << 10)
+
 void sq_mapped_prefetch(const sq_mapped *m, size_t off, size_t len)
 {
     uintptr_t start, end;
-    if (page_span(m, off, len, true, &start, &end))
-        posix_madvise((void *)start, end - start, POSIX_MADV_WILLNEED);
+    if (!page_span(m, off, len, true, &start, &end))
+        return;
+    for (uintptr_t a = start; a < end; a += PREFETCH_STEP)
+        posix_madvise((void *)a, end - a < PREFETCH_STEP ? end - a : PREFETCH_STEP, POSIX_MADV_WILLNEED);
 }
 
 void sq_mapped_release(const sq_mapped *m, size_t off, size_t len)

@@ -121,7 +121,10 @@ sq_status sq_mapped_read(const sq_mapped *m, size_t off, void *dst, size_t n, sq
 size_t sq_mapped_faults(void);
 
 /* Ask the kernel to start reading bytes [off, off+len) of m now (one large
- * read-ahead instead of a page fault per page). Never fails. */
+ * read-ahead instead of a page fault per page; madvise WILLNEED in steps of
+ * 128 KB, as Linux reads at most its read-ahead window per call). Returns
+ * once the reads are queued, without waiting for them (queueing can still
+ * take a few ms for tens of MB). Never fails. */
 void sq_mapped_prefetch(const sq_mapped *m, size_t off, size_t len);
 
 /* Tell the kernel that bytes [off, off+len) of m are no longer needed, so

@@ -1,19 +1,26 @@
 /* bench_report.c - `make bench`: checkpoint-scan throughput of a report
- * against the raw read speed of the same file, measured in the same run.
+ * against the raw read speed of the same file, measured in the same run,
+ * with and without the overlap of reading the next tensor (sq_ckpt_prefetch)
+ * with working on the current one.
  *
  * Writes a synthetic safetensors file of N f32 tensors of R x C (default
  * 64 x 2048 x 2048, about 1.07 GB; at most 2 GB) in $TMPDIR (or /tmp), then
- * in two child processes, each after dropping the file from the page cache
- * with posix_fadvise(POSIX_FADV_DONTNEED) (the residency is measured with
- * mincore and printed: cold or warm):
+ * runs three phases, each in a child process after dropping the file from
+ * the page cache with posix_fadvise(POSIX_FADV_DONTNEED) (the residency is
+ * measured with mincore and printed: cold or warm):
  *   1. reads the file with read() into an 8 MB buffer;
- *   2. runs sq_report_run with int4 symmetric per-group(32) over it.
- * Prints MB/s (file bytes / wall time), tensors/s, and the report process's
- * peak RSS (ru_maxrss) next to the largest tensor's float32 size. The file
- * is deleted at the end. Usage: bench_report [tensors rows cols]. */
+ *   2. runs sq_report_run with int4 symmetric per-group(32) over it;
+ *   3. the same with SQUINT_NO_PREFETCH=1 (no read-ahead of the next tensor).
+ * Six rounds, the phases in a different order in each (balanced: each runs
+ * first, second and third and after each other phase equally often, as the
+ * shared virtual disk is at times much faster for a phase that follows
+ * another); medians printed, then the report once more on the cached file
+ * (the work alone). Prints MB/s (file bytes / wall time), tensors/s, and the
+ * report process's peak RSS (ru_maxrss) next to the largest tensor's float32
+ * size. The file is deleted at the end. Usage: bench_report [tensors rows
+ * cols]. */
 #define _DEFAULT_SOURCE /* mkstemps, wait4, mincore */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -267,25 +274,27 @@ int main(int argc, char **argv)
     printf("bench_report: %zu tensors of %zu x %zu f32, file %.1f MB (%s, written in %.1f s)\n", nt, rows, cols, mb,
            path, now() - t0);
     /* ROUNDS rounds, each cold phase after dropping the file from the page
-     * cache; the two reports alternate their order (the shared disk and
-     * machine favour whichever runs first now and then); medians printed */
-    enum { ROUNDS = 3 };
+     * cache. The phases change their order from round to round (each phase
+     * runs first, second and third, and after each other phase, equally
+     * often): the shared virtual disk is at times much faster for a phase
+     * that follows another one. Medians printed. */
+    enum { ROUNDS = 6 };
     result rd[ROUNDS], rp[ROUNDS], rn[ROUNDS], rw;
     double cold[3 * ROUNDS], sr[ROUNDS], sp[ROUNDS], sn[ROUNDS];
     long rss_read = 0, rss_rep = 0, rss_nopf = 0, rss_warm = 0, rss;
     int ok = 1;
     for (int k = 0; k < ROUNDS; k++) {
-        cold[3 * k] = drop_cache(path);
-        rd[k] = in_child(phase_read, path, &rss);
-        rss_read = rss > rss_read ? rss : rss_read;
-        for (int o = 0; o < 2; o++) {
-            bool pf = (o == 0) == (k % 2 == 0);
-            cold[3 * k + 1 + o] = drop_cache(path);
-            if (pf)
+        static const int order[6][3] = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}};
+        for (int o = 0; o < 3; o++) {
+            int ph = order[k % 6][o];
+            cold[3 * k + o] = drop_cache(path);
+            if (ph == 0)
+                rd[k] = in_child(phase_read, path, &rss);
+            else if (ph == 1)
                 rp[k] = in_child(phase_report, path, &rss);
             else
                 rn[k] = in_child(phase_report_noprefetch, path, &rss);
-            long *m = pf ? &rss_rep : &rss_nopf;
+            long *m = ph == 0 ? &rss_read : ph == 1 ? &rss_rep : &rss_nopf;
             *m = rss > *m ? rss : *m;
         }
         ok = ok && rd[k].ok && rp[k].ok && rp[k].rows == nt && rn[k].ok && rn[k].rows == nt;

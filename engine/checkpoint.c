@@ -20,6 +20,9 @@
 #include "shard.h"
 #include "sniff.h"
 
+/* Requests the prefetcher holds; a request when it is full drops the oldest. */
+#define PREFETCH_QUEUE 4
+
 /* The background reader of sq_ckpt_prefetch: one thread per checkpoint,
  * started by the first request, that asks the kernel for the bytes of the
  * tensor last requested (the madvise calls block while the reads are queued:
@@ -30,7 +33,8 @@ typedef struct prefetcher {
     pthread_t tid;
     pid_t pid;          /* the process that opened the checkpoint (a forked child reads in its own thread) */
     bool started, failed, stop;
-    size_t want;        /* the tensor to read next, SIZE_MAX when none */
+    size_t queue[PREFETCH_QUEUE]; /* tensors to read, oldest first */
+    size_t head, count;
 } prefetcher;
 
 struct sq_checkpoint {
@@ -61,7 +65,6 @@ static prefetcher *prefetcher_new(void)
         return NULL;
     }
     p->pid = getpid();
-    p->want = SIZE_MAX;
     return p;
 }
 
@@ -107,12 +110,13 @@ static void *prefetch_main(void *arg)
     prefetcher *p = ck->pf;
     pthread_mutex_lock(&p->m);
     for (;;) {
-        while (!p->stop && p->want == SIZE_MAX)
+        while (!p->stop && p->count == 0)
             pthread_cond_wait(&p->cv, &p->m);
         if (p->stop)
             break;
-        size_t i = p->want;
-        p->want = SIZE_MAX;
+        size_t i = p->queue[p->head];
+        p->head = (p->head + 1) % PREFETCH_QUEUE;
+        p->count--;
         pthread_mutex_unlock(&p->m);
         prefetch_now(ck, i);
         pthread_mutex_lock(&p->m);
@@ -152,7 +156,11 @@ void sq_ckpt_prefetch(const sq_checkpoint *ck, size_t i)
         pthread_mutex_lock(&p->m);
         bool queued = prefetcher_start(ck, p);
         if (queued) {
-            p->want = i; /* replaces a request not yet taken: the newest one matters */
+            if (p->count == PREFETCH_QUEUE) { /* the oldest request matters least: the caller has moved on */
+                p->head = (p->head + 1) % PREFETCH_QUEUE;
+                p->count--;
+            }
+            p->queue[(p->head + p->count++) % PREFETCH_QUEUE] = i;
             pthread_cond_signal(&p->cv);
         }
         pthread_mutex_unlock(&p->m);

@@ -88,11 +88,12 @@ void sq_ckpt_raw_release(const sq_checkpoint *ck, size_t i);
  *     }
  *
  * The request goes to a thread of ck's (started by the first call, all
- * signals blocked, joined by sq_ckpt_close); a newer request replaces one it
- * has not begun. When that thread cannot run (it failed to start, or in a
- * forked child) the reads are queued in the caller's thread. Only a hint:
- * nothing is read into ck, no result changes, and it never fails: an index
- * out of range or ck NULL is a no-op, and so is every call while the
+ * signals blocked, joined by sq_ckpt_close), which reads the requests in
+ * order (it holds 4: a fifth drops the oldest not begun). When that thread
+ * cannot run (it failed to start, or in a forked child) the reads are
+ * queued in the caller's thread. Only a hint: nothing is read into ck, no
+ * result changes, and it never fails: an index out of range or ck NULL is a
+ * no-op, and so is every call while the
  * environment variable SQUINT_NO_PREFETCH is set to a non-empty value other
  * than "0" (to measure the overlap against its baseline). Thread-safe. */
 void sq_ckpt_prefetch(const sq_checkpoint *ck, size_t i);

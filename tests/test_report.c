@@ -932,6 +932,8 @@ static void prefetch_loads_equal(const char *path)
     sq_ckpt_prefetch(a, n + 7);
     sq_ckpt_prefetch(a, SIZE_MAX);
     sq_ckpt_prefetch(NULL, 0);
+    for (size_t i = n; i-- > 0;) /* more requests than the reader holds: the oldest are dropped */
+        sq_ckpt_prefetch(a, i);
     for (size_t i = 0; i < n; i++) {
         sq_ckpt_prefetch(a, i + 1); /* the last one asks past the end */
         sq_ckpt_prefetch(a, i);

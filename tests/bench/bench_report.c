@@ -136,12 +136,13 @@ typedef struct result {
     double secs;
     size_t rows;
     int ok;
+    double user, sys; /* CPU seconds of the child (filled by in_child) */
 } result;
 
 /* Phase 1 in a child: read() the whole file. */
 static result phase_read(const char *path)
 {
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0, 0};
     int fd = open(path, O_RDONLY);
     char *buf = malloc(8u << 20);
     if (fd < 0 || !buf)
@@ -162,7 +163,7 @@ static result phase_read(const char *path)
 /* Phase 2 in a child: the report. */
 static result phase_report(const char *path)
 {
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0, 0};
     sq_error err;
     sq_checkpoint *ck;
     sq_qconfig cfg = sq_qconfig_default();
@@ -199,7 +200,7 @@ static result phase_report_noprefetch(const char *path)
 /* Run a phase in a child process; its peak RSS (kB) in *maxrss. */
 static result in_child(result (*fn)(const char *), const char *path, long *maxrss)
 {
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0, 0};
     int p[2];
     if (pipe(p))
         return r;
@@ -215,8 +216,11 @@ static result in_child(result (*fn)(const char *), const char *path, long *maxrs
     close(p[0]);
     int status;
     struct rusage ru;
-    if (pid > 0 && wait4(pid, &status, 0, &ru) == pid)
+    if (pid > 0 && wait4(pid, &status, 0, &ru) == pid) {
         *maxrss = ru.ru_maxrss;
+        r.user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
+        r.sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    }
     return r;
 }
 
@@ -281,6 +285,7 @@ int main(int argc, char **argv)
     enum { ROUNDS = 6 };
     result rd[ROUNDS], rp[ROUNDS], rn[ROUNDS], rw;
     double cold[3 * ROUNDS], sr[ROUNDS], sp[ROUNDS], sn[ROUNDS];
+    double ur[ROUNDS], up[ROUNDS], un[ROUNDS], yr[ROUNDS], yp[ROUNDS], yn[ROUNDS]; /* user, sys CPU s */
     long rss_read = 0, rss_rep = 0, rss_nopf = 0, rss_warm = 0, rss;
     int ok = 1;
     for (int k = 0; k < ROUNDS; k++) {
@@ -301,6 +306,8 @@ int main(int argc, char **argv)
         sr[k] = rd[k].secs;
         sp[k] = rp[k].secs;
         sn[k] = rn[k].secs;
+        ur[k] = rd[k].user, up[k] = rp[k].user, un[k] = rn[k].user;
+        yr[k] = rd[k].sys, yp[k] = rp[k].sys, yn[k] = rn[k].sys;
     }
     rw = in_child(phase_report, path, &rss_warm); /* the file is cached now: the work alone */
     unlink(path);
@@ -332,6 +339,9 @@ int main(int argc, char **argv)
            "report int4 sym per-group(32), cold", rep, nt / trp, trp, rep / raw, rep / nopf);
     printf("%-36s %8.1f MB/s %7.1f tensors/s %6.2f s  (the work alone: the ceiling)\n", "report, warm (file cached)",
            warm, nt / rw.secs, rw.secs);
+    printf("CPU seconds, user + sys (medians): raw read %.2f + %.2f, report %.2f + %.2f, no prefetch %.2f + %.2f, "
+           "warm %.2f + %.2f\n", median(ur, ROUNDS), median(yr, ROUNDS), median(up, ROUNDS), median(yp, ROUNDS),
+           median(un, ROUNDS), median(yn, ROUNDS), rw.user, rw.sys);
     printf("peak RSS of the report process %.1f MB = %.2f x the largest tensor as f32 (%.1f MB), %.3f x the file; "
            "without prefetch %.1f MB; raw-read process %.1f MB\n",
            rss_rep / 1e3 * 1.024, rss_rep * 1.024e3 / (tensor_mb * 1e6), tensor_mb, rss_rep * 1.024e3 / (double)size,

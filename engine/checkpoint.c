@@ -25,8 +25,9 @@
 
 /* The background reader of sq_ckpt_prefetch: one thread per checkpoint,
  * started by the first request, that asks the kernel for the bytes of the
- * tensor last requested (the madvise calls block while the reads are queued:
- * a few ms per tens of MB, which the caller's thread does not wait for). */
+ * tensors requested, in order (the madvise calls block while the reads are
+ * queued: a few ms per tens of MB, which the caller's thread does not wait
+ * for). */
 typedef struct prefetcher {
     pthread_mutex_t m;
     pthread_cond_t cv;
@@ -103,7 +104,7 @@ static void prefetch_now(const sq_checkpoint *ck, size_t i)
     }
 }
 
-/* The prefetcher's thread: reads the tensor last asked for until told to stop. */
+/* The prefetcher's thread: reads the tensors asked for, in order, until told to stop. */
 static void *prefetch_main(void *arg)
 {
     const sq_checkpoint *ck = arg;
@@ -489,4 +490,3 @@ void sq_ckpt_raw_release(const sq_checkpoint *ck, size_t i)
         sq_st_raw_release(ck->st, i);
     }
 }
-

@@ -93,9 +93,9 @@ void sq_ckpt_raw_release(const sq_checkpoint *ck, size_t i);
  * cannot run (it failed to start, or in a forked child) the reads are
  * queued in the caller's thread. Only a hint: nothing is read into ck, no
  * result changes, and it never fails: an index out of range or ck NULL is a
- * no-op, and so is every call while the
- * environment variable SQUINT_NO_PREFETCH is set to a non-empty value other
- * than "0" (to measure the overlap against its baseline). Thread-safe. */
+ * no-op, and so is every call while the environment variable
+ * SQUINT_NO_PREFETCH is set to a non-empty value other than "0" (to measure
+ * the overlap against its baseline). Thread-safe. */
 void sq_ckpt_prefetch(const sq_checkpoint *ck, size_t i);
 
 /* Whether the checkpoint holds a squint-quantized tensor called name (its

@@ -36,7 +36,7 @@ typedef struct map_slot {
     _Atomic uintptr_t start;   /* 0: free */
     _Atomic uintptr_t end;     /* page-rounded end of the mapping */
     _Atomic int damaged;       /* a read hit a page past the file's end */
-    _Atomic size_t ra_step;    /* bytes per WILLNEED call (sq_mapped_prefetch) */
+    _Atomic size_t ra_step;    /* bytes per WILLNEED call (sq_mapped_prefetch_all) */
     char *path;                /* for messages (not used by the handler) */
 } map_slot;
 

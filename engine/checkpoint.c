@@ -4,7 +4,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +20,156 @@
 #include "shard.h"
 #include "sniff.h"
 
+/* Requests the prefetcher holds; a request when it is full drops the oldest. */
+#define PREFETCH_QUEUE 4
+
+/* The background reader of sq_ckpt_prefetch: one thread per checkpoint,
+ * started by the first request, that asks the kernel for the bytes of the
+ * tensors requested, in order (the madvise calls block while the reads are
+ * queued: a few ms per tens of MB, which the caller's thread does not wait
+ * for). */
+typedef struct prefetcher {
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    pthread_t tid;
+    pid_t pid;          /* the process that opened the checkpoint (a forked child reads in its own thread) */
+    bool started, failed, stop;
+    size_t queue[PREFETCH_QUEUE]; /* tensors to read, oldest first */
+    size_t head, count;
+} prefetcher;
+
 struct sq_checkpoint {
     sq_ckpt_format fmt;
     sq_safetensors *st;
     sq_gguf *gg;
-    sq_shards *sh; /* a sharded checkpoint (fmt SAFETENSORS, st NULL) */
-    char *path;    /* as opened */
+    sq_shards *sh;   /* a sharded checkpoint (fmt SAFETENSORS, st NULL) */
+    char *path;      /* as opened */
+    prefetcher *pf;  /* NULL when it could not be set up: prefetches are then made in the caller's thread */
 };
+
+/* ---- prefetching -------------------------------------------------------------- */
+
+/* A new idle prefetcher (its thread starts with the first request); NULL
+ * when out of memory or the mutex cannot be set up. */
+static prefetcher *prefetcher_new(void)
+{
+    prefetcher *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    if (pthread_mutex_init(&p->m, NULL) != 0) {
+        free(p);
+        return NULL;
+    }
+    if (pthread_cond_init(&p->cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->m);
+        free(p);
+        return NULL;
+    }
+    p->pid = getpid();
+    return p;
+}
+
+/* Stop and join p's thread, then free p. In a forked child the thread does
+ * not exist (and the mutex may be held by it): only the memory is freed. */
+static void prefetcher_free(prefetcher *p)
+{
+    if (!p)
+        return;
+    if (p->pid == getpid()) {
+        pthread_mutex_lock(&p->m);
+        p->stop = true;
+        pthread_cond_signal(&p->cv);
+        bool started = p->started;
+        pthread_mutex_unlock(&p->m);
+        if (started)
+            pthread_join(p->tid, NULL);
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->m);
+    }
+    free(p);
+}
+
+/* Queue the reads of tensor i's bytes now, in this thread (i in range). */
+static void prefetch_now(const sq_checkpoint *ck, size_t i)
+{
+    size_t local;
+    const sq_safetensors *f;
+    if (ck->sh) {
+        if ((f = sq_shards_tensor_file(ck->sh, i, &local)))
+            sq_st_prefetch(f, local);
+    } else if (ck->gg) {
+        sq_gguf_prefetch(ck->gg, i);
+    } else {
+        sq_st_prefetch(ck->st, i);
+    }
+}
+
+/* The prefetcher's thread: reads the tensors asked for, in order, until told to stop. */
+static void *prefetch_main(void *arg)
+{
+    const sq_checkpoint *ck = arg;
+    prefetcher *p = ck->pf;
+    pthread_mutex_lock(&p->m);
+    for (;;) {
+        while (!p->stop && p->count == 0)
+            pthread_cond_wait(&p->cv, &p->m);
+        if (p->stop)
+            break;
+        size_t i = p->queue[p->head];
+        p->head = (p->head + 1) % PREFETCH_QUEUE;
+        p->count--;
+        pthread_mutex_unlock(&p->m);
+        prefetch_now(ck, i);
+        pthread_mutex_lock(&p->m);
+    }
+    pthread_mutex_unlock(&p->m);
+    return NULL;
+}
+
+/* Start p's thread (called with p->m held); false when it cannot start. The
+ * thread blocks every signal, so they keep going to the program's threads. */
+static bool prefetcher_start(const sq_checkpoint *ck, prefetcher *p)
+{
+    if (p->started || p->failed)
+        return p->started;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    p->started = pthread_create(&p->tid, NULL, prefetch_main, (void *)ck) == 0;
+    p->failed = !p->started;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return p->started;
+}
+
+/* Whether SQUINT_NO_PREFETCH turns sq_ckpt_prefetch off (see checkpoint.h). */
+static bool prefetch_off(void)
+{
+    const char *v = getenv("SQUINT_NO_PREFETCH");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+void sq_ckpt_prefetch(const sq_checkpoint *ck, size_t i)
+{
+    if (!ck || i >= sq_ckpt_count(ck) || prefetch_off())
+        return;
+    prefetcher *p = ck->pf;
+    if (p && p->pid == getpid()) {
+        pthread_mutex_lock(&p->m);
+        bool queued = prefetcher_start(ck, p);
+        if (queued) {
+            if (p->count == PREFETCH_QUEUE) { /* the oldest request matters least: the caller has moved on */
+                p->head = (p->head + 1) % PREFETCH_QUEUE;
+                p->count--;
+            }
+            p->queue[(p->head + p->count++) % PREFETCH_QUEUE] = i;
+            pthread_cond_signal(&p->cv);
+        }
+        pthread_mutex_unlock(&p->m);
+        if (queued)
+            return;
+    }
+    prefetch_now(ck, i);
+}
 
 /* Whether the file at path starts with the len bytes of magic. */
 static bool starts_with(const char *path, const char *magic, size_t len)
@@ -221,6 +367,7 @@ sq_status sq_ckpt_open(const char *path, sq_checkpoint **out, sq_error *err)
         free(ck);
         return st;
     }
+    ck->pf = prefetcher_new();
     *out = ck;
     return SQ_OK;
 }
@@ -229,6 +376,7 @@ void sq_ckpt_close(sq_checkpoint *ck)
 {
     if (!ck)
         return;
+    prefetcher_free(ck->pf); /* first: the thread reads the mappings closed below */
     sq_st_close(ck->st);
     sq_gguf_close(ck->gg);
     sq_shards_close(ck->sh);

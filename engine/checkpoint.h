@@ -76,6 +76,28 @@ sq_status sq_ckpt_load(const sq_checkpoint *ck, size_t i, sq_tensor **out, sq_er
 sq_status sq_ckpt_raw(const sq_checkpoint *ck, size_t i, const uint8_t **data, size_t *len, sq_error *err);
 void sq_ckpt_raw_release(const sq_checkpoint *ck, size_t i);
 
+/* Ask the kernel to start reading tensor i's bytes from the file in the
+ * background (madvise(MADV_WILLNEED) on the read-only mapping: the pages go
+ * into the page cache, not into this process's resident memory) and return
+ * without waiting, so a loop overlaps reading tensor i+1 with working on
+ * tensor i:
+ *
+ *     for (i = 0; i < n; i++) {
+ *         sq_ckpt_prefetch(ck, i + 1);   // no-op past the end
+ *         sq_ckpt_load(ck, i, &t, &err); ...
+ *     }
+ *
+ * The request goes to a thread of ck's (started by the first call, all
+ * signals blocked, joined by sq_ckpt_close), which reads the requests in
+ * order (it holds 4: a fifth drops the oldest not begun). When that thread
+ * cannot run (it failed to start, or in a forked child) the reads are
+ * queued in the caller's thread. Only a hint: nothing is read into ck, no
+ * result changes, and it never fails: an index out of range or ck NULL is a
+ * no-op, and so is every call while the environment variable
+ * SQUINT_NO_PREFETCH is set to a non-empty value other than "0" (to measure
+ * the overlap against its baseline). Thread-safe. */
+void sq_ckpt_prefetch(const sq_checkpoint *ck, size_t i);
+
 /* Whether the checkpoint holds a squint-quantized tensor called name (its
  * .codes/.scales/.zero_points parts and squint.NAME.* metadata, as written by
  * sq_st_writer_add_qtensor). */

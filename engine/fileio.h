@@ -121,8 +121,20 @@ sq_status sq_mapped_read(const sq_mapped *m, size_t off, void *dst, size_t n, sq
 size_t sq_mapped_faults(void);
 
 /* Ask the kernel to start reading bytes [off, off+len) of m now (one large
- * read-ahead instead of a page fault per page). Never fails. */
+ * read-ahead instead of a page fault per page): one madvise WILLNEED call,
+ * of which Linux queues at most its read-ahead window (see below); the rest
+ * is read as it is touched. For the data about to be read in this thread.
+ * Never fails. */
 void sq_mapped_prefetch(const sq_mapped *m, size_t off, size_t len);
+
+/* The same for the whole range, for a reader working ahead in another
+ * thread: madvise WILLNEED in steps of what Linux queues per call (it drops
+ * the rest of a longer range): the larger of the device's read-ahead window
+ * and largest request, read from sysfs when m was mapped; 128 KB, Linux's
+ * default window, when unknown. Returns once the reads are queued, without
+ * waiting for them (queueing can still take a few ms for tens of MB). Never
+ * fails. */
+void sq_mapped_prefetch_all(const sq_mapped *m, size_t off, size_t len);
 
 /* Tell the kernel that bytes [off, off+len) of m are no longer needed, so
  * their pages stop counting toward resident memory (they are re-read from

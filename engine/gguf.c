@@ -701,6 +701,12 @@ void sq_gguf_raw_release(const sq_gguf *g, size_t i)
         sq_mapped_release(&g->map, g->t[i].offset, g->t[i].nbytes);
 }
 
+void sq_gguf_prefetch(const sq_gguf *g, size_t i)
+{
+    if (i < g->n)
+        sq_mapped_prefetch_all(&g->map, g->t[i].offset, g->t[i].nbytes);
+}
+
 sq_status sq_gguf_load(const sq_gguf *g, size_t i, sq_tensor **out, sq_error *err)
 {
     *out = NULL;

@@ -76,6 +76,11 @@ const char *sq_gguf_metadata_get(const sq_gguf *g, const char *key);
 sq_status sq_gguf_raw(const sq_gguf *g, size_t i, const uint8_t **data, size_t *len, sq_error *err);
 void sq_gguf_raw_release(const sq_gguf *g, size_t i);
 
+/* Ask the kernel to start reading tensor i's bytes in the background
+ * (madvise WILLNEED on g's mapping) and return at once. Never fails: a bad
+ * index or an image opened from memory (sq_gguf_open_mem) makes it a no-op. */
+void sq_gguf_prefetch(const sq_gguf *g, size_t i);
+
 /* The raw value of metadata pair i: its GGUF value type number (0 u8 ...
  * 12 f64, 8 string, 9 array) in *type, and its bytes exactly as stored in
  * the file after the type (a string's u64 length and bytes; an array's

@@ -168,6 +168,7 @@ static sq_status from_ckpt(const sq_checkpoint *ck, const char *in, sq_gguf_writ
             sum->skipped++;
             continue;
         }
+        sq_ckpt_prefetch(ck, i + 1); /* read the next tensor while this one is converted */
         st = write_loaded(w, NULL, ck, i, err);
         if (quantizes(ti, -1, type)) {
             sum->quantized++;

@@ -1072,6 +1072,21 @@ void sq_report_free(sq_report *rep)
     free(rep);
 }
 
+/* The index of the first tensor after i whose values a report loads (one
+ * its filter and shard select, of rank 2 or more; number = the selected
+ * tensors up to and including i), n when none: the one to prefetch. */
+static size_t next_loaded(const sq_checkpoint *ck, const filter *f, size_t i, size_t number, size_t shards,
+                          size_t shard)
+{
+    size_t n = sq_ckpt_count(ck);
+    for (size_t j = i + 1; j < n; j++) {
+        const sq_tinfo *tj = sq_ckpt_info(ck, j);
+        if (filter_match(f, tj->name) && number++ % shards == shard - 1 && tj->ndim >= 2)
+            return j;
+    }
+    return n;
+}
+
 sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qconfig *configs,
                         size_t n_configs, const sq_report_opts *opts, sq_report **out, sq_error *err)
 {
@@ -1126,7 +1141,7 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
     }
     if (o.progress)
         o.progress(&pr, o.progress_user);
-    size_t number = 0; /* of the selected tensor, 1-based */
+    size_t number = 0, ahead = 0; /* of the selected tensor, 1-based; the tensor prefetched */
     for (size_t i = 0; i < n && st == SQ_OK; i++) {
         const sq_tinfo *ti = sq_ckpt_info(ck, i);
         if (!filter_match(&f, ti->name) || number++ % shards != shard - 1)
@@ -1135,6 +1150,8 @@ sq_status sq_report_run(const sq_checkpoint *ck, const char *source, const sq_qc
             rep->cancelled = true;
             break;
         }
+        if (ahead <= i) /* the file reads the next loaded row's bytes while this row is worked on */
+            sq_ckpt_prefetch(ck, ahead = next_loaded(ck, &f, i, number, shards, shard));
         sq_report_row *r = &rep->rows[rep->n_rows++];
         r->index = number;
         st = report_row(ck, i, ti, configs, n_configs, scratch, r, err);
@@ -2173,6 +2190,8 @@ static sq_status export_tensors(sq_st_writer *w, const sq_checkpoint *ck, const 
         sq_status st;
         if (real && o->cancel && *o->cancel)
             return sq_fail(err, SQ_ERR_INTERRUPTED, "interrupted, nothing written");
+        if (real) /* every tensor is read: the next one's bytes arrive while this one is worked on */
+            sq_ckpt_prefetch(ck, i + 1);
         if (real && why[0] && warn)
             warn(ti->name, why, user);
         if (quant && real)

@@ -411,6 +411,12 @@ void sq_st_raw_release(const sq_safetensors *f, size_t i)
         sq_mapped_release(&f->map, f->t[i].offset, f->t[i].nbytes);
 }
 
+void sq_st_prefetch(const sq_safetensors *f, size_t i)
+{
+    if (i < f->n)
+        sq_mapped_prefetch_all(&f->map, f->t[i].offset, f->t[i].nbytes);
+}
+
 sq_status sq_st_load(const sq_safetensors *f, size_t i, sq_tensor **out, sq_error *err)
 {
     *out = NULL;

@@ -131,6 +131,11 @@ sq_status sq_st_load(const sq_safetensors *f, size_t i, sq_tensor **out, sq_erro
 sq_status sq_st_raw(const sq_safetensors *f, size_t i, const uint8_t **data, size_t *len, sq_error *err);
 void sq_st_raw_release(const sq_safetensors *f, size_t i);
 
+/* Ask the kernel to start reading tensor i's bytes in the background
+ * (madvise WILLNEED on f's mapping) and return at once. Never fails: a bad
+ * index or an image opened from memory (sq_st_open_mem) makes it a no-op. */
+void sq_st_prefetch(const sq_safetensors *f, size_t i);
+
 /* True when f describes a quantized tensor called name (squint.name.bits). */
 bool sq_st_has_qtensor(const sq_safetensors *f, const char *name);
 

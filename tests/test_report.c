@@ -1,8 +1,9 @@
 /* test_report.c - checkpoint reports: exact figures on a hand-computable
  * tensor, totals = sum of rows = sq_model_stats, filters, exact percentiles
  * against a sort, cancellation, CSV/JSON read back, quantized export reloaded
- * bit for bit. The fixture (mixed ranks and dtypes) is written by the
- * engine's safetensors writer into a temporary directory. */
+ * bit for bit, sq_ckpt_prefetch changing nothing. The fixture (mixed ranks
+ * and dtypes) is written by the engine's safetensors writer into a temporary
+ * directory. */
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -10,10 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <jansson.h>
 
 #include "checkpoint.h"
+#include "gguf.h"
 #include "model.h"
 #include "quant.h"
 #include "report.h"
@@ -896,6 +899,186 @@ START_TEST(test_export_name_clash)
 }
 END_TEST
 
+/* ---- sq_ckpt_prefetch: a hint that changes nothing ------------------------------- */
+
+/* The bytes of a file (caller frees) and their count. */
+static uint8_t *file_bytes(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(len > 0 ? (size_t)len : 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* Every tensor of path loaded through a handle that is asked to prefetch
+ * (next tensor, this one, out-of-range indices) equals its load through a
+ * handle that never is: status, shape and every value bit for bit. */
+static void prefetch_loads_equal(const char *path)
+{
+    sq_checkpoint *a, *b;
+    sq_error err;
+    ck_assert_msg(sq_ckpt_open(path, &a, &err) == SQ_OK, "%s: %s", path, err.msg);
+    ck_assert_msg(sq_ckpt_open(path, &b, &err) == SQ_OK, "%s: %s", path, err.msg);
+    size_t n = sq_ckpt_count(a);
+    ck_assert_uint_gt(n, 1);
+    sq_ckpt_prefetch(a, n);        /* one past the end */
+    sq_ckpt_prefetch(a, n + 7);
+    sq_ckpt_prefetch(a, SIZE_MAX);
+    sq_ckpt_prefetch(NULL, 0);
+    for (size_t i = n; i-- > 0;) /* more requests than the reader holds: the oldest are dropped */
+        sq_ckpt_prefetch(a, i);
+    for (size_t i = 0; i < n; i++) {
+        sq_ckpt_prefetch(a, i + 1); /* the last one asks past the end */
+        sq_ckpt_prefetch(a, i);
+        sq_tensor *x = NULL, *y = NULL;
+        sq_status sa = sq_ckpt_load(a, i, &x, &err), sb = sq_ckpt_load(b, i, &y, &err);
+        ck_assert_int_eq(sa, sb);
+        if (sa == SQ_OK) {
+            ck_assert_uint_eq(x->numel, y->numel);
+            ck_assert_int_eq(x->ndim, y->ndim);
+            ck_assert_mem_eq(x->shape, y->shape, sizeof x->shape);
+            ck_assert_mem_eq(x->data, y->data, x->numel * sizeof *x->data);
+        }
+        sq_tensor_free(x);
+        sq_tensor_free(y);
+        const uint8_t *pa, *pb;
+        size_t la, lb;
+        ck_assert(sq_ckpt_raw(a, i, &pa, &la, &err) == SQ_OK && sq_ckpt_raw(b, i, &pb, &lb, &err) == SQ_OK);
+        ck_assert_uint_eq(la, lb);
+        ck_assert_mem_eq(pa, pb, la);
+        sq_ckpt_raw_release(a, i);
+        sq_ckpt_raw_release(b, i);
+    }
+    sq_ckpt_prefetch(a, 0); /* closed with a request pending or in progress: joins, nothing leaks */
+    sq_ckpt_close(a);
+    sq_ckpt_close(b);
+}
+
+START_TEST(test_prefetch_harmless)
+{
+    prefetch_loads_equal(fixture);
+    prefetch_loads_equal(SQ_TEST_DATA "/good.gguf");
+    prefetch_loads_equal(SQ_TEST_DATA "/shard/model.safetensors.index.json");
+    sq_checkpoint *ck = open_fixture(); /* opened and closed without a request: no thread to join */
+    sq_ckpt_close(ck);
+    /* images in memory are not file-backed: prefetching is a no-op */
+    size_t n;
+    sq_error err;
+    uint8_t *img = file_bytes(fixture, &n);
+    sq_safetensors *st;
+    ck_assert_msg(sq_st_open_mem(img, n, "fix.safetensors", &st, &err) == SQ_OK, "%s", err.msg);
+    for (size_t i = 0; i <= sq_st_count(st) + 1; i++)
+        sq_st_prefetch(st, i);
+    sq_st_prefetch(st, SIZE_MAX);
+    sq_tensor *t;
+    ck_assert(sq_st_load(st, 0, &t, &err) == SQ_OK); /* "exact.weight" */
+    ck_assert_float_eq(t->data[0], -63.5f);
+    ck_assert_float_eq(t->data[5], 63.5f);
+    sq_tensor_free(t);
+    sq_st_close(st);
+    free(img);
+    img = file_bytes(SQ_TEST_DATA "/good.gguf", &n);
+    sq_gguf *g;
+    ck_assert_msg(sq_gguf_open_mem(img, n, "good.gguf", &g, &err) == SQ_OK, "%s", err.msg);
+    for (size_t i = 0; i <= sq_gguf_count(g) + 1; i++)
+        sq_gguf_prefetch(g, i);
+    sq_gguf_prefetch(g, SIZE_MAX);
+    sq_gguf_close(g);
+    free(img);
+}
+END_TEST
+
+/* The JSON of a report of the fixture, with the prefetch on or off. */
+static char *report_json(const sq_qconfig *c, size_t nc, const sq_report_opts *o, bool prefetch, const char *name)
+{
+    char path[200];
+    sq_error err;
+    snprintf(path, sizeof path, "%s/%s-%d.json", dir, name, (int)prefetch);
+    if (prefetch)
+        ck_assert_int_eq(unsetenv("SQUINT_NO_PREFETCH"), 0);
+    else
+        ck_assert_int_eq(setenv("SQUINT_NO_PREFETCH", "1", 1), 0);
+    sq_checkpoint *ck = open_fixture();
+    sq_report *rep = run(ck, c, nc, o);
+    ck_assert_msg(sq_report_write_json(rep, path, &err) == SQ_OK, "%s", err.msg);
+    sq_report_free(rep);
+    sq_ckpt_close(ck);
+    ck_assert_int_eq(unsetenv("SQUINT_NO_PREFETCH"), 0);
+    return slurp(path);
+}
+
+START_TEST(test_prefetch_report_rows_identical)
+{
+    sq_qconfig c[2] = {cfg_group(4, 8, SQ_MODE_SYMMETRIC), cfg_group(3, 4, SQ_MODE_ASYMMETRIC)};
+    sq_report_opts o[3] = {sq_report_opts_default(), sq_report_opts_default(), sq_report_opts_default()};
+    o[1].shards = 2; /* the second of two shards: every other selected tensor */
+    o[1].shard = 2;
+    o[2].exclude = "layer\\.0"; /* the next tensor loaded lies past ones left out */
+    static const char *const loaded[3] = {"odd.weight", "emb", "layer.1.weight"}; /* a row each report has */
+    for (int k = 0; k < 3; k++) {
+        char *on = report_json(c, 2, &o[k], true, "pf"), *off = report_json(c, 2, &o[k], false, "pf");
+        ck_assert_str_eq(on, off);
+        ck_assert_ptr_nonnull(strstr(on, loaded[k])); /* rows with figures, not two empty reports */
+        ck_assert_ptr_nonnull(strstr(on, "sqnr"));
+        free(on);
+        free(off);
+    }
+    /* the quantized export: the same bytes */
+    sq_checkpoint *ck = open_fixture();
+    sq_error err;
+    sq_export_summary sum;
+    char out[2][200];
+    for (int pf = 0; pf < 2; pf++) {
+        snprintf(out[pf], sizeof out[pf], "%s/pf-export-%d.safetensors", dir, pf);
+        ck_assert_int_eq(pf ? unsetenv("SQUINT_NO_PREFETCH") : setenv("SQUINT_NO_PREFETCH", "1", 1), 0);
+        ck_assert_msg(sq_report_export(ck, fixture, &c[0], NULL, out[pf], NULL, NULL, &sum, &err) == SQ_OK, "%s",
+                      err.msg);
+    }
+    ck_assert_int_eq(unsetenv("SQUINT_NO_PREFETCH"), 0);
+    sq_ckpt_close(ck);
+    size_t na, nb;
+    uint8_t *a = file_bytes(out[0], &na), *b = file_bytes(out[1], &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_mem_eq(a, b, na);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* A child forked while the prefetch thread runs has no such thread: its
+ * requests are served in its own thread and closing does not wait for one. */
+START_TEST(test_prefetch_after_fork)
+{
+    sq_checkpoint *ck = open_fixture();
+    sq_ckpt_prefetch(ck, 1); /* starts the thread */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        sq_error err;
+        sq_tensor *t;
+        sq_ckpt_prefetch(ck, 2);
+        int ok = sq_ckpt_load(ck, 1, &t, &err) == SQ_OK && t->numel == 16 * 64;
+        if (ok)
+            sq_tensor_free(t);
+        sq_ckpt_close(ck);
+        _exit(ok ? 0 : 3);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    sq_ckpt_prefetch(ck, 2); /* the parent's thread still serves it */
+    sq_ckpt_close(ck);
+}
+END_TEST
+
 static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
@@ -914,6 +1097,9 @@ static Suite *report_suite(void)
     tcase_add_test(tc, test_export_keeps_everything_exactly);
     tcase_add_test(tc, test_export_sizes_are_the_file);
     tcase_add_test(tc, test_export_name_clash);
+    tcase_add_test(tc, test_prefetch_harmless);
+    tcase_add_test(tc, test_prefetch_report_rows_identical);
+    tcase_add_test(tc, test_prefetch_after_fork);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,16 +1,24 @@
 /* bench_report.c - `make bench`: checkpoint-scan throughput of a report
- * against the raw read speed of the same file, measured in the same run.
+ * against the raw read speed of the same file, measured in the same run,
+ * with and without the overlap of reading the next tensor (sq_ckpt_prefetch)
+ * with working on the current one.
  *
  * Writes a synthetic safetensors file of N f32 tensors of R x C (default
  * 64 x 2048 x 2048, about 1.07 GB; at most 2 GB) in $TMPDIR (or /tmp), then
- * in two child processes, each after dropping the file from the page cache
- * with posix_fadvise(POSIX_FADV_DONTNEED) (the residency is measured with
- * mincore and printed: cold or warm):
+ * runs three phases, each in a child process after dropping the file from
+ * the page cache with posix_fadvise(POSIX_FADV_DONTNEED) (the residency is
+ * measured with mincore and printed: cold or warm):
  *   1. reads the file with read() into an 8 MB buffer;
- *   2. runs sq_report_run with int4 symmetric per-group(32) over it.
- * Prints MB/s (file bytes / wall time), tensors/s, and the report process's
- * peak RSS (ru_maxrss) next to the largest tensor's float32 size. The file
- * is deleted at the end. Usage: bench_report [tensors rows cols]. */
+ *   2. runs sq_report_run with int4 symmetric per-group(32) over it;
+ *   3. the same with SQUINT_NO_PREFETCH=1 (no read-ahead of the next tensor).
+ * Six rounds, the phases in a different order in each (balanced: each runs
+ * first, second and third and after each other phase equally often, as the
+ * shared virtual disk is at times much faster for a phase that follows
+ * another); medians printed, then the report once more on the cached file
+ * (the work alone). Prints MB/s (file bytes / wall time), tensors/s, and the
+ * report process's peak RSS (ru_maxrss) next to the largest tensor's float32
+ * size. The file is deleted at the end. Usage: bench_report [tensors rows
+ * cols]. */
 #define _DEFAULT_SOURCE /* mkstemps, wait4, mincore */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,12 +136,13 @@ typedef struct result {
     double secs;
     size_t rows;
     int ok;
+    double user, sys; /* CPU seconds of the child (filled by in_child) */
 } result;
 
 /* Phase 1 in a child: read() the whole file. */
 static result phase_read(const char *path)
 {
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0, 0};
     int fd = open(path, O_RDONLY);
     char *buf = malloc(8u << 20);
     if (fd < 0 || !buf)
@@ -154,7 +163,7 @@ static result phase_read(const char *path)
 /* Phase 2 in a child: the report. */
 static result phase_report(const char *path)
 {
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0, 0};
     sq_error err;
     sq_checkpoint *ck;
     sq_qconfig cfg = sq_qconfig_default();
@@ -180,10 +189,18 @@ static result phase_report(const char *path)
     return r;
 }
 
+/* Phase 3 in a child: the report without the read-ahead of the next tensor
+ * (sq_ckpt_prefetch off), the baseline of the overlap. */
+static result phase_report_noprefetch(const char *path)
+{
+    setenv("SQUINT_NO_PREFETCH", "1", 1);
+    return phase_report(path);
+}
+
 /* Run a phase in a child process; its peak RSS (kB) in *maxrss. */
 static result in_child(result (*fn)(const char *), const char *path, long *maxrss)
 {
-    result r = {0, 0, 0};
+    result r = {0, 0, 0, 0, 0};
     int p[2];
     if (pipe(p))
         return r;
@@ -199,9 +216,24 @@ static result in_child(result (*fn)(const char *), const char *path, long *maxrs
     close(p[0]);
     int status;
     struct rusage ru;
-    if (pid > 0 && wait4(pid, &status, 0, &ru) == pid)
+    if (pid > 0 && wait4(pid, &status, 0, &ru) == pid) {
         *maxrss = ru.ru_maxrss;
+        r.user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
+        r.sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+    }
     return r;
+}
+
+/* The median of n values (sorts v). */
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static const char *cache_word(double f)
@@ -245,25 +277,75 @@ int main(int argc, char **argv)
     double mb = (double)size / 1e6, tensor_mb = (double)rows * (double)cols * 4 / 1e6;
     printf("bench_report: %zu tensors of %zu x %zu f32, file %.1f MB (%s, written in %.1f s)\n", nt, rows, cols, mb,
            path, now() - t0);
-    long rss_read = 0, rss_rep = 0;
-    double c1 = drop_cache(path);
-    result rd = in_child(phase_read, path, &rss_read);
-    double c2 = drop_cache(path);
-    result rp = in_child(phase_report, path, &rss_rep);
+    /* ROUNDS rounds, each cold phase after dropping the file from the page
+     * cache. The phases change their order from round to round (each phase
+     * runs first, second and third, and after each other phase, equally
+     * often): the shared virtual disk is at times much faster for a phase
+     * that follows another one. Medians printed. */
+    enum { ROUNDS = 6 };
+    result rd[ROUNDS], rp[ROUNDS], rn[ROUNDS], rw;
+    double cold[3 * ROUNDS], sr[ROUNDS], sp[ROUNDS], sn[ROUNDS];
+    double ur[ROUNDS], up[ROUNDS], un[ROUNDS], yr[ROUNDS], yp[ROUNDS], yn[ROUNDS]; /* user, sys CPU s */
+    long rss_read = 0, rss_rep = 0, rss_nopf = 0, rss_warm = 0, rss;
+    int ok = 1;
+    for (int k = 0; k < ROUNDS; k++) {
+        static const int order[6][3] = {{0, 1, 2}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}, {2, 1, 0}, {1, 0, 2}};
+        for (int o = 0; o < 3; o++) {
+            int ph = order[k % 6][o];
+            cold[3 * k + o] = drop_cache(path);
+            if (ph == 0)
+                rd[k] = in_child(phase_read, path, &rss);
+            else if (ph == 1)
+                rp[k] = in_child(phase_report, path, &rss);
+            else
+                rn[k] = in_child(phase_report_noprefetch, path, &rss);
+            long *m = ph == 0 ? &rss_read : ph == 1 ? &rss_rep : &rss_nopf;
+            *m = rss > *m ? rss : *m;
+        }
+        ok = ok && rd[k].ok && rp[k].ok && rp[k].rows == nt && rn[k].ok && rn[k].rows == nt;
+        sr[k] = rd[k].secs;
+        sp[k] = rp[k].secs;
+        sn[k] = rn[k].secs;
+        ur[k] = rd[k].user, up[k] = rp[k].user, un[k] = rn[k].user;
+        yr[k] = rd[k].sys, yp[k] = rp[k].sys, yn[k] = rn[k].sys;
+    }
+    rw = in_child(phase_report, path, &rss_warm); /* the file is cached now: the work alone */
     unlink(path);
-    if (!rd.ok || !rp.ok || rp.rows != nt) {
+    if (!ok || !rw.ok || rw.rows != nt) {
         fprintf(stderr, "bench_report: a phase failed\n");
         return 1;
     }
-    double raw = mb / rd.secs, rep = mb / rp.secs;
-    printf("page cache: %s before the raw read (%.1f%% resident), %s before the report (%.1f%% resident)\n",
-           cache_word(c1), c1 * 100, cache_word(c2), c2 * 100);
-    printf("%-34s %9.1f MB/s %9.1f tensors/s  %7.2f s\n", "raw read() (8 MB buffer)", raw, nt / rd.secs, rd.secs);
-    printf("%-34s %9.1f MB/s %9.1f tensors/s  %7.2f s   = %.2f x raw read\n", "report int4 sym per-group(32)", rep,
-           nt / rp.secs, rp.secs, rep / raw);
+    double cmax = 0;
+    for (int k = 0; k < 3 * ROUNDS; k++)
+        cmax = cold[k] > cmax ? cold[k] : cmax;
+    printf("rounds (s): raw");
+    for (int k = 0; k < ROUNDS; k++)
+        printf(" %.2f", sr[k]);
+    printf(", report");
+    for (int k = 0; k < ROUNDS; k++)
+        printf(" %.2f", sp[k]);
+    printf(", no prefetch");
+    for (int k = 0; k < ROUNDS; k++)
+        printf(" %.2f", sn[k]);
+    printf("\n");
+    double trd = median(sr, ROUNDS), trp = median(sp, ROUNDS), trn = median(sn, ROUNDS);
+    double raw = mb / trd, rep = mb / trp, nopf = mb / trn, warm = mb / rw.secs;
+    printf("page cache before each cold phase: %s (at most %.1f%% resident); medians of %d rounds\n",
+           cache_word(cmax), cmax * 100, ROUNDS);
+    printf("%-36s %8.1f MB/s %7.1f tensors/s %6.2f s\n", "raw read() (8 MB buffer), cold", raw, nt / trd, trd);
+    printf("%-36s %8.1f MB/s %7.1f tensors/s %6.2f s  = %.2f x raw read\n", "report, cold, no prefetch", nopf,
+           nt / trn, trn, nopf / raw);
+    printf("%-36s %8.1f MB/s %7.1f tensors/s %6.2f s  = %.2f x raw read, %.2f x no prefetch\n",
+           "report int4 sym per-group(32), cold", rep, nt / trp, trp, rep / raw, rep / nopf);
+    printf("%-36s %8.1f MB/s %7.1f tensors/s %6.2f s  (the work alone: the ceiling)\n", "report, warm (file cached)",
+           warm, nt / rw.secs, rw.secs);
+    printf("CPU seconds, user + sys (medians): raw read %.2f + %.2f, report %.2f + %.2f, no prefetch %.2f + %.2f, "
+           "warm %.2f + %.2f\n", median(ur, ROUNDS), median(yr, ROUNDS), median(up, ROUNDS), median(yp, ROUNDS),
+           median(un, ROUNDS), median(yn, ROUNDS), rw.user, rw.sys);
     printf("peak RSS of the report process %.1f MB = %.2f x the largest tensor as f32 (%.1f MB), %.3f x the file; "
-           "raw-read process %.1f MB\n",
+           "without prefetch %.1f MB; raw-read process %.1f MB\n",
            rss_rep / 1e3 * 1.024, rss_rep * 1.024e3 / (tensor_mb * 1e6), tensor_mb, rss_rep * 1.024e3 / (double)size,
-           rss_read / 1e3 * 1.024);
+           rss_nopf / 1e3 * 1.024, rss_read / 1e3 * 1.024);
+    (void)rss_warm;
     return 0;
 }

@@ -352,10 +352,70 @@ static void nibbles_split(const uint8_t *p, size_t m, uint8_t *out)
     }
 }
 
+/* The 32 codes of a q5_0 / q5_1 block: low nibbles in qs (elements j and
+ * j + 16 share byte j), the fifth bits in the 32-bit little-endian qh (bit j
+ * of element j). */
+static void q5_codes(const uint8_t *qh, const uint8_t *qs, uint8_t *out)
+{
+    uint32_t h = (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
+    for (unsigned j = 0; j < 16; j++) {
+        out[j] = (uint8_t)((qs[j] & 15u) | ((h >> j) & 1u) << 4);
+        out[j + 16] = (uint8_t)((qs[j] >> 4) | ((h >> (j + 16)) & 1u) << 4);
+    }
+}
+
+/* The 256 codes of a q2_k block (h = NULL) or q3_k block (h = its hmask):
+ * element 128 n + 32 s + l has its two low bits at bit 2 s of qs[32 n + l],
+ * q3_k its third bit at bit 4 n + s of h[l]. */
+static void q23k_codes(const uint8_t *qs, const uint8_t *h, uint8_t *out)
+{
+    for (unsigned n = 0; n < 2; n++)
+        for (unsigned s = 0; s < 4; s++) {
+            const uint8_t *src = qs + 32 * n;
+            uint8_t *o = out + 128 * n + 32 * s;
+            for (unsigned l = 0; l < 32; l++)
+                o[l] = (uint8_t)((src[l] >> (2 * s)) & 3u);
+            for (unsigned l = 0; h && l < 32; l++)
+                o[l] |= (uint8_t)(((h[l] >> (4 * n + s)) & 1u) << 2);
+        }
+}
+
+/* The 256 codes of a q5_k block: element 64 g + 32 u + l has its low nibble
+ * in nibble u of qs[32 g + l] and its fifth bit at bit 2 g + u of qh[l]. */
+static void q5k_codes(const uint8_t *qh, const uint8_t *qs, uint8_t *out)
+{
+    for (unsigned g = 0; g < 4; g++)
+        for (unsigned u = 0; u < 2; u++) {
+            uint8_t *o = out + 64 * g + 32 * u;
+            for (unsigned l = 0; l < 32; l++)
+                o[l] = (uint8_t)(((qs[32 * g + l] >> (4 * u)) & 15u) | ((qh[l] >> (2 * g + u)) & 1u) << 4);
+        }
+}
+
+/* The 256 codes of a q6_k block: element 128 n + 32 k + l has its low
+ * nibble in nibble k / 2 of ql[64 n + 32 (k % 2) + l] and its two high bits
+ * at bit 2 k of qh[32 n + l]. */
+static void q6k_codes(const uint8_t *ql, const uint8_t *qh, uint8_t *out)
+{
+    for (unsigned n = 0; n < 2; n++)
+        for (unsigned k = 0; k < 4; k++) {
+            const uint8_t *lo = ql + 64 * n + 32 * (k & 1u), *hi = qh + 32 * n;
+            uint8_t *o = out + 128 * n + 32 * k;
+            for (unsigned l = 0; l < 32; l++)
+                o[l] = (uint8_t)(((lo[l] >> (k >= 2 ? 4 : 0)) & 15u) | ((hi[l] >> (2 * k)) & 3u) << 4);
+        }
+}
+
 /* Every code of in-row block b (e elements) into out, as block_code gives them. */
 static void block_codes(sq_format f, const uint8_t *b, size_t e, uint8_t *out)
 {
     switch (f) {
+    case SQ_FORMAT_Q5_0: q5_codes(b + 2, b + 6, out); break;
+    case SQ_FORMAT_Q5_1: q5_codes(b + 4, b + 8, out); break;
+    case SQ_FORMAT_Q2_K: q23k_codes(b + 16, NULL, out); break;
+    case SQ_FORMAT_Q3_K: q23k_codes(b + 32, b, out); break;
+    case SQ_FORMAT_Q5_K: q5k_codes(b + 16, b + 48, out); break;
+    case SQ_FORMAT_Q6_K: q6k_codes(b, b + 128, out); break;
     case SQ_FORMAT_Q4_0:
     case SQ_FORMAT_IQ4_NL: nibbles_split(b + 2, 16, out); break;
     case SQ_FORMAT_Q4_1: nibbles_split(b + 4, 16, out); break;

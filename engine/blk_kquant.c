@@ -792,10 +792,12 @@ void sq_blk_q2_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 84, *q = b + 16;
         float d = sq_blk_get_half(b + 80), min = sq_blk_get_half(b + 82), *y = dst + i * SQ_QK;
-        for (int e = 0; e < SQ_QK; e++) {
-            int sub = e / 16, shift = 2 * ((e % 128) / 32);
-            float dl = d * (b[sub] & 0xf), ml = min * (b[sub] >> 4);
-            y[e] = dl * ((q[(e / 128) * 32 + e % 32] >> shift) & 3) - ml;
+        for (int sub = 0; sub < 16; sub++) { /* element 16 sub + l: bits 2 s of q[32 n + l % 32] */
+            int n = sub / 8, shift = 2 * (sub % 8 / 2);
+            const uint8_t *qs = q + 32 * n + 16 * (sub % 2);
+            float dl = d * (b[sub] & 0xf), ml = min * (b[sub] >> 4), *o = y + 16 * sub;
+            for (int l = 0; l < 16; l++)
+                o[l] = dl * ((qs[l] >> shift) & 3) - ml;
         }
     }
 }
@@ -879,11 +881,12 @@ void sq_blk_q3_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 110, *q = b + 32;
         float d = sq_blk_get_half(b + 108), *y = dst + i * SQ_QK;
-        for (int e = 0; e < SQ_QK; e++) {
-            int k = e % 32, shift = 2 * ((e % 128) / 32);
-            float dl = d * q3_scale(b + 96, e / 16);
-            int v = ((q[(e / 128) * 32 + k] >> shift) & 3) - ((b[k] >> (e / 32)) & 1 ? 0 : 4);
-            y[e] = dl * v;
+        for (int sub = 0; sub < 16; sub++) { /* element 16 sub + l (e = 128 n + 32 s + k) */
+            int n = sub / 8, s = sub % 8 / 2, k0 = 16 * (sub % 2), shift = 2 * s, hbit = 4 * n + s;
+            const uint8_t *qs = q + 32 * n + k0, *hm = b + k0;
+            float dl = d * q3_scale(b + 96, sub), *o = y + 16 * sub;
+            for (int l = 0; l < 16; l++)
+                o[l] = dl * (((qs[l] >> shift) & 3) - ((hm[l] >> hbit) & 1 ? 0 : 4));
         }
     }
 }
@@ -999,11 +1002,13 @@ void sq_blk_q4_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 144;
         float d = sq_blk_get_half(b), min = sq_blk_get_half(b + 2), *y = dst + i * SQ_QK;
-        for (int e = 0; e < SQ_QK; e++) {
-            int sc, m, q = b[16 + (e / 64) * 32 + e % 32];
-            k4_scale_min(b + 4, e / 32, &sc, &m);
-            float dl = d * sc, ml = min * m;
-            y[e] = dl * ((e / 32) % 2 ? q >> 4 : q & 0xf) - ml;
+        for (int sub = 0; sub < 8; sub++) { /* element 32 sub + l: nibble sub % 2 of qs[32 (sub / 2) + l] */
+            int sc, m, shift = 4 * (sub % 2);
+            const uint8_t *qs = b + 16 + 32 * (sub / 2);
+            k4_scale_min(b + 4, sub, &sc, &m);
+            float dl = d * sc, ml = min * m, *o = y + 32 * sub;
+            for (int l = 0; l < 32; l++)
+                o[l] = dl * ((qs[l] >> shift) & 0xf) - ml;
         }
     }
 }
@@ -1037,12 +1042,13 @@ void sq_blk_q5_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 176, *qh = b + 16, *ql = b + 48;
         float d = sq_blk_get_half(b), min = sq_blk_get_half(b + 2), *y = dst + i * SQ_QK;
-        for (int e = 0; e < SQ_QK; e++) {
-            int sc, m, sub = e / 32, k = e % 32, q = ql[(e / 64) * 32 + k];
+        for (int sub = 0; sub < 8; sub++) { /* element 32 sub + k */
+            int sc, m, shift = 4 * (sub % 2);
+            const uint8_t *qs = ql + 32 * (sub / 2);
             k4_scale_min(b + 4, sub, &sc, &m);
-            float dl = d * sc, ml = min * m;
-            int v = (sub % 2 ? q >> 4 : q & 0xf) + ((qh[k] >> sub) & 1 ? 16 : 0);
-            y[e] = dl * v - ml;
+            float dl = d * sc, ml = min * m, *o = y + 32 * sub;
+            for (int k = 0; k < 32; k++)
+                o[k] = dl * (((qs[k] >> shift) & 0xf) + ((qh[k] >> sub) & 1 ? 16 : 0)) - ml;
         }
     }
 }
@@ -1105,13 +1111,13 @@ void sq_blk_q6_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 210;
         float d = sq_blk_get_half(b + 208), *y = dst + i * SQ_QK;
-        for (int e = 0; e < SQ_QK; e++) {
-            int half = e / 128, r = e % 128, quarter = r / 32, l = r % 32;
-            int lo = b[half * 64 + (quarter % 2) * 32 + l];
-            lo = quarter / 2 ? lo >> 4 : lo & 0xf;
-            int hi = (b[128 + half * 32 + l] >> (2 * quarter)) & 3;
-            int sc = sq_blk_wrap_i8(b[192 + half * 8 + l / 16 + 2 * quarter]);
-            y[e] = d * sc * ((lo | (hi << 4)) - 32);
+        for (int sub = 0; sub < 16; sub++) { /* element 16 sub + l (e = 128 half + 32 quarter + l') */
+            int half = sub / 8, quarter = sub % 8 / 2, l0 = 16 * (sub % 2);
+            int shift = quarter / 2 ? 4 : 0, hshift = 2 * quarter;
+            const uint8_t *lo = b + half * 64 + (quarter % 2) * 32 + l0, *hi = b + 128 + half * 32 + l0;
+            float ds = d * sq_blk_wrap_i8(b[192 + sub]), *o = y + 16 * sub;
+            for (int l = 0; l < 16; l++)
+                o[l] = ds * ((((lo[l] >> shift) & 0xf) | ((hi[l] >> hshift) & 3) << 4) - 32);
         }
     }
 }

@@ -13,6 +13,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "blk_int.h"
 #include "simd.h"
@@ -166,26 +167,44 @@ void sq_blk_q4_1_dequant(const uint8_t *src, size_t nb, float *dst)
     }
 }
 
-/* Store 32 five-bit codes: low nibbles in qs (element j and j+16 share a
- * byte), fifth bits in the 32-bit little-endian qh (bit j for element j). */
-static void put_5bit(const uint8_t *c, uint8_t *qh4, uint8_t *qs)
+/* Bytes p[0..8) as a little-endian uint64 (byte i in bits 8i..8i+7), and back. */
+static inline uint64_t le64_load(const uint8_t *p)
 {
-    uint32_t qh = 0;
-    for (int j = 0; j < QK / 2; j++) {
-        qs[j] = (uint8_t)((c[j] & 0x0f) | ((c[j + QK / 2] & 0x0f) << 4));
-        qh |= (uint32_t)((c[j] & 0x10u) >> 4) << j;
-        qh |= (uint32_t)((c[j + QK / 2] & 0x10u) >> 4) << (j + QK / 2);
-    }
-    for (int k = 0; k < 4; k++)
-        qh4[k] = (uint8_t)(qh >> (8 * k));
+    uint64_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, p, 8);
+#else
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+#endif
+    return v;
 }
 
+#define LOW_BITS 0x0101010101010101u
+
+/* Store 32 five-bit codes: low nibbles in qs (element j and j+16 share a
+ * byte), fifth bits in the 32-bit little-endian qh (bit j for element j).
+ * The fifth bits of eight codes become one byte of qh: each code's bit as
+ * the low bit of its byte, gathered into the top byte by one multiplication
+ * (byte i lands on bit 56 + i; no two terms share a bit, so no carries). */
+static void put_5bit(const uint8_t *c, uint8_t *qh4, uint8_t *qs)
+{
+    for (int j = 0; j < QK / 2; j++)
+        qs[j] = (uint8_t)((c[j] & 0x0f) | ((c[j + QK / 2] & 0x0f) << 4));
+    for (int k = 0; k < 4; k++)
+        qh4[k] = (uint8_t)((((le64_load(c + 8 * k) >> 4) & LOW_BITS) * 0x0102040810204080u) >> 56);
+}
+
+/* The codes put_5bit stored. */
 static void get_5bit(const uint8_t *qh4, const uint8_t *qs, int *c)
 {
-    uint32_t qh = (uint32_t)qh4[0] | (uint32_t)qh4[1] << 8 | (uint32_t)qh4[2] << 16 | (uint32_t)qh4[3] << 24;
+    int h[QK];
+    for (int k = 0; k < 4; k++) /* bit i of qh4[k] as 16 or 0 in h[8k + i] */
+        for (int i = 0; i < 8; i++)
+            h[8 * k + i] = (qh4[k] >> i & 1) << 4;
     for (int j = 0; j < QK / 2; j++) {
-        c[j] = (int)((qs[j] & 0x0fu) | (((qh >> j) << 4) & 0x10u));
-        c[j + QK / 2] = (int)((qs[j] >> 4) | ((qh >> (j + 12)) & 0x10u));
+        c[j] = (qs[j] & 0x0f) | h[j];
+        c[j + QK / 2] = (qs[j] >> 4) | h[j + QK / 2];
     }
 }
 

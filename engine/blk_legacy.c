@@ -180,6 +180,16 @@ static inline uint64_t le64_load(const uint8_t *p)
     return v;
 }
 
+static inline void le64_store(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
 #define LOW_BITS 0x0101010101010101u
 
 /* Store 32 five-bit codes: low nibbles in qs (element j and j+16 share a
@@ -195,16 +205,18 @@ static void put_5bit(const uint8_t *c, uint8_t *qh4, uint8_t *qs)
         qh4[k] = (uint8_t)((((le64_load(c + 8 * k) >> 4) & LOW_BITS) * 0x0102040810204080u) >> 56);
 }
 
-/* The codes put_5bit stored. */
-static void get_5bit(const uint8_t *qh4, const uint8_t *qs, int *c)
+/* The codes put_5bit stored, eight at a time: the low nibbles of eight qs
+ * bytes, and bit i of a qh byte spread to byte i (its bit 4). */
+static void get_5bit(const uint8_t *qh4, const uint8_t *qs, uint8_t *c)
 {
-    int h[QK];
-    for (int k = 0; k < 4; k++) /* bit i of qh4[k] as 16 or 0 in h[8k + i] */
-        for (int i = 0; i < 8; i++)
-            h[8 * k + i] = (qh4[k] >> i & 1) << 4;
-    for (int j = 0; j < QK / 2; j++) {
-        c[j] = (qs[j] & 0x0f) | h[j];
-        c[j + QK / 2] = (qs[j] >> 4) | h[j + QK / 2];
+    for (int k = 0; k < 2; k++) {
+        uint64_t q = le64_load(qs + 8 * k), lo = q & 0x0F0F0F0F0F0F0F0Fu, hi = (q >> 4) & 0x0F0F0F0F0F0F0F0Fu;
+        uint64_t b0 = ((uint64_t)qh4[k] * LOW_BITS) & 0x8040201008040201u; /* byte i: bit i, in place */
+        uint64_t b1 = ((uint64_t)qh4[2 + k] * LOW_BITS) & 0x8040201008040201u;
+        lo |= (((b0 + 0x7F7F7F7F7F7F7F7Fu) >> 7) & LOW_BITS) << 4; /* a non-zero byte sets its bit 7 */
+        hi |= (((b1 + 0x7F7F7F7F7F7F7F7Fu) >> 7) & LOW_BITS) << 4;
+        le64_store(c + 8 * k, lo);
+        le64_store(c + QK / 2 + 8 * k, hi);
     }
 }
 
@@ -231,7 +243,7 @@ SQ_HOT void sq_blk_q5_0_quant(const float *x, size_t nb, uint8_t *dst)
 
 void sq_blk_q5_0_dequant(const uint8_t *src, size_t nb, float *dst)
 {
-    int c[QK];
+    uint8_t c[QK];
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 22;
         float d = sq_blk_get_half(b), *y = dst + i * QK;
@@ -267,7 +279,7 @@ SQ_HOT void sq_blk_q5_1_quant(const float *x, size_t nb, uint8_t *dst)
 
 void sq_blk_q5_1_dequant(const uint8_t *src, size_t nb, float *dst)
 {
-    int c[QK];
+    uint8_t c[QK];
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 24;
         float d = sq_blk_get_half(b), m = sq_blk_get_half(b + 2), *y = dst + i * QK;

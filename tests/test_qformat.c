@@ -971,6 +971,9 @@ START_TEST(index_mse_fused_equals_separate)
     cfg.granularity = SQ_GRAN_GROUP;
     cfg.group_size = 8;
     check_index_mse(x, &cfg);
+    cfg = sq_qconfig_for_format(SQ_FORMAT_NF4);
+    cfg.double_quant = true; /* the visitor runs after every block's absmax is known */
+    check_index_mse(x, &cfg);
     sq_tensor_free(x);
     x = randn_tensor(120, 6400, 83, 1.0f); /* three parts; rows of 6400 span part boundaries */
     cfg = sq_qconfig_for_format(SQ_FORMAT_NF4);

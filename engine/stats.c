@@ -1484,8 +1484,8 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
  * element order, starting from 0 (sq_index_mse's definition for formats).
  * sq_quantize_stats adds them in its visitor while each chunk is in cache
  * when no index spans two parts (each index's elements then come in order on
- * one worker: the same sums for every thread count); otherwise sq_index_mse
- * runs after it. */
+ * one worker: the same sums for every thread count); otherwise one pass after
+ * it adds them in order, over the kept x_hat when there is one. */
 
 /* Add the squared errors of elements [start, start + n) (x and xh point at
  * element start) to their indices' sums in mse, in element order per index.
@@ -1562,6 +1562,22 @@ static void index_mse_finish(const sq_qtensor *q, double *mse)
     size_t per = q->n_scales ? q->numel / q->n_scales : 0;
     for (size_t k = 0; k < q->n_scales; k++)
         mse[k] = per ? mse[k] / (double)per : 0.0;
+}
+
+/* sq_index_mse from a kept x_hat (keep[p] holds part p of part elements):
+ * the same sums in the same order, without decoding again. */
+static void index_mse_kept(const sq_tensor *x, const sq_qtensor *q, float *const *keep, size_t part,
+                           size_t n_parts, double *mse)
+{
+    sq_layout l;
+    sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
+    for (size_t k = 0; k < q->n_scales; k++)
+        mse[k] = 0.0;
+    for (size_t p = 0; p < n_parts && p * part < q->numel; p++) {
+        size_t s = p * part, n = q->numel - s < part ? q->numel - s : part;
+        index_sse_add(&l, x->data + s, keep[p], s, n, mse);
+    }
+    index_mse_finish(q, mse);
 }
 
 /* sq_quantize_stats for a non-INT format: the fused pass (sums, extremes,
@@ -1650,6 +1666,8 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
     fill_stats(*q_out, &a, out);
     if (c.index_sse)
         index_mse_finish(*q_out, o->index_mse);
+    else if (o->index_mse && keep)
+        index_mse_kept(x, *q_out, keep, kpart, kparts, o->index_mse);
     else if (o->index_mse && (st = sq_index_mse(x, *q_out, o->index_mse, err)) != SQ_OK)
         goto fail;
     if (hist && !c.bins) {

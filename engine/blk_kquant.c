@@ -787,20 +787,17 @@ SQ_HOT void sq_blk_q2_k_quant(const float *x, size_t nb, uint8_t *dst)
         q2_k_block(x + i * SQ_QK, dst + i * 84);
 }
 
-/* The decoders below work a sub-block at a time (its scale and minimum
- * formed once, then a loop the compiler vectorizes), with the float
- * operations of ggml's dequantize_row_* in the same order. */
 void sq_blk_q2_k_dequant(const uint8_t *src, size_t nb, float *dst)
 {
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 84, *q = b + 16;
         float d = sq_blk_get_half(b + 80), min = sq_blk_get_half(b + 82), *y = dst + i * SQ_QK;
-        for (int sub = 0; sub < 16; sub++) { /* elements 16 sub .. 16 sub + 15 */
-            int e0 = 16 * sub, shift = 2 * ((e0 % 128) / 32);
-            const uint8_t *qs = q + (e0 / 128) * 32 + e0 % 32;
-            float dl = d * (b[sub] & 0xf), ml = min * (b[sub] >> 4);
-            for (int k = 0; k < 16; k++)
-                y[e0 + k] = dl * ((qs[k] >> shift) & 3) - ml;
+        for (int sub = 0; sub < 16; sub++) { /* element 16 sub + l: bits 2 s of q[32 n + l % 32] */
+            int n = sub / 8, shift = 2 * (sub % 8 / 2);
+            const uint8_t *qs = q + 32 * n + 16 * (sub % 2);
+            float dl = d * (b[sub] & 0xf), ml = min * (b[sub] >> 4), *o = y + 16 * sub;
+            for (int l = 0; l < 16; l++)
+                o[l] = dl * ((qs[l] >> shift) & 3) - ml;
         }
     }
 }
@@ -884,14 +881,12 @@ void sq_blk_q3_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 110, *q = b + 32;
         float d = sq_blk_get_half(b + 108), *y = dst + i * SQ_QK;
-        for (int sub = 0; sub < 16; sub++) {
-            int e0 = 16 * sub, k0 = e0 % 32, shift = 2 * ((e0 % 128) / 32), hbit = e0 / 32;
-            const uint8_t *qs = q + (e0 / 128) * 32 + k0, *hm = b + k0;
-            float dl = d * q3_scale(b + 96, sub);
-            for (int k = 0; k < 16; k++) {
-                int v = ((qs[k] >> shift) & 3) - ((hm[k] >> hbit) & 1 ? 0 : 4);
-                y[e0 + k] = dl * v;
-            }
+        for (int sub = 0; sub < 16; sub++) { /* element 16 sub + l (e = 128 n + 32 s + k) */
+            int n = sub / 8, s = sub % 8 / 2, k0 = 16 * (sub % 2), shift = 2 * s, hbit = 4 * n + s;
+            const uint8_t *qs = q + 32 * n + k0, *hm = b + k0;
+            float dl = d * q3_scale(b + 96, sub), *o = y + 16 * sub;
+            for (int l = 0; l < 16; l++)
+                o[l] = dl * (((qs[l] >> shift) & 3) - ((hm[l] >> hbit) & 1 ? 0 : 4));
         }
     }
 }
@@ -1007,13 +1002,13 @@ void sq_blk_q4_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 144;
         float d = sq_blk_get_half(b), min = sq_blk_get_half(b + 2), *y = dst + i * SQ_QK;
-        for (int sub = 0; sub < 8; sub++) {
-            int sc, m, shift = sub % 2 ? 4 : 0;
-            const uint8_t *qs = b + 16 + (sub / 2) * 32;
+        for (int sub = 0; sub < 8; sub++) { /* element 32 sub + l: nibble sub % 2 of qs[32 (sub / 2) + l] */
+            int sc, m, shift = 4 * (sub % 2);
+            const uint8_t *qs = b + 16 + 32 * (sub / 2);
             k4_scale_min(b + 4, sub, &sc, &m);
-            float dl = d * sc, ml = min * m, *yy = y + 32 * sub;
-            for (int k = 0; k < 32; k++)
-                yy[k] = dl * ((qs[k] >> shift) & 0xf) - ml;
+            float dl = d * sc, ml = min * m, *o = y + 32 * sub;
+            for (int l = 0; l < 32; l++)
+                o[l] = dl * ((qs[l] >> shift) & 0xf) - ml;
         }
     }
 }
@@ -1047,15 +1042,13 @@ void sq_blk_q5_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 176, *qh = b + 16, *ql = b + 48;
         float d = sq_blk_get_half(b), min = sq_blk_get_half(b + 2), *y = dst + i * SQ_QK;
-        for (int sub = 0; sub < 8; sub++) {
-            int sc, m, shift = sub % 2 ? 4 : 0;
-            const uint8_t *qs = ql + (sub / 2) * 32;
+        for (int sub = 0; sub < 8; sub++) { /* element 32 sub + k */
+            int sc, m, shift = 4 * (sub % 2);
+            const uint8_t *qs = ql + 32 * (sub / 2);
             k4_scale_min(b + 4, sub, &sc, &m);
-            float dl = d * sc, ml = min * m, *yy = y + 32 * sub;
-            for (int k = 0; k < 32; k++) {
-                int v = ((qs[k] >> shift) & 0xf) + ((qh[k] >> sub) & 1 ? 16 : 0);
-                yy[k] = dl * v - ml;
-            }
+            float dl = d * sc, ml = min * m, *o = y + 32 * sub;
+            for (int k = 0; k < 32; k++)
+                o[k] = dl * (((qs[k] >> shift) & 0xf) + ((qh[k] >> sub) & 1 ? 16 : 0)) - ml;
         }
     }
 }
@@ -1118,16 +1111,13 @@ void sq_blk_q6_k_dequant(const uint8_t *src, size_t nb, float *dst)
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 210;
         float d = sq_blk_get_half(b + 208), *y = dst + i * SQ_QK;
-        for (int g = 0; g < 16; g++) { /* 16 elements sharing a scale: e = 128 half + 32 quarter + l */
-            int half = g / 8, quarter = (g % 8) / 2, l0 = (g % 2) * 16;
+        for (int sub = 0; sub < 16; sub++) { /* element 16 sub + l (e = 128 half + 32 quarter + l') */
+            int half = sub / 8, quarter = sub % 8 / 2, l0 = 16 * (sub % 2);
             int shift = quarter / 2 ? 4 : 0, hshift = 2 * quarter;
             const uint8_t *lo = b + half * 64 + (quarter % 2) * 32 + l0, *hi = b + 128 + half * 32 + l0;
-            int sc = sq_blk_wrap_i8(b[192 + half * 8 + l0 / 16 + 2 * quarter]);
-            float *yy = y + half * 128 + quarter * 32 + l0;
-            for (int k = 0; k < 16; k++) {
-                int v = ((lo[k] >> shift) & 0xf) | (((hi[k] >> hshift) & 3) << 4);
-                yy[k] = d * sc * (v - 32);
-            }
+            float ds = d * sq_blk_wrap_i8(b[192 + sub]), *o = y + 16 * sub;
+            for (int l = 0; l < 16; l++)
+                o[l] = ds * ((((lo[l] >> shift) & 0xf) | ((hi[l] >> hshift) & 3) << 4) - 32);
         }
     }
 }

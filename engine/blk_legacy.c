@@ -13,6 +13,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 #include "blk_int.h"
 #include "simd.h"
@@ -166,26 +167,56 @@ void sq_blk_q4_1_dequant(const uint8_t *src, size_t nb, float *dst)
     }
 }
 
-/* Store 32 five-bit codes: low nibbles in qs (element j and j+16 share a
- * byte), fifth bits in the 32-bit little-endian qh (bit j for element j). */
-static void put_5bit(const uint8_t *c, uint8_t *qh4, uint8_t *qs)
+/* Bytes p[0..8) as a little-endian uint64 (byte i in bits 8i..8i+7), and back. */
+static inline uint64_t le64_load(const uint8_t *p)
 {
-    uint32_t qh = 0;
-    for (int j = 0; j < QK / 2; j++) {
-        qs[j] = (uint8_t)((c[j] & 0x0f) | ((c[j + QK / 2] & 0x0f) << 4));
-        qh |= (uint32_t)((c[j] & 0x10u) >> 4) << j;
-        qh |= (uint32_t)((c[j + QK / 2] & 0x10u) >> 4) << (j + QK / 2);
-    }
-    for (int k = 0; k < 4; k++)
-        qh4[k] = (uint8_t)(qh >> (8 * k));
+    uint64_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, p, 8);
+#else
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+#endif
+    return v;
 }
 
-static void get_5bit(const uint8_t *qh4, const uint8_t *qs, int *c)
+static inline void le64_store(uint8_t *p, uint64_t v)
 {
-    uint32_t qh = (uint32_t)qh4[0] | (uint32_t)qh4[1] << 8 | (uint32_t)qh4[2] << 16 | (uint32_t)qh4[3] << 24;
-    for (int j = 0; j < QK / 2; j++) {
-        c[j] = (int)((qs[j] & 0x0fu) | (((qh >> j) << 4) & 0x10u));
-        c[j + QK / 2] = (int)((qs[j] >> 4) | ((qh >> (j + 12)) & 0x10u));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+#define LOW_BITS 0x0101010101010101u
+
+/* Store 32 five-bit codes: low nibbles in qs (element j and j+16 share a
+ * byte), fifth bits in the 32-bit little-endian qh (bit j for element j).
+ * The fifth bits of eight codes become one byte of qh: each code's bit as
+ * the low bit of its byte, gathered into the top byte by one multiplication
+ * (byte i lands on bit 56 + i; no two terms share a bit, so no carries). */
+static void put_5bit(const uint8_t *c, uint8_t *qh4, uint8_t *qs)
+{
+    for (int j = 0; j < QK / 2; j++)
+        qs[j] = (uint8_t)((c[j] & 0x0f) | ((c[j + QK / 2] & 0x0f) << 4));
+    for (int k = 0; k < 4; k++)
+        qh4[k] = (uint8_t)((((le64_load(c + 8 * k) >> 4) & LOW_BITS) * 0x0102040810204080u) >> 56);
+}
+
+/* The codes put_5bit stored, eight at a time: the low nibbles of eight qs
+ * bytes, and bit i of a qh byte spread to byte i (its bit 4). */
+static void get_5bit(const uint8_t *qh4, const uint8_t *qs, uint8_t *c)
+{
+    for (int k = 0; k < 2; k++) {
+        uint64_t q = le64_load(qs + 8 * k), lo = q & 0x0F0F0F0F0F0F0F0Fu, hi = (q >> 4) & 0x0F0F0F0F0F0F0F0Fu;
+        uint64_t b0 = ((uint64_t)qh4[k] * LOW_BITS) & 0x8040201008040201u; /* byte i: bit i, in place */
+        uint64_t b1 = ((uint64_t)qh4[2 + k] * LOW_BITS) & 0x8040201008040201u;
+        lo |= (((b0 + 0x7F7F7F7F7F7F7F7Fu) >> 7) & LOW_BITS) << 4; /* a non-zero byte sets its bit 7 */
+        hi |= (((b1 + 0x7F7F7F7F7F7F7F7Fu) >> 7) & LOW_BITS) << 4;
+        le64_store(c + 8 * k, lo);
+        le64_store(c + QK / 2 + 8 * k, hi);
     }
 }
 
@@ -212,7 +243,7 @@ SQ_HOT void sq_blk_q5_0_quant(const float *x, size_t nb, uint8_t *dst)
 
 void sq_blk_q5_0_dequant(const uint8_t *src, size_t nb, float *dst)
 {
-    int c[QK];
+    uint8_t c[QK];
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 22;
         float d = sq_blk_get_half(b), *y = dst + i * QK;
@@ -248,7 +279,7 @@ SQ_HOT void sq_blk_q5_1_quant(const float *x, size_t nb, uint8_t *dst)
 
 void sq_blk_q5_1_dequant(const uint8_t *src, size_t nb, float *dst)
 {
-    int c[QK];
+    uint8_t c[QK];
     for (size_t i = 0; i < nb; i++) {
         const uint8_t *b = src + i * 24;
         float d = sq_blk_get_half(b), m = sq_blk_get_half(b + 2), *y = dst + i * QK;

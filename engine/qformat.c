@@ -352,10 +352,127 @@ static void nibbles_split(const uint8_t *p, size_t m, uint8_t *out)
     }
 }
 
+/* ---- whole-block code extraction, eight codes at a time in a uint64 ------------- */
+
+#define LO_NIBBLES 0x0F0F0F0F0F0F0F0Fu
+#define LOW_2BITS 0x0303030303030303u
+#define LOW_BITS 0x0101010101010101u
+
+/* Bytes p[0..8) as a little-endian uint64 (byte i in bits 8i..8i+7), and back. */
+static inline uint64_t le64_load(const uint8_t *p)
+{
+    uint64_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, p, 8);
+#else
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+#endif
+    return v;
+}
+
+static inline void le64_store(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+/* Bit i of b as the value 0 or 1 of byte i. */
+static inline uint64_t bits_to_bytes(unsigned b)
+{
+    uint64_t v = ((uint64_t)b * LOW_BITS) & 0x8040201008040201u; /* byte i: bit i of b, in place */
+    return ((v + 0x7F7F7F7F7F7F7F7Fu) >> 7) & LOW_BITS;         /* a non-zero byte sets its bit 7 */
+}
+
+/* Both nibbles of m bytes at p in byte order, out[2k] and out[2k + 1] from
+ * p[k]: its low nibble first, or its high nibble first when hi_first. */
+static void nibbles_pairs(const uint8_t *p, size_t m, bool hi_first, uint8_t *out)
+{
+    const uint64_t n16 = 0x000F000F000F000Fu;
+    size_t k = 0;
+    for (; k + 4 <= m; k += 4) {
+        uint64_t y = (uint64_t)p[k] | (uint64_t)p[k + 1] << 16 | (uint64_t)p[k + 2] << 32 |
+                     (uint64_t)p[k + 3] << 48; /* byte i in lane i of four 16-bit lanes */
+        uint64_t lo = y & n16, hi = (y >> 4) & n16;
+        le64_store(out + 2 * k, hi_first ? hi | lo << 8 : lo | hi << 8);
+    }
+    for (; k < m; k++) {
+        out[2 * k] = (uint8_t)(hi_first ? p[k] >> 4 : p[k] & 15u);
+        out[2 * k + 1] = (uint8_t)(hi_first ? p[k] & 15u : p[k] >> 4);
+    }
+}
+
+/* The 32 codes of a q5_0 / q5_1 block: low nibbles in qs (elements j and
+ * j + 16 share byte j), the fifth bits in the 32-bit little-endian qh (bit j
+ * of element j). */
+static void q5_codes(const uint8_t *qh, const uint8_t *qs, uint8_t *out)
+{
+    for (unsigned k = 0; k < 2; k++) {
+        uint64_t q = le64_load(qs + 8 * k);
+        le64_store(out + 8 * k, (q & LO_NIBBLES) | bits_to_bytes(qh[k]) << 4);
+        le64_store(out + 16 + 8 * k, ((q >> 4) & LO_NIBBLES) | bits_to_bytes(qh[2 + k]) << 4);
+    }
+}
+
+/* The 256 codes of a q2_k block (h = NULL) or q3_k block (h = its hmask):
+ * element 128 n + 32 s + l has its two low bits at bit 2 s of qs[32 n + l],
+ * q3_k its third bit at bit 4 n + s of h[l]. */
+static void q23k_codes(const uint8_t *qs, const uint8_t *h, uint8_t *out)
+{
+    for (unsigned n = 0; n < 2; n++)
+        for (unsigned l = 0; l < 32; l += 8) {
+            uint64_t q = le64_load(qs + 32 * n + l), m = h ? le64_load(h + l) : 0;
+            for (unsigned s = 0; s < 4; s++)
+                le64_store(out + 128 * n + 32 * s + l,
+                           ((q >> (2 * s)) & LOW_2BITS) | ((m >> (4 * n + s)) & LOW_BITS) << 2);
+        }
+}
+
+/* The 256 codes of a q5_k block: element 64 g + 32 u + l has its low nibble
+ * in nibble u of qs[32 g + l] and its fifth bit at bit 2 g + u of qh[l]. */
+static void q5k_codes(const uint8_t *qh, const uint8_t *qs, uint8_t *out)
+{
+    for (unsigned l = 0; l < 32; l += 8) {
+        uint64_t m = le64_load(qh + l);
+        for (unsigned g = 0; g < 4; g++) {
+            uint64_t q = le64_load(qs + 32 * g + l);
+            for (unsigned u = 0; u < 2; u++)
+                le64_store(out + 64 * g + 32 * u + l,
+                           ((q >> (4 * u)) & LO_NIBBLES) | ((m >> (2 * g + u)) & LOW_BITS) << 4);
+        }
+    }
+}
+
+/* The 256 codes of a q6_k block: element 128 n + 32 k + l has its low
+ * nibble in nibble k / 2 of ql[64 n + 32 (k % 2) + l] and its two high bits
+ * at bit 2 k of qh[32 n + l]. */
+static void q6k_codes(const uint8_t *ql, const uint8_t *qh, uint8_t *out)
+{
+    for (unsigned n = 0; n < 2; n++)
+        for (unsigned l = 0; l < 32; l += 8) {
+            uint64_t m = le64_load(qh + 32 * n + l);
+            for (unsigned k = 0; k < 4; k++) {
+                uint64_t q = le64_load(ql + 64 * n + 32 * (k & 1u) + l);
+                le64_store(out + 128 * n + 32 * k + l,
+                           ((q >> (k >= 2 ? 4 : 0)) & LO_NIBBLES) | ((m >> (2 * k)) & LOW_2BITS) << 4);
+            }
+        }
+}
+
 /* Every code of in-row block b (e elements) into out, as block_code gives them. */
 static void block_codes(sq_format f, const uint8_t *b, size_t e, uint8_t *out)
 {
     switch (f) {
+    case SQ_FORMAT_Q5_0: q5_codes(b + 2, b + 6, out); break;
+    case SQ_FORMAT_Q5_1: q5_codes(b + 4, b + 8, out); break;
+    case SQ_FORMAT_Q2_K: q23k_codes(b + 16, NULL, out); break;
+    case SQ_FORMAT_Q3_K: q23k_codes(b + 32, b, out); break;
+    case SQ_FORMAT_Q5_K: q5k_codes(b + 16, b + 48, out); break;
+    case SQ_FORMAT_Q6_K: q6k_codes(b, b + 128, out); break;
     case SQ_FORMAT_Q4_0:
     case SQ_FORMAT_IQ4_NL: nibbles_split(b + 2, 16, out); break;
     case SQ_FORMAT_Q4_1: nibbles_split(b + 4, 16, out); break;
@@ -373,12 +490,7 @@ static void block_codes(sq_format f, const uint8_t *b, size_t e, uint8_t *out)
             out[j] = b[2 + j] ^ 0x80u;
         break;
     case SQ_FORMAT_MXFP8: memcpy(out, b + 1, 32); break;
-    case SQ_FORMAT_NVFP4:
-        for (size_t j = 0; j < 8; j++) {
-            out[2 * j] = b[1 + j] & 15u;
-            out[2 * j + 1] = b[1 + j] >> 4;
-        }
-        break;
+    case SQ_FORMAT_NVFP4: nibbles_pairs(b + 1, 8, false, out); break;
     default:
         for (size_t j = 0; j < e; j++)
             out[j] = (uint8_t)block_code(f, b, j);
@@ -407,22 +519,8 @@ void sq_format_codes(const sq_qtensor *q, size_t start, size_t n, uint8_t *out)
         }
         return;
     }
-    if (f == SQ_FORMAT_NF4 && start % 2 == 0) { /* high nibble first */
-        for (size_t k = 0; k < n / 2; k++) {
-            uint8_t c = q->codes[start / 2 + k];
-            out[2 * k] = c >> 4;
-            out[2 * k + 1] = c & 15u;
-        }
-        if (n % 2)
-            out[n - 1] = (uint8_t)sq_format_code(q, start + n - 1);
-        return;
-    }
-    if (f == SQ_FORMAT_FP4_E2M1 && start % 2 == 0) {
-        for (size_t k = 0; k < n / 2; k++) {
-            uint8_t c = q->codes[start / 2 + k];
-            out[2 * k] = c & 15u;
-            out[2 * k + 1] = c >> 4;
-        }
+    if ((f == SQ_FORMAT_NF4 || f == SQ_FORMAT_FP4_E2M1) && start % 2 == 0) { /* nf4: high nibble first */
+        nibbles_pairs(q->codes + start / 2, n / 2, f == SQ_FORMAT_NF4, out);
         if (n % 2)
             out[n - 1] = (uint8_t)sq_format_code(q, start + n - 1);
         return;

@@ -1479,11 +1479,115 @@ static bool fused_encode(void *vctx, const sq_part *p, const sq_qtensor *q, cons
 #define fused_encode NULL
 #endif
 
+/* ---- per-index squared errors of a non-INT format ------------------------------
+ * The sum of an index adds its elements' squared errors one after another in
+ * element order, starting from 0 (sq_index_mse's definition for formats).
+ * sq_quantize_stats adds them in its visitor while each chunk is in cache
+ * when no index spans two parts (each index's elements then come in order on
+ * one worker: the same sums for every thread count); otherwise one pass after
+ * it adds them in order, over the kept x_hat when there is one. */
+
+/* Add the squared errors of elements [start, start + n) (x and xh point at
+ * element start) to their indices' sums in mse, in element order per index.
+ * Eight whole runs of distinct indices are summed side by side (eight
+ * independent chains; each still in element order). */
+static void index_sse_add(const sq_layout *l, const float *x, const float *xh, size_t start, size_t n, double *mse)
+{
+    const size_t run = l->run;
+    const bool wide = !l->cycle || l->cycle >= 8; /* 8 consecutive runs have 8 distinct indices */
+    sq_run r = sq_run_at(l, start);
+    for (size_t i = 0; i < n;) {
+        if (wide && r.left == run && n - i >= 8 * run) {
+            size_t k[8];
+            double s[8];
+            for (int m = 0; m < 8; m++) {
+                k[m] = r.k;
+                s[m] = mse[r.k];
+                sq_run_advance(l, &r, run);
+            }
+            const float *a = x + i, *b = xh + i;
+            for (size_t t = 0; t < run; t++) {
+                double e0 = (double)a[t] - (double)b[t], e1 = (double)a[run + t] - (double)b[run + t];
+                double e2 = (double)a[2 * run + t] - (double)b[2 * run + t];
+                double e3 = (double)a[3 * run + t] - (double)b[3 * run + t];
+                double e4 = (double)a[4 * run + t] - (double)b[4 * run + t];
+                double e5 = (double)a[5 * run + t] - (double)b[5 * run + t];
+                double e6 = (double)a[6 * run + t] - (double)b[6 * run + t];
+                double e7 = (double)a[7 * run + t] - (double)b[7 * run + t];
+                s[0] += e0 * e0;
+                s[1] += e1 * e1;
+                s[2] += e2 * e2;
+                s[3] += e3 * e3;
+                s[4] += e4 * e4;
+                s[5] += e5 * e5;
+                s[6] += e6 * e6;
+                s[7] += e7 * e7;
+            }
+            for (int m = 0; m < 8; m++)
+                mse[k[m]] = s[m];
+            i += 8 * run;
+            continue;
+        }
+        size_t len = r.left < n - i ? r.left : n - i;
+        double sum = mse[r.k];
+        for (size_t t = i; t < i + len; t++) {
+            double e = (double)x[t] - (double)xh[t];
+            sum += e * e;
+        }
+        mse[r.k] = sum;
+        i += len;
+        sq_run_advance(l, &r, len);
+    }
+}
+
+/* Whether no scale index of q's layout l has elements in two of the parts
+ * of the format's passes (sq_format_geometry). */
+static bool format_index_local(const sq_qtensor *q, const sq_layout *l)
+{
+    size_t part, chunk, n_parts;
+    sq_format_geometry(&q->config, q->numel, &part, &chunk, &n_parts);
+    if (n_parts <= 1)
+        return true;
+    if (l->cycle && q->numel > l->run * l->cycle) /* an index recurs every cycle runs */
+        return false;
+    for (size_t p = 1; p < n_parts; p++) /* every part boundary is a run boundary */
+        if (p * part % l->run)
+            return false;
+    return true;
+}
+
+/* Divide each index's sum by the elements every index governs. */
+static void index_mse_finish(const sq_qtensor *q, double *mse)
+{
+    size_t per = q->n_scales ? q->numel / q->n_scales : 0;
+    for (size_t k = 0; k < q->n_scales; k++)
+        mse[k] = per ? mse[k] / (double)per : 0.0;
+}
+
+/* sq_index_mse from a kept x_hat (keep[p] holds part p of part elements):
+ * the same sums in the same order, without decoding again. */
+static void index_mse_kept(const sq_tensor *x, const sq_qtensor *q, float *const *keep, size_t part,
+                           size_t n_parts, double *mse)
+{
+    sq_layout l;
+    sq_layout_init(&l, &q->config, q->shape, q->ndim, q->numel);
+    for (size_t k = 0; k < q->n_scales; k++)
+        mse[k] = 0.0;
+    for (size_t p = 0; p < n_parts && p * part < q->numel; p++) {
+        size_t s = p * part, n = q->numel - s < part ? q->numel - s : part;
+        index_sse_add(&l, x->data + s, keep[p], s, n, mse);
+    }
+    index_mse_finish(q, mse);
+}
+
 /* sq_quantize_stats for a non-INT format: the fused pass (sums, extremes,
- * code counts; bins when the range is fixed), then the histogram pass. */
+ * code counts, per-index errors; bins when the range is fixed), then the
+ * histogram pass. */
 typedef struct ffused_ctx {
     const sq_stats_opts *o;
     bool bins;          /* count bins in the fused pass (fixed range) */
+    bool index_sse;     /* add the per-index errors in the visitor */
+    sq_layout l;        /* q's layout (index_sse) */
     binner bn;
     worker_state *ws;
     int n_ws;
@@ -1494,12 +1598,31 @@ typedef struct ffused_ctx {
 static sq_status ffused_begin(void *vctx, const sq_qtensor *q, size_t n_parts, int *workers, sq_error *err)
 {
     ffused_ctx *c = vctx;
-    (void)q;
     c->n_parts = n_parts;
+    if (c->o->index_mse) {
+        sq_layout_init(&c->l, &q->config, q->shape, q->ndim, q->numel);
+        c->index_sse = format_index_local(q, &c->l);
+        for (size_t k = 0; c->index_sse && k < q->n_scales; k++)
+            c->o->index_mse[k] = 0.0;
+    }
     if (!(c->parts = parts_new(n_parts)) || !(c->ws = workers_get(workers, &c->bn, c->bins)))
         return sq_fail(err, SQ_ERR_NOMEM, "out of memory for statistics scratch");
     c->n_ws = *workers;
     return SQ_OK;
+}
+
+/* Count n codes into the four interleaved arrays. */
+static void count_codes_u8(const uint8_t *codes, size_t n, uint64_t (*cc)[256])
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        cc[0][codes[i]]++;
+        cc[1][codes[i + 1]]++;
+        cc[2][codes[i + 2]]++;
+        cc[3][codes[i + 3]]++;
+    }
+    for (; i < n; i++)
+        cc[0][codes[i]]++;
 }
 
 static void ffused_visit(void *vctx, const sq_part *p, const sq_qtensor *q, size_t start, size_t n,
@@ -1508,10 +1631,11 @@ static void ffused_visit(void *vctx, const sq_part *p, const sq_qtensor *q, size
     ffused_ctx *c = vctx;
     worker_state *w = &c->ws[p->worker];
     (void)q;
-    (void)start;
     format_chunk_acc(x, xhat, n, &w->bn, &w->s, c->bins, &c->parts[p->index]);
-    for (size_t i = 0; c->o->code_counts && i < n; i++)
-        w->s.cc[i & 3][codes[i]]++;
+    if (c->index_sse)
+        index_sse_add(&c->l, x, xhat, start, n, c->o->index_mse);
+    if (c->o->code_counts)
+        count_codes_u8(codes, n, w->s.cc);
 }
 
 static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_stats_opts *o,
@@ -1540,7 +1664,11 @@ static sq_status format_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg
     acc a;
     parts_total(c.parts, c.n_parts, &a);
     fill_stats(*q_out, &a, out);
-    if (o->index_mse && (st = sq_index_mse(x, *q_out, o->index_mse, err)) != SQ_OK)
+    if (c.index_sse)
+        index_mse_finish(*q_out, o->index_mse);
+    else if (o->index_mse && keep)
+        index_mse_kept(x, *q_out, keep, kpart, kparts, o->index_mse);
+    else if (o->index_mse && (st = sq_index_mse(x, *q_out, o->index_mse, err)) != SQ_OK)
         goto fail;
     if (hist && !c.bins) {
         double m = x->numel ? (fabs(a.emin) > fabs(a.emax) ? fabs(a.emin) : fabs(a.emax)) : 0.0;
@@ -1660,22 +1788,9 @@ static sq_status format_index_mse(const sq_tensor *x, const sq_qtensor *q, doubl
     for (size_t s = 0; s < q->numel; s += chunk) {
         size_t n = q->numel - s < chunk ? q->numel - s : chunk;
         sq_format_decode(q, s, n, xh);
-        sq_run r = sq_run_at(&l, s);
-        for (size_t i = 0; i < n;) {
-            size_t len = r.left < n - i ? r.left : n - i;
-            double sum = mse[r.k];
-            for (size_t t = i; t < i + len; t++) {
-                double e = (double)x->data[s + t] - (double)xh[t];
-                sum += e * e;
-            }
-            mse[r.k] = sum;
-            i += len;
-            sq_run_advance(&l, &r, len);
-        }
+        index_sse_add(&l, x->data + s, xh, s, n, mse);
     }
-    size_t per = q->n_scales ? q->numel / q->n_scales : 0;
-    for (size_t k = 0; k < q->n_scales; k++)
-        mse[k] = per ? mse[k] / (double)per : 0.0;
+    index_mse_finish(q, mse);
     free(xh);
     return SQ_OK;
 }

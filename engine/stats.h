@@ -117,8 +117,10 @@ sq_status sq_quantize_stats(const sq_tensor *x, const sq_qconfig *cfg, const sq_
 
 /* Mean squared error per scale index (per channel or per group): mse[k] over
  * the elements governed by scale k (0 for an index with no elements). mse
- * must have q->n_scales entries. One pass over x and the codes. Errors:
- * shape mismatch (ARG), no memory. */
+ * must have q->n_scales entries. One pass over x and the codes. For a
+ * non-INT format each index's squared errors are added in element order
+ * (sq_quantize_stats's index_mse gives the same values). Errors: shape
+ * mismatch (ARG), no memory. */
 sq_status sq_index_mse(const sq_tensor *x, const sq_qtensor *q, double *mse, sq_error *err);
 
 /* Count each of the 2^bits code levels of q into counts[level], level =

@@ -3,7 +3,9 @@
  * row by row, sq_dequantize equals their decoders, per-channel / per-group
  * fp8 scales by hand, stored codes of hand-built blocks, level sets, the
  * statistics against a scalar double reference, thread-count independence,
- * configuration errors, rebuilding from stored bytes, NaN refusal. */
+ * configuration errors, rebuilding from stored bytes, NaN refusal, block-wise
+ * code extraction against the per-element one, the fused per-index errors
+ * against sq_index_mse. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "elemfmt.h"
 #include "quant.h"
 #include "layout.h"
+#include "qformat_int.h"
 #include "quant_int.h"
 #include "rng.h"
 #include "stats.h"
@@ -859,6 +862,138 @@ START_TEST(visit_hooks_see_codes)
 }
 END_TEST
 
+/* sq_format_codes (whole blocks at once where it can) equals sq_format_code
+ * element by element, for every format over random ranges: partial first
+ * and last blocks, ranges inside one block, whole blocks, the whole tensor. */
+START_TEST(format_codes_match_code)
+{
+    sq_tensor *x = randn_tensor(4, 1024, 71, 0.5f);
+    sq_rng r;
+    sq_rng_seed(&r, 73);
+    uint8_t *got = malloc(x->numel);
+    ck_assert(got != NULL);
+    for (int f = 1; f < SQ_FORMAT_COUNT; f++) {
+        sq_qconfig cfg = sq_qconfig_for_format((sq_format)f);
+        sq_qtensor *q = quantize_ok(x, &cfg);
+        for (int t = 0; t < 300; t++) {
+            size_t a, n;
+            if (t == 0)
+                a = 0, n = x->numel;
+            else if (t < 100) /* short ranges: inside a block or across one boundary */
+                a = sq_rng_next(&r) % x->numel, n = sq_rng_next(&r) % 300;
+            else
+                a = sq_rng_next(&r) % x->numel, n = sq_rng_next(&r) % x->numel;
+            n = n > x->numel - a ? x->numel - a : n;
+            memset(got, 0xAA, x->numel);
+            sq_format_codes(q, a, n, got);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(got[i] == sq_format_code(q, a + i), "%s: [%zu, %zu) element %zu: %u, want %u",
+                              sq_format_name((sq_format)f), a, a + n, a + i, got[i], sq_format_code(q, a + i));
+            for (size_t i = n; i < x->numel && i < n + 64; i++) /* nothing written past the range */
+                ck_assert_uint_eq(got[i], 0xAA);
+        }
+        sq_qtensor_free(q);
+    }
+    free(got);
+    sq_tensor_free(x);
+}
+END_TEST
+
+/* Per-index errors of sq_quantize_stats (summed in its visitor where no
+ * index spans two parts, else by sq_index_mse) are exactly sq_index_mse's on
+ * its result, with one thread and with three, and sq_index_mse's are exactly
+ * the squared errors added per index in element order; the code counts are
+ * sq_code_histogram's. Tensors of two or three parts; layouts with and
+ * without indices spanning parts. */
+static void check_index_mse(const sq_tensor *x, const sq_qconfig *cfg)
+{
+    const char *name = sq_format_name(cfg->format);
+    size_t ns = sq_qconfig_scale_count(cfg, x->shape, x->ndim), nl = (size_t)1 << cfg->bits;
+    double *im = malloc(ns * sizeof(double)), *want = malloc(ns * sizeof(double)), *ref = calloc(ns, sizeof(double));
+    uint64_t cc[256], cw[256];
+    ck_assert(im && want && ref);
+    for (int t = 0; t < 3; t++) { /* 1 thread, 3 threads, 3 threads without a histogram (no kept x_hat) */
+        sq_stats_opts o = sq_stats_opts_default();
+        sq_qtensor *q;
+        sq_stats st;
+        sq_hist h = {0};
+        sq_error err;
+        for (size_t k = 0; k < ns; k++)
+            im[k] = -1.0; /* every entry must be written */
+        o.index_mse = im;
+        o.code_counts = cc;
+        sq_threads_set(t ? 3 : 1);
+        ck_assert_msg(sq_quantize_stats(x, cfg, &o, &q, &st, t < 2 ? &h : NULL, &err) == SQ_OK, "%s: %s", name,
+                      err.msg);
+        sq_threads_set(0);
+        ck_assert_uint_eq(q->n_scales, ns);
+        ck_assert_int_eq(sq_index_mse(x, q, want, &err), SQ_OK);
+        ck_assert_msg(memcmp(im, want, ns * sizeof(double)) == 0, "%s (run %d): per-index errors differ", name,
+                      t + 1);
+        sq_code_histogram(q, cw);
+        ck_assert_msg(memcmp(cc, cw, nl * sizeof(uint64_t)) == 0, "%s: code counts differ", name);
+        if (t == 0) {
+            sq_tensor *xh = dequantize_ok(q);
+            for (size_t i = 0; i < x->numel; i++) {
+                double e = (double)x->data[i] - (double)xh->data[i];
+                ref[sq_qtensor_scale_index(q, i)] += e * e;
+            }
+            double per = (double)(x->numel / ns);
+            for (size_t k = 0; k < ns; k++)
+                ck_assert_msg(memcmp(&(double){ref[k] / per}, &want[k], sizeof(double)) == 0,
+                              "%s: index %zu: %.17g, want %.17g", name, k, want[k], ref[k] / per);
+            sq_tensor_free(xh);
+        }
+        if (t < 2)
+            sq_hist_free(&h);
+        sq_qtensor_free(q);
+    }
+    free(im);
+    free(want);
+    free(ref);
+}
+
+START_TEST(index_mse_fused_equals_separate)
+{
+    sq_tensor *x = randn_tensor(128, 4096, 81, 1.0f); /* two parts */
+    for (int f = 1; f < SQ_FORMAT_COUNT; f++) {
+        sq_qconfig cfg = sq_qconfig_for_format((sq_format)f); /* fp8 / fp4 per-tensor: one index over both */
+        check_index_mse(x, &cfg);
+    }
+    sq_qconfig cfg = sq_qconfig_for_format(SQ_FORMAT_FP8_E4M3);
+    cfg.granularity = SQ_GRAN_GROUP;
+    cfg.group_size = 64; /* runs of 64, eight side by side */
+    check_index_mse(x, &cfg);
+    cfg.granularity = SQ_GRAN_CHANNEL;
+    cfg.axis = 0; /* runs of 4096: rows never span parts */
+    check_index_mse(x, &cfg);
+    cfg.axis = 1; /* every channel in every part */
+    check_index_mse(x, &cfg);
+    cfg = sq_qconfig_for_format(SQ_FORMAT_FP4_E2M1);
+    cfg.granularity = SQ_GRAN_GROUP;
+    cfg.group_size = 8;
+    check_index_mse(x, &cfg);
+    cfg = sq_qconfig_for_format(SQ_FORMAT_NF4);
+    cfg.double_quant = true; /* the visitor runs after every block's absmax is known */
+    check_index_mse(x, &cfg);
+    sq_tensor_free(x);
+    x = randn_tensor(120, 6400, 83, 1.0f); /* three parts; rows of 6400 span part boundaries */
+    cfg = sq_qconfig_for_format(SQ_FORMAT_NF4);
+    cfg.group_size = 100; /* parts of 262100 elements */
+    check_index_mse(x, &cfg);
+    cfg = sq_qconfig_for_format(SQ_FORMAT_FP8_E5M2);
+    cfg.granularity = SQ_GRAN_CHANNEL;
+    cfg.axis = 0;
+    check_index_mse(x, &cfg);
+    cfg.granularity = SQ_GRAN_GROUP;
+    cfg.group_size = 100; /* a group across the first part boundary */
+    check_index_mse(x, &cfg);
+    cfg = sq_qconfig_for_format(SQ_FORMAT_Q6_K);
+    check_index_mse(x, &cfg);
+    sq_tensor_free(x);
+}
+END_TEST
+
 static Suite *qformat_suite(void)
 {
     Suite *s = suite_create("qformat");
@@ -878,6 +1013,8 @@ static Suite *qformat_suite(void)
     tcase_add_test(tc, nonfinite_refused);
     tcase_add_test(tc, empty_and_storage);
     tcase_add_test(tc, visit_hooks_see_codes);
+    tcase_add_test(tc, format_codes_match_code);
+    tcase_add_test(tc, index_mse_fused_equals_separate);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -170,44 +170,45 @@ SQ_AVX512 static void avx_block_levels(const float *x, float id, uint8_t *q4)
 }
 
 /* The value of nearest_level(v) per lane, for the search, where |v| <=
- * 134 (v = id * x with |id| <= 134 / max|x|) -- other lanes (all-zero
- * blocks) are dropped. v's bucket b = floor(v / 8) + 16 (clamped to
- * 0..31) selects from 32-entry tables the last level k at or below 8 (b -
- * 16) (levels[0] when none), the next and the one after (+inf past the
- * last); the levels are at least 11 apart, so at most the next one lies in
- * the bucket, and v >= next moves up by one. Then the nearer of the two
- * around v, as nearest_level decides (v - lo < hi - v). */
-typedef struct avx_level_tabs {
-    __m512 lo[2], nx[2], nx2[2]; /* entries 0..15 and 16..31 */
-} avx_level_tabs;
+ * 134 (v = id * x with |id| <= 134 / max|x|, up to two roundings) -- other
+ * lanes (all-zero blocks) are dropped.
+ * There nearest_level(v) is the number of midpoints (levels[k] +
+ * levels[k + 1]) / 2 at or below v: near a midpoint both v - lo and hi - v
+ * are exact (|v| is at least as large as them there, and lo, hi are
+ * integers), so v - lo < hi - v is exactly v < midpoint (a tie going up);
+ * away from it the rounded differences keep their order. The count comes
+ * from a table: bucket b = floor(v * BUCKET_SCALE), monotone in v, lies in
+ * -16..15 for |v| < 134.4, and no bucket holds two midpoints (they are at
+ * least 11.5 apart, buckets 8.4 wide); so v's count is the count of the
+ * midpoints in lower buckets plus one when v reaches its bucket's midpoint.
+ * The table is indexed by b's low five bits (the permute ignores the rest)
+ * and holds the level below and at or above the bucket's midpoint
+ * (+inf when the bucket has none). */
+#define BUCKET_SCALE (1.0f / 8.4f)
 
-static void level_tabs(float lo[32], float nx[32], float nx2[32])
-{
-    for (int b = 0; b < 32; b++) {
-        float lb = 8.0f * (float)(b - 16);
-        int k = 0;
-        while (k < 15 && levels[k + 1] <= lb)
-            k++;
-        lo[b] = levels[k];
-        nx[b] = k + 1 < 16 ? levels[k + 1] : INFINITY;
-        nx2[b] = k + 2 < 16 ? levels[k + 2] : INFINITY;
-    }
-}
+/* The tables for buckets 0..15 then -16..-1 (entry b & 31), as the
+ * definitions above give them (mid +inf where a bucket holds none). */
+static const float tab_mid[32] = {7,     INFINITY, 19,       31.5f,    INFINITY, 45.5f,    INFINITY, 61,
+                                  INFINITY, 79,    INFINITY, INFINITY, 101,      INFINITY, INFINITY, INFINITY,
+                                  INFINITY, INFINITY, -115.5f, INFINITY, -93.5f, INFINITY, INFINITY, -74,
+                                  INFINITY, -57,   -42,      INFINITY, -28.5f,   INFINITY, -16,      -4.5f};
+static const float tab_qlo[32] = {1,    13,   13,   25,   38,   38,   53,   53,   69,  69,  89,  89,  89,  113, 113, 113,
+                                  -127, -127, -127, -104, -104, -83, -83, -83, -65, -65, -49, -35, -35, -22, -22, -10};
+static const float tab_qhi[32] = {13,   25,   25,  38,  53,  53,  69,  69,  89,  89,  113, 113, 113, 113, 113, 113,
+                                  -104, -104, -104, -83, -83, -65, -65, -65, -49, -49, -35, -22, -22, -10, -10, 1};
+
+typedef struct avx_level_tabs {
+    __m512 mid[2], qlo[2], qhi[2]; /* entries 0..15 and 16..31 */
+} avx_level_tabs;
 
 SQ_AVX512 static inline __m512 avx_level(__m512 v, const avx_level_tabs *t)
 {
-    __m512i b = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(0.125f)),
+    __m512i b = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(BUCKET_SCALE)),
                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    b = _mm512_max_epi32(_mm512_min_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(16)), _mm512_set1_epi32(31)),
-                         _mm512_setzero_si512());
-    __m512 lo = _mm512_permutex2var_ps(t->lo[0], b, t->lo[1]);
-    __m512 nx = _mm512_permutex2var_ps(t->nx[0], b, t->nx[1]);
-    __m512 nx2 = _mm512_permutex2var_ps(t->nx2[0], b, t->nx2[1]);
-    __mmask16 up = _mm512_cmp_ps_mask(v, nx, _CMP_GE_OQ);
-    lo = _mm512_mask_mov_ps(lo, up, nx);
-    __m512 hi = _mm512_mask_mov_ps(nx, up, nx2);
-    __mmask16 take_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo), _mm512_sub_ps(hi, v), _CMP_LT_OQ);
-    return _mm512_mask_mov_ps(hi, take_lo, lo);
+    __m512 mid = _mm512_permutex2var_ps(t->mid[0], b, t->mid[1]);
+    __m512 qlo = _mm512_permutex2var_ps(t->qlo[0], b, t->qlo[1]);
+    __m512 qhi = _mm512_permutex2var_ps(t->qhi[0], b, t->qhi[1]);
+    return _mm512_mask_mov_ps(qlo, _mm512_cmp_ps_mask(v, mid, _CMP_GE_OQ), qhi);
 }
 
 SQ_AVX512 static inline void avx_level_sums(const __m512 *xt, const __m512 *wt, __m512 id, const avx_level_tabs *t,
@@ -242,13 +243,11 @@ SQ_AVX512 static void avx_block_scales(int count, const float *x, float *scales)
         amax = _mm512_mask_mov_ps(amax, gt, ax);
         max = _mm512_mask_mov_ps(max, gt, xt[j]);
     }
-    float tlo[32], tnx[32], tnx2[32];
-    level_tabs(tlo, tnx, tnx2);
     avx_level_tabs tabs;
     for (int h = 0; h < 2; h++) {
-        tabs.lo[h] = _mm512_loadu_ps(tlo + 16 * h);
-        tabs.nx[h] = _mm512_loadu_ps(tnx + 16 * h);
-        tabs.nx2[h] = _mm512_loadu_ps(tnx2 + 16 * h);
+        tabs.mid[h] = _mm512_loadu_ps(tab_mid + 16 * h);
+        tabs.qlo[h] = _mm512_loadu_ps(tab_qlo + 16 * h);
+        tabs.qhi[h] = _mm512_loadu_ps(tab_qhi + 16 * h);
     }
     __m512 sumqx, sumq2;
     __m512 id0 = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_xor_ps(_mm512_set1_ps(-0.0f), max), _mm512_set1_ps(levels[0])));

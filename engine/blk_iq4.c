@@ -137,37 +137,7 @@ SQ_LANE_INLINE sq_lf lanes_block_scale(const sq_lf *x)
 
 #if SQ_X86_KERNELS
 /* ---- hand-written AVX-512 search -------------------------------------------
- * block_scale per lane with mask registers. The level nearest v: a
- * four-step bisection for the last level at or below v (levels[0] when
- * none), then the nearer of it and the next, as nearest_level decides. */
-
-/* nearest_level(v) per lane, the index. */
-SQ_AVX512 static inline __m512i avx_level_index(__m512 v, __m512 lv, __m512 lv_next)
-{
-    __m512i idx = _mm512_setzero_si512();
-    for (int step = 8; step >= 1; step >>= 1) {
-        __m512i cand = _mm512_or_si512(idx, _mm512_set1_epi32(step));
-        __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_permutexvar_ps(cand, lv), _CMP_GE_OQ);
-        idx = _mm512_mask_mov_epi32(idx, ge, cand);
-    }
-    __m512 lo = _mm512_permutexvar_ps(idx, lv), hi = _mm512_permutexvar_ps(idx, lv_next);
-    __mmask16 up = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo), _mm512_sub_ps(hi, v), _CMP_NLT_UQ) &
-                   _mm512_cmp_ps_mask(v, _mm512_set1_ps(levels[0]), _CMP_GT_OQ) & (__mmask16)~_mm512_cmpeq_epi32_mask(idx, _mm512_set1_epi32(15));
-    idx = _mm512_mask_add_epi32(idx, up, idx, _mm512_set1_epi32(1));
-    return _mm512_mask_mov_epi32(idx, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(15));
-}
-
-/* The 32 level indices of one block against inverse scale id, packed as
- * pack_levels packs them (16 bytes at q4). */
-SQ_AVX512 static void avx_block_levels(const float *x, float id, uint8_t *q4)
-{
-    __m512 lv = _mm512_loadu_ps(levels);
-    __m512 lv_next = _mm512_permutexvar_ps(_mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1), lv);
-    __m512 vid = _mm512_set1_ps(id);
-    __m512i lo = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x)), lv, lv_next);
-    __m512i hi = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x + 16)), lv, lv_next);
-    _mm_storeu_si128((__m128i *)q4, _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
-}
+ * block_scale per lane with mask registers. */
 
 /* The value of nearest_level(v) per lane, for the search, where |v| <=
  * 134 (v = id * x with |id| <= 134 / max|x|, up to two roundings) -- other
@@ -209,6 +179,34 @@ SQ_AVX512 static inline __m512 avx_level(__m512 v, const avx_level_tabs *t)
     __m512 qlo = _mm512_permutex2var_ps(t->qlo[0], b, t->qlo[1]);
     __m512 qhi = _mm512_permutex2var_ps(t->qhi[0], b, t->qhi[1]);
     return _mm512_mask_mov_ps(qlo, _mm512_cmp_ps_mask(v, mid, _CMP_GE_OQ), qhi);
+}
+
+/* nearest_level(v) per lane, the index, for any finite v (and the scale's
+ * final indices): v clamped to [-134, 134], which keeps the count of
+ * midpoints at or below it, then the count as avx_level takes it. */
+static const int32_t tab_ilo[32] = {8, 9, 9, 10, 11, 11, 12, 12, 13, 13, 14, 14, 14, 15, 15, 15,
+                                    0, 0, 0, 1,  1,  2,  2,  2,  3,  3,  4,  5,  5,  6,  6,  7};
+
+SQ_AVX512 static inline __m512i avx_level_index(__m512 v, __m512 mid0, __m512 mid1, __m512i ilo0, __m512i ilo1)
+{
+    v = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(134.0f)), _mm512_set1_ps(-134.0f));
+    __m512i b = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(BUCKET_SCALE)),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512i idx = _mm512_permutex2var_epi32(ilo0, b, ilo1);
+    __mmask16 up = _mm512_cmp_ps_mask(v, _mm512_permutex2var_ps(mid0, b, mid1), _CMP_GE_OQ);
+    return _mm512_mask_add_epi32(idx, up, idx, _mm512_set1_epi32(1));
+}
+
+/* The 32 level indices of one block against inverse scale id, packed as
+ * pack_levels packs them (16 bytes at q4). */
+SQ_AVX512 static void avx_block_levels(const float *x, float id, uint8_t *q4)
+{
+    __m512 mid0 = _mm512_loadu_ps(tab_mid), mid1 = _mm512_loadu_ps(tab_mid + 16);
+    __m512i ilo0 = _mm512_loadu_si512(tab_ilo), ilo1 = _mm512_loadu_si512(tab_ilo + 16);
+    __m512 vid = _mm512_set1_ps(id);
+    __m512i lo = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x)), mid0, mid1, ilo0, ilo1);
+    __m512i hi = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x + 16)), mid0, mid1, ilo0, ilo1);
+    _mm_storeu_si128((__m128i *)q4, _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
 }
 
 SQ_AVX512 static inline void avx_level_sums(const __m512 *xt, const __m512 *wt, __m512 id, const avx_level_tabs *t,

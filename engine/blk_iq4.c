@@ -308,14 +308,15 @@ static void pack_levels(const uint8_t *L, int n, uint8_t *q4)
 static void iq4_nl_finish(const float *x, float d, uint8_t *b)
 {
     uint8_t L[32];
-    sq_blk_put_half(b, d);
     float id = d ? 1 / d : 0;
 #if SQ_X86_KERNELS
     if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        sq_blk_avx_put_halves(b, d, 0, 0);
         avx_block_levels(x, id, b + 2);
         return;
     }
 #endif
+    sq_blk_put_half(b, d);
     for (int j = 0; j < 32; j++)
         L[j] = (uint8_t)nearest_level(id * x[j]);
     pack_levels(L, 32, b + 2);

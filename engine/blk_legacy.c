@@ -337,17 +337,6 @@ static void q8_0_block(const float *x, uint8_t *b)
  * first element reaching it. Blocks that are not plain_block take the
  * scalar code. */
 
-/* sq_blk_put_half by the vector conversion (nearest even: the same half
- * as sq_float_to_half for every finite float), for f and, when two is
- * set, g after it. */
-SQ_AVX512 static inline void avx_put_halves(uint8_t *p, float f, float g, int two)
-{
-    __m256i h = _mm512_cvtps_ph(_mm512_castps128_ps512(_mm_set_ps(0, 0, g, f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    uint32_t v = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(h));
-    for (int k = 0; k < 2 + 2 * two; k++)
-        p[k] = (uint8_t)(v >> (8 * k));
-}
-
 SQ_AVX512 static inline float avx_block_amax(__m512 a0, __m512 a1)
 {
     return _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
@@ -373,7 +362,7 @@ SQ_AVX512 static void avx_q4_0_blocks(const float *x, size_t nb, uint8_t *dst)
             q4_0_block(xb, b);
             continue;
         }
-        avx_put_halves(b, d, 0, 0);
+        sq_blk_avx_put_halves(b, d, 0, 0);
         __m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(8.5f);
         __m512i cap = _mm512_set1_epi32(15);
         __m512i lo = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), off)), cap);
@@ -416,7 +405,7 @@ SQ_AVX512 static void avx_q5_0_blocks(const float *x, size_t nb, uint8_t *dst)
             q5_0_block(xb, b);
             continue;
         }
-        avx_put_halves(b, d, 0, 0);
+        sq_blk_avx_put_halves(b, d, 0, 0);
         __m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(16.5f);
         __m512i cap = _mm512_set1_epi32(31);
         __m512i lo = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), off)), cap);
@@ -443,7 +432,7 @@ SQ_AVX512 static void avx_q5_1_blocks(const float *x, size_t nb, uint8_t *dst)
             q5_1_block(xb, b);
             continue;
         }
-        avx_put_halves(b, d, mn, 1);
+        sq_blk_avx_put_halves(b, d, mn, 1);
         __m512 vid = _mm512_set1_ps(id), vmn = _mm512_set1_ps(mn), half = _mm512_set1_ps(0.5f);
         __m512i lo = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(x0, vmn), vid), half));
         __m512i hi = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(x1, vmn), vid), half));
@@ -474,7 +463,7 @@ SQ_AVX512 static void avx_q8_0_blocks(const float *x, size_t nb, uint8_t *dst)
             q8_0_block(xb, b);
             continue;
         }
-        avx_put_halves(b, d, 0, 0);
+        sq_blk_avx_put_halves(b, d, 0, 0);
         __m512 vid = _mm512_set1_ps(id);
         _mm_storeu_si128((__m128i *)(b + 2), _mm512_cvtepi32_epi8(avx_round_plain(_mm512_mul_ps(x0, vid))));
         _mm_storeu_si128((__m128i *)(b + 18), _mm512_cvtepi32_epi8(avx_round_plain(_mm512_mul_ps(x1, vid))));

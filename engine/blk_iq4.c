@@ -157,7 +157,11 @@ SQ_LANE_INLINE sq_lf lanes_block_scale(const sq_lf *x)
 #define BUCKET_SCALE (1.0f / 8.4f)
 
 /* The tables for buckets 0..15 then -16..-1 (entry b & 31), as the
- * definitions above give them (mid +inf where a bucket holds none). */
+ * definitions above give them (mid +inf where a bucket holds none).
+ * avx_level agrees with levels[nearest_level(v)] for every float with
+ * |v| <= 134.39, and avx_level_index with nearest_level for every finite
+ * float (both checked once by enumerating the floats; tests/test_blockfmt
+ * compares the paths' bytes). */
 static const float tab_mid[32] = {7,     INFINITY, 19,       31.5f,    INFINITY, 45.5f,    INFINITY, 61,
                                   INFINITY, 79,    INFINITY, INFINITY, 101,      INFINITY, INFINITY, INFINITY,
                                   INFINITY, INFINITY, -115.5f, INFINITY, -93.5f, INFINITY, INFINITY, -74,
@@ -181,9 +185,10 @@ SQ_AVX512 static inline __m512 avx_level(__m512 v, const avx_level_tabs *t)
     return _mm512_mask_mov_ps(qlo, _mm512_cmp_ps_mask(v, mid, _CMP_GE_OQ), qhi);
 }
 
-/* nearest_level(v) per lane, the index, for any finite v (and the scale's
- * final indices): v clamped to [-134, 134], which keeps the count of
- * midpoints at or below it, then the count as avx_level takes it. */
+/* nearest_level(v) per lane, the index, for any finite v (for the final
+ * indices, whose scale is not bounded like the search's): v clamped to
+ * [-134, 134], which keeps the count of midpoints at or below it, then the
+ * count as avx_level takes it; tab_ilo[b] is the index of tab_qlo[b]. */
 static const int32_t tab_ilo[32] = {8, 9, 9, 10, 11, 11, 12, 12, 13, 13, 14, 14, 14, 15, 15, 15,
                                     0, 0, 0, 1,  1,  2,  2,  2,  3,  3,  4,  5,  5,  6,  6,  7};
 

@@ -118,4 +118,20 @@ static inline int sq_blk_clamp(int v, int lo, int hi)
     return sq_blk_max(lo, sq_blk_min(hi, v));
 }
 
+/* sq_blk_put_half for the hand-written AVX-512 kernels: the vector
+ * conversion (nearest even gives the same half as sq_float_to_half for
+ * every finite float; checked for all of them), f at p and, when two is
+ * set, g at p + 2. */
+#include "simd.h"
+#if SQ_X86_KERNELS
+SQ_AVX512 static inline void sq_blk_avx_put_halves(uint8_t *p, float f, float g, int two)
+{
+    __m256i h = _mm512_cvtps_ph(_mm512_castps128_ps512(_mm_set_ps(0, 0, g, f)),
+                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    uint32_t v = (uint32_t)_mm_cvtsi128_si32(_mm256_castsi256_si128(h));
+    for (int k = 0; k < 2 + 2 * two; k++)
+        p[k] = (uint8_t)(v >> (8 * k));
+}
+#endif
+
 #endif

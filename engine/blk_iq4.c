@@ -137,77 +137,81 @@ SQ_LANE_INLINE sq_lf lanes_block_scale(const sq_lf *x)
 
 #if SQ_X86_KERNELS
 /* ---- hand-written AVX-512 search -------------------------------------------
- * block_scale per lane with mask registers. The level nearest v: a
- * four-step bisection for the last level at or below v (levels[0] when
- * none), then the nearer of it and the next, as nearest_level decides. */
+ * block_scale per lane with mask registers. */
 
-/* nearest_level(v) per lane, the index. */
-SQ_AVX512 static inline __m512i avx_level_index(__m512 v, __m512 lv, __m512 lv_next)
+/* The value of nearest_level(v) per lane, for the search, where |v| <=
+ * 134 (v = id * x with |id| <= 134 / max|x|, up to two roundings) -- other
+ * lanes (all-zero blocks) are dropped.
+ * There nearest_level(v) is the number of midpoints (levels[k] +
+ * levels[k + 1]) / 2 at or below v: near a midpoint both v - lo and hi - v
+ * are exact (|v| is at least as large as them there, and lo, hi are
+ * integers), so v - lo < hi - v is exactly v < midpoint (a tie going up);
+ * away from it the rounded differences keep their order. The count comes
+ * from a table: bucket b = floor(v * BUCKET_SCALE), monotone in v, lies in
+ * -16..15 for |v| < 134.4, and no bucket holds two midpoints (they are at
+ * least 11.5 apart, buckets 8.4 wide); so v's count is the count of the
+ * midpoints in lower buckets plus one when v reaches its bucket's midpoint.
+ * The table is indexed by b's low five bits (the permute ignores the rest)
+ * and holds the level below and at or above the bucket's midpoint
+ * (+inf when the bucket has none). */
+#define BUCKET_SCALE (1.0f / 8.4f)
+
+/* The tables for buckets 0..15 then -16..-1 (entry b & 31), as the
+ * definitions above give them (mid +inf where a bucket holds none).
+ * avx_level agrees with levels[nearest_level(v)] for every float with
+ * |v| <= 134.39, and avx_level_index with nearest_level for every finite
+ * float (both checked once by enumerating the floats; tests/test_blockfmt
+ * compares the paths' bytes). */
+static const float tab_mid[32] = {7,     INFINITY, 19,       31.5f,    INFINITY, 45.5f,    INFINITY, 61,
+                                  INFINITY, 79,    INFINITY, INFINITY, 101,      INFINITY, INFINITY, INFINITY,
+                                  INFINITY, INFINITY, -115.5f, INFINITY, -93.5f, INFINITY, INFINITY, -74,
+                                  INFINITY, -57,   -42,      INFINITY, -28.5f,   INFINITY, -16,      -4.5f};
+static const float tab_qlo[32] = {1,    13,   13,   25,   38,   38,   53,   53,   69,  69,  89,  89,  89,  113, 113, 113,
+                                  -127, -127, -127, -104, -104, -83, -83, -83, -65, -65, -49, -35, -35, -22, -22, -10};
+static const float tab_qhi[32] = {13,   25,   25,  38,  53,  53,  69,  69,  89,  89,  113, 113, 113, 113, 113, 113,
+                                  -104, -104, -104, -83, -83, -65, -65, -65, -49, -49, -35, -22, -22, -10, -10, 1};
+
+typedef struct avx_level_tabs {
+    __m512 mid[2], qlo[2], qhi[2]; /* entries 0..15 and 16..31 */
+} avx_level_tabs;
+
+SQ_AVX512 static inline __m512 avx_level(__m512 v, const avx_level_tabs *t)
 {
-    __m512i idx = _mm512_setzero_si512();
-    for (int step = 8; step >= 1; step >>= 1) {
-        __m512i cand = _mm512_or_si512(idx, _mm512_set1_epi32(step));
-        __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_permutexvar_ps(cand, lv), _CMP_GE_OQ);
-        idx = _mm512_mask_mov_epi32(idx, ge, cand);
-    }
-    __m512 lo = _mm512_permutexvar_ps(idx, lv), hi = _mm512_permutexvar_ps(idx, lv_next);
-    __mmask16 up = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo), _mm512_sub_ps(hi, v), _CMP_NLT_UQ) &
-                   _mm512_cmp_ps_mask(v, _mm512_set1_ps(levels[0]), _CMP_GT_OQ) & (__mmask16)~_mm512_cmpeq_epi32_mask(idx, _mm512_set1_epi32(15));
-    idx = _mm512_mask_add_epi32(idx, up, idx, _mm512_set1_epi32(1));
-    return _mm512_mask_mov_epi32(idx, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_set1_epi32(15));
+    __m512i b = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(BUCKET_SCALE)),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 mid = _mm512_permutex2var_ps(t->mid[0], b, t->mid[1]);
+    __m512 qlo = _mm512_permutex2var_ps(t->qlo[0], b, t->qlo[1]);
+    __m512 qhi = _mm512_permutex2var_ps(t->qhi[0], b, t->qhi[1]);
+    return _mm512_mask_mov_ps(qlo, _mm512_cmp_ps_mask(v, mid, _CMP_GE_OQ), qhi);
+}
+
+/* nearest_level(v) per lane, the index, for any finite v (for the final
+ * indices, whose scale is not bounded like the search's): v clamped to
+ * [-134, 134], which keeps the count of midpoints at or below it, then the
+ * count as avx_level takes it; tab_ilo[b] is the index of tab_qlo[b]. */
+static const int32_t tab_ilo[32] = {8, 9, 9, 10, 11, 11, 12, 12, 13, 13, 14, 14, 14, 15, 15, 15,
+                                    0, 0, 0, 1,  1,  2,  2,  2,  3,  3,  4,  5,  5,  6,  6,  7};
+
+SQ_AVX512 static inline __m512i avx_level_index(__m512 v, __m512 mid0, __m512 mid1, __m512i ilo0, __m512i ilo1)
+{
+    v = _mm512_max_ps(_mm512_min_ps(v, _mm512_set1_ps(134.0f)), _mm512_set1_ps(-134.0f));
+    __m512i b = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(BUCKET_SCALE)),
+                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512i idx = _mm512_permutex2var_epi32(ilo0, b, ilo1);
+    __mmask16 up = _mm512_cmp_ps_mask(v, _mm512_permutex2var_ps(mid0, b, mid1), _CMP_GE_OQ);
+    return _mm512_mask_add_epi32(idx, up, idx, _mm512_set1_epi32(1));
 }
 
 /* The 32 level indices of one block against inverse scale id, packed as
  * pack_levels packs them (16 bytes at q4). */
 SQ_AVX512 static void avx_block_levels(const float *x, float id, uint8_t *q4)
 {
-    __m512 lv = _mm512_loadu_ps(levels);
-    __m512 lv_next = _mm512_permutexvar_ps(_mm512_set_epi32(15, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1), lv);
+    __m512 mid0 = _mm512_loadu_ps(tab_mid), mid1 = _mm512_loadu_ps(tab_mid + 16);
+    __m512i ilo0 = _mm512_loadu_si512(tab_ilo), ilo1 = _mm512_loadu_si512(tab_ilo + 16);
     __m512 vid = _mm512_set1_ps(id);
-    __m512i lo = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x)), lv, lv_next);
-    __m512i hi = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x + 16)), lv, lv_next);
+    __m512i lo = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x)), mid0, mid1, ilo0, ilo1);
+    __m512i hi = avx_level_index(_mm512_mul_ps(vid, _mm512_loadu_ps(x + 16)), mid0, mid1, ilo0, ilo1);
     _mm_storeu_si128((__m128i *)q4, _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
-}
-
-/* The value of nearest_level(v) per lane, for the search, where |v| <=
- * 134 (v = id * x with |id| <= 134 / max|x|) -- other lanes (all-zero
- * blocks) are dropped. v's bucket b = floor(v / 8) + 16 (clamped to
- * 0..31) selects from 32-entry tables the last level k at or below 8 (b -
- * 16) (levels[0] when none), the next and the one after (+inf past the
- * last); the levels are at least 11 apart, so at most the next one lies in
- * the bucket, and v >= next moves up by one. Then the nearer of the two
- * around v, as nearest_level decides (v - lo < hi - v). */
-typedef struct avx_level_tabs {
-    __m512 lo[2], nx[2], nx2[2]; /* entries 0..15 and 16..31 */
-} avx_level_tabs;
-
-static void level_tabs(float lo[32], float nx[32], float nx2[32])
-{
-    for (int b = 0; b < 32; b++) {
-        float lb = 8.0f * (float)(b - 16);
-        int k = 0;
-        while (k < 15 && levels[k + 1] <= lb)
-            k++;
-        lo[b] = levels[k];
-        nx[b] = k + 1 < 16 ? levels[k + 1] : INFINITY;
-        nx2[b] = k + 2 < 16 ? levels[k + 2] : INFINITY;
-    }
-}
-
-SQ_AVX512 static inline __m512 avx_level(__m512 v, const avx_level_tabs *t)
-{
-    __m512i b = _mm512_cvt_roundps_epi32(_mm512_mul_ps(v, _mm512_set1_ps(0.125f)),
-                                         _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    b = _mm512_max_epi32(_mm512_min_epi32(_mm512_add_epi32(b, _mm512_set1_epi32(16)), _mm512_set1_epi32(31)),
-                         _mm512_setzero_si512());
-    __m512 lo = _mm512_permutex2var_ps(t->lo[0], b, t->lo[1]);
-    __m512 nx = _mm512_permutex2var_ps(t->nx[0], b, t->nx[1]);
-    __m512 nx2 = _mm512_permutex2var_ps(t->nx2[0], b, t->nx2[1]);
-    __mmask16 up = _mm512_cmp_ps_mask(v, nx, _CMP_GE_OQ);
-    lo = _mm512_mask_mov_ps(lo, up, nx);
-    __m512 hi = _mm512_mask_mov_ps(nx, up, nx2);
-    __mmask16 take_lo = _mm512_cmp_ps_mask(_mm512_sub_ps(v, lo), _mm512_sub_ps(hi, v), _CMP_LT_OQ);
-    return _mm512_mask_mov_ps(hi, take_lo, lo);
 }
 
 SQ_AVX512 static inline void avx_level_sums(const __m512 *xt, const __m512 *wt, __m512 id, const avx_level_tabs *t,
@@ -242,13 +246,11 @@ SQ_AVX512 static void avx_block_scales(int count, const float *x, float *scales)
         amax = _mm512_mask_mov_ps(amax, gt, ax);
         max = _mm512_mask_mov_ps(max, gt, xt[j]);
     }
-    float tlo[32], tnx[32], tnx2[32];
-    level_tabs(tlo, tnx, tnx2);
     avx_level_tabs tabs;
     for (int h = 0; h < 2; h++) {
-        tabs.lo[h] = _mm512_loadu_ps(tlo + 16 * h);
-        tabs.nx[h] = _mm512_loadu_ps(tnx + 16 * h);
-        tabs.nx2[h] = _mm512_loadu_ps(tnx2 + 16 * h);
+        tabs.mid[h] = _mm512_loadu_ps(tab_mid + 16 * h);
+        tabs.qlo[h] = _mm512_loadu_ps(tab_qlo + 16 * h);
+        tabs.qhi[h] = _mm512_loadu_ps(tab_qhi + 16 * h);
     }
     __m512 sumqx, sumq2;
     __m512 id0 = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_xor_ps(_mm512_set1_ps(-0.0f), max), _mm512_set1_ps(levels[0])));
@@ -311,14 +313,15 @@ static void pack_levels(const uint8_t *L, int n, uint8_t *q4)
 static void iq4_nl_finish(const float *x, float d, uint8_t *b)
 {
     uint8_t L[32];
-    sq_blk_put_half(b, d);
     float id = d ? 1 / d : 0;
 #if SQ_X86_KERNELS
     if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        sq_blk_avx_put_halves(b, d, 0, 0);
         avx_block_levels(x, id, b + 2);
         return;
     }
 #endif
+    sq_blk_put_half(b, d);
     for (int j = 0; j < 32; j++)
         L[j] = (uint8_t)nearest_level(id * x[j]);
     pack_levels(L, 32, b + 2);

@@ -235,8 +235,19 @@ static void q5_0_block(const float *x, uint8_t *b)
     put_5bit(c, b + 2, b + 6);
 }
 
+#if SQ_X86_KERNELS
+SQ_AVX512 static void avx_q5_0_blocks(const float *x, size_t nb, uint8_t *dst);
+SQ_AVX512 static void avx_q5_1_blocks(const float *x, size_t nb, uint8_t *dst);
+#endif
+
 SQ_HOT void sq_blk_q5_0_quant(const float *x, size_t nb, uint8_t *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_q5_0_blocks(x, nb, dst);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nb; i++)
         q5_0_block(x + i * QK, dst + i * 22);
 }
@@ -273,6 +284,12 @@ static void q5_1_block(const float *x, uint8_t *b)
 
 SQ_HOT void sq_blk_q5_1_quant(const float *x, size_t nb, uint8_t *dst)
 {
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        avx_q5_1_blocks(x, nb, dst);
+        return;
+    }
+#endif
     for (size_t i = 0; i < nb; i++)
         q5_1_block(x + i * QK, dst + i * 24);
 }
@@ -345,12 +362,81 @@ SQ_AVX512 static void avx_q4_0_blocks(const float *x, size_t nb, uint8_t *dst)
             q4_0_block(xb, b);
             continue;
         }
-        sq_blk_put_half(b, d);
+        sq_blk_avx_put_halves(b, d, 0, 0);
         __m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(8.5f);
         __m512i cap = _mm512_set1_epi32(15);
         __m512i lo = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), off)), cap);
         __m512i hi = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x1, vid), off)), cap);
         _mm_storeu_si128((__m128i *)(b + 2), _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
+    }
+}
+
+/* put_5bit for the codes of a block's two halves (lanes 0..15 elements
+ * 0..15 and 16..31): nibble pairs in qs, each code's bit 4 in qh. */
+SQ_AVX512 static inline void avx_put_5bit(__m512i lo, __m512i hi, uint8_t *qh4, uint8_t *qs)
+{
+    const __m512i nib = _mm512_set1_epi32(0x0f), bit4 = _mm512_set1_epi32(0x10);
+    __m512i packed = _mm512_or_si512(_mm512_and_si512(lo, nib), _mm512_slli_epi32(_mm512_and_si512(hi, nib), 4));
+    _mm_storeu_si128((__m128i *)qs, _mm512_cvtepi32_epi8(packed));
+    uint32_t qh = (uint32_t)_mm512_test_epi32_mask(lo, bit4) | (uint32_t)_mm512_test_epi32_mask(hi, bit4) << 16;
+    for (int k = 0; k < 4; k++)
+        qh4[k] = (uint8_t)(qh >> (8 * k));
+}
+
+/* Q5_0 as q5_0_block: the scale from the first element of largest
+ * magnitude, codes trunc(x * id + 16.5) capped at 31 (at least 0 in a
+ * plain block). */
+SQ_AVX512 static void avx_q5_0_blocks(const float *x, size_t nb, uint8_t *dst)
+{
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + i * QK;
+        uint8_t *b = dst + i * 22;
+        __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+        __m512 a0 = _mm512_and_ps(x0, absmask), a1 = _mm512_and_ps(x1, absmask);
+        float am = avx_block_amax(a0, a1);
+        __m512 amax = _mm512_set1_ps(am);
+        uint32_t at = (uint32_t)_mm512_cmp_ps_mask(a0, amax, _CMP_EQ_OQ) |
+                      (uint32_t)_mm512_cmp_ps_mask(a1, amax, _CMP_EQ_OQ) << 16;
+        float max = am > 0 && at ? xb[__builtin_ctz(at)] : 0.0f;
+        float d = max / -16;
+        float id = inverse(d);
+        if (!plain_block(d, id)) {
+            q5_0_block(xb, b);
+            continue;
+        }
+        sq_blk_avx_put_halves(b, d, 0, 0);
+        __m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(16.5f);
+        __m512i cap = _mm512_set1_epi32(31);
+        __m512i lo = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), off)), cap);
+        __m512i hi = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x1, vid), off)), cap);
+        avx_put_5bit(lo, hi, b + 2, b + 6);
+    }
+}
+
+/* Q5_1 as q5_1_block: minimum and maximum by vector reductions (the
+ * order does not matter for finite values, except for which zero a zero
+ * minimum is, stored as m: such blocks, as non-plain ones, take the scalar
+ * code; a zero maximum's sign does not change max - min), codes
+ * trunc((x - min) * id + 0.5), at most 31 in a plain block. */
+SQ_AVX512 static void avx_q5_1_blocks(const float *x, size_t nb, uint8_t *dst)
+{
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + i * QK;
+        uint8_t *b = dst + i * 24;
+        __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+        float mn = _mm512_reduce_min_ps(_mm512_min_ps(x0, x1)), mx = _mm512_reduce_max_ps(_mm512_max_ps(x0, x1));
+        float d = (mx - mn) / 31;
+        float id = inverse(d);
+        if (mn == 0.0f || !plain_block(d, id)) {
+            q5_1_block(xb, b);
+            continue;
+        }
+        sq_blk_avx_put_halves(b, d, mn, 1);
+        __m512 vid = _mm512_set1_ps(id), vmn = _mm512_set1_ps(mn), half = _mm512_set1_ps(0.5f);
+        __m512i lo = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(x0, vmn), vid), half));
+        __m512i hi = _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(x1, vmn), vid), half));
+        avx_put_5bit(lo, hi, b + 4, b + 8);
     }
 }
 
@@ -377,7 +463,7 @@ SQ_AVX512 static void avx_q8_0_blocks(const float *x, size_t nb, uint8_t *dst)
             q8_0_block(xb, b);
             continue;
         }
-        sq_blk_put_half(b, d);
+        sq_blk_avx_put_halves(b, d, 0, 0);
         __m512 vid = _mm512_set1_ps(id);
         _mm_storeu_si128((__m128i *)(b + 2), _mm512_cvtepi32_epi8(avx_round_plain(_mm512_mul_ps(x0, vid))));
         _mm_storeu_si128((__m128i *)(b + 18), _mm512_cvtepi32_epi8(avx_round_plain(_mm512_mul_ps(x1, vid))));

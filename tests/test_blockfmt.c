@@ -407,6 +407,104 @@ START_TEST(test_random_paths_agree)
 }
 END_TEST
 
+/* ---- AVX-512 kernels of Q5_0, Q5_1, IQ4_NL, IQ4_XS: edge cases ------------
+ * Rows built to hit the corners of those kernels, quantized on all three
+ * paths (scalar, portable lanes, default = AVX-512 where the CPU has it),
+ * which must agree byte for byte: equal values, zeros of both signs (a zero
+ * minimum, whose sign Q5_1 stores), tiny, denormal and huge magnitudes,
+ * negative-only blocks, codes exactly at rounding ties (x * id + 16.5 and
+ * (x - min) * id + 0.5 integral), and for IQ4 values at and one ulp around
+ * the midpoints between levels under the first trial scale. */
+#define EDGE_KINDS 12
+#define EDGE_REPS 40
+#define EDGE_COLS 512
+
+static void edge_row(int kind, float *x)
+{
+    static const float iq_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    for (int i = 0; i < EDGE_COLS; i++) {
+        int j = i % 32;
+        float v;
+        switch (kind) {
+        case 0: /* all equal, sign and magnitude per block */
+            v = (i / 32) % 2 ? -3.25f : 0.75f;
+            break;
+        case 1: /* zeros of both signs, the first one's sign varying */
+            v = ((i / 32) + j) % 3 == 0 ? -0.0f : 0.0f;
+            break;
+        case 2: /* non-negative with a zero minimum (+0 or -0 first) and one large value */
+            v = j == (int)(rnd_next() % 32) ? 5.0f : rnd_next() % 4 ? fabsf(rnd_normal()) : (i / 32) % 2 ? -0.0f : 0.0f;
+            break;
+        case 3: /* negative only */
+            v = -fabsf(rnd_normal()) - 1e-3f;
+            break;
+        case 4: /* tiny and denormal */
+            v = rnd_normal() * 0x1p-140f;
+            break;
+        case 5: /* huge: max - min overflows in some blocks */
+            v = rnd_normal() * 0x1p126f;
+            break;
+        case 6: /* Q5_0 ties: max -16 gives id -1 and x * id + 16.5 integral */
+            v = j == 0 ? -16.0f : (float)((int)(rnd_next() % 33) - 16) - 0.5f * (float)(rnd_next() % 2);
+            break;
+        case 7: /* Q5_1 ties: min -1, max 30 give id 1 and (x - min) + 0.5 integral */
+            v = j == 0 ? -1.0f : j == 1 ? 30.0f : (float)((int)(rnd_next() % 31) - 1) + 0.5f * (float)(rnd_next() % 2);
+            break;
+        case 8: /* IQ4: max -127 (first inverse scale -1, trial 0 +1): x * id at and next to level midpoints */
+        case 9: /* the same with max +127 (inverse scales +1 and -1) */
+        {
+            int k = (int)(rnd_next() % 15);
+            float m = (iq_levels[k] + iq_levels[k + 1]) / 2;
+            int step = (int)(rnd_next() % 3);
+            v = step == 0 ? m : nextafterf(m, step == 1 ? -INFINITY : INFINITY);
+            if (j == 0)
+                v = kind == 8 ? -127.0f : 127.0f;
+            else if (rnd_next() % 2) /* as the other sign's inverse scale sees it */
+                v = -v;
+            break;
+        }
+        case 10: /* IQ4: levels themselves, scaled */
+            v = iq_levels[rnd_next() % 16] * 0.01f;
+            break;
+        default: /* one element per block, the rest zeros */
+            v = j == (i / 32) % 32 ? rnd_normal() : 0.0f;
+            break;
+        }
+        x[i] = v;
+    }
+}
+
+START_TEST(test_edge_paths_agree)
+{
+    static const char *const names[] = {"q5_0", "q5_1", "iq4_nl", "iq4_xs"};
+    sq_block_type t;
+    sq_error err;
+    ck_assert_int_eq(sq_block_lookup(names[_i], &t, &err), SQ_OK);
+    const sq_block_info *bi = sq_block_info_of(t);
+    size_t rb = EDGE_COLS / bi->block * bi->block_bytes;
+    uint8_t q[3][EDGE_COLS * 2];
+    float x[EDGE_COLS];
+    rnd_state = 0x243F6A8885A308D3ULL;
+    for (int r = 0; r < EDGE_KINDS * EDGE_REPS; r++) {
+        edge_row(r % EDGE_KINDS, x);
+        for (int path = 0; path < 3; path++) {
+            sq_block_force_scalar(path == 0);
+            sq_simd_force_portable(path == 1);
+            ck_assert_msg(sq_block_quantize_row(t, x, EDGE_COLS, q[path], &err) == SQ_OK, "%s", err.msg);
+        }
+        sq_block_force_scalar(false);
+        sq_simd_force_portable(false);
+        for (int path = 1; path < 3; path++) {
+            size_t k = 0;
+            while (k < rb && q[path][k] == q[0][k])
+                k++;
+            ck_assert_msg(k == rb, "%s, %s path, edge row %d (kind %d): byte %zu is %02x, scalar %02x", names[_i],
+                          path == 1 ? "portable lane" : "default", r, r % EDGE_KINDS, k, q[path][k], q[0][k]);
+        }
+    }
+}
+END_TEST
+
 static Suite *blockfmt_suite(void)
 {
     Suite *s = suite_create("blockfmt");
@@ -420,6 +518,7 @@ static Suite *blockfmt_suite(void)
     tcase_add_loop_test(tc, test_bad_length, 0, (int)NTYPES);
     tcase_add_loop_test(tc, test_nonfinite, 0, (int)NTYPES);
     tcase_add_loop_test(tc, test_random_paths_agree, 0, (int)NTYPES);
+    tcase_add_loop_test(tc, test_edge_paths_agree, 0, 4);
     suite_add_tcase(s, tc);
     return s;
 }

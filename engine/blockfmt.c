@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "blk_int.h"
+#include "fmt_int.h"
 #include "simd.h"
 
 typedef struct blk_kernel {
@@ -39,23 +40,6 @@ static const blk_kernel kernels[SQ_BLOCK_TYPE_COUNT] = {
 
 static int force_scalar;
 
-/* Index of the first NaN or Inf among x[0..n), or n. Scans in chunks with
- * a branch-free test (which vectorizes), then finds the index in the first
- * bad chunk. */
-SQ_HOT static size_t first_nonfinite(const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i += 256) {
-        size_t m = n - i < 256 ? n - i : 256;
-        int bad = 0;
-        for (size_t k = 0; k < m; k++)
-            bad |= !(fabsf(x[i + k]) <= FLT_MAX);
-        if (bad)
-            for (size_t k = 0; k < m; k++)
-                if (!isfinite(x[i + k]))
-                    return i + k;
-    }
-    return n;
-}
 
 void sq_block_force_scalar(bool scalar)
 {
@@ -128,7 +112,7 @@ sq_status sq_block_quantize_row(sq_block_type t, const float *x, size_t n, uint8
     sq_status st = checked(t, n, &k, err);
     if (st != SQ_OK)
         return st;
-    size_t i = first_nonfinite(x, n);
+    size_t i = sq_fmt_first_nonfinite(x, n);
     if (i < n)
         return sq_fail(err, SQ_ERR_NONFINITE, "%s: input element %zu is %g (block formats need finite values)",
                        k->info.name, i + 1, (double)x[i]);

@@ -39,14 +39,21 @@ static const fmt_kernel kernels[SQ_ELEMFMT_COUNT] = {
            sq_fp4_e2m1_decode),
 };
 
+/* A chunk of m floats holds a NaN or Inf when the largest of their bit
+ * patterns without the sign reaches the all-ones exponent (an integer max,
+ * which vectorizes well); then the index is found in that chunk. */
 SQ_HOT size_t sq_fmt_first_nonfinite(const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i += 256) {
         size_t m = n - i < 256 ? n - i : 256;
-        int bad = 0;
-        for (size_t k = 0; k < m; k++)
-            bad |= !(fabsf(x[i + k]) <= FLT_MAX);
-        if (bad)
+        uint32_t top = 0;
+        for (size_t k = 0; k < m; k++) {
+            uint32_t u;
+            memcpy(&u, &x[i + k], sizeof u);
+            u &= 0x7fffffffu;
+            top = u > top ? u : top;
+        }
+        if (top >= 0x7f800000u)
             for (size_t k = 0; k < m; k++)
                 if (!isfinite(x[i + k]))
                     return i + k;

@@ -213,6 +213,41 @@ SQ_AVX512 static inline __m512i avx_clamp(__m512i v, int lo, int hi)
     return _mm512_max_epi32(_mm512_min_epi32(v, _mm512_set1_epi32(hi)), _mm512_set1_epi32(lo));
 }
 
+/* Codes clamp(nearest((x[i] + dm) / d), lo, hi) + off for the n (a
+ * multiple of 16) elements at x into L -- the final re-rounding loops, with
+ * the scalar operations per lane (vdivps rounds as divss does). Without
+ * use_dm, x[i] / d. */
+SQ_AVX512 static void avx_requant(const float *x, int n, float d, float dm, int use_dm, int lo, int hi, int off,
+                                  uint8_t *L)
+{
+    const __m512 vd = _mm512_set1_ps(d), vdm = _mm512_set1_ps(dm);
+    for (int i = 0; i < n; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        if (use_dm)
+            v = _mm512_add_ps(v, vdm);
+        __m512i l = avx_clamp(avx_nearest(_mm512_div_ps(v, vd)), lo, hi);
+        _mm_storeu_si128((__m128i *)(L + i), _mm512_cvtepi32_epi8(_mm512_add_epi32(l, _mm512_set1_epi32(off))));
+    }
+}
+
+/* The 16 x 16 bytes r[i][k] transposed: out + k * stride gets r[0..15][k]
+ * for k < count. Four rounds of the same interleave, each rotating the
+ * eight index bits (row, column) by one. */
+SQ_AVX512 static void avx_transpose_bytes(__m128i r[16], int count, uint8_t *out, int stride)
+{
+    for (int s = 0; s < 4; s++) {
+        __m128i t[16];
+        for (int i = 0; i < 8; i++) {
+            t[2 * i] = _mm_unpacklo_epi8(r[i], r[i + 8]);
+            t[2 * i + 1] = _mm_unpackhi_epi8(r[i], r[i + 8]);
+        }
+        for (int i = 0; i < 16; i++)
+            r[i] = t[i];
+    }
+    for (int k = 0; k < count; k++)
+        _mm_storeu_si128((__m128i *)(out + (size_t)k * (size_t)stride), r[k]);
+}
+
 /* Element i of the count (<= 16) sub-blocks of n elements at x, one a
  * lane, into xt[i]; missing lanes read 0. */
 SQ_AVX512 static void avx_transpose(int count, int n, const float *x, __m512 *xt)
@@ -336,25 +371,21 @@ avx_fit_affine(int count, const int n, const int nmax, const float *x, const flo
         scale = _mm512_mask_mov_ps(scale, upd, this_scale);
         min = _mm512_mask_mov_ps(min, upd, this_min);
     }
-    int32_t codes[32][16];
+    __m128i codes[32];
     for (int i = 0; i < n; i++) {
         __m512i l = avx_nearest(_mm512_mul_ps(src_is, _mm512_sub_ps(xt[i], src_min)));
         l = _mm512_max_epi32(_mm512_min_epi32(l, vnmax), _mm512_setzero_si512());
-        _mm512_storeu_si512(codes[i], _mm512_mask_mov_epi32(l, degenerate, _mm512_setzero_si512()));
+        codes[i] = _mm512_cvtepi32_epi8(_mm512_mask_mov_epi32(l, degenerate, _mm512_setzero_si512()));
     }
     float sc[16], nm[16];
     _mm512_storeu_ps(sc, _mm512_mask_mov_ps(scale, degenerate, zero));
     _mm512_storeu_ps(nm, _mm512_xor_ps(_mm512_set1_ps(-0.0f), _mm512_mask_mov_ps(min, degenerate, min0)));
-    /* lane k's codes: column k of codes[][], gathered and narrowed to bytes */
-    __m512i col = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                     _mm512_set1_epi32(16));
     for (int k = 0; k < count; k++) {
         scales[k] = sc[k];
         mins[k] = nm[k];
-        for (int i = 0; i < n; i += 16)
-            _mm_storeu_si128((__m128i *)(L + k * n + i),
-                             _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(col, &codes[i][k], 4)));
     }
+    for (int i = 0; i < n; i += 16) /* lane k's codes: column k of codes[] */
+        avx_transpose_bytes(codes + i, count, L + i, n);
 }
 
 SQ_AVX512 static void avx_fit_q2(int count, const float *x, uint8_t *L, float *scales, float *mins)
@@ -574,19 +605,17 @@ SQ_AVX512 static void avx_fit_symmetric(int count, int nmax, const float *x, int
         best = _mm512_mask_mov_ps(best, upd, _mm512_mul_ps(ns, sumlx));
         src_is = _mm512_mask_mov_ps(src_is, upd, iscale);
     }
-    int32_t codes[n][16];
+    __m128i codes[n];
     for (int i = 0; i < n; i++) {
         __m512i l = avx_clamp(avx_nearest(_mm512_mul_ps(src_is, xt[i])), -nmax, nmax - 1);
         l = _mm512_add_epi32(l, _mm512_set1_epi32(nmax));
-        _mm512_storeu_si512(codes[i], _mm512_mask_mov_epi32(l, tiny, _mm512_setzero_si512()));
+        codes[i] = _mm512_cvtepi32_epi8(_mm512_mask_mov_epi32(l, tiny, _mm512_setzero_si512()));
     }
     float sc[16];
     _mm512_storeu_ps(sc, _mm512_mask_mov_ps(scale, tiny, zero));
-    for (int k = 0; k < count; k++) {
+    for (int k = 0; k < count; k++)
         scales[k] = sc[k];
-        for (int i = 0; i < n; i++)
-            L[k * n + i] = (int8_t)codes[i][k];
-    }
+    avx_transpose_bytes(codes, count, (uint8_t *)L, n);
 }
 
 /* fit_q3 for the sixteen sub-blocks of 16 of one Q3_K super-block. */
@@ -634,18 +663,13 @@ SQ_AVX512 static void avx_fit_q3(int nmax, const float *x, int8_t *L, float *sca
         if (!changed)
             break;
     }
-    int32_t codes[n][16];
+    __m128i codes[n];
     for (int i = 0; i < n; i++) {
         __m512i l = _mm512_add_epi32(lt[i], _mm512_set1_epi32(nmax));
-        _mm512_storeu_si512(codes[i], _mm512_mask_mov_epi32(l, tiny, _mm512_setzero_si512()));
+        codes[i] = _mm512_cvtepi32_epi8(_mm512_mask_mov_epi32(l, tiny, _mm512_setzero_si512()));
     }
-    float sc[16];
-    _mm512_storeu_ps(sc, _mm512_mask_mov_ps(_mm512_div_ps(sumlx, suml2), tiny, zero));
-    for (int k = 0; k < 16; k++) {
-        scales[k] = sc[k];
-        for (int i = 0; i < n; i++)
-            L[k * n + i] = (int8_t)codes[i][k];
-    }
+    _mm512_storeu_ps(scales, _mm512_mask_mov_ps(_mm512_div_ps(sumlx, suml2), tiny, zero));
+    avx_transpose_bytes(codes, 16, (uint8_t *)L, n);
 }
 #endif
 
@@ -741,7 +765,8 @@ static void q2_k_block(const float *x, uint8_t *b)
     uint8_t L[SQ_QK], *sc = b;
     float w[SQ_QK], scales[16], mins[16], max_scale = 0, max_min = 0;
 #if SQ_X86_KERNELS
-    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+    const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
+    if (fast) {
         avx_fit_q2(16, x, L, scales, mins);
     } else
 #endif
@@ -775,6 +800,12 @@ static void q2_k_block(const float *x, uint8_t *b)
         if (!d)
             continue;
         float dm = dmin * (sc[j] >> 4);
+#if SQ_X86_KERNELS
+        if (fast) {
+            avx_requant(x + 16 * j, 16, d, dm, 1, 0, 3, 0, L + 16 * j);
+            continue;
+        }
+#endif
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (uint8_t)sq_blk_clamp(sq_blk_nearest((x[16 * j + i] + dm) / d), 0, 3);
     }
@@ -840,7 +871,8 @@ static void q3_k_block(const float *x, uint8_t *b)
     int8_t L[SQ_QK];
     float scales[16], max_scale = 0, amax = 0;
 #if SQ_X86_KERNELS
-    if (sq_blk_lanes_enabled() && sq_use_avx512())
+    const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
+    if (fast)
         avx_fit_q3(4, x, L, scales);
     else
 #endif
@@ -864,6 +896,12 @@ static void q3_k_block(const float *x, uint8_t *b)
         float d = dall * q3_scale(b + 96, j);
         if (!d)
             continue;
+#if SQ_X86_KERNELS
+        if (fast) {
+            avx_requant(x + 16 * j, 16, d, 0.f, 0, -4, 3, 4, (uint8_t *)L + 16 * j);
+            continue;
+        }
+#endif
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (int8_t)(sq_blk_clamp(sq_blk_nearest(x[16 * j + i] / d), -4, 3) + 4);
     }
@@ -926,7 +964,8 @@ static void k4_put_scales(const float *scales, const float *mins, float max_scal
 /* Shared by Q4_K (nmax 15) and Q5_K (nmax 31), for one super-block whose
  * sub-blocks are fitted: the scale bytes and half scales at b, then the
  * final codes in L. */
-static void k45_finish(const float *x, const float *scales, const float *mins, uint8_t *b, int nmax, uint8_t *L)
+static void k45_finish(const float *x, const float *scales, const float *mins, uint8_t *b, int nmax, uint8_t *L,
+                       int fast)
 {
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < 8; j++) {
@@ -946,6 +985,13 @@ static void k45_finish(const float *x, const float *scales, const float *mins, u
         if (!d)
             continue;
         float dm = dmin * m;
+#if SQ_X86_KERNELS
+        if (fast) {
+            avx_requant(x + 32 * j, 32, d, dm, 1, 0, nmax, 0, L + 32 * j);
+            continue;
+        }
+#endif
+        (void)fast;
         for (int i = 0; i < 32; i++)
             L[32 * j + i] = (uint8_t)sq_blk_clamp(sq_blk_nearest((x[32 * j + i] + dm) / d), 0, nmax);
     }
@@ -961,7 +1007,7 @@ static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax,
     if (sq_blk_lanes_enabled() && sq_use_avx512()) {
         (nmax == 15 ? avx_fit_q4 : avx_fit_q5)(8 * nsb, x, L, scales, mins);
         for (int s = 0; s < nsb; s++)
-            k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK);
+            k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK, 1);
         return;
     }
 #endif
@@ -976,7 +1022,7 @@ static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax,
     }
     fit_affine_group(8 * nsb, 32, nmax, x, w, L, scales, mins, rmin, nstep, 0);
     for (int s = 0; s < nsb; s++)
-        k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK);
+        k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK, 0);
 }
 
 static void q4_k_pack(const uint8_t *L, uint8_t *b)
@@ -1074,6 +1120,9 @@ static void q6_k_block(const float *x, uint8_t *b)
 {
     int8_t L[SQ_QK];
     float scales[16], max_scale = 0, max_abs = 0;
+#if SQ_X86_KERNELS
+    const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
+#endif
     fit_symmetric_group(16, 16, 32, x, L, scales);
     for (int j = 0; j < 16; j++) {
         if (fabsf(scales[j]) > max_abs) {
@@ -1094,6 +1143,12 @@ static void q6_k_block(const float *x, uint8_t *b)
         float d = dall * sc[j];
         if (!d)
             continue;
+#if SQ_X86_KERNELS
+        if (fast) {
+            avx_requant(x + 16 * j, 16, d, 0.f, 0, -32, 31, 32, (uint8_t *)L + 16 * j);
+            continue;
+        }
+#endif
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (int8_t)(sq_blk_clamp(sq_blk_nearest(x[16 * j + i] / d), -32, 31) + 32);
     }

@@ -248,15 +248,29 @@ SQ_AVX512 static void avx_transpose_bytes(__m128i r[16], int count, uint8_t *out
         _mm_storeu_si128((__m128i *)(out + (size_t)k * (size_t)stride), r[k]);
 }
 
-/* Element i of the count (<= 16) sub-blocks of n elements at x, one a
- * lane, into xt[i]; missing lanes read 0. */
+/* Element i of the count (<= 16) sub-blocks of n (16 or 32) elements at x,
+ * one a lane, into xt[i]; missing lanes read 0. Each 16 x 16 square is
+ * transposed in registers by four rounds of the same two-source interleave
+ * (each rotates the eight index bits, row and column, by one). */
 SQ_AVX512 static void avx_transpose(int count, int n, const float *x, __m512 *xt)
 {
-    __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                     _mm512_set1_epi32(n));
-    __mmask16 m = (__mmask16)((1u << count) - 1);
-    for (int i = 0; i < n; i++)
-        xt[i] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, x + i, 4);
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    for (int h = 0; h < n; h += 16) {
+        __m512 r[16], t[16];
+        for (int k = 0; k < 16; k++)
+            r[k] = k < count ? _mm512_loadu_ps(x + k * n + h) : _mm512_setzero_ps();
+        for (int s = 0; s < 4; s++) {
+            for (int i = 0; i < 8; i++) {
+                t[2 * i] = _mm512_permutex2var_ps(r[i], lo, r[i + 8]);
+                t[2 * i + 1] = _mm512_permutex2var_ps(r[i], hi, r[i + 8]);
+            }
+            for (int i = 0; i < 16; i++)
+                r[i] = t[i];
+        }
+        for (int i = 0; i < 16; i++)
+            xt[h + i] = r[i];
+    }
 }
 
 /* The weights of the K-quant searches: |x| (Q2_K), or av_x + |x| with
@@ -562,13 +576,25 @@ SQ_AVX512 static inline __m512 avx_signed_absmax(int n, const __m512 *xt, __m512
 }
 
 /* symmetric_sums per lane (wx = x*x*x and w = x*x precomputed, as the
- * scalar products group); the codes, not offset, into li when not NULL. */
-SQ_AVX512 static inline void avx_symmetric_sums(int n, int nmax, const __m512 *xt, const __m512 *wxt,
-                                                const __m512 *wt, __m512 iscale, __m512 *sumlx, __m512 *suml2)
+ * scalar products group). The codes round in the float domain: t = v +
+ * 1.5 * 2^23 holds 1.5 * 2^23 + nearest(v) exactly while |v| <= 2^22, true
+ * for every lane that counts (|v| <= |iscale * max| ~ nmax + 1; the tiny
+ * lanes' results are dropped); the clamps to [-nmax, nmax - 1] run only
+ * where some lane's extreme product needs them (clamp_lo, clamp_hi). */
+SQ_AVX512 static inline __attribute__((always_inline)) void
+avx_symmetric_sums(int n, int nmax, const __m512 *xt, const __m512 *wxt, const __m512 *wt, __m512 iscale,
+                   const int clamp_lo, const int clamp_hi, __m512 *sumlx, __m512 *suml2)
 {
+    const __m512 magic = _mm512_set1_ps(12582912.f), lo = _mm512_set1_ps(12582912.f - (float)nmax),
+                 hi = _mm512_set1_ps(12582912.f + (float)(nmax - 1));
     __m512 slx = _mm512_setzero_ps(), sl2 = _mm512_setzero_ps();
     for (int i = 0; i < n; i++) {
-        __m512 l = _mm512_cvtepi32_ps(avx_clamp(avx_nearest(_mm512_mul_ps(iscale, xt[i])), -nmax, nmax - 1));
+        __m512 t = _mm512_add_ps(_mm512_mul_ps(iscale, xt[i]), magic);
+        if (clamp_lo)
+            t = _mm512_max_ps(t, lo);
+        if (clamp_hi)
+            t = _mm512_min_ps(t, hi);
+        __m512 l = _mm512_sub_ps(t, magic);
         slx = _mm512_add_ps(slx, _mm512_mul_ps(wxt[i], l));
         sl2 = _mm512_add_ps(sl2, _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
     }
@@ -576,8 +602,28 @@ SQ_AVX512 static inline void avx_symmetric_sums(int n, int nmax, const __m512 *x
     *suml2 = sl2;
 }
 
+/* avx_symmetric_sums with the clamps the lanes in care need: their products
+ * lie between iscale * xmin and iscale * xmax (rounding is monotone). */
+SQ_AVX512 static inline __attribute__((always_inline)) void
+avx_symmetric_sums_any(int n, int nmax, const __m512 *xt, const __m512 *wxt, const __m512 *wt, __m512 iscale,
+                       __m512 xmin, __m512 xmax, __mmask16 care, __m512 *sumlx, __m512 *suml2)
+{
+    __m512 a = _mm512_mul_ps(iscale, xmin), b = _mm512_mul_ps(iscale, xmax);
+    __m512 vlo = _mm512_min_ps(a, b), vhi = _mm512_max_ps(a, b);
+    int need_lo = (_mm512_cmp_ps_mask(vlo, _mm512_set1_ps(-(float)nmax - 0.5f), _CMP_NLT_UQ) & care) != care;
+    int need_hi = (_mm512_cmp_ps_mask(vhi, _mm512_set1_ps((float)nmax - 0.5f), _CMP_LT_OQ) & care) != care;
+    if (need_lo && need_hi)
+        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, 1, 1, sumlx, suml2);
+    else if (need_lo)
+        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, 1, 0, sumlx, suml2);
+    else if (need_hi)
+        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, 0, 1, sumlx, suml2);
+    else
+        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, 0, 0, sumlx, suml2);
+}
+
 /* fit_symmetric_group's search for up to 16 sub-blocks of 16. */
-SQ_AVX512 static void avx_fit_symmetric(int count, int nmax, const float *x, int8_t *L, float *scales)
+SQ_AVX512 static void avx_fit_symmetric(int count, const int nmax, const float *x, int8_t *L, float *scales)
 {
     enum { n = 16 };
     __m512 xt[n], wt[n], wxt[n], amax;
@@ -587,17 +633,22 @@ SQ_AVX512 static void avx_fit_symmetric(int count, int nmax, const float *x, int
         wt[i] = _mm512_mul_ps(xt[i], xt[i]);
         wxt[i] = _mm512_mul_ps(wt[i], xt[i]);
     }
-    __m512 max = avx_signed_absmax(n, xt, &amax);
+    __m512 max = avx_signed_absmax(n, xt, &amax), xmin = xt[0], xmax = xt[0];
+    for (int i = 1; i < n; i++) {
+        xmin = _mm512_min_ps(xmin, xt[i]);
+        xmax = _mm512_max_ps(xmax, xt[i]);
+    }
     __mmask16 tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(GROUP_EPS), _CMP_LT_OQ);
+    const __mmask16 care = (__mmask16)(~tiny & ((1u << count) - 1));
     __m512 sumlx, suml2, src_is = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
-    avx_symmetric_sums(n, nmax, xt, wxt, wt, src_is, &sumlx, &suml2);
+    avx_symmetric_sums_any(n, nmax, xt, wxt, wt, src_is, xmin, xmax, care, &sumlx, &suml2);
     __m512 scale = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(suml2, zero, _CMP_NEQ_UQ), sumlx, suml2);
     __m512 best = _mm512_mul_ps(scale, sumlx);
     for (int is = -9; is <= 9; is++) {
         if (is == 0)
             continue;
         __m512 iscale = _mm512_div_ps(_mm512_set1_ps(-(nmax + 0.1f * is)), max);
-        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, &sumlx, &suml2);
+        avx_symmetric_sums_any(n, nmax, xt, wxt, wt, iscale, xmin, xmax, care, &sumlx, &suml2);
         __mmask16 upd = _mm512_cmp_ps_mask(suml2, zero, _CMP_GT_OQ) &
                         _mm512_cmp_ps_mask(_mm512_mul_ps(sumlx, sumlx), _mm512_mul_ps(best, suml2), _CMP_GT_OQ);
         __m512 ns = _mm512_div_ps(sumlx, suml2);

@@ -278,143 +278,213 @@ SQ_AVX512 static void avx_transpose(int count, int n, const float *x, __m512 *xt
  * (Q4_K, Q5_K) -- k45_blocks' and q2_k_block's arithmetic, per lane. */
 enum { W_ABS = 1, W_RMS_ABS = 2 };
 
-/* fit_affine_group's search for up to 16 sub-blocks of n (16 or 32),
- * inlined into one copy per format (constant n, nmax, use_mad). The
- * candidates' codes round in the float domain -- t = v + 1.5 * 2^23
- * clamped to [1.5 * 2^23, 1.5 * 2^23 + nmax], then minus 1.5 * 2^23, the
- * same code as sq_blk_nearest and the integer clamp -- whenever every
- * lane's v = iscale * (x - min) stays within +-2^22 (checked at the lane's
- * extreme elements: the rounded products are monotone in x); otherwise
- * (some huge or degenerate scale) the exact integer rounding runs. */
+/* One candidate's codes and sums for the G groups of lanes, rounding in
+ * the float domain (see avx_fit_affine); the clamps to [0, nmax] only when
+ * some lane needs them (clamp_lo, clamp_hi). */
+#define AVX_AFFINE_SUMS(G, n, nmax, clamp_lo, clamp_hi)                                                         \
+    do {                                                                                                       \
+        const __m512 magic_ = _mm512_set1_ps(12582912.f), top_ = _mm512_set1_ps(12582912.f + (float)(nmax));   \
+        _Pragma("GCC unroll 4") for (int i = 0; i < (n); i++) _Pragma("GCC unroll 2") for (int g = 0; g < (G); g++) \
+        {                                                                                                      \
+            __m512 t = _mm512_add_ps(_mm512_mul_ps(iscale[g], _mm512_sub_ps(xt[g][i], min[g])), magic_);        \
+            if (clamp_lo)                                                                                      \
+                t = _mm512_max_ps(t, magic_);                                                                  \
+            if (clamp_hi)                                                                                      \
+                t = _mm512_min_ps(t, top_);                                                                    \
+            __m512 l = _mm512_sub_ps(t, magic_), wl = _mm512_mul_ps(wt[g][i], l);                              \
+            lt[g][i] = l;                                                                                      \
+            sum_l[g] = _mm512_add_ps(sum_l[g], wl);                                                            \
+            sum_l2[g] = _mm512_add_ps(sum_l2[g], _mm512_mul_ps(wl, l));                                        \
+            sum_xl[g] = _mm512_add_ps(sum_xl[g], _mm512_mul_ps(wl, xt[g][i]));                                 \
+        }                                                                                                      \
+    } while (0)
+
+/* fit_affine_group's search for up to 16 G sub-blocks of n (16 or 32),
+ * inlined into one copy per format (constant G, n, nmax, use_mad); G
+ * groups of sixteen lanes run interleaved, so that one group's in-order
+ * sums fill the other's latencies. The candidates' codes round in the
+ * float domain -- t = v + 1.5 * 2^23 clamped to [1.5 * 2^23, 1.5 * 2^23 +
+ * nmax], then minus 1.5 * 2^23, the same code as sq_blk_nearest and the
+ * integer clamp -- whenever every lane's v = iscale * (x - min) stays
+ * within +-2^22 (checked at the lane's extreme elements: the rounded
+ * products are monotone in x); otherwise (some huge or degenerate scale)
+ * the exact integer rounding runs. The same extremes tell whether any lane
+ * needs the clamps at all. */
 SQ_AVX512 static inline __attribute__((always_inline)) void
-avx_fit_affine(int count, const int n, const int nmax, const float *x, const float *w, int wmode, uint8_t *L,
+avx_fit_affine(const int G, int count, const int n, const int nmax, const float *x, int wmode, uint8_t *L,
                float *scales, float *mins, float rmin, float rdelta, int nstep, const int use_mad)
 {
-    __m512 xt[32], wt[32], lt[32];
-    if (n < 1 || n > 32)
+    __m512 xt[2][32], wt[2][32], lt[2][32];
+    if (n < 1 || n > 32 || G < 1 || G > 2)
         return;
-    avx_transpose(count, n, x, xt);
     const __m512 zero = _mm512_setzero_ps();
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-    if (wmode == W_ABS) {
-        for (int i = 0; i < n; i++)
-            wt[i] = _mm512_and_ps(xt[i], absmask);
-    } else if (wmode == W_RMS_ABS) {
-        __m512 sum_x2 = zero;
-        for (int i = 0; i < n; i++)
-            sum_x2 = _mm512_add_ps(sum_x2, _mm512_mul_ps(xt[i], xt[i]));
-        __m512 av_x = _mm512_sqrt_ps(_mm512_div_ps(sum_x2, _mm512_set1_ps(32.0f)));
-        for (int i = 0; i < n; i++)
-            wt[i] = _mm512_add_ps(av_x, _mm512_and_ps(xt[i], absmask));
-    } else {
-        avx_transpose(count, n, w, wt);
-    }
-    __m512 min = xt[0], max = xt[0], sum_w = wt[0], sum_x = _mm512_mul_ps(wt[0], xt[0]);
-    for (int i = 1; i < n; i++) {
-        min = _mm512_min_ps(xt[i], min); /* x < min ? x : min */
-        max = _mm512_max_ps(xt[i], max); /* x > max ? x : max */
-        sum_w = _mm512_add_ps(sum_w, wt[i]);
-        sum_x = _mm512_add_ps(sum_x, _mm512_mul_ps(wt[i], xt[i]));
-    }
-    const __m512 xmin = min;
-    min = _mm512_mask_mov_ps(min, _mm512_cmp_ps_mask(min, zero, _CMP_GT_OQ), zero);
-    __m512 min0 = min;
-    __mmask16 degenerate = _mm512_cmp_ps_mask(max, min, _CMP_EQ_OQ);
-    /* lanes whose rounding range does not matter: degenerate or unused */
-    const __mmask16 ignore = degenerate | (__mmask16)~((1u << count) - 1);
     const __m512i vnmax = _mm512_set1_epi32(nmax);
-    const __m512 magic = _mm512_set1_ps(12582912.f), magic_top = _mm512_set1_ps(12582912.f + (float)nmax);
     const __m512 lim = _mm512_set1_ps(0x1p22f), nlim = _mm512_set1_ps(-0x1p22f);
-    __m512 iscale = _mm512_div_ps(_mm512_set1_ps((float)nmax), _mm512_sub_ps(max, min));
-    __m512 scale = _mm512_div_ps(_mm512_set1_ps(1.0f), iscale);
-    /* the codes' source: L = clamp(nearest(src_is * (x - src_min))) */
-    __m512 src_is = iscale, src_min = min, best = zero;
-    for (int i = 0; i < n; i++) {
-        __m512i l = avx_nearest(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)));
-        l = _mm512_max_epi32(_mm512_min_epi32(l, vnmax), _mm512_setzero_si512());
-        __m512 diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(scale, _mm512_cvtepi32_ps(l)), min), xt[i]);
-        diff = use_mad ? _mm512_and_ps(diff, absmask) : _mm512_mul_ps(diff, diff);
-        best = _mm512_add_ps(best, _mm512_mul_ps(wt[i], diff));
+    const __m512 half = _mm512_set1_ps(-0.5f), top = _mm512_set1_ps((float)nmax + 0.5f);
+    __m512 min[2], max[2], xmin[2], min0[2], sum_w[2], sum_x[2], scale[2], src_is[2], src_min[2], best[2];
+    __m512 iscale[2], sum_l[2], sum_l2[2], sum_xl[2];
+    __mmask16 degenerate[2], care[2];
+    for (int g = 0; g < G; g++) {
+        int cg = sq_blk_clamp(count - 16 * g, 0, 16);
+        avx_transpose(cg, n, x + 16 * g * n, xt[g]);
+        if (wmode == W_ABS) {
+            for (int i = 0; i < n; i++)
+                wt[g][i] = _mm512_and_ps(xt[g][i], absmask);
+        } else {
+            __m512 sum_x2 = zero;
+            for (int i = 0; i < n; i++)
+                sum_x2 = _mm512_add_ps(sum_x2, _mm512_mul_ps(xt[g][i], xt[g][i]));
+            __m512 av_x = _mm512_sqrt_ps(_mm512_div_ps(sum_x2, _mm512_set1_ps(32.0f)));
+            for (int i = 0; i < n; i++)
+                wt[g][i] = _mm512_add_ps(av_x, _mm512_and_ps(xt[g][i], absmask));
+        }
+        __m512 mn = xt[g][0], mx = xt[g][0], sw = wt[g][0], sx = _mm512_mul_ps(wt[g][0], xt[g][0]);
+        for (int i = 1; i < n; i++) {
+            mn = _mm512_min_ps(xt[g][i], mn); /* x < min ? x : min */
+            mx = _mm512_max_ps(xt[g][i], mx); /* x > max ? x : max */
+            sw = _mm512_add_ps(sw, wt[g][i]);
+            sx = _mm512_add_ps(sx, _mm512_mul_ps(wt[g][i], xt[g][i]));
+        }
+        xmin[g] = mn;
+        max[g] = mx;
+        sum_w[g] = sw;
+        sum_x[g] = sx;
+        min[g] = _mm512_mask_mov_ps(mn, _mm512_cmp_ps_mask(mn, zero, _CMP_GT_OQ), zero);
+        min0[g] = min[g];
+        degenerate[g] = _mm512_cmp_ps_mask(max[g], min[g], _CMP_EQ_OQ);
+        /* lanes whose rounding range matters: neither degenerate nor unused */
+        care[g] = (__mmask16)(~degenerate[g] & ((1u << cg) - 1));
+        __m512 is0 = _mm512_div_ps(_mm512_set1_ps((float)nmax), _mm512_sub_ps(max[g], min[g]));
+        scale[g] = _mm512_div_ps(_mm512_set1_ps(1.0f), is0);
+        /* the codes' source: L = clamp(nearest(src_is * (x - src_min))) */
+        src_is[g] = is0;
+        src_min[g] = min[g];
+        __m512 b = zero;
+        for (int i = 0; i < n; i++) {
+            __m512i l = avx_nearest(_mm512_mul_ps(is0, _mm512_sub_ps(xt[g][i], min[g])));
+            l = _mm512_max_epi32(_mm512_min_epi32(l, vnmax), _mm512_setzero_si512());
+            __m512 diff =
+                _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(scale[g], _mm512_cvtepi32_ps(l)), min[g]), xt[g][i]);
+            diff = use_mad ? _mm512_and_ps(diff, absmask) : _mm512_mul_ps(diff, diff);
+            b = _mm512_add_ps(b, _mm512_mul_ps(wt[g][i], diff));
+        }
+        best[g] = b;
     }
     for (int is = 0; is <= nstep; is++) {
-        iscale = _mm512_div_ps(_mm512_set1_ps(rmin + rdelta * is + nmax), _mm512_sub_ps(max, min));
-        __m512 sum_l = zero, sum_l2 = zero, sum_xl = zero;
-        __mmask16 in_range = _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(max, min)), lim, _CMP_LT_OQ) &
-                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(xmin, min)), nlim, _CMP_GT_OQ) &
-                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(max, min)), nlim, _CMP_GT_OQ) &
-                             _mm512_cmp_ps_mask(_mm512_mul_ps(iscale, _mm512_sub_ps(xmin, min)), lim, _CMP_LT_OQ);
-        if ((__mmask16)(in_range | ignore) == 0xffff) {
-#pragma GCC unroll 8
-            for (int i = 0; i < n; i++) {
-                __m512 t = _mm512_add_ps(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)), magic);
-                __m512 l = _mm512_sub_ps(_mm512_min_ps(_mm512_max_ps(t, magic), magic_top), magic);
-                __m512 wl = _mm512_mul_ps(wt[i], l);
-                lt[i] = l;
-                sum_l = _mm512_add_ps(sum_l, wl);
-                sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, l));
-                sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, xt[i]));
-            }
+        int fast = 1, need_lo = 0, need_hi = 0;
+#pragma GCC unroll 2
+        for (int g = 0; g < G; g++) {
+            __m512 range = _mm512_sub_ps(max[g], min[g]);
+            iscale[g] = _mm512_div_ps(_mm512_set1_ps(rmin + rdelta * is + nmax), range);
+            sum_l[g] = sum_l2[g] = sum_xl[g] = zero;
+            __m512 a = _mm512_mul_ps(iscale[g], range), b = _mm512_mul_ps(iscale[g], _mm512_sub_ps(xmin[g], min[g]));
+            __mmask16 in_range = _mm512_cmp_ps_mask(a, lim, _CMP_LT_OQ) & _mm512_cmp_ps_mask(b, nlim, _CMP_GT_OQ) &
+                                 _mm512_cmp_ps_mask(a, nlim, _CMP_GT_OQ) & _mm512_cmp_ps_mask(b, lim, _CMP_LT_OQ);
+            fast &= (in_range & care[g]) == care[g];
+            __m512 vlo = _mm512_min_ps(a, b), vhi = _mm512_max_ps(a, b);
+            need_lo |= (_mm512_cmp_ps_mask(vlo, half, _CMP_GE_OQ) & care[g]) != care[g];
+            need_hi |= (_mm512_cmp_ps_mask(vhi, top, _CMP_LT_OQ) & care[g]) != care[g];
+        }
+        if (fast) {
+            if (need_lo && need_hi)
+                AVX_AFFINE_SUMS(G, n, nmax, 1, 1);
+            else if (need_hi)
+                AVX_AFFINE_SUMS(G, n, nmax, 0, 1);
+            else if (need_lo)
+                AVX_AFFINE_SUMS(G, n, nmax, 1, 0);
+            else
+                AVX_AFFINE_SUMS(G, n, nmax, 0, 0);
         } else {
-            for (int i = 0; i < n; i++) {
-                __m512i li = avx_nearest(_mm512_mul_ps(iscale, _mm512_sub_ps(xt[i], min)));
-                li = _mm512_max_epi32(_mm512_min_epi32(li, vnmax), _mm512_setzero_si512());
-                __m512 l = _mm512_cvtepi32_ps(li), wl = _mm512_mul_ps(wt[i], l);
-                lt[i] = l;
-                sum_l = _mm512_add_ps(sum_l, wl);
-                sum_l2 = _mm512_add_ps(sum_l2, _mm512_mul_ps(wl, l));
-                sum_xl = _mm512_add_ps(sum_xl, _mm512_mul_ps(wl, xt[i]));
+            for (int i = 0; i < n; i++)
+#pragma GCC unroll 2
+                for (int g = 0; g < G; g++) {
+                    __m512i li = avx_nearest(_mm512_mul_ps(iscale[g], _mm512_sub_ps(xt[g][i], min[g])));
+                    li = _mm512_max_epi32(_mm512_min_epi32(li, vnmax), _mm512_setzero_si512());
+                    __m512 l = _mm512_cvtepi32_ps(li), wl = _mm512_mul_ps(wt[g][i], l);
+                    lt[g][i] = l;
+                    sum_l[g] = _mm512_add_ps(sum_l[g], wl);
+                    sum_l2[g] = _mm512_add_ps(sum_l2[g], _mm512_mul_ps(wl, l));
+                    sum_xl[g] = _mm512_add_ps(sum_xl[g], _mm512_mul_ps(wl, xt[g][i]));
+                }
+        }
+        __m512 D[2], this_scale[2], this_min[2], mad[2];
+#pragma GCC unroll 2
+        for (int g = 0; g < G; g++) {
+            D[g] = _mm512_sub_ps(_mm512_mul_ps(sum_w[g], sum_l2[g]), _mm512_mul_ps(sum_l[g], sum_l[g]));
+            this_scale[g] = _mm512_div_ps(
+                _mm512_sub_ps(_mm512_mul_ps(sum_w[g], sum_xl[g]), _mm512_mul_ps(sum_x[g], sum_l[g])), D[g]);
+            this_min[g] = _mm512_div_ps(
+                _mm512_sub_ps(_mm512_mul_ps(sum_l2[g], sum_x[g]), _mm512_mul_ps(sum_l[g], sum_xl[g])), D[g]);
+            __mmask16 pos = _mm512_cmp_ps_mask(this_min[g], zero, _CMP_GT_OQ);
+            this_min[g] = _mm512_mask_mov_ps(this_min[g], pos, zero);
+            this_scale[g] = _mm512_mask_div_ps(this_scale[g], pos, sum_xl[g], sum_l2[g]);
+            mad[g] = zero;
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < n; i++)
+#pragma GCC unroll 2
+            for (int g = 0; g < G; g++) {
+                __m512 diff =
+                    _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(this_scale[g], lt[g][i]), this_min[g]), xt[g][i]);
+                diff = use_mad ? _mm512_and_ps(diff, absmask) : _mm512_mul_ps(diff, diff);
+                mad[g] = _mm512_add_ps(mad[g], _mm512_mul_ps(wt[g][i], diff));
             }
+#pragma GCC unroll 2
+        for (int g = 0; g < G; g++) {
+            __mmask16 upd = _mm512_cmp_ps_mask(D[g], zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(mad[g], best[g], _CMP_LT_OQ);
+            src_is[g] = _mm512_mask_mov_ps(src_is[g], upd, iscale[g]);
+            src_min[g] = _mm512_mask_mov_ps(src_min[g], upd, min[g]);
+            best[g] = _mm512_mask_mov_ps(best[g], upd, mad[g]);
+            scale[g] = _mm512_mask_mov_ps(scale[g], upd, this_scale[g]);
+            min[g] = _mm512_mask_mov_ps(min[g], upd, this_min[g]);
         }
-        __m512 D = _mm512_sub_ps(_mm512_mul_ps(sum_w, sum_l2), _mm512_mul_ps(sum_l, sum_l));
-        __m512 this_scale = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_w, sum_xl), _mm512_mul_ps(sum_x, sum_l)), D);
-        __m512 this_min = _mm512_div_ps(_mm512_sub_ps(_mm512_mul_ps(sum_l2, sum_x), _mm512_mul_ps(sum_l, sum_xl)), D);
-        __mmask16 pos = _mm512_cmp_ps_mask(this_min, zero, _CMP_GT_OQ);
-        this_min = _mm512_mask_mov_ps(this_min, pos, zero);
-        this_scale = _mm512_mask_div_ps(this_scale, pos, sum_xl, sum_l2);
-        __m512 mad = zero;
-#pragma GCC unroll 8
+    }
+    for (int g = 0; g < G; g++) {
+        int cg = sq_blk_clamp(count - 16 * g, 0, 16);
+        __m128i codes[32];
         for (int i = 0; i < n; i++) {
-            __m512 diff = _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(this_scale, lt[i]), this_min), xt[i]);
-            diff = use_mad ? _mm512_and_ps(diff, absmask) : _mm512_mul_ps(diff, diff);
-            mad = _mm512_add_ps(mad, _mm512_mul_ps(wt[i], diff));
+            __m512i l = avx_nearest(_mm512_mul_ps(src_is[g], _mm512_sub_ps(xt[g][i], src_min[g])));
+            l = _mm512_max_epi32(_mm512_min_epi32(l, vnmax), _mm512_setzero_si512());
+            codes[i] = _mm512_cvtepi32_epi8(_mm512_mask_mov_epi32(l, degenerate[g], _mm512_setzero_si512()));
         }
-        __mmask16 upd = _mm512_cmp_ps_mask(D, zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(mad, best, _CMP_LT_OQ);
-        src_is = _mm512_mask_mov_ps(src_is, upd, iscale);
-        src_min = _mm512_mask_mov_ps(src_min, upd, min);
-        best = _mm512_mask_mov_ps(best, upd, mad);
-        scale = _mm512_mask_mov_ps(scale, upd, this_scale);
-        min = _mm512_mask_mov_ps(min, upd, this_min);
+        float sc[16], nm[16];
+        _mm512_storeu_ps(sc, _mm512_mask_mov_ps(scale[g], degenerate[g], zero));
+        _mm512_storeu_ps(nm,
+                         _mm512_xor_ps(_mm512_set1_ps(-0.0f), _mm512_mask_mov_ps(min[g], degenerate[g], min0[g])));
+        for (int k = 0; k < cg; k++) {
+            scales[16 * g + k] = sc[k];
+            mins[16 * g + k] = nm[k];
+        }
+        for (int i = 0; i < n; i += 16) /* lane k's codes: column k of codes[] */
+            avx_transpose_bytes(codes + i, cg, L + 16 * g * n + i, n);
     }
-    __m128i codes[32];
-    for (int i = 0; i < n; i++) {
-        __m512i l = avx_nearest(_mm512_mul_ps(src_is, _mm512_sub_ps(xt[i], src_min)));
-        l = _mm512_max_epi32(_mm512_min_epi32(l, vnmax), _mm512_setzero_si512());
-        codes[i] = _mm512_cvtepi32_epi8(_mm512_mask_mov_epi32(l, degenerate, _mm512_setzero_si512()));
-    }
-    float sc[16], nm[16];
-    _mm512_storeu_ps(sc, _mm512_mask_mov_ps(scale, degenerate, zero));
-    _mm512_storeu_ps(nm, _mm512_xor_ps(_mm512_set1_ps(-0.0f), _mm512_mask_mov_ps(min, degenerate, min0)));
-    for (int k = 0; k < count; k++) {
-        scales[k] = sc[k];
-        mins[k] = nm[k];
-    }
-    for (int i = 0; i < n; i += 16) /* lane k's codes: column k of codes[] */
-        avx_transpose_bytes(codes + i, count, L + i, n);
 }
 
+/* count (at most 32) sub-blocks: two groups of lanes where there are more
+ * than sixteen. */
 SQ_AVX512 static void avx_fit_q2(int count, const float *x, uint8_t *L, float *scales, float *mins)
 {
-    avx_fit_affine(count, 16, 3, x, NULL, W_ABS, L, scales, mins, -0.5f, 0.1f, 15, 1);
+    if (count > 16)
+        avx_fit_affine(2, count, 16, 3, x, W_ABS, L, scales, mins, -0.5f, 0.1f, 15, 1);
+    else
+        avx_fit_affine(1, count, 16, 3, x, W_ABS, L, scales, mins, -0.5f, 0.1f, 15, 1);
 }
 
 SQ_AVX512 static void avx_fit_q4(int count, const float *x, uint8_t *L, float *scales, float *mins)
 {
-    avx_fit_affine(count, 32, 15, x, NULL, W_RMS_ABS, L, scales, mins, -1.f, 0.1f, 20, 0);
+    if (count > 16)
+        avx_fit_affine(2, count, 32, 15, x, W_RMS_ABS, L, scales, mins, -1.f, 0.1f, 20, 0);
+    else
+        avx_fit_affine(1, count, 32, 15, x, W_RMS_ABS, L, scales, mins, -1.f, 0.1f, 20, 0);
 }
 
 SQ_AVX512 static void avx_fit_q5(int count, const float *x, uint8_t *L, float *scales, float *mins)
 {
-    avx_fit_affine(count, 32, 31, x, NULL, W_RMS_ABS, L, scales, mins, -0.5f, 0.1f, 15, 0);
+    if (count > 16)
+        avx_fit_affine(2, count, 32, 31, x, W_RMS_ABS, L, scales, mins, -0.5f, 0.1f, 15, 0);
+    else
+        avx_fit_affine(1, count, 32, 31, x, W_RMS_ABS, L, scales, mins, -0.5f, 0.1f, 15, 0);
 }
 #endif
 
@@ -1048,12 +1118,13 @@ static void k45_finish(const float *x, const float *scales, const float *mins, u
     }
 }
 
-/* Fit the sub-blocks of nsb (1 or 2) consecutive Q4_K/Q5_K super-blocks
- * together (the lanes take sixteen), then finish each: block s gets its
- * bytes at b + s * bb and its codes at L + 256 s. */
+/* Fit the sub-blocks of nsb (1 to 4) consecutive Q4_K/Q5_K super-blocks
+ * together (the AVX-512 lanes take 32, the portable lanes sixteen), then
+ * finish each: block s gets its bytes at b + s * bb and its codes at L +
+ * 256 s. */
 static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax, float rmin, int nstep, uint8_t *L)
 {
-    float w[2 * SQ_QK], scales[16], mins[16];
+    float w[2 * SQ_QK], scales[32], mins[32];
 #if SQ_X86_KERNELS
     if (sq_blk_lanes_enabled() && sq_use_avx512()) {
         (nmax == 15 ? avx_fit_q4 : avx_fit_q5)(8 * nsb, x, L, scales, mins);
@@ -1062,18 +1133,23 @@ static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax,
         return;
     }
 #endif
-    for (int j = 0; j < 8 * nsb; j++) {
-        const float *xb = x + 32 * j;
-        float sum_x2 = 0;
-        for (int l = 0; l < 32; l++)
-            sum_x2 += xb[l] * xb[l];
-        float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; l++)
-            w[32 * j + l] = av_x + fabsf(xb[l]);
+    for (int p = 0; p < nsb; p += 2) {
+        int np = sq_blk_min(2, nsb - p);
+        const float *xp = x + p * SQ_QK;
+        for (int j = 0; j < 8 * np; j++) {
+            const float *xb = xp + 32 * j;
+            float sum_x2 = 0;
+            for (int l = 0; l < 32; l++)
+                sum_x2 += xb[l] * xb[l];
+            float av_x = sqrtf(sum_x2 / 32);
+            for (int l = 0; l < 32; l++)
+                w[32 * j + l] = av_x + fabsf(xb[l]);
+        }
+        fit_affine_group(8 * np, 32, nmax, xp, w, L + p * SQ_QK, scales, mins, rmin, nstep, 0);
+        for (int s = 0; s < np; s++)
+            k45_finish(xp + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)(p + s) * bb, nmax,
+                       L + (p + s) * SQ_QK, 0);
     }
-    fit_affine_group(8 * nsb, 32, nmax, x, w, L, scales, mins, rmin, nstep, 0);
-    for (int s = 0; s < nsb; s++)
-        k45_finish(x + s * SQ_QK, scales + 8 * s, mins + 8 * s, b + (size_t)s * bb, nmax, L + s * SQ_QK, 0);
 }
 
 static void q4_k_pack(const uint8_t *L, uint8_t *b)
@@ -1085,9 +1161,9 @@ static void q4_k_pack(const uint8_t *L, uint8_t *b)
 
 SQ_HOT void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    uint8_t L[2 * SQ_QK];
-    for (size_t i = 0; i < nb; i += 2) {
-        int nsb = nb - i >= 2 ? 2 : 1;
+    uint8_t L[4 * SQ_QK];
+    for (size_t i = 0; i < nb; i += 4) {
+        int nsb = nb - i >= 4 ? 4 : (int)(nb - i);
         k45_blocks(x + i * SQ_QK, nsb, dst + i * 144, 144, 15, -1.f, 20, L);
         for (int s = 0; s < nsb; s++)
             q4_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 144);
@@ -1125,9 +1201,9 @@ static void q5_k_pack(const uint8_t *L, uint8_t *b)
 
 SQ_HOT void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    uint8_t L[2 * SQ_QK];
-    for (size_t i = 0; i < nb; i += 2) {
-        int nsb = nb - i >= 2 ? 2 : 1;
+    uint8_t L[4 * SQ_QK];
+    for (size_t i = 0; i < nb; i += 4) {
+        int nsb = nb - i >= 4 ? 4 : (int)(nb - i);
         k45_blocks(x + i * SQ_QK, nsb, dst + i * 176, 176, 31, -0.5f, 15, L);
         for (int s = 0; s < nsb; s++)
             q5_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 176);

@@ -881,21 +881,13 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs)
 
 /* ---- Q2_K: scales[16] qs[64] d dmin (84 bytes) ---------------------------- */
 
-static void q2_k_block(const float *x, uint8_t *b)
+/* The scale bytes, half scales and final codes of one Q2_K block whose
+ * sub-blocks are fitted (codes L, scales, minima); fast: the AVX-512
+ * re-rounding. */
+static void q2_k_finish(const float *x, uint8_t *L, const float *scales, const float *mins, uint8_t *b, int fast)
 {
-    uint8_t L[SQ_QK], *sc = b;
-    float w[SQ_QK], scales[16], mins[16], max_scale = 0, max_min = 0;
-#if SQ_X86_KERNELS
-    const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
-    if (fast) {
-        avx_fit_q2(16, x, L, scales, mins);
-    } else
-#endif
-    {
-        for (int i = 0; i < SQ_QK; i++)
-            w[i] = fabsf(x[i]);
-        fit_affine_group(16, 16, 3, x, w, L, scales, mins, -0.5f, 15, 1);
-    }
+    uint8_t *sc = b;
+    float max_scale = 0, max_min = 0;
     for (int j = 0; j < 16; j++) {
         if (scales[j] > max_scale)
             max_scale = scales[j];
@@ -930,13 +922,33 @@ static void q2_k_block(const float *x, uint8_t *b)
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (uint8_t)sq_blk_clamp(sq_blk_nearest((x[16 * j + i] + dm) / d), 0, 3);
     }
+    (void)fast;
     pack_2bit(L, b + 16);
 }
 
 SQ_HOT void sq_blk_q2_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    for (size_t i = 0; i < nb; i++)
-        q2_k_block(x + i * SQ_QK, dst + i * 84);
+    uint8_t L[2 * SQ_QK];
+    float w[SQ_QK], scales[32], mins[32];
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        for (size_t i = 0; i < nb; i += 2) { /* two blocks' 32 sub-blocks at once */
+            int nsb = nb - i >= 2 ? 2 : 1;
+            avx_fit_q2(16 * nsb, x + i * SQ_QK, L, scales, mins);
+            for (int s = 0; s < nsb; s++)
+                q2_k_finish(x + (i + (size_t)s) * SQ_QK, L + s * SQ_QK, scales + 16 * s, mins + 16 * s,
+                            dst + (i + (size_t)s) * 84, 1);
+        }
+        return;
+    }
+#endif
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + i * SQ_QK;
+        for (int k = 0; k < SQ_QK; k++)
+            w[k] = fabsf(xb[k]);
+        fit_affine_group(16, 16, 3, xb, w, L, scales, mins, -0.5f, 15, 1);
+        q2_k_finish(xb, L, scales, mins, dst + i * 84, 0);
+    }
 }
 
 void sq_blk_q2_k_dequant(const uint8_t *src, size_t nb, float *dst)

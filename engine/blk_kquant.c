@@ -1255,6 +1255,29 @@ static void q6_k_pack(const int8_t *L, uint8_t *b)
     }
 }
 
+#if SQ_X86_KERNELS
+/* q6_k_pack, 32 codes a vector (the shifts run on 16-bit lanes; the masks
+ * keep every byte's bits its own). */
+SQ_AVX512 static void avx_q6_k_pack(const int8_t *L, uint8_t *b)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+    for (int j = 0; j < 2; j++) {
+        const int8_t *p = L + 128 * j;
+        __m256i a = _mm256_loadu_si256((const __m256i *)p), c = _mm256_loadu_si256((const __m256i *)(p + 32));
+        __m256i e = _mm256_loadu_si256((const __m256i *)(p + 64)), f = _mm256_loadu_si256((const __m256i *)(p + 96));
+        __m256i ql0 = _mm256_or_si256(_mm256_and_si256(a, m4), _mm256_slli_epi16(_mm256_and_si256(e, m4), 4));
+        __m256i ql1 = _mm256_or_si256(_mm256_and_si256(c, m4), _mm256_slli_epi16(_mm256_and_si256(f, m4), 4));
+        __m256i qh = _mm256_and_si256(_mm256_srli_epi16(a, 4), m2);
+        qh = _mm256_or_si256(qh, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(c, 4), m2), 2));
+        qh = _mm256_or_si256(qh, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(e, 4), m2), 4));
+        qh = _mm256_or_si256(qh, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(f, 4), m2), 6));
+        _mm256_storeu_si256((__m256i *)(b + 64 * j), ql0);
+        _mm256_storeu_si256((__m256i *)(b + 64 * j + 32), ql1);
+        _mm256_storeu_si256((__m256i *)(b + 128 + 32 * j), qh);
+    }
+}
+#endif
+
 static void q6_k_block(const float *x, uint8_t *b)
 {
     int8_t L[SQ_QK];
@@ -1291,6 +1314,12 @@ static void q6_k_block(const float *x, uint8_t *b)
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (int8_t)(sq_blk_clamp(sq_blk_nearest(x[16 * j + i] / d), -32, 31) + 32);
     }
+#if SQ_X86_KERNELS
+    if (fast) {
+        avx_q6_k_pack(L, b);
+        return;
+    }
+#endif
     q6_k_pack(L, b);
 }
 

@@ -1278,6 +1278,24 @@ SQ_AVX512 static void avx_q6_k_pack(const int8_t *L, uint8_t *b)
 }
 #endif
 
+#if SQ_X86_KERNELS
+/* q6_k_block's final codes and packing: sub-block j re-rounded against d =
+ * dall * sc[j] (the same float product per lane) unless d is 0. */
+SQ_AVX512 static void avx_q6_k_finish(const float *x, float dall, const int8_t *sc, int8_t *L, uint8_t *b)
+{
+    float d[16];
+    _mm512_storeu_ps(d, _mm512_mul_ps(_mm512_set1_ps(dall),
+                                      _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)sc)))));
+    for (int j = 0; j < 16; j++) {
+        if (!d[j])
+            continue;
+        __m512i l = avx_clamp(avx_nearest(_mm512_div_ps(_mm512_loadu_ps(x + 16 * j), _mm512_set1_ps(d[j]))), -32, 31);
+        _mm_storeu_si128((__m128i *)(L + 16 * j), _mm512_cvtepi32_epi8(_mm512_add_epi32(l, _mm512_set1_epi32(32))));
+    }
+    avx_q6_k_pack(L, b);
+}
+#endif
+
 static void q6_k_block(const float *x, uint8_t *b)
 {
     int8_t L[SQ_QK];
@@ -1292,34 +1310,29 @@ static void q6_k_block(const float *x, uint8_t *b)
             max_scale = scales[j];
         }
     }
-    memset(b, 0, 210);
-    if (max_abs < GROUP_EPS)
+    if (max_abs < GROUP_EPS) {
+        memset(b, 0, 210);
         return;
-    float iscale = -128.f / max_scale;
+    }
+    float iscale = -128.f / max_scale; /* every byte is written below */
     sq_blk_put_half(b + 208, 1 / iscale);
     int8_t *sc = (int8_t *)(b + 192);
     for (int j = 0; j < 16; j++)
         sc[j] = (int8_t)sq_blk_wrap_i8(sq_blk_min(127, sq_blk_nearest(iscale * scales[j])));
     float dall = sq_blk_get_half(b + 208);
+#if SQ_X86_KERNELS
+    if (fast) {
+        avx_q6_k_finish(x, dall, sc, L, b);
+        return;
+    }
+#endif
     for (int j = 0; j < 16; j++) {
         float d = dall * sc[j];
         if (!d)
             continue;
-#if SQ_X86_KERNELS
-        if (fast) {
-            avx_requant(x + 16 * j, 16, d, 0.f, 0, -32, 31, 32, (uint8_t *)L + 16 * j);
-            continue;
-        }
-#endif
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (int8_t)(sq_blk_clamp(sq_blk_nearest(x[16 * j + i] / d), -32, 31) + 32);
     }
-#if SQ_X86_KERNELS
-    if (fast) {
-        avx_q6_k_pack(L, b);
-        return;
-    }
-#endif
     q6_k_pack(L, b);
 }
 

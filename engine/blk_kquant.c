@@ -283,15 +283,16 @@ enum { W_ABS = 1, W_RMS_ABS = 2 };
  * some lane needs them (clamp_lo, clamp_hi). */
 #define AVX_AFFINE_SUMS(G, n, nmax, clamp_lo, clamp_hi)                                                         \
     do {                                                                                                       \
-        const __m512 magic_ = _mm512_set1_ps(12582912.f), top_ = _mm512_set1_ps(12582912.f + (float)(nmax));   \
+        const __m512 top_ = _mm512_set1_ps((float)(nmax));                                                     \
         _Pragma("GCC unroll 4") for (int i = 0; i < (n); i++) _Pragma("GCC unroll 2") for (int g = 0; g < (G); g++) \
         {                                                                                                      \
-            __m512 t = _mm512_add_ps(_mm512_mul_ps(iscale[g], _mm512_sub_ps(xt[g][i], min[g])), magic_);        \
+            __m512 l = _mm512_roundscale_ps(_mm512_mul_ps(iscale[g], _mm512_sub_ps(xt[g][i], min[g])),          \
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);                    \
             if (clamp_lo)                                                                                      \
-                t = _mm512_max_ps(t, magic_);                                                                  \
+                l = _mm512_max_ps(l, zero);                                                                    \
             if (clamp_hi)                                                                                      \
-                t = _mm512_min_ps(t, top_);                                                                    \
-            __m512 l = _mm512_sub_ps(t, magic_), wl = _mm512_mul_ps(wt[g][i], l);                              \
+                l = _mm512_min_ps(l, top_);                                                                    \
+            __m512 wl = _mm512_mul_ps(wt[g][i], l);                                                            \
             lt[g][i] = l;                                                                                      \
             sum_l[g] = _mm512_add_ps(sum_l[g], wl);                                                            \
             sum_l2[g] = _mm512_add_ps(sum_l2[g], _mm512_mul_ps(wl, l));                                        \
@@ -303,13 +304,13 @@ enum { W_ABS = 1, W_RMS_ABS = 2 };
  * inlined into one copy per format (constant G, n, nmax, use_mad); G
  * groups of sixteen lanes run interleaved, so that one group's in-order
  * sums fill the other's latencies. The candidates' codes round in the
- * float domain -- t = v + 1.5 * 2^23 clamped to [1.5 * 2^23, 1.5 * 2^23 +
- * nmax], then minus 1.5 * 2^23, the same code as sq_blk_nearest and the
- * integer clamp -- whenever every lane's v = iscale * (x - min) stays
- * within +-2^22 (checked at the lane's extreme elements: the rounded
- * products are monotone in x); otherwise (some huge or degenerate scale)
- * the exact integer rounding runs. The same extremes tell whether any lane
- * needs the clamps at all. */
+ * float domain -- vrndscaleps to nearest even, clamped to [0, nmax], the
+ * same code as sq_blk_nearest and the integer clamp (a -0.0 code adds and
+ * multiplies into the sums and errors as +0.0 does) -- whenever every
+ * lane's v = iscale * (x - min) stays within +-2^22 (checked at the lane's
+ * extreme elements: the rounded products are monotone in x); otherwise
+ * (some huge or degenerate scale) the exact integer rounding runs. The same
+ * extremes tell whether any lane needs the clamps at all. */
 SQ_AVX512 static inline __attribute__((always_inline)) void
 avx_fit_affine(const int G, int count, const int n, const int nmax, const float *x, int wmode, uint8_t *L,
                float *scales, float *mins, float rmin, float rdelta, int nstep, const int use_mad)
@@ -646,25 +647,25 @@ SQ_AVX512 static inline __m512 avx_signed_absmax(int n, const __m512 *xt, __m512
 }
 
 /* symmetric_sums per lane (wx = x*x*x and w = x*x precomputed, as the
- * scalar products group). The codes round in the float domain: t = v +
- * 1.5 * 2^23 holds 1.5 * 2^23 + nearest(v) exactly while |v| <= 2^22, true
- * for every lane that counts (|v| <= |iscale * max| ~ nmax + 1; the tiny
- * lanes' results are dropped); the clamps to [-nmax, nmax - 1] run only
- * where some lane's extreme product needs them (clamp_lo, clamp_hi). */
+ * scalar products group). The codes round in the float domain with
+ * vrndscaleps (to nearest, ties to even), which is nearest(v) while |v| <=
+ * 2^22, true for every lane that counts (|v| <= |iscale * max| ~ nmax + 1;
+ * the tiny lanes' results are dropped); a code may come out as -0.0, which
+ * adds the same as +0.0 to sums that start at +0.0. The clamps to [-nmax,
+ * nmax - 1] run only where some lane's extreme product needs them
+ * (clamp_lo, clamp_hi). */
 SQ_AVX512 static inline __attribute__((always_inline)) void
 avx_symmetric_sums(int n, int nmax, const __m512 *xt, const __m512 *wxt, const __m512 *wt, __m512 iscale,
                    const int clamp_lo, const int clamp_hi, __m512 *sumlx, __m512 *suml2)
 {
-    const __m512 magic = _mm512_set1_ps(12582912.f), lo = _mm512_set1_ps(12582912.f - (float)nmax),
-                 hi = _mm512_set1_ps(12582912.f + (float)(nmax - 1));
+    const __m512 lo = _mm512_set1_ps(-(float)nmax), hi = _mm512_set1_ps((float)(nmax - 1));
     __m512 slx = _mm512_setzero_ps(), sl2 = _mm512_setzero_ps();
     for (int i = 0; i < n; i++) {
-        __m512 t = _mm512_add_ps(_mm512_mul_ps(iscale, xt[i]), magic);
+        __m512 l = _mm512_roundscale_ps(_mm512_mul_ps(iscale, xt[i]), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         if (clamp_lo)
-            t = _mm512_max_ps(t, lo);
+            l = _mm512_max_ps(l, lo);
         if (clamp_hi)
-            t = _mm512_min_ps(t, hi);
-        __m512 l = _mm512_sub_ps(t, magic);
+            l = _mm512_min_ps(l, hi);
         slx = _mm512_add_ps(slx, _mm512_mul_ps(wxt[i], l));
         sl2 = _mm512_add_ps(sl2, _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
     }

@@ -233,14 +233,18 @@ SQ_AVX512 static void avx_requant(const float *x, int n, float d, float dm, int 
 /* The 16 x 16 bytes r[i][k] transposed: out + k * stride gets r[0..15][k]
  * for k < count. Four rounds of the same interleave, each rotating the
  * eight index bits (row, column) by one. */
-SQ_AVX512 static void avx_transpose_bytes(__m128i r[16], int count, uint8_t *out, int stride)
+SQ_AVX512 static inline __attribute__((always_inline)) void avx_transpose_bytes(__m128i r[16], int count,
+                                                                                uint8_t *out, int stride)
 {
+#pragma GCC unroll 4
     for (int s = 0; s < 4; s++) {
         __m128i t[16];
+#pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             t[2 * i] = _mm_unpacklo_epi8(r[i], r[i + 8]);
             t[2 * i + 1] = _mm_unpackhi_epi8(r[i], r[i + 8]);
         }
+#pragma GCC unroll 16
         for (int i = 0; i < 16; i++)
             r[i] = t[i];
     }
@@ -252,7 +256,8 @@ SQ_AVX512 static void avx_transpose_bytes(__m128i r[16], int count, uint8_t *out
  * one a lane, into xt[i]; missing lanes read 0. Each 16 x 16 square is
  * transposed in registers by four rounds of the same two-source interleave
  * (each rotates the eight index bits, row and column, by one). */
-SQ_AVX512 static void avx_transpose(int count, int n, const float *x, __m512 *xt)
+SQ_AVX512 static inline __attribute__((always_inline)) void avx_transpose(int count, int n, const float *x,
+                                                                          __m512 *xt)
 {
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
@@ -260,11 +265,14 @@ SQ_AVX512 static void avx_transpose(int count, int n, const float *x, __m512 *xt
         __m512 r[16], t[16];
         for (int k = 0; k < 16; k++)
             r[k] = k < count ? _mm512_loadu_ps(x + k * n + h) : _mm512_setzero_ps();
+#pragma GCC unroll 4
         for (int s = 0; s < 4; s++) {
+#pragma GCC unroll 8
             for (int i = 0; i < 8; i++) {
                 t[2 * i] = _mm512_permutex2var_ps(r[i], lo, r[i + 8]);
                 t[2 * i + 1] = _mm512_permutex2var_ps(r[i], hi, r[i + 8]);
             }
+#pragma GCC unroll 16
             for (int i = 0; i < 16; i++)
                 r[i] = t[i];
         }
@@ -631,17 +639,29 @@ SQ_LANE_INLINE void lanes_fit_symmetric(int n, int nmax, const sq_lf *x, sq_li *
 
 #if SQ_X86_KERNELS
 /* The element of largest magnitude (first on ties) per lane, and that
- * magnitude. */
-SQ_AVX512 static inline __m512 avx_signed_absmax(int n, const __m512 *xt, __m512 *amax_out)
+ * magnitude: the magnitude as a maximum (exact in any order), then the
+ * first element reaching it (+0 when all are zero). */
+SQ_AVX512 static inline __attribute__((always_inline)) __m512 avx_signed_absmax(int n, const __m512 *xt,
+                                                                               __m512 *amax_out)
 {
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-    __m512 amax = _mm512_setzero_ps(), max = _mm512_setzero_ps();
-    for (int i = 0; i < n; i++) {
-        __m512 ax = _mm512_and_ps(xt[i], absmask);
-        __mmask16 m = _mm512_cmp_ps_mask(ax, amax, _CMP_GT_OQ);
-        amax = _mm512_mask_mov_ps(amax, m, ax);
-        max = _mm512_mask_mov_ps(max, m, xt[i]);
-    }
+    __m512 m[16], amax, max = _mm512_setzero_ps();
+    if (n != 16)
+        return max;
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        m[i] = _mm512_and_ps(xt[i], absmask);
+#pragma GCC unroll 8
+    for (int w = 8; w > 0; w /= 2)
+#pragma GCC unroll 8
+        for (int i = 0; i < w; i++)
+            m[i] = _mm512_max_ps(m[i], m[i + w]);
+    amax = _mm512_max_ps(m[0], _mm512_setzero_ps());
+    __mmask16 pos = _mm512_cmp_ps_mask(amax, _mm512_setzero_ps(), _CMP_GT_OQ);
+#pragma GCC unroll 16
+    for (int i = 15; i >= 0; i--)
+        max = _mm512_mask_mov_ps(max, pos & _mm512_cmp_ps_mask(_mm512_and_ps(xt[i], absmask), amax, _CMP_EQ_OQ),
+                                 xt[i]);
     *amax_out = amax;
     return max;
 }
@@ -660,6 +680,7 @@ avx_symmetric_sums(int n, int nmax, const __m512 *xt, const __m512 *wxt, const _
 {
     const __m512 lo = _mm512_set1_ps(-(float)nmax), hi = _mm512_set1_ps((float)(nmax - 1));
     __m512 slx = _mm512_setzero_ps(), sl2 = _mm512_setzero_ps();
+#pragma GCC unroll 16
     for (int i = 0; i < n; i++) {
         __m512 l = _mm512_roundscale_ps(_mm512_mul_ps(iscale, xt[i]), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         if (clamp_lo)

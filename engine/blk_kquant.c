@@ -761,58 +761,86 @@ SQ_AVX512 static void avx_fit_symmetric(int count, const int nmax, const float *
     avx_transpose_bytes(codes, count, (uint8_t *)L, n);
 }
 
-/* fit_q3 for the sixteen sub-blocks of 16 of one Q3_K super-block. */
-SQ_AVX512 static void avx_fit_q3(int nmax, const float *x, int8_t *L, float *scales)
+/* fit_q3 for the sixteen sub-blocks of 16 of each of G (1 or 2) Q3_K
+ * super-blocks at x (codes at L + 256 g, scales at scales + 16 g). The
+ * coordinate descent is a chain through every element, so two blocks' run
+ * interleaved; passes go on while either block's lanes change (a pass that
+ * changes nothing in a lane changes nothing after it either). */
+SQ_AVX512 static inline __attribute__((always_inline)) void avx_fit_q3_g(const int G, const float *x, int8_t *L,
+                                                                        float *scales)
 {
-    enum { n = 16 };
-    __m512 xt[n], wt[n], wxt[n], amax;
-    __m512i lt[n];
+    enum { n = 16, nmax = 4 };
+    __m512 xt[2][n], wt[2][n], wxt[2][n], sumlx[2], suml2[2];
+    __m512i lt[2][n];
+    __mmask16 tiny[2];
     const __m512 zero = _mm512_setzero_ps();
-    avx_transpose(16, n, x, xt);
-    for (int i = 0; i < n; i++) {
-        wt[i] = _mm512_mul_ps(xt[i], xt[i]);
-        wxt[i] = _mm512_mul_ps(wt[i], xt[i]);
-    }
-    __m512 max = avx_signed_absmax(n, xt, &amax);
-    __mmask16 tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(GROUP_EPS), _CMP_LT_OQ);
-    __m512 iscale = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
-    __m512 sumlx = zero, suml2 = zero;
-    for (int i = 0; i < n; i++) {
-        lt[i] = avx_clamp(avx_nearest(_mm512_mul_ps(iscale, xt[i])), -nmax, nmax - 1);
-        __m512 l = _mm512_cvtepi32_ps(lt[i]);
-        sumlx = _mm512_add_ps(sumlx, _mm512_mul_ps(wxt[i], l));
-        suml2 = _mm512_add_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
+    if (G < 1 || G > 2)
+        return;
+    for (int g = 0; g < G; g++) {
+        __m512 amax;
+        avx_transpose(16, n, x + SQ_QK * g, xt[g]);
+        for (int i = 0; i < n; i++) {
+            wt[g][i] = _mm512_mul_ps(xt[g][i], xt[g][i]);
+            wxt[g][i] = _mm512_mul_ps(wt[g][i], xt[g][i]);
+        }
+        __m512 max = avx_signed_absmax(n, xt[g], &amax);
+        tiny[g] = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(GROUP_EPS), _CMP_LT_OQ);
+        __m512 iscale = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
+        __m512 sx = zero, s2 = zero;
+        for (int i = 0; i < n; i++) {
+            lt[g][i] = avx_clamp(avx_nearest(_mm512_mul_ps(iscale, xt[g][i])), -nmax, nmax - 1);
+            __m512 l = _mm512_cvtepi32_ps(lt[g][i]);
+            sx = _mm512_add_ps(sx, _mm512_mul_ps(wxt[g][i], l));
+            s2 = _mm512_add_ps(s2, _mm512_mul_ps(_mm512_mul_ps(wt[g][i], l), l));
+        }
+        sumlx[g] = sx;
+        suml2[g] = s2;
     }
     for (int itry = 0; itry < 5; itry++) {
         __mmask16 changed = 0;
-        for (int i = 0; i < n; i++) {
-            __m512 l = _mm512_cvtepi32_ps(lt[i]);
-            __m512 slx = _mm512_sub_ps(sumlx, _mm512_mul_ps(wxt[i], l));
-            __mmask16 go = _mm512_cmp_ps_mask(slx, zero, _CMP_GT_OQ);
-            __m512 sl2 = _mm512_sub_ps(suml2, _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
-            __m512i nli = avx_clamp(avx_nearest(_mm512_div_ps(_mm512_mul_ps(xt[i], sl2), slx)), -nmax, nmax - 1);
-            go &= _mm512_cmpneq_epi32_mask(nli, lt[i]);
-            __m512 nl = _mm512_cvtepi32_ps(nli);
-            slx = _mm512_add_ps(slx, _mm512_mul_ps(wxt[i], nl));
-            sl2 = _mm512_add_ps(sl2, _mm512_mul_ps(_mm512_mul_ps(wt[i], nl), nl));
-            go &= _mm512_cmp_ps_mask(sl2, zero, _CMP_GT_OQ);
-            go &= _mm512_cmp_ps_mask(_mm512_mul_ps(_mm512_mul_ps(slx, slx), suml2),
-                                     _mm512_mul_ps(_mm512_mul_ps(sumlx, sumlx), sl2), _CMP_GT_OQ);
-            lt[i] = _mm512_mask_mov_epi32(lt[i], go, nli);
-            sumlx = _mm512_mask_mov_ps(sumlx, go, slx);
-            suml2 = _mm512_mask_mov_ps(suml2, go, sl2);
-            changed |= go;
-        }
+#pragma GCC unroll 2
+        for (int i = 0; i < n; i++)
+#pragma GCC unroll 2
+            for (int g = 0; g < G; g++) {
+                __m512 l = _mm512_cvtepi32_ps(lt[g][i]);
+                __m512 slx = _mm512_sub_ps(sumlx[g], _mm512_mul_ps(wxt[g][i], l));
+                __mmask16 go = _mm512_cmp_ps_mask(slx, zero, _CMP_GT_OQ);
+                __m512 sl2 = _mm512_sub_ps(suml2[g], _mm512_mul_ps(_mm512_mul_ps(wt[g][i], l), l));
+                __m512i nli =
+                    avx_clamp(avx_nearest(_mm512_div_ps(_mm512_mul_ps(xt[g][i], sl2), slx)), -nmax, nmax - 1);
+                go &= _mm512_cmpneq_epi32_mask(nli, lt[g][i]);
+                __m512 nl = _mm512_cvtepi32_ps(nli);
+                slx = _mm512_add_ps(slx, _mm512_mul_ps(wxt[g][i], nl));
+                sl2 = _mm512_add_ps(sl2, _mm512_mul_ps(_mm512_mul_ps(wt[g][i], nl), nl));
+                go &= _mm512_cmp_ps_mask(sl2, zero, _CMP_GT_OQ);
+                go &= _mm512_cmp_ps_mask(_mm512_mul_ps(_mm512_mul_ps(slx, slx), suml2[g]),
+                                         _mm512_mul_ps(_mm512_mul_ps(sumlx[g], sumlx[g]), sl2), _CMP_GT_OQ);
+                lt[g][i] = _mm512_mask_mov_epi32(lt[g][i], go, nli);
+                sumlx[g] = _mm512_mask_mov_ps(sumlx[g], go, slx);
+                suml2[g] = _mm512_mask_mov_ps(suml2[g], go, sl2);
+                changed |= go;
+            }
         if (!changed)
             break;
     }
-    __m128i codes[n];
-    for (int i = 0; i < n; i++) {
-        __m512i l = _mm512_add_epi32(lt[i], _mm512_set1_epi32(nmax));
-        codes[i] = _mm512_cvtepi32_epi8(_mm512_mask_mov_epi32(l, tiny, _mm512_setzero_si512()));
+    for (int g = 0; g < G; g++) {
+        __m128i codes[n];
+        for (int i = 0; i < n; i++) {
+            __m512i l = _mm512_add_epi32(lt[g][i], _mm512_set1_epi32(nmax));
+            codes[i] = _mm512_cvtepi32_epi8(_mm512_mask_mov_epi32(l, tiny[g], _mm512_setzero_si512()));
+        }
+        _mm512_storeu_ps(scales + 16 * g, _mm512_mask_mov_ps(_mm512_div_ps(sumlx[g], suml2[g]), tiny[g], zero));
+        avx_transpose_bytes(codes, 16, (uint8_t *)L + SQ_QK * g, n);
     }
-    _mm512_storeu_ps(scales, _mm512_mask_mov_ps(_mm512_div_ps(sumlx, suml2), tiny, zero));
-    avx_transpose_bytes(codes, 16, (uint8_t *)L, n);
+}
+
+/* avx_fit_q3_g for nsb (1 or 2) super-blocks. */
+SQ_AVX512 static void avx_fit_q3(int nsb, const float *x, int8_t *L, float *scales)
+{
+    if (nsb == 2)
+        avx_fit_q3_g(2, x, L, scales);
+    else
+        avx_fit_q3_g(1, x, L, scales);
 }
 #endif
 
@@ -1021,18 +1049,11 @@ static void q3_k_pack(uint8_t *L, uint8_t *b)
     pack_2bit(L, b + 32);
 }
 
-static void q3_k_block(const float *x, uint8_t *b)
+/* The scale bytes, half scale and final codes of one Q3_K block whose
+ * sub-blocks are fitted (codes L, scales); fast: the AVX-512 re-rounding. */
+static void q3_k_finish(const float *x, int8_t *L, const float *scales, uint8_t *b, int fast)
 {
-    int8_t L[SQ_QK];
-    float scales[16], max_scale = 0, amax = 0;
-#if SQ_X86_KERNELS
-    const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
-    if (fast)
-        avx_fit_q3(4, x, L, scales);
-    else
-#endif
-        for (int j = 0; j < 16; j++)
-            scales[j] = fit_q3(16, 4, x + 16 * j, L + 16 * j);
+    float max_scale = 0, amax = 0;
     for (int j = 0; j < 16; j++) {
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
@@ -1060,13 +1081,32 @@ static void q3_k_block(const float *x, uint8_t *b)
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (int8_t)(sq_blk_clamp(sq_blk_nearest(x[16 * j + i] / d), -4, 3) + 4);
     }
+    (void)fast;
     q3_k_pack((uint8_t *)L, b);
 }
 
 SQ_HOT void sq_blk_q3_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    for (size_t i = 0; i < nb; i++)
-        q3_k_block(x + i * SQ_QK, dst + i * 110);
+    int8_t L[2 * SQ_QK];
+    float scales[32];
+#if SQ_X86_KERNELS
+    if (sq_blk_lanes_enabled() && sq_use_avx512()) {
+        for (size_t i = 0; i < nb; i += 2) { /* two blocks' searches interleaved */
+            int nsb = nb - i >= 2 ? 2 : 1;
+            avx_fit_q3(nsb, x + i * SQ_QK, L, scales);
+            for (int s = 0; s < nsb; s++)
+                q3_k_finish(x + (i + (size_t)s) * SQ_QK, L + s * SQ_QK, scales + 16 * s, dst + (i + (size_t)s) * 110,
+                            1);
+        }
+        return;
+    }
+#endif
+    for (size_t i = 0; i < nb; i++) {
+        const float *xb = x + i * SQ_QK;
+        for (int j = 0; j < 16; j++)
+            scales[j] = fit_q3(16, 4, xb + 16 * j, L + 16 * j);
+        q3_k_finish(xb, L, scales, dst + i * 110, 0);
+    }
 }
 
 void sq_blk_q3_k_dequant(const uint8_t *src, size_t nb, float *dst)

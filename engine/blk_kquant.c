@@ -217,7 +217,7 @@ SQ_AVX512 static inline __m512i avx_clamp(__m512i v, int lo, int hi)
  * multiple of 16) elements at x into L -- the final re-rounding loops, with
  * the scalar operations per lane (vdivps rounds as divss does). Without
  * use_dm, x[i] / d. */
-SQ_AVX512 static void avx_requant(const float *x, int n, float d, float dm, int use_dm, int lo, int hi, int off,
+SQ_AVX512 static inline void avx_requant(const float *x, int n, float d, float dm, int use_dm, int lo, int hi, int off,
                                   uint8_t *L)
 {
     const __m512 vd = _mm512_set1_ps(d), vdm = _mm512_set1_ps(dm);
@@ -228,6 +228,17 @@ SQ_AVX512 static void avx_requant(const float *x, int n, float d, float dm, int 
         __m512i l = avx_clamp(avx_nearest(_mm512_div_ps(v, vd)), lo, hi);
         _mm_storeu_si128((__m128i *)(L + i), _mm512_cvtepi32_epi8(_mm512_add_epi32(l, _mm512_set1_epi32(off))));
     }
+}
+
+/* avx_requant for nsub sub-blocks of n at x, sub-block j against d[j] (and
+ * dm[j] unless dm is NULL), skipped where d[j] is 0 as the scalar loops
+ * skip it. */
+SQ_AVX512 static void avx_requant_subs(const float *x, int nsub, int n, const float *d, const float *dm, int lo,
+                                       int hi, int off, uint8_t *L)
+{
+    for (int j = 0; j < nsub; j++)
+        if (d[j])
+            avx_requant(x + n * j, n, d[j], dm ? dm[j] : 0.f, dm != NULL, lo, hi, off, L + n * j);
 }
 
 /* The 16 x 16 bytes r[i][k] transposed: out + k * stride gets r[0..15][k]
@@ -957,22 +968,24 @@ static void q2_k_finish(const float *x, uint8_t *L, const float *scales, const f
             sc[j] = (uint8_t)(sc[j] | (sq_blk_nearest(iscale * mins[j]) << 4));
     }
     sq_blk_put_half(b + 82, max_min > 0 ? max_min / 15.f : 0.f);
-    float dall = sq_blk_get_half(b + 80), dmin = sq_blk_get_half(b + 82);
+    float dall = sq_blk_get_half(b + 80), dmin = sq_blk_get_half(b + 82), ds[16] = {0}, dms[16] = {0};
     for (int j = 0; j < 16; j++) {
         float d = dall * (sc[j] & 0xf);
         if (!d)
             continue;
         float dm = dmin * (sc[j] >> 4);
-#if SQ_X86_KERNELS
         if (fast) {
-            avx_requant(x + 16 * j, 16, d, dm, 1, 0, 3, 0, L + 16 * j);
+            ds[j] = d;
+            dms[j] = dm;
             continue;
         }
-#endif
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (uint8_t)sq_blk_clamp(sq_blk_nearest((x[16 * j + i] + dm) / d), 0, 3);
     }
-    (void)fast;
+#if SQ_X86_KERNELS
+    if (fast)
+        avx_requant_subs(x, 16, 16, ds, dms, 0, 3, 0, L);
+#endif
     pack_2bit(L, b + 16);
 }
 
@@ -1067,21 +1080,19 @@ static void q3_k_finish(const float *x, int8_t *L, const float *scales, uint8_t 
     } else {
         sq_blk_put_half(b + 108, 0.f);
     }
-    float dall = sq_blk_get_half(b + 108);
+    float dall = sq_blk_get_half(b + 108), ds[16];
     for (int j = 0; j < 16; j++) {
         float d = dall * q3_scale(b + 96, j);
-        if (!d)
+        ds[j] = d;
+        if (!d || fast)
             continue;
-#if SQ_X86_KERNELS
-        if (fast) {
-            avx_requant(x + 16 * j, 16, d, 0.f, 0, -4, 3, 4, (uint8_t *)L + 16 * j);
-            continue;
-        }
-#endif
         for (int i = 0; i < 16; i++)
             L[16 * j + i] = (int8_t)(sq_blk_clamp(sq_blk_nearest(x[16 * j + i] / d), -4, 3) + 4);
     }
-    (void)fast;
+#if SQ_X86_KERNELS
+    if (fast)
+        avx_requant_subs(x, 16, 16, ds, NULL, -4, 3, 4, (uint8_t *)L);
+#endif
     q3_k_pack((uint8_t *)L, b);
 }
 
@@ -1172,7 +1183,7 @@ static void k45_finish(const float *x, const float *scales, const float *mins, u
     k4_put_scales(scales, mins, max_scale, max_min, b + 4);
     sq_blk_put_half(b, max_scale / 63.f);
     sq_blk_put_half(b + 2, max_min / 63.f);
-    float dall = sq_blk_get_half(b), dmin = sq_blk_get_half(b + 2);
+    float dall = sq_blk_get_half(b), dmin = sq_blk_get_half(b + 2), ds[8] = {0}, dms[8] = {0};
     for (int j = 0; j < 8; j++) {
         int sc, m;
         k4_scale_min(b + 4, j, &sc, &m);
@@ -1180,16 +1191,18 @@ static void k45_finish(const float *x, const float *scales, const float *mins, u
         if (!d)
             continue;
         float dm = dmin * m;
-#if SQ_X86_KERNELS
         if (fast) {
-            avx_requant(x + 32 * j, 32, d, dm, 1, 0, nmax, 0, L + 32 * j);
+            ds[j] = d;
+            dms[j] = dm;
             continue;
         }
-#endif
-        (void)fast;
         for (int i = 0; i < 32; i++)
             L[32 * j + i] = (uint8_t)sq_blk_clamp(sq_blk_nearest((x[32 * j + i] + dm) / d), 0, nmax);
     }
+#if SQ_X86_KERNELS
+    if (fast)
+        avx_requant_subs(x, 8, 32, ds, dms, 0, nmax, 0, L);
+#endif
 }
 
 /* Fit the sub-blocks of nsb (1 to 4) consecutive Q4_K/Q5_K super-blocks
@@ -1226,6 +1239,30 @@ static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax,
     }
 }
 
+#if SQ_X86_KERNELS
+/* q4_k_pack and q5_k_pack, 32 codes a vector (the shifts run on 16-bit
+ * lanes; the masks keep every byte's bits its own). */
+SQ_AVX512 static void avx_q45_k_pack(const uint8_t *L, uint8_t *b, int five)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m1 = _mm256_set1_epi8(0x01);
+    __m256i qh = _mm256_setzero_si256();
+    uint8_t *ql = b + (five ? 48 : 16);
+    for (int n = 0; n < SQ_QK; n += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(L + n));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(L + n + 32));
+        __m256i lo = _mm256_or_si256(_mm256_and_si256(a, m4), _mm256_slli_epi16(_mm256_and_si256(c, m4), 4));
+        _mm256_storeu_si256((__m256i *)(ql + n / 2), lo);
+        if (five) {
+            __m256i ha = _mm256_and_si256(_mm256_srli_epi16(a, 4), m1), hc = _mm256_and_si256(_mm256_srli_epi16(c, 4), m1);
+            qh = _mm256_or_si256(qh, _mm256_sll_epi16(ha, _mm_cvtsi32_si128(n / 32)));
+            qh = _mm256_or_si256(qh, _mm256_sll_epi16(hc, _mm_cvtsi32_si128(n / 32 + 1)));
+        }
+    }
+    if (five)
+        _mm256_storeu_si256((__m256i *)(b + 16), qh);
+}
+#endif
+
 static void q4_k_pack(const uint8_t *L, uint8_t *b)
 {
     for (int j = 0; j < SQ_QK; j += 64)
@@ -1236,11 +1273,21 @@ static void q4_k_pack(const uint8_t *L, uint8_t *b)
 SQ_HOT void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
     uint8_t L[4 * SQ_QK];
+#if SQ_X86_KERNELS
+    const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
+#endif
     for (size_t i = 0; i < nb; i += 4) {
         int nsb = nb - i >= 4 ? 4 : (int)(nb - i);
         k45_blocks(x + i * SQ_QK, nsb, dst + i * 144, 144, 15, -1.f, 20, L);
-        for (int s = 0; s < nsb; s++)
+        for (int s = 0; s < nsb; s++) {
+#if SQ_X86_KERNELS
+            if (fast) {
+                avx_q45_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 144, 0);
+                continue;
+            }
+#endif
             q4_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 144);
+        }
     }
 }
 
@@ -1276,11 +1323,21 @@ static void q5_k_pack(const uint8_t *L, uint8_t *b)
 SQ_HOT void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
     uint8_t L[4 * SQ_QK];
+#if SQ_X86_KERNELS
+    const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
+#endif
     for (size_t i = 0; i < nb; i += 4) {
         int nsb = nb - i >= 4 ? 4 : (int)(nb - i);
         k45_blocks(x + i * SQ_QK, nsb, dst + i * 176, 176, 31, -0.5f, 15, L);
-        for (int s = 0; s < nsb; s++)
+        for (int s = 0; s < nsb; s++) {
+#if SQ_X86_KERNELS
+            if (fast) {
+                avx_q45_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 176, 1);
+                continue;
+            }
+#endif
             q5_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 176);
+        }
     }
 }
 

@@ -300,12 +300,15 @@ enum { W_ABS = 1, W_RMS_ABS = 2 };
 /* One candidate's codes and sums for the G groups of lanes, rounding in
  * the float domain (see avx_fit_affine); the clamps to [0, nmax] only when
  * some lane needs them (clamp_lo, clamp_hi). */
-#define AVX_AFFINE_SUMS(G, n, nmax, clamp_lo, clamp_hi)                                                         \
+#define AVX_AFFINE_SUMS(G, n, nmax, clamp_lo, clamp_hi, cached)                                                 \
     do {                                                                                                       \
         const __m512 top_ = _mm512_set1_ps((float)(nmax));                                                     \
         _Pragma("GCC unroll 4") for (int i = 0; i < (n); i++) _Pragma("GCC unroll 2") for (int g = 0; g < (G); g++) \
         {                                                                                                      \
-            __m512 l = _mm512_roundscale_ps(_mm512_mul_ps(iscale[g], _mm512_sub_ps(xt[g][i], min[g])),          \
+            __m512 d_ = cached ? xm[g][i] : _mm512_sub_ps(xt[g][i], min[g]);                                   \
+            if (!(cached))                                                                                     \
+                xm[g][i] = d_;                                                                                 \
+            __m512 l = _mm512_roundscale_ps(_mm512_mul_ps(iscale[g], d_),                                       \
                                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);                    \
             if (clamp_lo)                                                                                      \
                 l = _mm512_max_ps(l, zero);                                                                    \
@@ -334,7 +337,7 @@ SQ_AVX512 static inline __attribute__((always_inline)) void
 avx_fit_affine(const int G, int count, const int n, const int nmax, const float *x, int wmode, uint8_t *L,
                float *scales, float *mins, float rmin, float rdelta, int nstep, const int use_mad)
 {
-    __m512 xt[2][32], wt[2][32], lt[2][32];
+    __m512 xt[2][32], wt[2][32], lt[2][32], xm[2][32]; /* xm: x - min, kept while min stays */
     if (n < 1 || n > 32 || G < 1 || G > 2)
         return;
     const __m512 zero = _mm512_setzero_ps();
@@ -391,6 +394,7 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
         }
         best[g] = b;
     }
+    int cached = 0; /* whether xm holds x - min for the current min */
     for (int is = 0; is <= nstep; is++) {
         int fast = 1, need_lo = 0, need_hi = 0;
 #pragma GCC unroll 2
@@ -406,16 +410,27 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
             need_lo |= (_mm512_cmp_ps_mask(vlo, half, _CMP_GE_OQ) & care[g]) != care[g];
             need_hi |= (_mm512_cmp_ps_mask(vhi, top, _CMP_LT_OQ) & care[g]) != care[g];
         }
-        if (fast) {
+        if (fast && cached) {
             if (need_lo && need_hi)
-                AVX_AFFINE_SUMS(G, n, nmax, 1, 1);
+                AVX_AFFINE_SUMS(G, n, nmax, 1, 1, 1);
             else if (need_hi)
-                AVX_AFFINE_SUMS(G, n, nmax, 0, 1);
+                AVX_AFFINE_SUMS(G, n, nmax, 0, 1, 1);
             else if (need_lo)
-                AVX_AFFINE_SUMS(G, n, nmax, 1, 0);
+                AVX_AFFINE_SUMS(G, n, nmax, 1, 0, 1);
             else
-                AVX_AFFINE_SUMS(G, n, nmax, 0, 0);
+                AVX_AFFINE_SUMS(G, n, nmax, 0, 0, 1);
+        } else if (fast) {
+            cached = 1;
+            if (need_lo && need_hi)
+                AVX_AFFINE_SUMS(G, n, nmax, 1, 1, 0);
+            else if (need_hi)
+                AVX_AFFINE_SUMS(G, n, nmax, 0, 1, 0);
+            else if (need_lo)
+                AVX_AFFINE_SUMS(G, n, nmax, 1, 0, 0);
+            else
+                AVX_AFFINE_SUMS(G, n, nmax, 0, 0, 0);
         } else {
+            cached = 0;
             for (int i = 0; i < n; i++)
 #pragma GCC unroll 2
                 for (int g = 0; g < G; g++) {
@@ -453,6 +468,8 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
 #pragma GCC unroll 2
         for (int g = 0; g < G; g++) {
             __mmask16 upd = _mm512_cmp_ps_mask(D[g], zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(mad[g], best[g], _CMP_LT_OQ);
+            if (upd)
+                cached = 0;
             src_is[g] = _mm512_mask_mov_ps(src_is[g], upd, iscale[g]);
             src_min[g] = _mm512_mask_mov_ps(src_min[g], upd, min[g]);
             best[g] = _mm512_mask_mov_ps(best[g], upd, mad[g]);

@@ -467,7 +467,8 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
             }
 #pragma GCC unroll 2
         for (int g = 0; g < G; g++) {
-            __mmask16 upd = _mm512_cmp_ps_mask(D[g], zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(mad[g], best[g], _CMP_LT_OQ);
+            __mmask16 upd =
+                _mm512_cmp_ps_mask(D[g], zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(mad[g], best[g], _CMP_LT_OQ);
             if (upd)
                 cached = 0;
             src_is[g] = _mm512_mask_mov_ps(src_is[g], upd, iscale[g]);
@@ -1270,7 +1271,8 @@ SQ_AVX512 static void avx_q45_k_pack(const uint8_t *L, uint8_t *b, int five)
         __m256i lo = _mm256_or_si256(_mm256_and_si256(a, m4), _mm256_slli_epi16(_mm256_and_si256(c, m4), 4));
         _mm256_storeu_si256((__m256i *)(ql + n / 2), lo);
         if (five) {
-            __m256i ha = _mm256_and_si256(_mm256_srli_epi16(a, 4), m1), hc = _mm256_and_si256(_mm256_srli_epi16(c, 4), m1);
+            __m256i ha = _mm256_and_si256(_mm256_srli_epi16(a, 4), m1);
+            __m256i hc = _mm256_and_si256(_mm256_srli_epi16(c, 4), m1);
             qh = _mm256_or_si256(qh, _mm256_sll_epi16(ha, _mm_cvtsi32_si128(n / 32)));
             qh = _mm256_or_si256(qh, _mm256_sll_epi16(hc, _mm_cvtsi32_si128(n / 32 + 1)));
         }

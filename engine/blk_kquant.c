@@ -704,43 +704,53 @@ SQ_AVX512 static inline __attribute__((always_inline)) __m512 avx_signed_absmax(
  * nmax - 1] run only where some lane's extreme product needs them
  * (clamp_lo, clamp_hi). */
 SQ_AVX512 static inline __attribute__((always_inline)) void
-avx_symmetric_sums(int n, int nmax, const __m512 *xt, const __m512 *wxt, const __m512 *wt, __m512 iscale,
-                   const int clamp_lo, const int clamp_hi, __m512 *sumlx, __m512 *suml2)
+avx_symmetric_sums(const int P, int n, int nmax, const __m512 *xt, const __m512 *wxt, const __m512 *wt,
+                   const __m512 *iscale, const int clamp_lo, const int clamp_hi, __m512 *sumlx, __m512 *suml2)
 {
     const __m512 lo = _mm512_set1_ps(-(float)nmax), hi = _mm512_set1_ps((float)(nmax - 1));
-    __m512 slx = _mm512_setzero_ps(), sl2 = _mm512_setzero_ps();
+    __m512 slx[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()}, sl2[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
 #pragma GCC unroll 16
-    for (int i = 0; i < n; i++) {
-        __m512 l = _mm512_roundscale_ps(_mm512_mul_ps(iscale, xt[i]), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        if (clamp_lo)
-            l = _mm512_max_ps(l, lo);
-        if (clamp_hi)
-            l = _mm512_min_ps(l, hi);
-        slx = _mm512_add_ps(slx, _mm512_mul_ps(wxt[i], l));
-        sl2 = _mm512_add_ps(sl2, _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
+    for (int i = 0; i < n; i++)
+#pragma GCC unroll 2
+        for (int p = 0; p < P; p++) {
+            __m512 l = _mm512_roundscale_ps(_mm512_mul_ps(iscale[p], xt[i]),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            if (clamp_lo)
+                l = _mm512_max_ps(l, lo);
+            if (clamp_hi)
+                l = _mm512_min_ps(l, hi);
+            slx[p] = _mm512_add_ps(slx[p], _mm512_mul_ps(wxt[i], l));
+            sl2[p] = _mm512_add_ps(sl2[p], _mm512_mul_ps(_mm512_mul_ps(wt[i], l), l));
+        }
+    for (int p = 0; p < P; p++) {
+        sumlx[p] = slx[p];
+        suml2[p] = sl2[p];
     }
-    *sumlx = slx;
-    *suml2 = sl2;
 }
 
-/* avx_symmetric_sums with the clamps the lanes in care need: their products
- * lie between iscale * xmin and iscale * xmax (rounding is monotone). */
+/* avx_symmetric_sums for P (1 or 2) candidates side by side, with the
+ * clamps the lanes in care need for either (a clamp that changes nothing
+ * is harmless): the products lie between iscale * xmin and iscale * xmax
+ * (rounding is monotone). */
 SQ_AVX512 static inline __attribute__((always_inline)) void
-avx_symmetric_sums_any(int n, int nmax, const __m512 *xt, const __m512 *wxt, const __m512 *wt, __m512 iscale,
-                       __m512 xmin, __m512 xmax, __mmask16 care, __m512 *sumlx, __m512 *suml2)
+avx_symmetric_sums_any(const int P, int n, int nmax, const __m512 *xt, const __m512 *wxt, const __m512 *wt,
+                       const __m512 *iscale, __m512 xmin, __m512 xmax, __mmask16 care, __m512 *sumlx, __m512 *suml2)
 {
-    __m512 a = _mm512_mul_ps(iscale, xmin), b = _mm512_mul_ps(iscale, xmax);
-    __m512 vlo = _mm512_min_ps(a, b), vhi = _mm512_max_ps(a, b);
-    int need_lo = (_mm512_cmp_ps_mask(vlo, _mm512_set1_ps(-(float)nmax - 0.5f), _CMP_NLT_UQ) & care) != care;
-    int need_hi = (_mm512_cmp_ps_mask(vhi, _mm512_set1_ps((float)nmax - 0.5f), _CMP_LT_OQ) & care) != care;
+    int need_lo = 0, need_hi = 0;
+    for (int p = 0; p < P; p++) {
+        __m512 a = _mm512_mul_ps(iscale[p], xmin), b = _mm512_mul_ps(iscale[p], xmax);
+        __m512 vlo = _mm512_min_ps(a, b), vhi = _mm512_max_ps(a, b);
+        need_lo |= (_mm512_cmp_ps_mask(vlo, _mm512_set1_ps(-(float)nmax - 0.5f), _CMP_NLT_UQ) & care) != care;
+        need_hi |= (_mm512_cmp_ps_mask(vhi, _mm512_set1_ps((float)nmax - 0.5f), _CMP_LT_OQ) & care) != care;
+    }
     if (need_lo && need_hi)
-        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, 1, 1, sumlx, suml2);
+        avx_symmetric_sums(P, n, nmax, xt, wxt, wt, iscale, 1, 1, sumlx, suml2);
     else if (need_lo)
-        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, 1, 0, sumlx, suml2);
+        avx_symmetric_sums(P, n, nmax, xt, wxt, wt, iscale, 1, 0, sumlx, suml2);
     else if (need_hi)
-        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, 0, 1, sumlx, suml2);
+        avx_symmetric_sums(P, n, nmax, xt, wxt, wt, iscale, 0, 1, sumlx, suml2);
     else
-        avx_symmetric_sums(n, nmax, xt, wxt, wt, iscale, 0, 0, sumlx, suml2);
+        avx_symmetric_sums(P, n, nmax, xt, wxt, wt, iscale, 0, 0, sumlx, suml2);
 }
 
 /* fit_symmetric_group's search for up to 16 sub-blocks of 16. */
@@ -762,20 +772,26 @@ SQ_AVX512 static void avx_fit_symmetric(int count, const int nmax, const float *
     __mmask16 tiny = _mm512_cmp_ps_mask(amax, _mm512_set1_ps(GROUP_EPS), _CMP_LT_OQ);
     const __mmask16 care = (__mmask16)(~tiny & ((1u << count) - 1));
     __m512 sumlx, suml2, src_is = _mm512_div_ps(_mm512_set1_ps((float)-nmax), max);
-    avx_symmetric_sums_any(n, nmax, xt, wxt, wt, src_is, xmin, xmax, care, &sumlx, &suml2);
+    avx_symmetric_sums_any(1, n, nmax, xt, wxt, wt, &src_is, xmin, xmax, care, &sumlx, &suml2);
     __m512 scale = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(suml2, zero, _CMP_NEQ_UQ), sumlx, suml2);
     __m512 best = _mm512_mul_ps(scale, sumlx);
-    for (int is = -9; is <= 9; is++) {
-        if (is == 0)
-            continue;
-        __m512 iscale = _mm512_div_ps(_mm512_set1_ps(-(nmax + 0.1f * is)), max);
-        avx_symmetric_sums_any(n, nmax, xt, wxt, wt, iscale, xmin, xmax, care, &sumlx, &suml2);
-        __mmask16 upd = _mm512_cmp_ps_mask(suml2, zero, _CMP_GT_OQ) &
-                        _mm512_cmp_ps_mask(_mm512_mul_ps(sumlx, sumlx), _mm512_mul_ps(best, suml2), _CMP_GT_OQ);
-        __m512 ns = _mm512_div_ps(sumlx, suml2);
-        scale = _mm512_mask_mov_ps(scale, upd, ns);
-        best = _mm512_mask_mov_ps(best, upd, _mm512_mul_ps(ns, sumlx));
-        src_is = _mm512_mask_mov_ps(src_is, upd, iscale);
+    /* the trial scales is = -9..-1, 1..9 two at a time, their sums side by
+     * side, the comparisons in order */
+    for (int k = 0; k < 18; k += 2) {
+        __m512 iscale[2], slx[2], sl2[2];
+        for (int p = 0; p < 2; p++) {
+            int is = k + p < 9 ? k + p - 9 : k + p - 8;
+            iscale[p] = _mm512_div_ps(_mm512_set1_ps(-(nmax + 0.1f * is)), max);
+        }
+        avx_symmetric_sums_any(2, n, nmax, xt, wxt, wt, iscale, xmin, xmax, care, slx, sl2);
+        for (int p = 0; p < 2; p++) {
+            __mmask16 upd = _mm512_cmp_ps_mask(sl2[p], zero, _CMP_GT_OQ) &
+                            _mm512_cmp_ps_mask(_mm512_mul_ps(slx[p], slx[p]), _mm512_mul_ps(best, sl2[p]), _CMP_GT_OQ);
+            __m512 ns = _mm512_div_ps(slx[p], sl2[p]);
+            scale = _mm512_mask_mov_ps(scale, upd, ns);
+            best = _mm512_mask_mov_ps(best, upd, _mm512_mul_ps(ns, slx[p]));
+            src_is = _mm512_mask_mov_ps(src_is, upd, iscale[p]);
+        }
     }
     __m128i codes[n];
     for (int i = 0; i < n; i++) {

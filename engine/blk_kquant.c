@@ -303,7 +303,7 @@ enum { W_ABS = 1, W_RMS_ABS = 2 };
 #define AVX_AFFINE_SUMS(G, n, nmax, clamp_lo, clamp_hi, cached)                                                 \
     do {                                                                                                       \
         const __m512 top_ = _mm512_set1_ps((float)(nmax));                                                     \
-        _Pragma("GCC unroll 4") for (int i = 0; i < (n); i++) _Pragma("GCC unroll 2") for (int g = 0; g < (G); g++) \
+        _Pragma("GCC unroll 4") for (int i = 0; i < (n); i++) _Pragma("GCC unroll 4") for (int g = 0; g < (G); g++) \
         {                                                                                                      \
             __m512 d_ = cached ? xm[g][i] : _mm512_sub_ps(xt[g][i], min[g]);                                   \
             if (!(cached))                                                                                     \
@@ -337,17 +337,17 @@ SQ_AVX512 static inline __attribute__((always_inline)) void
 avx_fit_affine(const int G, int count, const int n, const int nmax, const float *x, int wmode, uint8_t *L,
                float *scales, float *mins, float rmin, float rdelta, int nstep, const int use_mad)
 {
-    __m512 xt[2][32], wt[2][32], lt[2][32], xm[2][32]; /* xm: x - min, kept while min stays */
-    if (n < 1 || n > 32 || G < 1 || G > 2)
+    __m512 xt[4][32], wt[4][32], lt[4][32], xm[4][32]; /* xm: x - min, kept while min stays */
+    if (n < 1 || n > 32 || G < 1 || G > 4)
         return;
     const __m512 zero = _mm512_setzero_ps();
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
     const __m512i vnmax = _mm512_set1_epi32(nmax);
     const __m512 lim = _mm512_set1_ps(0x1p22f), nlim = _mm512_set1_ps(-0x1p22f);
     const __m512 half = _mm512_set1_ps(-0.5f), top = _mm512_set1_ps((float)nmax + 0.5f);
-    __m512 min[2], max[2], xmin[2], min0[2], sum_w[2], sum_x[2], scale[2], src_is[2], src_min[2], best[2];
-    __m512 iscale[2], sum_l[2], sum_l2[2], sum_xl[2];
-    __mmask16 degenerate[2], care[2];
+    __m512 min[4], max[4], xmin[4], min0[4], sum_w[4], sum_x[4], scale[4], src_is[4], src_min[4], best[4];
+    __m512 iscale[4], sum_l[4], sum_l2[4], sum_xl[4];
+    __mmask16 degenerate[4], care[4];
     for (int g = 0; g < G; g++) {
         int cg = sq_blk_clamp(count - 16 * g, 0, 16);
         avx_transpose(cg, n, x + 16 * g * n, xt[g]);
@@ -397,7 +397,7 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
     int cached = 0; /* whether xm holds x - min for the current min */
     for (int is = 0; is <= nstep; is++) {
         int fast = 1, need_lo = 0, need_hi = 0;
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int g = 0; g < G; g++) {
             __m512 range = _mm512_sub_ps(max[g], min[g]);
             iscale[g] = _mm512_div_ps(_mm512_set1_ps(rmin + rdelta * is + nmax), range);
@@ -432,7 +432,7 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
         } else {
             cached = 0;
             for (int i = 0; i < n; i++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
                 for (int g = 0; g < G; g++) {
                     __m512i li = avx_nearest(_mm512_mul_ps(iscale[g], _mm512_sub_ps(xt[g][i], min[g])));
                     li = _mm512_max_epi32(_mm512_min_epi32(li, vnmax), _mm512_setzero_si512());
@@ -443,8 +443,8 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
                     sum_xl[g] = _mm512_add_ps(sum_xl[g], _mm512_mul_ps(wl, xt[g][i]));
                 }
         }
-        __m512 D[2], this_scale[2], this_min[2], mad[2];
-#pragma GCC unroll 2
+        __m512 D[4], this_scale[4], this_min[4], mad[4];
+#pragma GCC unroll 4
         for (int g = 0; g < G; g++) {
             D[g] = _mm512_sub_ps(_mm512_mul_ps(sum_w[g], sum_l2[g]), _mm512_mul_ps(sum_l[g], sum_l[g]));
             this_scale[g] = _mm512_div_ps(
@@ -458,14 +458,14 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
         }
 #pragma GCC unroll 4
         for (int i = 0; i < n; i++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
             for (int g = 0; g < G; g++) {
                 __m512 diff =
                     _mm512_sub_ps(_mm512_add_ps(_mm512_mul_ps(this_scale[g], lt[g][i]), this_min[g]), xt[g][i]);
                 diff = use_mad ? _mm512_and_ps(diff, absmask) : _mm512_mul_ps(diff, diff);
                 mad[g] = _mm512_add_ps(mad[g], _mm512_mul_ps(wt[g][i], diff));
             }
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int g = 0; g < G; g++) {
             __mmask16 upd =
                 _mm512_cmp_ps_mask(D[g], zero, _CMP_GT_OQ) & _mm512_cmp_ps_mask(mad[g], best[g], _CMP_LT_OQ);
@@ -503,7 +503,9 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
  * than sixteen. */
 SQ_AVX512 static void avx_fit_q2(int count, const float *x, uint8_t *L, float *scales, float *mins)
 {
-    if (count > 16)
+    if (count > 32)
+        avx_fit_affine(4, count, 16, 3, x, W_ABS, L, scales, mins, -0.5f, 0.1f, 15, 1);
+    else if (count > 16)
         avx_fit_affine(2, count, 16, 3, x, W_ABS, L, scales, mins, -0.5f, 0.1f, 15, 1);
     else
         avx_fit_affine(1, count, 16, 3, x, W_ABS, L, scales, mins, -0.5f, 0.1f, 15, 1);
@@ -1025,12 +1027,12 @@ static void q2_k_finish(const float *x, uint8_t *L, const float *scales, const f
 
 SQ_HOT void sq_blk_q2_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    uint8_t L[2 * SQ_QK];
-    float w[SQ_QK], scales[32], mins[32];
+    uint8_t L[4 * SQ_QK];
+    float w[SQ_QK], scales[64], mins[64];
 #if SQ_X86_KERNELS
     if (sq_blk_lanes_enabled() && sq_use_avx512()) {
-        for (size_t i = 0; i < nb; i += 2) { /* two blocks' 32 sub-blocks at once */
-            int nsb = nb - i >= 2 ? 2 : 1;
+        for (size_t i = 0; i < nb; i += 4) { /* four blocks' 64 sub-blocks at once */
+            int nsb = nb - i >= 4 ? 4 : (int)(nb - i);
             avx_fit_q2(16 * nsb, x + i * SQ_QK, L, scales, mins);
             for (int s = 0; s < nsb; s++)
                 q2_k_finish(x + (i + (size_t)s) * SQ_QK, L + s * SQ_QK, scales + 16 * s, mins + 16 * s,

@@ -513,7 +513,9 @@ SQ_AVX512 static void avx_fit_q2(int count, const float *x, uint8_t *L, float *s
 
 SQ_AVX512 static void avx_fit_q4(int count, const float *x, uint8_t *L, float *scales, float *mins)
 {
-    if (count > 16)
+    if (count > 32)
+        avx_fit_affine(4, count, 32, 15, x, W_RMS_ABS, L, scales, mins, -1.f, 0.1f, 20, 0);
+    else if (count > 16)
         avx_fit_affine(2, count, 32, 15, x, W_RMS_ABS, L, scales, mins, -1.f, 0.1f, 20, 0);
     else
         avx_fit_affine(1, count, 32, 15, x, W_RMS_ABS, L, scales, mins, -1.f, 0.1f, 20, 0);
@@ -521,7 +523,9 @@ SQ_AVX512 static void avx_fit_q4(int count, const float *x, uint8_t *L, float *s
 
 SQ_AVX512 static void avx_fit_q5(int count, const float *x, uint8_t *L, float *scales, float *mins)
 {
-    if (count > 16)
+    if (count > 32)
+        avx_fit_affine(4, count, 32, 31, x, W_RMS_ABS, L, scales, mins, -0.5f, 0.1f, 15, 0);
+    else if (count > 16)
         avx_fit_affine(2, count, 32, 31, x, W_RMS_ABS, L, scales, mins, -0.5f, 0.1f, 15, 0);
     else
         avx_fit_affine(1, count, 32, 31, x, W_RMS_ABS, L, scales, mins, -0.5f, 0.1f, 15, 0);
@@ -1241,13 +1245,13 @@ static void k45_finish(const float *x, const float *scales, const float *mins, u
 #endif
 }
 
-/* Fit the sub-blocks of nsb (1 to 4) consecutive Q4_K/Q5_K super-blocks
- * together (the AVX-512 lanes take 32, the portable lanes sixteen), then
+/* Fit the sub-blocks of nsb (1 to 8) consecutive Q4_K/Q5_K super-blocks
+ * together (the AVX-512 lanes take 64, the portable lanes sixteen), then
  * finish each: block s gets its bytes at b + s * bb and its codes at L +
  * 256 s. */
 static void k45_blocks(const float *x, int nsb, uint8_t *b, size_t bb, int nmax, float rmin, int nstep, uint8_t *L)
 {
-    float w[2 * SQ_QK], scales[32], mins[32];
+    float w[2 * SQ_QK], scales[64], mins[64];
 #if SQ_X86_KERNELS
     if (sq_blk_lanes_enabled() && sq_use_avx512()) {
         (nmax == 15 ? avx_fit_q4 : avx_fit_q5)(8 * nsb, x, L, scales, mins);
@@ -1309,12 +1313,12 @@ static void q4_k_pack(const uint8_t *L, uint8_t *b)
 
 SQ_HOT void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    uint8_t L[4 * SQ_QK];
+    uint8_t L[8 * SQ_QK];
 #if SQ_X86_KERNELS
     const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
 #endif
-    for (size_t i = 0; i < nb; i += 4) {
-        int nsb = nb - i >= 4 ? 4 : (int)(nb - i);
+    for (size_t i = 0; i < nb; i += 8) {
+        int nsb = nb - i >= 8 ? 8 : (int)(nb - i);
         k45_blocks(x + i * SQ_QK, nsb, dst + i * 144, 144, 15, -1.f, 20, L);
         for (int s = 0; s < nsb; s++) {
 #if SQ_X86_KERNELS
@@ -1359,12 +1363,12 @@ static void q5_k_pack(const uint8_t *L, uint8_t *b)
 
 SQ_HOT void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    uint8_t L[4 * SQ_QK];
+    uint8_t L[8 * SQ_QK];
 #if SQ_X86_KERNELS
     const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
 #endif
-    for (size_t i = 0; i < nb; i += 4) {
-        int nsb = nb - i >= 4 ? 4 : (int)(nb - i);
+    for (size_t i = 0; i < nb; i += 8) {
+        int nsb = nb - i >= 8 ? 8 : (int)(nb - i);
         k45_blocks(x + i * SQ_QK, nsb, dst + i * 176, 176, 31, -0.5f, 15, L);
         for (int s = 0; s < nsb; s++) {
 #if SQ_X86_KERNELS

@@ -407,14 +407,15 @@ START_TEST(test_random_paths_agree)
 }
 END_TEST
 
-/* Longer rows: the AVX-512 K-quant searches take up to four super-blocks
- * (Q4_K, Q5_K) or two (Q2_K) at once in two groups of lanes, so rows of
- * seven super-blocks run full groups, a partial second group and a lone
- * block. Each row strings together randomized-set rows of different kinds;
- * every fourth is made of magnitude ties of either sign instead (the
- * signed absolute maximum must pick the first). */
+/* Longer rows: the AVX-512 K-quant searches take up to eight super-blocks
+ * (Q4_K, Q5_K: four groups of lanes), four (Q2_K) or two (Q3_K) at once,
+ * so rows of eleven super-blocks run full sets of groups and partial ones
+ * (the 512-element rows above the smaller sets). Each row strings together
+ * randomized-set rows of different kinds; every fourth is made of
+ * magnitude ties of either sign instead (the signed absolute maximum must
+ * pick the first). */
 #define LONG_ROWS 400
-#define LONG_COLS (7 * 256)
+#define LONG_COLS (11 * 256)
 
 static void long_quantize(const sq_block_info *bi, int path, uint8_t *out, size_t rb)
 {

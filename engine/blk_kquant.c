@@ -812,20 +812,20 @@ SQ_AVX512 static void avx_fit_symmetric(int count, const int nmax, const float *
     avx_transpose_bytes(codes, count, (uint8_t *)L, n);
 }
 
-/* fit_q3 for the sixteen sub-blocks of 16 of each of G (1 or 2) Q3_K
+/* fit_q3 for the sixteen sub-blocks of 16 of each of G (1 to 4) Q3_K
  * super-blocks at x (codes at L + 256 g, scales at scales + 16 g). The
- * coordinate descent is a chain through every element, so two blocks' run
- * interleaved; passes go on while either block's lanes change (a pass that
+ * coordinate descent is a chain through every element, so the blocks' run
+ * interleaved; passes go on while any block's lanes change (a pass that
  * changes nothing in a lane changes nothing after it either). */
 SQ_AVX512 static inline __attribute__((always_inline)) void avx_fit_q3_g(const int G, const float *x, int8_t *L,
                                                                         float *scales)
 {
     enum { n = 16, nmax = 4 };
-    __m512 xt[2][n], wt[2][n], wxt[2][n], sumlx[2], suml2[2];
-    __m512i lt[2][n];
-    __mmask16 tiny[2];
+    __m512 xt[4][n], wt[4][n], wxt[4][n], sumlx[4], suml2[4];
+    __m512i lt[4][n];
+    __mmask16 tiny[4];
     const __m512 zero = _mm512_setzero_ps();
-    if (G < 1 || G > 2)
+    if (G < 1 || G > 4)
         return;
     for (int g = 0; g < G; g++) {
         __m512 amax;
@@ -851,7 +851,7 @@ SQ_AVX512 static inline __attribute__((always_inline)) void avx_fit_q3_g(const i
         __mmask16 changed = 0;
 #pragma GCC unroll 2
         for (int i = 0; i < n; i++)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
             for (int g = 0; g < G; g++) {
                 __m512 l = _mm512_cvtepi32_ps(lt[g][i]);
                 __m512 slx = _mm512_sub_ps(sumlx[g], _mm512_mul_ps(wxt[g][i], l));
@@ -885,10 +885,14 @@ SQ_AVX512 static inline __attribute__((always_inline)) void avx_fit_q3_g(const i
     }
 }
 
-/* avx_fit_q3_g for nsb (1 or 2) super-blocks. */
+/* avx_fit_q3_g for nsb (1 to 4) super-blocks. */
 SQ_AVX512 static void avx_fit_q3(int nsb, const float *x, int8_t *L, float *scales)
 {
-    if (nsb == 2)
+    if (nsb == 4)
+        avx_fit_q3_g(4, x, L, scales);
+    else if (nsb == 3)
+        avx_fit_q3_g(3, x, L, scales);
+    else if (nsb == 2)
         avx_fit_q3_g(2, x, L, scales);
     else
         avx_fit_q3_g(1, x, L, scales);
@@ -1138,12 +1142,12 @@ static void q3_k_finish(const float *x, int8_t *L, const float *scales, uint8_t 
 
 SQ_HOT void sq_blk_q3_k_quant(const float *x, size_t nb, uint8_t *dst)
 {
-    int8_t L[2 * SQ_QK];
-    float scales[32];
+    int8_t L[4 * SQ_QK];
+    float scales[64];
 #if SQ_X86_KERNELS
     if (sq_blk_lanes_enabled() && sq_use_avx512()) {
-        for (size_t i = 0; i < nb; i += 2) { /* two blocks' searches interleaved */
-            int nsb = nb - i >= 2 ? 2 : 1;
+        for (size_t i = 0; i < nb; i += 4) { /* four blocks' searches interleaved */
+            int nsb = nb - i >= 4 ? 4 : (int)(nb - i);
             avx_fit_q3(nsb, x + i * SQ_QK, L, scales);
             for (int s = 0; s < nsb; s++)
                 q3_k_finish(x + (i + (size_t)s) * SQ_QK, L + s * SQ_QK, scales + 16 * s, dst + (i + (size_t)s) * 110,

@@ -505,6 +505,57 @@ START_TEST(test_edge_paths_agree)
 }
 END_TEST
 
+/* Longer rows: the AVX-512 K-quant searches take up to eight super-blocks
+ * (Q4_K, Q5_K: four groups of lanes), four (Q2_K) or two (Q3_K) at once,
+ * so rows of eleven super-blocks run full sets of groups and partial ones
+ * (the 512-element rows above the smaller sets). Each row strings together
+ * randomized-set rows of different kinds; every fourth is made of
+ * magnitude ties of either sign instead (the signed absolute maximum must
+ * pick the first). */
+#define LONG_ROWS 400
+#define LONG_COLS (11 * 256)
+
+static void long_quantize(const sq_block_info *bi, int path, uint8_t *out, size_t rb)
+{
+    static float x[LONG_COLS + RAND_COLS];
+    sq_error err;
+    sq_block_force_scalar(path == 0);
+    sq_simd_force_portable(path == 1);
+    rnd_state = 0xD1B54A32D192ED03ULL;
+    for (int r = 0; r < LONG_ROWS; r++) {
+        for (int c = 0; c < LONG_COLS; c += RAND_COLS)
+            rand_row(4 * r + c / RAND_COLS, x + c);
+        if (r % 4 == 3)
+            for (int i = 0; i < LONG_COLS; i++)
+                x[i] = (rnd_next() & 1 ? 0.5f : -0.5f) * (float)(1 + (i / 16 + r) % 3);
+        ck_assert_msg(sq_block_quantize_row(bi->type, x, LONG_COLS, out + (size_t)r * rb, &err) == SQ_OK, "%s",
+                      err.msg);
+    }
+    sq_block_force_scalar(false);
+    sq_simd_force_portable(false);
+}
+
+START_TEST(test_long_rows_paths_agree)
+{
+    const sq_block_info *bi = sq_block_info_at((size_t)_i);
+    size_t rb = LONG_COLS / bi->block * bi->block_bytes;
+    uint8_t *ref = malloc(rb * LONG_ROWS), *got = malloc(rb * LONG_ROWS);
+    ck_assert(ref && got);
+    long_quantize(bi, 0, ref, rb);
+    for (int path = 1; path <= 2; path++) {
+        long_quantize(bi, path, got, rb);
+        int nbad = 0, first = -1;
+        for (int r = 0; r < LONG_ROWS; r++)
+            if (memcmp(got + (size_t)r * rb, ref + (size_t)r * rb, rb) != 0 && nbad++ == 0)
+                first = r + 1;
+        ck_assert_msg(nbad == 0, "%s, %s path: %d of %d long rows differ from the scalar path (first: row %d)",
+                      bi->name, path == 1 ? "portable lane" : "default", nbad, LONG_ROWS, first);
+    }
+    free(ref);
+    free(got);
+}
+END_TEST
+
 static Suite *blockfmt_suite(void)
 {
     Suite *s = suite_create("blockfmt");
@@ -519,6 +570,7 @@ static Suite *blockfmt_suite(void)
     tcase_add_loop_test(tc, test_nonfinite, 0, (int)NTYPES);
     tcase_add_loop_test(tc, test_random_paths_agree, 0, (int)NTYPES);
     tcase_add_loop_test(tc, test_edge_paths_agree, 0, 4);
+    tcase_add_loop_test(tc, test_long_rows_paths_agree, 0, (int)NTYPES);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -118,12 +118,35 @@ static inline int sq_blk_clamp(int v, int lo, int hi)
     return sq_blk_max(lo, sq_blk_min(hi, v));
 }
 
+/* Bytes p[0..8) as a little-endian uint64 (byte i in bits 8i..8i+7), and back. */
+static inline uint64_t le64_load(const uint8_t *p)
+{
+    uint64_t v = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&v, p, 8);
+#else
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+#endif
+    return v;
+}
+
+static inline void le64_store(uint8_t *p, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+#endif
+}
+
+#include "simd.h"
+#if SQ_X86_KERNELS
 /* sq_blk_put_half for the hand-written AVX-512 kernels: the vector
  * conversion (nearest even gives the same half as sq_float_to_half for
  * every finite float; checked for all of them), f at p and, when two is
  * set, g at p + 2. */
-#include "simd.h"
-#if SQ_X86_KERNELS
 SQ_AVX512 static inline void sq_blk_avx_put_halves(uint8_t *p, float f, float g, int two)
 {
     __m256i h = _mm512_cvtps_ph(_mm512_castps128_ps512(_mm_set_ps(0, 0, g, f)),

@@ -410,25 +410,23 @@ avx_fit_affine(const int G, int count, const int n, const int nmax, const float 
             need_lo |= (_mm512_cmp_ps_mask(vlo, half, _CMP_GE_OQ) & care[g]) != care[g];
             need_hi |= (_mm512_cmp_ps_mask(vhi, top, _CMP_LT_OQ) & care[g]) != care[g];
         }
+/* AVX_AFFINE_SUMS with the clamps the lanes need (compile-time flags). */
+#define AVX_AFFINE_CLAMPED(CACHED)                        \
+    do {                                                  \
+        if (need_lo && need_hi)                           \
+            AVX_AFFINE_SUMS(G, n, nmax, 1, 1, CACHED);    \
+        else if (need_hi)                                 \
+            AVX_AFFINE_SUMS(G, n, nmax, 0, 1, CACHED);    \
+        else if (need_lo)                                 \
+            AVX_AFFINE_SUMS(G, n, nmax, 1, 0, CACHED);    \
+        else                                              \
+            AVX_AFFINE_SUMS(G, n, nmax, 0, 0, CACHED);    \
+    } while (0)
         if (fast && cached) {
-            if (need_lo && need_hi)
-                AVX_AFFINE_SUMS(G, n, nmax, 1, 1, 1);
-            else if (need_hi)
-                AVX_AFFINE_SUMS(G, n, nmax, 0, 1, 1);
-            else if (need_lo)
-                AVX_AFFINE_SUMS(G, n, nmax, 1, 0, 1);
-            else
-                AVX_AFFINE_SUMS(G, n, nmax, 0, 0, 1);
+            AVX_AFFINE_CLAMPED(1);
         } else if (fast) {
             cached = 1;
-            if (need_lo && need_hi)
-                AVX_AFFINE_SUMS(G, n, nmax, 1, 1, 0);
-            else if (need_hi)
-                AVX_AFFINE_SUMS(G, n, nmax, 0, 1, 0);
-            else if (need_lo)
-                AVX_AFFINE_SUMS(G, n, nmax, 1, 0, 0);
-            else
-                AVX_AFFINE_SUMS(G, n, nmax, 0, 0, 0);
+            AVX_AFFINE_CLAMPED(0);
         } else {
             cached = 0;
             for (int i = 0; i < n; i++)
@@ -1315,26 +1313,7 @@ static void q4_k_pack(const uint8_t *L, uint8_t *b)
             b[16 + j / 2 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
 }
 
-SQ_HOT void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
-{
-    uint8_t L[8 * SQ_QK];
-#if SQ_X86_KERNELS
-    const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
-#endif
-    for (size_t i = 0; i < nb; i += 8) {
-        int nsb = nb - i >= 8 ? 8 : (int)(nb - i);
-        k45_blocks(x + i * SQ_QK, nsb, dst + i * 144, 144, 15, -1.f, 20, L);
-        for (int s = 0; s < nsb; s++) {
-#if SQ_X86_KERNELS
-            if (fast) {
-                avx_q45_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 144, 0);
-                continue;
-            }
-#endif
-            q4_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 144);
-        }
-    }
-}
+/* sq_blk_q4_k_quant: below, with Q5_K (k45_quant). */
 
 void sq_blk_q4_k_dequant(const uint8_t *src, size_t nb, float *dst)
 {
@@ -1365,25 +1344,46 @@ static void q5_k_pack(const uint8_t *L, uint8_t *b)
     }
 }
 
-SQ_HOT void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
+/* Q4_K (five = 0: 144-byte blocks, codes 0..15) or Q5_K (five = 1: 176
+ * bytes, codes 0..31): eight super-blocks per search, then packed. */
+SQ_HOT static void k45_quant(const float *x, size_t nb, uint8_t *dst, int five)
 {
+    const size_t bb = five ? 176 : 144;
     uint8_t L[8 * SQ_QK];
 #if SQ_X86_KERNELS
     const int fast = sq_blk_lanes_enabled() && sq_use_avx512();
 #endif
     for (size_t i = 0; i < nb; i += 8) {
         int nsb = nb - i >= 8 ? 8 : (int)(nb - i);
-        k45_blocks(x + i * SQ_QK, nsb, dst + i * 176, 176, 31, -0.5f, 15, L);
+        if (five)
+            k45_blocks(x + i * SQ_QK, nsb, dst + i * bb, bb, 31, -0.5f, 15, L);
+        else
+            k45_blocks(x + i * SQ_QK, nsb, dst + i * bb, bb, 15, -1.f, 20, L);
         for (int s = 0; s < nsb; s++) {
+            uint8_t *b = dst + (i + (size_t)s) * bb;
 #if SQ_X86_KERNELS
             if (fast) {
-                avx_q45_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 176, 1);
+                avx_q45_k_pack(L + s * SQ_QK, b, five);
                 continue;
             }
 #endif
-            q5_k_pack(L + s * SQ_QK, dst + (i + (size_t)s) * 176);
+            if (five)
+                q5_k_pack(L + s * SQ_QK, b);
+            else
+                q4_k_pack(L + s * SQ_QK, b);
         }
     }
+}
+
+
+SQ_HOT void sq_blk_q4_k_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    k45_quant(x, nb, dst, 0);
+}
+
+SQ_HOT void sq_blk_q5_k_quant(const float *x, size_t nb, uint8_t *dst)
+{
+    k45_quant(x, nb, dst, 1);
 }
 
 void sq_blk_q5_k_dequant(const uint8_t *src, size_t nb, float *dst)

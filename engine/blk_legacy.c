@@ -167,28 +167,6 @@ void sq_blk_q4_1_dequant(const uint8_t *src, size_t nb, float *dst)
     }
 }
 
-/* Bytes p[0..8) as a little-endian uint64 (byte i in bits 8i..8i+7), and back. */
-static inline uint64_t le64_load(const uint8_t *p)
-{
-    uint64_t v = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(&v, p, 8);
-#else
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-#endif
-    return v;
-}
-
-static inline void le64_store(uint8_t *p, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &v, 8);
-#else
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-#endif
-}
 
 #define LOW_BITS 0x0101010101010101u
 
@@ -342,20 +320,36 @@ SQ_AVX512 static inline float avx_block_amax(__m512 a0, __m512 a1)
     return _mm512_reduce_max_ps(_mm512_max_ps(a0, a1));
 }
 
-SQ_AVX512 static void avx_q4_0_blocks(const float *x, size_t nb, uint8_t *dst)
+/* The first element of largest magnitude of block xb (halves x0, x1 loaded
+ * from it); +0 for an all-zero block, as signed_absmax. */
+SQ_AVX512 static inline float avx_first_absmax(const float *xb, __m512 x0, __m512 x1)
 {
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+    __m512 a0 = _mm512_and_ps(x0, absmask), a1 = _mm512_and_ps(x1, absmask);
+    float am = avx_block_amax(a0, a1);
+    __m512 amax = _mm512_set1_ps(am);
+    uint32_t at = (uint32_t)_mm512_cmp_ps_mask(a0, amax, _CMP_EQ_OQ) |
+                  (uint32_t)_mm512_cmp_ps_mask(a1, amax, _CMP_EQ_OQ) << 16;
+    return am > 0 && at ? xb[__builtin_ctz(at)] : 0.0f;
+}
+
+/* Codes min(trunc(x * id + off), cap) of the halves x0, x1 into *lo, *hi. */
+SQ_AVX512 static inline void avx_trunc_codes(__m512 x0, __m512 x1, float id, float off, int cap, __m512i *lo,
+                                             __m512i *hi)
+{
+    __m512 vid = _mm512_set1_ps(id), vo = _mm512_set1_ps(off);
+    __m512i vc = _mm512_set1_epi32(cap);
+    *lo = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), vo)), vc);
+    *hi = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x1, vid), vo)), vc);
+}
+
+SQ_AVX512 static void avx_q4_0_blocks(const float *x, size_t nb, uint8_t *dst)
+{
     for (size_t i = 0; i < nb; i++) {
         const float *xb = x + i * QK;
         uint8_t *b = dst + i * 18;
         __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
-        __m512 a0 = _mm512_and_ps(x0, absmask), a1 = _mm512_and_ps(x1, absmask);
-        float am = avx_block_amax(a0, a1);
-        __m512 amax = _mm512_set1_ps(am);
-        uint32_t at = (uint32_t)_mm512_cmp_ps_mask(a0, amax, _CMP_EQ_OQ) |
-                      (uint32_t)_mm512_cmp_ps_mask(a1, amax, _CMP_EQ_OQ) << 16;
-        /* the first element of largest magnitude; +0 for zeros, as signed_absmax */
-        float max = am > 0 && at ? xb[__builtin_ctz(at)] : 0.0f;
+        float max = avx_first_absmax(xb, x0, x1);
         float d = max / -8;
         float id = inverse(d);
         if (!plain_block(d, id)) {
@@ -363,10 +357,8 @@ SQ_AVX512 static void avx_q4_0_blocks(const float *x, size_t nb, uint8_t *dst)
             continue;
         }
         sq_blk_avx_put_halves(b, d, 0, 0);
-        __m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(8.5f);
-        __m512i cap = _mm512_set1_epi32(15);
-        __m512i lo = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), off)), cap);
-        __m512i hi = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x1, vid), off)), cap);
+        __m512i lo, hi;
+        avx_trunc_codes(x0, x1, id, 8.5f, 15, &lo, &hi);
         _mm_storeu_si128((__m128i *)(b + 2), _mm512_cvtepi32_epi8(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4))));
     }
 }
@@ -388,17 +380,11 @@ SQ_AVX512 static inline void avx_put_5bit(__m512i lo, __m512i hi, uint8_t *qh4, 
  * plain block). */
 SQ_AVX512 static void avx_q5_0_blocks(const float *x, size_t nb, uint8_t *dst)
 {
-    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
     for (size_t i = 0; i < nb; i++) {
         const float *xb = x + i * QK;
         uint8_t *b = dst + i * 22;
         __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
-        __m512 a0 = _mm512_and_ps(x0, absmask), a1 = _mm512_and_ps(x1, absmask);
-        float am = avx_block_amax(a0, a1);
-        __m512 amax = _mm512_set1_ps(am);
-        uint32_t at = (uint32_t)_mm512_cmp_ps_mask(a0, amax, _CMP_EQ_OQ) |
-                      (uint32_t)_mm512_cmp_ps_mask(a1, amax, _CMP_EQ_OQ) << 16;
-        float max = am > 0 && at ? xb[__builtin_ctz(at)] : 0.0f;
+        float max = avx_first_absmax(xb, x0, x1);
         float d = max / -16;
         float id = inverse(d);
         if (!plain_block(d, id)) {
@@ -406,10 +392,8 @@ SQ_AVX512 static void avx_q5_0_blocks(const float *x, size_t nb, uint8_t *dst)
             continue;
         }
         sq_blk_avx_put_halves(b, d, 0, 0);
-        __m512 vid = _mm512_set1_ps(id), off = _mm512_set1_ps(16.5f);
-        __m512i cap = _mm512_set1_epi32(31);
-        __m512i lo = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x0, vid), off)), cap);
-        __m512i hi = _mm512_min_epi32(_mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x1, vid), off)), cap);
+        __m512i lo, hi;
+        avx_trunc_codes(x0, x1, id, 16.5f, 31, &lo, &hi);
         avx_put_5bit(lo, hi, b + 2, b + 6);
     }
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "blk_int.h"
 #include "blockfmt.h"
 #include "elemfmt.h"
 #include "fmt_int.h"
@@ -358,28 +359,6 @@ static void nibbles_split(const uint8_t *p, size_t m, uint8_t *out)
 #define LOW_2BITS 0x0303030303030303u
 #define LOW_BITS 0x0101010101010101u
 
-/* Bytes p[0..8) as a little-endian uint64 (byte i in bits 8i..8i+7), and back. */
-static inline uint64_t le64_load(const uint8_t *p)
-{
-    uint64_t v = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(&v, p, 8);
-#else
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-#endif
-    return v;
-}
-
-static inline void le64_store(uint8_t *p, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(p, &v, 8);
-#else
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-#endif
-}
 
 /* Bit i of b as the value 0 or 1 of byte i. */
 static inline uint64_t bits_to_bytes(unsigned b)
